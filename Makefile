@@ -1,0 +1,48 @@
+# Kafu — the front door. `make demo` and `make test` do all the set-up on a
+# fresh Debian 12 machine (as root): install packages, build, run.
+BUILD   ?= build
+PREFIX  ?= /usr/local
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all build deps test test-asan demo install clean bench bench-migration bench-pipeline bench-overhead bench-startup fuzz format
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: deps
+	$(MAKE) build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# Unit tests and fuzz-corpus replays under ASan+UBSan (separate build dir).
+test-asan: deps
+	$(MAKE) build BUILD=build-asan CMAKE_FLAGS="-DKAFU_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
+	cd build-asan && ctest --output-on-failure -j $(JOBS) -R '^(unit|fuzz)/'
+
+demo: deps
+	$(MAKE) build
+	bash scripts/demo.sh $(BUILD)
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+fuzz: deps
+	bash scripts/fuzz.sh
+
+bench: bench-overhead bench-startup bench-migration bench-pipeline
+bench-migration bench-pipeline bench-overhead bench-startup: build
+	bash bench/$(subst bench-,,$@).sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) build-asan

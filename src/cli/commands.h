@@ -1,0 +1,44 @@
+/*
+ * commands.h — one entry point per `kafu` subcommand, each in its own file
+ * src/cli/cmd_<name>.c. Each returns the process exit code.
+ *
+ * Conventions for every command:
+ *   - argv[0] is the subcommand name ("run", "cc", ...);
+ *   - `--help`/`-h` prints usage to stdout and returns 0;
+ *   - unknown options print "kafu CMD: unknown option '-x'" + a usage hint to
+ *     stderr and return 2 (KAFU_EXIT_USAGE);
+ *   - failures print "kafu CMD: error: ..." naming the file/line/node/fd and
+ *     return 1 (or the guest program's exit code where documented).
+ */
+#ifndef KAFU_CLI_COMMANDS_H
+#define KAFU_CLI_COMMANDS_H
+
+#define KAFU_EXIT_USAGE 2
+
+typedef struct kafu_command {
+  const char *name;
+  const char *summary;
+  int (*run)(int argc, char **argv);
+  void (*usage)(void); /* prints full help to stdout */
+} kafu_command;
+
+#define KAFU_DECLARE_COMMAND(n) \
+  int kafu_cmd_##n(int argc, char **argv); \
+  void kafu_usage_##n(void);
+
+KAFU_DECLARE_COMMAND(cc)
+KAFU_DECLARE_COMMAND(snapify)
+KAFU_DECLARE_COMMAND(run)
+KAFU_DECLARE_COMMAND(aot)
+KAFU_DECLARE_COMMAND(inspect)
+KAFU_DECLARE_COMMAND(serve)
+KAFU_DECLARE_COMMAND(singlenode)
+KAFU_DECLARE_COMMAND(launch)
+KAFU_DECLARE_COMMAND(kustomize)
+KAFU_DECLARE_COMMAND(config)
+KAFU_DECLARE_COMMAND(doctor)
+
+/* true when argv contains -h/--help before a "--" */
+int kafu_cli_wants_help(int argc, char **argv);
+
+#endif
