@@ -1,12 +1,126 @@
-/* cmd_kustomize.c — `kafu kustomize`: placeholder until its issue lands. */
+/*
+ * cmd_kustomize.c — `kafu kustomize build`: Kubernetes manifests for a config
+ * (src/kube). Prints a multi-document YAML stream, or with -o DIR writes a
+ * kustomize base that `kubectl kustomize DIR` renders to the same objects.
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "commands.h"
+#include "kafu/config.h"
+#include "kafu/kube.h"
 
-void kafu_usage_kustomize(void) { printf("Usage: kafu kustomize ...\n\n(not implemented yet)\n"); }
+void kafu_usage_kustomize(void) {
+  printf(
+      "Usage: kafu kustomize build [OPTIONS] [CONFIG]\n"
+      "\n"
+      "Generate Kubernetes manifests for a kafu-config.yaml (default: ./kafu-config.yaml):\n"
+      "a ConfigMap with the config, and per node a headless Service and a Pod named\n"
+      "kafu-server-<node-id>, scheduled with nodeSelector kafu-node=<placement or node id>.\n"
+      "Node addresses in the embedded config are replaced by the Service names.\n"
+      "\n"
+      "Options:\n"
+      "  --image IMAGE        container image (default " KAFU_KUBE_DEFAULT_IMAGE ")\n"
+      "  --instance-id ID     prefix names with ID- and label objects kafu-instance=ID,\n"
+      "                       so several instances of one config run side by side\n"
+      "  --namespace NS       set metadata.namespace on every object\n"
+      "  -o, --output DIR     write a kustomize base (kustomization.yaml + resources) to DIR\n"
+      "                       instead of printing the manifests\n"
+      "  -h, --help           show this help\n"
+      "\n"
+      "With app.path the module must be inside the image at " KAFU_KUBE_APP_DIR "/<file name>;\n"
+      "app.url is fetched by each Pod (and checked against app.sha256).\n"
+      "Example:\n"
+      "  kafu kustomize build kafu-config.yaml --image registry.example/kafu-app:1 | kubectl apply -f -\n"
+      "See docs/kubernetes.md.\n");
+}
+
+/* --opt VALUE or --opt=VALUE; returns the value or NULL (not this option). */
+static const char *opt_value(int argc, char **argv, int *i, const char *name, const char *alias, int *missing) {
+  const char *a = argv[*i];
+  size_t n = strlen(name);
+  if (!strncmp(a, name, n) && a[n] == '=') return a + n + 1;
+  if (!strcmp(a, name) || (alias && !strcmp(a, alias))) {
+    if (*i + 1 >= argc) {
+      *missing = 1;
+      return NULL;
+    }
+    return argv[++*i];
+  }
+  return NULL;
+}
+
+static int build(int argc, char **argv) {
+  kafu_kube_opts o = {0};
+  const char *file = NULL, *outdir = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v;
+    int missing = 0;
+    if ((v = opt_value(argc, argv, &i, "--image", NULL, &missing)))
+      o.image = v;
+    else if ((v = opt_value(argc, argv, &i, "--instance-id", NULL, &missing)))
+      o.instance_id = v;
+    else if ((v = opt_value(argc, argv, &i, "--namespace", "-n", &missing)))
+      o.ns = v;
+    else if ((v = opt_value(argc, argv, &i, "--output", "-o", &missing)))
+      outdir = v;
+    else if (missing) {
+      fprintf(stderr, "kafu kustomize: option '%s' needs a value\nRun `kafu kustomize --help` for usage.\n", a);
+      return KAFU_EXIT_USAGE;
+    } else if (a[0] == '-' && a[1]) {
+      fprintf(stderr, "kafu kustomize: unknown option '%s'\nRun `kafu kustomize --help` for usage.\n", a);
+      return KAFU_EXIT_USAGE;
+    } else if (!file) {
+      file = a;
+    } else {
+      fprintf(stderr, "kafu kustomize: too many arguments ('%s'); expected one config file\n", a);
+      return KAFU_EXIT_USAGE;
+    }
+  }
+  if (!file) file = "kafu-config.yaml";
+  kafu_err err = {0};
+  kafu_config *c;
+  if (kafu_config_load(file, &c, &err) < 0) {
+    fprintf(stderr, "kafu kustomize: error: %s\n", err.msg);
+    return 1;
+  }
+  int rc = kafu_kube_check(c, &o, &err);
+  if (rc == 0) {
+    if (c->app.path)
+      fprintf(stderr,
+              "kafu kustomize: warning: app.path is a local file (%s); the Pods read the module from %s/%s, so "
+              "it must be inside the image %s at that path (see docs/kubernetes.md), or use app.url\n",
+              c->app.path, KAFU_KUBE_APP_DIR, kafu_path_basename(c->app.path),
+              o.image ? o.image : KAFU_KUBE_DEFAULT_IMAGE);
+    if (c->app.preopened_dir)
+      fprintf(stderr,
+              "kafu kustomize: warning: app.preopened_dir (%s) becomes an empty volume at %s in each Pod; its "
+              "local contents are not copied\n",
+              c->app.preopened_dir, KAFU_KUBE_DATA_DIR);
+    if (outdir) {
+      rc = kafu_kube_write_dir(c, &o, outdir, &err);
+      if (rc == 0) fprintf(stderr, "kafu kustomize: wrote %s (render with `kubectl kustomize %s`)\n", outdir, outdir);
+    } else {
+      kafu_buf out = {0};
+      rc = kafu_kube_build(c, &o, &out, &err);
+      if (rc == 0 && (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0))
+        rc = kafu_err_set(&err, KAFU_EIO, "writing to stdout failed");
+      kafu_buf_free(&out);
+    }
+  }
+  if (rc < 0) fprintf(stderr, "kafu kustomize: error: %s\n", err.msg);
+  kafu_config_free(c);
+  return rc < 0 ? 1 : 0;
+}
 
 int kafu_cmd_kustomize(int argc, char **argv) {
-  (void)argc;
-  fprintf(stderr, "kafu %s: not implemented yet\n", argv[0]);
-  return 1;
+  if (argc < 2) {
+    fprintf(stderr, "kafu kustomize: missing subcommand (expected `build`)\nRun `kafu kustomize --help` for usage.\n");
+    return KAFU_EXIT_USAGE;
+  }
+  if (!strcmp(argv[1], "build")) return build(argc - 1, argv + 1);
+  fprintf(stderr, "kafu kustomize: unknown subcommand '%s' (expected `build`)\nRun `kafu kustomize --help` for usage.\n",
+          argv[1]);
+  return KAFU_EXIT_USAGE;
 }

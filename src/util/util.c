@@ -2,7 +2,9 @@
  * util.c — errors, logging, buffers, files, paths, hashing, processes.
  * Everything here is small and dependency-light; stages build on it.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "kafu/util.h"
 
 #include <errno.h>
@@ -40,13 +42,13 @@ int kafu_err_set(kafu_err *err, int code, const char *fmt, ...) {
 
 int kafu_err_prefix(kafu_err *err, const char *fmt, ...) {
   if (!err) return 0;
-  char pre[512], old[sizeof err->msg];
+  char pre[256], old[sizeof err->msg];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(pre, sizeof pre, fmt, ap);
   va_end(ap);
   memcpy(old, err->msg, sizeof old);
-  snprintf(err->msg, sizeof err->msg, "%s: %s", pre, old);
+  snprintf(err->msg, sizeof err->msg, "%.255s: %.760s", pre, old);
   return err->code;
 }
 

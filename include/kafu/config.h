@@ -1,0 +1,151 @@
+/*
+ * config.h — kafu-config.yaml: load, validate, normalize, emit.
+ *
+ * The schema is the original Kafu's (DESIGN.md §5) plus additive extensions; the
+ * full reference is docs/config.md. Parsing uses libyaml's document API so every
+ * key keeps its line and column: every error names "file:line:col: key.path: what
+ * is wrong" (e.g. `kafu-config.yaml:7:5: nodes.edge.port: must be an integer
+ * 1..65535, got "x"`). Unknown keys, duplicate keys and wrong YAML types are
+ * errors; unknown keys get a "did you mean" hint.
+ *
+ * A loaded kafu_config is immutable plain data owned by the caller (free it with
+ * kafu_config_free); all strings are malloc'd and NUL-terminated. Relative paths
+ * (app.path, app.preopened_dir) are already resolved against the directory of
+ * the config file, so consumers never see a relative path.
+ */
+#ifndef KAFU_CONFIG_H
+#define KAFU_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kafu/util.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Defaults (documented in docs/config.md). */
+#define KAFU_CONFIG_DEFAULT_INTERVAL_MS 1000u
+#define KAFU_CONFIG_DEFAULT_STARTUP_TIMEOUT_MS 30000u
+/* Node ids: 1..63 chars of [A-Za-z0-9_-], starting and ending with a letter or
+ * digit (so `cloud1`, `edge-1`, `Edge_2` load; `kafu kustomize` additionally
+ * requires lowercase and no '_' because ids become Kubernetes names). */
+#define KAFU_CONFIG_NODE_ID_MAX 63
+
+typedef enum {
+  KAFU_ON_COORDINATOR_LOST_SHUTDOWN_SELF = 0, /* default: follower exits */
+  KAFU_ON_COORDINATOR_LOST_IGNORE = 1,        /* follower keeps running */
+} kafu_on_coordinator_lost;
+
+typedef enum {
+  KAFU_COMPRESSION_NONE = 0,
+  KAFU_COMPRESSION_LZ4 = 1, /* default (the original's memory_compression: true) */
+  KAFU_COMPRESSION_ZSTD = 2,
+} kafu_compression;
+
+typedef enum {
+  KAFU_MEMORY_MIGRATION_DELTA = 0, /* default: changed pages vs. a baseline the peer holds */
+  KAFU_MEMORY_MIGRATION_FULL = 1,  /* always the whole linear memory */
+} kafu_memory_migration;
+
+typedef struct kafu_config_node {
+  char *id;        /* key in `nodes` */
+  char *address;   /* host name or IP, non-empty */
+  uint16_t port;   /* 1..65535 */
+  char *placement; /* NULL when absent (tools then use id) */
+  int line, col;   /* 1-based position of the node's key in the file */
+} kafu_config_node;
+
+typedef struct kafu_config_app {
+  char *path; /* absolute path of the module, or NULL when url is set */
+  char *url;  /* http://, https:// or file:// URL, or NULL when path is set */
+  bool has_sha256;
+  uint8_t sha256[KAFU_SHA256_LEN]; /* expected module digest when has_sha256 */
+  char **args;                     /* argv[1..] for the guest (not including argv[0]) */
+  size_t nargs;
+  char *preopened_dir; /* absolute directory, or NULL when absent */
+} kafu_config_app;
+
+typedef struct kafu_config {
+  char *name;
+  kafu_config_app app;
+  kafu_config_node *nodes; /* file order; nodes[0] is the coordinator */
+  size_t nnodes;
+  struct {
+    uint32_t interval_ms; /* > 0 */
+    kafu_on_coordinator_lost on_coordinator_lost;
+  } heartbeat;
+  struct {
+    kafu_compression compression; /* memory_compression:false == NONE */
+    kafu_memory_migration mode;
+  } migration;
+  char *token;                 /* cluster.token shared secret, or NULL */
+  uint32_t startup_timeout_ms; /* coordinator waits this long for peers */
+  char *config_path;           /* absolute path of the file ("<string>" when loaded from memory) */
+  char *config_dir;            /* absolute directory relative paths resolved against */
+  char *raw;                   /* the file's text as read, NUL-terminated */
+  size_t raw_len;
+} kafu_config;
+
+/* Load and validate a config file. On success *out is owned by the caller.
+ * Errors: KAFU_ENOENT/KAFU_EIO (unreadable), KAFU_EFORMAT (YAML syntax),
+ * KAFU_EINVAL (schema); err->msg starts with "path:line:col: key: ". */
+int kafu_config_load(const char *path, kafu_config **out, kafu_err *err);
+
+/* Same from memory: `display_name` is used in messages, `base_dir` for relative
+ * paths (NULL = current directory). */
+int kafu_config_load_string(const char *text, size_t len, const char *display_name, const char *base_dir,
+                            kafu_config **out, kafu_err *err);
+
+void kafu_config_free(kafu_config *c);
+
+/* Index of node `id` in c->nodes, or -1. */
+int kafu_config_node_index(const kafu_config *c, const char *id);
+/* The node or NULL. */
+const kafu_config_node *kafu_config_node_find(const kafu_config *c, const char *id);
+
+/* Every destination (KAFU_DEST node name from the module) must be a node of the
+ * config. On failure: KAFU_EINVAL and a message listing every unknown name
+ * (with a "did you mean" hint) and the config's nodes. */
+int kafu_config_check_destinations(const kafu_config *c, const char *const *dests, size_t n, kafu_err *err);
+/* Same, naming the annotated function of each destination in the message
+ * (fns[i] is the function annotated with dests[i]; fns may be NULL). */
+int kafu_config_check_destinations_fn(const kafu_config *c, const char *const *dests, const char *const *fns,
+                                      size_t n, kafu_err *err);
+
+/* Read the module: app.path, or fetch app.url with libcurl (http, https, file;
+ * redirects followed, HTTP >= 400 is an error). When app.sha256 is set the
+ * digest is checked before returning; a mismatch is KAFU_EINVAL with both
+ * digests in the message. *bytes is malloc'd (caller frees). */
+int kafu_config_load_app(const kafu_config *c, uint8_t **bytes, size_t *len, kafu_err *err);
+
+/* Fetch any http/https/file URL into memory (used by load_app). */
+int kafu_config_fetch_url(const char *url, uint8_t **bytes, size_t *len, kafu_err *err);
+
+/* Human-readable location of the module: the path or the URL. */
+const char *kafu_config_app_location(const kafu_config *c);
+
+/* Emit c as normalized YAML (libyaml emitter; every default spelled out, nodes
+ * in order, absolute paths). Appends to *out. Loading the output again (from
+ * any directory) gives an equal config. */
+#define KAFU_CONFIG_YAML_REDACT_TOKEN 1u /* write cluster.token as "<redacted>" */
+int kafu_config_to_yaml(const kafu_config *c, unsigned flags, kafu_buf *out, kafu_err *err);
+
+/* Deep copy (kustomize rewrites addresses/paths in a copy). NULL on ENOMEM. */
+kafu_config *kafu_config_dup(const kafu_config *c);
+
+/* Names used in YAML and logs: "lz4", "delta", "shutdown_self", ... */
+const char *kafu_compression_name(kafu_compression v);
+const char *kafu_memory_migration_name(kafu_memory_migration v);
+const char *kafu_on_coordinator_lost_name(kafu_on_coordinator_lost v);
+
+/* Is `id` a valid node id (see KAFU_CONFIG_NODE_ID_MAX)? On false, *why (may be
+ * NULL) points to a static reason. */
+bool kafu_config_node_id_valid(const char *id, const char **why);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KAFU_CONFIG_H */

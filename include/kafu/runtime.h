@@ -1,0 +1,129 @@
+/*
+ * runtime.h — one node's view of a running Kafu program: the migration logic.
+ *
+ * A kafu_runtime owns the loaded module, this node's WASI context and engine
+ * instance, the migration stack (DESIGN §4.2) and the memory image this node
+ * last held (its delta baseline, DESIGN §4.5). It is driven by a front end:
+ *
+ *   kafu singlenode  — one runtime plays every node: kafu_runtime_run() loops
+ *                      until the program ends. EMULATE switches the "current
+ *                      node" in place; VERIFY makes every migration a real
+ *                      checkpoint -> encode -> fresh instance -> decode -> rewind.
+ *   kafu serve       — a runtime per node process: kafu_runtime_run() returns
+ *                      KAFU_RT_MIGRATED when execution must continue elsewhere;
+ *                      the server then streams kafu_runtime_encode() to the
+ *                      target, and on the target feeds the HTTP body into
+ *                      kafu_runtime_decoder() and calls kafu_runtime_resume().
+ *
+ * How a migration point works (docs/abi.md): the guest calls
+ * kafu.migration_point(fn_id, kind). ENTER pushes a frame {fn_id, caller node,
+ * migrated}; EXIT pops it. When the decision is "run elsewhere", the hook starts
+ * an Asyncify unwind; `_start` returns; the runtime stops the unwind and the
+ * program state (memory, kafu_global_*, fd table, migration stack) is the
+ * snapshot. Resuming = memory + globals + fds restored, asyncify_start_rewind,
+ * `_start` again; the hook sees the rewinding state, stops it, and returns.
+ *
+ * Not thread-safe: one thread drives a runtime (the server serialises).
+ */
+#ifndef KAFU_RUNTIME_H
+#define KAFU_RUNTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kafu/config.h"
+#include "kafu/engine.h"
+#include "kafu/snapshot.h"
+#include "kafu/util.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kafu_runtime kafu_runtime;
+
+typedef enum {
+  KAFU_RT_EMULATE = 0, /* singlenode: switch the current node, no checkpoint */
+  KAFU_RT_VERIFY = 1,  /* singlenode: real checkpoint/restore into a fresh instance */
+  KAFU_RT_NODE = 2,    /* cluster node: return KAFU_RT_MIGRATED to the server */
+} kafu_rt_mode;
+
+typedef enum {
+  KAFU_RT_FINISHED = 0, /* _start returned: exit code 0 */
+  KAFU_RT_EXITED = 1,   /* proc_exit(code) */
+  KAFU_RT_TRAPPED = 2,  /* trap (message names node and cause) */
+  KAFU_RT_MIGRATED = 3, /* NODE mode: execution continues on result.target */
+  KAFU_RT_FAILED = 4,   /* host-side failure (restore, reopen of a file, ...) */
+} kafu_rt_status;
+
+typedef struct kafu_rt_result {
+  kafu_rt_status status;
+  int exit_code;       /* FINISHED/EXITED: the program's; TRAPPED/FAILED: non-zero */
+  char node[64];       /* node where it ended / where it left from */
+  char target[64];     /* MIGRATED: node to continue on */
+  char message[1024];  /* TRAPPED/FAILED: full message */
+} kafu_rt_result;
+
+/* Timing and size of one migration (also written as a JSON event). */
+typedef struct kafu_rt_migration_stats {
+  double unwind_ms, encode_ms, transfer_ms, decode_ms, restore_ms, rewind_ms;
+  uint64_t raw_bytes, wire_bytes, memory_size;
+  bool delta;
+} kafu_rt_migration_stats;
+
+typedef struct kafu_runtime_opts {
+  const kafu_config *cfg;  /* required; borrowed for the runtime's lifetime */
+  const uint8_t *wasm;     /* module bytes (borrowed during kafu_runtime_new only) */
+  size_t wasm_len;
+  const char *self;        /* this node's id; NULL = the coordinator (nodes[0]) */
+  kafu_rt_mode mode;
+  FILE *events;            /* JSON Lines sink for events, or NULL */
+  const kafu_engine_opts *engine; /* NULL = defaults */
+  /* Host fds behind guest stdio (0 = inherit 0/1/2). */
+  int stdout_fd, stderr_fd;
+} kafu_runtime_opts;
+
+/* Load + compile the module, read kafu.meta, check every destination is a node
+ * of the config (error lists unknown names), create the WASI context and a
+ * ready instance. */
+int kafu_runtime_new(const kafu_runtime_opts *opts, kafu_runtime **out, kafu_err *err);
+void kafu_runtime_free(kafu_runtime *rt);
+
+const char *kafu_runtime_self(const kafu_runtime *rt);
+const kafu_module *kafu_runtime_module(const kafu_runtime *rt);
+/* Id of the memory image this node holds (its delta baseline); 0 = none. */
+uint64_t kafu_runtime_image_id(const kafu_runtime *rt);
+/* Counters for status/metrics. */
+uint64_t kafu_runtime_migrations_in(const kafu_runtime *rt);
+uint64_t kafu_runtime_migrations_out(const kafu_runtime *rt);
+
+/* Start the program from `_start` on this node and run until it ends or (NODE
+ * mode) leaves this node. */
+int kafu_runtime_run(kafu_runtime *rt, kafu_rt_result *res, kafu_err *err);
+
+/* NODE mode, sender side, after kafu_runtime_run returned KAFU_RT_MIGRATED:
+ * encode the pending checkpoint through write(). receiver_image_id is what the
+ * target said it holds (0 = nothing). May be called again (retry) until
+ * kafu_runtime_sent() confirms the receiver acknowledged. */
+int kafu_runtime_encode(kafu_runtime *rt, uint64_t receiver_image_id, kafu_snap_write_fn write, void *ctx,
+                        kafu_snap_stats *stats, kafu_err *err);
+/* The receiver acknowledged: drop the pending checkpoint; this node now holds
+ * the image it sent (its new baseline). transfer_ms is reported in events. */
+void kafu_runtime_sent(kafu_runtime *rt, double transfer_ms);
+
+/* NODE mode, receiver side: a decoder that writes straight into this node's
+ * instance memory (rejects another module's snapshot or one not addressed to
+ * this node). Feed it the body, then kafu_runtime_resume(). */
+int kafu_runtime_decoder(kafu_runtime *rt, kafu_snap_decoder **out, kafu_err *err);
+/* Finish the decoder (validates everything), restore globals, fds and the
+ * migration stack, rewind and run until the program ends or leaves again.
+ * The decoder is consumed (freed) in all cases. If validation fails nothing
+ * runs: returns negative + err, and the node stays ready for another attempt. */
+int kafu_runtime_finish_receive(kafu_runtime *rt, kafu_snap_decoder *dec, kafu_err *err);
+int kafu_runtime_resume(kafu_runtime *rt, kafu_rt_result *res, kafu_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,206 @@
+/*
+ * config_core.c — lifetime (free, dup), lookups, enum names, path resolution
+ * and the KAFU_DEST destination check for kafu_config.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config_internal.h"
+#include "kafu/config.h"
+
+void kafu_config_free(kafu_config *c) {
+  if (!c) return;
+  free(c->name);
+  free(c->app.path);
+  free(c->app.url);
+  for (size_t i = 0; i < c->app.nargs; i++) free(c->app.args[i]);
+  free(c->app.args);
+  free(c->app.preopened_dir);
+  for (size_t i = 0; i < c->nnodes; i++) {
+    free(c->nodes[i].id);
+    free(c->nodes[i].address);
+    free(c->nodes[i].placement);
+  }
+  free(c->nodes);
+  free(c->token);
+  free(c->config_path);
+  free(c->config_dir);
+  free(c->raw);
+  free(c);
+}
+
+static bool dup_str(char **dst, const char *src) {
+  if (!src) return (*dst = NULL), true;
+  return (*dst = strdup(src)) != NULL;
+}
+
+kafu_config *kafu_config_dup(const kafu_config *c) {
+  kafu_config *d = calloc(1, sizeof *d);
+  if (!d) return NULL;
+  *d = *c;
+  /* clear every owned pointer first so a failure half way frees only ours */
+  d->name = d->app.path = d->app.url = d->app.preopened_dir = d->token = NULL;
+  d->config_path = d->config_dir = d->raw = NULL;
+  d->app.args = NULL, d->app.nargs = 0;
+  d->nodes = NULL, d->nnodes = 0;
+  bool ok = dup_str(&d->name, c->name) && dup_str(&d->app.path, c->app.path) && dup_str(&d->app.url, c->app.url) &&
+            dup_str(&d->app.preopened_dir, c->app.preopened_dir) && dup_str(&d->token, c->token) &&
+            dup_str(&d->config_path, c->config_path) && dup_str(&d->config_dir, c->config_dir);
+  if (ok && c->raw) {
+    d->raw = malloc(c->raw_len + 1);
+    if ((ok = d->raw != NULL)) memcpy(d->raw, c->raw, c->raw_len + 1);
+  }
+  if (ok && (d->app.args = calloc(c->app.nargs + 1, sizeof(char *))) != NULL) {
+    for (size_t i = 0; ok && i < c->app.nargs; i++)
+      if ((ok = dup_str(&d->app.args[i], c->app.args[i]))) d->app.nargs = i + 1;
+  } else {
+    ok = false;
+  }
+  if (ok && (d->nodes = calloc(c->nnodes ? c->nnodes : 1, sizeof *d->nodes)) != NULL) {
+    for (size_t i = 0; ok && i < c->nnodes; i++) {
+      d->nodes[i] = c->nodes[i];
+      d->nodes[i].id = d->nodes[i].address = d->nodes[i].placement = NULL;
+      d->nnodes = i + 1;
+      ok = dup_str(&d->nodes[i].id, c->nodes[i].id) && dup_str(&d->nodes[i].address, c->nodes[i].address) &&
+           dup_str(&d->nodes[i].placement, c->nodes[i].placement);
+    }
+  } else {
+    ok = false;
+  }
+  if (!ok) {
+    kafu_config_free(d);
+    return NULL;
+  }
+  return d;
+}
+
+int kafu_config_node_index(const kafu_config *c, const char *id) {
+  for (size_t i = 0; i < c->nnodes; i++)
+    if (!strcmp(c->nodes[i].id, id)) return (int)i;
+  return -1;
+}
+
+const kafu_config_node *kafu_config_node_find(const kafu_config *c, const char *id) {
+  int i = kafu_config_node_index(c, id);
+  return i < 0 ? NULL : &c->nodes[i];
+}
+
+const char *kafu_compression_name(kafu_compression v) {
+  switch (v) {
+    case KAFU_COMPRESSION_NONE: return "none";
+    case KAFU_COMPRESSION_LZ4: return "lz4";
+    case KAFU_COMPRESSION_ZSTD: return "zstd";
+  }
+  return "?";
+}
+
+const char *kafu_memory_migration_name(kafu_memory_migration v) {
+  return v == KAFU_MEMORY_MIGRATION_FULL ? "full" : "delta";
+}
+
+const char *kafu_on_coordinator_lost_name(kafu_on_coordinator_lost v) {
+  return v == KAFU_ON_COORDINATOR_LOST_IGNORE ? "ignore" : "shutdown_self";
+}
+
+const char *kafu_config_app_location(const kafu_config *c) { return c->app.path ? c->app.path : c->app.url; }
+
+/* ---- destinations --------------------------------------------------------- */
+
+int kafu_config_check_destinations_fn(const kafu_config *c, const char *const *dests, const char *const *fns,
+                                      size_t n, kafu_err *err) {
+  kafu_buf msg = {0};
+  size_t nbad = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (kafu_config_node_index(c, dests[i]) >= 0) continue;
+    bool seen = false; /* list each unknown name once */
+    for (size_t j = 0; j < i && !seen; j++) seen = !strcmp(dests[j], dests[i]) && kafu_config_node_index(c, dests[j]) < 0;
+    if (seen) continue;
+    nbad++;
+    kafu_buf_printf(&msg, "%s\"%s\"", nbad > 1 ? ", " : "", dests[i]);
+    if (fns && fns[i]) kafu_buf_printf(&msg, " (KAFU_DEST of %s", fns[i]);
+    for (size_t j = i + 1; fns && j < n; j++)
+      if (!strcmp(dests[j], dests[i]) && fns[j]) kafu_buf_printf(&msg, ", %s", fns[j]);
+    if (fns && fns[i]) kafu_buf_printf(&msg, ")");
+    const char *best = NULL;
+    int bestd = 3;
+    for (size_t k = 0; k < c->nnodes; k++) {
+      int d = kafu_edit_distance(dests[i], c->nodes[k].id);
+      if (d < bestd) bestd = d, best = c->nodes[k].id;
+    }
+    if (best) kafu_buf_printf(&msg, "; did you mean \"%s\"?", best);
+  }
+  if (!nbad) {
+    kafu_buf_free(&msg);
+    return 0;
+  }
+  kafu_buf nodes = {0};
+  for (size_t k = 0; k < c->nnodes; k++) kafu_buf_printf(&nodes, "%s%s", k ? ", " : "", c->nodes[k].id);
+  int rc = kafu_err_set(err, KAFU_EINVAL, "%s: the module migrates to %s not in `nodes`: %s (nodes: %s)",
+                        c->config_path ? c->config_path : "config", nbad > 1 ? "nodes" : "a node",
+                        kafu_buf_cstr(&msg), nodes.data ? kafu_buf_cstr(&nodes) : "");
+  kafu_buf_free(&msg);
+  kafu_buf_free(&nodes);
+  return rc;
+}
+
+int kafu_config_check_destinations(const kafu_config *c, const char *const *dests, size_t n, kafu_err *err) {
+  return kafu_config_check_destinations_fn(c, dests, NULL, n, err);
+}
+
+/* ---- paths ---------------------------------------------------------------- */
+
+/* Lexical normalization of an absolute path: collapse "//", ".", "..". */
+static char *normalize(const char *abs) {
+  size_t n = strlen(abs);
+  char *out = malloc(n + 2);
+  if (!out) return NULL;
+  size_t o = 0;
+  const char *s = abs;
+  while (*s) {
+    while (*s == '/') s++;
+    const char *e = s;
+    while (*e && *e != '/') e++;
+    size_t len = (size_t)(e - s);
+    if (len == 0) break;
+    if (len == 1 && s[0] == '.') {
+      /* skip */
+    } else if (len == 2 && s[0] == '.' && s[1] == '.') {
+      while (o > 0 && out[o - 1] != '/') o--;
+      if (o > 0) o--; /* drop the slash too */
+    } else {
+      out[o++] = '/';
+      memcpy(out + o, s, len);
+      o += len;
+    }
+    s = e;
+  }
+  if (o == 0) out[o++] = '/';
+  out[o] = 0;
+  return out;
+}
+
+char *kafu_config_abs_dir(const char *dir) {
+  if (!dir || !*dir) dir = ".";
+  char *real = realpath(dir, NULL);
+  if (real) return real;
+  if (dir[0] == '/') return normalize(dir);
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof cwd)) return normalize(dir[0] == '/' ? dir : "/");
+  char *j = kafu_path_join(cwd, dir);
+  if (!j) return NULL;
+  char *r = normalize(j);
+  free(j);
+  return r;
+}
+
+char *kafu_config_resolve(const char *dir, const char *p) {
+  if (p[0] == '/') return normalize(p);
+  char *j = kafu_path_join(dir, p);
+  if (!j) return NULL;
+  char *r = normalize(j);
+  free(j);
+  return r;
+}

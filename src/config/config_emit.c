@@ -1,0 +1,48 @@
+/*
+ * config_emit.c — kafu_config → normalized YAML (`kafu config check`, and the
+ * config kustomize embeds in its ConfigMap). Every default is written out, so
+ * the output documents the effective settings; paths are absolute so the
+ * output means the same thing wherever it is saved.
+ */
+#include "config/yaml_tree.h"
+#include "kafu/config.h"
+
+int kafu_config_to_yaml(const kafu_config *c, unsigned flags, kafu_buf *out, kafu_err *err) {
+  kafu_ynode *root = kafu_y_map();
+  kafu_y_put_str(root, "name", c->name);
+
+  kafu_ynode *app = kafu_y_put(root, "app", kafu_y_map());
+  if (c->app.path) kafu_y_put_str(app, "path", c->app.path);
+  if (c->app.url) kafu_y_put_str(app, "url", c->app.url);
+  if (c->app.has_sha256) {
+    char hex[2 * KAFU_SHA256_LEN + 1];
+    kafu_hex(c->app.sha256, KAFU_SHA256_LEN, hex);
+    kafu_y_put_str(app, "sha256", hex);
+  }
+  kafu_ynode *args = kafu_y_put(app, "args", c->app.nargs ? kafu_y_seq() : kafu_y_flow_seq());
+  for (size_t i = 0; i < c->app.nargs; i++) kafu_y_push(args, kafu_y_str(c->app.args[i]));
+  if (c->app.preopened_dir) kafu_y_put_str(app, "preopened_dir", c->app.preopened_dir);
+
+  kafu_ynode *nodes = kafu_y_put(root, "nodes", kafu_y_map());
+  for (size_t i = 0; i < c->nnodes; i++) {
+    kafu_ynode *n = kafu_y_put(nodes, c->nodes[i].id, kafu_y_map());
+    kafu_y_put_str(n, "address", c->nodes[i].address);
+    kafu_y_put_int(n, "port", c->nodes[i].port);
+    if (c->nodes[i].placement) kafu_y_put_str(n, "placement", c->nodes[i].placement);
+  }
+
+  kafu_ynode *cl = kafu_y_put(root, "cluster", kafu_y_map());
+  kafu_ynode *hb = kafu_y_put(cl, "heartbeat", kafu_y_map());
+  kafu_y_put_str(hb, "follower_on_coordinator_lost", kafu_on_coordinator_lost_name(c->heartbeat.on_coordinator_lost));
+  kafu_y_put_int(hb, "interval_ms", c->heartbeat.interval_ms);
+  kafu_ynode *mig = kafu_y_put(cl, "migration", kafu_y_map());
+  kafu_y_put(mig, "memory_compression", kafu_y_bool(c->migration.compression != KAFU_COMPRESSION_NONE));
+  kafu_y_put_str(mig, "memory_migration", kafu_memory_migration_name(c->migration.mode));
+  kafu_y_put_str(mig, "compression", kafu_compression_name(c->migration.compression));
+  kafu_y_put_int(cl, "startup_timeout_ms", c->startup_timeout_ms);
+  if (c->token) kafu_y_put_str(cl, "token", (flags & KAFU_CONFIG_YAML_REDACT_TOKEN) ? "<redacted>" : c->token);
+
+  int rc = kafu_y_emit(&root, 1, out, err);
+  kafu_y_free(root);
+  return rc;
+}

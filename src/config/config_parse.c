@@ -1,0 +1,678 @@
+/*
+ * config_parse.c — kafu-config.yaml → kafu_config, with precise errors.
+ *
+ * We load the file with libyaml's document API (the whole tree, each node with
+ * its start mark) and walk it against a fixed schema. libyaml does not resolve
+ * scalar types, so this file does (YAML 1.2 core schema for plain scalars:
+ * null, true/false, integers); quoted scalars are always strings. String fields
+ * accept any non-null scalar's text, as the original Kafu did (its docs use
+ * `args: [960, 540]`).
+ *
+ * Every message is "file:line:col: key.path: problem", pointing at the key the
+ * problem belongs to (for list items, at the item). Missing required keys point
+ * at the enclosing mapping's key.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "config/config_internal.h"
+#include "kafu/config.h"
+
+#define MAX_CONFIG_BYTES (16u << 20)
+
+typedef struct parser {
+  yaml_document_t *doc;
+  const char *file; /* name used in messages */
+  kafu_err *err;
+  kafu_config *c;
+} parser;
+
+/* ---- messages ------------------------------------------------------------- */
+
+static int failv(parser *p, const yaml_node_t *at, const char *key, const char *fmt, va_list ap) {
+  char what[768];
+  vsnprintf(what, sizeof what, fmt, ap);
+  int line = at ? (int)at->start_mark.line + 1 : 1, col = at ? (int)at->start_mark.column + 1 : 1;
+  if (key && *key) return kafu_err_set(p->err, KAFU_EINVAL, "%s:%d:%d: %s: %s", p->file, line, col, key, what);
+  return kafu_err_set(p->err, KAFU_EINVAL, "%s:%d:%d: %s", p->file, line, col, what);
+}
+
+static int fail(parser *p, const yaml_node_t *at, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(parser *p, const yaml_node_t *at, const char *key, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = failv(p, at, key, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+static const char *stext(const yaml_node_t *n) { return (const char *)n->data.scalar.value; }
+
+static bool is_plain(const yaml_node_t *n) {
+  return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+static bool is_null(const yaml_node_t *n) {
+  if (!n) return true;
+  if (!is_plain(n)) return false;
+  const char *s = stext(n);
+  return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
+}
+
+/* A short description of a value for "got ..." parts of messages. */
+static void describe(const yaml_node_t *n, char *out, size_t cap) {
+  if (!n || is_null(n)) {
+    snprintf(out, cap, "null");
+  } else if (n->type == YAML_MAPPING_NODE) {
+    snprintf(out, cap, "a mapping");
+  } else if (n->type == YAML_SEQUENCE_NODE) {
+    snprintf(out, cap, "a list");
+  } else {
+    const char *s = stext(n);
+    size_t len = strlen(s);
+    char buf[64];
+    size_t j = 0;
+    for (size_t i = 0; i < len && j < 40; i++) buf[j++] = (s[i] == '\n' || s[i] == '\t') ? ' ' : s[i];
+    buf[j] = 0;
+    /* plain numbers and booleans read best unquoted: "got 70000", "got true" */
+    bool bare = is_plain(n) && len <= 40 && strspn(s, "0123456789+-.xXoabcdefABCDEF") == len &&
+                (isdigit((unsigned char)s[0]) || ((s[0] == '-' || s[0] == '+') && isdigit((unsigned char)s[1])));
+    bare = bare || (is_plain(n) && (!strcmp(s, "true") || !strcmp(s, "false")));
+    if (bare)
+      snprintf(out, cap, "%s", s);
+    else
+      snprintf(out, cap, "\"%s%s\"%s", buf, len > 40 ? "..." : "", is_plain(n) ? "" : " (a quoted string)");
+  }
+}
+
+/* ---- tree access ---------------------------------------------------------- */
+
+typedef struct field {
+  const char *name;
+  bool hidden;           /* accepted alias, never suggested */
+  const yaml_node_t *key; /* set when present */
+  const yaml_node_t *val;
+} field;
+
+#define FIELD(n) {n, false, NULL, NULL}
+#define ALIAS(n) {n, true, NULL, NULL}
+
+static yaml_node_t *node(parser *p, int idx) { return yaml_document_get_node(p->doc, idx); }
+
+static char *joinkey(const char *parent, const char *k) {
+  kafu_buf b = {0};
+  if (parent && *parent)
+    kafu_buf_printf(&b, "%s.%s", parent, k);
+  else
+    kafu_buf_printf(&b, "%s", k);
+  return kafu_buf_cstr(&b); /* NULL only on ENOMEM; callers treat NULL as "" */
+}
+
+/* Every key anywhere in the schema, for "it belongs under ..." hints. */
+static const char *const all_keys[] = {
+    "name",
+    "app",
+    "nodes",
+    "cluster",
+    "app.path",
+    "app.url",
+    "app.sha256",
+    "app.args",
+    "app.preopened_dir",
+    "nodes.<id>.address",
+    "nodes.<id>.port",
+    "nodes.<id>.placement",
+    "cluster.heartbeat",
+    "cluster.migration",
+    "cluster.token",
+    "cluster.startup_timeout_ms",
+    "cluster.heartbeat.follower_on_coordinator_lost",
+    "cluster.heartbeat.interval_ms",
+    "cluster.migration.memory_compression",
+    "cluster.migration.memory_migration",
+    "cluster.migration.compression",
+    NULL,
+};
+
+static int unknown_key(parser *p, const yaml_node_t *k, const char *path, const char *name, const field *fields,
+                       size_t nf) {
+  const char *best = NULL;
+  int bestd = INT_MAX;
+  for (size_t i = 0; i < nf; i++) {
+    if (fields[i].hidden) continue;
+    int d = kafu_edit_distance(name, fields[i].name);
+    if (d < bestd) bestd = d, best = fields[i].name;
+  }
+  int limit = (int)strlen(name) / 3 + 1;
+  if (limit > 3) limit = 3;
+  char hint[256] = "";
+  if (best && bestd <= limit) {
+    snprintf(hint, sizeof hint, " (did you mean `%s`?)", best);
+  } else {
+    for (const char *const *a = all_keys; *a; a++) {
+      const char *last = strrchr(*a, '.');
+      last = last ? last + 1 : *a;
+      if (!strcmp(last, name)) {
+        snprintf(hint, sizeof hint, " (`%s` belongs at `%s`)", name, *a);
+        break;
+      }
+    }
+  }
+  kafu_buf allowed = {0};
+  for (size_t i = 0; i < nf; i++)
+    if (!fields[i].hidden) kafu_buf_printf(&allowed, "%s%s", allowed.len ? ", " : "", fields[i].name);
+  char *full = joinkey(path, name);
+  int rc = fail(p, k, full ? full : name, "unknown key%s; allowed here: %s", hint,
+                allowed.data ? kafu_buf_cstr(&allowed) : "");
+  free(full);
+  kafu_buf_free(&allowed);
+  return rc;
+}
+
+/* Scalar text of a mapping key, or an error for non-scalar/null keys. */
+static int key_text(parser *p, const yaml_node_t *k, const char *path, const char **out) {
+  if (k->type != YAML_SCALAR_NODE || is_null(k)) {
+    char d[96];
+    describe(k, d, sizeof d);
+    return fail(p, k, path, "keys must be plain strings, got %s", d);
+  }
+  *out = stext(k);
+  return 0;
+}
+
+/* Check a mapping's keys against `fields` (unknown, duplicate) and fill them. */
+static int get_fields(parser *p, const yaml_node_t *map, const char *path, field *fields, size_t nf) {
+  for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top; pr++) {
+    const yaml_node_t *k = node(p, pr->key), *v = node(p, pr->value);
+    const char *name;
+    int rc = key_text(p, k, path, &name);
+    if (rc < 0) return rc;
+    size_t i = 0;
+    while (i < nf && strcmp(fields[i].name, name)) i++;
+    if (i == nf) return unknown_key(p, k, path, name, fields, nf);
+    if (fields[i].key) {
+      char *full = joinkey(path, name);
+      rc = fail(p, k, full ? full : name, "duplicate key (first defined at line %d, column %d)",
+                (int)fields[i].key->start_mark.line + 1, (int)fields[i].key->start_mark.column + 1);
+      free(full);
+      return rc;
+    }
+    fields[i].key = k, fields[i].val = v;
+  }
+  return 0;
+}
+
+/* ---- typed values --------------------------------------------------------- */
+
+/* Any non-null scalar's text. `what` describes the expectation in messages. */
+static int get_string(parser *p, const yaml_node_t *at, const yaml_node_t *v, const char *key, bool nonempty,
+                      char **out) {
+  char d[96];
+  if (!v || v->type != YAML_SCALAR_NODE || is_null(v)) {
+    describe(v, d, sizeof d);
+    return fail(p, at, key, "must be a string, got %s", d);
+  }
+  if (nonempty && !*stext(v)) return fail(p, at, key, "must not be empty");
+  *out = strdup(stext(v));
+  if (!*out) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
+  return 0;
+}
+
+/* Plain scalar integer (decimal, 0x hex, 0o octal) within [lo, hi]. */
+static int get_int(parser *p, const yaml_node_t *at, const yaml_node_t *v, const char *key, long long lo,
+                   long long hi, long long *out) {
+  char d[96];
+  describe(v, d, sizeof d);
+  if (v && is_plain(v) && !is_null(v)) {
+    const char *s = stext(v);
+    int base = 10;
+    const char *digits = s;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) base = 16, digits = s + 2;
+    if (s[0] == '0' && s[1] == 'o') base = 8, digits = s + 2;
+    if (*digits && (base != 10 || isdigit((unsigned char)*digits) ||
+                    ((*digits == '-' || *digits == '+') && isdigit((unsigned char)digits[1])))) {
+      char *end;
+      errno = 0;
+      long long x = strtoll(digits, &end, base);
+      if (!*end && !errno && x >= lo && x <= hi) {
+        *out = x;
+        return 0;
+      }
+    }
+  }
+  return fail(p, at, key, "must be an integer %lld..%lld, got %s", lo, hi, d);
+}
+
+static int get_bool(parser *p, const yaml_node_t *at, const yaml_node_t *v, const char *key, bool *out) {
+  if (v && is_plain(v)) {
+    const char *s = stext(v);
+    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")) return *out = true, 0;
+    if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")) return *out = false, 0;
+  }
+  char d[96];
+  describe(v, d, sizeof d);
+  return fail(p, at, key, "must be true or false, got %s", d);
+}
+
+/* One of `names` (a quoted string is fine here, as in the original). */
+static int get_enum(parser *p, const yaml_node_t *at, const yaml_node_t *v, const char *key,
+                    const char *const *names, int *out) {
+  kafu_buf list = {0};
+  for (int i = 0; names[i]; i++) kafu_buf_printf(&list, "%s%s", i ? ", " : "", names[i]);
+  if (v && v->type == YAML_SCALAR_NODE && !is_null(v)) {
+    for (int i = 0; names[i]; i++)
+      if (!strcmp(stext(v), names[i])) {
+        kafu_buf_free(&list);
+        return *out = i, 0;
+      }
+  }
+  char d[96], hint[128] = "";
+  describe(v, d, sizeof d);
+  if (v && v->type == YAML_SCALAR_NODE) {
+    int bestd = INT_MAX, best = -1;
+    for (int i = 0; names[i]; i++) {
+      int e = kafu_edit_distance(stext(v), names[i]);
+      size_t lv = strlen(stext(v));
+      if (lv >= 3 && !strncmp(stext(v), names[i], lv)) e = 1; /* a prefix: "shutdown" */
+      if (e < bestd) bestd = e, best = i;
+    }
+    if (best >= 0 && bestd <= 3) snprintf(hint, sizeof hint, " (did you mean `%s`?)", names[best]);
+  }
+  int rc = fail(p, at, key, "must be one of %s; got %s%s", kafu_buf_cstr(&list), d, hint);
+  kafu_buf_free(&list);
+  return rc;
+}
+
+static int want_mapping(parser *p, const yaml_node_t *at, const yaml_node_t *v, const char *key) {
+  if (v && v->type == YAML_MAPPING_NODE) return 0;
+  char d[96];
+  describe(v, d, sizeof d);
+  return fail(p, at, key, "must be a mapping, got %s", d);
+}
+
+/* ---- paths ---------------------------------------------------------------- */
+
+bool kafu_config_node_id_valid(const char *id, const char **why) {
+  const char *w = NULL;
+  size_t n = strlen(id);
+  if (n == 0)
+    w = "must not be empty";
+  else if (n > KAFU_CONFIG_NODE_ID_MAX)
+    w = "is longer than 63 characters";
+  else if (!isalnum((unsigned char)id[0]) || !isalnum((unsigned char)id[n - 1]))
+    w = "must start and end with a letter or digit";
+  else
+    for (size_t i = 0; i < n && !w; i++)
+      if (!isalnum((unsigned char)id[i]) && id[i] != '-' && id[i] != '_')
+        w = "may only contain letters, digits, '-' and '_'";
+  if (why) *why = w;
+  return w == NULL;
+}
+
+/* ---- sections ------------------------------------------------------------- */
+
+static int parse_sha256(parser *p, const yaml_node_t *at, const yaml_node_t *v, kafu_config_app *app) {
+  char *s = NULL;
+  int rc = get_string(p, at, v, "app.sha256", true, &s);
+  if (rc < 0) return rc;
+  const char *h = s;
+  if (!strncasecmp(h, "sha256:", 7)) h += 7;
+  bool ok = strlen(h) == 64;
+  for (int i = 0; ok && i < 64; i++) ok = isxdigit((unsigned char)h[i]);
+  if (!ok) {
+    char d[96];
+    describe(v, d, sizeof d);
+    free(s);
+    return fail(p, at, "app.sha256", "must be 64 hex digits (a SHA-256 digest, optionally prefixed sha256:), got %s",
+                d);
+  }
+  for (int i = 0; i < 32; i++) {
+    char b[3] = {h[2 * i], h[2 * i + 1], 0};
+    app->sha256[i] = (uint8_t)strtoul(b, NULL, 16);
+  }
+  app->has_sha256 = true;
+  free(s);
+  return 0;
+}
+
+static int parse_app(parser *p, const yaml_node_t *appkey, const yaml_node_t *map) {
+  kafu_config *c = p->c;
+  int rc = want_mapping(p, appkey, map, "app");
+  if (rc < 0) return rc;
+  field f[] = {FIELD("path"), FIELD("url"), FIELD("sha256"), FIELD("args"), FIELD("preopened_dir")};
+  if ((rc = get_fields(p, map, "app", f, 5)) < 0) return rc;
+  const field *path = &f[0], *url = &f[1], *sha = &f[2], *args = &f[3], *pre = &f[4];
+  bool has_path = path->key && !is_null(path->val), has_url = url->key && !is_null(url->val);
+  if (has_path && has_url) {
+    const field *second = path->key->start_mark.index > url->key->start_mark.index ? path : url;
+    const field *first = second == path ? url : path;
+    return fail(p, second->key, second == path ? "app.path" : "app.url",
+                "only one of app.path and app.url may be set (app.%s is at line %d)", first->name,
+                (int)first->key->start_mark.line + 1);
+  }
+  if (!has_path && !has_url) return fail(p, appkey, "app", "one of app.path or app.url is required");
+  if (has_path) {
+    char *raw;
+    if ((rc = get_string(p, path->key, path->val, "app.path", true, &raw)) < 0) return rc;
+    c->app.path = kafu_config_resolve(c->config_dir, raw);
+    free(raw);
+    if (!c->app.path) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
+  } else {
+    if ((rc = get_string(p, url->key, url->val, "app.url", true, &c->app.url)) < 0) return rc;
+    const char *u = c->app.url;
+    if (strncasecmp(u, "http://", 7) && strncasecmp(u, "https://", 8) && strncasecmp(u, "file://", 7)) {
+      char d[96];
+      describe(url->val, d, sizeof d);
+      return fail(p, url->key, "app.url", "must be an http://, https:// or file:// URL, got %s", d);
+    }
+  }
+  if (sha->key && !is_null(sha->val) && (rc = parse_sha256(p, sha->key, sha->val, &c->app)) < 0) return rc;
+  if (args->key && !is_null(args->val)) {
+    const yaml_node_t *seq = args->val;
+    if (seq->type != YAML_SEQUENCE_NODE) {
+      char d[96];
+      describe(seq, d, sizeof d);
+      return fail(p, args->key, "app.args", "must be a list of strings, got %s", d);
+    }
+    size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    c->app.args = calloc(n + 1, sizeof(char *));
+    if (!c->app.args) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+      const yaml_node_t *it = node(p, seq->data.sequence.items.start[i]);
+      char key[48];
+      snprintf(key, sizeof key, "app.args[%zu]", i);
+      if ((rc = get_string(p, it, it, key, false, &c->app.args[i])) < 0) return rc;
+      c->app.nargs = i + 1;
+    }
+  }
+  if (pre->key && !is_null(pre->val)) {
+    char *raw;
+    if ((rc = get_string(p, pre->key, pre->val, "app.preopened_dir", true, &raw)) < 0) return rc;
+    c->app.preopened_dir = kafu_config_resolve(c->config_dir, raw);
+    free(raw);
+    if (!c->app.preopened_dir) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
+  }
+  return 0;
+}
+
+static int parse_nodes(parser *p, const yaml_node_t *nkey, const yaml_node_t *map) {
+  kafu_config *c = p->c;
+  if (!map || is_null(map)) return fail(p, nkey, "nodes", "at least one node is required");
+  int rc = want_mapping(p, nkey, map, "nodes");
+  if (rc < 0) return rc;
+  size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+  if (n == 0) return fail(p, nkey, "nodes", "at least one node is required");
+  c->nodes = calloc(n, sizeof *c->nodes);
+  if (!c->nodes) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    yaml_node_pair_t *pr = &map->data.mapping.pairs.start[i];
+    const yaml_node_t *k = node(p, pr->key), *v = node(p, pr->value);
+    const char *id;
+    if ((rc = key_text(p, k, "nodes", &id)) < 0) return rc;
+    char *path = joinkey("nodes", id);
+    if (!path) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
+    const char *why;
+    if (!kafu_config_node_id_valid(id, &why)) {
+      rc = fail(p, k, path, "invalid node id \"%s\": %s", id, why);
+      goto node_done;
+    }
+    for (size_t j = 0; j < i; j++)
+      if (!strcmp(c->nodes[j].id, id)) {
+        rc = fail(p, k, path, "duplicate node id (first defined at line %d, column %d)", c->nodes[j].line,
+                  c->nodes[j].col);
+        goto node_done;
+      }
+    kafu_config_node *nd = &c->nodes[i];
+    c->nnodes = i + 1;
+    nd->line = (int)k->start_mark.line + 1, nd->col = (int)k->start_mark.column + 1;
+    if (!(nd->id = strdup(id))) {
+      rc = kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
+      goto node_done;
+    }
+    if ((rc = want_mapping(p, k, v, path)) < 0) goto node_done;
+    field f[] = {FIELD("address"), FIELD("port"), FIELD("placement")};
+    if ((rc = get_fields(p, v, path, f, 3)) < 0) goto node_done;
+    char sub[160];
+    if (!f[0].key || is_null(f[0].val)) {
+      rc = fail(p, f[0].key ? f[0].key : k, path, "missing required key `address`");
+      goto node_done;
+    }
+    snprintf(sub, sizeof sub, "%s.address", path);
+    if ((rc = get_string(p, f[0].key, f[0].val, sub, true, &nd->address)) < 0) goto node_done;
+    for (const char *s = nd->address; *s; s++)
+      if (isspace((unsigned char)*s) || *s == '/') {
+        rc = fail(p, f[0].key, sub, "must be a host name or IP address (no spaces, no '/'), got \"%s\"",
+                  nd->address);
+        goto node_done;
+      }
+    if (!f[1].key) {
+      rc = fail(p, k, path, "missing required key `port`");
+      goto node_done;
+    }
+    snprintf(sub, sizeof sub, "%s.port", path);
+    long long port;
+    if ((rc = get_int(p, f[1].key, f[1].val, sub, 1, 65535, &port)) < 0) goto node_done;
+    nd->port = (uint16_t)port;
+    if (f[2].key && !is_null(f[2].val)) {
+      snprintf(sub, sizeof sub, "%s.placement", path);
+      if ((rc = get_string(p, f[2].key, f[2].val, sub, true, &nd->placement)) < 0) goto node_done;
+    }
+    for (size_t j = 0; j < i; j++)
+      if (!strcmp(c->nodes[j].address, nd->address) && c->nodes[j].port == nd->port) {
+        rc = fail(p, k, path, "same address and port as node `%s` (%s:%u, line %d)", c->nodes[j].id, nd->address,
+                  nd->port, c->nodes[j].line);
+        goto node_done;
+      }
+  node_done:
+    free(path);
+    if (rc < 0) return rc;
+  }
+  return 0;
+}
+
+static int parse_cluster(parser *p, const yaml_node_t *ckey, const yaml_node_t *map) {
+  kafu_config *c = p->c;
+  if (is_null(map)) return 0;
+  int rc = want_mapping(p, ckey, map, "cluster");
+  if (rc < 0) return rc;
+  field f[] = {FIELD("heartbeat"), FIELD("migration"), FIELD("token"), FIELD("startup_timeout_ms")};
+  if ((rc = get_fields(p, map, "cluster", f, 4)) < 0) return rc;
+  const field *hb = &f[0], *mig = &f[1], *tok = &f[2], *st = &f[3];
+  long long x;
+  if (hb->key && !is_null(hb->val)) {
+    if ((rc = want_mapping(p, hb->key, hb->val, "cluster.heartbeat")) < 0) return rc;
+    field h[] = {FIELD("follower_on_coordinator_lost"), FIELD("interval_ms")};
+    if ((rc = get_fields(p, hb->val, "cluster.heartbeat", h, 2)) < 0) return rc;
+    if (h[0].key) {
+      static const char *const names[] = {"shutdown_self", "ignore", NULL};
+      int e;
+      if ((rc = get_enum(p, h[0].key, h[0].val, "cluster.heartbeat.follower_on_coordinator_lost", names, &e)) < 0)
+        return rc;
+      c->heartbeat.on_coordinator_lost = (kafu_on_coordinator_lost)e;
+    }
+    if (h[1].key) {
+      if ((rc = get_int(p, h[1].key, h[1].val, "cluster.heartbeat.interval_ms", 1, 86400000, &x)) < 0) return rc;
+      c->heartbeat.interval_ms = (uint32_t)x;
+    }
+  }
+  if (mig->key && !is_null(mig->val)) {
+    if ((rc = want_mapping(p, mig->key, mig->val, "cluster.migration")) < 0) return rc;
+    /* delta_compression / memroy_compression: aliases the original accepts */
+    field m[] = {FIELD("memory_compression"),
+                 FIELD("memory_migration"),
+                 FIELD("compression"),
+                 ALIAS("delta_compression"),
+                 ALIAS("memroy_compression")};
+    if ((rc = get_fields(p, mig->val, "cluster.migration", m, 5)) < 0) return rc;
+    const field *mc = NULL;
+    for (int i = 0; i < 5; i++) {
+      if (i == 1 || i == 2 || !m[i].key) continue;
+      if (mc) {
+        const field *second = mc->key->start_mark.index > m[i].key->start_mark.index ? mc : &m[i];
+        const field *first = second == mc ? &m[i] : mc;
+        char key[96];
+        snprintf(key, sizeof key, "cluster.migration.%s", second->name);
+        return fail(p, second->key, key, "duplicate key: `%s` and `%s` (line %d) both set memory_compression",
+                    second->name, first->name, (int)first->key->start_mark.line + 1);
+      }
+      mc = &m[i];
+    }
+    bool mem_comp = true;
+    if (mc) {
+      char key[96];
+      snprintf(key, sizeof key, "cluster.migration.%s", mc->name);
+      if ((rc = get_bool(p, mc->key, mc->val, key, &mem_comp)) < 0) return rc;
+    }
+    if (m[1].key) {
+      static const char *const names[] = {"delta", "full", NULL};
+      int e;
+      if ((rc = get_enum(p, m[1].key, m[1].val, "cluster.migration.memory_migration", names, &e)) < 0) return rc;
+      c->migration.mode = (kafu_memory_migration)e;
+    }
+    c->migration.compression = mem_comp ? KAFU_COMPRESSION_LZ4 : KAFU_COMPRESSION_NONE;
+    if (m[2].key) {
+      static const char *const names[] = {"none", "lz4", "zstd", NULL};
+      int e;
+      if ((rc = get_enum(p, m[2].key, m[2].val, "cluster.migration.compression", names, &e)) < 0) return rc;
+      if (mc && ((!mem_comp && e != KAFU_COMPRESSION_NONE) || (mem_comp && e == KAFU_COMPRESSION_NONE)))
+        return fail(p, m[2].key, "cluster.migration.compression",
+                    "`%s` conflicts with %s: %s (line %d); remove one of them", names[e], mc->name,
+                    mem_comp ? "true" : "false", (int)mc->key->start_mark.line + 1);
+      c->migration.compression = (kafu_compression)e;
+    }
+  }
+  if (tok->key && !is_null(tok->val)) {
+    if ((rc = get_string(p, tok->key, tok->val, "cluster.token", true, &c->token)) < 0) return rc;
+  }
+  if (st->key) {
+    if ((rc = get_int(p, st->key, st->val, "cluster.startup_timeout_ms", 1, 86400000, &x)) < 0) return rc;
+    c->startup_timeout_ms = (uint32_t)x;
+  }
+  return 0;
+}
+
+static int parse_root(parser *p, const yaml_node_t *root) {
+  kafu_config *c = p->c;
+  if (root->type != YAML_MAPPING_NODE) {
+    char d[96];
+    describe(root, d, sizeof d);
+    return fail(p, root, NULL, "the config must be a mapping with keys name, app, nodes (and optionally cluster), "
+                "got %s", d);
+  }
+  field f[] = {FIELD("name"), FIELD("app"), FIELD("nodes"), FIELD("cluster")};
+  int rc = get_fields(p, root, "", f, 4);
+  if (rc < 0) return rc;
+  if (!f[0].key) return fail(p, root, NULL, "missing required key `name`");
+  if ((rc = get_string(p, f[0].key, f[0].val, "name", true, &c->name)) < 0) return rc;
+  if (!f[1].key) return fail(p, root, NULL, "missing required key `app`");
+  if ((rc = parse_app(p, f[1].key, f[1].val)) < 0) return rc;
+  if (!f[2].key) return fail(p, root, NULL, "missing required key `nodes`");
+  if ((rc = parse_nodes(p, f[2].key, f[2].val)) < 0) return rc;
+  if (f[3].key && (rc = parse_cluster(p, f[3].key, f[3].val)) < 0) return rc;
+  return 0;
+}
+
+/* ---- entry points --------------------------------------------------------- */
+
+static int syntax_error(yaml_parser_t *yp, const char *file, kafu_err *err) {
+  int line = (int)yp->problem_mark.line + 1, col = (int)yp->problem_mark.column + 1;
+  if (yp->context)
+    return kafu_err_set(err, KAFU_EFORMAT, "%s:%d:%d: YAML syntax error: %s %s (line %d)", file, line, col,
+                        yp->problem ? yp->problem : "invalid YAML", yp->context, (int)yp->context_mark.line + 1);
+  return kafu_err_set(err, KAFU_EFORMAT, "%s:%d:%d: YAML syntax error: %s", file, line, col,
+                      yp->problem ? yp->problem : "invalid YAML");
+}
+
+int kafu_config_load_string(const char *text, size_t len, const char *display_name, const char *base_dir,
+                            kafu_config **out, kafu_err *err) {
+  *out = NULL;
+  const char *file = display_name ? display_name : "<string>";
+  if (len > MAX_CONFIG_BYTES)
+    return kafu_err_set(err, KAFU_EINVAL, "%s: config is %zu bytes; more than %u is surely not a config", file, len,
+                        MAX_CONFIG_BYTES);
+  kafu_config *c = calloc(1, sizeof *c);
+  if (!c) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  c->heartbeat.interval_ms = KAFU_CONFIG_DEFAULT_INTERVAL_MS;
+  c->heartbeat.on_coordinator_lost = KAFU_ON_COORDINATOR_LOST_SHUTDOWN_SELF;
+  c->migration.compression = KAFU_COMPRESSION_LZ4;
+  c->migration.mode = KAFU_MEMORY_MIGRATION_DELTA;
+  c->startup_timeout_ms = KAFU_CONFIG_DEFAULT_STARTUP_TIMEOUT_MS;
+  c->raw = malloc(len + 1);
+  c->config_dir = kafu_config_abs_dir(base_dir);
+  c->config_path = strdup(file);
+  if (!c->raw || !c->config_dir || !c->config_path) {
+    kafu_config_free(c);
+    return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  }
+  memcpy(c->raw, text, len);
+  c->raw[len] = 0;
+  c->raw_len = len;
+
+  yaml_parser_t yp;
+  yaml_document_t doc, doc2;
+  int rc = 0;
+  if (!yaml_parser_initialize(&yp)) {
+    kafu_config_free(c);
+    return kafu_err_set(err, KAFU_ENOMEM, "yaml parser: out of memory");
+  }
+  yaml_parser_set_input_string(&yp, (const unsigned char *)c->raw, len);
+  if (!yaml_parser_load(&yp, &doc)) {
+    rc = syntax_error(&yp, file, err);
+    yaml_parser_delete(&yp);
+    kafu_config_free(c);
+    return rc;
+  }
+  yaml_node_t *root = yaml_document_get_root_node(&doc);
+  parser p = {&doc, file, err, c};
+  if (!root) {
+    rc = kafu_err_set(err, KAFU_EINVAL, "%s:1:1: the config is empty (need name, app, nodes)", file);
+  } else if (!yaml_parser_load(&yp, &doc2)) {
+    rc = syntax_error(&yp, file, err);
+  } else {
+    yaml_node_t *r2 = yaml_document_get_root_node(&doc2);
+    if (r2)
+      rc = fail(&p, r2, NULL, "a second YAML document; the config must be a single document");
+    yaml_document_delete(&doc2);
+    if (rc == 0) rc = parse_root(&p, root);
+  }
+  yaml_document_delete(&doc);
+  yaml_parser_delete(&yp);
+  if (rc < 0) {
+    kafu_config_free(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+int kafu_config_load(const char *path, kafu_config **out, kafu_err *err) {
+  *out = NULL;
+  uint8_t *text;
+  size_t len;
+  int rc = kafu_read_file(path, &text, &len, err);
+  if (rc < 0) return kafu_err_prefix(err, "cannot read config");
+  char *dir = kafu_path_dirname(path);
+  if (!dir) {
+    free(text);
+    return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  }
+  rc = kafu_config_load_string((const char *)text, len, path, dir, out, err);
+  free(text);
+  free(dir);
+  if (rc < 0) return rc;
+  /* absolute path of the file itself (for logs and kustomize) */
+  char *abs = realpath(path, NULL);
+  if (abs) {
+    free((*out)->config_path);
+    (*out)->config_path = abs;
+  }
+  return 0;
+}

@@ -1,0 +1,254 @@
+/*
+ * toolchain.c — where the guest toolchain pieces are, and whether they are
+ * there (shared by `kafu cc` and `kafu doctor`).
+ *
+ * Everything is a path probe (stat/access/glob), not a clang run, so `kafu cc`
+ * can afford the checks before every link. Each probe has an environment
+ * override so tests can exercise the failure paths:
+ *   KAFU_CLANG              clang executable (name in PATH or path)
+ *   KAFU_WASM_LD            wasm-ld executable
+ *   KAFU_WASI_SYSROOT       sysroot holding include/wasm32-wasi and lib/wasm32-wasi
+ *   KAFU_CLANG_RT_BUILTINS  path of libclang_rt.builtins-wasm32.a
+ * The Debian package names are those of Debian 12 (LLVM 14).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kafu/driver.h"
+
+static const char *env_or(const char *name, const char *dflt) {
+  const char *v = getenv(name);
+  return v && *v ? v : dflt;
+}
+
+void kafu_toolchain_find(kafu_toolchain *tc) {
+  memset(tc, 0, sizeof *tc);
+  const char *c = getenv("KAFU_CLANG");
+  if (c && *c) {
+    tc->clang = kafu_which(c);
+  } else {
+    tc->clang = kafu_which("clang");
+    if (!tc->clang) tc->clang = kafu_which("clang-14");
+  }
+  tc->sysroot = strdup(env_or("KAFU_WASI_SYSROOT", "/usr"));
+  tc->include_dir = strdup(kafu_include_dir());
+  tc->rt_source = kafu_path_join(kafu_share_dir(), "guest/kafu_rt.c");
+}
+
+void kafu_toolchain_free(kafu_toolchain *tc) {
+  if (!tc) return;
+  free(tc->clang);
+  free(tc->sysroot);
+  free(tc->include_dir);
+  free(tc->rt_source);
+  memset(tc, 0, sizeof *tc);
+}
+
+int kafu_capture_line(char *const argv[], char *line, size_t cap) {
+  if (cap) line[0] = 0;
+  int fds[2];
+  if (pipe(fds) != 0) return -1;
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]), close(fds[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_RDWR);
+    if (devnull >= 0) dup2(devnull, 0), dup2(devnull, 2);
+    dup2(fds[1], 1);
+    close(fds[0]), close(fds[1]);
+    execvp(argv[0], argv);
+    _exit(127);
+  }
+  close(fds[1]);
+  size_t n = 0;
+  char buf[4096];
+  ssize_t r;
+  while ((r = read(fds[0], buf, sizeof buf)) != 0) {
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (ssize_t i = 0; i < r && cap; i++) /* keep the first line only, drain the rest */
+      if (n + 1 < cap && (n == 0 || line[n - 1] != '\n')) line[n++] = buf[i];
+  }
+  close(fds[0]);
+  if (cap) {
+    line[n] = 0;
+    char *nl = strchr(line, '\n');
+    if (nl) *nl = 0;
+  }
+  int st;
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) return -1;
+  if (!WIFEXITED(st)) return -1;
+  return WEXITSTATUS(st) == 127 ? -1 : WEXITSTATUS(st);
+}
+
+/* ---- individual probes ------------------------------------------------------ */
+
+static bool is_file(const char *p) {
+  struct stat st;
+  return p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static bool is_dir(const char *p) {
+  struct stat st;
+  return p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void check_set(kafu_tc_check *c, const char *name, const char *pkg, bool required) {
+  memset(c, 0, sizeof *c);
+  c->name = name;
+  c->package = pkg;
+  c->required = required;
+}
+
+static void probe_clang(const kafu_toolchain *tc, kafu_tc_check *c) {
+  check_set(c, "clang", "clang", true);
+  const char *env = getenv("KAFU_CLANG");
+  if (tc->clang) {
+    c->ok = true;
+    snprintf(c->detail, sizeof c->detail, "%s", tc->clang);
+  } else if (env && *env) {
+    snprintf(c->detail, sizeof c->detail, "KAFU_CLANG=%s is not an executable", env);
+  } else {
+    snprintf(c->detail, sizeof c->detail, "neither clang nor clang-14 found in PATH");
+  }
+}
+
+static void probe_wasm_ld(kafu_tc_check *c) {
+  check_set(c, "wasm-ld", "lld", true);
+  const char *env = getenv("KAFU_WASM_LD");
+  char *p = env && *env ? kafu_which(env) : kafu_which("wasm-ld");
+  if (!p && !(env && *env)) p = kafu_which("wasm-ld-14");
+  if (p) {
+    c->ok = true;
+    snprintf(c->detail, sizeof c->detail, "%s", p);
+  } else if (env && *env) {
+    snprintf(c->detail, sizeof c->detail, "KAFU_WASM_LD=%s is not an executable", env);
+  } else {
+    snprintf(c->detail, sizeof c->detail, "neither wasm-ld nor wasm-ld-14 found in PATH");
+  }
+  free(p);
+}
+
+/* One or more files under the sysroot; the first missing one is named. */
+static void probe_sysroot_files(const kafu_toolchain *tc, kafu_tc_check *c, const char *const *rel) {
+  char path[PATH_MAX];
+  for (; *rel; rel++) {
+    snprintf(path, sizeof path, "%s/%s", tc->sysroot, *rel);
+    bool dir = path[strlen(path) - 1] == '/';
+    if (dir ? !is_dir(path) : !is_file(path)) {
+      snprintf(c->detail, sizeof c->detail, "%s not found", path);
+      return;
+    }
+  }
+  c->ok = true;
+  snprintf(c->detail, sizeof c->detail, "%s/%s", tc->sysroot, rel[-1]);
+}
+
+static void probe_wasi_sysroot(const kafu_toolchain *tc, kafu_tc_check *c) {
+  check_set(c, "wasi sysroot", "wasi-libc", true);
+  static const char *const files[] = {"include/wasm32-wasi/", "include/wasm32-wasi/stdio.h",
+                                      "lib/wasm32-wasi/crt1-command.o", "lib/wasm32-wasi/libc.a", NULL};
+  probe_sysroot_files(tc, c, files);
+}
+
+static void probe_libcxx(const kafu_toolchain *tc, kafu_tc_check *c) {
+  check_set(c, "libc++ (wasm32)", "libc++-14-dev-wasm32", true);
+  static const char *const files[] = {"include/wasm32-wasi/c++/v1/vector", "lib/wasm32-wasi/libc++.a", NULL};
+  probe_sysroot_files(tc, c, files);
+}
+
+static void probe_libcxxabi(const kafu_toolchain *tc, kafu_tc_check *c) {
+  check_set(c, "libc++abi (wasm32)", "libc++abi-14-dev-wasm32", true);
+  static const char *const files[] = {"lib/wasm32-wasi/libc++abi.a", NULL};
+  probe_sysroot_files(tc, c, files);
+}
+
+/* clang's resource dir is <clang's real bin dir>/../lib/clang/<version>; the
+ * builtins live in lib/wasi there. Globbing avoids running clang. */
+static void probe_builtins(const kafu_toolchain *tc, kafu_tc_check *c) {
+  check_set(c, "compiler-rt builtins (wasm32)", "libclang-rt-14-dev-wasm32", true);
+  const char *env = getenv("KAFU_CLANG_RT_BUILTINS");
+  if (env && *env) {
+    c->ok = is_file(env);
+    snprintf(c->detail, sizeof c->detail, c->ok ? "%s" : "KAFU_CLANG_RT_BUILTINS=%s not found", env);
+    return;
+  }
+  if (!tc->clang) {
+    snprintf(c->detail, sizeof c->detail, "cannot locate without clang");
+    return;
+  }
+  char *real = realpath(tc->clang, NULL);
+  char *bindir = kafu_path_dirname(real ? real : tc->clang);
+  char pattern[PATH_MAX];
+  snprintf(pattern, sizeof pattern, "%s/../lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a", bindir);
+  glob_t g;
+  if (glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc > 0) {
+    char *r = realpath(g.gl_pathv[g.gl_pathc - 1], NULL);
+    c->ok = true;
+    snprintf(c->detail, sizeof c->detail, "%s", r ? r : g.gl_pathv[g.gl_pathc - 1]);
+    free(r);
+    globfree(&g);
+  } else {
+    char *res = kafu_path_dirname(bindir);
+    snprintf(c->detail, sizeof c->detail, "%s/lib/clang/<version>/lib/wasi/libclang_rt.builtins-wasm32.a not found",
+             res);
+    free(res);
+  }
+  free(real);
+  free(bindir);
+}
+
+static void probe_kafu_file(kafu_tc_check *c, const char *name, const char *path) {
+  check_set(c, name, "", true);
+  c->ok = is_file(path);
+  snprintf(c->detail, sizeof c->detail, c->ok ? "%s" : "%s not found (reinstall kafu: make install)", path);
+}
+
+size_t kafu_toolchain_check(const kafu_toolchain *tc, kafu_tc_check *out, size_t max) {
+  kafu_tc_check all[8];
+  size_t n = 0;
+  probe_clang(tc, &all[n++]);
+  probe_wasm_ld(&all[n++]);
+  probe_wasi_sysroot(tc, &all[n++]);
+  probe_builtins(tc, &all[n++]);
+  probe_libcxx(tc, &all[n++]);
+  probe_libcxxabi(tc, &all[n++]);
+  char *kh = kafu_path_join(tc->include_dir, "kafu.h");
+  probe_kafu_file(&all[n++], "kafu.h", kh);
+  free(kh);
+  probe_kafu_file(&all[n++], "kafu_rt.c", tc->rt_source);
+  size_t w = n < max ? n : max;
+  memcpy(out, all, w * sizeof *out);
+  return w;
+}
+
+int kafu_toolchain_missing(const kafu_toolchain *tc, bool cxx, bool link, kafu_err *err) {
+  kafu_tc_check c[8];
+  size_t n = kafu_toolchain_check(tc, c, 8);
+  for (size_t i = 0; i < n; i++) {
+    const char *name = c[i].name;
+    /* kafu.h is left out: a program need not include it, and clang names it when it does */
+    bool needed = !strcmp(name, "clang") || !strcmp(name, "wasi sysroot") ||
+                  (link && (!strcmp(name, "wasm-ld") || !strcmp(name, "kafu_rt.c") ||
+                            !strncmp(name, "compiler-rt", 11))) ||
+                  (cxx && !strcmp(name, "libc++ (wasm32)")) || (cxx && link && !strcmp(name, "libc++abi (wasm32)"));
+    if (!needed || c[i].ok) continue;
+    if (*c[i].package)
+      return kafu_err_set(err, KAFU_ENOENT, "%s missing: %s (Debian package %s)", name, c[i].detail, c[i].package);
+    return kafu_err_set(err, KAFU_ENOENT, "%s missing: %s", name, c[i].detail);
+  }
+  return 0;
+}

@@ -1,0 +1,758 @@
+/*
+ * runtime.c — one node's migration logic (see include/kafu/runtime.h).
+ *
+ * The whole protocol lives in on_migration_point(): it keeps the migration
+ * stack exact for every annotated call (so nesting and recursion return to the
+ * node that made the matching call), and when execution must move it starts an
+ * Asyncify unwind. Everything else is capture (after `_start` returned with the
+ * unwind complete) and restore (memory + globals + fds, then a rewind).
+ *
+ * Invariant that makes deltas safe in NODE mode: while this node is not
+ * running the program, its instance memory is exactly the image recorded in
+ * rt->image (the image it last sent or received). Only kafu_runtime_encode()
+ * and the decoder change either, and they change both together.
+ */
+#include "kafu/runtime.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kafu/wasm.h"
+
+#define ASYNCIFY_NORMAL 0
+#define ASYNCIFY_UNWINDING 1
+#define ASYNCIFY_REWINDING 2
+
+struct kafu_runtime {
+  kafu_runtime_opts o;
+  const kafu_config *cfg;
+  kafu_engine_opts eopts;
+  kafu_module *mod;
+  kafu_meta meta;
+  char **argv; /* guest argv: module name + app.args */
+  int argc;
+  kafu_preopen preopen;
+  kafu_wasi *wasi;
+  kafu_instance *inst;
+  char self[64]; /* this node (NODE mode) */
+  char cur[64];  /* node the program currently runs on */
+
+  /* migration stack, bottom first */
+  kafu_snap_frame *frames;
+  uint32_t nframes, cap;
+
+  /* the pending migration (set by the hook, consumed by capture) */
+  bool pending;
+  char target[64];
+  uint32_t pend_fn, pend_kind;
+  uint64_t t_unwind;
+  double unwind_ms;
+
+  /* checkpoint for NODE mode sends */
+  bool have_ckpt, image_fresh;
+  kafu_snap_global *globals;
+  uint32_t nglobals;
+  kafu_fd_entry *fds;
+  size_t nfds;
+  kafu_mem_image image;
+  kafu_mem_delta delta;
+  double encode_ms;
+  kafu_snap_stats last_stats;
+
+  /* receive side */
+  kafu_snapshot recv;
+  bool have_recv;
+  double decode_ms, restore_ms;
+  uint64_t t_rewind;
+
+  uint64_t mig_in, mig_out;
+  bool rewound; /* the hook saw the rewind complete */
+};
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static const kafu_meta_func *meta_func(const kafu_runtime *rt, uint32_t fn_id) {
+  for (uint32_t i = 0; i < rt->meta.nfuncs; i++)
+    if (rt->meta.funcs[i].fn_id == fn_id) return &rt->meta.funcs[i];
+  return NULL;
+}
+
+static const char *fn_name(const kafu_runtime *rt, uint32_t fn_id) {
+  const kafu_meta_func *f = meta_func(rt, fn_id);
+  return f && f->name ? f->name : "?";
+}
+
+static void json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; s && *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+    else if (c < 0x20) fprintf(f, "\\u%04x", c);
+    else fputc(c, f);
+  }
+  fputc('"', f);
+}
+
+static void event_head(kafu_runtime *rt, const char *type) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  fprintf(rt->o.events, "{\"type\":\"%s\",\"time_ns\":%" PRIu64 ",\"node\":", type,
+          (uint64_t)((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec));
+  json_str(rt->o.events, rt->o.mode == KAFU_RT_NODE ? rt->self : rt->cur);
+}
+
+static void event_migration(kafu_runtime *rt, const char *from, const char *to, uint32_t fn_id, uint32_t kind,
+                            const kafu_rt_migration_stats *st) {
+  if (!rt->o.events) return;
+  event_head(rt, "migration");
+  fputs(",\"from\":", rt->o.events);
+  json_str(rt->o.events, from);
+  fputs(",\"to\":", rt->o.events);
+  json_str(rt->o.events, to);
+  fprintf(rt->o.events, ",\"kind\":\"%s\",\"function\":", kind == KAFU_MIG_ENTER ? "enter" : "exit");
+  json_str(rt->o.events, fn_name(rt, fn_id));
+  fprintf(rt->o.events, ",\"fn_id\":%u", fn_id);
+  if (st)
+    fprintf(rt->o.events,
+            ",\"unwind_ms\":%.3f,\"encode_ms\":%.3f,\"transfer_ms\":%.3f,\"decode_ms\":%.3f,\"restore_ms\":%.3f,"
+            "\"rewind_ms\":%.3f,\"raw_bytes\":%" PRIu64 ",\"wire_bytes\":%" PRIu64 ",\"memory_bytes\":%" PRIu64
+            ",\"delta\":%s",
+            st->unwind_ms, st->encode_ms, st->transfer_ms, st->decode_ms, st->restore_ms, st->rewind_ms,
+            st->raw_bytes, st->wire_bytes, st->memory_size, st->delta ? "true" : "false");
+  fputs("}\n", rt->o.events);
+  fflush(rt->o.events);
+}
+
+static void event_simple(kafu_runtime *rt, const char *type, const kafu_rt_result *res) {
+  if (!rt->o.events) return;
+  event_head(rt, type);
+  if (res) {
+    static const char *names[] = {"finished", "exited", "trapped", "migrated", "failed"};
+    fprintf(rt->o.events, ",\"status\":\"%s\",\"exit_code\":%d", names[res->status], res->exit_code);
+    if (res->message[0]) {
+      fputs(",\"message\":", rt->o.events);
+      json_str(rt->o.events, res->message);
+    }
+  }
+  fputs("}\n", rt->o.events);
+  fflush(rt->o.events);
+}
+
+static void frames_clear(kafu_runtime *rt) {
+  for (uint32_t i = 0; i < rt->nframes; i++) free(rt->frames[i].caller_node);
+  rt->nframes = 0;
+}
+
+static void ckpt_clear(kafu_runtime *rt) {
+  for (uint32_t i = 0; i < rt->nglobals; i++) free(rt->globals[i].name);
+  free(rt->globals);
+  rt->globals = NULL;
+  rt->nglobals = 0;
+  kafu_fd_entries_free(rt->fds, rt->nfds);
+  rt->fds = NULL;
+  rt->nfds = 0;
+  rt->have_ckpt = false;
+  rt->image_fresh = false;
+}
+
+/* ---- WASI + instance ---------------------------------------------------------- */
+
+static void on_migration_point(void *ctx, kafu_instance *inst, uint32_t fn_id, uint32_t kind);
+
+static int make_wasi(kafu_runtime *rt, kafu_wasi **out, kafu_err *err) {
+  kafu_wasi_config wc = {0};
+  wc.argc = rt->argc;
+  wc.argv = rt->argv;
+  wc.preopens = rt->preopen.host_path ? &rt->preopen : NULL;
+  wc.npreopens = rt->preopen.host_path ? 1 : 0;
+  wc.stdout_fd = rt->o.stdout_fd;
+  wc.stderr_fd = rt->o.stderr_fd;
+  return kafu_wasi_new(&wc, out, err);
+}
+
+static kafu_host host_of(kafu_runtime *rt, kafu_wasi *w) {
+  kafu_host h = {.wasi = w, .migration_point = on_migration_point, .ctx = rt};
+  return h;
+}
+
+/* A fresh instance with a fresh WASI context (replacing the current ones). */
+static int fresh_instance(kafu_runtime *rt, kafu_err *err) {
+  kafu_wasi *w = NULL;
+  kafu_instance *inst = NULL;
+  int rc = make_wasi(rt, &w, err);
+  if (rc) return rc;
+  kafu_host h = host_of(rt, w);
+  rc = kafu_instance_new(rt->mod, &h, &inst, err);
+  if (rc) {
+    kafu_wasi_free(w);
+    return rc;
+  }
+  if (rt->inst) kafu_instance_free(rt->inst);
+  if (rt->wasi) kafu_wasi_free(rt->wasi);
+  rt->inst = inst;
+  rt->wasi = w;
+  return 0;
+}
+
+/* ---- creation ------------------------------------------------------------------ */
+
+int kafu_runtime_new(const kafu_runtime_opts *opts, kafu_runtime **out, kafu_err *err) {
+  *out = NULL;
+  if (!opts || !opts->cfg || !opts->wasm) return kafu_err_set(err, KAFU_EINVAL, "runtime: missing config or module");
+  const kafu_config *cfg = opts->cfg;
+  if (cfg->nnodes == 0) return kafu_err_set(err, KAFU_EINVAL, "%s: no nodes", cfg->config_path);
+  kafu_runtime *rt = calloc(1, sizeof *rt);
+  if (!rt) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  rt->o = *opts;
+  rt->cfg = cfg;
+  kafu_mem_image_init(&rt->image);
+  const char *self = opts->self ? opts->self : cfg->nodes[0].id;
+  if (kafu_config_node_index(cfg, self) < 0) {
+    kafu_err_set(err, KAFU_EINVAL, "%s: node '%s' is not in the config", cfg->config_path, self);
+    goto fail;
+  }
+  snprintf(rt->self, sizeof rt->self, "%s", self);
+  snprintf(rt->cur, sizeof rt->cur, "%s", cfg->nodes[0].id);
+
+  /* what Snapify recorded: function ids -> names -> destinations */
+  kafu_wasm_module wm;
+  int rc = kafu_wasm_parse(opts->wasm, opts->wasm_len, &wm, err);
+  if (rc) {
+    kafu_err_prefix(err, "%s", kafu_config_app_location(cfg));
+    goto fail;
+  }
+  rc = kafu_wasm_read_meta(&wm, &rt->meta, err);
+  kafu_wasm_module_free(&wm);
+  if (rc < 0) {
+    kafu_err_prefix(err, "%s", kafu_config_app_location(cfg));
+    goto fail;
+  }
+  if (rc == 0 || !(rt->meta.flags & KAFU_META_FLAG_SNAPIFIED)) {
+    kafu_err_set(err, KAFU_EINVAL,
+                 "%s: module is not Snapified (no kafu.meta section); build it with `kafu cc` or run "
+                 "`kafu snapify` on it",
+                 kafu_config_app_location(cfg));
+    goto fail;
+  }
+  if (rt->meta.nfuncs) {
+    const char **dests = calloc(rt->meta.nfuncs, sizeof *dests);
+    const char **fns = calloc(rt->meta.nfuncs, sizeof *fns);
+    for (uint32_t i = 0; dests && fns && i < rt->meta.nfuncs; i++) {
+      dests[i] = rt->meta.funcs[i].dest;
+      fns[i] = rt->meta.funcs[i].name;
+    }
+    rc = dests && fns ? kafu_config_check_destinations_fn(cfg, dests, fns, rt->meta.nfuncs, err)
+                      : kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+    free(dests);
+    free(fns);
+    if (rc) goto fail;
+  }
+
+  /* guest argv: module name, then app.args */
+  const char *loc = kafu_config_app_location(cfg);
+  rt->argc = (int)cfg->app.nargs + 1;
+  rt->argv = calloc((size_t)rt->argc + 1, sizeof *rt->argv);
+  if (!rt->argv) {
+    kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+    goto fail;
+  }
+  rt->argv[0] = strdup(kafu_path_basename(loc));
+  for (size_t i = 0; i < cfg->app.nargs; i++) rt->argv[i + 1] = strdup(cfg->app.args[i]);
+  if (cfg->app.preopened_dir) {
+    rt->preopen.host_path = cfg->app.preopened_dir;
+    rt->preopen.guest_path = ".";
+  }
+
+  rt->eopts = opts->engine ? *opts->engine : (kafu_engine_opts){.progress = -1};
+  if (!rt->eopts.name) rt->eopts.name = kafu_path_basename(loc);
+  rc = kafu_module_load(opts->wasm, opts->wasm_len, &rt->eopts, &rt->mod, err);
+  if (rc) goto fail;
+  rc = fresh_instance(rt, err);
+  if (rc) {
+    kafu_err_prefix(err, "node %s", rt->self);
+    goto fail;
+  }
+  *out = rt;
+  return 0;
+fail:
+  kafu_runtime_free(rt);
+  return err ? err->code : -1;
+}
+
+void kafu_runtime_free(kafu_runtime *rt) {
+  if (!rt) return;
+  ckpt_clear(rt);
+  frames_clear(rt);
+  free(rt->frames);
+  if (rt->have_recv) kafu_snapshot_clear(&rt->recv);
+  kafu_mem_image_free(&rt->image);
+  kafu_mem_delta_free(&rt->delta);
+  if (rt->inst) kafu_instance_free(rt->inst);
+  if (rt->wasi) kafu_wasi_free(rt->wasi);
+  if (rt->mod) kafu_module_free(rt->mod);
+  kafu_meta_free(&rt->meta);
+  for (int i = 0; rt->argv && i < rt->argc; i++) free(rt->argv[i]);
+  free(rt->argv);
+  free(rt);
+}
+
+const char *kafu_runtime_self(const kafu_runtime *rt) { return rt->self; }
+const kafu_module *kafu_runtime_module(const kafu_runtime *rt) { return rt->mod; }
+uint64_t kafu_runtime_image_id(const kafu_runtime *rt) { return rt->image.id; }
+uint64_t kafu_runtime_migrations_in(const kafu_runtime *rt) { return rt->mig_in; }
+uint64_t kafu_runtime_migrations_out(const kafu_runtime *rt) { return rt->mig_out; }
+
+/* ---- the migration point ---------------------------------------------------------- */
+
+/* Address of the Asyncify data region; reserves it by growing memory when the
+ * module has none (docs/abi.md). Returns 0 on failure (after aborting). */
+static uint32_t asyncify_region(kafu_runtime *rt, kafu_instance *inst, uint32_t *size) {
+  uint64_t v = 0, sz = 0;
+  kafu_err e;
+  if (kafu_instance_global_get(inst, "kafu_asyncify_buf_size", &sz, &e) ||
+      kafu_instance_global_get(inst, "kafu_asyncify_buf_addr", &v, &e))
+    kafu_instance_abort(inst, "node %s: module lacks Snapify exports: %s", rt->cur, e.msg);
+  if (sz < 64) kafu_instance_abort(inst, "node %s: Asyncify buffer too small (%u bytes)", rt->cur, (unsigned)sz);
+  if (v == 0) {
+    uint32_t old = 0;
+    uint32_t pages = (uint32_t)((sz + 65535) / 65536);
+    if (kafu_instance_memory_grow(inst, pages, &old, &e))
+      kafu_instance_abort(inst, "node %s: cannot reserve the Asyncify buffer: %s", rt->cur, e.msg);
+    v = (uint64_t)old * 65536;
+    if (kafu_instance_global_set(inst, "kafu_asyncify_buf_addr", v, &e))
+      kafu_instance_abort(inst, "node %s: %s", rt->cur, e.msg);
+  }
+  *size = (uint32_t)sz;
+  return (uint32_t)v;
+}
+
+static void on_migration_point(void *ctx, kafu_instance *inst, uint32_t fn_id, uint32_t kind) {
+  kafu_runtime *rt = ctx;
+  int st = kafu_instance_asyncify_state(inst);
+  if (st == ASYNCIFY_REWINDING) {
+    /* resumed: this is the same call that unwound on the other side */
+    kafu_instance_asyncify_stop_rewind(inst);
+    rt->rewound = true;
+    return;
+  }
+  const kafu_meta_func *f = meta_func(rt, fn_id);
+  if (!f) kafu_instance_abort(inst, "node %s: migration point with unknown function id %u", rt->cur, fn_id);
+  const char *target = NULL;
+  if (kind == KAFU_MIG_ENTER) {
+    if (rt->nframes == rt->cap) {
+      uint32_t nc = rt->cap ? rt->cap * 2 : 16;
+      kafu_snap_frame *nf = realloc(rt->frames, nc * sizeof *nf);
+      if (!nf) kafu_instance_abort(inst, "node %s: out of memory (migration stack)", rt->cur);
+      rt->frames = nf;
+      rt->cap = nc;
+    }
+    bool migrate = strcmp(f->dest, rt->cur) != 0;
+    rt->frames[rt->nframes++] = (kafu_snap_frame){fn_id, strdup(rt->cur), migrate};
+    if (migrate) target = f->dest;
+  } else if (kind == KAFU_MIG_EXIT) {
+    if (rt->nframes == 0 || rt->frames[rt->nframes - 1].fn_id != fn_id)
+      kafu_instance_abort(inst, "node %s: migration stack mismatch at exit of %s", rt->cur, f->name);
+    kafu_snap_frame fr = rt->frames[--rt->nframes];
+    if (fr.migrated) {
+      snprintf(rt->target, sizeof rt->target, "%s", fr.caller_node);
+      target = rt->target;
+    }
+    free(fr.caller_node);
+  } else {
+    kafu_instance_abort(inst, "node %s: migration point with bad kind %u", rt->cur, kind);
+  }
+  if (!target) return;
+
+  kafu_info("Migration %s -> %s (%s %s)", rt->cur, target, kind == KAFU_MIG_ENTER ? "Entering" : "Returning from",
+            f->name);
+  if (rt->o.mode == KAFU_RT_EMULATE) {
+    event_migration(rt, rt->cur, target, fn_id, kind, NULL);
+    snprintf(rt->cur, sizeof rt->cur, "%s", target);
+    return;
+  }
+  if (target != rt->target) snprintf(rt->target, sizeof rt->target, "%s", target);
+  rt->pending = true;
+  rt->pend_fn = fn_id;
+  rt->pend_kind = kind;
+  rt->t_unwind = kafu_now_ns();
+  uint32_t size = 0;
+  uint32_t addr = asyncify_region(rt, inst, &size);
+  uint64_t msize = 0;
+  uint8_t *mem = kafu_instance_memory(inst, &msize);
+  if ((uint64_t)addr + size > msize)
+    kafu_instance_abort(inst, "node %s: Asyncify buffer [%u, +%u) outside memory", rt->cur, addr, size);
+  uint32_t hdr[2] = {addr + 8, addr + size};
+  memcpy(mem + addr, hdr, sizeof hdr);
+  kafu_instance_asyncify_start_unwind(inst, addr);
+}
+
+/* ---- capture / restore -------------------------------------------------------------- */
+
+static int capture(kafu_runtime *rt, kafu_err *err) {
+  ckpt_clear(rt);
+  size_t n = kafu_module_export_count(rt->mod);
+  rt->globals = calloc(n ? n : 1, sizeof *rt->globals);
+  if (!rt->globals) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    const kafu_export *x = kafu_module_export_at(rt->mod, i);
+    if (x->kind != KAFU_EXTERN_GLOBAL || !x->is_mutable) continue;
+    uint64_t v;
+    int rc = kafu_instance_global_get_at(rt->inst, i, &v, err);
+    if (rc) return rc;
+    kafu_snap_global *g = &rt->globals[rt->nglobals++];
+    g->name = strdup(x->name);
+    g->type = (uint8_t)x->type; /* engine and snapshot share the i32/i64/f32/f64 numbering */
+    g->bits = v;
+  }
+  int rc = kafu_wasi_fd_export(rt->wasi, &rt->fds, &rt->nfds, err);
+  if (rc) return kafu_err_prefix(err, "node %s: saving open files", rt->cur);
+  rt->have_ckpt = true;
+  return 0;
+}
+
+static void fill_snapshot(kafu_runtime *rt, kafu_snapshot *s) {
+  memset(s, 0, sizeof *s);
+  memcpy(s->module_sha256, kafu_module_sha256(rt->mod), KAFU_SHA256_LEN);
+  s->source_node = rt->cur;
+  s->target_node = rt->target;
+  s->resume_fn_id = rt->pend_fn;
+  s->resume_kind = (uint8_t)rt->pend_kind;
+  s->frames = rt->frames;
+  s->nframes = rt->nframes;
+  s->globals = rt->globals;
+  s->nglobals = rt->nglobals;
+  s->fds = rt->fds;
+  s->nfds = (uint32_t)rt->nfds;
+  s->memory = kafu_instance_memory(rt->inst, &s->memory_size);
+}
+
+static uint8_t *decoder_memory(void *ctx, uint64_t size, kafu_err *err) {
+  kafu_runtime *rt = ctx;
+  uint64_t cur = 0;
+  uint8_t *base = kafu_instance_memory(rt->inst, &cur);
+  if (size < cur) {
+    kafu_err_set(err, KAFU_EINVAL, "snapshot memory (%" PRIu64 " bytes) is smaller than the instance's (%" PRIu64 ")",
+                 size, cur);
+    return NULL;
+  }
+  if (size > cur) {
+    if (kafu_instance_memory_grow(rt->inst, (uint32_t)((size - cur) / 65536), NULL, err)) return NULL;
+    base = kafu_instance_memory(rt->inst, &cur);
+  }
+  return base;
+}
+
+static int decoder_on_meta(void *ctx, const kafu_snapshot *meta, kafu_err *err) {
+  kafu_runtime *rt = ctx;
+  if (rt->o.mode == KAFU_RT_NODE && (!meta->target_node || strcmp(meta->target_node, rt->self) != 0))
+    return kafu_err_set(err, KAFU_EINVAL, "snapshot is addressed to node '%s', this is node '%s'",
+                        meta->target_node ? meta->target_node : "", rt->self);
+  return 0;
+}
+
+static int new_decoder(kafu_runtime *rt, kafu_mem_image *held, kafu_snap_decoder **out, kafu_err *err) {
+  kafu_snap_decoder_opts d = {0};
+  d.expected_module_sha256 = kafu_module_sha256(rt->mod);
+  d.on_meta = decoder_on_meta;
+  d.on_meta_ctx = rt;
+  d.memory = decoder_memory;
+  d.memory_ctx = rt;
+  d.held = held;
+  return kafu_snap_decoder_new(out, &d, err);
+}
+
+/* After a successful decode into rt->inst: restore globals, fds, stack. */
+static int restore_state(kafu_runtime *rt, kafu_snapshot *s, kafu_err *err) {
+  uint64_t t0 = kafu_now_ns();
+  for (uint32_t i = 0; i < s->nglobals; i++) {
+    int rc = kafu_instance_global_set(rt->inst, s->globals[i].name, s->globals[i].bits, err);
+    if (rc) return kafu_err_prefix(err, "node %s: restoring global %s", rt->self, s->globals[i].name);
+  }
+  /* a fresh WASI context, then the program's open files reopened by path */
+  kafu_wasi *w = NULL;
+  int rc = make_wasi(rt, &w, err);
+  if (rc) return rc;
+  rc = kafu_wasi_fd_restore(w, s->fds, s->nfds, err);
+  if (rc) {
+    kafu_wasi_free(w);
+    return kafu_err_prefix(err, "node %s: restoring open files", rt->o.mode == KAFU_RT_NODE ? rt->self : rt->cur);
+  }
+  kafu_host h = host_of(rt, w);
+  kafu_instance_set_host(rt->inst, &h);
+  kafu_wasi_free(rt->wasi);
+  rt->wasi = w;
+  frames_clear(rt);
+  for (uint32_t i = 0; i < s->nframes; i++) {
+    if (rt->nframes == rt->cap) {
+      uint32_t nc = rt->cap ? rt->cap * 2 : 16;
+      while (nc < s->nframes) nc *= 2;
+      kafu_snap_frame *nf = realloc(rt->frames, nc * sizeof *nf);
+      if (!nf) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+      rt->frames = nf;
+      rt->cap = nc;
+    }
+    rt->frames[rt->nframes++] =
+        (kafu_snap_frame){s->frames[i].fn_id, strdup(s->frames[i].caller_node ? s->frames[i].caller_node : ""),
+                          s->frames[i].migrated};
+  }
+  rt->restore_ms = kafu_ms_since(t0);
+  return 0;
+}
+
+/* ---- running ------------------------------------------------------------------------------ */
+
+static void set_result(kafu_rt_result *res, kafu_rt_status st, int code, const char *node, const char *msg) {
+  memset(res, 0, sizeof *res);
+  res->status = st;
+  res->exit_code = code;
+  snprintf(res->node, sizeof res->node, "%s", node);
+  if (msg) snprintf(res->message, sizeof res->message, "%s", msg);
+}
+
+/* Begin a rewind of rt->inst and run `_start` until the program ends or leaves. */
+static int run_loop(kafu_runtime *rt, bool rewind, kafu_rt_result *res, kafu_err *err);
+
+/* VERIFY mode: checkpoint -> encode -> fresh instance -> decode -> restore. */
+static int verify_hop(kafu_runtime *rt, kafu_err *err) {
+  kafu_rt_migration_stats st = {.unwind_ms = rt->unwind_ms};
+  int rc = capture(rt, err);
+  if (rc) return rc;
+  kafu_snapshot s;
+  fill_snapshot(rt, &s);
+  kafu_buf wire = {0};
+  kafu_snap_stats es;
+  kafu_snap_encode_opts eo = {0};
+  eo.compression = rt->cfg->migration.compression == KAFU_COMPRESSION_NONE   ? KAFU_SNAP_COMP_NONE
+                   : rt->cfg->migration.compression == KAFU_COMPRESSION_ZSTD ? KAFU_SNAP_COMP_ZSTD
+                                                                              : KAFU_SNAP_COMP_LZ4;
+  eo.force_full = true;
+  uint64_t t0 = kafu_now_ns();
+  rc = kafu_snap_encode_buf(&s, &eo, &wire, &es, err);
+  st.encode_ms = kafu_ms_since(t0);
+  ckpt_clear(rt);
+  if (rc) {
+    kafu_buf_free(&wire);
+    return kafu_err_prefix(err, "node %s: encoding snapshot", rt->cur);
+  }
+  const char *from = s.source_node;
+  char from_copy[64];
+  snprintf(from_copy, sizeof from_copy, "%s", from);
+
+  /* the old instance is gone from here on: only the snapshot carries state */
+  rc = fresh_instance(rt, err);
+  if (rc) {
+    kafu_buf_free(&wire);
+    return kafu_err_prefix(err, "node %s", rt->target);
+  }
+  kafu_snap_decoder *dec;
+  t0 = kafu_now_ns();
+  rc = new_decoder(rt, NULL, &dec, err);
+  kafu_snapshot got = {0};
+  kafu_snap_stats ds;
+  if (!rc) rc = kafu_snap_decoder_feed(dec, wire.data, wire.len, err);
+  if (!rc) rc = kafu_snap_decoder_finish(dec, &got, &ds, err);
+  if (dec) kafu_snap_decoder_free(dec);
+  st.decode_ms = kafu_ms_since(t0);
+  kafu_buf_free(&wire);
+  if (rc) return kafu_err_prefix(err, "node %s: snapshot rejected", rt->target);
+  snprintf(rt->cur, sizeof rt->cur, "%s", got.target_node ? got.target_node : rt->target);
+  rc = restore_state(rt, &got, err);
+  kafu_snapshot_clear(&got);
+  if (rc) return rc;
+  st.restore_ms = rt->restore_ms;
+  st.raw_bytes = es.raw_bytes;
+  st.wire_bytes = es.wire_bytes;
+  st.memory_size = es.memory_size;
+  event_migration(rt, from_copy, rt->cur, rt->pend_fn, rt->pend_kind, &st);
+  rt->mig_out++;
+  rt->mig_in++;
+  return 0;
+}
+
+static int run_loop(kafu_runtime *rt, bool rewind, kafu_rt_result *res, kafu_err *err) {
+  for (;;) {
+    uint64_t asy = 0;
+    kafu_err e = {0};
+    if (rewind) {
+      if (kafu_instance_global_get(rt->inst, "kafu_asyncify_buf_addr", &asy, &e)) {
+        set_result(res, KAFU_RT_FAILED, 1, rt->cur, e.msg);
+        return 0;
+      }
+      rt->rewound = false;
+      rt->t_rewind = kafu_now_ns();
+      int rc = kafu_instance_asyncify_start_rewind(rt->inst, (uint32_t)asy);
+      if (rc) {
+        set_result(res, KAFU_RT_FAILED, 1, rt->cur, "cannot start the rewind");
+        return 0;
+      }
+    }
+    rt->pending = false;
+    kafu_outcome oc = {0};
+    int rc = kafu_instance_run_start(rt->inst, &oc, &e);
+    const char *node = rt->o.mode == KAFU_RT_NODE ? rt->self : rt->cur;
+    if (rc == 0 && rt->pending) {
+      if (kafu_instance_asyncify_state(rt->inst) != ASYNCIFY_UNWINDING) {
+        set_result(res, KAFU_RT_FAILED, 1, node, "internal error: unwind did not reach _start");
+        return 0;
+      }
+      kafu_instance_asyncify_stop_unwind(rt->inst);
+      rt->unwind_ms = kafu_ms_since(rt->t_unwind);
+      if (rt->o.mode == KAFU_RT_NODE) {
+        int crc = capture(rt, err);
+        if (crc) {
+          set_result(res, KAFU_RT_FAILED, 1, node, err->msg);
+          return 0;
+        }
+        set_result(res, KAFU_RT_MIGRATED, 0, node, NULL);
+        snprintf(res->target, sizeof res->target, "%s", rt->target);
+        return 0;
+      }
+      int vrc = verify_hop(rt, err);
+      if (vrc) {
+        set_result(res, KAFU_RT_FAILED, 1, node, err->msg);
+        return 0;
+      }
+      rewind = true;
+      continue;
+    }
+    if (rc == 0) {
+      set_result(res, KAFU_RT_FINISHED, 0, node, NULL);
+      return 0;
+    }
+    if (rc == KAFU_EEXIT) {
+      set_result(res, KAFU_RT_EXITED, (int)oc.exit_code, node, NULL);
+      return 0;
+    }
+    if (rc == KAFU_ETRAP) {
+      char msg[1024];
+      if (oc.trap == KAFU_TRAP_ASYNCIFY_OVERFLOW || (rt->pending && oc.trap == KAFU_TRAP_UNREACHABLE))
+        snprintf(msg, sizeof msg,
+                 "node %s: the call stack did not fit in the Asyncify buffer (%u bytes) while checkpointing; "
+                 "rebuild with a larger --kafu-stack-size=BYTES",
+                 node, rt->meta.asyncify_buf_size);
+      else
+        snprintf(msg, sizeof msg, "node %s: %.900s", node, e.msg);
+      set_result(res, KAFU_RT_TRAPPED, KAFU_EXIT_TRAP, node, msg);
+      return 0;
+    }
+    set_result(res, KAFU_RT_FAILED, 1, node, e.msg);
+    return 0;
+  }
+}
+
+static void log_end(kafu_runtime *rt, const kafu_rt_result *res) {
+  switch (res->status) {
+    case KAFU_RT_FINISHED:
+    case KAFU_RT_EXITED:
+      kafu_info("Program finished on %s (exit code %d)", res->node, res->exit_code);
+      break;
+    case KAFU_RT_TRAPPED:
+    case KAFU_RT_FAILED:
+      kafu_error("%s", res->message);
+      break;
+    case KAFU_RT_MIGRATED:
+      return;
+  }
+  event_simple(rt, "finish", res);
+}
+
+int kafu_runtime_run(kafu_runtime *rt, kafu_rt_result *res, kafu_err *err) {
+  kafu_info("Program is starting on %s", rt->cur);
+  event_simple(rt, "start", NULL);
+  int rc = run_loop(rt, false, res, err);
+  if (!rc) log_end(rt, res);
+  return rc;
+}
+
+/* ---- NODE mode: send ---------------------------------------------------------------------- */
+
+int kafu_runtime_encode(kafu_runtime *rt, uint64_t receiver_image_id, kafu_snap_write_fn write, void *ctx,
+                        kafu_snap_stats *stats, kafu_err *err) {
+  if (!rt->have_ckpt) return kafu_err_set(err, KAFU_EINVAL, "node %s: no pending checkpoint", rt->self);
+  uint64_t t0 = kafu_now_ns();
+  uint64_t msize = 0;
+  uint8_t *mem = kafu_instance_memory(rt->inst, &msize);
+  bool full = rt->cfg->migration.mode == KAFU_MEMORY_MIGRATION_FULL;
+  if (!rt->image_fresh) {
+    int rc = kafu_mem_image_update(&rt->image, mem, msize, NULL, full ? NULL : &rt->delta, err);
+    if (rc) return rc;
+    rt->image_fresh = true;
+  }
+  kafu_snapshot s;
+  fill_snapshot(rt, &s);
+  s.source_node = rt->self;
+  kafu_snap_encode_opts eo = {0};
+  eo.compression = rt->cfg->migration.compression == KAFU_COMPRESSION_NONE   ? KAFU_SNAP_COMP_NONE
+                   : rt->cfg->migration.compression == KAFU_COMPRESSION_ZSTD ? KAFU_SNAP_COMP_ZSTD
+                                                                              : KAFU_SNAP_COMP_LZ4;
+  eo.image = &rt->image;
+  eo.delta = full ? NULL : &rt->delta;
+  eo.receiver_image_id = receiver_image_id;
+  eo.force_full = full;
+  int rc = kafu_snap_encode(&s, &eo, write, ctx, &rt->last_stats, err);
+  rt->encode_ms = kafu_ms_since(t0);
+  if (stats) *stats = rt->last_stats;
+  return rc;
+}
+
+void kafu_runtime_sent(kafu_runtime *rt, double transfer_ms) {
+  kafu_rt_migration_stats st = {.unwind_ms = rt->unwind_ms, .encode_ms = rt->encode_ms, .transfer_ms = transfer_ms};
+  st.raw_bytes = rt->last_stats.raw_bytes;
+  st.wire_bytes = rt->last_stats.wire_bytes;
+  st.memory_size = rt->last_stats.memory_size;
+  st.delta = rt->last_stats.delta;
+  event_migration(rt, rt->self, rt->target, rt->pend_fn, rt->pend_kind, &st);
+  ckpt_clear(rt);
+  frames_clear(rt);
+  rt->mig_out++;
+}
+
+/* ---- NODE mode: receive ------------------------------------------------------------------- */
+
+int kafu_runtime_decoder(kafu_runtime *rt, kafu_snap_decoder **out, kafu_err *err) {
+  rt->t_rewind = kafu_now_ns(); /* decode timing starts with the body */
+  return new_decoder(rt, &rt->image, out, err);
+}
+
+int kafu_runtime_finish_receive(kafu_runtime *rt, kafu_snap_decoder *dec, kafu_err *err) {
+  if (rt->have_recv) {
+    kafu_snapshot_clear(&rt->recv);
+    rt->have_recv = false;
+  }
+  kafu_snap_stats ds;
+  int rc = kafu_snap_decoder_finish(dec, &rt->recv, &ds, err);
+  kafu_snap_decoder_free(dec);
+  if (rc) {
+    kafu_snapshot_clear(&rt->recv);
+    return rc;
+  }
+  rt->decode_ms = kafu_ms_since(rt->t_rewind);
+  rc = restore_state(rt, &rt->recv, err);
+  if (rc) {
+    kafu_snapshot_clear(&rt->recv);
+    return rc;
+  }
+  rt->have_recv = true;
+  rt->mig_in++;
+  return 0;
+}
+
+int kafu_runtime_resume(kafu_runtime *rt, kafu_rt_result *res, kafu_err *err) {
+  if (!rt->have_recv) return kafu_err_set(err, KAFU_EINVAL, "node %s: nothing received to resume", rt->self);
+  snprintf(rt->cur, sizeof rt->cur, "%s", rt->self);
+  if (rt->o.events) {
+    event_head(rt, "restore");
+    fprintf(rt->o.events, ",\"from\":");
+    json_str(rt->o.events, rt->recv.source_node ? rt->recv.source_node : "");
+    fprintf(rt->o.events, ",\"decode_ms\":%.3f,\"restore_ms\":%.3f}\n", rt->decode_ms, rt->restore_ms);
+    fflush(rt->o.events);
+  }
+  kafu_snapshot_clear(&rt->recv);
+  rt->have_recv = false;
+  int rc = run_loop(rt, true, res, err);
+  if (!rc) log_end(rt, res);
+  return rc;
+}
