@@ -106,6 +106,10 @@ int kafu_config_node_index(const kafu_config *c, const char *id);
 /* The node or NULL. */
 const kafu_config_node *kafu_config_node_find(const kafu_config *c, const char *id);
 
+/* "http://<address>:<port>" for a node (IPv6 addresses bracketed), malloc'd;
+ * NULL on ENOMEM. The base URL peers use for the node's endpoints. */
+char *kafu_config_node_url(const kafu_config_node *n);
+
 /* Every destination (KAFU_DEST node name from the module) must be a node of the
  * config. On failure: KAFU_EINVAL and a message listing every unknown name
  * (with a "did you mean" hint) and the config's nodes. */

@@ -7,10 +7,10 @@
  *
  *   ConfigMap  kafu-config                  (kafu-config-<instance-id> with an instance id)
  *   Service    [<instance-id>-]kafu-server-<node-id>   headless, port = the node's port
- *   Pod        [<instance-id>-]kafu-server-<node-id>   kafu serve --node-id <node-id> /etc/kafu/kafu-config.yaml
- *   labels     component: kafu-server, kafu-service-name: <name>, kafu-node-id: <id>,
- *              kafu-instance: <instance-id> (only with an instance id, as in the original)
- *   nodeSelector  kafu-node: <placement, or the node id>
+ *   Pod        [<instance-id>-]kafu-server-<node-id>   kafu serve --node-id <node-id>
+ * /etc/kafu/kafu-config.yaml labels     component: kafu-server, kafu-service-name: <name>, kafu-node-id:
+ * <id>, kafu-instance: <instance-id> (only with an instance id, as in the original) nodeSelector  kafu-node:
+ * <placement, or the node id>
  *
  * The config inside the ConfigMap is the normalized config with each node's
  * address replaced by its Service name, app.path replaced by

@@ -81,8 +81,8 @@ static int check(int argc, char **argv) {
       char hex[2 * KAFU_SHA256_LEN + 1];
       kafu_sha256(bytes, len, d);
       kafu_hex(d, sizeof d, hex);
-      fprintf(stderr, "kafu config: module %s: %zu bytes, sha256 %s%s\n", kafu_config_app_location(c), len, hex,
-              c->app.has_sha256 ? " (matches app.sha256)" : "");
+      fprintf(stderr, "kafu config: module %s: %zu bytes, sha256 %s%s\n", kafu_config_app_location(c), len,
+              hex, c->app.has_sha256 ? " (matches app.sha256)" : "");
       free(bytes);
     }
   }
@@ -106,11 +106,13 @@ static int check(int argc, char **argv) {
 
 int kafu_cmd_config(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "kafu config: missing subcommand (expected `check`)\nRun `kafu config --help` for usage.\n");
+    fprintf(stderr,
+            "kafu config: missing subcommand (expected `check`)\nRun `kafu config --help` for usage.\n");
     return KAFU_EXIT_USAGE;
   }
   if (!strcmp(argv[1], "check")) return check(argc - 1, argv + 1);
-  fprintf(stderr, "kafu config: unknown subcommand '%s' (expected `check`)\nRun `kafu config --help` for usage.\n",
+  fprintf(stderr,
+          "kafu config: unknown subcommand '%s' (expected `check`)\nRun `kafu config --help` for usage.\n",
           argv[1]);
   return KAFU_EXIT_USAGE;
 }

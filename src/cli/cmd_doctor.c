@@ -1,12 +1,237 @@
-/* cmd_doctor.c — `kafu doctor`: placeholder until its issue lands. */
+/*
+ * cmd_doctor.c — `kafu doctor`: is everything Kafu needs on this machine?
+ *
+ * One line per piece: OK with where it was found, or MISSING with what was
+ * looked for and the Debian package that provides it. The guest toolchain
+ * checks are shared with `kafu cc` (kafu_toolchain_check in src/driver); the
+ * runtime checks (libbinaryen, wasm2c and its runtime source, a host C
+ * compiler for AOT, the cache directory, node) are here. Exit 1 when a
+ * required piece is missing; node is optional (benchmarks and cross-engine
+ * tests only).
+ *
+ * Probe overrides, for testing the failure paths: KAFU_CLANG, KAFU_WASM_LD,
+ * KAFU_WASI_SYSROOT, KAFU_CLANG_RT_BUILTINS (see src/driver/toolchain.c),
+ * KAFU_BINARYEN_LIB, KAFU_WASM2C, KAFU_WASM_RT_IMPL, KAFU_HOST_CC, KAFU_NODE,
+ * and the real KAFU_CACHE_DIR / XDG_CACHE_HOME / HOME.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "kafu/driver.h"
 
-void kafu_usage_doctor(void) { printf("Usage: kafu doctor ...\n\n(not implemented yet)\n"); }
+void kafu_usage_doctor(void) {
+  printf(
+      "Usage: kafu doctor [--quiet]\n"
+      "\n"
+      "Check the toolchain and environment Kafu needs: clang, wasm-ld, the\n"
+      "wasm32-wasi sysroot, wasm32 compiler-rt, libc++ for wasm32, Kafu's own\n"
+      "files, libbinaryen, wasm2c and its runtime, a C compiler for AOT, a\n"
+      "writable cache directory, and node (optional). Each missing piece is shown\n"
+      "with the Debian package that provides it (scripts/install-deps.sh installs\n"
+      "them all). Exits 1 when a required piece is missing.\n"
+      "\n"
+      "  -q, --quiet   print only what is missing\n"
+      "\n"
+      "Probe overrides (for testing): KAFU_CLANG, KAFU_WASM_LD, KAFU_WASI_SYSROOT,\n"
+      "KAFU_CLANG_RT_BUILTINS, KAFU_BINARYEN_LIB, KAFU_WASM2C, KAFU_WASM_RT_IMPL,\n"
+      "KAFU_HOST_CC, KAFU_NODE. Cache: KAFU_CACHE_DIR, else $XDG_CACHE_HOME/kafu,\n"
+      "else ~/.cache/kafu.\n");
+}
+
+static const char *env(const char *name) {
+  const char *v = getenv(name);
+  return v && *v ? v : NULL;
+}
+
+static void init(kafu_tc_check *c, const char *name, const char *pkg, bool required) {
+  memset(c, 0, sizeof *c);
+  c->name = name;
+  c->package = pkg;
+  c->required = required;
+}
+
+/* An executable: $envname if set (no fallback: the override is the test), else
+ * the first of names found in PATH. */
+static void probe_exe(kafu_tc_check *c, const char *envname, const char *const *names) {
+  const char *e = env(envname);
+  char *p = NULL;
+  if (e) {
+    p = kafu_which(e);
+  } else {
+    for (const char *const *n = names; *n && !p; n++) p = kafu_which(*n);
+  }
+  c->ok = p != NULL;
+  if (p) snprintf(c->detail, sizeof c->detail, "%s", p);
+  else if (e) snprintf(c->detail, sizeof c->detail, "%s=%s is not an executable", envname, e);
+  else snprintf(c->detail, sizeof c->detail, "%s not found in PATH", names[0]);
+  free(p);
+}
+
+static void append_version(kafu_tc_check *c, const char *flag) {
+  if (!c->ok) return;
+  char exe[512], line[200];
+  snprintf(exe, sizeof exe, "%s", c->detail);
+  char *argv[] = {exe, (char *)flag, NULL};
+  if (kafu_capture_line(argv, line, sizeof line) == 0 && line[0]) {
+    size_t n = strlen(c->detail);
+    snprintf(c->detail + n, sizeof c->detail - n, " (%s)", line);
+  }
+}
+
+/* libbinaryen: the kafu binary links it for Snapify. Report the copy actually
+ * mapped, else whether the dynamic loader can find one. */
+static void probe_binaryen(kafu_tc_check *c) {
+  init(c, "libbinaryen", "binaryen", true);
+  const char *e = env("KAFU_BINARYEN_LIB");
+  if (e) {
+    struct stat st;
+    c->ok = stat(e, &st) == 0 && S_ISREG(st.st_mode);
+    snprintf(c->detail, sizeof c->detail, c->ok ? "%s" : "KAFU_BINARYEN_LIB=%s not found", e);
+    return;
+  }
+  FILE *f = fopen("/proc/self/maps", "r");
+  char line[1024];
+  while (f && fgets(line, sizeof line, f)) {
+    char *p = strstr(line, "/");
+    if (p && strstr(p, "libbinaryen")) {
+      p[strcspn(p, "\n")] = 0;
+      c->ok = true;
+      snprintf(c->detail, sizeof c->detail, "%s", p);
+      break;
+    }
+  }
+  if (f) fclose(f);
+  if (c->ok) return;
+  void *h = dlopen("libbinaryen.so", RTLD_LAZY | RTLD_LOCAL);
+  if (h) {
+    Dl_info info;
+    void *sym = dlsym(h, "BinaryenModuleCreate");
+    c->ok = true;
+    snprintf(c->detail, sizeof c->detail, "%s", sym && dladdr(sym, &info) && info.dli_fname ? info.dli_fname
+                                                                                             : "libbinaryen.so");
+    dlclose(h);
+  } else {
+    snprintf(c->detail, sizeof c->detail, "libbinaryen.so not found by the dynamic loader");
+  }
+}
+
+static void probe_file(kafu_tc_check *c, const char *envname, const char *dflt) {
+  const char *p = env(envname) ? env(envname) : dflt;
+  struct stat st;
+  c->ok = stat(p, &st) == 0 && S_ISREG(st.st_mode);
+  snprintf(c->detail, sizeof c->detail, c->ok ? "%s" : "%s not found", p);
+}
+
+/* The engine cache: created if needed, and a file must be creatable in it. */
+static void probe_cache(kafu_tc_check *c) {
+  init(c, "cache directory", "", true);
+  char dir[PATH_MAX];
+  const char *src;
+  if (env("KAFU_CACHE_DIR")) {
+    snprintf(dir, sizeof dir, "%s", env("KAFU_CACHE_DIR"));
+    src = "KAFU_CACHE_DIR";
+  } else if (env("XDG_CACHE_HOME")) {
+    snprintf(dir, sizeof dir, "%s/kafu", env("XDG_CACHE_HOME"));
+    src = "XDG_CACHE_HOME";
+  } else if (env("HOME")) {
+    snprintf(dir, sizeof dir, "%s/.cache/kafu", env("HOME"));
+    src = "HOME";
+  } else {
+    snprintf(c->detail, sizeof c->detail, "none of KAFU_CACHE_DIR, XDG_CACHE_HOME, HOME is set");
+    return;
+  }
+  kafu_err e;
+  if (kafu_mkdirs(dir, 0755, &e) < 0) {
+    snprintf(c->detail, sizeof c->detail, "%.250s (from %s): %.120s; set KAFU_CACHE_DIR to a writable directory", dir, src,
+             e.msg);
+    return;
+  }
+  char probe[PATH_MAX + 32];
+  snprintf(probe, sizeof probe, "%s/.doctor-XXXXXX", dir);
+  int fd = mkstemp(probe);
+  if (fd < 0) {
+    snprintf(c->detail, sizeof c->detail, "%.300s (from %s) is not writable: %s; set KAFU_CACHE_DIR", dir, src,
+             strerror(errno));
+    return;
+  }
+  close(fd);
+  unlink(probe);
+  c->ok = true;
+  snprintf(c->detail, sizeof c->detail, "%.500s", dir);
+}
 
 int kafu_cmd_doctor(int argc, char **argv) {
-  (void)argc;
-  fprintf(stderr, "kafu %s: not implemented yet\n", argv[0]);
-  return 1;
+  bool quiet = false;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
+      quiet = true;
+    } else {
+      fprintf(stderr, "kafu doctor: unknown option '%s'\nRun `kafu doctor --help` for usage.\n", argv[i]);
+      return KAFU_EXIT_USAGE;
+    }
+  }
+  kafu_tc_check checks[24];
+  size_t n = 0;
+  kafu_toolchain tc;
+  kafu_toolchain_find(&tc);
+  n = kafu_toolchain_check(&tc, checks, 16);
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(checks[i].name, "clang")) append_version(&checks[i], "--version");
+  kafu_toolchain_free(&tc);
+
+  probe_binaryen(&checks[n++]);
+  kafu_tc_check *c = &checks[n++];
+  init(c, "wasm2c", "wabt", true);
+  probe_exe(c, "KAFU_WASM2C", (const char *const[]){"wasm2c", NULL});
+  append_version(c, "--version");
+  c = &checks[n++];
+  init(c, "wasm2c runtime (wasm-rt-impl.c)", "wabt", true);
+  probe_file(c, "KAFU_WASM_RT_IMPL", "/usr/share/wabt/wasm2c/wasm-rt-impl.c");
+  c = &checks[n++];
+  init(c, "C compiler for AOT", "gcc", true);
+  probe_exe(c, "KAFU_HOST_CC", (const char *const[]){"cc", "gcc", NULL});
+  probe_cache(&checks[n++]);
+  c = &checks[n++];
+  init(c, "node (optional)", "nodejs", false);
+  probe_exe(c, "KAFU_NODE", (const char *const[]){"node", "nodejs", NULL});
+  append_version(c, "--version");
+
+  if (!quiet) printf("kafu doctor (kafu %s)\n", KAFU_VERSION);
+  kafu_buf pkgs = {0};
+  const char *listed[24];
+  size_t nlisted = 0;
+  int missing = 0;
+  for (size_t i = 0; i < n; i++) {
+    c = &checks[i];
+    if (c->ok) {
+      if (!quiet) printf("  OK       %-32s %s\n", c->name, c->detail);
+      continue;
+    }
+    printf("  MISSING  %-32s %s", c->name, c->detail);
+    if (*c->package) printf("  [Debian package: %s]", c->package);
+    printf("\n");
+    if (!c->required) continue;
+    missing++;
+    bool dup = !*c->package;
+    for (size_t j = 0; j < nlisted && !dup; j++) dup = !strcmp(listed[j], c->package);
+    if (dup) continue;
+    listed[nlisted++] = c->package;
+    kafu_buf_printf(&pkgs, " %s", c->package);
+  }
+  if (missing) {
+    printf("kafu doctor: %d required piece%s missing.", missing, missing == 1 ? "" : "s");
+    if (pkgs.len) printf(" Install with: apt-get install%s (or run scripts/install-deps.sh as root)", kafu_buf_cstr(&pkgs));
+    printf("\n");
+  } else if (!quiet) {
+    printf("kafu doctor: all required checks passed\n");
+  }
+  kafu_buf_free(&pkgs);
+  return missing ? 1 : 0;
 }

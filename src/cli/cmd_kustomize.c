@@ -21,7 +21,8 @@ void kafu_usage_kustomize(void) {
       "Node addresses in the embedded config are replaced by the Service names.\n"
       "\n"
       "Options:\n"
-      "  --image IMAGE        container image (default " KAFU_KUBE_DEFAULT_IMAGE ")\n"
+      "  --image IMAGE        container image (default " KAFU_KUBE_DEFAULT_IMAGE
+      ")\n"
       "  --instance-id ID     prefix names with ID- and label objects kafu-instance=ID,\n"
       "                       so several instances of one config run side by side\n"
       "  --namespace NS       set metadata.namespace on every object\n"
@@ -29,7 +30,8 @@ void kafu_usage_kustomize(void) {
       "                       instead of printing the manifests\n"
       "  -h, --help           show this help\n"
       "\n"
-      "With app.path the module must be inside the image at " KAFU_KUBE_APP_DIR "/<file name>;\n"
+      "With app.path the module must be inside the image at " KAFU_KUBE_APP_DIR
+      "/<file name>;\n"
       "app.url is fetched by each Pod (and checked against app.sha256).\n"
       "Example:\n"
       "  kafu kustomize build kafu-config.yaml --image registry.example/kafu-app:1 | kubectl apply -f -\n"
@@ -37,7 +39,8 @@ void kafu_usage_kustomize(void) {
 }
 
 /* --opt VALUE or --opt=VALUE; returns the value or NULL (not this option). */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, const char *alias, int *missing) {
+static const char *opt_value(int argc, char **argv, int *i, const char *name, const char *alias,
+                             int *missing) {
   const char *a = argv[*i];
   size_t n = strlen(name);
   if (!strncmp(a, name, n) && a[n] == '=') return a + n + 1;
@@ -66,7 +69,8 @@ static int build(int argc, char **argv) {
     else if ((v = opt_value(argc, argv, &i, "--output", "-o", &missing)))
       outdir = v;
     else if (missing) {
-      fprintf(stderr, "kafu kustomize: option '%s' needs a value\nRun `kafu kustomize --help` for usage.\n", a);
+      fprintf(stderr, "kafu kustomize: option '%s' needs a value\nRun `kafu kustomize --help` for usage.\n",
+              a);
       return KAFU_EXIT_USAGE;
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "kafu kustomize: unknown option '%s'\nRun `kafu kustomize --help` for usage.\n", a);
@@ -88,19 +92,22 @@ static int build(int argc, char **argv) {
   int rc = kafu_kube_check(c, &o, &err);
   if (rc == 0) {
     if (c->app.path)
-      fprintf(stderr,
-              "kafu kustomize: warning: app.path is a local file (%s); the Pods read the module from %s/%s, so "
-              "it must be inside the image %s at that path (see docs/kubernetes.md), or use app.url\n",
-              c->app.path, KAFU_KUBE_APP_DIR, kafu_path_basename(c->app.path),
-              o.image ? o.image : KAFU_KUBE_DEFAULT_IMAGE);
+      fprintf(
+          stderr,
+          "kafu kustomize: warning: app.path is a local file (%s); the Pods read the module from %s/%s, so "
+          "it must be inside the image %s at that path (see docs/kubernetes.md), or use app.url\n",
+          c->app.path, KAFU_KUBE_APP_DIR, kafu_path_basename(c->app.path),
+          o.image ? o.image : KAFU_KUBE_DEFAULT_IMAGE);
     if (c->app.preopened_dir)
-      fprintf(stderr,
-              "kafu kustomize: warning: app.preopened_dir (%s) becomes an empty volume at %s in each Pod; its "
-              "local contents are not copied\n",
-              c->app.preopened_dir, KAFU_KUBE_DATA_DIR);
+      fprintf(
+          stderr,
+          "kafu kustomize: warning: app.preopened_dir (%s) becomes an empty volume at %s in each Pod; its "
+          "local contents are not copied\n",
+          c->app.preopened_dir, KAFU_KUBE_DATA_DIR);
     if (outdir) {
       rc = kafu_kube_write_dir(c, &o, outdir, &err);
-      if (rc == 0) fprintf(stderr, "kafu kustomize: wrote %s (render with `kubectl kustomize %s`)\n", outdir, outdir);
+      if (rc == 0)
+        fprintf(stderr, "kafu kustomize: wrote %s (render with `kubectl kustomize %s`)\n", outdir, outdir);
     } else {
       kafu_buf out = {0};
       rc = kafu_kube_build(c, &o, &out, &err);
@@ -116,11 +123,15 @@ static int build(int argc, char **argv) {
 
 int kafu_cmd_kustomize(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "kafu kustomize: missing subcommand (expected `build`)\nRun `kafu kustomize --help` for usage.\n");
+    fprintf(
+        stderr,
+        "kafu kustomize: missing subcommand (expected `build`)\nRun `kafu kustomize --help` for usage.\n");
     return KAFU_EXIT_USAGE;
   }
   if (!strcmp(argv[1], "build")) return build(argc - 1, argv + 1);
-  fprintf(stderr, "kafu kustomize: unknown subcommand '%s' (expected `build`)\nRun `kafu kustomize --help` for usage.\n",
-          argv[1]);
+  fprintf(
+      stderr,
+      "kafu kustomize: unknown subcommand '%s' (expected `build`)\nRun `kafu kustomize --help` for usage.\n",
+      argv[1]);
   return KAFU_EXIT_USAGE;
 }

@@ -1,12 +1,181 @@
-/* cmd_run.c — `kafu run`: placeholder until its issue lands. */
+/*
+ * cmd_run.c — `kafu run`: run any wasm32-wasi command module on this machine,
+ * like `wasmtime run`. The module gets a WASI context (args, environment,
+ * preopened directories, inherited stdio) and runs `_start`; kafu exits with
+ * the program's exit code. Migration points of a Snapified module are no-ops
+ * (no host hook is installed), so a Snapified module runs like the original.
+ */
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "commands.h"
+#include "kafu/engine.h"
+#include "kafu/util.h"
+#include "kafu/wasi.h"
 
-void kafu_usage_run(void) { printf("Usage: kafu run ...\n\n(not implemented yet)\n"); }
+void kafu_usage_run(void) {
+  printf(
+      "Usage: kafu run [OPTIONS] [--] MODULE.wasm [ARGS...]\n"
+      "\n"
+      "Run a wasm32-wasi command module on this machine (like `wasmtime run`).\n"
+      "The module is compiled to native code once (wasm2c + the system C compiler)\n"
+      "and cached; later runs start from the cache. Migration points of a Snapified\n"
+      "module are no-ops. The program's argv[0] is MODULE.wasm as given.\n"
+      "\n"
+      "Options (before MODULE; everything after it goes to the program):\n"
+      "  --dir HOST[::GUEST]   give the program host directory HOST, visible as GUEST\n"
+      "                        (default: HOST as written); repeatable. The program\n"
+      "                        cannot reach outside its preopened directories.\n"
+      "  --env NAME=VALUE      set an environment variable for the program; repeatable.\n"
+      "                        --env NAME passes kafu's own value of NAME.\n"
+      "  --cache-dir DIR       engine cache (default: $KAFU_CACHE_DIR, else\n"
+      "                        $XDG_CACHE_HOME/kafu, else ~/.cache/kafu)\n"
+      "  -h, --help            show this help\n"
+      "\n"
+      "Exit status: the program's exit code (main's return value or proc_exit's\n"
+      "argument); %d when the program traps (the message names the trap and the wasm\n"
+      "function); 1 when kafu cannot run the module; 2 on a usage error.\n"
+      "\n"
+      "Environment: KAFU_CC (C compiler, default cc), KAFU_AOT_CFLAGS (extra flags),\n"
+      "KAFU_LOG=debug (shows cache hits and compiles).\n",
+      KAFU_EXIT_TRAP);
+}
+
+/* option value: "--opt VALUE" or "--opt=VALUE" */
+static const char *opt_value(int argc, char **argv, int *i, const char *name) {
+  size_t n = strlen(name);
+  if (strncmp(argv[*i], name, n) != 0) return NULL;
+  if (argv[*i][n] == '=') return argv[*i] + n + 1;
+  if (argv[*i][n] != 0) return NULL;
+  if (*i + 1 >= argc) {
+    fprintf(stderr, "kafu run: option %s needs a value\n", name);
+    exit(KAFU_EXIT_USAGE);
+  }
+  return argv[++*i];
+}
 
 int kafu_cmd_run(int argc, char **argv) {
-  (void)argc;
-  fprintf(stderr, "kafu %s: not implemented yet\n", argv[0]);
-  return 1;
+  kafu_preopen pre[64];
+  int npre = 0;
+  char **envs = calloc((size_t)argc + 1, sizeof(char *));
+  char **owned = calloc((size_t)argc + 1, sizeof(char *));
+  int nenv = 0, nowned = 0;
+  const char *cache_dir = NULL;
+  int i = 1;
+  int rc = 1;
+  for (; i < argc; i++) {
+    const char *v;
+    if (!strcmp(argv[i], "--")) {
+      i++;
+      break;
+    }
+    if (argv[i][0] != '-' || !argv[i][1]) break;
+    if ((v = opt_value(argc, argv, &i, "--dir"))) {
+      if (npre >= (int)(sizeof pre / sizeof pre[0])) {
+        fprintf(stderr, "kafu run: too many --dir options (at most 64)\n");
+        goto usage;
+      }
+      const char *sep = strstr(v, "::");
+      if (sep) {
+        char *host = strndup(v, (size_t)(sep - v));
+        owned[nowned++] = host;
+        pre[npre].host_path = host;
+        pre[npre].guest_path = sep + 2;
+        if (!host[0] || !sep[2]) {
+          fprintf(stderr, "kafu run: --dir %s: empty host or guest path\n", v);
+          goto usage;
+        }
+      } else {
+        pre[npre].host_path = v;
+        pre[npre].guest_path = v;
+      }
+      npre++;
+    } else if ((v = opt_value(argc, argv, &i, "--env"))) {
+      if (v[0] == '=' || !v[0]) {
+        fprintf(stderr, "kafu run: --env '%s': expected NAME=VALUE or NAME\n", v);
+        goto usage;
+      }
+      if (strchr(v, '=')) {
+        envs[nenv++] = (char *)v;
+      } else {
+        const char *hv = getenv(v);
+        if (!hv) continue; /* like wasmtime: an unset variable is simply not passed */
+        size_t l = strlen(v) + strlen(hv) + 2;
+        char *kv = malloc(l);
+        snprintf(kv, l, "%s=%s", v, hv);
+        owned[nowned++] = kv;
+        envs[nenv++] = kv;
+      }
+    } else if ((v = opt_value(argc, argv, &i, "--cache-dir"))) {
+      cache_dir = v;
+    } else {
+      fprintf(stderr, "kafu run: unknown option '%s'\n", argv[i]);
+      goto usage;
+    }
+  }
+  if (i >= argc) {
+    fprintf(stderr, "kafu run: missing MODULE.wasm\n");
+    goto usage;
+  }
+  const char *path = argv[i];
+  int pargc = argc - i;
+  char **pargv = argv + i;
+
+  /* like wasmtime: a closed pipe gives the program EPIPE instead of killing kafu */
+  signal(SIGPIPE, SIG_IGN);
+
+  kafu_err err = {0};
+  kafu_wasi_config wc = {0};
+  wc.argc = pargc;
+  wc.argv = pargv;
+  wc.envc = nenv;
+  wc.envp = envs;
+  wc.preopens = pre;
+  wc.npreopens = npre;
+  kafu_wasi *wasi = NULL;
+  kafu_module *mod = NULL;
+  kafu_instance *inst = NULL;
+  if (kafu_wasi_new(&wc, &wasi, &err) != 0) {
+    fprintf(stderr, "kafu run: error: %s\n", err.msg);
+    goto out;
+  }
+  kafu_engine_opts eo = {.cache_dir = cache_dir, .name = NULL, .progress = -1};
+  if (kafu_module_load_file(path, &eo, &mod, &err) != 0) {
+    fprintf(stderr, "kafu run: error: %s\n", err.msg);
+    goto out;
+  }
+  kafu_host host = {.wasi = wasi, .migration_point = NULL, .ctx = NULL};
+  kafu_outcome oc;
+  int r = kafu_instance_new(mod, &host, &inst, &err);
+  if (r == 0) r = kafu_instance_run_start(inst, &oc, &err);
+  else oc.status = r, oc.trap = KAFU_TRAP_NONE, oc.backtrace[0] = 0;
+  if (r == 0) {
+    rc = 0;
+  } else if (r == KAFU_EEXIT) {
+    rc = (int)(oc.exit_code & 0xff);
+    if (oc.exit_code > 255) kafu_debug("run: exit code %u truncated to %d", oc.exit_code, rc);
+  } else if (r == KAFU_ETRAP) {
+    fprintf(stderr, "kafu run: error: %s: %s\n", kafu_path_basename(path), err.msg);
+    if (oc.backtrace[0] && strchr(oc.backtrace, '<')) fprintf(stderr, "  wasm backtrace: %s\n", oc.backtrace);
+    rc = KAFU_EXIT_TRAP;
+  } else {
+    fprintf(stderr, "kafu run: error: %s\n", err.msg);
+    rc = 1;
+  }
+out:
+  kafu_instance_free(inst);
+  kafu_module_free(mod);
+  if (wasi) kafu_wasi_free(wasi);
+  for (int k = 0; k < nowned; k++) free(owned[k]);
+  free(owned);
+  free(envs);
+  return rc;
+usage:
+  fprintf(stderr, "Run `kafu run --help` for usage.\n");
+  for (int k = 0; k < nowned; k++) free(owned[k]);
+  free(owned);
+  free(envs);
+  return KAFU_EXIT_USAGE;
 }

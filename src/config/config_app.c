@@ -67,11 +67,13 @@ int kafu_config_fetch_url(const char *url, uint8_t **bytes, size_t *len, kafu_er
   curl_easy_cleanup(h);
   if (cc != CURLE_OK) {
     kafu_buf_free(&s.buf);
-    if (s.too_big) return kafu_err_set(err, KAFU_EINVAL, "%s: larger than %zu bytes; not a module", url, MAX_MODULE_BYTES);
+    if (s.too_big)
+      return kafu_err_set(err, KAFU_EINVAL, "%s: larger than %zu bytes; not a module", url, MAX_MODULE_BYTES);
     if (s.oom) return kafu_err_set(err, KAFU_ENOMEM, "%s: out of memory", url);
     return kafu_err_set(err, KAFU_EIO, "cannot fetch %s: %s", url, ebuf[0] ? ebuf : curl_easy_strerror(cc));
   }
-  if (!s.buf.data && kafu_buf_reserve(&s.buf, 1)) return kafu_err_set(err, KAFU_ENOMEM, "%s: out of memory", url);
+  if (!s.buf.data && kafu_buf_reserve(&s.buf, 1))
+    return kafu_err_set(err, KAFU_ENOMEM, "%s: out of memory", url);
   kafu_buf_cstr(&s.buf); /* NUL beyond len, like kafu_read_file */
   *bytes = s.buf.data;
   *len = s.buf.len;
@@ -99,10 +101,11 @@ int kafu_config_load_app(const kafu_config *c, uint8_t **bytes, size_t *len, kaf
       free(*bytes);
       *bytes = NULL;
       *len = 0;
-      return kafu_err_set(err, KAFU_EINVAL,
-                          "%s: app.sha256 mismatch for %s: expected %s, got %s (the module changed, or the digest "
-                          "in the config is stale)",
-                          c->config_path, kafu_config_app_location(c), want_hex, got_hex);
+      return kafu_err_set(
+          err, KAFU_EINVAL,
+          "%s: app.sha256 mismatch for %s: expected %s, got %s (the module changed, or the digest "
+          "in the config is stale)",
+          c->config_path, kafu_config_app_location(c), want_hex, got_hex);
     }
   }
   return 0;

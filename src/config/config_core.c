@@ -46,9 +46,10 @@ kafu_config *kafu_config_dup(const kafu_config *c) {
   d->config_path = d->config_dir = d->raw = NULL;
   d->app.args = NULL, d->app.nargs = 0;
   d->nodes = NULL, d->nnodes = 0;
-  bool ok = dup_str(&d->name, c->name) && dup_str(&d->app.path, c->app.path) && dup_str(&d->app.url, c->app.url) &&
-            dup_str(&d->app.preopened_dir, c->app.preopened_dir) && dup_str(&d->token, c->token) &&
-            dup_str(&d->config_path, c->config_path) && dup_str(&d->config_dir, c->config_dir);
+  bool ok = dup_str(&d->name, c->name) && dup_str(&d->app.path, c->app.path) &&
+            dup_str(&d->app.url, c->app.url) && dup_str(&d->app.preopened_dir, c->app.preopened_dir) &&
+            dup_str(&d->token, c->token) && dup_str(&d->config_path, c->config_path) &&
+            dup_str(&d->config_dir, c->config_dir);
   if (ok && c->raw) {
     d->raw = malloc(c->raw_len + 1);
     if ((ok = d->raw != NULL)) memcpy(d->raw, c->raw, c->raw_len + 1);
@@ -88,11 +89,21 @@ const kafu_config_node *kafu_config_node_find(const kafu_config *c, const char *
   return i < 0 ? NULL : &c->nodes[i];
 }
 
+char *kafu_config_node_url(const kafu_config_node *n) {
+  kafu_buf b = {0};
+  bool v6 = strchr(n->address, ':') && n->address[0] != '[';
+  kafu_buf_printf(&b, "http://%s%s%s:%u", v6 ? "[" : "", n->address, v6 ? "]" : "", (unsigned)n->port);
+  return kafu_buf_cstr(&b);
+}
+
 const char *kafu_compression_name(kafu_compression v) {
   switch (v) {
-    case KAFU_COMPRESSION_NONE: return "none";
-    case KAFU_COMPRESSION_LZ4: return "lz4";
-    case KAFU_COMPRESSION_ZSTD: return "zstd";
+    case KAFU_COMPRESSION_NONE:
+      return "none";
+    case KAFU_COMPRESSION_LZ4:
+      return "lz4";
+    case KAFU_COMPRESSION_ZSTD:
+      return "zstd";
   }
   return "?";
 }
@@ -116,7 +127,8 @@ int kafu_config_check_destinations_fn(const kafu_config *c, const char *const *d
   for (size_t i = 0; i < n; i++) {
     if (kafu_config_node_index(c, dests[i]) >= 0) continue;
     bool seen = false; /* list each unknown name once */
-    for (size_t j = 0; j < i && !seen; j++) seen = !strcmp(dests[j], dests[i]) && kafu_config_node_index(c, dests[j]) < 0;
+    for (size_t j = 0; j < i && !seen; j++)
+      seen = !strcmp(dests[j], dests[i]) && kafu_config_node_index(c, dests[j]) < 0;
     if (seen) continue;
     nbad++;
     kafu_buf_printf(&msg, "%s\"%s\"", nbad > 1 ? ", " : "", dests[i]);

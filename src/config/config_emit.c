@@ -33,14 +33,16 @@ int kafu_config_to_yaml(const kafu_config *c, unsigned flags, kafu_buf *out, kaf
 
   kafu_ynode *cl = kafu_y_put(root, "cluster", kafu_y_map());
   kafu_ynode *hb = kafu_y_put(cl, "heartbeat", kafu_y_map());
-  kafu_y_put_str(hb, "follower_on_coordinator_lost", kafu_on_coordinator_lost_name(c->heartbeat.on_coordinator_lost));
+  kafu_y_put_str(hb, "follower_on_coordinator_lost",
+                 kafu_on_coordinator_lost_name(c->heartbeat.on_coordinator_lost));
   kafu_y_put_int(hb, "interval_ms", c->heartbeat.interval_ms);
   kafu_ynode *mig = kafu_y_put(cl, "migration", kafu_y_map());
   kafu_y_put(mig, "memory_compression", kafu_y_bool(c->migration.compression != KAFU_COMPRESSION_NONE));
   kafu_y_put_str(mig, "memory_migration", kafu_memory_migration_name(c->migration.mode));
   kafu_y_put_str(mig, "compression", kafu_compression_name(c->migration.compression));
   kafu_y_put_int(cl, "startup_timeout_ms", c->startup_timeout_ms);
-  if (c->token) kafu_y_put_str(cl, "token", (flags & KAFU_CONFIG_YAML_REDACT_TOKEN) ? "<redacted>" : c->token);
+  if (c->token)
+    kafu_y_put_str(cl, "token", (flags & KAFU_CONFIG_YAML_REDACT_TOKEN) ? "<redacted>" : c->token);
 
   int rc = kafu_y_emit(&root, 1, out, err);
   kafu_y_free(root);

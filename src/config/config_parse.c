@@ -40,7 +40,8 @@ static int failv(parser *p, const yaml_node_t *at, const char *key, const char *
   char what[768];
   vsnprintf(what, sizeof what, fmt, ap);
   int line = at ? (int)at->start_mark.line + 1 : 1, col = at ? (int)at->start_mark.column + 1 : 1;
-  if (key && *key) return kafu_err_set(p->err, KAFU_EINVAL, "%s:%d:%d: %s: %s", p->file, line, col, key, what);
+  if (key && *key)
+    return kafu_err_set(p->err, KAFU_EINVAL, "%s:%d:%d: %s: %s", p->file, line, col, key, what);
   return kafu_err_set(p->err, KAFU_EINVAL, "%s:%d:%d: %s", p->file, line, col, what);
 }
 
@@ -83,8 +84,9 @@ static void describe(const yaml_node_t *n, char *out, size_t cap) {
     for (size_t i = 0; i < len && j < 40; i++) buf[j++] = (s[i] == '\n' || s[i] == '\t') ? ' ' : s[i];
     buf[j] = 0;
     /* plain numbers and booleans read best unquoted: "got 70000", "got true" */
-    bool bare = is_plain(n) && len <= 40 && strspn(s, "0123456789+-.xXoabcdefABCDEF") == len &&
-                (isdigit((unsigned char)s[0]) || ((s[0] == '-' || s[0] == '+') && isdigit((unsigned char)s[1])));
+    bool bare =
+        is_plain(n) && len <= 40 && strspn(s, "0123456789+-.xXoabcdefABCDEF") == len &&
+        (isdigit((unsigned char)s[0]) || ((s[0] == '-' || s[0] == '+') && isdigit((unsigned char)s[1])));
     bare = bare || (is_plain(n) && (!strcmp(s, "true") || !strcmp(s, "false")));
     if (bare)
       snprintf(out, cap, "%s", s);
@@ -97,13 +99,15 @@ static void describe(const yaml_node_t *n, char *out, size_t cap) {
 
 typedef struct field {
   const char *name;
-  bool hidden;           /* accepted alias, never suggested */
+  bool hidden;            /* accepted alias, never suggested */
   const yaml_node_t *key; /* set when present */
   const yaml_node_t *val;
 } field;
 
-#define FIELD(n) {n, false, NULL, NULL}
-#define ALIAS(n) {n, true, NULL, NULL}
+#define FIELD(n) \
+  { n, false, NULL, NULL }
+#define ALIAS(n) \
+  { n, true, NULL, NULL }
 
 static yaml_node_t *node(parser *p, int idx) { return yaml_document_get_node(p->doc, idx); }
 
@@ -142,8 +146,8 @@ static const char *const all_keys[] = {
     NULL,
 };
 
-static int unknown_key(parser *p, const yaml_node_t *k, const char *path, const char *name, const field *fields,
-                       size_t nf) {
+static int unknown_key(parser *p, const yaml_node_t *k, const char *path, const char *name,
+                       const field *fields, size_t nf) {
   const char *best = NULL;
   int bestd = INT_MAX;
   for (size_t i = 0; i < nf; i++) {
@@ -237,8 +241,11 @@ static int get_int(parser *p, const yaml_node_t *at, const yaml_node_t *v, const
     const char *digits = s;
     if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) base = 16, digits = s + 2;
     if (s[0] == '0' && s[1] == 'o') base = 8, digits = s + 2;
-    if (*digits && (base != 10 || isdigit((unsigned char)*digits) ||
-                    ((*digits == '-' || *digits == '+') && isdigit((unsigned char)digits[1])))) {
+    bool ok_start = base == 16  ? isxdigit((unsigned char)*digits)
+                    : base == 8 ? (*digits >= '0' && *digits <= '7')
+                                : (isdigit((unsigned char)*digits) ||
+                                   ((*digits == '-' || *digits == '+') && isdigit((unsigned char)digits[1])));
+    if (ok_start) {
       char *end;
       errno = 0;
       long long x = strtoll(digits, &end, base);
@@ -331,8 +338,8 @@ static int parse_sha256(parser *p, const yaml_node_t *at, const yaml_node_t *v, 
     char d[96];
     describe(v, d, sizeof d);
     free(s);
-    return fail(p, at, "app.sha256", "must be 64 hex digits (a SHA-256 digest, optionally prefixed sha256:), got %s",
-                d);
+    return fail(p, at, "app.sha256",
+                "must be 64 hex digits (a SHA-256 digest, optionally prefixed sha256:), got %s", d);
   }
   for (int i = 0; i < 32; i++) {
     char b[3] = {h[2 * i], h[2 * i + 1], 0};
@@ -467,8 +474,8 @@ static int parse_nodes(parser *p, const yaml_node_t *nkey, const yaml_node_t *ma
     }
     for (size_t j = 0; j < i; j++)
       if (!strcmp(c->nodes[j].address, nd->address) && c->nodes[j].port == nd->port) {
-        rc = fail(p, k, path, "same address and port as node `%s` (%s:%u, line %d)", c->nodes[j].id, nd->address,
-                  nd->port, c->nodes[j].line);
+        rc = fail(p, k, path, "same address and port as node `%s` (%s:%u, line %d)", c->nodes[j].id,
+                  nd->address, nd->port, c->nodes[j].line);
         goto node_done;
       }
   node_done:
@@ -494,23 +501,22 @@ static int parse_cluster(parser *p, const yaml_node_t *ckey, const yaml_node_t *
     if (h[0].key) {
       static const char *const names[] = {"shutdown_self", "ignore", NULL};
       int e;
-      if ((rc = get_enum(p, h[0].key, h[0].val, "cluster.heartbeat.follower_on_coordinator_lost", names, &e)) < 0)
+      if ((rc = get_enum(p, h[0].key, h[0].val, "cluster.heartbeat.follower_on_coordinator_lost", names,
+                         &e)) < 0)
         return rc;
       c->heartbeat.on_coordinator_lost = (kafu_on_coordinator_lost)e;
     }
     if (h[1].key) {
-      if ((rc = get_int(p, h[1].key, h[1].val, "cluster.heartbeat.interval_ms", 1, 86400000, &x)) < 0) return rc;
+      if ((rc = get_int(p, h[1].key, h[1].val, "cluster.heartbeat.interval_ms", 1, 86400000, &x)) < 0)
+        return rc;
       c->heartbeat.interval_ms = (uint32_t)x;
     }
   }
   if (mig->key && !is_null(mig->val)) {
     if ((rc = want_mapping(p, mig->key, mig->val, "cluster.migration")) < 0) return rc;
     /* delta_compression / memroy_compression: aliases the original accepts */
-    field m[] = {FIELD("memory_compression"),
-                 FIELD("memory_migration"),
-                 FIELD("compression"),
-                 ALIAS("delta_compression"),
-                 ALIAS("memroy_compression")};
+    field m[] = {FIELD("memory_compression"), FIELD("memory_migration"), FIELD("compression"),
+                 ALIAS("delta_compression"), ALIAS("memroy_compression")};
     if ((rc = get_fields(p, mig->val, "cluster.migration", m, 5)) < 0) return rc;
     const field *mc = NULL;
     for (int i = 0; i < 5; i++) {
@@ -534,7 +540,8 @@ static int parse_cluster(parser *p, const yaml_node_t *ckey, const yaml_node_t *
     if (m[1].key) {
       static const char *const names[] = {"delta", "full", NULL};
       int e;
-      if ((rc = get_enum(p, m[1].key, m[1].val, "cluster.migration.memory_migration", names, &e)) < 0) return rc;
+      if ((rc = get_enum(p, m[1].key, m[1].val, "cluster.migration.memory_migration", names, &e)) < 0)
+        return rc;
       c->migration.mode = (kafu_memory_migration)e;
     }
     c->migration.compression = mem_comp ? KAFU_COMPRESSION_LZ4 : KAFU_COMPRESSION_NONE;
@@ -564,8 +571,10 @@ static int parse_root(parser *p, const yaml_node_t *root) {
   if (root->type != YAML_MAPPING_NODE) {
     char d[96];
     describe(root, d, sizeof d);
-    return fail(p, root, NULL, "the config must be a mapping with keys name, app, nodes (and optionally cluster), "
-                "got %s", d);
+    return fail(p, root, NULL,
+                "the config must be a mapping with keys name, app, nodes (and optionally cluster), "
+                "got %s",
+                d);
   }
   field f[] = {FIELD("name"), FIELD("app"), FIELD("nodes"), FIELD("cluster")};
   int rc = get_fields(p, root, "", f, 4);
@@ -586,7 +595,8 @@ static int syntax_error(yaml_parser_t *yp, const char *file, kafu_err *err) {
   int line = (int)yp->problem_mark.line + 1, col = (int)yp->problem_mark.column + 1;
   if (yp->context)
     return kafu_err_set(err, KAFU_EFORMAT, "%s:%d:%d: YAML syntax error: %s %s (line %d)", file, line, col,
-                        yp->problem ? yp->problem : "invalid YAML", yp->context, (int)yp->context_mark.line + 1);
+                        yp->problem ? yp->problem : "invalid YAML", yp->context,
+                        (int)yp->context_mark.line + 1);
   return kafu_err_set(err, KAFU_EFORMAT, "%s:%d:%d: YAML syntax error: %s", file, line, col,
                       yp->problem ? yp->problem : "invalid YAML");
 }
@@ -596,8 +606,8 @@ int kafu_config_load_string(const char *text, size_t len, const char *display_na
   *out = NULL;
   const char *file = display_name ? display_name : "<string>";
   if (len > MAX_CONFIG_BYTES)
-    return kafu_err_set(err, KAFU_EINVAL, "%s: config is %zu bytes; more than %u is surely not a config", file, len,
-                        MAX_CONFIG_BYTES);
+    return kafu_err_set(err, KAFU_EINVAL, "%s: config is %zu bytes; more than %u is surely not a config",
+                        file, len, MAX_CONFIG_BYTES);
   kafu_config *c = calloc(1, sizeof *c);
   if (!c) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
   c->heartbeat.interval_ms = KAFU_CONFIG_DEFAULT_INTERVAL_MS;
@@ -638,8 +648,7 @@ int kafu_config_load_string(const char *text, size_t len, const char *display_na
     rc = syntax_error(&yp, file, err);
   } else {
     yaml_node_t *r2 = yaml_document_get_root_node(&doc2);
-    if (r2)
-      rc = fail(&p, r2, NULL, "a second YAML document; the config must be a single document");
+    if (r2) rc = fail(&p, r2, NULL, "a second YAML document; the config must be a single document");
     yaml_document_delete(&doc2);
     if (rc == 0) rc = parse_root(&p, root);
   }

@@ -123,9 +123,8 @@ static bool ieq_any(const char *s, const char *const *words) {
 }
 
 bool kafu_y_plain_ambiguous(const char *s) {
-  static const char *const words[] = {"null", "~",   "true", "false", "yes",  "no",   "on",   "off",
-                                      "y",    "n",   ".inf", "-.inf", "+.inf", ".nan", "<<",   "=",
-                                      NULL};
+  static const char *const words[] = {"null", "~",    "true",  "false", "yes",  "no", "on", "off", "y",
+                                      "n",    ".inf", "-.inf", "+.inf", ".nan", "<<", "=",  NULL};
   if (!*s) return true;
   if (ieq_any(s, words)) return true;
   /* Anything number-like (ints, floats, hex/octal/binary, 1.1 sexagesimal
@@ -164,9 +163,10 @@ static int emit_node(yaml_emitter_t *em, const kafu_ynode *n) {
       return yaml_emitter_emit(em, &ev) ? 0 : -1;
     case Y_SEQ:
     case Y_FLOW_SEQ:
-      if (!yaml_sequence_start_event_initialize(
-              &ev, NULL, NULL, 1,
-              (n->kind == Y_FLOW_SEQ || n->nkids == 0) ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE))
+      if (!yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+                                                (n->kind == Y_FLOW_SEQ || n->nkids == 0)
+                                                    ? YAML_FLOW_SEQUENCE_STYLE
+                                                    : YAML_BLOCK_SEQUENCE_STYLE))
         return -1;
       if (!yaml_emitter_emit(em, &ev)) return -1;
       for (size_t i = 0; i < n->nkids; i++)
@@ -209,8 +209,7 @@ int kafu_y_emit(kafu_ynode *const *docs, size_t ndocs, kafu_buf *out, kafu_err *
   if (!yaml_emitter_flush(&em)) goto done;
   rc = 0;
 done:
-  if (rc < 0)
-    rc = kafu_err_set(err, KAFU_EIO, "yaml emitter: %s", em.problem ? em.problem : "write failed");
+  if (rc < 0) rc = kafu_err_set(err, KAFU_EIO, "yaml emitter: %s", em.problem ? em.problem : "write failed");
   yaml_emitter_delete(&em);
   return rc;
 }

@@ -29,6 +29,15 @@ static const char *env_or(const char *name, const char *dflt) {
   return v && *v ? v : dflt;
 }
 
+/* dir[/rel], canonicalised when it exists (shorter command lines and messages) */
+static char *canonical(const char *dir, const char *rel) {
+  char *p = rel ? kafu_path_join(dir, rel) : strdup(dir);
+  char *r = p ? realpath(p, NULL) : NULL;
+  if (!r) return p;
+  free(p);
+  return r;
+}
+
 void kafu_toolchain_find(kafu_toolchain *tc) {
   memset(tc, 0, sizeof *tc);
   const char *c = getenv("KAFU_CLANG");
@@ -39,8 +48,8 @@ void kafu_toolchain_find(kafu_toolchain *tc) {
     if (!tc->clang) tc->clang = kafu_which("clang-14");
   }
   tc->sysroot = strdup(env_or("KAFU_WASI_SYSROOT", "/usr"));
-  tc->include_dir = strdup(kafu_include_dir());
-  tc->rt_source = kafu_path_join(kafu_share_dir(), "guest/kafu_rt.c");
+  tc->include_dir = canonical(kafu_include_dir(), NULL);
+  tc->rt_source = canonical(kafu_share_dir(), "guest/kafu_rt.c");
 }
 
 void kafu_toolchain_free(kafu_toolchain *tc) {

@@ -126,7 +126,7 @@ static const char runtime_part[] =
     "KAFU_TABLE_OPS(funcref)\n"
     "KAFU_TABLE_OPS(externref)\n"
     "typedef struct { uint8_t *base; uint64_t size; } kafu_glue_mem;\n"
-    "typedef struct kafu_glue_inst { Z_app_instance_t app; void *owner; void *wasi; } kafu_glue_inst;\n"
+    "typedef struct kafu_glue_inst { void *owner; void *wasi; Z_app_instance_t app; } kafu_glue_inst;\n"
     "static inline f32 kafu_f32(uint64_t v) { uint32_t u = (uint32_t)v; f32 f; memcpy(&f, &u, 4); return f; }\n"
     "static inline f64 kafu_f64(uint64_t v) { f64 d; memcpy(&d, &v, 8); return d; }\n"
     "static inline uint64_t kafu_of32(f32 f) { uint32_t u; memcpy(&u, &f, 4); return u; }\n"
@@ -357,7 +357,8 @@ int kafu_aot_write_glue(const wasm_info *wi, const char *key, const char *sha_he
   }
   kafu_buf_printf(b, "  {NULL, 0, NULL}\n};\n");
 
-  kafu_buf_printf(b, "static void kafu_init(const kafu_aot_rt *rt) {\n  kafu_rt = rt;\n");
+  kafu_buf_printf(b, "static void kafu_init(const kafu_aot_rt *rt) {\n  static int done;\n");
+  kafu_buf_printf(b, "  if (done) return;\n  done = 1;\n  kafu_rt = rt;\n");
   kafu_buf_printf(b, "  kafu_rt_wasi = rt->wasi_table;\n  Z_app_init_module();\n}\n");
   kafu_buf_printf(b, "static void kafu_instantiate(void *g, void *owner, void *wasi) {\n");
   kafu_buf_printf(b, "  kafu_glue_inst *gi = g;\n  gi->owner = owner;\n  gi->wasi = wasi;\n");

@@ -114,7 +114,7 @@ static inline uint32_t wi_nfuncs_total(const wasm_info *wi) { return wi->nfunc_i
     char key[65];                                                                          \
     char module_sha256[65];                                                                \
     uint32_t sizeof_memory, sizeof_funcref_table, offsetof_memory_size;                    \
-    size_t instance_size;                                                                  \
+    size_t instance_size; /* glue instance: starts with void *owner, void *wasi */         \
     void (*init)(const kafu_aot_rt *rt);                                                   \
     void (*instantiate)(void *gi, void *owner, void *wasi);                                \
     void (*free_instance)(void *gi);                                                       \
@@ -209,7 +209,10 @@ struct kafu_module {
   uintptr_t load_base;
 };
 
-extern const kafu_aot_rt kafu_aot_runtime;
+/* The table handed to generated code at init (wasi_table = kafu_wasi_import_table()). */
+const kafu_aot_rt *kafu_aot_rt_get(void);
+/* proc_exit hook installed on every instance's WASI context: leaves wasm. */
+void kafu_rt_exit_hook(void *ctx, uint32_t code);
 
 /* Install the fault handler (once) and an alternate signal stack on this thread. */
 void kafu_rt_prepare_thread(void);

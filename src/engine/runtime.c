@@ -131,16 +131,26 @@ static __attribute__((noreturn)) void rt_exit(void *owner, uint32_t code) {
   leave(ex, 2);
 }
 
-const kafu_aot_rt kafu_aot_runtime = {
-    .abi = KAFU_AOT_ABI,
-    .wasi_table = NULL, /* filled per module load (engine.c) */
-    .trap = rt_trap,
-    .alloc_memory = rt_alloc_memory,
-    .grow_memory = rt_grow_memory,
-    .free_memory = rt_free_memory,
-    .migration_point = rt_migration_point,
-    .proc_exit_returned = rt_exit,
-};
+void kafu_rt_exit_hook(void *ctx, uint32_t code) { rt_exit(ctx, code); }
+
+static kafu_aot_rt runtime;
+static pthread_once_t runtime_once = PTHREAD_ONCE_INIT;
+
+static void runtime_init(void) {
+  runtime.abi = KAFU_AOT_ABI;
+  runtime.wasi_table = kafu_wasi_import_table();
+  runtime.trap = rt_trap;
+  runtime.alloc_memory = rt_alloc_memory;
+  runtime.grow_memory = rt_grow_memory;
+  runtime.free_memory = rt_free_memory;
+  runtime.migration_point = rt_migration_point;
+  runtime.proc_exit_returned = rt_exit;
+}
+
+const kafu_aot_rt *kafu_aot_rt_get(void) {
+  pthread_once(&runtime_once, runtime_init);
+  return &runtime;
+}
 
 /* ---- signals --------------------------------------------------------------- */
 
@@ -314,6 +324,8 @@ static bool asyncify_overflowed(kafu_instance *inst, uint32_t *bufsize) {
   return (uint32_t)r == 1;
 }
 
+static int finish(kafu_instance *inst, kafu_exec *e, kafu_outcome *out, const char *what, kafu_err *err);
+
 int kafu_rt_exec(kafu_instance *inst, void (*fn)(void *arg), void *arg, const char *what, kafu_outcome *out,
                  kafu_err *err) {
   kafu_exec *top = kafu_rt_current;
@@ -332,6 +344,10 @@ int kafu_rt_exec(kafu_instance *inst, void (*fn)(void *arg), void *arg, const ch
   ex.pc = NULL;
   ex.msg[0] = 0;
   kafu_exec *volatile exp = &ex;
+  kafu_outcome *volatile outp = out;
+  kafu_instance *volatile instp = inst;
+  const char *volatile whatp = what;
+  kafu_err *volatile errp = err;
   if (sigsetjmp(ex.jb, 1) == 0) {
     kafu_rt_current = &ex;
     fn(arg);
@@ -344,6 +360,10 @@ int kafu_rt_exec(kafu_instance *inst, void (*fn)(void *arg), void *arg, const ch
   }
   kafu_exec *e = exp;
   kafu_rt_current = e->prev;
+  return finish(instp, e, outp, whatp, errp);
+}
+
+static int finish(kafu_instance *inst, kafu_exec *e, kafu_outcome *out, const char *what, kafu_err *err) {
   kafu_outcome local;
   if (!out) out = &local;
   memset(out, 0, sizeof *out);

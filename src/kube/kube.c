@@ -67,11 +67,14 @@ static const char *label_value_problem(const char *s) {
   if (n && (!isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1])))
     return "it must start and end with a letter or digit";
   for (size_t i = 0; i < n; i++)
-    if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i])) return "only letters, digits, '-', '_' and '.' are allowed";
+    if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i]))
+      return "only letters, digits, '-', '_' and '.' are allowed";
   return NULL;
 }
 
-#define RFC1123 "Kubernetes names must be lowercase RFC 1123 labels: a-z, 0-9 and '-', starting and ending with a letter or digit"
+#define RFC1123                                                                                              \
+  "Kubernetes names must be lowercase RFC 1123 labels: a-z, 0-9 and '-', starting and ending with a letter " \
+  "or digit"
 
 char *kafu_kube_server_name(const kafu_kube_opts *o, const char *node_id) {
   kafu_buf b = {0};
@@ -111,25 +114,28 @@ int kafu_kube_check(const kafu_config *c, const kafu_kube_opts *o, kafu_err *err
   const char *w;
   const char *inst = o && o->instance_id ? o->instance_id : NULL;
   if (inst && (w = label_problem(inst, why, sizeof why)))
-    return kafu_err_set(err, KAFU_EINVAL,
-                        "--instance-id \"%s\" is not a valid name prefix: %s; it prefixes Pod and Service names "
-                        "and is the kafu-instance label, and " RFC1123,
-                        inst, w);
+    return kafu_err_set(
+        err, KAFU_EINVAL,
+        "--instance-id \"%s\" is not a valid name prefix: %s; it prefixes Pod and Service names "
+        "and is the kafu-instance label, and " RFC1123,
+        inst, w);
   if (o && o->ns && (w = label_problem(o->ns, why, sizeof why)))
-    return kafu_err_set(err, KAFU_EINVAL, "--namespace \"%s\" is not a valid namespace: %s; " RFC1123, o->ns, w);
+    return kafu_err_set(err, KAFU_EINVAL, "--namespace \"%s\" is not a valid namespace: %s; " RFC1123, o->ns,
+                        w);
   if (o && o->image) {
     bool ok = *o->image != 0;
-    for (const char *s = o->image; *s && ok; s++) ok = !isspace((unsigned char)*s) && !iscntrl((unsigned char)*s);
+    for (const char *s = o->image; *s && ok; s++)
+      ok = !isspace((unsigned char)*s) && !iscntrl((unsigned char)*s);
     if (!ok) return kafu_err_set(err, KAFU_EINVAL, "--image \"%s\" is not a valid image reference", o->image);
   }
   for (size_t i = 0; i < c->nnodes; i++) {
     const kafu_config_node *n = &c->nodes[i];
     if ((w = label_problem(n->id, why, sizeof why)))
-      return kafu_err_set(err, KAFU_EINVAL,
-                          "%s:%d:%d: nodes.%s: node id \"%s\" is not a valid Kubernetes name: %s; Pod and Service "
-                          "names are kafu-server-<node-id>, and " RFC1123
-                          ". Rename the node (and its KAFU_DEST annotations)",
-                          c->config_path, n->line, n->col, n->id, n->id, w);
+      return kafu_err_set(
+          err, KAFU_EINVAL,
+          "%s:%d:%d: nodes.%s: node id \"%s\" is not a valid Kubernetes name: %s; Pod and Service "
+          "names are kafu-server-<node-id>, and " RFC1123 ". Rename the node (and its KAFU_DEST annotations)",
+          c->config_path, n->line, n->col, n->id, n->id, w);
     char *name = kafu_kube_server_name(o, n->id);
     if (!name) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
     size_t len = strlen(name);
@@ -143,10 +149,11 @@ int kafu_kube_check(const kafu_config *c, const kafu_kube_opts *o, kafu_err *err
     }
     free(name);
     if (n->placement && (w = label_value_problem(n->placement)))
-      return kafu_err_set(err, KAFU_EINVAL,
-                          "%s:%d:%d: nodes.%s.placement: \"%s\" is not a valid Kubernetes label value (it becomes "
-                          "nodeSelector kafu-node=<placement>): %s",
-                          c->config_path, n->line, n->col, n->id, n->placement, w);
+      return kafu_err_set(
+          err, KAFU_EINVAL,
+          "%s:%d:%d: nodes.%s.placement: \"%s\" is not a valid Kubernetes label value (it becomes "
+          "nodeSelector kafu-node=<placement>): %s",
+          c->config_path, n->line, n->col, n->id, n->placement, w);
   }
   return 0;
 }
@@ -200,7 +207,8 @@ static kafu_ynode *metadata(kafu_ynode *obj, const char *name, const kafu_kube_o
   return m;
 }
 
-static kafu_ynode *configmap(const char *cm_name, const char *service, const char *cfg_yaml, const kafu_kube_opts *o) {
+static kafu_ynode *configmap(const char *cm_name, const char *service, const char *cfg_yaml,
+                             const kafu_kube_opts *o) {
   kafu_ynode *d = kafu_y_map();
   kafu_y_put_str(d, "apiVersion", "v1");
   kafu_y_put_str(d, "kind", "ConfigMap");
@@ -211,7 +219,8 @@ static kafu_ynode *configmap(const char *cm_name, const char *service, const cha
   return d;
 }
 
-static kafu_ynode *service(const kafu_config_node *n, const char *name, const char *svc, const kafu_kube_opts *o) {
+static kafu_ynode *service(const kafu_config_node *n, const char *name, const char *svc,
+                           const kafu_kube_opts *o) {
   kafu_ynode *d = kafu_y_map();
   kafu_y_put_str(d, "apiVersion", "v1");
   kafu_y_put_str(d, "kind", "Service");
@@ -356,7 +365,8 @@ static const char header[] =
 
 static int write_yaml(const char *dir, const char *file, kafu_ynode *const *docs, size_t n, kafu_err *err) {
   kafu_buf b = {0};
-  int rc = kafu_buf_append(&b, header, sizeof header - 1) ? kafu_err_set(err, KAFU_ENOMEM, "out of memory") : 0;
+  int rc =
+      kafu_buf_append(&b, header, sizeof header - 1) ? kafu_err_set(err, KAFU_ENOMEM, "out of memory") : 0;
   if (rc == 0) rc = kafu_y_emit(docs, n, &b, err);
   char *path = kafu_path_join(dir, file);
   if (rc == 0 && !path) rc = kafu_err_set(err, KAFU_ENOMEM, "out of memory");

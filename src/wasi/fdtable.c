@@ -242,7 +242,15 @@ int kafu_wasi_fd_export(kafu_wasi *w, kafu_fd_entry **out, size_t *n, kafu_err *
         kafu_fd_entries_free(v, k);
         return rc;
       }
-      x->path = rel ? rel : strdup(e->path ? e->path : ".");
+      if (!rel && !e->path) {
+        int rc = kafu_err_set(err, KAFU_EINVAL,
+                              "WASI fd export: fd %u: its path inside '%s' is unknown (opened through a "
+                              "symlink and no /proc to ask)",
+                              fd, w->pre[e->preopen].guest);
+        kafu_fd_entries_free(v, k);
+        return rc;
+      }
+      x->path = rel ? rel : strdup(e->path);
       if (!x->path) goto oom;
       if (e->kind == KAFU_FD_FILE) {
         off_t off = lseek(e->host_fd, 0, SEEK_CUR);
@@ -267,7 +275,7 @@ static int find_preopen(kafu_wasi *w, const char *guest) {
   return -1;
 }
 
-static int host_access_flags(uint64_t rights) {
+int kafu_wasi_access_flags(uint64_t rights) {
   bool rd = rights & (KAFU_WASI_RIGHT_FD_READ | KAFU_WASI_RIGHT_FD_READDIR);
   bool wr = rights & (KAFU_WASI_RIGHT_FD_WRITE | KAFU_WASI_RIGHT_FD_DATASYNC | KAFU_WASI_RIGHT_FD_ALLOCATE |
                       KAFU_WASI_RIGHT_FD_FILESTAT_SET_SIZE);
@@ -347,7 +355,7 @@ static int restore_one(kafu_wasi *w, const kafu_fd_entry *x, kafu_fdt_entry **ou
       int flags;
       const char *rel;
       if (x->kind == KAFU_FD_FILE) {
-        flags = host_access_flags(x->rights_base) | fdflags_to_host(x->fdflags) | O_NOCTTY;
+        flags = kafu_wasi_access_flags(x->rights_base) | fdflags_to_host(x->fdflags) | O_NOCTTY;
         rel = path;
       } else {
         flags = O_RDONLY | O_DIRECTORY | (x->fdflags & KAFU_WASI_FDFLAG_NONBLOCK ? O_NONBLOCK : 0);

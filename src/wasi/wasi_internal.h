@@ -165,6 +165,12 @@ uint64_t kafu_wasi_rights_for(uint8_t filetype, bool is_tty);
 struct stat;
 void kafu_wasi_store_filestat(uint8_t *out, const struct stat *st, uint8_t filetype);
 
+/* WASI fstflags -> utimensat times; EINVAL for contradictory/unknown flags. */
+struct timespec;
+uint32_t kafu_wasi_make_times(uint64_t atim, uint64_t mtim, uint32_t fst, struct timespec ts[2]);
+/* Host open(2) access mode implied by WASI rights (read/write-ish rights). */
+int kafu_wasi_access_flags(uint64_t rights);
+
 /* Copy a guest path into a NUL-terminated malloc'd string. Rejects NUL bytes
  * (EINVAL), absolute paths (ENOTCAPABLE), empty paths (ENOENT), too long. */
 uint32_t kafu_wasi_guest_path(const kafu_mem *m, uint32_t ptr, uint32_t len, char **out);

@@ -47,22 +47,27 @@ static const bad bads[] = {
      "    port: x\n",
      "kafu-config.yaml:10:5: nodes.edge.port: must be an integer 1..65535, got \"x\""},
     {"name: x\napp:\n  path: a.wasm\n  preopen_dir: d\n" NODES,
-     "kafu-config.yaml:4:3: app.preopen_dir: unknown key (did you mean `preopened_dir`?); allowed here: path, url, "
+     "kafu-config.yaml:4:3: app.preopen_dir: unknown key (did you mean `preopened_dir`?); allowed here: "
+     "path, url, "
      "sha256, args, preopened_dir"},
-    {"nmae: x\n", "kafu-config.yaml:1:1: nmae: unknown key (did you mean `name`?); allowed here: name, app, nodes, "
-                  "cluster"},
+    {"nmae: x\n",
+     "kafu-config.yaml:1:1: nmae: unknown key (did you mean `name`?); allowed here: name, app, nodes, "
+     "cluster"},
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  interval_ms: 5\n",
      "kafu-config.yaml:9:3: cluster.interval_ms: unknown key (`interval_ms` belongs at "
      "`cluster.heartbeat.interval_ms`); allowed here: heartbeat, migration, token, startup_timeout_ms"},
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  heartbeat:\n    intervall_ms: 5\n",
-     "kafu-config.yaml:10:5: cluster.heartbeat.intervall_ms: unknown key (did you mean `interval_ms`?); allowed "
+     "kafu-config.yaml:10:5: cluster.heartbeat.intervall_ms: unknown key (did you mean `interval_ms`?); "
+     "allowed "
      "here: follower_on_coordinator_lost, interval_ms"},
     {"name: x\napp:\n  path: a\nnodes:\n  e:\n    address: h\n    port: 1\n    placment: z\n",
-     "kafu-config.yaml:8:5: nodes.e.placment: unknown key (did you mean `placement`?); allowed here: address, port, "
+     "kafu-config.yaml:8:5: nodes.e.placment: unknown key (did you mean `placement`?); allowed here: "
+     "address, port, "
      "placement"},
     {"name: x\napp:\n  path: a.wasm\n  url: http://x/a.wasm\n" NODES,
      "kafu-config.yaml:4:3: app.url: only one of app.path and app.url may be set (app.path is at line 3)"},
-    {"name: x\napp:\n  args: []\n" NODES, "kafu-config.yaml:2:1: app: one of app.path or app.url is required"},
+    {"name: x\napp:\n  args: []\n" NODES,
+     "kafu-config.yaml:2:1: app: one of app.path or app.url is required"},
     {"name: x\napp:\n  path: ~\n  url: null\n" NODES,
      "kafu-config.yaml:2:1: app: one of app.path or app.url is required"},
     {"name: x\nname: y\napp:\n  path: a\n" NODES,
@@ -71,16 +76,22 @@ static const bad bads[] = {
      "kafu-config.yaml:4:3: app.path: duplicate key (first defined at line 3, column 3)"},
     {"name: x\napp:\n  path: a\nnodes: {}\n", "kafu-config.yaml:4:1: nodes: at least one node is required"},
     {"name: x\napp:\n  path: a\nnodes:\n", "kafu-config.yaml:4:1: nodes: at least one node is required"},
-    {"name: x\napp:\n  path: a\nnodes:\n  - a\n", "kafu-config.yaml:4:1: nodes: must be a mapping, got a list"},
-    {"name: x\napp:\n  path: a\nnodes:\n  e:\n    address: h\n    port: 1\n  e:\n    address: g\n    port: 2\n",
+    {"name: x\napp:\n  path: a\nnodes:\n  - a\n",
+     "kafu-config.yaml:4:1: nodes: must be a mapping, got a list"},
+    {"name: x\napp:\n  path: a\nnodes:\n  e:\n    address: h\n    port: 1\n  e:\n    address: g\n    port: "
+     "2\n",
      "kafu-config.yaml:8:3: nodes.e: duplicate node id (first defined at line 5, column 3)"},
     {"name: x\napp:\n  path: a\nnodes:\n  \"e 1\":\n    address: h\n    port: 1\n",
-     "kafu-config.yaml:5:3: nodes.e 1: invalid node id \"e 1\": may only contain letters, digits, '-' and '_'"},
+     "kafu-config.yaml:5:3: nodes.e 1: invalid node id \"e 1\": may only contain letters, digits, '-' and "
+     "'_'"},
     {"name: x\napp:\n  path: a\nnodes:\n  -edge:\n    address: h\n    port: 1\n",
-     "kafu-config.yaml:5:3: nodes.-edge: invalid node id \"-edge\": must start and end with a letter or digit"},
-    {"name: x\napp:\n  path: a\nnodes:\n  aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:\n    address: h\n"
+     "kafu-config.yaml:5:3: nodes.-edge: invalid node id \"-edge\": must start and end with a letter or "
+     "digit"},
+    {"name: x\napp:\n  path: a\nnodes:\n  "
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:\n    address: h\n"
      "    port: 1\n",
-     "kafu-config.yaml:5:3: nodes.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa: invalid node id "
+     "kafu-config.yaml:5:3: nodes.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa: invalid "
+     "node id "
      "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\": is longer than 63 characters"},
     {"name: x\napp:\n  path: a\nnodes:\n  ~:\n    address: h\n    port: 1\n",
      "kafu-config.yaml:5:3: nodes: keys must be plain strings, got null"},
@@ -94,6 +105,10 @@ static const bad bads[] = {
      "kafu-config.yaml:7:5: nodes.e.port: must be an integer 1..65535, got \"80\" (a quoted string)"},
     {"name: x\napp:\n  path: a\nnodes:\n  e:\n    address: h\n    port: 80.5\n",
      "kafu-config.yaml:7:5: nodes.e.port: must be an integer 1..65535, got 80.5"},
+    {"name: x\napp:\n  path: a\nnodes:\n  e:\n    address: h\n    port: 0x 5\n",
+     "kafu-config.yaml:7:5: nodes.e.port: must be an integer 1..65535, got \"0x 5\""},
+    {"name: x\napp:\n  path: a\nnodes:\n  e:\n    address: h\n    port: 0o9\n",
+     "kafu-config.yaml:7:5: nodes.e.port: must be an integer 1..65535, got 0o9"},
     {"name: x\napp:\n  path: a\nnodes:\n  e:\n    address: h\n    port: [80]\n",
      "kafu-config.yaml:7:5: nodes.e.port: must be an integer 1..65535, got a list"},
     {"name: x\napp:\n  path: a\nnodes:\n  e:\n    address: h\n",
@@ -103,30 +118,42 @@ static const bad bads[] = {
     {"name: x\napp:\n  path: a\nnodes:\n  e:\n    address: \"\"\n    port: 80\n",
      "kafu-config.yaml:6:5: nodes.e.address: must not be empty"},
     {"name: x\napp:\n  path: a\nnodes:\n  e:\n    address: \"a b\"\n    port: 80\n",
-     "kafu-config.yaml:6:5: nodes.e.address: must be a host name or IP address (no spaces, no '/'), got \"a b\""},
-    {"name: x\napp:\n  path: a\nnodes:\n  e:\n", "kafu-config.yaml:5:3: nodes.e: must be a mapping, got null"},
-    {"name: x\napp:\n  path: a\nnodes:\n  e:\n    address: h\n    port: 80\n  f:\n    address: h\n    port: 80\n",
+     "kafu-config.yaml:6:5: nodes.e.address: must be a host name or IP address (no spaces, no '/'), got \"a "
+     "b\""},
+    {"name: x\napp:\n  path: a\nnodes:\n  e:\n",
+     "kafu-config.yaml:5:3: nodes.e: must be a mapping, got null"},
+    {"name: x\napp:\n  path: a\nnodes:\n  e:\n    address: h\n    port: 80\n  f:\n    address: h\n    port: "
+     "80\n",
      "kafu-config.yaml:8:3: nodes.f: same address and port as node `e` (h:80, line 5)"},
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  heartbeat:\n    interval_ms: 0\n",
      "kafu-config.yaml:10:5: cluster.heartbeat.interval_ms: must be an integer 1..86400000, got 0"},
-    {"name: x\napp:\n  path: a\n" NODES "cluster:\n  heartbeat:\n    follower_on_coordinator_lost: shutdown\n",
-     "kafu-config.yaml:10:5: cluster.heartbeat.follower_on_coordinator_lost: must be one of shutdown_self, ignore; "
+    {"name: x\napp:\n  path: a\n" NODES
+     "cluster:\n  heartbeat:\n    follower_on_coordinator_lost: shutdown\n",
+     "kafu-config.yaml:10:5: cluster.heartbeat.follower_on_coordinator_lost: must be one of shutdown_self, "
+     "ignore; "
      "got \"shutdown\" (did you mean `shutdown_self`?)"},
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  migration:\n    memory_migration: partial\n",
-     "kafu-config.yaml:10:5: cluster.migration.memory_migration: must be one of delta, full; got \"partial\""},
+     "kafu-config.yaml:10:5: cluster.migration.memory_migration: must be one of delta, full; got "
+     "\"partial\""},
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  migration:\n    compression: lz5\n",
-     "kafu-config.yaml:10:5: cluster.migration.compression: must be one of none, lz4, zstd; got \"lz5\" (did you "
+     "kafu-config.yaml:10:5: cluster.migration.compression: must be one of none, lz4, zstd; got \"lz5\" (did "
+     "you "
      "mean `lz4`?)"},
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  migration:\n    memory_compression: yes\n",
      "kafu-config.yaml:10:5: cluster.migration.memory_compression: must be true or false, got \"yes\""},
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  migration:\n    memory_compression: \"true\"\n",
-     "kafu-config.yaml:10:5: cluster.migration.memory_compression: must be true or false, got \"true\" (a quoted "
+     "kafu-config.yaml:10:5: cluster.migration.memory_compression: must be true or false, got \"true\" (a "
+     "quoted "
      "string)"},
-    {"name: x\napp:\n  path: a\n" NODES "cluster:\n  migration:\n    memory_compression: false\n    compression: zstd\n",
-     "kafu-config.yaml:11:5: cluster.migration.compression: `zstd` conflicts with memory_compression: false (line "
+    {"name: x\napp:\n  path: a\n" NODES
+     "cluster:\n  migration:\n    memory_compression: false\n    compression: zstd\n",
+     "kafu-config.yaml:11:5: cluster.migration.compression: `zstd` conflicts with memory_compression: false "
+     "(line "
      "10); remove one of them"},
-    {"name: x\napp:\n  path: a\n" NODES "cluster:\n  migration:\n    compression: none\n    memory_compression: true\n",
-     "kafu-config.yaml:10:5: cluster.migration.compression: `none` conflicts with memory_compression: true (line "
+    {"name: x\napp:\n  path: a\n" NODES
+     "cluster:\n  migration:\n    compression: none\n    memory_compression: true\n",
+     "kafu-config.yaml:10:5: cluster.migration.compression: `none` conflicts with memory_compression: true "
+     "(line "
      "11); remove one of them"},
     {"name: x\napp:\n  path: a\n" NODES
      "cluster:\n  migration:\n    memory_compression: true\n    delta_compression: false\n",
@@ -136,7 +163,8 @@ static const bad bads[] = {
      "kafu-config.yaml:9:3: cluster.token: must not be empty"},
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  startup_timeout_ms: soon\n",
      "kafu-config.yaml:9:3: cluster.startup_timeout_ms: must be an integer 1..86400000, got \"soon\""},
-    {"name: x\napp:\n  path: a\n" NODES "cluster: [1]\n", "kafu-config.yaml:8:1: cluster: must be a mapping, got a list"},
+    {"name: x\napp:\n  path: a\n" NODES "cluster: [1]\n",
+     "kafu-config.yaml:8:1: cluster: must be a mapping, got a list"},
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  heartbeat: 5\n",
      "kafu-config.yaml:9:3: cluster.heartbeat: must be a mapping, got 5"},
     {"name: x\napp:\n  path: a\n  args: \"a b\"\n" NODES,
@@ -146,7 +174,8 @@ static const bad bads[] = {
     {"name: x\napp:\n  path: a\n  args:\n    - a\n    - ~\n" NODES,
      "kafu-config.yaml:6:7: app.args[1]: must be a string, got null"},
     {"name: x\napp:\n  path: a\n  sha256: abc\n" NODES,
-     "kafu-config.yaml:4:3: app.sha256: must be 64 hex digits (a SHA-256 digest, optionally prefixed sha256:), got "
+     "kafu-config.yaml:4:3: app.sha256: must be 64 hex digits (a SHA-256 digest, optionally prefixed "
+     "sha256:), got "
      "\"abc\""},
     {"name: x\napp:\n  url: ftp://x/a.wasm\n" NODES,
      "kafu-config.yaml:3:3: app.url: must be an http://, https:// or file:// URL, got \"ftp://x/a.wasm\""},
@@ -161,14 +190,18 @@ static const bad bads[] = {
     {"name: x\napp:\n  path: a\n", "kafu-config.yaml:1:1: missing required key `nodes`"},
     {"", "kafu-config.yaml:1:1: the config is empty (need name, app, nodes)"},
     {"# only a comment\n", "kafu-config.yaml:1:1: the config is empty (need name, app, nodes)"},
-    {"- a\n", "kafu-config.yaml:1:1: the config must be a mapping with keys name, app, nodes (and optionally "
-              "cluster), got a list"},
-    {"name: x\n---\nname: y\n", "kafu-config.yaml:3:1: a second YAML document; the config must be a single document"},
+    {"- a\n",
+     "kafu-config.yaml:1:1: the config must be a mapping with keys name, app, nodes (and optionally "
+     "cluster), got a list"},
+    {"name: x\n---\nname: y\n",
+     "kafu-config.yaml:3:1: a second YAML document; the config must be a single document"},
     {"? [a]\n: b\n", "kafu-config.yaml:1:3: keys must be plain strings, got a list"},
-    {"name: x\n  bad: indent\n", "kafu-config.yaml:2:6: YAML syntax error: mapping values are not allowed in this "
-                                 "context"},
-    {"name: \"x\n", "kafu-config.yaml:2:1: YAML syntax error: found unexpected end of stream while scanning a "
-                    "quoted scalar (line 1)"},
+    {"name: x\n  bad: indent\n",
+     "kafu-config.yaml:2:6: YAML syntax error: mapping values are not allowed in this "
+     "context"},
+    {"name: \"x\n",
+     "kafu-config.yaml:2:1: YAML syntax error: found unexpected end of stream while scanning a "
+     "quoted scalar (line 1)"},
     {"name: *nope\n", "kafu-config.yaml:1:7: YAML syntax error: found undefined alias"},
 };
 
@@ -178,7 +211,8 @@ static void test_bad_inputs(void **s) {
     kafu_err e;
     int rc = load(bads[i].yaml, &c, &e);
     if (rc >= 0 || strcmp(e.msg, bads[i].msg)) {
-      fprintf(stderr, "case %zu:\n---\n%s---\nwant: %s\ngot:  %s (rc=%d)\n", i, bads[i].yaml, bads[i].msg, e.msg, rc);
+      fprintf(stderr, "case %zu:\n---\n%s---\nwant: %s\ngot:  %s (rc=%d)\n", i, bads[i].yaml, bads[i].msg,
+              e.msg, rc);
       fail();
     }
     assert_null(c);
@@ -236,9 +270,9 @@ static void test_original_example(void **s) {
   assert_string_equal(c->config_dir, rdir);
   char want[512];
   snprintf(want, sizeof want, "%s/main.wasm", rdir);
-  assert_string_equal(c->app.path, want); /* "./main.wasm" resolved */
+  assert_string_equal(c->app.path, want);          /* "./main.wasm" resolved */
   assert_string_equal(c->app.preopened_dir, rdir); /* "." resolved */
-  assert_int_equal(c->app.nargs, 2); /* args: [960, 540] are strings */
+  assert_int_equal(c->app.nargs, 2);               /* args: [960, 540] are strings */
   assert_string_equal(c->app.args[0], "960");
   assert_string_equal(c->app.args[1], "540");
   assert_int_equal(c->nnodes, 2);
@@ -297,7 +331,8 @@ static void test_every_field(void **s) {
 static void test_paths(void **s) {
   kafu_config *c;
   kafu_err e;
-  assert_int_equal(load("name: x\napp:\n  path: /abs/./m.wasm\n  preopened_dir: sub/../data/\n" NODES, &c, &e), 0);
+  assert_int_equal(
+      load("name: x\napp:\n  path: /abs/./m.wasm\n  preopened_dir: sub/../data/\n" NODES, &c, &e), 0);
   assert_string_equal(c->app.path, "/abs/m.wasm");
   char *real = realpath(g_dir, NULL);
   char want[256];
@@ -426,30 +461,40 @@ static void test_node_id_valid(void **s) {
 
 static void assert_same(const kafu_config *a, const kafu_config *b) {
   assert_string_equal(a->name, b->name);
-  if (a->app.path) assert_string_equal(a->app.path, b->app.path);
-  else assert_null(b->app.path);
-  if (a->app.url) assert_string_equal(a->app.url, b->app.url);
-  else assert_null(b->app.url);
+  if (a->app.path)
+    assert_string_equal(a->app.path, b->app.path);
+  else
+    assert_null(b->app.path);
+  if (a->app.url)
+    assert_string_equal(a->app.url, b->app.url);
+  else
+    assert_null(b->app.url);
   assert_int_equal(a->app.has_sha256, b->app.has_sha256);
   assert_memory_equal(a->app.sha256, b->app.sha256, 32);
   assert_int_equal(a->app.nargs, b->app.nargs);
   for (size_t i = 0; i < a->app.nargs; i++) assert_string_equal(a->app.args[i], b->app.args[i]);
-  if (a->app.preopened_dir) assert_string_equal(a->app.preopened_dir, b->app.preopened_dir);
-  else assert_null(b->app.preopened_dir);
+  if (a->app.preopened_dir)
+    assert_string_equal(a->app.preopened_dir, b->app.preopened_dir);
+  else
+    assert_null(b->app.preopened_dir);
   assert_int_equal(a->nnodes, b->nnodes);
   for (size_t i = 0; i < a->nnodes; i++) {
     assert_string_equal(a->nodes[i].id, b->nodes[i].id);
     assert_string_equal(a->nodes[i].address, b->nodes[i].address);
     assert_int_equal(a->nodes[i].port, b->nodes[i].port);
-    if (a->nodes[i].placement) assert_string_equal(a->nodes[i].placement, b->nodes[i].placement);
-    else assert_null(b->nodes[i].placement);
+    if (a->nodes[i].placement)
+      assert_string_equal(a->nodes[i].placement, b->nodes[i].placement);
+    else
+      assert_null(b->nodes[i].placement);
   }
   assert_int_equal(a->heartbeat.interval_ms, b->heartbeat.interval_ms);
   assert_int_equal(a->heartbeat.on_coordinator_lost, b->heartbeat.on_coordinator_lost);
   assert_int_equal(a->migration.compression, b->migration.compression);
   assert_int_equal(a->migration.mode, b->migration.mode);
-  if (a->token) assert_string_equal(a->token, b->token);
-  else assert_null(b->token);
+  if (a->token)
+    assert_string_equal(a->token, b->token);
+  else
+    assert_null(b->token);
   assert_int_equal(a->startup_timeout_ms, b->startup_timeout_ms);
 }
 
@@ -624,21 +669,38 @@ static void test_destinations(void **s) {
   const char *fns[] = {"a", "detect", "train", "track"};
   assert_int_equal(kafu_config_check_destinations(c, badd, 4, &e), KAFU_EINVAL);
   char want[512];
-  snprintf(want, sizeof want,
-           "%s: the module migrates to nodes not in `nodes`: \"clod\"; did you mean \"cloud\"?, \"gpu\" (nodes: "
-           "cloud, edge)",
-           c->config_path);
+  snprintf(
+      want, sizeof want,
+      "%s: the module migrates to nodes not in `nodes`: \"clod\"; did you mean \"cloud\"?, \"gpu\" (nodes: "
+      "cloud, edge)",
+      c->config_path);
   assert_string_equal(e.msg, want);
   assert_int_equal(kafu_config_check_destinations_fn(c, badd, fns, 4, &e), KAFU_EINVAL);
-  snprintf(want, sizeof want,
-           "%s: the module migrates to nodes not in `nodes`: \"clod\" (KAFU_DEST of detect, track); did you mean "
-           "\"cloud\"?, \"gpu\" (KAFU_DEST of train) (nodes: cloud, edge)",
-           c->config_path);
+  snprintf(
+      want, sizeof want,
+      "%s: the module migrates to nodes not in `nodes`: \"clod\" (KAFU_DEST of detect, track); did you mean "
+      "\"cloud\"?, \"gpu\" (KAFU_DEST of train) (nodes: cloud, edge)",
+      c->config_path);
   assert_string_equal(e.msg, want);
   const char *one[] = {"edge2"};
   assert_int_equal(kafu_config_check_destinations(c, one, 1, &e), KAFU_EINVAL);
   assert_non_null(strstr(e.msg, "migrates to a node not in `nodes`: \"edge2\"; did you mean \"edge\"?"));
   kafu_config_free(c);
+}
+
+static void test_node_url(void **s) {
+  kafu_config_node n = {.address = "10.0.0.1", .port = 50051};
+  char *u = kafu_config_node_url(&n);
+  assert_string_equal(u, "http://10.0.0.1:50051");
+  free(u);
+  n.address = "::1";
+  u = kafu_config_node_url(&n);
+  assert_string_equal(u, "http://[::1]:50051");
+  free(u);
+  n.address = "[fe80::1]";
+  u = kafu_config_node_url(&n);
+  assert_string_equal(u, "http://[fe80::1]:50051");
+  free(u);
 }
 
 static void test_names(void **s) {
@@ -661,12 +723,14 @@ static void test_truncations(void **s) {
   for (size_t n = 0; n <= len; n++) {
     kafu_config *c;
     kafu_err e;
-    if (kafu_config_load_string((char *)text, n, "t.yaml", g_dir, &c, &e) == 0) kafu_config_free(c);
-    else assert_true(strncmp(e.msg, "t.yaml:", 7) == 0);
+    if (kafu_config_load_string((char *)text, n, "t.yaml", g_dir, &c, &e) == 0)
+      kafu_config_free(c);
+    else
+      assert_true(strncmp(e.msg, "t.yaml:", 7) == 0);
   }
   for (size_t i = 0; i < len; i += 7) {
     uint8_t save = text[i];
-    text[i] = (uint8_t)"\t:-[{\"'&*!|>%@`\x80\xff"[i % 17];
+    text[i] = (uint8_t) "\t:-[{\"'&*!|>%@`\x80\xff"[i % 17];
     kafu_config *c;
     kafu_err e;
     if (kafu_config_load_string((char *)text, len, "t.yaml", g_dir, &c, &e) == 0) kafu_config_free(c);
@@ -678,14 +742,23 @@ static void test_truncations(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_bad_inputs),     cmocka_unit_test(test_defaults),
-      cmocka_unit_test(test_original_example), cmocka_unit_test(test_every_field),
-      cmocka_unit_test(test_paths),          cmocka_unit_test(test_ordered_nodes),
-      cmocka_unit_test(test_compression_matrix), cmocka_unit_test(test_scalars),
-      cmocka_unit_test(test_node_id_valid),  cmocka_unit_test(test_emit_roundtrip),
-      cmocka_unit_test(test_emit_exact),     cmocka_unit_test(test_unreadable),
-      cmocka_unit_test(test_load_app),       cmocka_unit_test(test_destinations),
-      cmocka_unit_test(test_names),          cmocka_unit_test(test_truncations),
+      cmocka_unit_test(test_bad_inputs),
+      cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_original_example),
+      cmocka_unit_test(test_every_field),
+      cmocka_unit_test(test_paths),
+      cmocka_unit_test(test_ordered_nodes),
+      cmocka_unit_test(test_compression_matrix),
+      cmocka_unit_test(test_scalars),
+      cmocka_unit_test(test_node_id_valid),
+      cmocka_unit_test(test_emit_roundtrip),
+      cmocka_unit_test(test_emit_exact),
+      cmocka_unit_test(test_unreadable),
+      cmocka_unit_test(test_load_app),
+      cmocka_unit_test(test_destinations),
+      cmocka_unit_test(test_names),
+      cmocka_unit_test(test_node_url),
+      cmocka_unit_test(test_truncations),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,144 @@
+/*
+ * addr.c — node addresses: formatting host:port, parsing --listen, and opening
+ * the listening socket ourselves (instead of letting libmicrohttpd do it) so
+ * that "port already in use" is reported with the exact address and errno.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cluster_internal.h"
+
+void kafu_hostport(const char *host, uint16_t port, char *out, size_t cap) {
+  if (strchr(host, ':') && host[0] != '[') snprintf(out, cap, "[%s]:%u", host, port);
+  else snprintf(out, cap, "%s:%u", host, port);
+}
+
+bool kafu_addr_is_loopback(const char *addr) {
+  if (!addr) return false;
+  if (!strcasecmp(addr, "localhost") || !strcmp(addr, "::1") || !strcmp(addr, "[::1]")) return true;
+  struct in_addr a4;
+  if (inet_pton(AF_INET, addr, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+  struct in6_addr a6;
+  if (inet_pton(AF_INET6, addr, &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
+  return false;
+}
+
+static int parse_port(const char *s, uint16_t *port, const char *whole, kafu_err *err) {
+  char *e;
+  errno = 0;
+  long v = strtol(s, &e, 10);
+  if (!*s || *e || errno || v < 0 || v > 65535)
+    return kafu_err_set(err, KAFU_EINVAL, "--listen '%s': port must be 0..65535, got '%s'", whole, s);
+  *port = (uint16_t)v;
+  return 0;
+}
+
+int kafu_parse_listen(const char *s, char *host, size_t cap, uint16_t *port, kafu_err *err) {
+  *port = 0;
+  host[0] = 0;
+  if (!s || !*s) return kafu_err_set(err, KAFU_EINVAL, "--listen: empty address");
+  if (s[0] == '[') {
+    const char *rb = strchr(s, ']');
+    if (!rb) return kafu_err_set(err, KAFU_EINVAL, "--listen '%s': missing ']'", s);
+    size_t n = (size_t)(rb - s - 1);
+    if (n + 1 > cap) return kafu_err_set(err, KAFU_EINVAL, "--listen '%s': address too long", s);
+    memcpy(host, s + 1, n);
+    host[n] = 0;
+    if (rb[1] == ':') return parse_port(rb + 2, port, s, err);
+    if (rb[1]) return kafu_err_set(err, KAFU_EINVAL, "--listen '%s': expected ':PORT' after ']'", s);
+    return 0;
+  }
+  const char *colon = strchr(s, ':');
+  if (colon && strchr(colon + 1, ':')) { /* bare IPv6 literal, no port */
+    if (strlen(s) + 1 > cap) return kafu_err_set(err, KAFU_EINVAL, "--listen '%s': address too long", s);
+    strcpy(host, s);
+    return 0;
+  }
+  size_t n = colon ? (size_t)(colon - s) : strlen(s);
+  if (n + 1 > cap) return kafu_err_set(err, KAFU_EINVAL, "--listen '%s': address too long", s);
+  memcpy(host, s, n);
+  host[n] = 0;
+  if (colon) return parse_port(colon + 1, port, s, err);
+  return 0;
+}
+
+int kafu_listen_socket(const char *host, uint16_t port, uint16_t *bound_port, kafu_err *err) {
+  char hp[300];
+  kafu_hostport(host && *host ? host : "0.0.0.0", port, hp, sizeof hp);
+  /* "localhost" may resolve to ::1 first; peers reach it either way, but a
+   * predictable IPv4 bind keeps `ss`/error messages simple. */
+  const char *h = host && *host ? host : "::";
+  if (!strcasecmp(h, "localhost")) h = "127.0.0.1";
+  bool wildcard = !strcmp(h, "::") || !strcmp(h, "0.0.0.0");
+  char portstr[8];
+  snprintf(portstr, sizeof portstr, "%u", port);
+  struct addrinfo hints = {0}, *res = NULL;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  int gai = getaddrinfo(h, portstr, &hints, &res);
+  if (gai && !strcmp(h, "::")) { /* no IPv6 on this machine */
+    h = "0.0.0.0";
+    gai = getaddrinfo(h, portstr, &hints, &res);
+  }
+  if (gai) return kafu_err_set(err, KAFU_EINVAL, "cannot listen on %s: %s", hp, gai_strerror(gai));
+  int fd = -1, last_errno = 0;
+  for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      last_errno = errno;
+      continue;
+    }
+    int one = 1, zero = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ai->ai_family == AF_INET6 && wildcard) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0) break;
+    last_errno = errno;
+    close(fd);
+    fd = -1;
+    if (last_errno == EADDRINUSE) break;
+  }
+  freeaddrinfo(res);
+  if (fd < 0 && wildcard && !strcmp(h, "::") && last_errno == EAFNOSUPPORT)
+    return kafu_listen_socket("0.0.0.0", port, bound_port, err);
+  if (fd < 0) {
+    if (last_errno == EADDRINUSE)
+      return kafu_err_set(err, KAFU_EIO,
+                          "cannot listen on %s: address already in use (another kafu serve, or another "
+                          "program, holds port %u)",
+                          hp, port);
+    if (last_errno == EADDRNOTAVAIL)
+      return kafu_err_set(err, KAFU_EIO, "cannot listen on %s: that address is not on this machine (use --listen)",
+                          hp);
+    return kafu_err_set(err, KAFU_EIO, "cannot listen on %s: %s", hp, strerror(last_errno));
+  }
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  if (bound_port) {
+    *bound_port = port;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+      *bound_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                   : ((struct sockaddr_in *)&ss)->sin_port);
+  }
+  return fd;
+}
+
+int kafu_write_all(int fd, const void *p, size_t n) {
+  const uint8_t *b = p;
+  while (n) {
+    ssize_t w = write(fd, b, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    b += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}

@@ -1,0 +1,178 @@
+/*
+ * cluster_internal.h — pieces of the cluster stage shared between its files
+ * (and its unit tests): a tiny JSON helper, the HTTP server (libmicrohttpd)
+ * and client (libcurl) wrappers, metrics, addresses, and the line prefixer
+ * used by `kafu launch`. The public API is include/kafu/cluster.h.
+ */
+#ifndef KAFU_CLUSTER_INTERNAL_H
+#define KAFU_CLUSTER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kafu/cluster.h"
+#include "kafu/util.h"
+
+/* ---- JSON (flat objects only: what the endpoints exchange) ------------------------- */
+
+/* Append s as a JSON string literal (quotes included). */
+void kafu_json_str(kafu_buf *b, const char *s);
+/* Look up top-level key in a JSON object text. Returns 0, KAFU_ENOENT (no such key)
+ * or KAFU_EFORMAT (not an object / wrong type). Strings are unescaped into out
+ * (truncated to cap-1 bytes, always NUL-terminated). */
+int kafu_json_get_str(const char *json, size_t len, const char *key, char *out, size_t cap);
+int kafu_json_get_int(const char *json, size_t len, const char *key, long long *out);
+int kafu_json_get_bool(const char *json, size_t len, const char *key, bool *out);
+
+/* ---- addresses ---------------------------------------------------------------------- */
+
+/* "host:port" for messages and URLs, with IPv6 literals bracketed. */
+void kafu_hostport(const char *host, uint16_t port, char *out, size_t cap);
+/* Parse --listen: "HOST", "HOST:PORT", ":PORT", "[V6]", "[V6]:PORT" or a bare IPv6
+ * literal. host_out gets the host ("" = keep default), *port 0 when absent. */
+int kafu_parse_listen(const char *s, char *host_out, size_t cap, uint16_t *port, kafu_err *err);
+/* Bind + listen a TCP socket (SO_REUSEADDR; "::" is dual-stack, falling back to
+ * 0.0.0.0). Errors name host:port and say when the port is already in use.
+ * *bound_port gets the actual port (useful with port 0). Returns the fd or < 0. */
+int kafu_listen_socket(const char *host, uint16_t port, uint16_t *bound_port, kafu_err *err);
+
+/* ---- HTTP server ------------------------------------------------------------------ */
+
+typedef struct kafu_http_server kafu_http_server;
+
+typedef enum {
+  KAFU_HTTP_RESPOND = 0, /* begin() filled the response: answer without reading a body */
+  KAFU_HTTP_BUFFER = 1,  /* collect the body (up to body_limit, else 413), then complete() */
+  KAFU_HTTP_STREAM = 2,  /* hand each piece of the body to data(), then complete() */
+} kafu_http_mode;
+
+typedef struct kafu_http_request {
+  struct MHD_Connection *conn;
+  const char *method; /* "GET", "POST", ... */
+  const char *url;    /* path, query string removed by MHD */
+  kafu_http_mode mode;
+  size_t body_limit;   /* BUFFER mode; 0 = 64 KiB */
+  kafu_buf body;       /* BUFFER mode */
+  uint64_t body_bytes; /* bytes received so far (both modes) */
+  uint64_t start_ns;
+  bool discarding;     /* STREAM: data() rejected; the rest of the body is dropped */
+  bool completed;      /* complete() was called */
+  bool too_large;      /* BUFFER: limit exceeded */
+  void *user;          /* handler's per-request state */
+} kafu_http_request;
+
+typedef struct kafu_http_response {
+  int status;               /* 0 = not filled */
+  const char *content_type; /* NULL = application/json */
+  kafu_buf body;
+  const char *header_name, *header_value; /* one optional extra header (e.g. Allow) */
+} kafu_http_response;
+
+typedef struct kafu_http_handlers {
+  void *ctx;
+  /* Headers are in. Fill resp and return KAFU_HTTP_RESPOND, or return BUFFER/STREAM. */
+  kafu_http_mode (*begin)(void *ctx, kafu_http_request *r, kafu_http_response *resp);
+  /* STREAM: next piece of the body. Return < 0 to stop taking it: the rest of the
+   * body is read and dropped, and complete() still answers. */
+  int (*data)(void *ctx, kafu_http_request *r, const uint8_t *p, size_t n);
+  /* The whole body arrived (BUFFER/STREAM): fill resp. */
+  void (*complete)(void *ctx, kafu_http_request *r, kafu_http_response *resp);
+  /* STREAM/BUFFER: the connection ended before complete() (client gone, timeout). */
+  void (*aborted)(void *ctx, kafu_http_request *r);
+} kafu_http_handlers;
+
+/* Serve on an already listening socket (kafu_listen_socket); takes the fd.
+ * Thread per connection, so a handler that waits blocks only its connection. */
+int kafu_http_server_start(int listen_fd, const kafu_http_handlers *h, kafu_http_server **out, kafu_err *err);
+/* Requests currently being handled (begin() called, response not yet sent). */
+int kafu_http_server_active(kafu_http_server *s);
+/* Stop accepting, give in-flight requests up to grace_ms to finish, stop. */
+void kafu_http_server_stop(kafu_http_server *s, int grace_ms);
+/* Request header (case-insensitive) or NULL. */
+const char *kafu_http_header(kafu_http_request *r, const char *name);
+/* Convenience: JSON error body {"error": kind, "message": msg, "node": node}. */
+void kafu_http_error(kafu_http_response *resp, int status, const char *node, const char *kind, const char *fmt,
+                     ...) __attribute__((format(printf, 5, 6)));
+
+/* ---- HTTP client --------------------------------------------------------------------- */
+
+/* One persistent libcurl easy handle to one peer (keep-alive). Not thread-safe:
+ * each thread that talks to a peer owns its own client. */
+typedef struct kafu_http_client {
+  void *curl; /* CURL* */
+  void *headers; /* struct curl_slist* */
+  char base[300]; /* "http://host:port" */
+  char hostport[280];
+  char errbuf[256];
+} kafu_http_client;
+
+/* Pulls the next bytes of a streamed request body into buf: returns bytes written,
+ * 0 at the end, or < 0 to abort the transfer. */
+typedef long (*kafu_http_read_fn)(void *ctx, uint8_t *buf, size_t cap);
+
+void kafu_http_global_init(void);
+int kafu_http_client_init(kafu_http_client *c, const char *host, uint16_t port, const char *token, kafu_err *err);
+void kafu_http_client_free(kafu_http_client *c);
+/* All return 0 when a response arrived (*status set, resp body appended when
+ * resp != NULL), or negative + err for a transport failure (refused, timeout,
+ * reset). timeout_ms 0 = none (stream: stalls are still detected). */
+int kafu_http_get(kafu_http_client *c, const char *path, long timeout_ms, long *status, kafu_buf *resp,
+                  kafu_err *err);
+int kafu_http_post(kafu_http_client *c, const char *path, const void *body, size_t len, long timeout_ms,
+                   long *status, kafu_buf *resp, kafu_err *err);
+int kafu_http_post_stream(kafu_http_client *c, const char *path, kafu_http_read_fn read, void *ctx, long *status,
+                          kafu_buf *resp, kafu_err *err);
+
+/* ---- metrics (Prometheus text exposition) ----------------------------------------- */
+
+typedef enum {
+  KAFU_PHASE_BASELINE = 0, /* sender: GET /baseline */
+  KAFU_PHASE_TRANSFER,     /* sender: encode + POST /migrate until acknowledged */
+  KAFU_PHASE_RECEIVE,      /* receiver: body streamed into the decoder */
+  KAFU_PHASE_RESTORE,      /* receiver: final validation + restore of globals/fds/stack */
+  KAFU_PHASE_COUNT
+} kafu_phase;
+
+#define KAFU_HIST_BUCKETS 14
+typedef struct kafu_metrics {
+  pthread_mutex_t mu;
+  uint64_t migrations_in, migrations_out;
+  uint64_t raw_bytes, wire_bytes;
+  uint64_t heartbeat_failures;
+  uint64_t rejected; /* POST /migrate answered 4xx */
+  uint64_t retries;  /* send attempts beyond the first */
+  uint64_t hist[KAFU_PHASE_COUNT][KAFU_HIST_BUCKETS + 1]; /* last = +Inf */
+  double hist_sum[KAFU_PHASE_COUNT];
+  uint64_t hist_count[KAFU_PHASE_COUNT];
+} kafu_metrics;
+
+void kafu_metrics_init(kafu_metrics *m);
+void kafu_metrics_destroy(kafu_metrics *m);
+void kafu_metrics_observe(kafu_metrics *m, kafu_phase p, double ms);
+void kafu_metrics_add(kafu_metrics *m, uint64_t *counter, uint64_t v);
+void kafu_metrics_render(kafu_metrics *m, const char *node, kafu_buf *out);
+
+/* ---- launch: line prefixer ----------------------------------------------------------- */
+
+/* Splits a byte stream into lines and writes each, with a prefix, to fd with one
+ * write(2) per line (so lines from several children never mix). */
+typedef struct kafu_line_prefixer {
+  char prefix[80];
+  int fd;
+  kafu_buf pending; /* incomplete last line */
+} kafu_line_prefixer;
+
+#define KAFU_LINE_MAX 65536 /* a longer line is cut into pieces of this size */
+
+void kafu_line_prefixer_init(kafu_line_prefixer *p, const char *prefix, int fd);
+int kafu_line_prefixer_feed(kafu_line_prefixer *p, const void *data, size_t n);
+/* End of stream: write the incomplete last line (a newline is added). */
+int kafu_line_prefixer_flush(kafu_line_prefixer *p);
+void kafu_line_prefixer_free(kafu_line_prefixer *p);
+
+/* write(2) all of it, retrying on EINTR/short writes. */
+int kafu_write_all(int fd, const void *p, size_t n);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * http_server.c — a thin layer over libmicrohttpd for the node endpoints.
+ *
+ * MHD calls one access handler several times per request: once when the
+ * headers are in, once per piece of the body, and once more with no data when
+ * the body is complete. This layer turns that into begin / data / complete /
+ * aborted callbacks and three modes: answer at once (GETs, and early
+ * rejections — with `Expect: 100-continue` the client then never sends its
+ * body), buffer a small body, or stream the body piece by piece (POST
+ * /migrate: pieces go straight into the snapshot decoder, so no request is
+ * ever held whole and there is no size cap).
+ *
+ * Threading: thread per connection. A handler may wait (e.g. for the engine
+ * thread to set up a decoder) without stalling heartbeats on other
+ * connections. A rejected stream keeps reading and dropping its body so the
+ * client gets a clean response instead of a reset connection.
+ */
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cluster_internal.h"
+
+struct kafu_http_server {
+  struct MHD_Daemon *d;
+  kafu_http_handlers h;
+  int listen_fd;
+  pthread_mutex_t mu;
+  int active;
+};
+
+#define DEFAULT_BODY_LIMIT (64u * 1024u)
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+  (void)cls;
+  char msg[512];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  size_t n = strlen(msg);
+  while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = 0;
+  kafu_debug("http server: %s", msg);
+}
+
+static enum MHD_Result send_response(kafu_http_request *r, kafu_http_response *resp) {
+  if (!resp->status) kafu_http_error(resp, 500, NULL, "internal", "handler gave no response");
+  struct MHD_Response *m =
+      MHD_create_response_from_buffer(resp->body.len, resp->body.data ? resp->body.data : (void *)"",
+                                      MHD_RESPMEM_MUST_COPY);
+  if (!m) {
+    kafu_buf_free(&resp->body);
+    return MHD_NO;
+  }
+  MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE,
+                          resp->content_type ? resp->content_type : "application/json");
+  if (resp->header_name && resp->header_value) MHD_add_response_header(m, resp->header_name, resp->header_value);
+  enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)resp->status, m);
+  MHD_destroy_response(m);
+  kafu_buf_free(&resp->body);
+  return rc;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                 const char *version, const char *upload_data, size_t *upload_data_size,
+                                 void **con_cls) {
+  (void)version;
+  kafu_http_server *s = cls;
+  kafu_http_request *r = *con_cls;
+  kafu_http_response resp = {0};
+  if (!r) {
+    r = calloc(1, sizeof *r);
+    if (!r) return MHD_NO;
+    r->conn = conn;
+    r->method = method;
+    r->url = url;
+    r->start_ns = kafu_now_ns();
+    *con_cls = r;
+    pthread_mutex_lock(&s->mu);
+    s->active++;
+    pthread_mutex_unlock(&s->mu);
+    r->mode = s->h.begin(s->h.ctx, r, &resp);
+    if (r->mode == KAFU_HTTP_RESPOND) {
+      r->completed = true;
+      return send_response(r, &resp);
+    }
+    return MHD_YES; /* MHD now sends "100 Continue" if asked and starts on the body */
+  }
+  if (r->completed) { /* answered early: drop whatever body still arrives */
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  if (*upload_data_size) {
+    size_t n = *upload_data_size;
+    *upload_data_size = 0;
+    r->body_bytes += n;
+    if (r->mode == KAFU_HTTP_STREAM) {
+      if (!r->discarding && s->h.data(s->h.ctx, r, (const uint8_t *)upload_data, n) < 0) r->discarding = true;
+    } else if (!r->too_large) {
+      size_t lim = r->body_limit ? r->body_limit : DEFAULT_BODY_LIMIT;
+      if (r->body.len + n > lim) {
+        r->too_large = true;
+        kafu_buf_free(&r->body);
+      } else if (kafu_buf_append(&r->body, upload_data, n)) {
+        r->too_large = true;
+      }
+    }
+    return MHD_YES;
+  }
+  /* end of body */
+  r->completed = true;
+  if (r->mode == KAFU_HTTP_BUFFER && r->too_large)
+    kafu_http_error(&resp, 413, NULL, "too_large", "request body larger than %zu bytes",
+                    r->body_limit ? r->body_limit : (size_t)DEFAULT_BODY_LIMIT);
+  else
+    s->h.complete(s->h.ctx, r, &resp);
+  return send_response(r, &resp);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  (void)conn;
+  kafu_http_server *s = cls;
+  kafu_http_request *r = *con_cls;
+  if (!r) return;
+  if (!r->completed && s->h.aborted) {
+    kafu_debug("http server: %s %s ended before its body was complete (termination code %d, %llu bytes)",
+               r->method, r->url, (int)toe, (unsigned long long)r->body_bytes);
+    s->h.aborted(s->h.ctx, r);
+  }
+  kafu_buf_free(&r->body);
+  free(r);
+  *con_cls = NULL;
+  pthread_mutex_lock(&s->mu);
+  s->active--;
+  pthread_mutex_unlock(&s->mu);
+}
+
+int kafu_http_server_start(int listen_fd, const kafu_http_handlers *h, kafu_http_server **out, kafu_err *err) {
+  kafu_http_server *s = calloc(1, sizeof *s);
+  if (!s) {
+    close(listen_fd);
+    return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  }
+  s->h = *h;
+  s->listen_fd = listen_fd;
+  pthread_mutex_init(&s->mu, NULL);
+  /* Connection memory bounds the read buffer, i.e. the size of the pieces a
+   * streamed body arrives in: bigger pieces = fewer decoder calls. */
+  s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+                              MHD_USE_ITC | MHD_USE_ERROR_LOG,
+                          0, NULL, NULL, on_access, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                          (size_t)(512 * 1024), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+  if (!s->d) {
+    close(listen_fd);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+    return kafu_err_set(err, KAFU_EIO, "cannot start the HTTP server (libmicrohttpd)");
+  }
+  *out = s;
+  return 0;
+}
+
+int kafu_http_server_active(kafu_http_server *s) {
+  pthread_mutex_lock(&s->mu);
+  int n = s->active;
+  pthread_mutex_unlock(&s->mu);
+  return n;
+}
+
+void kafu_http_server_stop(kafu_http_server *s, int grace_ms) {
+  if (!s) return;
+  int fd = MHD_quiesce_daemon(s->d);
+  if (fd >= 0) close(fd);
+  /* let answers already queued (e.g. to POST /shutdown) reach their clients */
+  for (int waited = 0; waited < grace_ms && kafu_http_server_active(s) > 0; waited += 5) usleep(5000);
+  MHD_stop_daemon(s->d);
+  pthread_mutex_destroy(&s->mu);
+  free(s);
+}
+
+const char *kafu_http_header(kafu_http_request *r, const char *name) {
+  return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+void kafu_http_error(kafu_http_response *resp, int status, const char *node, const char *kind, const char *fmt,
+                     ...) {
+  char msg[1200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  resp->status = status;
+  resp->content_type = "application/json";
+  kafu_buf_free(&resp->body);
+  kafu_buf_printf(&resp->body, "{\"error\":");
+  kafu_json_str(&resp->body, kind);
+  kafu_buf_printf(&resp->body, ",\"message\":");
+  kafu_json_str(&resp->body, msg);
+  if (node) {
+    kafu_buf_printf(&resp->body, ",\"node\":");
+    kafu_json_str(&resp->body, node);
+  }
+  kafu_buf_printf(&resp->body, "}\n");
+}

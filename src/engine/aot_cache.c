@@ -1,0 +1,644 @@
+/*
+ * aot_cache.c — wasm2c AOT: compile a module to a shared object once, cache it
+ * by content, load it with dlopen.
+ *
+ * Layout:  <cache>/aot/<module sha256>/<glue16>-<tool16>.so
+ *   glue16  first 16 hex digits of the glue/engine version hash: which engine
+ *           ABI and generated code the artifact was built for
+ *   tool16  hash of the toolchain identity: C compiler path + `--version`,
+ *           `wasm2c --version`, wasm-rt.h contents, compiler flags
+ * Every artifact ends with a 24-byte trailer (xxh3 of the bytes before it,
+ * their length, magic "KAFUSO01"); ELF loaders ignore trailing bytes. A file
+ * whose trailer does not verify, or that dlopen rejects, or whose embedded
+ * descriptor names another key/module, is deleted and rebuilt.
+ *
+ * Concurrency: builds happen in a private directory under <cache>/tmp and are
+ * renamed into place (atomic on one file system); a per-entry flock makes a
+ * second process wait for the first compile instead of repeating it. Crashed
+ * builders leave only a tmp directory and an unlocked lock file.
+ *
+ * When no C compiler (or wasm2c) exists, an artifact of the same engine ABI
+ * built by another toolchain is still used; only a real miss needs the tools.
+ * An unwritable cache makes `kafu run` compile into a temporary directory
+ * (with a warning) and `kafu aot` fail (opts->require_cache).
+ */
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "engine_internal.h"
+
+#define TRAILER_MAGIC "KAFUSO01"
+#define TRAILER_LEN 24
+
+/* snprintf whose truncation is intended (paths are bounded by PATH_MAX anyway) */
+static __attribute__((format(printf, 3, 4))) void sfmt(char *buf, size_t cap, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, cap, fmt, ap);
+  va_end(ap);
+}
+
+/* ---- cache directory -------------------------------------------------------- */
+
+int kafu_engine_cache_dir(const kafu_engine_opts *opts, char *buf, size_t cap, kafu_err *err) {
+  const char *v;
+  int n;
+  if (opts && opts->cache_dir && opts->cache_dir[0]) n = snprintf(buf, cap, "%s", opts->cache_dir);
+  else if ((v = getenv("KAFU_CACHE_DIR")) && v[0]) n = snprintf(buf, cap, "%s", v);
+  else if ((v = getenv("XDG_CACHE_HOME")) && v[0]) n = snprintf(buf, cap, "%s/kafu", v);
+  else if ((v = getenv("HOME")) && v[0]) n = snprintf(buf, cap, "%s/.cache/kafu", v);
+  else
+    return kafu_err_set(err, KAFU_EINVAL, "cannot locate the engine cache: set KAFU_CACHE_DIR (no HOME either)");
+  if (n < 0 || (size_t)n >= cap) return kafu_err_set(err, KAFU_EINVAL, "cache directory path too long");
+  return 0;
+}
+
+/* ---- processes -------------------------------------------------------------- */
+
+/* Run argv with stdout+stderr captured into *out (NUL-terminated). Returns the
+ * exit status, or -1 when it could not run. */
+static int capture(char *const argv[], kafu_buf *out) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  close(fds[1]);
+  char tmp[4096];
+  ssize_t n;
+  while ((n = read(fds[0], tmp, sizeof tmp)) != 0) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    kafu_buf_append(out, tmp, (size_t)n);
+  }
+  close(fds[0]);
+  kafu_buf_cstr(out);
+  int st;
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) return -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+typedef struct progress {
+  const char *name;
+  int mode;    /* 0 off, 1 line, 2 bar */
+  uint64_t t0; /* ns */
+  double est;  /* estimated seconds */
+  bool shown;
+  const char *what;
+} progress;
+
+static void progress_tick(progress *p) {
+  if (!p || !p->mode) return;
+  double el = kafu_ms_since(p->t0) / 1000.0;
+  if (el < 1.0) return;
+  if (p->mode == 1) {
+    if (!p->shown)
+      fprintf(stderr, "kafu: %s %s to native code (one-time, ~%.0f s) ...\n", p->what, p->name,
+              p->est < 1 ? 1 : p->est);
+    p->shown = true;
+    return;
+  }
+  double f = el / (p->est > 0.1 ? p->est : 0.1);
+  if (f > 0.97) f = 0.97;
+  int w = 30, k = (int)(f * w);
+  char bar[64];
+  for (int i = 0; i < w; i++) bar[i] = i < k ? '#' : '.';
+  bar[w] = 0;
+  fprintf(stderr, "\r\033[Kkafu: %s %s [%s] %3d%% %.1fs", p->what, p->name, bar, (int)(f * 100), el);
+  p->shown = true;
+}
+
+static void progress_done(progress *p, bool ok) {
+  if (!p || !p->shown) return;
+  double el = kafu_ms_since(p->t0) / 1000.0;
+  if (p->mode == 2) fprintf(stderr, "\r\033[K");
+  if (ok) fprintf(stderr, "kafu: compiled %s in %.1f s (cached for next time)\n", p->name, el);
+}
+
+/* Run argv with stdout+stderr to log_path, ticking progress while waiting. */
+static int run_logged(char *const argv[], const char *log_path, progress *p, kafu_err *err) {
+  pid_t pid = fork();
+  if (pid < 0) return kafu_err_set(err, KAFU_EIO, "fork: %s", strerror(errno));
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    execv(argv[0], argv);
+    fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  int st;
+  for (;;) {
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) return kafu_err_set(err, KAFU_EIO, "waitpid: %s", strerror(errno));
+    progress_tick(p);
+    poll(NULL, 0, 50);
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* last `lines` lines of a log file, for error messages */
+static void log_tail(const char *path, int lines, char *out, size_t cap) {
+  uint8_t *d;
+  size_t len;
+  out[0] = 0;
+  if (kafu_read_file(path, &d, &len, NULL) != 0) return;
+  size_t start = len;
+  int seen = 0;
+  while (start > 0) {
+    if (d[start - 1] == '\n' && start != len && ++seen >= lines) break;
+    start--;
+  }
+  while (len > start && (d[len - 1] == '\n' || d[len - 1] == ' ')) len--;
+  size_t n = len - start;
+  if (n >= cap) {
+    start = len - (cap - 1);
+    n = cap - 1;
+  }
+  memcpy(out, d + start, n);
+  out[n] = 0;
+  free(d);
+}
+
+/* ---- toolchain identity ------------------------------------------------------- */
+
+typedef struct toolchain {
+  bool ok;
+  char cc[PATH_MAX], wasm2c[PATH_MAX], rt_include[PATH_MAX];
+  char cflags[512];
+  char ident_hash[17]; /* tool16 */
+  kafu_err why;        /* when !ok */
+} toolchain;
+
+static toolchain g_tc;
+static pthread_once_t g_tc_once = PTHREAD_ONCE_INIT;
+
+static void first_line(const char *s, char *out, size_t cap) {
+  size_t n = strcspn(s, "\n");
+  if (n >= cap) n = cap - 1;
+  memcpy(out, s, n);
+  out[n] = 0;
+}
+
+static void toolchain_init(void) {
+  toolchain *t = &g_tc;
+  /* C compiler: $KAFU_CC, else cc, gcc, clang. ($CC is deliberately ignored: in
+   * wasm projects it often points at a wasm cross compiler such as kafu-cc.) */
+  const char *cands[] = {getenv("KAFU_CC"), "cc", "gcc", "clang"};
+  char *cc = NULL;
+  for (size_t i = 0; i < 4 && !cc; i++) {
+    if (!cands[i] || !cands[i][0]) continue;
+    cc = kafu_which(cands[i]);
+    if (!cc && i == 0) {
+      kafu_err_set(&t->why, KAFU_ENOENT, "the C compiler KAFU_CC=%s was not found", cands[0]);
+      return;
+    }
+  }
+  if (!cc) {
+    kafu_err_set(&t->why, KAFU_ENOENT,
+                 "no C compiler found (looked for cc, gcc, clang in PATH): the wasm2c AOT engine needs one to "
+                 "compile a module the first time; install the Debian package gcc (apt-get install gcc) or set "
+                 "KAFU_CC");
+    return;
+  }
+  sfmt(t->cc, sizeof t->cc, "%s", cc);
+  free(cc);
+  const char *w = getenv("KAFU_WASM2C");
+  char *w2c = kafu_which(w && w[0] ? w : "wasm2c");
+  if (!w2c) {
+    kafu_err_set(&t->why, KAFU_ENOENT,
+                 "wasm2c not found in PATH: install the Debian package wabt (apt-get install wabt) or set "
+                 "KAFU_WASM2C");
+    return;
+  }
+  sfmt(t->wasm2c, sizeof t->wasm2c, "%s", w2c);
+  free(w2c);
+  const char *inc = getenv("KAFU_WASM_RT_INCLUDE");
+  const char *incs[] = {inc, "/usr/include", "/usr/local/include", "/usr/src/wasm2c"};
+  for (size_t i = 0; i < 4; i++) {
+    if (!incs[i] || !incs[i][0]) continue;
+    char p[PATH_MAX];
+    sfmt(p, sizeof p, "%s/wasm-rt.h", incs[i]);
+    if (kafu_file_exists(p)) {
+      sfmt(t->rt_include, sizeof t->rt_include, "%s", incs[i]);
+      break;
+    }
+  }
+  if (!t->rt_include[0]) {
+    kafu_err_set(&t->why, KAFU_ENOENT,
+                 "wasm-rt.h (wasm2c's runtime header) not found: install the Debian package wabt");
+    return;
+  }
+  const char *extra = getenv("KAFU_AOT_CFLAGS");
+  sfmt(t->cflags, sizeof t->cflags, "-O2 -fPIC -shared -fvisibility=hidden -DNDEBUG%s%s",
+           extra && extra[0] ? " " : "", extra ? extra : "");
+
+  kafu_buf id = {0}, v = {0};
+  char *argv_cc[] = {t->cc, "--version", NULL};
+  int rc = capture(argv_cc, &v);
+  if (rc != 0) {
+    kafu_err_set(&t->why, KAFU_EIO, "the C compiler %s does not run (`%s --version` exited with %d)", t->cc, t->cc,
+                 rc);
+    kafu_buf_free(&v);
+    return;
+  }
+  char line[512];
+  first_line(v.data ? (char *)v.data : "", line, sizeof line);
+  kafu_buf_printf(&id, "cc=%s %s\n", t->cc, line);
+  v.len = 0;
+  char *argv_w[] = {t->wasm2c, "--version", NULL};
+  rc = capture(argv_w, &v);
+  if (rc != 0) {
+    kafu_err_set(&t->why, KAFU_EIO, "%s --version failed (exit %d): is wabt installed correctly?", t->wasm2c, rc);
+    kafu_buf_free(&v);
+    kafu_buf_free(&id);
+    return;
+  }
+  first_line(v.data ? (char *)v.data : "", line, sizeof line);
+  kafu_buf_printf(&id, "wasm2c=%s %s\ncflags=%s\n", t->wasm2c, line, t->cflags);
+  kafu_buf_free(&v);
+  char hp[PATH_MAX];
+  sfmt(hp, sizeof hp, "%s/wasm-rt.h", t->rt_include);
+  uint8_t *h;
+  size_t hl;
+  if (kafu_read_file(hp, &h, &hl, NULL) == 0) {
+    kafu_buf_printf(&id, "wasm-rt.h=%016llx\n", (unsigned long long)kafu_hash64(h, hl));
+    free(h);
+  }
+  uint8_t d[KAFU_SHA256_LEN];
+  kafu_sha256(id.data, id.len, d);
+  char hex[2 * KAFU_SHA256_LEN + 1];
+  kafu_hex(d, sizeof d, hex);
+  memcpy(t->ident_hash, hex, 16);
+  t->ident_hash[16] = 0;
+  kafu_debug("engine: toolchain %s", kafu_buf_cstr(&id));
+  kafu_buf_free(&id);
+  t->ok = true;
+}
+
+/* ---- artifacts ---------------------------------------------------------------- */
+
+static int append_trailer(const char *path, kafu_err *err) {
+  uint8_t *d;
+  size_t len;
+  int rc = kafu_read_file(path, &d, &len, err);
+  if (rc) return rc;
+  uint64_t h = XXH3_64bits(d, len), l = len;
+  free(d);
+  uint8_t t[TRAILER_LEN];
+  memcpy(t, &h, 8);
+  memcpy(t + 8, &l, 8);
+  memcpy(t + 16, TRAILER_MAGIC, 8);
+  int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return kafu_err_set(err, KAFU_EIO, "%s: %s", path, strerror(errno));
+  ssize_t w = write(fd, t, sizeof t);
+  int e = errno;
+  if (fsync(fd) != 0 && w == (ssize_t)sizeof t) e = errno, w = -1;
+  close(fd);
+  if (w != (ssize_t)sizeof t) return kafu_err_set(err, KAFU_EIO, "%s: write: %s", path, strerror(e));
+  return 0;
+}
+
+/* 0 when the file's trailer verifies; otherwise a reason in why */
+static int verify_trailer(const char *path, char *why, size_t cap) {
+  uint8_t *d;
+  size_t len;
+  kafu_err e;
+  if (kafu_read_file(path, &d, &len, &e) != 0) {
+    sfmt(why, cap, "%s", e.msg);
+    return -1;
+  }
+  int rc = -1;
+  if (len < TRAILER_LEN || memcmp(d + len - 8, TRAILER_MAGIC, 8) != 0) {
+    sfmt(why, cap, "no kafu trailer (truncated or foreign file)");
+  } else {
+    uint64_t h, l;
+    memcpy(&h, d + len - TRAILER_LEN, 8);
+    memcpy(&l, d + len - TRAILER_LEN + 8, 8);
+    if (l != len - TRAILER_LEN) sfmt(why, cap, "length mismatch (%llu recorded, %zu present)",
+                                         (unsigned long long)l, len - TRAILER_LEN);
+    else if (XXH3_64bits(d, l) != h) sfmt(why, cap, "checksum mismatch (corrupted file)");
+    else rc = 0;
+  }
+  free(d);
+  return rc;
+}
+
+/* dlopen + check the descriptor. key NULL = accept any key with our glue prefix. */
+static int open_artifact(const char *path, const char *key, const char *sha_hex, aot_artifact *a, char *why,
+                         size_t cap) {
+  if (verify_trailer(path, why, cap) != 0) return -1;
+  dlerror();
+  void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!dl) {
+    const char *e = dlerror();
+    sfmt(why, cap, "dlopen failed: %s", e ? e : "?");
+    return -1;
+  }
+  const kafu_aot_module *mod = dlsym(dl, KAFU_AOT_SYMBOL);
+  const char *bad = NULL;
+  if (!mod) bad = "descriptor symbol missing";
+  else if (memcmp(mod->magic, "KAFUAOT", 8) != 0 || mod->abi != KAFU_AOT_ABI) bad = "engine ABI mismatch";
+  else if (strcmp(mod->module_sha256, sha_hex) != 0) bad = "built for another module";
+  else if (key ? strcmp(mod->key, key) != 0 : strncmp(mod->key, kafu_aot_glue_version(), 16) != 0)
+    bad = "cache key mismatch";
+  else if (mod->sizeof_memory != sizeof(wasm_rt_memory_t) ||
+           mod->sizeof_funcref_table != sizeof(wasm_rt_funcref_table_t) ||
+           mod->offsetof_memory_size != offsetof(wasm_rt_memory_t, size))
+    bad = "built against a different wasm-rt.h (wabt version) than this kafu";
+  if (bad) {
+    sfmt(why, cap, "%s", bad);
+    dlclose(dl);
+    return -1;
+  }
+  sfmt(a->path, sizeof a->path, "%s", path);
+  a->dl = dl;
+  a->mod = mod;
+  return 0;
+}
+
+static int rm_rf(const char *path) {
+  DIR *d = opendir(path);
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d))) {
+      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+      char p[PATH_MAX];
+      sfmt(p, sizeof p, "%s/%s", path, e->d_name);
+      struct stat st;
+      if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) rm_rf(p);
+      else unlink(p);
+    }
+    closedir(d);
+  }
+  return rmdir(path);
+}
+
+/* wasm2c merges "undefined element" and "signature mismatch" into one trap;
+ * make the generated call_indirect macro report which one it was. */
+static int patch_module_c(const char *path, kafu_err *err) {
+  uint8_t *d;
+  size_t len;
+  int rc = kafu_read_file(path, &d, &len, err);
+  if (rc) return rc;
+  const char *needle = "TRAP(CALL_INDIRECT)";
+  char *at = memmem(d, len, needle, strlen(needle));
+  if (!at) {
+    free(d);
+    return 0; /* other wasm2c layout: keep the merged trap */
+  }
+  kafu_buf b = {0};
+  kafu_buf_append(&b, d, (size_t)((uint8_t *)at - d));
+  kafu_buf_printf(&b, "(KAFU_CI_TRAP(table, x), 0)");
+  size_t off = (size_t)((uint8_t *)at - d) + strlen(needle);
+  kafu_buf_append(&b, d + off, len - off);
+  free(d);
+  rc = kafu_write_file_atomic(path, b.data, b.len, err);
+  kafu_buf_free(&b);
+  return rc;
+}
+
+/* Compile into dir/out.so. */
+static int build(const uint8_t *wasm, size_t len, const wasm_info *wi, const char *key, const char *sha_hex,
+                 const char *dir, const char *name, int progress_mode, kafu_err *err) {
+  toolchain *t = &g_tc;
+  char pw[PATH_MAX], pc[PATH_MAX], pg[PATH_MAX], pso[PATH_MAX], plog[PATH_MAX], pinc[PATH_MAX + 2],
+      pdir[PATH_MAX + 2];
+  sfmt(pw, sizeof pw, "%s/module.wasm", dir);
+  sfmt(pc, sizeof pc, "%s/module.c", dir);
+  sfmt(pg, sizeof pg, "%s/glue.c", dir);
+  sfmt(pso, sizeof pso, "%s/out.so", dir);
+  int rc = kafu_write_file_atomic(pw, wasm, len, err);
+  if (rc) return rc;
+  progress p = {name, progress_mode, kafu_now_ns(), 0, false, "translating"};
+  sfmt(plog, sizeof plog, "%s/wasm2c.log", dir);
+  char *argv_w[] = {t->wasm2c, "--no-debug-names", "-n", "app", pw, "-o", pc, NULL};
+  rc = run_logged(argv_w, plog, &p, err);
+  if (rc < 0) return rc;
+  if (rc != 0) {
+    char tail[700];
+    log_tail(plog, 6, tail, sizeof tail);
+    progress_done(&p, false);
+    return kafu_err_set(err, KAFU_EFORMAT, "wasm2c rejected %s: %s", name, tail[0] ? tail : "(no output)");
+  }
+  if ((rc = patch_module_c(pc, err))) return rc;
+  kafu_buf g = {0};
+  rc = kafu_aot_write_glue(wi, key, sha_hex, &g, err);
+  if (!rc) rc = kafu_write_file_atomic(pg, g.data, g.len, err);
+  kafu_buf_free(&g);
+  if (rc) return rc;
+  struct stat st;
+  double csize = stat(pc, &st) == 0 ? (double)st.st_size : 1e6;
+  p.est = 0.4 + csize / 380e3; /* measured: ~0.38 MB of wasm2c output per second at -O2 */
+  p.what = "compiling";
+  sfmt(plog, sizeof plog, "%s/cc.log", dir);
+  sfmt(pinc, sizeof pinc, "-I%s", t->rt_include);
+  sfmt(pdir, sizeof pdir, "-I%s", dir);
+  char *argv[64];
+  int n = 0;
+  char flags[sizeof t->cflags];
+  sfmt(flags, sizeof flags, "%s", t->cflags);
+  argv[n++] = t->cc;
+  for (char *s = strtok(flags, " "); s && n < 48; s = strtok(NULL, " ")) argv[n++] = s;
+  argv[n++] = "-pipe";
+  argv[n++] = "-w";
+  argv[n++] = pinc;
+  argv[n++] = pdir;
+  argv[n++] = "-o";
+  argv[n++] = pso;
+  argv[n++] = pg;
+  argv[n] = NULL;
+  uint64_t t0 = kafu_now_ns();
+  rc = run_logged(argv, plog, &p, err);
+  if (rc < 0) {
+    progress_done(&p, false);
+    return rc;
+  }
+  if (rc != 0) {
+    char tail[700];
+    log_tail(plog, 8, tail, sizeof tail);
+    progress_done(&p, false);
+    return kafu_err_set(err, KAFU_EIO, "the C compiler %s failed on the generated code for %s (exit %d): %s",
+                        t->cc, name, rc, tail[0] ? tail : "(no output)");
+  }
+  progress_done(&p, true);
+  kafu_debug("engine: compiled %s (%.0f KB of C) in %.0f ms", name, csize / 1024, kafu_ms_since(t0));
+  return append_trailer(pso, err);
+}
+
+static int progress_mode(const kafu_engine_opts *opts) {
+  int pm = opts ? opts->progress : -1;
+  if (pm < 0) return isatty(2) ? 2 : 1;
+  return pm ? 1 : 0;
+}
+
+/* look for an artifact of our engine ABI built by any toolchain */
+static int find_any(const char *moddir, const char *sha_hex, aot_artifact *a) {
+  DIR *d = opendir(moddir);
+  if (!d) return -1;
+  struct dirent *e;
+  int rc = -1;
+  const char *gv = kafu_aot_glue_version();
+  while (rc != 0 && (e = readdir(d))) {
+    size_t l = strlen(e->d_name);
+    if (l < 4 || strcmp(e->d_name + l - 3, ".so") != 0 || strncmp(e->d_name, gv, 16) != 0) continue;
+    char p[PATH_MAX], why[256];
+    sfmt(p, sizeof p, "%s/%s", moddir, e->d_name);
+    rc = open_artifact(p, NULL, sha_hex, a, why, sizeof why);
+  }
+  closedir(d);
+  return rc;
+}
+
+int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const wasm_info *wi,
+                    const kafu_engine_opts *opts, const char *name, aot_artifact *a, kafu_err *err) {
+  memset(a, 0, sizeof *a);
+  char cache[PATH_MAX - 200];
+  int rc = kafu_engine_cache_dir(opts, cache, sizeof cache, err);
+  if (rc) return rc;
+  char moddir[PATH_MAX];
+  sfmt(moddir, sizeof moddir, "%s/aot/%s", cache, sha_hex);
+  pthread_once(&g_tc_once, toolchain_init);
+  toolchain *t = &g_tc;
+  bool force = opts && opts->force_compile;
+  if (!t->ok) {
+    /* no toolchain: any artifact of our ABI will do */
+    if (!force && find_any(moddir, sha_hex, a) == 0) {
+      a->in_cache = true;
+      kafu_debug("engine: cache hit %s (toolchain unavailable: %s)", a->path, t->why.msg);
+      return 0;
+    }
+    return kafu_err_set(err, t->why.code, "%s", t->why.msg);
+  }
+  char key[65];
+  sfmt(key, sizeof key, "%.16s-%s", kafu_aot_glue_version(), t->ident_hash);
+  char path[PATH_MAX], why[512];
+  sfmt(path, sizeof path, "%s/%s.so", moddir, key);
+  if (!force && kafu_file_exists(path)) {
+    if (open_artifact(path, key, sha_hex, a, why, sizeof why) == 0) {
+      a->in_cache = true;
+      kafu_debug("engine: cache hit %s", path);
+      return 0;
+    }
+    kafu_warn("engine: cache entry %s is unusable (%s); recompiling", path, why);
+    unlink(path);
+  }
+
+  int pm = progress_mode(opts);
+  /* writable cache? */
+  kafu_err merr = {0};
+  char tmproot[PATH_MAX];
+  sfmt(tmproot, sizeof tmproot, "%s/tmp", cache);
+  bool cache_ok = kafu_mkdirs(moddir, 0755, &merr) == 0 && kafu_mkdirs(tmproot, 0755, &merr) == 0 &&
+                  access(moddir, W_OK) == 0 && access(tmproot, W_OK) == 0;
+  if (!cache_ok) {
+    if (!merr.msg[0]) sfmt(merr.msg, sizeof merr.msg, "%s: %s", moddir, strerror(EACCES));
+    if (opts && opts->require_cache)
+      return kafu_err_set(err, KAFU_EIO,
+                          "engine cache directory %s is not writable (%s); set KAFU_CACHE_DIR to a writable "
+                          "directory",
+                          cache, merr.msg);
+    kafu_warn("engine cache directory %s is not writable (%s); compiling into a temporary directory, the result "
+              "will not be cached (set KAFU_CACHE_DIR)",
+              cache, merr.msg);
+    const char *td = getenv("TMPDIR");
+    char tmpl[PATH_MAX];
+    sfmt(tmpl, sizeof tmpl, "%s/kafu-aot-XXXXXX", td && td[0] ? td : "/tmp");
+    if (!mkdtemp(tmpl)) return kafu_err_set(err, KAFU_EIO, "%s: cannot create: %s", tmpl, strerror(errno));
+    rc = build(wasm, len, wi, key, sha_hex, tmpl, name, pm, err);
+    char so[PATH_MAX + 16];
+    sfmt(so, sizeof so, "%s/out.so", tmpl);
+    if (!rc && open_artifact(so, key, sha_hex, a, why, sizeof why) != 0)
+      rc = kafu_err_set(err, KAFU_EIO, "freshly compiled %s is unusable: %s", so, why);
+    if (rc) {
+      rm_rf(tmpl);
+      return rc;
+    }
+    a->compiled = true;
+    a->in_cache = false;
+    return 0;
+  }
+
+  /* one builder per entry at a time; others wait, then find it */
+  char lockp[PATH_MAX + 8];
+  sfmt(lockp, sizeof lockp, "%s/%s.lock", moddir, key);
+  int lfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) != 0) {
+    if (pm) fprintf(stderr, "kafu: waiting for another kafu process compiling %s ...\n", name);
+    kafu_debug("engine: waiting for lock %s", lockp);
+    while (flock(lfd, LOCK_EX) != 0 && errno == EINTR) {
+    }
+    if (!force && open_artifact(path, key, sha_hex, a, why, sizeof why) == 0) {
+      close(lfd);
+      a->in_cache = true;
+      kafu_debug("engine: cache hit %s (built by another process)", path);
+      return 0;
+    }
+  }
+  char tmpl[PATH_MAX];
+  sfmt(tmpl, sizeof tmpl, "%s/build-XXXXXX", tmproot);
+  if (!mkdtemp(tmpl)) {
+    rc = kafu_err_set(err, KAFU_EIO, "%s: cannot create: %s", tmpl, strerror(errno));
+    goto out;
+  }
+  rc = build(wasm, len, wi, key, sha_hex, tmpl, name, pm, err);
+  if (!rc) {
+    char so[PATH_MAX + 16];
+    sfmt(so, sizeof so, "%s/out.so", tmpl);
+    if (rename(so, path) != 0) rc = kafu_err_set(err, KAFU_EIO, "%s: cannot store: %s", path, strerror(errno));
+  }
+  rm_rf(tmpl);
+  if (!rc && open_artifact(path, key, sha_hex, a, why, sizeof why) != 0)
+    rc = kafu_err_set(err, KAFU_EIO, "freshly compiled %s is unusable: %s", path, why);
+  if (!rc) {
+    a->compiled = true;
+    a->in_cache = true;
+    kafu_debug("engine: compiled and cached %s", path);
+  }
+out:
+  if (lfd >= 0) close(lfd);
+  return rc;
+}
+
+void kafu_aot_release(aot_artifact *a) {
+  if (a->dl) dlclose(a->dl);
+  if (!a->in_cache && a->path[0]) {
+    char *dir = kafu_path_dirname(a->path);
+    rm_rf(dir);
+    free(dir);
+  }
+  memset(a, 0, sizeof *a);
+}

@@ -1,0 +1,471 @@
+/*
+ * engine.c — the public engine API (engine.h) on top of the wasm2c AOT backend.
+ *
+ * Loading checks the module's imports against what we provide BEFORE any
+ * compile (a wrong import should cost milliseconds, not a compiler run), then
+ * gets the artifact from the cache (aot_cache.c). Every call into wasm goes
+ * through kafu_rt_exec (runtime.c), which owns trap and exit handling.
+ *
+ * A second, portable backend would replace aot_artifact and the kafu_aot_*
+ * calls here; the API, the import checks and the outcome reporting stay.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+#include "kafu/wasi_funcs.h"
+
+static pthread_mutex_t g_init_mu = PTHREAD_MUTEX_INITIALIZER;
+
+typedef struct wasi_sig {
+  const char *name, *params;
+  char result;
+} wasi_sig;
+#define X(n, p, r) {#n, p, r},
+static const wasi_sig wasi_sigs[] = {KAFU_WASI_FUNCS(X)};
+#undef X
+
+static const char *kind_name(uint8_t k) {
+  switch (k) {
+    case WI_EXT_FUNC: return "function";
+    case WI_EXT_TABLE: return "table";
+    case WI_EXT_MEMORY: return "memory";
+    case WI_EXT_GLOBAL: return "global";
+    default: return "tag";
+  }
+}
+
+static void sig_str(const wi_functype *ft, char *out, size_t cap) {
+  static const char *tn[] = {"i32", "i64", "f32", "f64", "v128", "ref"};
+  size_t n = 0;
+  n += (size_t)snprintf(out + n, cap - n, "(");
+  for (uint32_t i = 0; i < ft->nparams && n < cap; i++)
+    n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? ", " : "", tn[ft->types[i]]);
+  if (n < cap) n += (size_t)snprintf(out + n, cap - n, ") -> (");
+  for (uint32_t i = 0; i < ft->nresults && n < cap; i++)
+    n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? ", " : "", tn[ft->types[ft->nparams + i]]);
+  if (n < cap) snprintf(out + n, cap - n, ")");
+}
+
+static bool sig_matches(const wi_functype *ft, const char *params, char result) {
+  if (ft->nparams != strlen(params)) return false;
+  for (uint32_t i = 0; i < ft->nparams; i++)
+    if (ft->types[i] != (params[i] == 'I' ? KAFU_VAL_I64 : KAFU_VAL_I32)) return false;
+  if (result == 'v') return ft->nresults == 0;
+  return ft->nresults == 1 && ft->types[ft->nparams] == KAFU_VAL_I32;
+}
+
+/* Every import must be something we provide, with the right signature. */
+static int check_imports(const kafu_module *m, kafu_err *err) {
+  const wasm_info *wi = &m->wi;
+  kafu_buf missing = {0};
+  int nmissing = 0;
+  for (uint32_t i = 0; i < wi->nimports; i++) {
+    const wi_import *im = &wi->imports[i];
+    char sig[256];
+    if (im->kind == WI_EXT_FUNC && !strcmp(im->module, "wasi_snapshot_preview1")) {
+      const wasi_sig *ws = NULL;
+      for (size_t k = 0; k < sizeof wasi_sigs / sizeof wasi_sigs[0]; k++)
+        if (!strcmp(wasi_sigs[k].name, im->name)) ws = &wasi_sigs[k];
+      if (ws) {
+        if (!sig_matches(&wi->types[im->type], ws->params, ws->result)) {
+          sig_str(&wi->types[im->type], sig, sizeof sig);
+          kafu_buf_free(&missing);
+          return kafu_err_set(err, KAFU_EINVAL,
+                              "%s: import wasi_snapshot_preview1.%s has type %s, which does not match WASI "
+                              "preview1",
+                              m->name, im->name, sig);
+        }
+        continue;
+      }
+    } else if (im->kind == WI_EXT_FUNC && !strcmp(im->module, "kafu") && !strcmp(im->name, "migration_point")) {
+      const wi_functype *ft = &wi->types[im->type];
+      if (ft->nparams != 2 || ft->types[0] != KAFU_VAL_I32 || ft->types[1] != KAFU_VAL_I32 || ft->nresults) {
+        sig_str(ft, sig, sizeof sig);
+        kafu_buf_free(&missing);
+        return kafu_err_set(err, KAFU_EINVAL,
+                            "%s: import kafu.migration_point has type %s, expected (i32, i32) -> () (docs/abi.md)",
+                            m->name, sig);
+      }
+      continue;
+    }
+    if (nmissing < 8) {
+      kafu_buf_printf(&missing, "%s%s.%s (%s)", nmissing ? ", " : "", im->module, im->name, kind_name(im->kind));
+    }
+    nmissing++;
+  }
+  if (!nmissing) return 0;
+  const char *hint = "kafu provides only WASI preview1 functions (wasi_snapshot_preview1.*) and "
+                     "kafu.migration_point";
+  for (uint32_t i = 0; i < wi->nimports; i++) {
+    if (!strcmp(wi->imports[i].module, "wasi_unstable")) {
+      hint = "wasi_unstable is the legacy WASI snapshot 0; rebuild with a current wasi-libc (WASI preview1)";
+      break;
+    }
+    if (wi->imports[i].kind == WI_EXT_MEMORY) {
+      hint = "imported memory is not supported: link without --import-memory so the module defines its own";
+      break;
+    }
+  }
+  int rc = kafu_err_set(err, KAFU_EINVAL, "%s: %s %s%s, which kafu does not provide: %s", m->name,
+                        nmissing == 1 ? "imports" : "has imports", kafu_buf_cstr(&missing),
+                        nmissing > 8 ? " ..." : "", hint);
+  kafu_buf_free(&missing);
+  return rc;
+}
+
+static int build_exports(kafu_module *m, kafu_err *err) {
+  const wasm_info *wi = &m->wi;
+  m->nexports = wi->nexports;
+  m->exports = calloc(wi->nexports ? wi->nexports : 1, sizeof *m->exports);
+  if (!m->exports) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  m->memory_export = -1;
+  for (uint32_t i = 0; i < wi->nexports; i++) {
+    const wi_export *we = &wi->exports[i];
+    kafu_export *e = &m->exports[i];
+    e->name = we->name;
+    switch (we->kind) {
+      case WI_EXT_FUNC: {
+        const wi_functype *ft = &wi->types[wi->func_type[we->index]];
+        e->kind = KAFU_EXTERN_FUNC;
+        e->nparams = ft->nparams;
+        e->nresults = ft->nresults;
+        e->params = ft->types;
+        e->results = ft->types + ft->nparams;
+        break;
+      }
+      case WI_EXT_GLOBAL:
+        e->kind = KAFU_EXTERN_GLOBAL;
+        e->type = wi->globals[we->index].type;
+        e->is_mutable = wi->globals[we->index].is_mutable;
+        break;
+      case WI_EXT_MEMORY:
+        e->kind = KAFU_EXTERN_MEMORY;
+        if (m->memory_export < 0 || !strcmp(we->name, "memory")) m->memory_export = (int)i;
+        break;
+      default: e->kind = KAFU_EXTERN_TABLE; break;
+    }
+  }
+  return 0;
+}
+
+int kafu_module_load(const uint8_t *wasm, size_t len, const kafu_engine_opts *opts, kafu_module **out,
+                     kafu_err *err) {
+  *out = NULL;
+  kafu_module *m = calloc(1, sizeof *m);
+  if (!m) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  pthread_mutex_init(&m->sym_mu, NULL);
+  snprintf(m->name, sizeof m->name, "%s", opts && opts->name ? opts->name : "module");
+  kafu_sha256(wasm, len, m->sha);
+  kafu_hex(m->sha, sizeof m->sha, m->sha_hex);
+  int rc = kafu_wasm_info_parse(wasm, len, &m->wi, err);
+  if (rc) {
+    kafu_err_prefix(err, "%s", m->name);
+    free(m);
+    return rc;
+  }
+  for (uint32_t i = 0; i < m->wi.nimports; i++)
+    if (!strcmp(m->wi.imports[i].module, "kafu") && !strcmp(m->wi.imports[i].name, "migration_point"))
+      m->snapified = true;
+  if ((rc = check_imports(m, err)) || (rc = build_exports(m, err))) goto fail;
+  uint64_t t0 = kafu_now_ns();
+  if ((rc = kafu_aot_obtain(wasm, len, m->sha_hex, &m->wi, opts, m->name, &m->art, err))) goto fail;
+  const kafu_aot_module *mod = m->art.mod;
+  bool same = mod->nexports == m->wi.nexports;
+  for (uint32_t i = 0; same && i < mod->nexports; i++) same = !strcmp(mod->exports[i].name, m->wi.exports[i].name);
+  if (!same) {
+    rc = kafu_err_set(err, KAFU_EFORMAT, "%s: compiled artifact %s does not match the module's exports", m->name,
+                      m->art.path);
+    goto fail;
+  }
+  pthread_mutex_lock(&g_init_mu);
+  mod->init(kafu_aot_rt_get());
+  pthread_mutex_unlock(&g_init_mu);
+  kafu_debug("engine: loaded %s (sha256 %.16s, %s) in %.1f ms", m->name, m->sha_hex,
+             m->art.compiled ? "compiled" : "cache hit", kafu_ms_since(t0));
+  *out = m;
+  return 0;
+fail:
+  kafu_module_free(m);
+  return rc;
+}
+
+int kafu_module_load_file(const char *path, const kafu_engine_opts *opts, kafu_module **out, kafu_err *err) {
+  uint8_t *d;
+  size_t len;
+  *out = NULL;
+  int rc = kafu_read_file(path, &d, &len, err);
+  if (rc) return rc;
+  kafu_engine_opts o = opts ? *opts : (kafu_engine_opts){.progress = -1};
+  if (!o.name) o.name = kafu_path_basename(path);
+  rc = kafu_module_load(d, len, &o, out, err);
+  free(d);
+  return rc;
+}
+
+void kafu_module_free(kafu_module *m) {
+  if (!m) return;
+  kafu_aot_release(&m->art);
+  kafu_symbols_free(m);
+  free(m->exports);
+  kafu_wasm_info_free(&m->wi);
+  pthread_mutex_destroy(&m->sym_mu);
+  free(m);
+}
+
+const uint8_t *kafu_module_sha256(const kafu_module *m) { return m->sha; }
+const char *kafu_module_sha256_hex(const kafu_module *m) { return m->sha_hex; }
+const char *kafu_module_artifact(const kafu_module *m) { return m->art.in_cache ? m->art.path : ""; }
+bool kafu_module_compiled(const kafu_module *m) { return m->art.compiled; }
+bool kafu_module_is_snapified(const kafu_module *m) { return m->snapified; }
+size_t kafu_module_export_count(const kafu_module *m) { return m->nexports; }
+const kafu_export *kafu_module_export_at(const kafu_module *m, size_t i) {
+  return i < m->nexports ? &m->exports[i] : NULL;
+}
+
+static int find_export(const kafu_module *m, const char *name) {
+  for (size_t i = 0; i < m->nexports; i++)
+    if (!strcmp(m->exports[i].name, name)) return (int)i;
+  return -1;
+}
+
+const kafu_export *kafu_module_find_export(const kafu_module *m, const char *name) {
+  int i = find_export(m, name);
+  return i < 0 ? NULL : &m->exports[i];
+}
+
+/* ---- instances ---------------------------------------------------------------- */
+
+static void do_instantiate(void *arg) {
+  kafu_instance *inst = arg;
+  inst->m->art.mod->instantiate(inst->gi, inst, inst->host.wasi);
+}
+
+static int func_export(kafu_module *m, const char *name, uint32_t np, uint32_t nr) {
+  int i = find_export(m, name);
+  if (i < 0 || m->exports[i].kind != KAFU_EXTERN_FUNC || m->exports[i].nparams != np ||
+      m->exports[i].nresults != nr || !m->art.mod->exports[i].fn)
+    return -1;
+  return i;
+}
+
+static bool imports_wasi(const kafu_module *m) {
+  for (uint32_t i = 0; i < m->wi.nimports; i++)
+    if (!strcmp(m->wi.imports[i].module, "wasi_snapshot_preview1")) return true;
+  return false;
+}
+
+void kafu_instance_set_host(kafu_instance *inst, const kafu_host *host) {
+  inst->host = host ? *host : (kafu_host){0};
+  if (inst->host.wasi) kafu_wasi_set_exit_hook(inst->host.wasi, kafu_rt_exit_hook, inst);
+  /* the glue instance starts with {owner, wasi} (engine_internal.h) */
+  if (inst->gi) ((void **)inst->gi)[1] = inst->host.wasi;
+}
+
+int kafu_instance_new(kafu_module *m, const kafu_host *host, kafu_instance **out, kafu_err *err) {
+  *out = NULL;
+  if (imports_wasi(m) && (!host || !host->wasi))
+    return kafu_err_set(err, KAFU_EINVAL, "%s imports WASI functions but no WASI context was given", m->name);
+  kafu_instance *inst = calloc(1, sizeof *inst);
+  if (!inst) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  inst->m = m;
+  inst->gi = calloc(1, m->art.mod->instance_size);
+  if (!inst->gi) {
+    free(inst);
+    return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  }
+  inst->host = host ? *host : (kafu_host){0};
+  if (inst->host.wasi) kafu_wasi_set_exit_hook(inst->host.wasi, kafu_rt_exit_hook, inst);
+  kafu_outcome o;
+  int rc = kafu_rt_exec(inst, do_instantiate, inst, "instantiation", &o, err);
+  if (rc) {
+    kafu_err_prefix(err, "%s: instantiation failed", m->name);
+    m->art.mod->free_instance(inst->gi);
+    free(inst->gi);
+    free(inst);
+    return rc;
+  }
+  inst->mem = m->art.mod->memory(inst->gi);
+  inst->ex_start = func_export(m, "_start", 0, 0);
+  inst->ex_unwind_start = func_export(m, "asyncify_start_unwind", 1, 0);
+  inst->ex_unwind_stop = func_export(m, "asyncify_stop_unwind", 0, 0);
+  inst->ex_rewind_start = func_export(m, "asyncify_start_rewind", 1, 0);
+  inst->ex_rewind_stop = func_export(m, "asyncify_stop_rewind", 0, 0);
+  inst->ex_state = func_export(m, "asyncify_get_state", 0, 1);
+  inst->ex_buf_size = find_export(m, "kafu_asyncify_buf_size");
+  if (inst->ex_buf_size >= 0 && (m->exports[inst->ex_buf_size].kind != KAFU_EXTERN_GLOBAL ||
+                                 m->exports[inst->ex_buf_size].type != KAFU_VAL_I32))
+    inst->ex_buf_size = -1;
+  *out = inst;
+  return 0;
+}
+
+void kafu_instance_free(kafu_instance *inst) {
+  if (!inst) return;
+  inst->m->art.mod->free_instance(inst->gi);
+  free(inst->gi);
+  free(inst);
+}
+
+kafu_module *kafu_instance_module(const kafu_instance *inst) { return inst->m; }
+
+typedef struct call_ctx {
+  kafu_aot_invoke_fn fn;
+  void *gi;
+  const uint64_t *args;
+  uint64_t *results;
+} call_ctx;
+
+static void do_call(void *arg) {
+  call_ctx *c = arg;
+  c->fn(c->gi, c->args, c->results);
+}
+
+static int call_index(kafu_instance *inst, int idx, const uint64_t *args, uint64_t *results, const char *what,
+                      kafu_outcome *out, kafu_err *err) {
+  uint64_t dummy[1];
+  call_ctx c = {(kafu_aot_invoke_fn)inst->m->art.mod->exports[idx].fn, inst->gi, args, results ? results : dummy};
+  return kafu_rt_exec(inst, do_call, &c, what, out, err);
+}
+
+int kafu_instance_run_start(kafu_instance *inst, kafu_outcome *out, kafu_err *err) {
+  if (inst->ex_start < 0) {
+    const kafu_export *e = kafu_module_find_export(inst->m, "_start");
+    return kafu_err_set(err, KAFU_EINVAL,
+                        e ? "%s: export _start is not a function of type () -> ()"
+                          : "%s: module has no _start export (it is not a WASI command module)",
+                        inst->m->name);
+  }
+  return call_index(inst, inst->ex_start, NULL, NULL, "_start", out, err);
+}
+
+int kafu_instance_call(kafu_instance *inst, const char *name, const uint64_t *args, size_t nargs,
+                       uint64_t *results, size_t nresults, kafu_outcome *out, kafu_err *err) {
+  int i = find_export(inst->m, name);
+  if (i < 0) return kafu_err_set(err, KAFU_EINVAL, "%s: no export named '%s'", inst->m->name, name);
+  const kafu_export *e = &inst->m->exports[i];
+  if (e->kind != KAFU_EXTERN_FUNC)
+    return kafu_err_set(err, KAFU_EINVAL, "%s: export '%s' is not a function", inst->m->name, name);
+  if (e->nparams != nargs || e->nresults != nresults)
+    return kafu_err_set(err, KAFU_EINVAL, "%s: function '%s' takes %u arguments and returns %u results (called "
+                        "with %zu and %zu)", inst->m->name, name, e->nparams, e->nresults, nargs, nresults);
+  if (!inst->m->art.mod->exports[i].fn)
+    return kafu_err_set(err, KAFU_EUNSUP, "%s: function '%s' has v128/reference parameters or results, which "
+                        "cannot be passed through the engine API", inst->m->name, name);
+  return call_index(inst, i, args, results, name, out, err);
+}
+
+/* ---- globals ---------------------------------------------------------------------- */
+
+static void *global_addr(kafu_instance *inst, size_t i, kafu_err *err) {
+  if (i >= inst->m->nexports || inst->m->exports[i].kind != KAFU_EXTERN_GLOBAL) {
+    kafu_err_set(err, KAFU_EINVAL, "%s: export #%zu is not a global", inst->m->name, i);
+    return NULL;
+  }
+  const kafu_aot_export *x = &inst->m->art.mod->exports[i];
+  if (!x->fn) {
+    kafu_err_set(err, KAFU_EUNSUP, "%s: global '%s' has a v128/reference type", inst->m->name,
+                 inst->m->exports[i].name);
+    return NULL;
+  }
+  return ((kafu_aot_global_fn)x->fn)(inst->gi);
+}
+
+int kafu_instance_global_get_at(kafu_instance *inst, size_t i, uint64_t *val, kafu_err *err) {
+  void *p = global_addr(inst, i, err);
+  if (!p) return err ? err->code : KAFU_EINVAL;
+  kafu_valtype t = inst->m->exports[i].type;
+  if (t == KAFU_VAL_I32 || t == KAFU_VAL_F32) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    *val = v;
+  } else {
+    memcpy(val, p, 8);
+  }
+  return 0;
+}
+
+int kafu_instance_global_set_at(kafu_instance *inst, size_t i, uint64_t val, kafu_err *err) {
+  void *p = global_addr(inst, i, err);
+  if (!p) return err ? err->code : KAFU_EINVAL;
+  if (!inst->m->exports[i].is_mutable)
+    return kafu_err_set(err, KAFU_EINVAL, "%s: global '%s' is immutable", inst->m->name, inst->m->exports[i].name);
+  kafu_valtype t = inst->m->exports[i].type;
+  if (t == KAFU_VAL_I32 || t == KAFU_VAL_F32) {
+    uint32_t v = (uint32_t)val;
+    memcpy(p, &v, 4);
+  } else {
+    memcpy(p, &val, 8);
+  }
+  return 0;
+}
+
+int kafu_instance_global_get(kafu_instance *inst, const char *name, uint64_t *val, kafu_err *err) {
+  int i = find_export(inst->m, name);
+  if (i < 0) return kafu_err_set(err, KAFU_EINVAL, "%s: no global export named '%s'", inst->m->name, name);
+  return kafu_instance_global_get_at(inst, (size_t)i, val, err);
+}
+
+int kafu_instance_global_set(kafu_instance *inst, const char *name, uint64_t val, kafu_err *err) {
+  int i = find_export(inst->m, name);
+  if (i < 0) return kafu_err_set(err, KAFU_EINVAL, "%s: no global export named '%s'", inst->m->name, name);
+  return kafu_instance_global_set_at(inst, (size_t)i, val, err);
+}
+
+/* ---- memory -------------------------------------------------------------------------- */
+
+uint8_t *kafu_instance_memory(kafu_instance *inst, uint64_t *size) {
+  if (!inst->mem) {
+    if (size) *size = 0;
+    return NULL;
+  }
+  if (size) *size = inst->mem->size;
+  return inst->mem->data;
+}
+
+uint32_t kafu_instance_memory_pages(kafu_instance *inst) { return inst->mem ? inst->mem->pages : 0; }
+uint32_t kafu_instance_memory_max_pages(kafu_instance *inst) { return inst->mem ? inst->mem->max_pages : 0; }
+
+int kafu_instance_memory_grow(kafu_instance *inst, uint32_t delta, uint32_t *old_pages, kafu_err *err) {
+  if (!inst->mem) return kafu_err_set(err, KAFU_EINVAL, "%s: module exports no memory", inst->m->name);
+  uint32_t cur = inst->mem->pages;
+  uint32_t r = kafu_aot_rt_get()->grow_memory(inst->mem, delta);
+  if (r == UINT32_MAX)
+    return kafu_err_set(err, KAFU_ENOMEM, "%s: cannot grow memory from %u by %u pages (maximum %u pages)",
+                        inst->m->name, cur, delta, inst->mem->max_pages);
+  if (old_pages) *old_pages = r;
+  return 0;
+}
+
+/* ---- Asyncify -------------------------------------------------------------------------- */
+
+bool kafu_instance_has_asyncify(const kafu_instance *inst) {
+  return inst->ex_unwind_start >= 0 && inst->ex_unwind_stop >= 0 && inst->ex_rewind_start >= 0 &&
+         inst->ex_rewind_stop >= 0 && inst->ex_state >= 0;
+}
+
+static int asyncify_call(kafu_instance *inst, int idx, const uint64_t *arg, uint64_t *res, const char *what) {
+  if (idx < 0) return KAFU_EUNSUP;
+  return call_index(inst, idx, arg, res, what, NULL, NULL);
+}
+
+int kafu_instance_asyncify_start_unwind(kafu_instance *inst, uint32_t addr) {
+  uint64_t a = addr;
+  return asyncify_call(inst, inst->ex_unwind_start, &a, NULL, "asyncify_start_unwind");
+}
+int kafu_instance_asyncify_stop_unwind(kafu_instance *inst) {
+  return asyncify_call(inst, inst->ex_unwind_stop, NULL, NULL, "asyncify_stop_unwind");
+}
+int kafu_instance_asyncify_start_rewind(kafu_instance *inst, uint32_t addr) {
+  uint64_t a = addr;
+  return asyncify_call(inst, inst->ex_rewind_start, &a, NULL, "asyncify_start_rewind");
+}
+int kafu_instance_asyncify_stop_rewind(kafu_instance *inst) {
+  return asyncify_call(inst, inst->ex_rewind_stop, NULL, NULL, "asyncify_stop_rewind");
+}
+int kafu_instance_asyncify_state(kafu_instance *inst) {
+  uint64_t r = 0;
+  int rc = asyncify_call(inst, inst->ex_state, NULL, &r, "asyncify_get_state");
+  return rc ? rc : (int)(uint32_t)r;
+}

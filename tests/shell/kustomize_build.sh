@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# kustomize_build.sh — `kafu kustomize build` end to end: golden manifests on
+# stdout, usage errors, bad node ids / instance ids / unreadable configs, the
+# app.path warning, and the -o DIR kustomize base (rendered by `kubectl
+# kustomize` when kubectl is installed). Object-level checks live in
+# tests/unit/test_kube.c.
+set -u
+KAFU=${KAFU:?} KAFU_SRC=${KAFU_SRC:?}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+DATA=$KAFU_SRC/tests/data/config GOLD=$KAFU_SRC/tests/golden/kustomize
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# run CMD...: sets rc, out, err
+run() { "$@" >"$T/out" 2>"$T/err"; rc=$?; out=$(cat "$T/out"); err=$(cat "$T/err"); }
+expect_rc() { [ "$rc" -eq "$1" ] || fail "$2: exit $rc, want $1; stderr: $err"; }
+expect_err() { grep -qF -- "$1" "$T/err" || fail "$2: stderr lacks '$1': $err"; }
+
+# ---- goldens (same cases as test_kube.c) ----
+golden() { # golden-file config args...
+  local g=$1 cfg=$2; shift 2
+  run "$KAFU" kustomize build "$DATA/$cfg" "$@"
+  expect_rc 0 "golden $g"
+  diff -u "$GOLD/$g" "$T/out" >"$T/diff" || { fail "golden $g differs:"; head -40 "$T/diff"; }
+}
+golden one-node.yaml minimal.yaml
+golden one-node-instance.yaml minimal.yaml --instance-id blue
+golden two-node-original.yaml original.yaml
+golden three-node.yaml three.yaml
+golden three-node-instance-image.yaml three.yaml --instance-id demo --image registry.example.com/kafu-pipeline:1.0 --namespace kafu
+golden three-node-instance-image.yaml three.yaml --namespace=kafu --image=registry.example.com/kafu-pipeline:1.0 --instance-id=demo
+golden two-node-url.yaml url.yaml --image kafu-server:0.1.0
+
+# ---- warnings ----
+run "$KAFU" kustomize build "$DATA/original.yaml"
+expect_err "the Pods read the module from /app/main.wasm" "app.path warning"
+expect_err "must be inside the image kafu-server:latest" "app.path warning names the image"
+run "$KAFU" kustomize build "$DATA/url.yaml"
+[ -z "$err" ] || fail "app.url config should build without warnings: $err"
+
+# ---- usage ----
+run "$KAFU" kustomize --help; expect_rc 0 "--help"
+grep -q "kafu-server:latest" "$T/out" || fail "--help should name the default image"
+run "$KAFU" kustomize; expect_rc 2 "no subcommand"
+run "$KAFU" kustomize bild "$DATA/minimal.yaml"; expect_rc 2 "unknown subcommand"
+run "$KAFU" kustomize build --bogus "$DATA/minimal.yaml"; expect_rc 2 "unknown option"
+expect_err "unknown option '--bogus'" "unknown option"
+run "$KAFU" kustomize build "$DATA/minimal.yaml" --image; expect_rc 2 "missing value"
+expect_err "option '--image' needs a value" "missing value"
+run "$KAFU" kustomize build "$DATA/minimal.yaml" "$DATA/three.yaml"; expect_rc 2 "two configs"
+
+# ---- bad input ----
+cat >"$T/upper.yaml" <<'YAML'
+name: demo
+app:
+  url: https://example.com/a.wasm
+nodes:
+  cloud:
+    address: h
+    port: 50051
+  Edge_1:
+    address: h
+    port: 50052
+YAML
+run "$KAFU" kustomize build "$T/upper.yaml"; expect_rc 1 "uppercase node id"
+expect_err "kafu kustomize: error: $T/upper.yaml:8:3: nodes.Edge_1: node id \"Edge_1\" is not a valid Kubernetes name: it contains uppercase letters and '_'" "uppercase node id"
+[ -s "$T/out" ] && fail "nothing may be printed on error"
+# ... while the same config is fine for everything else
+run "$KAFU" config check -q "$T/upper.yaml"; expect_rc 0 "config check accepts Edge_1"
+
+sed 's/port: 50052/port: 70000/; s/Edge_1/edge/' "$T/upper.yaml" >"$T/port.yaml"
+run "$KAFU" kustomize build "$T/port.yaml"; expect_rc 1 "port out of range"
+expect_err "$T/port.yaml:10:5: nodes.edge.port: must be an integer 1..65535, got 70000" "port out of range"
+
+for id in Blue blue_1 -blue "a.b" ""; do
+  run "$KAFU" kustomize build "$DATA/minimal.yaml" --instance-id "$id"; expect_rc 1 "instance id '$id'"
+  expect_err "--instance-id \"$id\" is not a valid name prefix" "instance id '$id'"
+done
+run "$KAFU" kustomize build "$DATA/minimal.yaml" --namespace Bad_NS; expect_rc 1 "namespace"
+expect_err "is not a valid namespace" "namespace"
+
+run "$KAFU" kustomize build "$T/nope.yaml"; expect_rc 1 "missing config"
+expect_err "kafu kustomize: error: cannot read config: $T/nope.yaml: No such file or directory" "missing config"
+run "$KAFU" kustomize build "$T"; expect_rc 1 "directory as config"
+expect_err "is a directory" "directory as config"
+printf 'name: x\napp: [\n' >"$T/broken.yaml"
+run "$KAFU" kustomize build "$T/broken.yaml"; expect_rc 1 "broken YAML"
+expect_err "$T/broken.yaml:3:1: YAML syntax error" "broken YAML"
+
+# default file name in the current directory
+(cd "$DATA" && "$KAFU" kustomize build >/dev/null 2>&1) && fail "no ./kafu-config.yaml in tests/data/config: should fail"
+cp "$DATA/url.yaml" "$T/kafu-config.yaml"
+(cd "$T" && "$KAFU" kustomize build --image kafu-server:0.1.0 >"$T/def.yaml" 2>/dev/null) || fail "default config file"
+cmp -s "$T/def.yaml" "$GOLD/two-node-url.yaml" || fail "default config file output differs from golden"
+
+# ---- -o DIR ----
+run "$KAFU" kustomize build "$DATA/three.yaml" --instance-id demo -o "$T/base"; expect_rc 0 "-o DIR"
+for f in kustomization.yaml configmap.yaml kafu-server-edge.yaml kafu-server-cloud.yaml kafu-server-storage.yaml; do
+  [ -s "$T/base/$f" ] || fail "-o DIR: missing $f"
+done
+[ -s "$T/out" ] && fail "-o DIR should print nothing on stdout"
+if command -v kubectl >/dev/null 2>&1; then
+  if timeout 120 kubectl kustomize "$T/base" >"$T/k.yaml" 2>"$T/kerr"; then
+    [ "$(grep -c '^kind: ' "$T/k.yaml")" -eq 7 ] || fail "kubectl kustomize: want 7 objects"
+    for n in demo-kafu-server-edge demo-kafu-server-cloud demo-kafu-server-storage kafu-config-demo; do
+      grep -q "name: $n\$" "$T/k.yaml" || fail "kubectl kustomize output lacks $n"
+    done
+    echo "kubectl kustomize: rendered $(grep -c '^kind: ' "$T/k.yaml") objects"
+  else
+    fail "kubectl kustomize failed: $(cat "$T/kerr")"
+  fi
+else
+  echo "SKIP: kubectl not installed; not rendering the -o DIR base (Debian: apt-get install kubernetes-client)"
+fi
+
+if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
+echo "kustomize_build: all checks passed"

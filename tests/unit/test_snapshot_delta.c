@@ -1,0 +1,374 @@
+/* test_snapshot_delta.c — delta transfer is correct in every topology (DESIGN §4.5).
+ *
+ * Simulated nodes each keep a linear memory and the image they last held. The
+ * program runs on one node at a time, mutates memory (page writes, single-byte
+ * flips, rewrites with identical content, growth), and migrates to another
+ * node chosen at random; every hop encodes against whatever image the receiver
+ * claims, with a random compression, chunk size and feed chunking, optionally
+ * with a written-page hint. After every hop the receiver's memory must equal
+ * the sender's byte for byte. Stale or lying baselines must be detected
+ * (KAFU_EBASELINE), after which a full transfer succeeds. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafu/snapshot.h"
+
+static uint64_t rs = 88172645463325252ull;
+static uint64_t rnd(void) {
+  rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
+  return rs;
+}
+
+typedef struct node {
+  uint8_t *mem;
+  uint64_t size;
+  kafu_mem_image img;
+  int received_full, received_delta;
+} node;
+
+static uint8_t *grow_cb(void *ctx, uint64_t size, kafu_err *err) {
+  node *n = ctx;
+  if (size > n->size) { /* memory.grow: new bytes are zero */
+    n->mem = realloc(n->mem, size);
+    memset(n->mem + n->size, 0, size - n->size);
+    n->size = size;
+  }
+  return n->mem;
+}
+
+static const uint8_t module[32] = {1, 2, 3};
+
+/* The program runs on n: mutate its memory; record written pages in hint. */
+static void run_program(node *n, uint64_t *hint, uint64_t max_size) {
+  uint64_t np = n->size / 4096;
+  int kind = (int)(rnd() % 10);
+  if (kind == 0 && n->size + 65536 * 2 <= max_size) { /* memory.grow by 1-2 wasm pages, some written */
+    uint64_t add = 65536 * (1 + rnd() % 2);
+    grow_cb(n, n->size + add, NULL);
+    uint64_t nnp = n->size / 4096;
+    for (uint64_t p = np; p < nnp; p++)
+      if (rnd() % 3 == 0) {
+        n->mem[p * 4096 + rnd() % 4096] = (uint8_t)(1 + rnd() % 255);
+        hint[p / 64] |= 1ull << (p % 64);
+      }
+    np = nnp;
+  }
+  int writes = (int)(rnd() % 40);
+  for (int w = 0; w < writes; w++) {
+    uint64_t p = rnd() % np;
+    uint8_t *pg = n->mem + p * 4096;
+    switch (rnd() % 4) {
+      case 0: memset(pg, (int)(rnd() & 0xff), 4096); break;                   /* whole page */
+      case 1: pg[rnd() % 4096] ^= (uint8_t)(1 + rnd() % 255); break;          /* one byte */
+      case 2: memcpy(pg + rnd() % 4000, &rs, 8); break;                        /* a word */
+      case 3: { uint8_t c = pg[5]; pg[5] = c; } break;                          /* same content */
+    }
+    hint[p / 64] |= 1ull << (p % 64);
+  }
+  if (rnd() % 5 == 0) { /* a contiguous run of pages (e.g. a big memcpy) */
+    uint64_t p0 = rnd() % np, len = 1 + rnd() % 300;
+    for (uint64_t p = p0; p < np && p < p0 + len; p++) {
+      n->mem[p * 4096 + (p * 13) % 4096] += 1;
+      hint[p / 64] |= 1ull << (p % 64);
+    }
+  }
+}
+
+typedef struct hop_result {
+  int rc;
+  bool delta;
+  kafu_err err;
+} hop_result;
+
+/* Migrate the memory of `from` to `to`, with the receiver claiming `claim`. */
+static hop_result hop(node *from, node *to, uint64_t claim, const uint64_t *hint, kafu_mem_delta *dl, bool verify_full) {
+  hop_result r = {0};
+  kafu_err e;
+  if (kafu_mem_image_update(&from->img, from->mem, from->size, hint, dl, &e)) fail_msg("update: %s", e.msg);
+  kafu_snapshot s = {.target_node = "to", .source_node = "from", .memory = from->mem, .memory_size = from->size};
+  memcpy(s.module_sha256, module, 32);
+  static const kafu_snap_comp comps[] = {KAFU_SNAP_COMP_NONE, KAFU_SNAP_COMP_LZ4, KAFU_SNAP_COMP_ZSTD};
+  kafu_snap_encode_opts o = {.compression = comps[rnd() % 3], .level = 1 + (int)(rnd() % 3),
+                             .chunk_size = (uint32_t)(4096 * (1 + rnd() % 64)), .image = &from->img, .delta = dl,
+                             .receiver_image_id = claim};
+  if (rnd() % 4 == 0) o.chunk_size = 0;
+  kafu_buf b = {0};
+  kafu_snap_stats st;
+  if (kafu_snap_encode_buf(&s, &o, &b, &st, &e)) fail_msg("encode: %s", e.msg);
+  r.delta = st.delta;
+  kafu_snap_decoder_opts dopt = {.expected_module_sha256 = module, .memory = grow_cb, .memory_ctx = to,
+                                 .held = &to->img, .verify_full = verify_full};
+  kafu_snap_decoder *d;
+  assert_int_equal(kafu_snap_decoder_new(&d, &dopt, &e), 0);
+  size_t pos = 0, maxp = rnd() % 2 ? 1 + rnd() % 100 : 1 + rnd() % 300000;
+  while (!r.rc && pos < b.len) {
+    size_t n = 1 + rnd() % maxp;
+    if (n > b.len - pos) n = b.len - pos;
+    r.rc = kafu_snap_decoder_feed(d, b.data + pos, n, &r.err);
+    pos += n;
+  }
+  kafu_snapshot out = {0};
+  if (!r.rc) r.rc = kafu_snap_decoder_finish(d, &out, NULL, &r.err);
+  kafu_snap_decoder_free(d);
+  if (!r.rc) {
+    assert_string_equal(out.target_node, "to");
+    assert_true(out.memory == to->mem && out.memory_size == from->size);
+    if (st.delta) to->received_delta++;
+    else to->received_full++;
+  }
+  kafu_snapshot_clear(&out);
+  kafu_buf_free(&b);
+  return r;
+}
+
+static void assert_same(const node *a, const node *b) {
+  assert_true(a->size == b->size);
+  if (memcmp(a->mem, b->mem, a->size)) fail_msg("memory differs after hop");
+  assert_true(a->img.id == b->img.id && a->img.id != 0);
+}
+
+static void init_nodes(node *nodes, int n, uint64_t size) {
+  for (int i = 0; i < n; i++) {
+    memset(&nodes[i], 0, sizeof nodes[i]);
+    kafu_mem_image_init(&nodes[i].img);
+  }
+  /* node 0 starts the program: its memory is the module's initial memory */
+  grow_cb(&nodes[0], size, NULL);
+  for (uint64_t i = 0; i < size; i += 8) {
+    uint64_t v = i % 3 ? 0 : rnd();
+    memcpy(nodes[0].mem + i, &v, 8);
+  }
+}
+static void free_nodes(node *nodes, int n) {
+  for (int i = 0; i < n; i++) free(nodes[i].mem), kafu_mem_image_free(&nodes[i].img);
+}
+
+/* Random walks over 3-4 nodes, receivers claiming what they really hold. */
+static void test_random_walks(void **st_) {
+  int deltas = 0, fulls = 0, hinted = 0;
+  for (int walk = 0; walk < 6; walk++) {
+    int nn = 3 + walk % 2;
+    node nodes[4];
+    uint64_t max_size = 24 * 65536;
+    init_nodes(nodes, nn, (4 + walk) * 65536);
+    uint64_t *hint = calloc(max_size / 4096 / 64 + 1, 8);
+    kafu_mem_delta dl = {0};
+    int cur = 0;
+    for (int h = 0; h < 60; h++) {
+      memset(hint, 0, (max_size / 4096 / 64 + 1) * 8);
+      run_program(&nodes[cur], hint, max_size);
+      int next = (cur + 1 + (int)(rnd() % (nn - 1))) % nn;
+      bool use_hint = rnd() % 2;
+      hinted += use_hint;
+      hop_result r = hop(&nodes[cur], &nodes[next], nodes[next].img.id, use_hint ? hint : NULL, &dl, rnd() % 2);
+      if (r.rc) fail_msg("walk %d hop %d %d->%d: %s", walk, h, cur, next, r.err.msg);
+      assert_same(&nodes[cur], &nodes[next]);
+      r.delta ? deltas++ : fulls++;
+      cur = next;
+    }
+    kafu_mem_delta_free(&dl);
+    free(hint);
+    free_nodes(nodes, nn);
+  }
+  print_message("random walks: %d delta hops, %d full hops, %d with a written-page hint\n", deltas, fulls, hinted);
+  /* both paths exercised (ping-pong hops are deltas, others full) */
+  assert_true(deltas > 40 && fulls > 40 && hinted > 0);
+}
+
+/* A -> B -> C -> A: the original's bug. A holds image 1, C's dirty set is
+ * relative to image 2, so A must get a full image, and the result must be right. */
+static void test_abca(void **st_) {
+  node n[3];
+  init_nodes(n, 3, 8 * 65536);
+  uint64_t hint[64] = {0};
+  kafu_mem_delta dl = {0};
+  hop_result r = hop(&n[0], &n[1], n[1].img.id, NULL, &dl, true); /* A->B: full (B holds nothing) */
+  assert_int_equal(r.rc, 0);
+  assert_false(r.delta);
+  run_program(&n[1], hint, 8 * 65536);
+  n[1].mem[100] ^= 0x55;
+  r = hop(&n[1], &n[2], n[2].img.id, NULL, &dl, true); /* B->C: full */
+  assert_int_equal(r.rc, 0);
+  assert_false(r.delta);
+  run_program(&n[2], hint, 8 * 65536);
+  n[2].mem[5000] ^= 0x55;
+  uint64_t a_holds = n[0].img.id;
+  r = hop(&n[2], &n[0], a_holds, NULL, &dl, true); /* C->A: A holds image 1, not image 2 */
+  assert_int_equal(r.rc, 0);
+  assert_false(r.delta);
+  assert_same(&n[2], &n[0]);
+  run_program(&n[0], hint, 8 * 65536);
+  n[0].mem[9000] ^= 0x55;
+  r = hop(&n[0], &n[2], n[2].img.id, NULL, &dl, true); /* A->C: C holds what it sent: delta */
+  assert_int_equal(r.rc, 0);
+  assert_true(r.delta);
+  assert_same(&n[0], &n[2]);
+  kafu_mem_delta_free(&dl);
+  free_nodes(n, 3);
+}
+
+/* The receiver (or the cluster's baseline query) reports an image it does not
+ * hold: the delta is refused before memory is touched; a full transfer works. */
+static void test_stale_claim_detected(void **st_) {
+  for (int trial = 0; trial < 20; trial++) {
+    node n[3];
+    init_nodes(n, 3, 4 * 65536);
+    uint64_t hint[64] = {0};
+    kafu_mem_delta dl = {0};
+    assert_int_equal(hop(&n[0], &n[1], 0, NULL, &dl, false).rc, 0); /* A->B full */
+    assert_int_equal(hop(&n[0], &n[2], 0, NULL, &dl, false).rc, 0); /* (A also seeds C) */
+    run_program(&n[0], hint, 4 * 65536);
+    n[0].mem[77] ^= 1;
+    assert_int_equal(hop(&n[0], &n[2], n[2].img.id, NULL, &dl, false).rc, 0); /* A->C delta: C moves on */
+    /* B ran nothing; B now claims the image C holds (stale cluster info) */
+    run_program(&n[2], hint, 4 * 65536);
+    n[2].mem[4096 * 2 + 1] ^= 1;
+    uint64_t before = n[1].img.id;
+    uint8_t *snapshot_of_b = malloc(n[1].size);
+    memcpy(snapshot_of_b, n[1].mem, n[1].size);
+    hop_result r = hop(&n[2], &n[1], n[0].img.id /* lie: B does not hold this */, NULL, &dl, false);
+    assert_true(r.delta);
+    assert_int_equal(r.rc, KAFU_EBASELINE);
+    assert_non_null(strstr(r.err.msg, "a full transfer is needed"));
+    assert_true(n[1].img.id == before); /* refused before touching memory */
+    assert_memory_equal(snapshot_of_b, n[1].mem, n[1].size);
+    free(snapshot_of_b);
+    /* the sender retries with a full transfer */
+    r = hop(&n[2], &n[1], 0, NULL, &dl, false);
+    assert_int_equal(r.rc, 0);
+    assert_false(r.delta);
+    assert_same(&n[2], &n[1]);
+    kafu_mem_delta_free(&dl);
+    free_nodes(n, 3);
+  }
+}
+
+/* The receiver's recorded image is inconsistent with what it really holds:
+ * (a) the id claims image X but the page hashes are of another image -> the
+ *     rebuilt id differs at finish(); (b) hashes and id are right but memory was
+ *     modified behind the image's back -> caught by verify_full. Both fail with
+ *     KAFU_EBASELINE, clear the held image, and a full transfer then works. */
+static void test_wrong_baseline_detected(void **st_) {
+  for (int variant = 0; variant < 2; variant++) {
+    node n[2];
+    init_nodes(n, 2, 6 * 65536);
+    uint64_t hint[64] = {0};
+    kafu_mem_delta dl = {0};
+    assert_int_equal(hop(&n[0], &n[1], 0, NULL, &dl, false).rc, 0); /* A->B full */
+    run_program(&n[1], hint, 6 * 65536);
+    n[1].mem[10] ^= 1;
+    assert_int_equal(hop(&n[1], &n[0], n[0].img.id, NULL, &dl, false).rc, 0); /* B->A delta */
+    run_program(&n[0], hint, 6 * 65536);
+    n[0].mem[4096 * 3] ^= 1;
+    /* now A sends to B, which holds what it sent (same as A's previous image) */
+    if (variant == 0) {
+      n[1].img.hashes[1] ^= 0x1234; /* B's hashes no longer describe its image, id unchanged */
+      n[1].mem[4096 * 1 + 3] ^= 0xff;
+    } else {
+      n[1].mem[4096 * 5 + 9] ^= 0xff; /* memory changed behind the image's back */
+      if (n[0].mem[4096 * 5 + 9] == n[1].mem[4096 * 5 + 9]) n[1].mem[4096 * 5 + 9] ^= 1;
+    }
+    hop_result r = hop(&n[0], &n[1], n[1].img.id, NULL, &dl, variant == 1);
+    assert_true(r.delta);
+    if (r.rc != KAFU_EBASELINE) fail_msg("variant %d: rc %d %s", variant, r.rc, r.err.msg);
+    assert_true(n[1].img.id == 0); /* memory was touched: image forgotten */
+    r = hop(&n[0], &n[1], n[1].img.id, NULL, &dl, true);
+    assert_int_equal(r.rc, 0);
+    assert_false(r.delta);
+    assert_same(&n[0], &n[1]);
+    kafu_mem_delta_free(&dl);
+    free_nodes(n, 2);
+  }
+}
+
+/* kafu_mem_image_update: dirty set = exactly the changed pages; the hint limits hashing. */
+static void test_update_dirty_set(void **st_) {
+  uint64_t size = 64 * 4096 * 4; /* 256 pages */
+  uint8_t *m = calloc(1, size + 65536);
+  for (uint64_t i = 0; i < size; i++) m[i] = (uint8_t)(i * 31);
+  kafu_mem_image img;
+  kafu_mem_image_init(&img);
+  kafu_mem_delta dl = {0};
+  assert_int_equal(kafu_mem_image_update(&img, m, size, NULL, &dl, NULL), 0);
+  assert_true(dl.base_id == 0 && dl.ndirty == 256 && dl.new_id == img.id);
+  uint64_t id1 = img.id;
+  m[5 * 4096] ^= 1, m[64 * 4096 + 100] ^= 1, m[255 * 4096 + 4095] ^= 1;
+  m[7 * 4096] = m[7 * 4096]; /* written, same content */
+  assert_int_equal(kafu_mem_image_update(&img, m, size + 65536, NULL, &dl, NULL), 0); /* + grown zero pages */
+  assert_true(dl.base_id == id1 && dl.base_size == size && dl.ndirty == 3 && dl.npages == 272);
+  assert_true(dl.bits[0] == 1ull << 5 && dl.bits[1] == 1 && dl.bits[3] == 1ull << 63 && dl.bits[4] == 0);
+  uint64_t id2 = img.id;
+  assert_true(id2 != id1);
+  /* hint: only page 9 may have changed; a change on page 10 is (by contract) not looked at */
+  uint64_t hint[5] = {1ull << 9};
+  m[9 * 4096] ^= 1, m[10 * 4096] ^= 1;
+  assert_int_equal(kafu_mem_image_update(&img, m, size + 65536, hint, &dl, NULL), 0);
+  assert_true(dl.ndirty == 1 && dl.bits[0] == 1ull << 9 && dl.base_id == id2);
+  /* same content again: no dirty pages, same id */
+  m[10 * 4096] ^= 1;
+  kafu_mem_image ref;
+  kafu_mem_image_init(&ref);
+  assert_int_equal(kafu_mem_image_compute(&ref, m, size + 65536, NULL), 0);
+  assert_true(ref.id == img.id);
+  uint64_t id3 = img.id;
+  assert_int_equal(kafu_mem_image_update(&img, m, size + 65536, NULL, &dl, NULL), 0);
+  assert_true(dl.ndirty == 0 && img.id == id3);
+  /* the copy is equal; bad sizes are rejected */
+  kafu_mem_image cp;
+  kafu_mem_image_init(&cp);
+  assert_int_equal(kafu_mem_image_copy(&cp, &img, NULL), 0);
+  assert_true(cp.id == img.id && cp.npages == img.npages && !memcmp(cp.hashes, img.hashes, img.npages * 8));
+  kafu_err e;
+  assert_int_equal(kafu_mem_image_update(&img, m, 1000, NULL, &dl, &e), KAFU_EINVAL);
+  assert_int_equal(kafu_mem_image_compute(&img, m, 8ull << 30, &e), KAFU_EINVAL);
+  assert_non_null(strstr(e.msg, "exceeds 4 GiB"));
+  kafu_mem_image_free(&cp);
+  kafu_mem_image_free(&ref);
+  kafu_mem_image_free(&img);
+  kafu_mem_delta_free(&dl);
+  free(m);
+}
+
+/* A retried send after the receiver already applied it (lost ack) is an empty delta. */
+static void test_resend_same_image(void **st_) {
+  node n[2];
+  init_nodes(n, 2, 2 * 65536);
+  kafu_mem_delta dl = {0};
+  assert_int_equal(hop(&n[0], &n[1], 0, NULL, &dl, false).rc, 0);
+  hop_result r = hop(&n[0], &n[1], n[1].img.id, NULL, &dl, true);
+  assert_int_equal(r.rc, 0);
+  assert_true(r.delta);
+  assert_same(&n[0], &n[1]);
+  /* force_full is honoured even when a delta is possible */
+  kafu_snapshot s = {.target_node = "x", .memory = n[0].mem, .memory_size = n[0].size};
+  kafu_snap_encode_opts o = {.image = &n[0].img, .delta = &dl, .receiver_image_id = n[1].img.id, .force_full = true};
+  kafu_buf b = {0};
+  kafu_snap_stats st;
+  assert_int_equal(kafu_snap_encode_buf(&s, &o, &b, &st, NULL), 0);
+  assert_false(st.delta);
+  assert_true(st.pages == n[0].size / 4096);
+  /* an image that does not describe the memory is refused */
+  s.memory_size = 65536;
+  kafu_err e;
+  assert_int_equal(kafu_snap_encode_buf(&s, &o, &b, &st, &e), KAFU_EINVAL);
+  assert_non_null(strstr(e.msg, "does not describe memory"));
+  kafu_buf_free(&b);
+  kafu_mem_delta_free(&dl);
+  free_nodes(n, 2);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_update_dirty_set),       cmocka_unit_test(test_abca),
+      cmocka_unit_test(test_random_walks),           cmocka_unit_test(test_stale_claim_detected),
+      cmocka_unit_test(test_wrong_baseline_detected), cmocka_unit_test(test_resend_same_image),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
