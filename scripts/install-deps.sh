@@ -8,6 +8,7 @@ PKGS=(
   build-essential cmake pkg-config make
   # guest toolchain: clang -> wasm32-wasi
   clang lld wasi-libc libclang-rt-14-dev-wasm32 libc++-14-dev-wasm32 libc++abi-14-dev-wasm32
+  llvm  # llvm-ar: GNU ar cannot index wasm objects (static libraries for kafu cc)
   # Snapify + AOT engine
   binaryen wabt
   # libraries

@@ -22,6 +22,7 @@ int summarize(const std::vector<Reading> *readings, std::string *report) {
                               [](int acc, const Reading &r) { return acc + r.value; });
   for (const auto &r : *readings) *report += r.sensor + "=" + std::to_string(r.value) + " ";
   std::printf("Hello, from edge! %zu readings\n", readings->size());
+  std::fflush(stdout);
   return total;
 }
 
@@ -29,8 +30,10 @@ int main() {
   std::vector<Reading> readings;
   for (int i = 1; i <= 4; i++) readings.push_back({"s" + std::to_string(i), i * 10});
   std::printf("Hello, from cloud!\n");
+  std::fflush(stdout); /* stdio buffers travel with the program: flush before migrating */
   std::string report;
   int total = summarize(&readings, &report);
   std::printf("back on cloud: %stotal=%d\n", report.c_str(), total);
+  std::fflush(stdout);
   return total == 100 ? 0 : 1;
 }

@@ -14,6 +14,7 @@ long long sum_squares(const int *v, int n) {
   long long s = 0;
   for (int i = 0; i < n; i++) s += (long long)v[i] * v[i];
   printf("edge: summed %d squares\n", n);
+  fflush(stdout); /* stdio buffers travel with the program: flush where it prints */
   return s;
 }
 
@@ -25,6 +26,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < n; i++) v[i] = i + 1;
   long long s = sum_squares(v, n);
   printf("cloud: sum of squares 1..%d = %lld\n", n, s);
+  fflush(stdout);
   free(v);
   return 0;
 }

@@ -59,9 +59,9 @@ typedef struct kafu_drv_arg {
 } kafu_drv_arg;
 
 typedef struct kafu_drv {
-  bool cxx;            /* c++ / clang++ / kafu-c++: clang in g++ driver mode, -fno-exceptions */
+  bool cxx; /* c++ / clang++ / kafu-c++: clang in g++ driver mode, -fno-exceptions */
   kafu_drv_mode mode;
-  kafu_drv_arg *args;  /* every token after the command name, classified, in order */
+  kafu_drv_arg *args; /* every token after the command name, classified, in order */
   size_t nargs;
   size_t nsources;     /* count of KAFU_ARG_SOURCE */
   size_t nlinkins;     /* count of KAFU_ARG_LINKIN */
@@ -114,7 +114,7 @@ typedef struct kafu_tc_check {
   const char *package; /* Debian package that provides it ("" when none) */
   bool required;
   bool ok;
-  char detail[512];    /* path found, or what is missing */
+  char detail[512]; /* path found, or what is missing */
 } kafu_tc_check;
 
 /* The pieces `kafu cc` needs: clang, wasm-ld, wasi-libc headers and libc.a,

@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,10 +69,13 @@ typedef struct cc_ctx {
   char tmpdir[PATH_MAX];
 } cc_ctx;
 
-static int fail(const cc_ctx *c, int code, const char *fmt, const char *msg) {
+__attribute__((format(printf, 3, 4))) static int fail(const cc_ctx *c, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
   fprintf(stderr, "kafu %s: error: ", c->cmd);
-  fprintf(stderr, fmt, msg);
+  vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
+  va_end(ap);
   return code;
 }
 
@@ -78,6 +83,20 @@ static void hint_missing(const cc_ctx *c, bool link) {
   kafu_err e;
   if (kafu_toolchain_missing(&c->tc, c->drv.cxx || c->drv.any_cxx_source, link, &e) < 0)
     fprintf(stderr, "kafu %s: error: %s; run `kafu doctor` for a full check\n", c->cmd, e.msg);
+}
+
+/* Ctrl-C in a build reaches clang and us: note the signal, let the running step
+ * end, remove the temporary directory, then die of the same signal. (The one
+ * file-level variable here: a signal handler has nowhere else to write.) */
+static volatile sig_atomic_t g_caught_signal;
+static void on_signal(int sig) { g_caught_signal = sig; }
+
+static void catch_signals(bool on) {
+  struct sigaction sa = {.sa_handler = on ? on_signal : SIG_DFL};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
 }
 
 /* Run one clang step; its diagnostics go straight to our stderr. */
@@ -90,6 +109,7 @@ static int run(const cc_ctx *c, kafu_argv *a) {
   fflush(stdout);
   kafu_err e;
   int st = kafu_run_process(a->v, &e);
+  if (g_caught_signal) return 128 + g_caught_signal;
   if (st < 0) {
     fprintf(stderr, "kafu %s: error: %s; run `kafu doctor`\n", c->cmd, e.msg);
     return 1;
@@ -113,10 +133,9 @@ static int make_tmpdir(cc_ctx *c) {
   snprintf(c->tmpdir, sizeof c->tmpdir, "%s/kafu-cc-XXXXXX", t && *t ? t : "/tmp");
   if (!mkdtemp(c->tmpdir)) {
     int e = errno;
-    char msg[PATH_MAX + 64];
-    snprintf(msg, sizeof msg, "%s: %s", c->tmpdir, strerror(e));
+    fail(c, 1, "cannot create a temporary directory %s: %s (set TMPDIR)", c->tmpdir, strerror(e));
     c->tmpdir[0] = 0;
-    return fail(c, 1, "cannot create a temporary directory %s (set TMPDIR)", msg);
+    return 1;
   }
   return 0;
 }
@@ -127,7 +146,7 @@ static int do_link(cc_ctx *c) {
   int st = 0;
   if (make_tmpdir(c)) return 1;
   char **objs = calloc(d->nargs ? d->nargs : 1, sizeof *objs);
-  if (!objs) return fail(c, 1, "%s", "out of memory");
+  if (!objs) return fail(c, 1, "out of memory");
 
   /* 1. each source to its own object, with every compile flag the user gave */
   for (size_t i = 0; i < d->nargs && st == 0; i++) {
@@ -136,8 +155,10 @@ static int do_link(cc_ctx *c) {
     snprintf(obj, sizeof obj, "%s/%zu-%.200s.o", c->tmpdir, i, kafu_path_basename(d->args[i].text));
     objs[i] = strdup(obj);
     kafu_argv a = {0};
-    if (!objs[i] || kafu_drv_compile_argv(d, &c->tc, i, obj, &a) < 0) st = fail(c, 1, "%s", "out of memory");
-    else st = run(c, &a);
+    if (!objs[i] || kafu_drv_compile_argv(d, &c->tc, i, obj, &a) < 0)
+      st = fail(c, 1, "out of memory");
+    else
+      st = run(c, &a);
     kafu_argv_free(&a);
     if (st) hint_missing(c, false);
   }
@@ -148,7 +169,8 @@ static int do_link(cc_ctx *c) {
   snprintf(snapified, sizeof snapified, "%s/snapified.wasm", c->tmpdir);
   if (st == 0) {
     kafu_argv a = {0};
-    if (kafu_drv_rt_argv(d, &c->tc, rt_obj, &a) < 0) st = fail(c, 1, "%s", "out of memory");
+    if (kafu_drv_rt_argv(d, &c->tc, rt_obj, &a) < 0)
+      st = fail(c, 1, "out of memory");
     else if ((st = run(c, &a)) != 0)
       fail(c, st, "compiling the guest support object %s failed", c->tc.rt_source);
     kafu_argv_free(&a);
@@ -156,8 +178,10 @@ static int do_link(cc_ctx *c) {
   /* 3. link, never with -O */
   if (st == 0) {
     kafu_argv a = {0};
-    if (kafu_drv_link_argv(d, &c->tc, objs, rt_obj, linked, &a) < 0) st = fail(c, 1, "%s", "out of memory");
-    else st = run(c, &a);
+    if (kafu_drv_link_argv(d, &c->tc, objs, rt_obj, linked, &a) < 0)
+      st = fail(c, 1, "out of memory");
+    else
+      st = run(c, &a);
     kafu_argv_free(&a);
     if (st) hint_missing(c, true);
   }
@@ -171,13 +195,19 @@ static int do_link(cc_ctx *c) {
   if (d->snapify) {
     kafu_snapify_opts so = {.asyncify_buf_size = d->stack_size, .verbose = d->verbose};
     int rc = kafu_snapify_file(linked, snapified, &so, &e);
+    /* the temporary file name means nothing to the user: drop it from the message */
+    const char *msg = e.msg;
+    size_t ll = strlen(linked);
+    if (rc < 0 && !strncmp(msg, linked, ll) && !strncmp(msg + ll, ": ", 2)) msg += ll + 2;
     if (rc == 0) {
       final = snapified;
     } else if (rc == KAFU_EUNSUP) {
-      fprintf(stderr, "kafu %s: warning: Snapify unavailable (%s); '%s' is left as linked and cannot migrate\n",
-              c->cmd, e.msg, out);
+      fprintf(stderr,
+              "kafu %s: warning: Snapify unavailable (%s); '%s' is left as linked and cannot migrate\n",
+              c->cmd, msg, out);
     } else {
-      fprintf(stderr, "kafu %s: error: snapify %s: %s\n", c->cmd, out, e.msg);
+      fprintf(stderr, "kafu %s: error: snapify %s: %s (--no-snapify builds it as a plain module)\n", c->cmd,
+              out, msg);
       return 1;
     }
   }
@@ -219,14 +249,21 @@ int kafu_cmd_cc(int argc, char **argv) {
     st = fail(&c, 1, "%s", e.msg);
   } else if (!link) {
     kafu_argv a = {0};
-    if (kafu_drv_passthrough_argv(d, &c.tc, &a) < 0) st = fail(&c, 1, "%s", "out of memory");
-    else st = run(&c, &a);
+    if (kafu_drv_passthrough_argv(d, &c.tc, &a) < 0)
+      st = fail(&c, 1, "out of memory");
+    else
+      st = run(&c, &a);
     kafu_argv_free(&a);
     if (st && d->mode == KAFU_DRV_COMPILE) hint_missing(&c, false);
   } else {
+    catch_signals(true);
     st = do_link(&c);
   }
   cleanup(&c);
+  if (g_caught_signal) {
+    catch_signals(false);
+    raise(g_caught_signal);
+  }
   kafu_toolchain_free(&c.tc);
   kafu_drv_free(&c.drv);
   return st;

@@ -5,14 +5,14 @@
  * looked for and the Debian package that provides it. The guest toolchain
  * checks are shared with `kafu cc` (kafu_toolchain_check in src/driver); the
  * runtime checks (libbinaryen, wasm2c and its runtime source, a host C
- * compiler for AOT, the cache directory, node) are here. Exit 1 when a
- * required piece is missing; node is optional (benchmarks and cross-engine
- * tests only).
+ * compiler for AOT, the cache directory, llvm-ar, node) are here. Exit 1 when
+ * a required piece is missing; llvm-ar (static libraries of wasm objects) and
+ * node (benchmarks and cross-engine tests) are optional.
  *
  * Probe overrides, for testing the failure paths: KAFU_CLANG, KAFU_WASM_LD,
  * KAFU_WASI_SYSROOT, KAFU_CLANG_RT_BUILTINS (see src/driver/toolchain.c),
- * KAFU_BINARYEN_LIB, KAFU_WASM2C, KAFU_WASM_RT_IMPL, KAFU_HOST_CC, KAFU_NODE,
- * and the real KAFU_CACHE_DIR / XDG_CACHE_HOME / HOME.
+ * KAFU_BINARYEN_LIB, KAFU_WASM2C, KAFU_WASM_RT_IMPL, KAFU_HOST_CC, KAFU_LLVM_AR,
+ * KAFU_NODE, and the real KAFU_CACHE_DIR / XDG_CACHE_HOME / HOME.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -33,16 +33,17 @@ void kafu_usage_doctor(void) {
       "Check the toolchain and environment Kafu needs: clang, wasm-ld, the\n"
       "wasm32-wasi sysroot, wasm32 compiler-rt, libc++ for wasm32, Kafu's own\n"
       "files, libbinaryen, wasm2c and its runtime, a C compiler for AOT, a\n"
-      "writable cache directory, and node (optional). Each missing piece is shown\n"
-      "with the Debian package that provides it (scripts/install-deps.sh installs\n"
-      "them all). Exits 1 when a required piece is missing.\n"
+      "writable cache directory; optionally llvm-ar (static libraries of wasm\n"
+      "objects) and node. Each missing piece is shown with the Debian package\n"
+      "that provides it (scripts/install-deps.sh installs them all). Exits 1 when\n"
+      "a required piece is missing.\n"
       "\n"
       "  -q, --quiet   print only what is missing\n"
       "\n"
       "Probe overrides (for testing): KAFU_CLANG, KAFU_WASM_LD, KAFU_WASI_SYSROOT,\n"
       "KAFU_CLANG_RT_BUILTINS, KAFU_BINARYEN_LIB, KAFU_WASM2C, KAFU_WASM_RT_IMPL,\n"
-      "KAFU_HOST_CC, KAFU_NODE. Cache: KAFU_CACHE_DIR, else $XDG_CACHE_HOME/kafu,\n"
-      "else ~/.cache/kafu.\n");
+      "KAFU_HOST_CC, KAFU_LLVM_AR, KAFU_NODE. Cache: KAFU_CACHE_DIR, else\n"
+      "$XDG_CACHE_HOME/kafu, else ~/.cache/kafu.\n");
 }
 
 static const char *env(const char *name) {
@@ -68,9 +69,12 @@ static void probe_exe(kafu_tc_check *c, const char *envname, const char *const *
     for (const char *const *n = names; *n && !p; n++) p = kafu_which(*n);
   }
   c->ok = p != NULL;
-  if (p) snprintf(c->detail, sizeof c->detail, "%s", p);
-  else if (e) snprintf(c->detail, sizeof c->detail, "%s=%s is not an executable", envname, e);
-  else snprintf(c->detail, sizeof c->detail, "%s not found in PATH", names[0]);
+  if (p)
+    snprintf(c->detail, sizeof c->detail, "%s", p);
+  else if (e)
+    snprintf(c->detail, sizeof c->detail, "%s=%s is not an executable", envname, e);
+  else
+    snprintf(c->detail, sizeof c->detail, "%s not found in PATH", names[0]);
   free(p);
 }
 
@@ -114,8 +118,8 @@ static void probe_binaryen(kafu_tc_check *c) {
     Dl_info info;
     void *sym = dlsym(h, "BinaryenModuleCreate");
     c->ok = true;
-    snprintf(c->detail, sizeof c->detail, "%s", sym && dladdr(sym, &info) && info.dli_fname ? info.dli_fname
-                                                                                             : "libbinaryen.so");
+    snprintf(c->detail, sizeof c->detail, "%s",
+             sym && dladdr(sym, &info) && info.dli_fname ? info.dli_fname : "libbinaryen.so");
     dlclose(h);
   } else {
     snprintf(c->detail, sizeof c->detail, "libbinaryen.so not found by the dynamic loader");
@@ -149,16 +153,16 @@ static void probe_cache(kafu_tc_check *c) {
   }
   kafu_err e;
   if (kafu_mkdirs(dir, 0755, &e) < 0) {
-    snprintf(c->detail, sizeof c->detail, "%.250s (from %s): %.120s; set KAFU_CACHE_DIR to a writable directory", dir, src,
-             e.msg);
+    snprintf(c->detail, sizeof c->detail,
+             "%.250s (from %s): %.120s; set KAFU_CACHE_DIR to a writable directory", dir, src, e.msg);
     return;
   }
   char probe[PATH_MAX + 32];
   snprintf(probe, sizeof probe, "%s/.doctor-XXXXXX", dir);
   int fd = mkstemp(probe);
   if (fd < 0) {
-    snprintf(c->detail, sizeof c->detail, "%.300s (from %s) is not writable: %s; set KAFU_CACHE_DIR", dir, src,
-             strerror(errno));
+    snprintf(c->detail, sizeof c->detail, "%.300s (from %s) is not writable: %s; set KAFU_CACHE_DIR", dir,
+             src, strerror(errno));
     return;
   }
   close(fd);
@@ -199,6 +203,9 @@ int kafu_cmd_doctor(int argc, char **argv) {
   probe_exe(c, "KAFU_HOST_CC", (const char *const[]){"cc", "gcc", NULL});
   probe_cache(&checks[n++]);
   c = &checks[n++];
+  init(c, "llvm-ar (static libraries)", "llvm", false);
+  probe_exe(c, "KAFU_LLVM_AR", (const char *const[]){"llvm-ar", "llvm-ar-14", NULL});
+  c = &checks[n++];
   init(c, "node (optional)", "nodejs", false);
   probe_exe(c, "KAFU_NODE", (const char *const[]){"node", "nodejs", NULL});
   append_version(c, "--version");
@@ -227,7 +234,9 @@ int kafu_cmd_doctor(int argc, char **argv) {
   }
   if (missing) {
     printf("kafu doctor: %d required piece%s missing.", missing, missing == 1 ? "" : "s");
-    if (pkgs.len) printf(" Install with: apt-get install%s (or run scripts/install-deps.sh as root)", kafu_buf_cstr(&pkgs));
+    if (pkgs.len)
+      printf(" Install with: apt-get install%s (or run scripts/install-deps.sh as root)",
+             kafu_buf_cstr(&pkgs));
     printf("\n");
   } else if (!quiet) {
     printf("kafu doctor: all required checks passed\n");

@@ -158,7 +158,8 @@ int kafu_cmd_run(int argc, char **argv) {
     if (oc.exit_code > 255) kafu_debug("run: exit code %u truncated to %d", oc.exit_code, rc);
   } else if (r == KAFU_ETRAP) {
     fprintf(stderr, "kafu run: error: %s: %s\n", kafu_path_basename(path), err.msg);
-    if (oc.backtrace[0] && strchr(oc.backtrace, '<')) fprintf(stderr, "  wasm backtrace: %s\n", oc.backtrace);
+    if (oc.backtrace[0] && strcmp(oc.backtrace, oc.function) != 0)
+      fprintf(stderr, "  wasm backtrace: %s\n", oc.backtrace);
     rc = KAFU_EXIT_TRAP;
   } else {
     fprintf(stderr, "kafu run: error: %s\n", err.msg);

@@ -1,12 +1,156 @@
-/* cmd_serve.c — `kafu serve`: placeholder until its issue lands. */
+/*
+ * cmd_serve.c — `kafu serve`: run one node of a Kafu cluster (include/kafu/cluster.h,
+ * docs/cluster.md). The original's command line `kafu serve --node-id ID
+ * kafu-config.yaml` works unchanged.
+ *
+ * Signals: SIGINT/SIGTERM end the node with 128+N (a second one exits at
+ * once). The handler only writes to a pipe; a watcher thread does the rest,
+ * so no lock is ever taken in signal context.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "kafu/cluster.h"
+#include "kafu/config.h"
 
-void kafu_usage_serve(void) { printf("Usage: kafu serve ...\n\n(not implemented yet)\n"); }
+void kafu_usage_serve(void) {
+  printf("Usage: kafu serve --node-id ID [--listen ADDR] [--events FILE] [--save-snapshots DIR] CONFIG\n"
+         "\n"
+         "Run one node of a Kafu cluster: an HTTP server (see docs/cluster.md) and the\n"
+         "WebAssembly engine. The first node in CONFIG's `nodes` is the coordinator: it\n"
+         "waits until every other node is ready, then starts the program; the others\n"
+         "wait for a migration. When the program ends (on any node), every node shuts\n"
+         "down and exits with the program's exit code.\n"
+         "\n"
+         "Options:\n"
+         "  --node-id ID          which node of CONFIG this process is (required)\n"
+         "  --listen ADDR         where to listen: HOST, HOST:PORT, :PORT or [V6]:PORT\n"
+         "                        (default: the node's port, on its address if that is a\n"
+         "                        loopback address, else on all interfaces)\n"
+         "  --events FILE         append migration events to FILE as JSON Lines\n"
+         "  --save-snapshots DIR  debugging: also write every outgoing snapshot to DIR\n"
+         "                        (`kafu inspect DIR/0001-a-to-b.snap`)\n"
+         "  -h, --help            show this help\n"
+         "\n"
+         "Endpoints: GET /healthz /readyz /status /metrics /baseline;\n"
+         "           POST /migrate /heartbeat /shutdown (cluster.token, when set, is required).\n"
+         "Exit status: the program's exit code; %d when the cluster failed (a peer died,\n"
+         "a snapshot could not be delivered, start-up timed out); 128+N on signal N.\n",
+         KAFU_EXIT_CLUSTER);
+}
+
+static int g_sig_pipe[2] = {-1, -1};
+
+static void on_signal(int sig) {
+  int saved = errno;
+  unsigned char c = (unsigned char)sig;
+  if (write(g_sig_pipe[1], &c, 1) < 0) { /* nothing to do in a handler */
+  }
+  errno = saved;
+}
+
+static void *signal_watcher(void *arg) {
+  kafu_node *node = arg;
+  int count = 0;
+  for (;;) {
+    unsigned char c;
+    ssize_t r = read(g_sig_pipe[0], &c, 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return NULL;
+    if (++count > 1) _exit(128 + c);
+    char reason[128];
+    snprintf(reason, sizeof reason, "interrupted by %s", c == SIGINT ? "SIGINT" : "SIGTERM");
+    kafu_node_stop(node, 128 + c, reason);
+  }
+}
+
+static int usage_error(const char *fmt, const char *arg) {
+  fprintf(stderr, "kafu serve: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\nUsage: kafu serve --node-id ID [--listen ADDR] [--events FILE] CONFIG (see `kafu serve --help`)\n");
+  return KAFU_EXIT_USAGE;
+}
+
+/* --opt VALUE or --opt=VALUE */
+static int opt_value(int argc, char **argv, int *i, const char *name, const char **out) {
+  size_t n = strlen(name);
+  if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=') {
+    *out = argv[*i] + n + 1;
+    return 1;
+  }
+  if (strcmp(argv[*i], name)) return 0;
+  if (*i + 1 >= argc) return -1;
+  *out = argv[++*i];
+  return 1;
+}
 
 int kafu_cmd_serve(int argc, char **argv) {
-  (void)argc;
-  fprintf(stderr, "kafu %s: not implemented yet\n", argv[0]);
-  return 1;
+  const char *node_id = NULL, *listen = NULL, *events = NULL, *save = NULL, *config = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    int r;
+    if ((r = opt_value(argc, argv, &i, "--node-id", &node_id)) ||
+        (r = opt_value(argc, argv, &i, "--listen", &listen)) ||
+        (r = opt_value(argc, argv, &i, "--events", &events)) ||
+        (r = opt_value(argc, argv, &i, "--save-snapshots", &save))) {
+      if (r < 0) return usage_error("option '%s' needs a value", a);
+      continue;
+    }
+    if (!strcmp(a, "--")) {
+      if (i + 1 < argc && !config) config = argv[++i];
+      continue;
+    }
+    if (a[0] == '-' && a[1]) return usage_error("unknown option '%s'", a);
+    if (config) return usage_error("unexpected argument '%s' (one CONFIG only)", a);
+    config = a;
+  }
+  if (!config) return usage_error("%s", "missing CONFIG (kafu-config.yaml)");
+  if (!node_id) return usage_error("%s", "missing --node-id ID (which node of CONFIG this process is)");
+
+  kafu_err err = {0};
+  kafu_config *cfg = NULL;
+  if (kafu_config_load(config, &cfg, &err)) {
+    fprintf(stderr, "kafu serve: error: %s\n", err.msg);
+    return 1;
+  }
+  if (pipe2(g_sig_pipe, O_CLOEXEC)) {
+    fprintf(stderr, "kafu serve: error: pipe: %s\n", strerror(errno));
+    kafu_config_free(cfg);
+    return 1;
+  }
+  struct sigaction sa = {0};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN); /* a peer closing a connection must not kill the node */
+
+  kafu_node_opts o = {.cfg = cfg, .self = node_id, .listen = listen, .events_path = events,
+                      .save_snapshots_dir = save};
+  kafu_node *node = NULL;
+  if (kafu_node_start(&o, &node, &err)) {
+    fprintf(stderr, "kafu serve: error: %s\n", err.msg);
+    kafu_config_free(cfg);
+    return 1;
+  }
+  pthread_t th;
+  if (pthread_create(&th, NULL, signal_watcher, node) == 0) pthread_detach(th);
+
+  kafu_err why = {0};
+  int code = kafu_node_wait(node, &why);
+  if (why.msg[0]) fprintf(stderr, "kafu serve: error: %s\n", why.msg);
+  if (kafu_node_free(node)) { /* the program was still running here: leave without atexit handlers */
+    fflush(NULL);
+    _exit(code);
+  }
+  kafu_config_free(cfg);
+  return code;
 }

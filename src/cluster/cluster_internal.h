@@ -50,8 +50,8 @@ typedef enum {
 
 typedef struct kafu_http_request {
   struct MHD_Connection *conn;
-  const char *method; /* "GET", "POST", ... */
-  const char *url;    /* path, query string removed by MHD */
+  char method[16]; /* "GET", "POST", ... */
+  char url[256];    /* path, query string removed by MHD (longer paths are cut: they match nothing) */
   kafu_http_mode mode;
   size_t body_limit;   /* BUFFER mode; 0 = 64 KiB */
   kafu_buf body;       /* BUFFER mode */

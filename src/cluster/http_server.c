@@ -73,8 +73,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     r = calloc(1, sizeof *r);
     if (!r) return MHD_NO;
     r->conn = conn;
-    r->method = method;
-    r->url = url;
+    snprintf(r->method, sizeof r->method, "%s", method);
+    snprintf(r->url, sizeof r->url, "%s", url);
     r->start_ns = kafu_now_ns();
     *con_cls = r;
     pthread_mutex_lock(&s->mu);

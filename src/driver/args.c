@@ -89,20 +89,23 @@ static bool in_list(const char *s, const char *const *list) {
 }
 
 /* Flags that stop clang before linking: the driver then runs clang once. */
-static const char *const compile_only_flags[] = {"-c",        "-S",          "-E",           "-M",
-                                                 "-MM",       "-fsyntax-only", "--analyze",  "--precompile",
-                                                 "-emit-ast", "-emit-llvm",  "-fdriver-only", NULL};
+static const char *const compile_only_flags[] = {
+    "-c",        "-S",           "-E",        "-M",         "-MM",           "-fsyntax-only",
+    "--analyze", "--precompile", "-emit-ast", "-emit-llvm", "-fdriver-only", NULL};
 /* Flags that make clang print something and stop (or that show its plan). */
-static const char *const info_flags[] = {"--version", "-dumpversion", "-dumpmachine", "-###",
+static const char *const info_flags[] = {"--version", "-dumpversion", "-dumpmachine",  "-###",
                                          "--help",    "-help",        "--help-hidden", NULL};
 /* Single-token preprocessor/language flags meaningless to the linker. */
-static const char *const compile_flags[] = {"-ansi", "-trigraphs", "-nostdinc", "-nostdinc++", "-nostdlibinc",
-                                            "-nobuiltininc", "-P", "-C", "-CC", "-H", "-undef", "-dM", "-dD",
-                                            "-dI", "-MD", "-MMD", "-MP", "-MG", "-MV", "--pedantic", NULL};
+static const char *const compile_flags[] = {
+    "-ansi", "-trigraphs", "-nostdinc", "-nostdinc++", "-nostdlibinc", "-nobuiltininc", "-P",
+    "-C",    "-CC",        "-H",        "-undef",      "-dM",          "-dD",           "-dI",
+    "-MD",   "-MMD",       "-MP",       "-MG",         "-MV",          "--pedantic",    NULL};
 /* Single-token linker flags meaningless to the compiler. */
-static const char *const link_flags[] = {"-nostdlib", "-nostartfiles", "-nodefaultlibs", "-nolibc", "-nostdlib++",
-                                         "-static",   "-shared",       "-rdynamic",      "-s",      "-pie",
-                                         "-no-pie",   "-r",            "-Bstatic",       "-Bdynamic", NULL};
+static const char *const link_flags[] = {"-nostdlib", "-nostartfiles", "-nodefaultlibs",
+                                         "-nolibc",   "-nostdlib++",   "-static",
+                                         "-shared",   "-rdynamic",     "-s",
+                                         "-pie",      "-no-pie",       "-r",
+                                         "-Bstatic",  "-Bdynamic",     NULL};
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -119,12 +122,30 @@ const char *kafu_drv_lang_of(const char *path) {
   static const struct {
     const char *ext, *lang;
   } map[] = {
-      {"c", "c"},        {"i", "cpp-output"},     {"C", "c++"},       {"cc", "c++"},      {"cp", "c++"},
-      {"cpp", "c++"},    {"cxx", "c++"},          {"CPP", "c++"},     {"c++", "c++"},     {"CC", "c++"},
-      {"ii", "c++-cpp-output"},                   {"m", "objective-c"}, {"mm", "objective-c++"},
-      {"M", "objective-c++"},                     {"s", "assembler"}, {"S", "assembler-with-cpp"},
-      {"sx", "assembler-with-cpp"},               {"ll", "ir"},       {"bc", "ir"},       {"h", "c-header"},
-      {"hh", "c++-header"}, {"hpp", "c++-header"}, {"hxx", "c++-header"}, {"H", "c++-header"},
+      {"c", "c"},
+      {"i", "cpp-output"},
+      {"C", "c++"},
+      {"cc", "c++"},
+      {"cp", "c++"},
+      {"cpp", "c++"},
+      {"cxx", "c++"},
+      {"CPP", "c++"},
+      {"c++", "c++"},
+      {"CC", "c++"},
+      {"ii", "c++-cpp-output"},
+      {"m", "objective-c"},
+      {"mm", "objective-c++"},
+      {"M", "objective-c++"},
+      {"s", "assembler"},
+      {"S", "assembler-with-cpp"},
+      {"sx", "assembler-with-cpp"},
+      {"ll", "ir"},
+      {"bc", "ir"},
+      {"h", "c-header"},
+      {"hh", "c++-header"},
+      {"hpp", "c++-header"},
+      {"hxx", "c++-header"},
+      {"H", "c++-header"},
   };
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
     if (!strcmp(e, map[i].ext)) return map[i].lang;
@@ -142,10 +163,20 @@ int kafu_drv_parse_size(const char *s, uint32_t *out) {
   unsigned long long mul = 1;
   if (*end) {
     switch (*end) {
-      case 'k': case 'K': mul = 1ull << 10; break;
-      case 'm': case 'M': mul = 1ull << 20; break;
-      case 'g': case 'G': mul = 1ull << 30; break;
-      default: return KAFU_EINVAL;
+      case 'k':
+      case 'K':
+        mul = 1ull << 10;
+        break;
+      case 'm':
+      case 'M':
+        mul = 1ull << 20;
+        break;
+      case 'g':
+      case 'G':
+        mul = 1ull << 30;
+        break;
+      default:
+        return KAFU_EINVAL;
     }
     end++;
     if (*end == 'i' || *end == 'I') end++; /* KiB / MiB */
@@ -171,9 +202,12 @@ static int split_response(const char *text, kafu_argv *out) {
     char quote = 0;
     for (; *p; p++) {
       if (quote) {
-        if (*p == quote) quote = 0;
-        else if (*p == '\\' && quote == '"' && p[1]) kafu_buf_putc(&tok, *++p);
-        else kafu_buf_putc(&tok, *p);
+        if (*p == quote)
+          quote = 0;
+        else if (*p == '\\' && quote == '"' && p[1])
+          kafu_buf_putc(&tok, *++p);
+        else
+          kafu_buf_putc(&tok, *p);
       } else if (*p == '\'' || *p == '"') {
         quote = *p;
       } else if (*p == '\\' && p[1]) {
@@ -225,7 +259,8 @@ static const flag_spec *match_value_flag(const char *tok, bool *joined) {
   const flag_spec *best = NULL;
   for (size_t i = 0; i < NVALUE_FLAGS; i++) {
     const flag_spec *f = &value_flags[i];
-    if (f->style == VAL_JOINED_OR_SEPARATE && starts(tok, f->name) && (!best || strlen(f->name) > strlen(best->name)))
+    if (f->style == VAL_JOINED_OR_SEPARATE && starts(tok, f->name) &&
+        (!best || strlen(f->name) > strlen(best->name)))
       best = f;
   }
   *joined = best != NULL;
@@ -237,8 +272,18 @@ static void update_debug(kafu_drv *d, const char *t) {
     d->debug = false;
     return;
   }
-  static const char *const on[] = {"-g", "-g1", "-g2", "-g3", "-glldb", "-gsce", "-gdbx", "-gfull", "-gused",
-                                   "-gline-tables-only", "-gline-directives-only", NULL};
+  static const char *const on[] = {"-g",
+                                   "-g1",
+                                   "-g2",
+                                   "-g3",
+                                   "-glldb",
+                                   "-gsce",
+                                   "-gdbx",
+                                   "-gfull",
+                                   "-gused",
+                                   "-gline-tables-only",
+                                   "-gline-directives-only",
+                                   NULL};
   if (in_list(t, on) || starts(t, "-ggdb") || starts(t, "-gdwarf")) d->debug = true;
 }
 
@@ -252,19 +297,19 @@ static int parse_kafu_option(kafu_drv *d, const char *t, const char *value, kafu
     if (!v || (t[17] && t[17] != '='))
       return kafu_err_set(err, KAFU_EINVAL, "option '%s' needs a size, e.g. --kafu-stack-size=4M", t);
     if (kafu_drv_parse_size(v, &d->stack_size) < 0 || d->stack_size < 4096)
-      return kafu_err_set(err, KAFU_EINVAL,
-                          "invalid --kafu-stack-size '%s': expected bytes >= 4096 and < 4G (suffix K, M, G allowed)",
-                          v);
+      return kafu_err_set(
+          err, KAFU_EINVAL,
+          "invalid --kafu-stack-size '%s': expected bytes >= 4096 and < 4G (suffix K, M, G allowed)", v);
   } else {
-    return kafu_err_set(err, KAFU_EINVAL, "unknown kafu option '%s' (kafu options: --kafu-stack-size=BYTES, "
-                        "--no-snapify, --kafu-verbose)", t);
+    return kafu_err_set(err, KAFU_EINVAL,
+                        "unknown kafu option '%s' (kafu options: --kafu-stack-size=BYTES, "
+                        "--no-snapify, --kafu-verbose)",
+                        t);
   }
   return 0;
 }
 
-static bool is_kafu_option(const char *t) {
-  return starts(t, "--kafu-") || !strcmp(t, "--no-snapify");
-}
+static bool is_kafu_option(const char *t) { return starts(t, "--kafu-") || !strcmp(t, "--no-snapify"); }
 
 int kafu_drv_parse(kafu_drv *d, int argc, char **argv, bool cxx, kafu_err *err) {
   memset(d, 0, sizeof *d);
@@ -358,10 +403,14 @@ int kafu_drv_parse(kafu_drv *d, int argc, char **argv, bool cxx, kafu_err *err) 
     }
   }
 
-  if (info) d->mode = KAFU_DRV_PASSTHROUGH;
-  else if (compile_only) d->mode = KAFU_DRV_COMPILE;
-  else if (d->nsources + d->nlinkins == 0) d->mode = KAFU_DRV_PASSTHROUGH; /* clang: "no input files" */
-  else d->mode = KAFU_DRV_LINK;
+  if (info)
+    d->mode = KAFU_DRV_PASSTHROUGH;
+  else if (compile_only)
+    d->mode = KAFU_DRV_COMPILE;
+  else if (d->nsources + d->nlinkins == 0)
+    d->mode = KAFU_DRV_PASSTHROUGH; /* clang: "no input files" */
+  else
+    d->mode = KAFU_DRV_LINK;
   return 0;
 }
 
@@ -407,17 +456,19 @@ char *kafu_argv_join(const kafu_argv *a) {
     }
     kafu_buf_putc(&b, '\'');
     for (; *s; s++) {
-      if (*s == '\'') kafu_buf_printf(&b, "'\\''");
-      else kafu_buf_putc(&b, *s);
+      if (*s == '\'')
+        kafu_buf_printf(&b, "'\\''");
+      else
+        kafu_buf_putc(&b, *s);
     }
     kafu_buf_putc(&b, '\'');
   }
   return kafu_buf_cstr(&b);
 }
 
-#define PUSH(s)                                        \
-  do {                                                 \
-    if (kafu_argv_push(out, (s)) < 0) goto oom;        \
+#define PUSH(s)                                 \
+  do {                                          \
+    if (kafu_argv_push(out, (s)) < 0) goto oom; \
   } while (0)
 
 /* clang, driver mode, target and sysroot: the start of every command. */
@@ -550,8 +601,11 @@ int kafu_drv_link_argv(const kafu_drv *d, const kafu_toolchain *tc, char *const 
         break;
       case KAFU_ARG_LINKIN:
       case KAFU_ARG_LINK:
-      case KAFU_ARG_BOTH: PUSH(a->text); break;
-      default: break; /* -O* never reaches the link: clang would run wasm-opt */
+      case KAFU_ARG_BOTH:
+        PUSH(a->text);
+        break;
+      default:
+        break; /* -O* never reaches the link: clang would run wasm-opt */
     }
   }
   if (rt_obj) {

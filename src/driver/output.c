@@ -23,7 +23,8 @@ int kafu_drv_check_output(const char *path, kafu_err *err) {
   if (!*path) return kafu_err_set(err, KAFU_EINVAL, "empty output path (-o '')");
   struct stat st;
   if (stat(path, &st) == 0) {
-    if (S_ISDIR(st.st_mode)) return kafu_err_set(err, KAFU_EINVAL, "cannot write output '%s': it is a directory", path);
+    if (S_ISDIR(st.st_mode))
+      return kafu_err_set(err, KAFU_EINVAL, "cannot write output '%s': it is a directory", path);
     if (!S_ISREG(st.st_mode)) {
       if (access(path, W_OK) != 0)
         return kafu_err_set(err, -errno, "cannot write output '%s': %s", path, strerror(errno));
@@ -44,8 +45,8 @@ int kafu_drv_check_output(const char *path, kafu_err *err) {
     snprintf(probe, sizeof probe, "%s/.kafu-probe-%d-XXXXXX", dir, (int)getpid());
     int fd = mkstemp(probe);
     if (fd < 0) {
-      rc = kafu_err_set(err, -errno, "cannot write output '%s': cannot create files in directory '%s': %s", path,
-                        dir, strerror(errno));
+      rc = kafu_err_set(err, -errno, "cannot write output '%s': cannot create files in directory '%s': %s",
+                        path, dir, strerror(errno));
     } else {
       close(fd);
       unlink(probe);
@@ -75,7 +76,8 @@ int kafu_drv_install_output(const char *tmp_path, const char *path, kafu_err *er
   if (rc < 0) return rc;
   struct stat st;
   if (!strcmp(path, "-")) {
-    if ((rc = write_all(1, data, len)) < 0) kafu_err_set(err, rc, "writing the module to stdout: %s", strerror(-rc));
+    if ((rc = write_all(1, data, len)) < 0)
+      kafu_err_set(err, rc, "writing the module to stdout: %s", strerror(-rc));
   } else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
     int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (fd < 0) {
@@ -87,7 +89,8 @@ int kafu_drv_install_output(const char *tmp_path, const char *path, kafu_err *er
   } else if ((rc = kafu_write_file_atomic(path, data, len, err)) == 0) {
     mode_t mask = umask(0);
     umask(mask);
-    if (chmod(path, 0777 & ~mask) != 0) rc = kafu_err_set(err, -errno, "%s: chmod: %s", path, strerror(errno));
+    if (chmod(path, 0777 & ~mask) != 0)
+      rc = kafu_err_set(err, -errno, "%s: chmod: %s", path, strerror(errno));
   }
   free(data);
   return rc;

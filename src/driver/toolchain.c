@@ -195,12 +195,9 @@ static void probe_builtins(const kafu_toolchain *tc, kafu_tc_check *c) {
     snprintf(c->detail, sizeof c->detail, c->ok ? "%s" : "KAFU_CLANG_RT_BUILTINS=%s not found", env);
     return;
   }
-  if (!tc->clang) {
-    snprintf(c->detail, sizeof c->detail, "cannot locate without clang");
-    return;
-  }
-  char *real = realpath(tc->clang, NULL);
-  char *bindir = kafu_path_dirname(real ? real : tc->clang);
+  /* without clang, look where Debian's LLVM packages put it */
+  char *real = tc->clang ? realpath(tc->clang, NULL) : NULL;
+  char *bindir = tc->clang ? kafu_path_dirname(real ? real : tc->clang) : strdup("/usr/lib/llvm-*/bin");
   char pattern[PATH_MAX];
   snprintf(pattern, sizeof pattern, "%s/../lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a", bindir);
   glob_t g;
@@ -212,8 +209,8 @@ static void probe_builtins(const kafu_toolchain *tc, kafu_tc_check *c) {
     globfree(&g);
   } else {
     char *res = kafu_path_dirname(bindir);
-    snprintf(c->detail, sizeof c->detail, "%s/lib/clang/<version>/lib/wasi/libclang_rt.builtins-wasm32.a not found",
-             res);
+    snprintf(c->detail, sizeof c->detail,
+             "%s/lib/clang/<version>/lib/wasi/libclang_rt.builtins-wasm32.a not found", res);
     free(res);
   }
   free(real);
@@ -250,13 +247,15 @@ int kafu_toolchain_missing(const kafu_toolchain *tc, bool cxx, bool link, kafu_e
   for (size_t i = 0; i < n; i++) {
     const char *name = c[i].name;
     /* kafu.h is left out: a program need not include it, and clang names it when it does */
-    bool needed = !strcmp(name, "clang") || !strcmp(name, "wasi sysroot") ||
-                  (link && (!strcmp(name, "wasm-ld") || !strcmp(name, "kafu_rt.c") ||
-                            !strncmp(name, "compiler-rt", 11))) ||
-                  (cxx && !strcmp(name, "libc++ (wasm32)")) || (cxx && link && !strcmp(name, "libc++abi (wasm32)"));
+    bool needed =
+        !strcmp(name, "clang") || !strcmp(name, "wasi sysroot") ||
+        (link &&
+         (!strcmp(name, "wasm-ld") || !strcmp(name, "kafu_rt.c") || !strncmp(name, "compiler-rt", 11))) ||
+        (cxx && !strcmp(name, "libc++ (wasm32)")) || (cxx && link && !strcmp(name, "libc++abi (wasm32)"));
     if (!needed || c[i].ok) continue;
     if (*c[i].package)
-      return kafu_err_set(err, KAFU_ENOENT, "%s missing: %s (Debian package %s)", name, c[i].detail, c[i].package);
+      return kafu_err_set(err, KAFU_ENOENT, "%s missing: %s (Debian package %s)", name, c[i].detail,
+                          c[i].package);
     return kafu_err_set(err, KAFU_ENOENT, "%s missing: %s", name, c[i].detail);
   }
   return 0;

@@ -71,7 +71,7 @@ int kafu_engine_cache_dir(const kafu_engine_opts *opts, char *buf, size_t cap, k
 
 /* Run argv with stdout+stderr captured into *out (NUL-terminated). Returns the
  * exit status, or -1 when it could not run. */
-static int capture(char *const argv[], kafu_buf *out) {
+int kafu_engine_capture(char *const argv[], kafu_buf *out) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return -1;
   pid_t pid = fork();
@@ -263,12 +263,12 @@ static void toolchain_init(void) {
     return;
   }
   const char *extra = getenv("KAFU_AOT_CFLAGS");
-  sfmt(t->cflags, sizeof t->cflags, "-O2 -fPIC -shared -fvisibility=hidden -DNDEBUG%s%s",
+  sfmt(t->cflags, sizeof t->cflags, "-O2 -g1 -fPIC -shared -fvisibility=hidden -DNDEBUG%s%s",
            extra && extra[0] ? " " : "", extra ? extra : "");
 
   kafu_buf id = {0}, v = {0};
   char *argv_cc[] = {t->cc, "--version", NULL};
-  int rc = capture(argv_cc, &v);
+  int rc = kafu_engine_capture(argv_cc, &v);
   if (rc != 0) {
     kafu_err_set(&t->why, KAFU_EIO, "the C compiler %s does not run (`%s --version` exited with %d)", t->cc, t->cc,
                  rc);
@@ -280,7 +280,7 @@ static void toolchain_init(void) {
   kafu_buf_printf(&id, "cc=%s %s\n", t->cc, line);
   v.len = 0;
   char *argv_w[] = {t->wasm2c, "--version", NULL};
-  rc = capture(argv_w, &v);
+  rc = kafu_engine_capture(argv_w, &v);
   if (rc != 0) {
     kafu_err_set(&t->why, KAFU_EIO, "%s --version failed (exit %d): is wabt installed correctly?", t->wasm2c, rc);
     kafu_buf_free(&v);
@@ -407,27 +407,41 @@ static int rm_rf(const char *path) {
   return rmdir(path);
 }
 
-/* wasm2c merges "undefined element" and "signature mismatch" into one trap;
- * make the generated call_indirect macro report which one it was. */
+/* Two small, optional edits of wasm2c's output (when its layout is not the
+ * expected one they are skipped and only message precision suffers):
+ *  - call_indirect: wasm2c merges "undefined element" and "signature
+ *    mismatch" into one trap; report which one it was;
+ *  - every trap site passes a unique number (__COUNTER__), so the C compiler
+ *    cannot merge the trap calls of different wasm code (cross-jumping) and the
+ *    trap's return address names the right wasm function. */
 static int patch_module_c(const char *path, kafu_err *err) {
+  static const char *const edits[][2] = {
+      {"TRAP(CALL_INDIRECT)", "(KAFU_CI_TRAP(table, x), 0)"},
+      {"#define TRAP(x) (wasm_rt_trap(WASM_RT_TRAP_##x), 0)",
+       "#define TRAP(x) (kafu_trap_here(WASM_RT_TRAP_##x, __COUNTER__), 0)"},
+  };
   uint8_t *d;
   size_t len;
   int rc = kafu_read_file(path, &d, &len, err);
   if (rc) return rc;
-  const char *needle = "TRAP(CALL_INDIRECT)";
-  char *at = memmem(d, len, needle, strlen(needle));
-  if (!at) {
+  for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
+    const char *needle = edits[e][0];
+    char *at = memmem(d, len, needle, strlen(needle));
+    if (!at) {
+      kafu_debug("engine: wasm2c output lacks '%s'; trap reports will be less precise", needle);
+      continue;
+    }
+    kafu_buf b = {0};
+    size_t pre = (size_t)((uint8_t *)at - d), post = pre + strlen(needle);
+    kafu_buf_append(&b, d, pre);
+    kafu_buf_printf(&b, "%s", edits[e][1]);
+    kafu_buf_append(&b, d + post, len - post);
     free(d);
-    return 0; /* other wasm2c layout: keep the merged trap */
+    len = b.len;
+    d = (uint8_t *)kafu_buf_cstr(&b);
   }
-  kafu_buf b = {0};
-  kafu_buf_append(&b, d, (size_t)((uint8_t *)at - d));
-  kafu_buf_printf(&b, "(KAFU_CI_TRAP(table, x), 0)");
-  size_t off = (size_t)((uint8_t *)at - d) + strlen(needle);
-  kafu_buf_append(&b, d + off, len - off);
+  rc = kafu_write_file_atomic(path, d, len, err);
   free(d);
-  rc = kafu_write_file_atomic(path, b.data, b.len, err);
-  kafu_buf_free(&b);
   return rc;
 }
 

@@ -47,11 +47,16 @@ static const char prelude2[] =
     "#define KAFU_HIDDEN __attribute__((visibility(\"hidden\")))\n"
     "static const struct kafu_aot_rt *kafu_rt;\n"
     "static const void *const *kafu_rt_wasi;\n"
-    "__attribute__((noinline, noreturn, cold)) static void kafu_trap_here(uint32_t code) {\n"
+    /* `site` is unique per trap site (aot_cache.c patches TRAP to pass
+       __COUNTER__) and kept alive by the asm, so the compiler cannot merge the
+       trap calls of different wasm code and misname the trapping function */
+    "__attribute__((noinline, noreturn, cold)) static void kafu_trap_here(uint32_t code, uint32_t site) {\n"
+    "  __asm__ volatile(\"\" ::\"r\"(site));\n"
     "  kafu_rt->trap(code, __builtin_return_address(0));\n"
     "}\n"
     /* distinguishes the two call_indirect failures wasm2c merges into one */
-    "#define KAFU_CI_TRAP(table, x) kafu_trap_here(((x) < (table).size && (table).data[x].func) ? 100u : 101u)\n";
+    "#define KAFU_CI_TRAP(table, x) \\\n"
+    "  kafu_trap_here(((x) < (table).size && (table).data[x].func) ? 100u : 101u, __COUNTER__)\n";
 
 static const char runtime_part[] =
     "/* ---- wasm-rt API, forwarded to kafu ---- */\n"
@@ -73,10 +78,10 @@ static const char runtime_part[] =
     "    if (kafu_fts[i].np == np && kafu_fts[i].nr == nr && !memcmp(kafu_fts[i].t, t, (np + nr) * sizeof(int)))\n"
     "      return i + 1;\n"
     "  kafu_functype *n = realloc(kafu_fts, (kafu_nfts + 1) * sizeof *n);\n"
-    "  if (!n) kafu_trap_here(102u);\n"
+    "  if (!n) kafu_trap_here(102u, 0);\n"
     "  kafu_fts = n;\n"
     "  n[kafu_nfts].t = malloc((np + nr + 1) * sizeof(int));\n"
-    "  if (!n[kafu_nfts].t) kafu_trap_here(102u);\n"
+    "  if (!n[kafu_nfts].t) kafu_trap_here(102u, 0);\n"
     "  memcpy(n[kafu_nfts].t, t, (np + nr) * sizeof(int));\n"
     "  n[kafu_nfts].np = np;\n"
     "  n[kafu_nfts].nr = nr;\n"
@@ -87,11 +92,11 @@ static const char runtime_part[] =
     "static uint8_t kafu_exc[65536];\n"
     "static jmp_buf *kafu_unwind;\n"
     "void wasm_rt_load_exception(uint32_t tag, uint32_t size, const void *v) {\n"
-    "  if (size > sizeof kafu_exc) kafu_trap_here(WASM_RT_TRAP_EXHAUSTION);\n"
+    "  if (size > sizeof kafu_exc) kafu_trap_here(WASM_RT_TRAP_EXHAUSTION, 0);\n"
     "  kafu_exc_tag = tag; kafu_exc_size = size; if (size) memcpy(kafu_exc, v, size);\n"
     "}\n"
     "void wasm_rt_throw(void) {\n"
-    "  if (!kafu_unwind) kafu_trap_here(WASM_RT_TRAP_UNCAUGHT_EXCEPTION);\n"
+    "  if (!kafu_unwind) kafu_trap_here(WASM_RT_TRAP_UNCAUGHT_EXCEPTION, 0);\n"
     "  siglongjmp(*kafu_unwind, WASM_RT_TRAP_UNCAUGHT_EXCEPTION);\n"
     "}\n"
     "jmp_buf *wasm_rt_get_unwind_target(void) { return kafu_unwind; }\n"
@@ -105,7 +110,7 @@ static const char runtime_part[] =
     "#define KAFU_TABLE_OPS(type)                                                                    \\\n"
     "  void wasm_rt_allocate_##type##_table(wasm_rt_##type##_table_t *t, uint32_t n, uint32_t max) { \\\n"
     "    t->data = calloc(n ? n : 1, sizeof *t->data);                                              \\\n"
-    "    if (!t->data) kafu_trap_here(102u);                                                         \\\n"
+    "    if (!t->data) kafu_trap_here(102u, 0);                                                         \\\n"
     "    t->size = n;                                                                                \\\n"
     "    t->max_size = max;                                                                          \\\n"
     "  }                                                                                             \\\n"
@@ -159,6 +164,13 @@ static void mangle(kafu_buf *b, const char *s) {
     if (keep) kafu_buf_putc(b, (char)c);
     else kafu_buf_printf(b, "Z%02X", c);
   }
+}
+
+void kafu_aot_mangle(const char *in, char *out, size_t cap) {
+  kafu_buf b = {0};
+  mangle(&b, in);
+  snprintf(out, cap, "%s", b.data ? kafu_buf_cstr(&b) : "");
+  kafu_buf_free(&b);
 }
 
 void kafu_aot_legalize(const char *in, char *out, size_t cap) {

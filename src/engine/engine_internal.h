@@ -136,6 +136,8 @@ int kafu_aot_write_glue(const wasm_info *wi, const char *key, const char *sha_he
 const char *kafu_aot_glue_version(void);
 /* wasm2c's name legalisation (non [A-Za-z0-9_] -> '_'), for symbol lookup. */
 void kafu_aot_legalize(const char *in, char *out, size_t cap);
+/* wasm2c's export/import name mangling (Z_appZ_<this>) */
+void kafu_aot_mangle(const char *in, char *out, size_t cap);
 
 /* ---- cache / compile ------------------------------------------------------------- */
 
@@ -150,6 +152,9 @@ typedef struct aot_artifact {
 int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const wasm_info *wi,
                     const kafu_engine_opts *opts, const char *display_name, aot_artifact *out, kafu_err *err);
 void kafu_aot_release(aot_artifact *a);
+/* Run argv (argv[0] a path) with stdout+stderr captured into *out (NUL-terminated);
+ * returns the exit status or -1 when it could not run. */
+int kafu_engine_capture(char *const argv[], kafu_buf *out);
 
 /* ---- runtime -------------------------------------------------------------------- */
 

@@ -217,23 +217,40 @@ static void altstack_free(void *p) {
   munmap(p, ALTSTACK_SIZE);
 }
 
+static pthread_mutex_t handler_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* (Re)install our handler for sig, keeping whatever was there as the next one
+ * in the chain. Called on every entry into wasm: test frameworks (cmocka) and
+ * embedders may install their own SIGSEGV handler after us; faults outside wasm
+ * still reach theirs. */
+static void ensure_handler(int sig, struct sigaction *old) {
+  struct sigaction cur;
+  if (sigaction(sig, NULL, &cur) != 0) return;
+  if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == fault_handler) return;
+  pthread_mutex_lock(&handler_mu);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = fault_handler;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  struct sigaction prev;
+  if (sigaction(sig, &sa, &prev) == 0 && !((prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction == fault_handler))
+    *old = prev;
+  pthread_mutex_unlock(&handler_mu);
+}
+
 static void install_handler(void) {
   /* load libgcc's unwinder now: backtrace() would otherwise dlopen it (malloc)
    * the first time, inside a signal handler */
   void *tmp[2];
   backtrace(tmp, 2);
   pthread_key_create(&altstack_key, altstack_free);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = fault_handler;
-  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGSEGV, &sa, &old_segv);
-  sigaction(SIGBUS, &sa, &old_bus);
 }
 
 void kafu_rt_prepare_thread(void) {
   pthread_once(&handler_once, install_handler);
+  ensure_handler(SIGSEGV, &old_segv);
+  ensure_handler(SIGBUS, &old_bus);
   if (t_altstack) return;
   stack_t cur;
   if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE) && cur.ss_size >= 65536) {

@@ -29,6 +29,22 @@ static int32_t func_of_symbol(const kafu_module *m, const char *sym) {
   if (n >= sizeof base) return -1;
   memcpy(base, sym, n);
   base[n] = 0;
+  /* the glue's invoker of export N and wasm2c's export wrappers contain only
+   * the exported function's code (inlined into them) */
+  unsigned inv;
+  char tail;
+  if (sscanf(base, "kafu_inv_%u%c", &inv, &tail) == 1 && inv < m->wi.nexports &&
+      m->wi.exports[inv].kind == WI_EXT_FUNC)
+    return (int32_t)m->wi.exports[inv].index;
+  char mg[512];
+  if (!strncmp(base, "Z_appZ_", 7)) {
+    for (uint32_t i = 0; i < m->wi.nexports; i++) {
+      if (m->wi.exports[i].kind != WI_EXT_FUNC) continue;
+      kafu_aot_mangle(m->wi.exports[i].name, mg, sizeof mg);
+      if (!strcmp(mg, base + 7)) return (int32_t)m->wi.exports[i].index;
+    }
+    return -1;
+  }
   if (strncmp(base, "w2c_", 4) != 0) return -1;
   const char *r = base + 4;
   if (r[0] == 'f' && r[1]) {
@@ -114,6 +130,55 @@ void kafu_function_display_name(const kafu_module *m, int32_t func, char *out, s
   snprintf(out, cap, "function #%d", func);
 }
 
+/* Expand frames with addr2line (binutils, installed with gcc): the artifact is
+ * built with -g1, whose DWARF records which wasm functions the C compiler
+ * inlined where, so the innermost wasm function is named even when it was
+ * inlined into its caller. Returns the number of functions written, or -1. */
+static int addr2line_frames(const kafu_module *m, const uintptr_t *offs, int n, int32_t *funcs, int max) {
+  char *tool = kafu_which("addr2line");
+  if (!tool) return -1;
+  char *argv[KAFU_BT_MAX + 10];
+  char addrs[KAFU_BT_MAX + 1][24];
+  int k = 0;
+  argv[k++] = tool;
+  argv[k++] = "-f";
+  argv[k++] = "-i";
+  argv[k++] = "-a";
+  argv[k++] = "-e";
+  argv[k++] = (char *)m->art.path;
+  for (int i = 0; i < n && i <= KAFU_BT_MAX; i++) {
+    snprintf(addrs[i], sizeof addrs[i], "0x%lx", (unsigned long)offs[i]);
+    argv[k++] = addrs[i];
+  }
+  argv[k] = NULL;
+  kafu_buf out = {0};
+  int rc = kafu_engine_capture(argv, &out);
+  free(tool);
+  if (rc != 0 || !out.data) {
+    kafu_buf_free(&out);
+    return -1;
+  }
+  kafu_debug("engine: addr2line:\n%s", (char *)out.data);
+  /* groups: "0x<addr>" then pairs of lines (function, file:line), innermost first */
+  int nf = 0, line_in_group = 0;
+  int32_t group_last = -3;
+  for (char *save = NULL, *ln = strtok_r((char *)out.data, "\n", &save); ln && nf < max;
+       ln = strtok_r(NULL, "\n", &save)) {
+    if (ln[0] == '0' && ln[1] == 'x') {
+      line_in_group = 0;
+      group_last = -3;
+      continue;
+    }
+    if (line_in_group++ % 2) continue; /* file:line */
+    int32_t f = func_of_symbol(m, ln);
+    /* an export wrapper/invoker inlining its function is one wasm frame */
+    if (f >= 0 && f != group_last) funcs[nf++] = f;
+    if (f >= 0) group_last = f;
+  }
+  kafu_buf_free(&out);
+  return nf;
+}
+
 void kafu_symbolize(kafu_module *m, const kafu_exec *ex, kafu_outcome *out) {
   out->function[0] = out->backtrace[0] = 0;
   if (!ex->pc && ex->nbt == 0) return;
@@ -121,18 +186,26 @@ void kafu_symbolize(kafu_module *m, const kafu_exec *ex, kafu_outcome *out) {
   if (!m->sym_loaded) load_symbols(m);
   pthread_mutex_unlock(&m->sym_mu);
   if (!m->nsyms) return;
-  int32_t funcs[KAFU_BT_MAX + 1];
-  int nf = 0;
-  if (ex->pc) {
-    int32_t f = lookup(m, (uintptr_t)ex->pc);
-    if (f >= 0) funcs[nf++] = f;
-  }
-  for (int i = 0; i < ex->nbt; i++) {
+  /* artifact offsets of the frames, innermost first. Return addresses are
+   * looked up at addr-1 so a call at a function's very end (to a noreturn trap)
+   * still resolves to the caller; the faulting PC of a signal is exact. */
+  uintptr_t offs[KAFU_BT_MAX + 1];
+  int32_t funcs[4 * KAFU_BT_MAX];
+  int noffs = 0, nf = 0;
+  if (ex->pc && lookup(m, (uintptr_t)ex->pc) != -2) offs[noffs++] = (uintptr_t)ex->pc - m->load_base;
+  for (int i = 0; i < ex->nbt && noffs <= KAFU_BT_MAX; i++) {
     if (ex->bt[i] == ex->pc) continue;
-    /* return addresses: look up addr-1 so a call at a function's very end (to a
-     * noreturn trap) still resolves to the caller */
-    int32_t f = lookup(m, (uintptr_t)ex->bt[i] - 1);
-    if (f >= 0) funcs[nf++] = f;
+    uintptr_t a = (uintptr_t)ex->bt[i] - 1;
+    if (lookup(m, a) != -2) offs[noffs++] = a - m->load_base;
+  }
+  if (!noffs) return;
+  nf = getenv("KAFU_NO_ADDR2LINE") ? -1 : addr2line_frames(m, offs, noffs, funcs, (int)(sizeof funcs / sizeof funcs[0]));
+  if (nf <= 0) {
+    nf = 0;
+    for (int i = 0; i < noffs; i++) {
+      int32_t f = lookup(m, offs[i] + m->load_base);
+      if (f >= 0) funcs[nf++] = f;
+    }
   }
   if (!nf) return;
   kafu_function_display_name(m, funcs[0], out->function, sizeof out->function);

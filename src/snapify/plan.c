@@ -365,6 +365,30 @@ static int check_module(const kafu_wasm_module *m, ks_plan *p, kafu_err *err) {
                           "of guest/kafu_rt.c)");
     uint64_t addr = (uint32_t)g->init_value;
     uint64_t mem = m->memories[0].limits.min * 65536ull;
+    /* optional: the size kafu_rt.c reserved, as a const u32 it exports the
+     * address of (__kafu_asyncify_buf_size); read it from the data segments */
+    const kafu_wasm_export *se = kafu_wasm_find_export(m, "__kafu_asyncify_buf_size", KAFU_WASM_EXT_GLOBAL);
+    if (se && m->globals[se->index].init_kind == KAFU_WASM_INIT_CONST) {
+      uint64_t sa = (uint32_t)m->globals[se->index].init_value;
+      bool found = false;
+      uint32_t reserved = 0;
+      for (uint32_t i = 0; i < m->ndata && !found; i++) {
+        const kafu_wasm_data *d = &m->data[i];
+        if (d->passive || !d->offset_known || d->memory != 0) continue;
+        uint64_t off = (uint32_t)d->offset;
+        if (sa >= off && sa + 4 <= off + d->len) {
+          const uint8_t *q = d->bytes + (sa - off);
+          reserved = q[0] | q[1] << 8 | q[2] << 16 | (uint32_t)q[3] << 24;
+          found = true;
+        }
+      }
+      if (found && p->buf_size_explicit && reserved != p->buf_size)
+        return kafu_err_set(err, KAFU_EINVAL,
+                            "--kafu-stack-size=%u does not match the %u bytes guest/kafu_rt.c reserved "
+                            "(__kafu_asyncify_buf_size); rebuild with the same size for both",
+                            p->buf_size, reserved);
+      if (found && reserved >= KS_MIN_BUF_SIZE) p->buf_size = reserved;
+    }
     if (addr == 0 || addr % 4 != 0 || addr + p->buf_size > mem)
       return kafu_err_set(err, KAFU_EINVAL,
                           "__kafu_asyncify_buf at 0x%llx with %u bytes does not lie inside the initial memory "
@@ -379,7 +403,8 @@ static int check_module(const kafu_wasm_module *m, ks_plan *p, kafu_err *err) {
 
 /* ---- the plan ------------------------------------------------------------------ */
 
-int ks_plan_build(const kafu_wasm_module *m, uint32_t buf_size, ks_plan *p, kafu_err *err) {
+int ks_plan_build(const kafu_wasm_module *m, uint32_t buf_size, bool buf_size_explicit, ks_plan *p,
+                  kafu_err *err) {
   memset(p, 0, sizeof *p);
   int rc = 0;
   graph g = {.m = m};
@@ -389,6 +414,7 @@ int ks_plan_build(const kafu_wasm_module *m, uint32_t buf_size, ks_plan *p, kafu
   char lbl[160];
 
   p->buf_size = buf_size;
+  p->buf_size_explicit = buf_size_explicit;
   p->nfuncs = m->nfuncs;
   p->nfunc_imports = m->nfunc_imports;
   if (buf_size < KS_MIN_BUF_SIZE || buf_size > KS_MAX_BUF_SIZE || buf_size % 8)

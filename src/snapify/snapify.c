@@ -277,8 +277,8 @@ static int on_uses_global(void *ud, const kafu_wasm_instr *in) {
   return (in->op == KAFU_WASM_OP_GLOBAL_GET || in->op == KAFU_WASM_OP_GLOBAL_SET) && in->a == f->global;
 }
 
-static int verify_output(const kafu_wasm_module *om, const ks_plan *plan, const kafu_buf *expect,
-                         uint32_t *instrumented, kafu_err *err) {
+static int verify_output(const kafu_wasm_module *om, const ks_plan *plan, const kafu_buf *expect, bool verbose,
+                         uint32_t *instrumented, uint32_t *total, kafu_err *err) {
   static const char *api[] = {"asyncify_start_unwind", "asyncify_stop_unwind", "asyncify_start_rewind",
                               "asyncify_stop_rewind", "asyncify_get_state"};
   const kafu_wasm_export *e = kafu_wasm_find_export(om, "asyncify_get_state", KAFU_WASM_EXT_FUNC);
@@ -289,20 +289,33 @@ static int verify_output(const kafu_wasm_module *om, const ks_plan *plan, const 
   if (!fg.found) return kafu_err_set(err, KAFU_EINVAL, "internal: asyncify_get_state reads no global");
   uint8_t *inst = calloc(om->nfuncs ? om->nfuncs : 1, 1);
   if (!inst) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
-  *instrumented = 0;
+  *instrumented = *total = 0;
   for (uint32_t fi = om->nfunc_imports; fi < om->nfuncs; fi++) {
     bool is_api = false;
     for (size_t k = 0; k < sizeof api / sizeof api[0]; k++) {
       const kafu_wasm_export *ae = kafu_wasm_find_export(om, api[k], KAFU_WASM_EXT_FUNC);
       if (ae && ae->index == fi) is_api = true;
     }
-    if (is_api) continue;
+    if (is_api) continue; /* Asyncify's own API: neither counted nor instrumented */
+    (*total)++;
     int rc = kafu_wasm_scan_code(om, fi, on_uses_global, &fg, NULL, err);
     if (rc < 0) {
       free(inst);
       return rc;
     }
     if (rc > 0) inst[fi] = 1, (*instrumented)++;
+  }
+  if (verbose) {
+    uint32_t shown = 0;
+    fprintf(stderr, "snapify: instrumented functions:\n");
+    for (uint32_t fi = om->nfunc_imports; fi < om->nfuncs; fi++) {
+      if (!inst[fi]) continue;
+      if (shown++ == 40) {
+        fprintf(stderr, "  ...\n");
+        break;
+      }
+      fprintf(stderr, "  %s\n", om->funcs[fi].name ? om->funcs[fi].name : "?");
+    }
   }
   int rc = 0;
   for (size_t off = 0; off < expect->len;) {
@@ -340,7 +353,7 @@ int kafu_snapify_analyze(const uint8_t *in, size_t in_len, uint32_t buf_size, ka
     rc = 0;
   } else if (rc == 0) {
     ks_plan plan;
-    rc = ks_plan_build(&m, buf_size ? buf_size : KAFU_DEFAULT_ASYNCIFY_BUF_SIZE, &plan, err);
+    rc = ks_plan_build(&m, buf_size ? buf_size : KAFU_DEFAULT_ASYNCIFY_BUF_SIZE, buf_size != 0, &plan, err);
     if (rc == 0) {
       info_from_plan(info, &plan);
       info->total_functions = m.nfuncs - m.nfunc_imports;
@@ -405,7 +418,8 @@ int kafu_snapify_ex(const uint8_t *in, size_t in_len, const kafu_snapify_opts *o
     goto out;
   }
 
-  if ((rc = ks_plan_build(&m, buf_size, &plan, err)) < 0) goto out;
+  if ((rc = ks_plan_build(&m, buf_size, opts->asyncify_buf_size != 0, &plan, err)) < 0) goto out;
+  buf_size = plan.buf_size; /* may come from the guest support object */
   print_warnings(&plan);
   info_from_plan(info, &plan);
   if (opts->verbose) {
@@ -428,10 +442,10 @@ int kafu_snapify_ex(const uint8_t *in, size_t in_len, const kafu_snapify_opts *o
     kafu_err_prefix(err, "internal: Binaryen wrote a module our reader rejects");
     goto out;
   }
-  uint32_t ninst = 0;
-  if ((rc = verify_output(&om, &plan, &expect, &ninst, err)) < 0) goto out;
+  uint32_t ninst = 0, ntotal = 0;
+  if ((rc = verify_output(&om, &plan, &expect, opts->verbose, &ninst, &ntotal, err)) < 0) goto out;
   info->instrumented = ninst;
-  info->total_functions = om.nfuncs - om.nfunc_imports;
+  info->total_functions = ntotal;
   info->out_code_size = code_size(&om);
 
   /* kafu.meta */

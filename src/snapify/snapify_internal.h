@@ -42,13 +42,15 @@ typedef struct ks_plan {
   bool guest_buf;        /* module exports __kafu_asyncify_buf */
   uint32_t buf_addr;     /* its address, or 0 */
   uint32_t buf_size;
+  bool buf_size_explicit; /* the caller asked for buf_size (else the default) */
   uint32_t nfuncs, nfunc_imports;
   kafu_buf warnings; /* newline-separated warnings for the caller to print */
 } ks_plan;
 
 /* Analyse a parsed input module. Fails (KAFU_EINVAL/KAFU_EUNSUP) with a precise
  * message for every bad input listed in docs/snapify.md. */
-int ks_plan_build(const kafu_wasm_module *m, uint32_t buf_size, ks_plan *p, kafu_err *err);
+int ks_plan_build(const kafu_wasm_module *m, uint32_t buf_size, bool buf_size_explicit, ks_plan *p,
+                  kafu_err *err);
 void ks_plan_free(ks_plan *p);
 
 /* true when s is an acceptable node id: 1..253 chars of [A-Za-z0-9_.-] */

@@ -96,7 +96,7 @@ static int read_reftype(kw_rd *r, uint8_t *out) {
 static int read_types(parser *ps, kw_rd *r) {
   kafu_wasm_module *m = ps->m;
   uint32_t n;
-  if (kw_count(r, &n, 3, "type count") < 0) return r->failed;
+  if (kw_count(r, &n, 1, "type count") < 0) return r->failed;
   m->types = calloc(n ? n : 1, sizeof *m->types);
   if (!m->types) return kw_fail(r, KAFU_ENOMEM, "out of memory");
   for (uint32_t i = 0; i < n; i++) {

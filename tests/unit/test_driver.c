@@ -23,8 +23,10 @@ static int parse(kafu_drv *d, bool cxx, const char *line, kafu_err *e) {
   return kafu_drv_parse(d, argc, argv, cxx, e);
 }
 
-static const kafu_toolchain tc = {
-    .clang = "/usr/bin/clang", .sysroot = "/usr", .include_dir = "/k/include", .rt_source = "/k/share/kafu_rt.c"};
+static const kafu_toolchain tc = {.clang = "/usr/bin/clang",
+                                  .sysroot = "/usr",
+                                  .include_dir = "/k/include",
+                                  .rt_source = "/k/share/kafu_rt.c"};
 
 static int find_arg(const kafu_argv *a, const char *s) {
   for (size_t i = 0; i < a->n; i++)
@@ -130,19 +132,24 @@ static void test_classify(void **s) {
     kafu_arg_kind kind;
     bool value;
   } want[] = {
-      {"-O2", KAFU_ARG_OPT, 0},       {"-I", KAFU_ARG_COMPILE, 0},    {"include", KAFU_ARG_COMPILE, 1},
-      {"-DX=1", KAFU_ARG_COMPILE, 0}, {"a.c", KAFU_ARG_SOURCE, 0},    {"-std=c11", KAFU_ARG_COMPILE, 0},
-      {"b.c", KAFU_ARG_SOURCE, 0},    {"x.o", KAFU_ARG_LINKIN, 0},    {"libz.a", KAFU_ARG_LINKIN, 0},
-      {"-lm", KAFU_ARG_LINK, 0},      {"-L", KAFU_ARG_LINK, 0},       {"/lib", KAFU_ARG_LINK, 1},
-      {"-Wl,--foo", KAFU_ARG_LINK, 0}, {"-g", KAFU_ARG_BOTH, 0},      {"-Wall", KAFU_ARG_BOTH, 0},
-      {"-fbogus-flag", KAFU_ARG_BOTH, 0}, {"-include", KAFU_ARG_COMPILE, 0}, {"pre.h", KAFU_ARG_COMPILE, 1},
-      {"-o", KAFU_ARG_OUTPUT, 0},     {"app.wasm", KAFU_ARG_OUTPUT, 1}, {"-Wa,-x", KAFU_ARG_COMPILE, 0},
-      {"-Xlinker", KAFU_ARG_LINK, 0}, {"--bar", KAFU_ARG_LINK, 1},    {"-mbulk-memory", KAFU_ARG_BOTH, 0},
+      {"-O2", KAFU_ARG_OPT, 0},          {"-I", KAFU_ARG_COMPILE, 0},
+      {"include", KAFU_ARG_COMPILE, 1},  {"-DX=1", KAFU_ARG_COMPILE, 0},
+      {"a.c", KAFU_ARG_SOURCE, 0},       {"-std=c11", KAFU_ARG_COMPILE, 0},
+      {"b.c", KAFU_ARG_SOURCE, 0},       {"x.o", KAFU_ARG_LINKIN, 0},
+      {"libz.a", KAFU_ARG_LINKIN, 0},    {"-lm", KAFU_ARG_LINK, 0},
+      {"-L", KAFU_ARG_LINK, 0},          {"/lib", KAFU_ARG_LINK, 1},
+      {"-Wl,--foo", KAFU_ARG_LINK, 0},   {"-g", KAFU_ARG_BOTH, 0},
+      {"-Wall", KAFU_ARG_BOTH, 0},       {"-fbogus-flag", KAFU_ARG_BOTH, 0},
+      {"-include", KAFU_ARG_COMPILE, 0}, {"pre.h", KAFU_ARG_COMPILE, 1},
+      {"-o", KAFU_ARG_OUTPUT, 0},        {"app.wasm", KAFU_ARG_OUTPUT, 1},
+      {"-Wa,-x", KAFU_ARG_COMPILE, 0},   {"-Xlinker", KAFU_ARG_LINK, 0},
+      {"--bar", KAFU_ARG_LINK, 1},       {"-mbulk-memory", KAFU_ARG_BOTH, 0},
   };
   assert_int_equal(d.nargs, sizeof want / sizeof want[0]);
   for (size_t i = 0; i < d.nargs; i++) {
     assert_string_equal(d.args[i].text, want[i].text);
-    if (d.args[i].kind != want[i].kind) fail_msg("'%s': kind %d, expected %d", want[i].text, d.args[i].kind, want[i].kind);
+    if (d.args[i].kind != want[i].kind)
+      fail_msg("'%s': kind %d, expected %d", want[i].text, d.args[i].kind, want[i].kind);
     assert_int_equal(d.args[i].is_value, want[i].value);
   }
   kafu_drv_free(&d);
@@ -209,7 +216,8 @@ static void test_kafu_options(void **s) {
 static void test_compile_and_link_argv(void **s) {
   kafu_drv d;
   kafu_err e;
-  assert_int_equal(parse(&d, false, "-O2 -DX=1 -I inc a.c -lm b.o -Os -o app.wasm -Wl,--foo -fno-builtin", &e), 0);
+  assert_int_equal(
+      parse(&d, false, "-O2 -DX=1 -I inc a.c -lm b.o -Os -o app.wasm -Wl,--foo -fno-builtin", &e), 0);
   kafu_argv a = {0};
   /* compile step of a.c (args[4]) */
   assert_int_equal(kafu_drv_compile_argv(&d, &tc, 4, "/t/a.o", &a), 0);
@@ -312,7 +320,8 @@ static void test_rt_argv(void **s) {
   kafu_drv d;
   kafu_err e;
   kafu_argv a = {0};
-  assert_int_equal(parse(&d, false, "--kafu-stack-size=64K -O0 -mbulk-memory -pthread -mllvm -foo -DY m.c", &e), 0);
+  assert_int_equal(
+      parse(&d, false, "--kafu-stack-size=64K -O0 -mbulk-memory -pthread -mllvm -foo -DY m.c", &e), 0);
   assert_int_equal(kafu_drv_rt_argv(&d, &tc, "/t/rt.o", &a), 0);
   assert_true(find_arg(&a, "-DKAFU_ASYNCIFY_BUF_SIZE=65536") > 0);
   assert_true(find_arg(&a, "-mbulk-memory") > 0);
@@ -474,13 +483,20 @@ static void test_capture_line(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_lang_and_names), cmocka_unit_test(test_parse_size),
-      cmocka_unit_test(test_modes),          cmocka_unit_test(test_classify),
-      cmocka_unit_test(test_kafu_options),   cmocka_unit_test(test_compile_and_link_argv),
-      cmocka_unit_test(test_cxx),            cmocka_unit_test(test_rt_argv),
-      cmocka_unit_test(test_depfiles),       cmocka_unit_test(test_response_file),
-      cmocka_unit_test(test_argv_join),      cmocka_unit_test(test_check_output),
-      cmocka_unit_test(test_toolchain_env),  cmocka_unit_test(test_capture_line),
+      cmocka_unit_test(test_lang_and_names),
+      cmocka_unit_test(test_parse_size),
+      cmocka_unit_test(test_modes),
+      cmocka_unit_test(test_classify),
+      cmocka_unit_test(test_kafu_options),
+      cmocka_unit_test(test_compile_and_link_argv),
+      cmocka_unit_test(test_cxx),
+      cmocka_unit_test(test_rt_argv),
+      cmocka_unit_test(test_depfiles),
+      cmocka_unit_test(test_response_file),
+      cmocka_unit_test(test_argv_join),
+      cmocka_unit_test(test_check_output),
+      cmocka_unit_test(test_toolchain_env),
+      cmocka_unit_test(test_capture_line),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,14 +8,16 @@
 
 __attribute__((noinline)) int divide(int a, int b) { return a / b; }
 
-__attribute__((noinline)) int to_int(double d) { return (int)d; }
+/* (int)d is compiled with a range guard; the builtin is the trapping instruction */
+__attribute__((noinline)) int to_int(double d) { return __builtin_wasm_trunc_s_i32_f64(d); }
 
 __attribute__((noinline)) int load_far(unsigned addr) { return *(volatile int *)(uintptr_t)addr; }
 
-/* no tail call, no shadow-stack use: only the native (wasm) call stack grows */
-__attribute__((noinline)) int recurse(volatile int n) {
-  if (n == -1) return 0;
-  return recurse(n + 1) + 1;
+/* two recursive calls (no loop transformation possible), no shadow-stack use:
+ * only the native call stack grows, 2^30 deep */
+__attribute__((noinline)) int recurse(int n) {
+  if (n < 2) return n;
+  return recurse(n - 1) + recurse(n - 2);
 }
 
 __attribute__((noinline)) int takes_int(int x) { return x + 1; }
@@ -29,14 +31,14 @@ __attribute__((noinline)) void call_null_slot(unsigned idx) { ((no_args)(uintptr
 
 int main(int argc, char **argv) {
   const char *k = argc > 1 ? argv[1] : "ok";
-  volatile int zero = 0, minus1 = -1, big = INT_MIN;
+  volatile int zero = 0, minus1 = -1, big = INT_MIN, deep = 1 << 30;
   volatile double nan = NAN;
   if (!strcmp(k, "unreachable")) __builtin_trap();
   if (!strcmp(k, "div0")) printf("%d\n", divide(1, zero));
   if (!strcmp(k, "overflow")) printf("%d\n", divide(big, minus1));
   if (!strcmp(k, "nan")) printf("%d\n", to_int(nan));
   if (!strcmp(k, "oob")) printf("%d\n", load_far(0xfffffff0u));
-  if (!strcmp(k, "stack")) printf("%d\n", recurse(0));
+  if (!strcmp(k, "stack")) printf("%d\n", recurse(deep));
   if (!strcmp(k, "indirect-type")) printf("%d\n", call_wrong_type((void *)takes_int));
   if (!strcmp(k, "indirect-null")) call_null_slot(100000);
   printf("no trap: %s\n", k);

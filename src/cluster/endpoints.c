@@ -1,0 +1,335 @@
+/*
+ * endpoints.c — the HTTP API of a node (docs/cluster.md):
+ *
+ *   GET  /healthz    liveness: the process answers
+ *   GET  /readyz     module loaded + compiled, runtime ready (503 otherwise)
+ *   GET  /status     JSON: node, state, module sha256, engine, counters, image id
+ *   GET  /metrics    Prometheus text
+ *   GET  /baseline   the memory image id this node holds (delta baseline)
+ *   POST /migrate    streamed snapshot body -> decoder -> validate -> resume
+ *   POST /heartbeat  follower -> coordinator liveness
+ *   POST /shutdown   {exit_code, reason}: the run is over
+ *
+ * With cluster.token set, every POST needs `Authorization: Bearer <token>`.
+ * Errors are JSON {"error": kind, "message": text, "node": id}.
+ */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafu/snapshot.h"
+#include "node_internal.h"
+
+#define SENDING_WAIT_MS 5000 /* a peer may answer our POST and call back before we saw the answer */
+
+typedef struct migrate_req {
+  kafu_snap_decoder *dec;
+  int rc; /* first decoder error */
+  kafu_err err;
+} migrate_req;
+
+static void peer_name(kafu_http_request *r, char *out, size_t cap) {
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  snprintf(out, cap, "?");
+  if (!ci || !ci->client_addr) return;
+  char ip[INET6_ADDRSTRLEN] = "?";
+  const struct sockaddr *sa = ci->client_addr;
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+    inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
+    kafu_hostport(ip, ntohs(s4->sin_port), out, cap);
+  } else if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+    inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
+    kafu_hostport(ip, ntohs(s6->sin6_port), out, cap);
+  }
+}
+
+/* Constant-time comparison of the Authorization header with "Bearer <token>". */
+static bool authorized(kafu_node *n, kafu_http_request *r) {
+  const char *tok = n->cfg->token;
+  if (!tok || !*tok) return true;
+  const char *h = kafu_http_header(r, "Authorization");
+  if (!h || strncmp(h, "Bearer ", 7)) return false;
+  h += 7;
+  size_t a = strlen(h), b = strlen(tok);
+  unsigned char diff = (unsigned char)(a != b);
+  for (size_t i = 0; i < b; i++) diff |= (unsigned char)(h[i < a ? i : 0] ^ tok[i]);
+  return diff == 0;
+}
+
+static void ok_json(kafu_http_response *resp, int status) {
+  resp->status = status;
+  resp->content_type = "application/json";
+}
+
+/* With n->mu held: a peer that just got our snapshot may call back before our
+ * engine thread processed its 200; wait for that (briefly) instead of saying 409. */
+static void wait_not_sending(kafu_node *n) {
+  uint64_t end = kafu_now_ns() + SENDING_WAIT_MS * 1000000ull;
+  while (n->state == KAFU_NODE_SENDING && !n->done && kafu_now_ns() < end) kafu_node_timed_wait(n, 50);
+}
+
+static void get_status(kafu_node *n, kafu_http_response *resp) {
+  char img[17];
+  pthread_mutex_lock(&n->mu);
+  kafu_mem_image_id_str(n->image_id, img);
+  kafu_buf *b = &resp->body;
+  kafu_buf_printf(b, "{\"node\":");
+  kafu_json_str(b, n->self);
+  kafu_buf_printf(b, ",\"coordinator\":%s,\"state\":\"%s\",\"ready\":%s,\"address\":", n->coordinator ? "true" : "false",
+                  kafu_node_state_name(n->state), n->ready ? "true" : "false");
+  kafu_json_str(b, n->hostport);
+  kafu_buf_printf(b, ",\"module_sha256\":");
+  kafu_json_str(b, n->module_sha);
+  kafu_buf_printf(b, ",\"engine\":");
+  kafu_json_str(b, KAFU_ENGINE_VERSION);
+  kafu_buf_printf(b, ",\"migrations\":{\"in\":%" PRIu64 ",\"out\":%" PRIu64 "},\"image_id\":\"%s\",\"uptime_s\":%.3f",
+                  n->mig_in, n->mig_out, img, kafu_ms_since(n->start_ns) / 1000.0);
+  kafu_buf_printf(b, ",\"version\":\"%s\"}\n", KAFU_VERSION);
+  pthread_mutex_unlock(&n->mu);
+  ok_json(resp, 200);
+}
+
+static kafu_http_mode begin_migrate(kafu_node *n, kafu_http_request *r, kafu_http_response *resp) {
+  pthread_mutex_lock(&n->mu);
+  wait_not_sending(n);
+  const char *busy = NULL;
+  int code = 409;
+  if (n->done || n->state == KAFU_NODE_FINISHED) busy = "the run is over on this node", code = 409;
+  else if (!n->ready) busy = "the module is not loaded yet", code = 503;
+  else if (n->state == KAFU_NODE_RUNNING) busy = "this node is running the program";
+  else if (n->state == KAFU_NODE_RECEIVING) busy = "this node is already receiving a snapshot";
+  else if (n->state == KAFU_NODE_SENDING) busy = "this node is still sending a snapshot";
+  else if (n->state != KAFU_NODE_IDLE) busy = "this node is starting the program";
+  if (busy) {
+    kafu_node_state st = n->state;
+    pthread_mutex_unlock(&n->mu);
+    char peer[80];
+    peer_name(r, peer, sizeof peer);
+    kafu_warn("node %s: refused a snapshot from %s: %s (state %s)", n->self, peer, busy, kafu_node_state_name(st));
+    kafu_metrics_add(&n->metrics, &n->metrics.rejected, 1);
+    kafu_http_error(resp, code, n->self, code == 503 ? "not_ready" : "busy", "%s", busy);
+    return KAFU_HTTP_RESPOND;
+  }
+  n->state = KAFU_NODE_RECEIVING;
+  pthread_mutex_unlock(&n->mu);
+
+  migrate_req *m = calloc(1, sizeof *m);
+  kafu_err err = {0};
+  int rc = m ? kafu_node_engine_call(n, KAFU_CALL_DECODER, &m->dec, &err) : KAFU_ENOMEM;
+  if (rc) {
+    pthread_mutex_lock(&n->mu);
+    if (n->state == KAFU_NODE_RECEIVING) n->state = KAFU_NODE_IDLE;
+    pthread_cond_broadcast(&n->cv);
+    pthread_mutex_unlock(&n->mu);
+    free(m);
+    kafu_http_error(resp, 503, n->self, "unavailable", "cannot take a snapshot now: %s",
+                    rc == KAFU_ENOMEM ? "out of memory" : err.msg);
+    return KAFU_HTTP_RESPOND;
+  }
+  r->user = m;
+  return KAFU_HTTP_STREAM;
+}
+
+static int data_migrate(void *ctx, kafu_http_request *r, const uint8_t *p, size_t len) {
+  (void)ctx;
+  migrate_req *m = r->user;
+  if (!m || m->rc) return -1;
+  m->rc = kafu_snap_decoder_feed(m->dec, p, len, &m->err);
+  return m->rc ? -1 : 0;
+}
+
+static void complete_migrate(kafu_node *n, kafu_http_request *r, kafu_http_response *resp) {
+  migrate_req *m = r->user;
+  r->user = NULL;
+  double recv_ms = kafu_ms_since(r->start_ns);
+  int rc = m->rc;
+  kafu_err err = m->err;
+  if (!rc) {
+    uint64_t t0 = kafu_now_ns();
+    rc = kafu_node_engine_call(n, KAFU_CALL_FINISH, &m->dec, &err);
+    if (!rc) {
+      kafu_metrics_observe(&n->metrics, KAFU_PHASE_RECEIVE, recv_ms);
+      kafu_metrics_observe(&n->metrics, KAFU_PHASE_RESTORE, kafu_ms_since(t0));
+      kafu_metrics_add(&n->metrics, &n->metrics.migrations_in, 1);
+    }
+  } else {
+    kafu_err ignore;
+    kafu_node_engine_call(n, KAFU_CALL_ABORT, &m->dec, &ignore);
+  }
+  free(m);
+  if (!rc) {
+    kafu_info("node %s: received a snapshot (%" PRIu64 " bytes, %.2f ms); resuming", n->self, r->body_bytes,
+              recv_ms);
+    ok_json(resp, 200);
+    kafu_buf_printf(&resp->body, "{\"ok\":true,\"node\":");
+    kafu_json_str(&resp->body, n->self);
+    kafu_buf_printf(&resp->body, ",\"bytes\":%" PRIu64 "}\n", r->body_bytes);
+    return;
+  }
+  char peer[80];
+  peer_name(r, peer, sizeof peer);
+  kafu_metrics_add(&n->metrics, &n->metrics.rejected, 1);
+  if (rc == KAFU_EBASELINE) {
+    kafu_info("node %s: snapshot from %s is a delta against an image this node does not hold: %s", n->self, peer,
+              err.msg);
+    kafu_http_error(resp, 409, n->self, "baseline", "%s", err.msg);
+    return;
+  }
+  kafu_warn("node %s: rejected a snapshot from %s (%" PRIu64 " bytes): %s", n->self, peer, r->body_bytes, err.msg);
+  if (rc == KAFU_EMODULE) kafu_http_error(resp, 400, n->self, "module", "%s", err.msg);
+  else kafu_http_error(resp, 400, n->self, "invalid", "%s", err.msg);
+}
+
+static void aborted_migrate(kafu_node *n, kafu_http_request *r) {
+  migrate_req *m = r->user;
+  r->user = NULL;
+  if (!m) return;
+  char peer[80];
+  peer_name(r, peer, sizeof peer);
+  kafu_warn("node %s: snapshot upload from %s broke off after %" PRIu64 " bytes; discarded", n->self, peer,
+            r->body_bytes);
+  kafu_err ignore;
+  kafu_node_engine_call(n, KAFU_CALL_ABORT, &m->dec, &ignore);
+  free(m);
+}
+
+static void complete_heartbeat(kafu_node *n, kafu_http_request *r, kafu_http_response *resp) {
+  char from[128] = "";
+  if (kafu_json_get_str((char *)r->body.data, r->body.len, "node", from, sizeof from)) {
+    kafu_http_error(resp, 400, n->self, "invalid", "heartbeat body must be {\"node\": \"<id>\"}");
+    return;
+  }
+  int i = kafu_config_node_index(n->cfg, from);
+  if (i < 0) {
+    kafu_http_error(resp, 400, n->self, "unknown_node", "heartbeat from '%s', which is not a node of %s", from,
+                    n->cfg->name);
+    return;
+  }
+  pthread_mutex_lock(&n->mu);
+  n->last_seen[i] = kafu_now_ns();
+  const char *st = kafu_node_state_name(n->state);
+  pthread_mutex_unlock(&n->mu);
+  ok_json(resp, 200);
+  kafu_buf_printf(&resp->body, "{\"node\":");
+  kafu_json_str(&resp->body, n->self);
+  kafu_buf_printf(&resp->body, ",\"state\":\"%s\"}\n", st);
+}
+
+static void complete_shutdown(kafu_node *n, kafu_http_request *r, kafu_http_response *resp) {
+  const char *b = (const char *)r->body.data;
+  long long code;
+  char reason[1024] = "", from[128] = "", status[32] = "";
+  if (kafu_json_get_int(b, r->body.len, "exit_code", &code) || code < 0 || code > 255) {
+    kafu_http_error(resp, 400, n->self, "invalid", "shutdown body must be {\"exit_code\": 0..255, \"reason\": \"...\"}");
+    return;
+  }
+  kafu_json_get_str(b, r->body.len, "reason", reason, sizeof reason);
+  kafu_json_get_str(b, r->body.len, "node", from, sizeof from);
+  kafu_json_get_str(b, r->body.len, "status", status, sizeof status);
+  bool failure = !strcmp(status, "trapped") || !strcmp(status, "failed") || (!status[0] && code != 0);
+  char peer[80];
+  peer_name(r, peer, sizeof peer);
+  kafu_info("node %s: shutdown requested by %s%s (exit code %lld)%s%s", n->self, from[0] ? "node " : "",
+            from[0] ? from : peer, code, reason[0] ? ": " : "", reason);
+  ok_json(resp, 200);
+  kafu_buf_printf(&resp->body, "{\"ok\":true}\n");
+  if (!reason[0]) snprintf(reason, sizeof reason, "shut down by %s", from[0] ? from : peer);
+  kafu_node_finish(n, (int)code, failure, reason);
+}
+
+static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response *resp) {
+  kafu_node *n = ctx;
+  const char *u = r->url;
+  bool get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
+  bool post = !strcmp(r->method, "POST");
+  static const char *const gets[] = {"/healthz", "/readyz", "/status", "/metrics", "/baseline"};
+  static const char *const posts[] = {"/migrate", "/heartbeat", "/shutdown"};
+  bool is_get = false, is_post = false;
+  for (size_t i = 0; i < sizeof gets / sizeof *gets; i++) is_get |= !strcmp(u, gets[i]);
+  for (size_t i = 0; i < sizeof posts / sizeof *posts; i++) is_post |= !strcmp(u, posts[i]);
+  if (!is_get && !is_post) {
+    kafu_http_error(resp, 404, n->self, "not_found", "no endpoint %s (see docs/cluster.md)", u);
+    return KAFU_HTTP_RESPOND;
+  }
+  if ((is_get && !get) || (is_post && !post)) {
+    kafu_http_error(resp, 405, n->self, "method", "%s needs %s", u, is_get ? "GET" : "POST");
+    resp->header_name = "Allow";
+    resp->header_value = is_get ? "GET, HEAD" : "POST";
+    return KAFU_HTTP_RESPOND;
+  }
+  if (is_post && !authorized(n, r)) {
+    char peer[80];
+    peer_name(r, peer, sizeof peer);
+    kafu_warn("node %s: refused POST %s from %s: missing or wrong cluster token", n->self, u, peer);
+    kafu_http_error(resp, 401, n->self, "unauthorized", "POST %s needs the header 'Authorization: Bearer <cluster.token>'",
+                    u);
+    resp->header_name = "WWW-Authenticate";
+    resp->header_value = "Bearer";
+    return KAFU_HTTP_RESPOND;
+  }
+  if (!strcmp(u, "/healthz")) {
+    ok_json(resp, 200);
+    kafu_buf_printf(&resp->body, "{\"status\":\"ok\",\"node\":");
+    kafu_json_str(&resp->body, n->self);
+    kafu_buf_printf(&resp->body, "}\n");
+  } else if (!strcmp(u, "/readyz")) {
+    pthread_mutex_lock(&n->mu);
+    bool ready = n->ready && !n->done;
+    ok_json(resp, ready ? 200 : 503);
+    kafu_buf_printf(&resp->body, "{\"ready\":%s,\"node\":", ready ? "true" : "false");
+    kafu_json_str(&resp->body, n->self);
+    kafu_buf_printf(&resp->body, ",\"state\":\"%s\",\"module_sha256\":", kafu_node_state_name(n->state));
+    kafu_json_str(&resp->body, n->module_sha);
+    if (!ready) {
+      kafu_buf_printf(&resp->body, ",\"reason\":");
+      kafu_json_str(&resp->body, n->done ? "the run is over" : n->not_ready);
+    }
+    kafu_buf_printf(&resp->body, "}\n");
+    pthread_mutex_unlock(&n->mu);
+  } else if (!strcmp(u, "/status")) {
+    get_status(n, resp);
+  } else if (!strcmp(u, "/metrics")) {
+    resp->status = 200;
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    kafu_metrics_render(&n->metrics, n->self, &resp->body);
+  } else if (!strcmp(u, "/baseline")) {
+    char img[17];
+    pthread_mutex_lock(&n->mu);
+    wait_not_sending(n);
+    kafu_mem_image_id_str(n->image_id, img);
+    pthread_mutex_unlock(&n->mu);
+    ok_json(resp, 200);
+    kafu_buf_printf(&resp->body, "{\"node\":");
+    kafu_json_str(&resp->body, n->self);
+    kafu_buf_printf(&resp->body, ",\"image_id\":\"%s\"}\n", img);
+  } else if (!strcmp(u, "/migrate")) {
+    return begin_migrate(n, r, resp);
+  } else {
+    return KAFU_HTTP_BUFFER; /* /heartbeat, /shutdown: small JSON bodies */
+  }
+  return KAFU_HTTP_RESPOND;
+}
+
+static int data(void *ctx, kafu_http_request *r, const uint8_t *p, size_t len) { return data_migrate(ctx, r, p, len); }
+
+static void complete(void *ctx, kafu_http_request *r, kafu_http_response *resp) {
+  kafu_node *n = ctx;
+  if (!strcmp(r->url, "/migrate")) complete_migrate(n, r, resp);
+  else if (!strcmp(r->url, "/heartbeat")) complete_heartbeat(n, r, resp);
+  else complete_shutdown(n, r, resp);
+}
+
+static void aborted(void *ctx, kafu_http_request *r) {
+  if (!strcmp(r->url, "/migrate")) aborted_migrate(ctx, r);
+}
+
+kafu_http_handlers kafu_node_handlers(kafu_node *n) {
+  kafu_http_handlers h = {.ctx = n, .begin = begin, .data = data, .complete = complete, .aborted = aborted};
+  return h;
+}

@@ -1,0 +1,133 @@
+/*
+ * http_client.c — libcurl client for node-to-node calls.
+ *
+ * One easy handle per peer and per calling thread, kept for the node's
+ * lifetime: libcurl then reuses the TCP connection (keep-alive), so a
+ * migration costs no handshake. Every request sets its own method, body and
+ * timeout on the same handle. A streamed POST uses chunked transfer encoding
+ * with a read callback, so the snapshot is produced while it is sent; instead
+ * of a total timeout (which would cap the size) it aborts when the transfer
+ * stalls.
+ */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cluster_internal.h"
+
+#define CONNECT_TIMEOUT_MS 2000L
+#define STALL_SECONDS 15L /* streamed upload: abort below 1 byte/s for this long */
+
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static void global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+void kafu_http_global_init(void) { pthread_once(&g_once, global_init); }
+
+int kafu_http_client_init(kafu_http_client *c, const char *host, uint16_t port, const char *token, kafu_err *err) {
+  memset(c, 0, sizeof *c);
+  kafu_http_global_init();
+  kafu_hostport(host, port, c->hostport, sizeof c->hostport);
+  snprintf(c->base, sizeof c->base, "http://%s", c->hostport);
+  CURL *h = curl_easy_init();
+  if (!h) return kafu_err_set(err, KAFU_ENOMEM, "cannot create a libcurl handle for %s", c->hostport);
+  c->curl = h;
+  struct curl_slist *hd = NULL;
+  if (token && *token) {
+    char auth[1100];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    hd = curl_slist_append(hd, auth);
+  }
+  c->headers = hd;
+  return 0;
+}
+
+void kafu_http_client_free(kafu_http_client *c) {
+  if (c->curl) curl_easy_cleanup(c->curl);
+  if (c->headers) curl_slist_free_all(c->headers);
+  memset(c, 0, sizeof *c);
+}
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ctx) {
+  kafu_buf *b = ctx;
+  size_t len = sz * n;
+  if (b && b->len + len <= (1u << 20) && kafu_buf_append(b, p, len)) return 0;
+  return len; /* responses are small; anything past 1 MiB is dropped */
+}
+
+typedef struct {
+  kafu_http_read_fn fn;
+  void *ctx;
+} reader;
+
+static size_t on_read(char *buf, size_t sz, size_t n, void *ctx) {
+  reader *r = ctx;
+  long got = r->fn(r->ctx, (uint8_t *)buf, sz * n);
+  if (got < 0) return CURL_READFUNC_ABORT;
+  return (size_t)got;
+}
+
+/* Common set-up; body == NULL && !rd: GET. */
+static int perform(kafu_http_client *c, const char *path, const void *body, size_t len, reader *rd,
+                   long timeout_ms, long *status, kafu_buf *resp, kafu_err *err) {
+  CURL *h = c->curl;
+  char url[600];
+  snprintf(url, sizeof url, "%s%s", c->base, path);
+  curl_easy_reset(h); /* keeps the connection cache */
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms && timeout_ms < CONNECT_TIMEOUT_MS ? timeout_ms
+                                                                                             : CONNECT_TIMEOUT_MS);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+  c->errbuf[0] = 0;
+  struct curl_slist *hd = c->headers;
+  struct curl_slist *extra = NULL;
+  if (rd) {
+    /* copy the shared headers: the extra ones below must not leak into them */
+    for (struct curl_slist *i = c->headers; i; i = i->next) extra = curl_slist_append(extra, i->data);
+    extra = curl_slist_append(extra, "Content-Type: application/octet-stream");
+    extra = curl_slist_append(extra, "Transfer-Encoding: chunked");
+    hd = extra;
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(h, CURLOPT_READDATA, rd);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, STALL_SECONDS);
+  } else if (body) {
+    for (struct curl_slist *i = c->headers; i; i = i->next) extra = curl_slist_append(extra, i->data);
+    extra = curl_slist_append(extra, "Content-Type: application/json");
+    hd = extra;
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  }
+  if (hd) curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+  CURLcode cc = curl_easy_perform(h);
+  if (extra) curl_slist_free_all(extra);
+  if (cc != CURLE_OK) {
+    *status = 0;
+    return kafu_err_set(err, KAFU_EIO, "%s %s%s: %s", rd || body ? "POST" : "GET", c->hostport, path,
+                        c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
+  }
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+  return 0;
+}
+
+int kafu_http_get(kafu_http_client *c, const char *path, long timeout_ms, long *status, kafu_buf *resp,
+                  kafu_err *err) {
+  return perform(c, path, NULL, 0, NULL, timeout_ms, status, resp, err);
+}
+
+int kafu_http_post(kafu_http_client *c, const char *path, const void *body, size_t len, long timeout_ms,
+                   long *status, kafu_buf *resp, kafu_err *err) {
+  return perform(c, path, body ? body : "", len, NULL, timeout_ms, status, resp, err);
+}
+
+int kafu_http_post_stream(kafu_http_client *c, const char *path, kafu_http_read_fn read, void *ctx, long *status,
+                          kafu_buf *resp, kafu_err *err) {
+  reader rd = {read, ctx};
+  return perform(c, path, NULL, 0, &rd, 0, status, resp, err);
+}

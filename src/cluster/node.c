@@ -1,0 +1,752 @@
+/*
+ * node.c — one node of a Kafu cluster (`kafu serve`): state machine, engine
+ * thread, migration send/receive, end of run. Endpoints are in endpoints.c,
+ * liveness (heartbeats, peer monitoring) in liveness.c; docs/cluster.md has
+ * the protocol.
+ *
+ * States (n->state, guarded by n->mu):
+ *
+ *   starting  -> module loading/compiling; coordinator: waiting for peers
+ *   idle      -> the program runs elsewhere (or not yet); POST /migrate welcome
+ *   receiving -> a POST /migrate body is streaming into the decoder
+ *   running   -> this node executes the program
+ *   sending   -> the program left: its snapshot is being delivered
+ *   finished  -> the run is over (here or elsewhere)
+ *
+ * Only the engine thread calls into the runtime, with one exception: the HTTP
+ * thread of POST /migrate feeds body pieces to the decoder (kafu_snap_decoder_
+ * feed) while the state is `receiving`, i.e. while the engine thread is
+ * parked. Decoder set-up, final validation + restore, and discarding a failed
+ * decoder are run by the engine thread on the HTTP thread's behalf through a
+ * one-slot mailbox (engine_call), so the runtime is never used concurrently.
+ *
+ * The sender keeps its checkpoint until the receiver answered 200 (which the
+ * receiver only does after full validation and restore); only then
+ * kafu_runtime_sent() drops it. Transient failures (connection refused,
+ * reset, 5xx, 409 busy) are retried with exponential backoff; a 409
+ * "baseline" (delta against an image the receiver no longer holds) is retried
+ * at once as a full transfer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kafu/snapshot.h"
+#include "node_internal.h"
+
+/* ---- small helpers ---------------------------------------------------------------------- */
+
+const char *kafu_node_state_name(kafu_node_state s) {
+  static const char *const names[] = {"starting", "idle", "receiving", "running", "sending", "finished"};
+  return names[s];
+}
+
+void kafu_node_timed_wait(kafu_node *n, uint64_t ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t ns = (uint64_t)ts.tv_nsec + (ms % 1000) * 1000000ull;
+  ts.tv_sec += (time_t)(ms / 1000 + ns / 1000000000ull);
+  ts.tv_nsec = (long)(ns % 1000000000ull);
+  pthread_cond_timedwait(&n->cv, &n->mu, &ts);
+}
+
+bool kafu_node_sleep(kafu_node *n, uint64_t ms) {
+  uint64_t end = kafu_now_ns() + ms * 1000000ull;
+  pthread_mutex_lock(&n->mu);
+  while (!n->done) {
+    uint64_t now = kafu_now_ns();
+    if (now >= end) break;
+    kafu_node_timed_wait(n, (end - now) / 1000000ull + 1);
+  }
+  bool done = n->done;
+  pthread_mutex_unlock(&n->mu);
+  return !done;
+}
+
+kafu_http_client *kafu_node_client(kafu_node *n, kafu_http_client *set, size_t i, kafu_err *err) {
+  kafu_http_client *c = &set[i];
+  if (!c->curl &&
+      kafu_http_client_init(c, n->cfg->nodes[i].address, n->cfg->nodes[i].port, n->cfg->token, err) < 0)
+    return NULL;
+  return c;
+}
+
+/* Refresh what other threads may read about the runtime (engine thread only). */
+static void refresh_cache(kafu_node *n) {
+  if (!n->rt) return;
+  n->image_id = kafu_runtime_image_id(n->rt);
+  n->mig_in = kafu_runtime_migrations_in(n->rt);
+  n->mig_out = kafu_runtime_migrations_out(n->rt);
+}
+
+void kafu_node_finish(kafu_node *n, int code, bool failure, const char *reason) {
+  pthread_mutex_lock(&n->mu);
+  if (!n->done) {
+    n->done = true;
+    n->exit_code = code;
+    n->failure = failure;
+    snprintf(n->reason, sizeof n->reason, "%s", reason ? reason : "");
+  }
+  n->state = KAFU_NODE_FINISHED;
+  pthread_cond_broadcast(&n->cv);
+  pthread_mutex_unlock(&n->mu);
+}
+
+/* POST /shutdown to every other node: followers first, the coordinator last,
+ * so that by the time the coordinator (whose exit ends `kafu launch`) leaves,
+ * the others were told too. */
+void kafu_node_broadcast_shutdown(kafu_node *n, kafu_http_client *set, int code, const char *status,
+                                  const char *reason) {
+  kafu_buf body = {0};
+  kafu_buf_printf(&body, "{\"exit_code\":%d,\"status\":", code);
+  kafu_json_str(&body, status);
+  kafu_buf_printf(&body, ",\"node\":");
+  kafu_json_str(&body, n->self);
+  kafu_buf_printf(&body, ",\"reason\":");
+  kafu_json_str(&body, reason);
+  kafu_buf_printf(&body, "}");
+  for (size_t k = 0; k < n->cfg->nnodes; k++) {
+    size_t i = (k + 1) % n->cfg->nnodes; /* 1, 2, ..., N-1, then 0 */
+    if ((int)i == n->self_idx) continue;
+    kafu_err err = {0};
+    long st = 0;
+    kafu_http_client *c = kafu_node_client(n, set, i, &err);
+    if (c && !kafu_http_post(c, "/shutdown", body.data, body.len, 2000, &st, NULL, &err) && st == 200) {
+      kafu_debug("node %s: told node %s to shut down", n->self, n->cfg->nodes[i].id);
+      continue;
+    }
+    if (c && st) kafu_err_set(&err, KAFU_EIO, "HTTP %ld", st);
+    kafu_info("node %s: could not tell node %s to shut down (%s)", n->self, n->cfg->nodes[i].id, err.msg);
+  }
+  kafu_buf_free(&body);
+}
+
+/* The run is over for the whole cluster: tell everyone, then finish here. */
+void kafu_node_end_cluster(kafu_node *n, kafu_http_client *set, int code, const char *status, bool failure,
+                           const char *reason) {
+  pthread_mutex_lock(&n->mu);
+  bool already = n->done || n->ending;
+  n->ending = true;
+  pthread_mutex_unlock(&n->mu);
+  if (already) return;
+  /* no log here: `kafu serve` prints the reason as its final error */
+  kafu_node_broadcast_shutdown(n, set, code, status, reason);
+  kafu_node_finish(n, code, failure, reason);
+}
+
+/* ---- sending: encoder -> bounded pipe -> libcurl ------------------------------------------ */
+
+/* The encoder pushes bytes (engine thread); libcurl pulls them (transfer
+ * thread). A ring of PIPE_CAP bytes between them keeps both busy without
+ * holding the snapshot whole. */
+#define PIPE_CAP (1u << 20)
+
+typedef struct snap_pipe {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  uint8_t *buf;
+  size_t head, len;
+  bool wdone, werr;   /* encoder finished (with an error) */
+  bool rdone;         /* transfer ended: further writes are refused */
+  bool write_refused; /* the encoder saw a refused write (its error is the transport's) */
+  FILE *tee;          /* --save-snapshots */
+} snap_pipe;
+
+static int pipe_write(void *ctx, const void *p, size_t n) {
+  snap_pipe *sp = ctx;
+  const uint8_t *b = p;
+  if (sp->tee && fwrite(p, 1, n, sp->tee) != n) {
+    fclose(sp->tee);
+    sp->tee = NULL;
+  }
+  pthread_mutex_lock(&sp->mu);
+  while (n) {
+    while (sp->len == PIPE_CAP && !sp->rdone) pthread_cond_wait(&sp->cv, &sp->mu);
+    if (sp->rdone) {
+      sp->write_refused = true;
+      pthread_mutex_unlock(&sp->mu);
+      return KAFU_EIO;
+    }
+    size_t tail = (sp->head + sp->len) % PIPE_CAP;
+    size_t chunk = PIPE_CAP - sp->len;
+    if (chunk > PIPE_CAP - tail) chunk = PIPE_CAP - tail;
+    if (chunk > n) chunk = n;
+    memcpy(sp->buf + tail, b, chunk);
+    sp->len += chunk;
+    b += chunk;
+    n -= chunk;
+    pthread_cond_broadcast(&sp->cv);
+  }
+  pthread_mutex_unlock(&sp->mu);
+  return 0;
+}
+
+static long pipe_read(void *ctx, uint8_t *out, size_t cap) {
+  snap_pipe *sp = ctx;
+  pthread_mutex_lock(&sp->mu);
+  while (sp->len == 0 && !sp->wdone) pthread_cond_wait(&sp->cv, &sp->mu);
+  if (sp->len == 0) {
+    long r = sp->werr ? -1 : 0;
+    pthread_mutex_unlock(&sp->mu);
+    return r;
+  }
+  size_t chunk = sp->len;
+  if (chunk > cap) chunk = cap;
+  if (chunk > PIPE_CAP - sp->head) chunk = PIPE_CAP - sp->head;
+  memcpy(out, sp->buf + sp->head, chunk);
+  sp->head = (sp->head + chunk) % PIPE_CAP;
+  sp->len -= chunk;
+  pthread_cond_broadcast(&sp->cv);
+  pthread_mutex_unlock(&sp->mu);
+  return (long)chunk;
+}
+
+typedef struct xfer {
+  kafu_http_client *cl;
+  snap_pipe *sp;
+  long status;
+  kafu_buf resp;
+  int rc;
+  kafu_err err;
+} xfer;
+
+static void *xfer_main(void *arg) {
+  xfer *x = arg;
+  x->rc = kafu_http_post_stream(x->cl, "/migrate", pipe_read, x->sp, &x->status, &x->resp, &x->err);
+  pthread_mutex_lock(&x->sp->mu);
+  x->sp->rdone = true;
+  pthread_cond_broadcast(&x->sp->cv);
+  pthread_mutex_unlock(&x->sp->mu);
+  return NULL;
+}
+
+typedef enum { ATTEMPT_OK, ATTEMPT_BASELINE, ATTEMPT_TRANSIENT, ATTEMPT_FATAL } attempt_result;
+
+static FILE *open_tee(kafu_node *n, const char *target) {
+  if (!n->o.save_snapshots_dir) return NULL;
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%04u-%s-to-%s.snap", n->o.save_snapshots_dir, n->snap_seq, n->self, target);
+  FILE *f = fopen(path, "w");
+  if (!f) kafu_warn("node %s: --save-snapshots: cannot write %s: %s", n->self, path, strerror(errno));
+  return f;
+}
+
+/* One POST /migrate with the snapshot encoded against receiver_id. */
+static attempt_result send_once(kafu_node *n, kafu_http_client *cl, const char *target, uint64_t receiver_id,
+                                kafu_snap_stats *stats, kafu_err *err) {
+  snap_pipe sp = {0};
+  pthread_mutex_init(&sp.mu, NULL);
+  pthread_cond_init(&sp.cv, NULL);
+  sp.buf = malloc(PIPE_CAP);
+  if (!sp.buf) {
+    kafu_err_set(err, KAFU_ENOMEM, "out of memory for the send pipe");
+    return ATTEMPT_FATAL;
+  }
+  sp.tee = open_tee(n, target);
+  xfer x = {.cl = cl, .sp = &sp};
+  pthread_t th;
+  attempt_result ar;
+  if (pthread_create(&th, NULL, xfer_main, &x)) {
+    kafu_err_set(err, KAFU_EIO, "cannot start the transfer thread");
+    ar = ATTEMPT_FATAL;
+    goto out;
+  }
+  kafu_err eerr = {0};
+  int erc = kafu_runtime_encode(n->rt, receiver_id, pipe_write, &sp, stats, &eerr);
+  pthread_mutex_lock(&sp.mu);
+  sp.wdone = true;
+  sp.werr = erc != 0;
+  pthread_cond_broadcast(&sp.cv);
+  bool refused = sp.write_refused;
+  pthread_mutex_unlock(&sp.mu);
+  pthread_join(th, NULL);
+
+  char body[600] = "";
+  if (x.resp.len) snprintf(body, sizeof body, "%.*s", (int)(x.resp.len < 590 ? x.resp.len : 590), x.resp.data);
+  if (erc && !refused) { /* the encoder itself failed: retrying would not help */
+    *err = eerr;
+    kafu_err_prefix(err, "encoding the snapshot");
+    ar = ATTEMPT_FATAL;
+  } else if (x.rc < 0) {
+    *err = x.err;
+    ar = ATTEMPT_TRANSIENT;
+  } else if (x.status == 200) {
+    ar = ATTEMPT_OK;
+  } else {
+    char kind[64] = "", msg[1024] = "";
+    kafu_json_get_str(body, strlen(body), "error", kind, sizeof kind);
+    kafu_json_get_str(body, strlen(body), "message", msg, sizeof msg);
+    kafu_err_set(err, KAFU_EIO, "node %s answered HTTP %ld%s%s%s%s", target, x.status, kind[0] ? " " : "", kind,
+                 msg[0] ? ": " : "", msg);
+    if (x.status == 409 && !strcmp(kind, "baseline")) ar = ATTEMPT_BASELINE;
+    else if (x.status == 409 || x.status >= 500) ar = ATTEMPT_TRANSIENT;
+    else ar = ATTEMPT_FATAL; /* 400 invalid, 401 token, ...: the same bytes would fail again */
+  }
+out:
+  if (sp.tee) fclose(sp.tee);
+  kafu_buf_free(&x.resp);
+  free(sp.buf);
+  pthread_cond_destroy(&sp.cv);
+  pthread_mutex_destroy(&sp.mu);
+  return ar;
+}
+
+/* GET /baseline: the memory image the target holds (0 = none). */
+static int query_baseline(kafu_node *n, kafu_http_client *cl, uint64_t *id, kafu_err *err) {
+  uint64_t t0 = kafu_now_ns();
+  kafu_buf resp = {0};
+  long st = 0;
+  int rc = kafu_http_get(cl, "/baseline", 5000, &st, &resp, err);
+  if (!rc && st != 200) rc = kafu_err_set(err, KAFU_EIO, "GET %s/baseline: HTTP %ld", cl->hostport, st);
+  char hex[40] = "";
+  if (!rc && (kafu_json_get_str((char *)resp.data, resp.len, "image_id", hex, sizeof hex) ||
+              kafu_mem_image_id_parse(hex, id)))
+    rc = kafu_err_set(err, KAFU_EFORMAT, "GET %s/baseline: malformed answer", cl->hostport);
+  kafu_buf_free(&resp);
+  if (!rc) kafu_metrics_observe(&n->metrics, KAFU_PHASE_BASELINE, kafu_ms_since(t0));
+  return rc;
+}
+
+/* Deliver the pending checkpoint to target; 0 once acknowledged. */
+static int send_snapshot(kafu_node *n, const char *target, kafu_err *err) {
+  int ti = kafu_config_node_index(n->cfg, target);
+  if (ti < 0) return kafu_err_set(err, KAFU_EINVAL, "migration to unknown node '%s'", target);
+  kafu_http_client *cl = kafu_node_client(n, n->eng_cl, (size_t)ti, err);
+  if (!cl) return err->code;
+  n->snap_seq++;
+  bool full_only = n->cfg->migration.mode == KAFU_MEMORY_MIGRATION_FULL;
+  uint64_t start = kafu_now_ns();
+  uint64_t wait_ms = KAFU_SEND_RETRY_FIRST_MS;
+  bool full_next = false; /* after a 409 "baseline": send the full image */
+  for (int attempt = 1;; attempt++) {
+    if (attempt > 1) kafu_metrics_add(&n->metrics, &n->metrics.retries, 1);
+    uint64_t rid = 0;
+    if (full_only || full_next || query_baseline(n, cl, &rid, err) == 0) {
+      uint64_t t0 = kafu_now_ns();
+      kafu_snap_stats st = {0};
+      attempt_result ar = send_once(n, cl, target, rid, &st, err);
+      if (ar == ATTEMPT_OK) {
+        double ms = kafu_ms_since(t0);
+        kafu_runtime_sent(n->rt, ms);
+        kafu_metrics_observe(&n->metrics, KAFU_PHASE_TRANSFER, ms);
+        pthread_mutex_lock(&n->metrics.mu);
+        n->metrics.migrations_out++;
+        n->metrics.raw_bytes += st.raw_bytes;
+        n->metrics.wire_bytes += st.wire_bytes;
+        pthread_mutex_unlock(&n->metrics.mu);
+        kafu_info("node %s: migrated to %s: %" PRIu64 " bytes on the wire (%s, %" PRIu64 " pages), %.2f ms%s",
+                  n->self, target, st.wire_bytes, st.delta ? "delta" : "full", st.pages, ms,
+                  attempt > 1 ? " (after retries)" : "");
+        return 0;
+      }
+      if (ar == ATTEMPT_FATAL)
+        return kafu_err_prefix(err, "snapshot for node %s at %s rejected", target, cl->hostport);
+      if (ar == ATTEMPT_BASELINE && !full_next) {
+        /* the receiver no longer holds the image the delta was against (e.g. a
+         * rejected upload overwrote its memory): receiver_image_id 0 = full image */
+        kafu_info("node %s: %s does not hold the delta's baseline; sending the full image", n->self, target);
+        full_next = true;
+        continue;
+      }
+      if (ar == ATTEMPT_BASELINE)
+        return kafu_err_prefix(err, "node %s refused even a full snapshot as a delta", target);
+    }
+    double elapsed = kafu_ms_since(start);
+    if (elapsed + (double)wait_ms > KAFU_SEND_RETRY_TOTAL_MS)
+      return kafu_err_prefix(err, "could not deliver the snapshot to node %s at %s (%d attempts in %.1f s)", target,
+                             cl->hostport, attempt, elapsed / 1000.0);
+    kafu_warn("node %s: sending to %s failed (%s); retrying in %" PRIu64 " ms", n->self, target, err->msg, wait_ms);
+    if (!kafu_node_sleep(n, wait_ms)) return kafu_err_set(err, KAFU_EIO, "node %s is shutting down", n->self);
+    wait_ms = wait_ms * 2 > KAFU_SEND_RETRY_MAX_WAIT_MS ? KAFU_SEND_RETRY_MAX_WAIT_MS : wait_ms * 2;
+  }
+}
+
+/* ---- engine thread ---------------------------------------------------------------------- */
+
+static void set_state(kafu_node *n, kafu_node_state s) {
+  pthread_mutex_lock(&n->mu);
+  if (n->state != KAFU_NODE_FINISHED) n->state = s;
+  refresh_cache(n);
+  pthread_cond_broadcast(&n->cv);
+  pthread_mutex_unlock(&n->mu);
+}
+
+/* What kafu_runtime_run/resume returned: leave, or end the run. */
+static void after_run(kafu_node *n, int rc, kafu_rt_result *res, kafu_err *err) {
+  char reason[1200];
+  if (rc < 0) {
+    snprintf(reason, sizeof reason, "node %s: %s", n->self, err->msg);
+    kafu_node_end_cluster(n, n->eng_cl, KAFU_EXIT_CLUSTER, "failed", true, reason);
+    return;
+  }
+  switch (res->status) {
+    case KAFU_RT_MIGRATED: {
+      set_state(n, KAFU_NODE_SENDING);
+      kafu_err serr = {0};
+      if (send_snapshot(n, res->target, &serr) == 0) {
+        set_state(n, KAFU_NODE_IDLE);
+        return;
+      }
+      pthread_mutex_lock(&n->mu);
+      bool done = n->done;
+      pthread_mutex_unlock(&n->mu);
+      if (done) return; /* shut down while sending: nothing to report */
+      snprintf(reason, sizeof reason, "node %s: the program cannot continue: %s", n->self, serr.msg);
+      kafu_node_end_cluster(n, n->eng_cl, KAFU_EXIT_CLUSTER, "failed", true, reason);
+      return;
+    }
+    case KAFU_RT_FINISHED:
+    case KAFU_RT_EXITED:
+      snprintf(reason, sizeof reason, "program %s on node %s with exit code %d",
+               res->status == KAFU_RT_FINISHED ? "finished" : "exited (proc_exit)", n->self, res->exit_code);
+      kafu_node_end_cluster(n, n->eng_cl, res->exit_code,
+                            res->status == KAFU_RT_FINISHED ? "finished" : "exited", false, reason);
+      return;
+    case KAFU_RT_TRAPPED:
+    case KAFU_RT_FAILED:
+      snprintf(reason, sizeof reason, "program %s on node %s: %s",
+               res->status == KAFU_RT_TRAPPED ? "trapped" : "failed", n->self,
+               res->message[0] ? res->message : "(no message)");
+      kafu_node_end_cluster(n, n->eng_cl, res->exit_code ? res->exit_code : KAFU_EXIT_CLUSTER,
+                            res->status == KAFU_RT_TRAPPED ? "trapped" : "failed", true, reason);
+      return;
+  }
+}
+
+static int create_runtime(kafu_node *n, kafu_err *err) {
+  uint8_t *wasm = NULL;
+  size_t len = 0;
+  int rc = kafu_config_load_app(n->cfg, &wasm, &len, err);
+  if (rc) return rc;
+  kafu_runtime_opts ro = {0};
+  ro.cfg = n->cfg;
+  ro.wasm = wasm;
+  ro.wasm_len = len;
+  ro.self = n->self;
+  ro.mode = KAFU_RT_NODE;
+  ro.events = n->events;
+  ro.engine = n->o.engine;
+  rc = kafu_runtime_new(&ro, &n->rt, err);
+  free(wasm);
+  if (rc) return rc;
+  pthread_mutex_lock(&n->mu);
+  snprintf(n->module_sha, sizeof n->module_sha, "%s", kafu_module_sha256_hex(kafu_runtime_module(n->rt)));
+  pthread_mutex_unlock(&n->mu);
+  return 0;
+}
+
+/* Serve one mailbox call (engine thread, n->mu NOT held). */
+static void serve_call(kafu_node *n) {
+  kafu_err err = {0};
+  int rc = 0;
+  kafu_snap_decoder *dec = n->call_dec;
+  switch (n->call) {
+    case KAFU_CALL_DECODER:
+      dec = NULL;
+      rc = kafu_runtime_decoder(n->rt, &dec, &err);
+      break;
+    case KAFU_CALL_FINISH:
+      rc = kafu_runtime_finish_receive(n->rt, dec, &err);
+      dec = NULL;
+      break;
+    case KAFU_CALL_ABORT:
+      kafu_snap_decoder_free(dec);
+      dec = NULL;
+      break;
+    case KAFU_CALL_NONE: break;
+  }
+  pthread_mutex_lock(&n->mu);
+  if (n->call == KAFU_CALL_FINISH && rc == 0) {
+    if (n->state != KAFU_NODE_FINISHED) n->state = KAFU_NODE_RUNNING;
+    n->resume = true;
+  } else if (n->call != KAFU_CALL_DECODER || rc != 0) {
+    if (n->state == KAFU_NODE_RECEIVING) n->state = KAFU_NODE_IDLE;
+  }
+  refresh_cache(n);
+  n->call_dec = dec;
+  n->call_rc = rc;
+  n->call_err = err;
+  n->call_done = true;
+  pthread_cond_broadcast(&n->cv);
+  pthread_mutex_unlock(&n->mu);
+}
+
+static void *engine_main(void *arg) {
+  kafu_node *n = arg;
+  kafu_err err = {0};
+  char reason[1200];
+  if (create_runtime(n, &err)) {
+    snprintf(reason, sizeof reason, "node %s: cannot load the program: %s", n->self, err.msg);
+    pthread_mutex_lock(&n->mu);
+    snprintf(n->not_ready, sizeof n->not_ready, "%s", reason);
+    pthread_mutex_unlock(&n->mu);
+    kafu_node_end_cluster(n, n->eng_cl, KAFU_EXIT_CLUSTER, "failed", true, reason);
+    goto out;
+  }
+  pthread_mutex_lock(&n->mu);
+  n->ready = true;
+  n->not_ready[0] = 0;
+  if (n->state == KAFU_NODE_STARTING && !n->coordinator) n->state = KAFU_NODE_IDLE;
+  refresh_cache(n);
+  pthread_cond_broadcast(&n->cv);
+  pthread_mutex_unlock(&n->mu);
+  kafu_info("node %s: ready on %s (module %.12s)", n->self, n->hostport, n->module_sha);
+
+  if (n->coordinator) {
+    if (kafu_node_wait_peers(n, &err)) {
+      pthread_mutex_lock(&n->mu);
+      bool done = n->done;
+      pthread_mutex_unlock(&n->mu);
+      if (!done) {
+        snprintf(reason, sizeof reason, "node %s: %s", n->self, err.msg);
+        kafu_node_end_cluster(n, n->eng_cl, KAFU_EXIT_CLUSTER, "failed", true, reason);
+      }
+      goto out;
+    }
+    pthread_mutex_lock(&n->mu);
+    if (n->done) {
+      pthread_mutex_unlock(&n->mu);
+      goto out;
+    }
+    n->started = true;
+    n->state = KAFU_NODE_RUNNING;
+    for (size_t i = 0; i < n->cfg->nnodes; i++) n->last_seen[i] = kafu_now_ns();
+    pthread_cond_broadcast(&n->cv);
+    pthread_mutex_unlock(&n->mu);
+    kafu_rt_result res;
+    int rc = kafu_runtime_run(n->rt, &res, &err);
+    after_run(n, rc, &res, &err);
+  }
+
+  pthread_mutex_lock(&n->mu);
+  for (;;) {
+    n->engine_parked = true;
+    while (!n->done && !(n->call != KAFU_CALL_NONE && !n->call_done) && !n->resume) pthread_cond_wait(&n->cv, &n->mu);
+    n->engine_parked = false;
+    if (n->call != KAFU_CALL_NONE && !n->call_done) {
+      pthread_mutex_unlock(&n->mu);
+      serve_call(n);
+      pthread_mutex_lock(&n->mu);
+      continue;
+    }
+    if (n->done) break;
+    if (n->resume) {
+      n->resume = false;
+      pthread_mutex_unlock(&n->mu);
+      kafu_rt_result res;
+      int rc = kafu_runtime_resume(n->rt, &res, &err);
+      after_run(n, rc, &res, &err);
+      pthread_mutex_lock(&n->mu);
+    }
+  }
+  pthread_mutex_unlock(&n->mu);
+out:
+  pthread_mutex_lock(&n->mu);
+  n->engine_running = false;
+  pthread_cond_broadcast(&n->cv);
+  pthread_mutex_unlock(&n->mu);
+  return NULL;
+}
+
+int kafu_node_engine_call(kafu_node *n, kafu_call_kind kind, kafu_snap_decoder **dec, kafu_err *err) {
+  pthread_mutex_lock(&n->mu);
+  while (n->call != KAFU_CALL_NONE && n->engine_running) pthread_cond_wait(&n->cv, &n->mu);
+  if (!n->engine_running) {
+    pthread_mutex_unlock(&n->mu);
+    if (kind != KAFU_CALL_DECODER && *dec) kafu_snap_decoder_free(*dec);
+    return kafu_err_set(err, KAFU_EIO, "node %s is shutting down", n->self);
+  }
+  n->call = kind;
+  n->call_dec = *dec;
+  n->call_done = false;
+  pthread_cond_broadcast(&n->cv);
+  while (!n->call_done && n->engine_running) pthread_cond_wait(&n->cv, &n->mu);
+  int rc;
+  if (!n->call_done) {
+    rc = kafu_err_set(err, KAFU_EIO, "node %s is shutting down", n->self);
+  } else {
+    rc = n->call_rc;
+    if (rc && err) *err = n->call_err;
+    *dec = n->call_dec;
+  }
+  n->call = KAFU_CALL_NONE;
+  n->call_dec = NULL;
+  pthread_cond_broadcast(&n->cv);
+  pthread_mutex_unlock(&n->mu);
+  return rc;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------ */
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err) {
+  *out = NULL;
+  const kafu_config *cfg = opts->cfg;
+  if (!cfg || !opts->self) return kafu_err_set(err, KAFU_EINVAL, "node options need a config and a node id");
+  int idx = kafu_config_node_index(cfg, opts->self);
+  if (idx < 0) {
+    kafu_buf names = {0};
+    const char *best = NULL;
+    int bestd = 3;
+    for (size_t i = 0; i < cfg->nnodes; i++) {
+      kafu_buf_printf(&names, "%s%s", i ? ", " : "", cfg->nodes[i].id);
+      int d = kafu_edit_distance(opts->self, cfg->nodes[i].id);
+      if (d < bestd) bestd = d, best = cfg->nodes[i].id;
+    }
+    kafu_err_set(err, KAFU_EINVAL, "%s: no node '%s' in `nodes` (nodes: %s)%s%s%s", cfg->config_path, opts->self,
+                 kafu_buf_cstr(&names), best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
+    kafu_buf_free(&names);
+    return err->code;
+  }
+  const kafu_config_node *me = &cfg->nodes[idx];
+  char host[256];
+  uint16_t port = me->port;
+  snprintf(host, sizeof host, "%s", kafu_addr_is_loopback(me->address) ? me->address : "");
+  if (opts->listen) {
+    char h[256];
+    uint16_t p;
+    int rc = kafu_parse_listen(opts->listen, h, sizeof h, &p, err);
+    if (rc) return rc;
+    if (h[0]) snprintf(host, sizeof host, "%s", h);
+    if (p || strchr(opts->listen, ':')) port = p ? p : port;
+  }
+  if (opts->save_snapshots_dir && kafu_mkdirs(opts->save_snapshots_dir, 0755, err))
+    return kafu_err_prefix(err, "--save-snapshots");
+
+  kafu_node *n = calloc(1, sizeof *n);
+  if (!n) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  n->o = *opts;
+  n->o.listen = dup_or_null(opts->listen);
+  n->o.events_path = dup_or_null(opts->events_path);
+  n->o.save_snapshots_dir = dup_or_null(opts->save_snapshots_dir);
+  n->cfg = cfg;
+  n->self_idx = idx;
+  n->coordinator = idx == 0;
+  snprintf(n->self, sizeof n->self, "%s", me->id);
+  n->start_ns = kafu_now_ns();
+  pthread_mutex_init(&n->mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&n->cv, &ca);
+  pthread_condattr_destroy(&ca);
+  kafu_metrics_init(&n->metrics);
+  n->state = KAFU_NODE_STARTING;
+  snprintf(n->not_ready, sizeof n->not_ready, "loading and compiling the module");
+  n->last_seen = calloc(cfg->nnodes, sizeof *n->last_seen);
+  n->eng_cl = calloc(cfg->nnodes, sizeof *n->eng_cl);
+  n->live_cl = calloc(cfg->nnodes, sizeof *n->live_cl);
+  if (!n->last_seen || !n->eng_cl || !n->live_cl) {
+    kafu_node_free(n);
+    return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  }
+  kafu_http_global_init();
+
+  if (n->o.events_path) {
+    int fd = open(n->o.events_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    n->events = fd >= 0 ? fdopen(fd, "a") : NULL;
+    if (!n->events) {
+      kafu_err_set(err, KAFU_EIO, "--events %s: %s", n->o.events_path, strerror(errno));
+      if (fd >= 0) close(fd);
+      kafu_node_free(n);
+      return err->code;
+    }
+    /* one write(2) per event line: several nodes append to the same file */
+    setvbuf(n->events, NULL, _IOFBF, 1 << 16);
+  }
+
+  int fd = kafu_listen_socket(host, port, &n->port, err);
+  if (fd < 0) {
+    kafu_err_prefix(err, "node %s", n->self);
+    kafu_node_free(n);
+    return err->code;
+  }
+  kafu_hostport(host[0] ? host : "0.0.0.0", n->port, n->hostport, sizeof n->hostport);
+  kafu_http_handlers h = kafu_node_handlers(n);
+  int rc = kafu_http_server_start(fd, &h, &n->srv, err);
+  if (rc) {
+    kafu_node_free(n);
+    return rc;
+  }
+  kafu_info("node %s: listening on %s (%s)", n->self, n->hostport, n->coordinator ? "coordinator" : "follower");
+
+  n->engine_running = true;
+  if (pthread_create(&n->engine_thr, NULL, engine_main, n)) {
+    n->engine_running = false;
+    kafu_node_free(n);
+    return kafu_err_set(err, KAFU_EIO, "cannot start the engine thread");
+  }
+  n->engine_started = true;
+  if (n->cfg->nnodes > 1) {
+    if (pthread_create(&n->live_thr, NULL, kafu_node_liveness_main, n) == 0) n->live_started = true;
+    else kafu_warn("node %s: cannot start the liveness thread: heartbeats disabled", n->self);
+  }
+  *out = n;
+  return 0;
+}
+
+uint16_t kafu_node_port(const kafu_node *n) { return n->port; }
+
+int kafu_node_wait(kafu_node *n, kafu_err *why) {
+  pthread_mutex_lock(&n->mu);
+  while (!n->done) pthread_cond_wait(&n->cv, &n->mu);
+  int code = n->exit_code;
+  if (why) {
+    memset(why, 0, sizeof *why);
+    if (n->failure) {
+      why->code = KAFU_EIO;
+      snprintf(why->msg, sizeof why->msg, "%.1000s", n->reason);
+    }
+  }
+  pthread_mutex_unlock(&n->mu);
+  return code;
+}
+
+void kafu_node_stop(kafu_node *n, int exit_code, const char *reason) { kafu_node_finish(n, exit_code, true, reason); }
+
+int kafu_node_free(kafu_node *n) {
+  if (!n) return 0;
+  pthread_mutex_lock(&n->mu);
+  if (!n->done) {
+    n->done = true;
+    n->state = KAFU_NODE_FINISHED;
+  }
+  pthread_cond_broadcast(&n->cv);
+  pthread_mutex_unlock(&n->mu);
+  if (n->live_started) pthread_join(n->live_thr, NULL);
+  if (n->srv) kafu_http_server_stop(n->srv, 500);
+  int left_running = 0;
+  if (n->engine_started) {
+    pthread_mutex_lock(&n->mu);
+    bool joinable = !n->engine_running || n->engine_parked;
+    pthread_mutex_unlock(&n->mu);
+    if (joinable) {
+      pthread_join(n->engine_thr, NULL);
+    } else {
+      pthread_detach(n->engine_thr);
+      left_running = 1;
+    }
+  }
+  if (left_running) return 1; /* the engine thread still uses everything below */
+  if (n->rt) kafu_runtime_free(n->rt);
+  for (size_t i = 0; n->eng_cl && i < n->cfg->nnodes; i++) kafu_http_client_free(&n->eng_cl[i]);
+  for (size_t i = 0; n->live_cl && i < n->cfg->nnodes; i++) kafu_http_client_free(&n->live_cl[i]);
+  free(n->eng_cl);
+  free(n->live_cl);
+  free(n->last_seen);
+  if (n->events) fclose(n->events);
+  kafu_metrics_destroy(&n->metrics);
+  pthread_cond_destroy(&n->cv);
+  pthread_mutex_destroy(&n->mu);
+  free((char *)n->o.listen);
+  free((char *)n->o.events_path);
+  free((char *)n->o.save_snapshots_dir);
+  free(n);
+  return 0;
+}

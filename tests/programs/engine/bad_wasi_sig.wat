@@ -1,0 +1,4 @@
+;; bad_wasi_sig.wat — a WASI import with the wrong signature.
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32) (result i32)))
+  (func (export "_start")))

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Liveness: a follower killed with SIGKILL during execution makes the
+# coordinator end the run non-zero, naming the node; a killed coordinator
+# makes its followers shut down (follower_on_coordinator_lost: shutdown_self)
+# or keep running (ignore). Heartbeats every 100 ms.
+source "$KAFU_SRC/tests/programs/cluster/lib.sh"
+build ending
+
+wait_for_line() { # file regex seconds
+  local i
+  for ((i = 0; i < $3 * 20; i++)); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  fail "no line matching '$2' in ${1##*/} after $3 s"
+}
+
+# 1. follower b killed while it runs the program
+read -r PA PB <<<"$(free_ports 2)"
+config "$T/k1.yaml" ending.wasm '["slow", "200", "100"]' a="$PA" b="$PB"
+serve b "$T/k1.yaml"; PID_B=$LAST_PID
+serve a "$T/k1.yaml"; PID_A=$LAST_PID
+wait_for_line "$T/b.out" 'on b (3)' 30
+wait_for_line "$T/a.out" 'round 3' 30
+kill -9 "$PID_B"
+start=$(date +%s%N)
+wait_exit "$PID_A" 15
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$EXIT_CODE" = 1 ] || fail "coordinator exited $EXIT_CODE after follower b was killed, expected 1"
+grep -q "kafu serve: error: .*node b at 127.0.0.1:$PB" "$T/a.err" || fail "coordinator's error does not name node b and its address"
+pass "follower killed -> coordinator exits 1 naming b (after $ms ms)"
+
+# 2. coordinator killed, followers on shutdown_self (b is idle, a sleeps)
+read -r PA PB <<<"$(free_ports 2)"
+config "$T/k2.yaml" ending.wasm '["slow_a", "200", "100"]' a="$PA" b="$PB"
+serve b "$T/k2.yaml"; PID_B=$LAST_PID
+serve a "$T/k2.yaml"; PID_A=$LAST_PID
+wait_for_line "$T/a.out" 'round 3' 30
+kill -9 "$PID_A"
+wait_exit "$PID_B" 10
+[ "$EXIT_CODE" = 1 ] || fail "follower exited $EXIT_CODE after losing the coordinator, expected 1"
+grep -q 'lost the coordinator a .*shutting down .*shutdown_self' "$T/b.err" || fail "follower's message does not explain"
+pass "coordinator killed -> follower shuts down (shutdown_self)"
+
+# 3. coordinator killed, followers on ignore: b stays up and healthy
+read -r PA PB <<<"$(free_ports 2)"
+ON_LOST=ignore config "$T/k3.yaml" ending.wasm '["slow_a", "200", "100"]' a="$PA" b="$PB"
+serve b "$T/k3.yaml"; PID_B=$LAST_PID
+serve a "$T/k3.yaml"; PID_A=$LAST_PID
+wait_for_line "$T/a.out" 'round 3' 30
+kill -9 "$PID_A"
+wait_for_line "$T/b.err" 'lost the coordinator a .*continuing' 10
+sleep 1
+kill -0 "$PID_B" 2>/dev/null || fail "follower exited although follower_on_coordinator_lost is ignore"
+[ "$(http GET "$PB" /healthz >/dev/null; echo "$HTTP_STATUS")" = 200 ] || fail "follower not healthy after losing the coordinator"
+pass "coordinator killed -> follower keeps running (ignore)"
+
+# 4. the program running on b when the coordinator dies (shutdown_self): b still exits
+read -r PA PB <<<"$(free_ports 2)"
+config "$T/k4.yaml" ending.wasm '["slow", "200", "300"]' a="$PA" b="$PB"
+serve b "$T/k4.yaml"; PID_B=$LAST_PID
+serve a "$T/k4.yaml"; PID_A=$LAST_PID
+wait_for_line "$T/b.out" 'on b (3)' 30
+kill -9 "$PID_A"
+wait_exit "$PID_B" 10
+[ "$EXIT_CODE" = 1 ] || fail "busy follower exited $EXIT_CODE after losing the coordinator, expected 1"
+pass "coordinator killed while b runs the program -> b exits 1"
