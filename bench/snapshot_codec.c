@@ -15,10 +15,11 @@
  *   decode_ms   push decoder fed 64 KiB pieces, applying onto the receiver's memory
  *   memcpy_ms   copying the same dirty bytes once (the floor for any transfer)
  * and throughput = raw bytes carried / time. Output: a table on stdout and,
- * with --csv FILE, one CSV row per case.
+ * with --csv FILE, one CSV row per case appended to FILE (header if new).
  *
  * usage: snapshot_codec [--case SIZE_MIB:DIRTY_PCT]... [--comp none,lz4,zstd]
- *                       [--mode delta,full] [--reps N] [--csv FILE]
+ *                       [--mode delta,full] [--reps N] [--threads N] [--csv FILE]
+ * --threads N: compression threads of the encoder (kafu_snap_encode_opts.threads).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -92,6 +93,8 @@ static void die(const char *what, const kafu_err *e) {
   exit(1);
 }
 
+static int threads;
+
 static void run_case(uint64_t mib, int dirty_pct, const char *comps, const char *modes, int reps, FILE *csv) {
   uint64_t size = mib << 20, np = size / 4096;
   uint8_t *base = malloc(size), *cur = malloc(size), *recv = malloc(size), *copy = malloc(size);
@@ -155,8 +158,11 @@ static void run_case(uint64_t mib, int dirty_pct, const char *comps, const char 
     bool delta = mi == 0;
     for (int ci = 0; ci < 3; ci++) {
       if (!strstr(comps, cnames[ci])) continue;
-      kafu_snap_encode_opts o = {.compression = cval[ci], .image = &img, .delta = &dl,
-                                 .receiver_image_id = delta ? base_img.id : 0};
+      kafu_snap_encode_opts o = {.compression = cval[ci],
+                                 .image = &img,
+                                 .delta = &dl,
+                                 .receiver_image_id = delta ? base_img.id : 0,
+                                 .threads = threads};
       double t_enc[MAXREPS], t_dec[MAXREPS];
       kafu_snap_stats st = {0};
       for (int r = 0; r < reps; r++) {
@@ -175,7 +181,8 @@ static void run_case(uint64_t mib, int dirty_pct, const char *comps, const char 
         t0 = kafu_now_ns();
         if (kafu_snap_decoder_new(&d, &dopt, &e)) die("decoder", &e);
         for (size_t pos = 0; pos < sk.len; pos += 65536)
-          if (kafu_snap_decoder_feed(d, sk.p + pos, sk.len - pos < 65536 ? sk.len - pos : 65536, &e)) die("feed", &e);
+          if (kafu_snap_decoder_feed(d, sk.p + pos, sk.len - pos < 65536 ? sk.len - pos : 65536, &e))
+            die("feed", &e);
         if (kafu_snap_decoder_finish(d, NULL, NULL, &e)) die("finish", &e);
         kafu_snap_decoder_free(d);
         t_dec[r] = kafu_ms_since(t0);
@@ -186,15 +193,17 @@ static void run_case(uint64_t mib, int dirty_pct, const char *comps, const char 
       double enc = median(t_enc, reps), dec = median(t_dec, reps);
       double raw_mb = (double)st.raw_bytes / 1e6;
       double ratio = (double)st.raw_bytes / (double)(st.wire_bytes ? st.wire_bytes : 1);
-      printf("%5" PRIu64 " MiB %4d%% %-5s %-4s %8" PRIu64 " %9.2f %6.2f %9.2f %8.2f %9.2f %9.2f %9.0f %9.0f %8.2f\n", mib,
-             dirty_pct, mnames[mi], cnames[ci], st.pages, (double)st.wire_bytes / 1e6, ratio, update_ms, hint_ms, enc,
-             dec, raw_mb / (enc / 1e3), raw_mb / (dec / 1e3), memcpy_ms);
+      printf("%5" PRIu64 " MiB %4d%% %-5s %-4s %8" PRIu64
+             " %9.2f %6.2f %9.2f %8.2f %9.2f %9.2f %9.0f %9.0f %8.2f\n",
+             mib, dirty_pct, mnames[mi], cnames[ci], st.pages, (double)st.wire_bytes / 1e6, ratio, update_ms,
+             hint_ms, enc, dec, raw_mb / (enc / 1e3), raw_mb / (dec / 1e3), memcpy_ms);
       fflush(stdout);
       if (csv)
         fprintf(csv,
-                "%" PRIu64 ",%d,%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.3f,%.3f,%.3f,%.3f,%.3f,%.0f,%.0f,%.3f\n",
-                mib, dirty_pct, mnames[mi], cnames[ci], st.pages, st.raw_bytes, st.wire_bytes, ratio, update_ms,
-                hint_ms, enc, dec, raw_mb / (enc / 1e3), raw_mb / (dec / 1e3), memcpy_ms);
+                "%" PRIu64 ",%d,%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                ",%.3f,%.3f,%.3f,%.3f,%.3f,%.0f,%.0f,%.3f,%d\n",
+                mib, dirty_pct, mnames[mi], cnames[ci], st.pages, st.raw_bytes, st.wire_bytes, ratio,
+                update_ms, hint_ms, enc, dec, raw_mb / (enc / 1e3), raw_mb / (dec / 1e3), memcpy_ms, threads);
     }
   }
   free(sk.p);
@@ -225,27 +234,33 @@ int main(int argc, char **argv) {
     } else if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
       reps = atoi(argv[++i]);
       if (reps < 1 || reps > MAXREPS) reps = 5;
+    } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+      threads = atoi(argv[++i]);
     } else if (!strcmp(argv[i], "--csv") && i + 1 < argc) {
       csvpath = argv[++i];
     } else {
-      fprintf(stderr,
-              "usage: snapshot_codec [--case SIZE_MIB:DIRTY_PCT]... [--comp none,lz4,zstd] [--mode delta,full] "
-              "[--reps N] [--csv FILE]\n");
+      fprintf(
+          stderr,
+          "usage: snapshot_codec [--case SIZE_MIB:DIRTY_PCT]... [--comp none,lz4,zstd] [--mode delta,full] "
+          "[--reps N] [--threads N] [--csv FILE]\n");
       return strcmp(argv[i], "--help") ? 2 : 0;
     }
   }
   if (!ncases) sizes[0] = 16, dirty[0] = 10, sizes[1] = 256, dirty[1] = 100, ncases = 2;
   FILE *csv = NULL;
   if (csvpath) {
-    if (!(csv = fopen(csvpath, "w"))) {
+    if (!(csv = fopen(csvpath, "a"))) { /* append: several runs (e.g. thread counts) share one file */
       perror(csvpath);
       return 1;
     }
-    fprintf(csv, "size_mib,dirty_pct,mode,compression,pages,raw_bytes,wire_bytes,ratio,update_ms,update_hint_ms,"
-                 "encode_ms,decode_ms,encode_mbps,decode_mbps,memcpy_ms\n");
+    if (ftell(csv) == 0)
+      fprintf(csv,
+              "size_mib,dirty_pct,mode,compression,pages,raw_bytes,wire_bytes,ratio,update_ms,update_hint_ms,"
+              "encode_ms,decode_ms,encode_mbps,decode_mbps,memcpy_ms,threads\n");
   }
-  printf("%9s %5s %-5s %-4s %8s %9s %6s %9s %8s %9s %9s %9s %9s %8s\n", "memory", "dirty", "mode", "comp", "pages",
-         "wire_MB", "ratio", "update_ms", "hint_ms", "encode_ms", "decode_ms", "enc_MB/s", "dec_MB/s", "memcpy");
+  printf("%9s %5s %-5s %-4s %8s %9s %6s %9s %8s %9s %9s %9s %9s %8s\n", "memory", "dirty", "mode", "comp",
+         "pages", "wire_MB", "ratio", "update_ms", "hint_ms", "encode_ms", "decode_ms", "enc_MB/s",
+         "dec_MB/s", "memcpy");
   for (int c = 0; c < ncases; c++) run_case(sizes[c], dirty[c], comps, modes, reps, csv);
   if (csv) fclose(csv);
   return 0;

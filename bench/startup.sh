@@ -32,6 +32,8 @@ C
 clang --target=wasm32-wasi --sysroot=/usr -O2 "$WORK/hello.c" -o "$WORK/hello.wasm"
 clang++ --target=wasm32-wasi --sysroot=/usr -O2 -fno-exceptions "$ROOT/bench/kernels/startup_cxx.cc" -o "$WORK/cxx.wasm"
 clang --target=wasm32-wasi --sysroot=/usr -O2 "$ROOT/bench/kernels/sha256.c" -o "$WORK/sha256.wasm"
+# deployed modules carry no DWARF: strip it so wasm_bytes is code + data
+for m in hello cxx sha256; do wasm-strip "$WORK/$m.wasm"; done
 
 ms() { # command... -> wall ms
   local s e

@@ -91,29 +91,29 @@ typedef struct kafu_export {
 
 typedef enum kafu_trap_kind {
   KAFU_TRAP_NONE = 0,
-  KAFU_TRAP_OUT_OF_BOUNDS,        /* linear memory or table access out of bounds */
-  KAFU_TRAP_UNREACHABLE,          /* `unreachable` executed (abort(), __builtin_trap) */
-  KAFU_TRAP_INT_DIV_BY_ZERO,      /* integer divide by zero */
-  KAFU_TRAP_INT_OVERFLOW,         /* integer overflow (INT_MIN / -1, float->int out of range) */
-  KAFU_TRAP_INVALID_CONVERSION,   /* float->int conversion of NaN */
-  KAFU_TRAP_STACK_EXHAUSTED,      /* call stack exhausted (runaway recursion) */
-  KAFU_TRAP_INDIRECT_CALL_TYPE,   /* call_indirect: function signature mismatch */
-  KAFU_TRAP_INDIRECT_CALL_NULL,   /* call_indirect: undefined/null table element */
-  KAFU_TRAP_UNCAUGHT_EXCEPTION,   /* wasm exception not caught */
-  KAFU_TRAP_ASYNCIFY_OVERFLOW,    /* unwind ran out of Asyncify buffer (docs/abi.md) */
-  KAFU_TRAP_RESOURCE,             /* could not allocate linear memory/table at instantiation */
-  KAFU_TRAP_HOST,                 /* a host callback aborted execution (kafu_instance_abort) */
+  KAFU_TRAP_OUT_OF_BOUNDS,      /* linear memory or table access out of bounds */
+  KAFU_TRAP_UNREACHABLE,        /* `unreachable` executed (abort(), __builtin_trap) */
+  KAFU_TRAP_INT_DIV_BY_ZERO,    /* integer divide by zero */
+  KAFU_TRAP_INT_OVERFLOW,       /* integer overflow (INT_MIN / -1, float->int out of range) */
+  KAFU_TRAP_INVALID_CONVERSION, /* float->int conversion of NaN */
+  KAFU_TRAP_STACK_EXHAUSTED,    /* call stack exhausted (runaway recursion) */
+  KAFU_TRAP_INDIRECT_CALL_TYPE, /* call_indirect: function signature mismatch */
+  KAFU_TRAP_INDIRECT_CALL_NULL, /* call_indirect: undefined/null table element */
+  KAFU_TRAP_UNCAUGHT_EXCEPTION, /* wasm exception not caught */
+  KAFU_TRAP_ASYNCIFY_OVERFLOW,  /* unwind ran out of Asyncify buffer (docs/abi.md) */
+  KAFU_TRAP_RESOURCE,           /* could not allocate linear memory/table at instantiation */
+  KAFU_TRAP_HOST,               /* a host callback aborted execution (kafu_instance_abort) */
 } kafu_trap_kind;
 
 /* "integer divide by zero", ... */
 const char *kafu_trap_kind_str(kafu_trap_kind k);
 
 typedef struct kafu_outcome {
-  int status;          /* same as the call's return value: 0, KAFU_EEXIT or KAFU_ETRAP */
-  uint32_t exit_code;  /* KAFU_EEXIT: the proc_exit argument */
-  kafu_trap_kind trap; /* KAFU_ETRAP */
-  char function[256];  /* KAFU_ETRAP: innermost wasm function, "" when unknown */
-  char backtrace[1024];/* KAFU_ETRAP: "f <- g <- _start" (innermost first), "" when unknown */
+  int status;           /* same as the call's return value: 0, KAFU_EEXIT or KAFU_ETRAP */
+  uint32_t exit_code;   /* KAFU_EEXIT: the proc_exit argument */
+  kafu_trap_kind trap;  /* KAFU_ETRAP */
+  char function[256];   /* KAFU_ETRAP: innermost wasm function, "" when unknown */
+  char backtrace[1024]; /* KAFU_ETRAP: "f <- g <- _start" (innermost first), "" when unknown */
 } kafu_outcome;
 
 /* ---- modules ---------------------------------------------------------------- */

@@ -65,6 +65,10 @@ int kafu_snapify_analyze(const uint8_t *in, size_t in_len, uint32_t buf_size, ka
                          kafu_err *err);
 void kafu_snapify_info_free(kafu_snapify_info *info);
 
+/* Binaryen's validator (BinaryenModuleValidate, features as the module uses
+ * them) on a module, isolated like the transform. 0 = valid. */
+int kafu_snapify_validate(const uint8_t *wasm, size_t len, kafu_err *err);
+
 /* Parse "1048576", "64K", "1M" (powers of 1024) into bytes; -1 on bad syntax. */
 int kafu_snapify_parse_size(const char *s, uint32_t *out);
 

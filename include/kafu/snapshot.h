@@ -48,13 +48,14 @@
 extern "C" {
 #endif
 
-#define KAFU_SNAP_VERSION 1                     /* wire format major version written/read */
-#define KAFU_SNAP_PAGE 4096u                    /* dirty-tracking / transfer granularity */
-#define KAFU_WASM_PAGE 65536u                   /* memory sizes are multiples of this */
-#define KAFU_SNAP_MAX_MEMORY (4ull << 30)       /* wasm32 limit: 4 GiB */
-#define KAFU_SNAP_MAX_NAME 4096u                /* longest string field (node ids, names, paths) */
-#define KAFU_SNAP_DEFAULT_CHUNK (1u << 20)      /* raw bytes of pages per memory chunk */
-#define KAFU_SNAP_MAX_CHUNK (16u << 20)         /* largest chunk a decoder accepts */
+#define KAFU_SNAP_VERSION 1                /* wire format major version written/read */
+#define KAFU_SNAP_PAGE 4096u               /* dirty-tracking / transfer granularity */
+#define KAFU_WASM_PAGE 65536u              /* memory sizes are multiples of this */
+#define KAFU_SNAP_MAX_MEMORY (4ull << 30)  /* wasm32 limit: 4 GiB */
+#define KAFU_SNAP_MAX_NAME 4096u           /* longest string field (node ids, names, paths) */
+#define KAFU_SNAP_DEFAULT_CHUNK (1u << 20) /* raw bytes of pages per memory chunk */
+#define KAFU_SNAP_MAX_CHUNK (16u << 20)    /* largest chunk a decoder accepts */
+#define KAFU_SNAP_MAX_THREADS 64           /* cap on kafu_snap_encode_opts.threads */
 
 /* Error codes beyond util.h's (negative, distinct ranges). */
 enum {
@@ -64,7 +65,12 @@ enum {
 
 /* ---- the model ----------------------------------------------------------------- */
 
-typedef enum { KAFU_SNAP_VAL_I32 = 0, KAFU_SNAP_VAL_I64 = 1, KAFU_SNAP_VAL_F32 = 2, KAFU_SNAP_VAL_F64 = 3 } kafu_snap_val_type;
+typedef enum {
+  KAFU_SNAP_VAL_I32 = 0,
+  KAFU_SNAP_VAL_I64 = 1,
+  KAFU_SNAP_VAL_F32 = 2,
+  KAFU_SNAP_VAL_F64 = 3
+} kafu_snap_val_type;
 typedef enum { KAFU_MIG_ENTER = 0, KAFU_MIG_EXIT = 1 } kafu_mig_kind;
 
 /* One entry of the migration stack (DESIGN §4.2), bottom (outermost) first. */
@@ -179,8 +185,8 @@ typedef int (*kafu_snap_write_fn)(void *ctx, const void *p, size_t n);
 
 typedef struct kafu_snap_encode_opts {
   kafu_snap_comp compression; /* DEFAULT = LZ4 */
-  int level;                    /* zstd: 1..3 (0 -> 1); lz4: acceleration >= 1 (0 -> 1); none: ignored */
-  uint32_t chunk_size;          /* raw bytes per memory chunk; multiple of 4096, <= 16 MiB; 0 -> 1 MiB */
+  int level;                  /* zstd: 1..3 (0 -> 1); lz4: acceleration >= 1 (0 -> 1); none: ignored */
+  uint32_t chunk_size;        /* raw bytes per memory chunk; multiple of 4096, <= 16 MiB; 0 -> 1 MiB */
   /* The sender's image of snap->memory (after kafu_mem_image_update). NULL: the
    * encoder hashes the memory itself (full transfers only need no tracking). */
   const kafu_mem_image *image;
@@ -188,6 +194,11 @@ typedef struct kafu_snap_encode_opts {
   const kafu_mem_delta *delta;
   uint64_t receiver_image_id; /* what the receiver says it holds (0 = nothing) */
   bool force_full;            /* memory_migration: full */
+  /* Compression threads (LZ4/zstd only): 0 or 1 = compress on the calling
+   * thread; N > 1 = N workers compress chunks in parallel while the calling
+   * thread writes them in order (used only with >= 2 chunks per thread).
+   * Output is byte-identical either way. */
+  int threads;
 } kafu_snap_encode_opts;
 
 /* What was encoded / decoded. */
@@ -198,10 +209,10 @@ typedef struct kafu_snap_stats {
   uint64_t pages;          /* 4 KiB pages carried */
   uint64_t raw_bytes;      /* pages * 4096 */
   uint32_t chunks;
-  bool delta;              /* memory was a delta against base_id */
+  bool delta; /* memory was a delta against base_id */
   kafu_snap_comp compression;
-  uint64_t base_id;        /* delta baseline image (0 when full) */
-  uint64_t image_id;       /* image id of the snapshot's memory */
+  uint64_t base_id;  /* delta baseline image (0 when full) */
+  uint64_t image_id; /* image id of the snapshot's memory */
 } kafu_snap_stats;
 
 /* Encode snap through write(ctx, ...). Delta is chosen when opts->delta is given,

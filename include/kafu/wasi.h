@@ -93,7 +93,8 @@ void kafu_wasi_monotonic_resume(kafu_wasi *w, uint64_t saved_ns);
 uint32_t kafu_wasi_args_get(kafu_wasi *w, const kafu_mem *m, uint32_t argv, uint32_t argv_buf);
 uint32_t kafu_wasi_args_sizes_get(kafu_wasi *w, const kafu_mem *m, uint32_t argc_out, uint32_t bufsize_out);
 uint32_t kafu_wasi_environ_get(kafu_wasi *w, const kafu_mem *m, uint32_t environ, uint32_t environ_buf);
-uint32_t kafu_wasi_environ_sizes_get(kafu_wasi *w, const kafu_mem *m, uint32_t count_out, uint32_t bufsize_out);
+uint32_t kafu_wasi_environ_sizes_get(kafu_wasi *w, const kafu_mem *m, uint32_t count_out,
+                                     uint32_t bufsize_out);
 uint32_t kafu_wasi_clock_res_get(kafu_wasi *w, const kafu_mem *m, uint32_t clock_id, uint32_t res_out);
 uint32_t kafu_wasi_clock_time_get(kafu_wasi *w, const kafu_mem *m, uint32_t clock_id, uint64_t precision,
                                   uint32_t time_out);
@@ -138,8 +139,8 @@ uint32_t kafu_wasi_path_filestat_set_times(kafu_wasi *w, const kafu_mem *m, uint
 uint32_t kafu_wasi_path_link(kafu_wasi *w, const kafu_mem *m, uint32_t old_fd, uint32_t old_flags,
                              uint32_t old_path, uint32_t old_path_len, uint32_t new_fd, uint32_t new_path,
                              uint32_t new_path_len);
-uint32_t kafu_wasi_path_open(kafu_wasi *w, const kafu_mem *m, uint32_t dirfd, uint32_t dirflags, uint32_t path,
-                             uint32_t path_len, uint32_t oflags, uint64_t rights_base,
+uint32_t kafu_wasi_path_open(kafu_wasi *w, const kafu_mem *m, uint32_t dirfd, uint32_t dirflags,
+                             uint32_t path, uint32_t path_len, uint32_t oflags, uint64_t rights_base,
                              uint64_t rights_inheriting, uint32_t fdflags, uint32_t fd_out);
 uint32_t kafu_wasi_path_readlink(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint32_t path,
                                  uint32_t path_len, uint32_t buf, uint32_t buf_len, uint32_t bufused_out);
@@ -175,42 +176,105 @@ size_t kafu_wasi_import_count(void);
 /* ---- WASI constants (preview1) -------------------------------------------- */
 
 enum {
-  KAFU_WASI_ESUCCESS = 0, KAFU_WASI_E2BIG = 1, KAFU_WASI_EACCES = 2, KAFU_WASI_EADDRINUSE = 3,
-  KAFU_WASI_EADDRNOTAVAIL = 4, KAFU_WASI_EAFNOSUPPORT = 5, KAFU_WASI_EAGAIN = 6, KAFU_WASI_EALREADY = 7,
-  KAFU_WASI_EBADF = 8, KAFU_WASI_EBADMSG = 9, KAFU_WASI_EBUSY = 10, KAFU_WASI_ECANCELED = 11,
-  KAFU_WASI_ECHILD = 12, KAFU_WASI_ECONNABORTED = 13, KAFU_WASI_ECONNREFUSED = 14,
-  KAFU_WASI_ECONNRESET = 15, KAFU_WASI_EDEADLK = 16, KAFU_WASI_EDESTADDRREQ = 17, KAFU_WASI_EDOM = 18,
-  KAFU_WASI_EDQUOT = 19, KAFU_WASI_EEXIST = 20, KAFU_WASI_EFAULT = 21, KAFU_WASI_EFBIG = 22,
-  KAFU_WASI_EHOSTUNREACH = 23, KAFU_WASI_EIDRM = 24, KAFU_WASI_EILSEQ = 25, KAFU_WASI_EINPROGRESS = 26,
-  KAFU_WASI_EINTR = 27, KAFU_WASI_EINVAL = 28, KAFU_WASI_EIO = 29, KAFU_WASI_EISCONN = 30,
-  KAFU_WASI_EISDIR = 31, KAFU_WASI_ELOOP = 32, KAFU_WASI_EMFILE = 33, KAFU_WASI_EMLINK = 34,
-  KAFU_WASI_EMSGSIZE = 35, KAFU_WASI_EMULTIHOP = 36, KAFU_WASI_ENAMETOOLONG = 37,
-  KAFU_WASI_ENETDOWN = 38, KAFU_WASI_ENETRESET = 39, KAFU_WASI_ENETUNREACH = 40, KAFU_WASI_ENFILE = 41,
-  KAFU_WASI_ENOBUFS = 42, KAFU_WASI_ENODEV = 43, KAFU_WASI_ENOENT = 44, KAFU_WASI_ENOEXEC = 45,
-  KAFU_WASI_ENOLCK = 46, KAFU_WASI_ENOLINK = 47, KAFU_WASI_ENOMEM = 48, KAFU_WASI_ENOMSG = 49,
-  KAFU_WASI_ENOPROTOOPT = 50, KAFU_WASI_ENOSPC = 51, KAFU_WASI_ENOSYS = 52, KAFU_WASI_ENOTCONN = 53,
-  KAFU_WASI_ENOTDIR = 54, KAFU_WASI_ENOTEMPTY = 55, KAFU_WASI_ENOTRECOVERABLE = 56,
-  KAFU_WASI_ENOTSOCK = 57, KAFU_WASI_ENOTSUP = 58, KAFU_WASI_ENOTTY = 59, KAFU_WASI_ENXIO = 60,
-  KAFU_WASI_EOVERFLOW = 61, KAFU_WASI_EOWNERDEAD = 62, KAFU_WASI_EPERM = 63, KAFU_WASI_EPIPE = 64,
-  KAFU_WASI_EPROTO = 65, KAFU_WASI_EPROTONOSUPPORT = 66, KAFU_WASI_EPROTOTYPE = 67,
-  KAFU_WASI_ERANGE = 68, KAFU_WASI_EROFS = 69, KAFU_WASI_ESPIPE = 70, KAFU_WASI_ESRCH = 71,
-  KAFU_WASI_ESTALE = 72, KAFU_WASI_ETIMEDOUT = 73, KAFU_WASI_ETXTBSY = 74, KAFU_WASI_EXDEV = 75,
+  KAFU_WASI_ESUCCESS = 0,
+  KAFU_WASI_E2BIG = 1,
+  KAFU_WASI_EACCES = 2,
+  KAFU_WASI_EADDRINUSE = 3,
+  KAFU_WASI_EADDRNOTAVAIL = 4,
+  KAFU_WASI_EAFNOSUPPORT = 5,
+  KAFU_WASI_EAGAIN = 6,
+  KAFU_WASI_EALREADY = 7,
+  KAFU_WASI_EBADF = 8,
+  KAFU_WASI_EBADMSG = 9,
+  KAFU_WASI_EBUSY = 10,
+  KAFU_WASI_ECANCELED = 11,
+  KAFU_WASI_ECHILD = 12,
+  KAFU_WASI_ECONNABORTED = 13,
+  KAFU_WASI_ECONNREFUSED = 14,
+  KAFU_WASI_ECONNRESET = 15,
+  KAFU_WASI_EDEADLK = 16,
+  KAFU_WASI_EDESTADDRREQ = 17,
+  KAFU_WASI_EDOM = 18,
+  KAFU_WASI_EDQUOT = 19,
+  KAFU_WASI_EEXIST = 20,
+  KAFU_WASI_EFAULT = 21,
+  KAFU_WASI_EFBIG = 22,
+  KAFU_WASI_EHOSTUNREACH = 23,
+  KAFU_WASI_EIDRM = 24,
+  KAFU_WASI_EILSEQ = 25,
+  KAFU_WASI_EINPROGRESS = 26,
+  KAFU_WASI_EINTR = 27,
+  KAFU_WASI_EINVAL = 28,
+  KAFU_WASI_EIO = 29,
+  KAFU_WASI_EISCONN = 30,
+  KAFU_WASI_EISDIR = 31,
+  KAFU_WASI_ELOOP = 32,
+  KAFU_WASI_EMFILE = 33,
+  KAFU_WASI_EMLINK = 34,
+  KAFU_WASI_EMSGSIZE = 35,
+  KAFU_WASI_EMULTIHOP = 36,
+  KAFU_WASI_ENAMETOOLONG = 37,
+  KAFU_WASI_ENETDOWN = 38,
+  KAFU_WASI_ENETRESET = 39,
+  KAFU_WASI_ENETUNREACH = 40,
+  KAFU_WASI_ENFILE = 41,
+  KAFU_WASI_ENOBUFS = 42,
+  KAFU_WASI_ENODEV = 43,
+  KAFU_WASI_ENOENT = 44,
+  KAFU_WASI_ENOEXEC = 45,
+  KAFU_WASI_ENOLCK = 46,
+  KAFU_WASI_ENOLINK = 47,
+  KAFU_WASI_ENOMEM = 48,
+  KAFU_WASI_ENOMSG = 49,
+  KAFU_WASI_ENOPROTOOPT = 50,
+  KAFU_WASI_ENOSPC = 51,
+  KAFU_WASI_ENOSYS = 52,
+  KAFU_WASI_ENOTCONN = 53,
+  KAFU_WASI_ENOTDIR = 54,
+  KAFU_WASI_ENOTEMPTY = 55,
+  KAFU_WASI_ENOTRECOVERABLE = 56,
+  KAFU_WASI_ENOTSOCK = 57,
+  KAFU_WASI_ENOTSUP = 58,
+  KAFU_WASI_ENOTTY = 59,
+  KAFU_WASI_ENXIO = 60,
+  KAFU_WASI_EOVERFLOW = 61,
+  KAFU_WASI_EOWNERDEAD = 62,
+  KAFU_WASI_EPERM = 63,
+  KAFU_WASI_EPIPE = 64,
+  KAFU_WASI_EPROTO = 65,
+  KAFU_WASI_EPROTONOSUPPORT = 66,
+  KAFU_WASI_EPROTOTYPE = 67,
+  KAFU_WASI_ERANGE = 68,
+  KAFU_WASI_EROFS = 69,
+  KAFU_WASI_ESPIPE = 70,
+  KAFU_WASI_ESRCH = 71,
+  KAFU_WASI_ESTALE = 72,
+  KAFU_WASI_ETIMEDOUT = 73,
+  KAFU_WASI_ETXTBSY = 74,
+  KAFU_WASI_EXDEV = 75,
   KAFU_WASI_ENOTCAPABLE = 76,
 };
 
 /* filetype */
 enum {
-  KAFU_WASI_FILETYPE_UNKNOWN = 0, KAFU_WASI_FILETYPE_BLOCK_DEVICE = 1,
-  KAFU_WASI_FILETYPE_CHARACTER_DEVICE = 2, KAFU_WASI_FILETYPE_DIRECTORY = 3,
-  KAFU_WASI_FILETYPE_REGULAR_FILE = 4, KAFU_WASI_FILETYPE_SOCKET_DGRAM = 5,
-  KAFU_WASI_FILETYPE_SOCKET_STREAM = 6, KAFU_WASI_FILETYPE_SYMBOLIC_LINK = 7,
+  KAFU_WASI_FILETYPE_UNKNOWN = 0,
+  KAFU_WASI_FILETYPE_BLOCK_DEVICE = 1,
+  KAFU_WASI_FILETYPE_CHARACTER_DEVICE = 2,
+  KAFU_WASI_FILETYPE_DIRECTORY = 3,
+  KAFU_WASI_FILETYPE_REGULAR_FILE = 4,
+  KAFU_WASI_FILETYPE_SOCKET_DGRAM = 5,
+  KAFU_WASI_FILETYPE_SOCKET_STREAM = 6,
+  KAFU_WASI_FILETYPE_SYMBOLIC_LINK = 7,
 };
 
 /* oflags, fdflags, lookupflags */
 enum { KAFU_WASI_O_CREAT = 1, KAFU_WASI_O_DIRECTORY = 2, KAFU_WASI_O_EXCL = 4, KAFU_WASI_O_TRUNC = 8 };
 enum {
-  KAFU_WASI_FDFLAG_APPEND = 1, KAFU_WASI_FDFLAG_DSYNC = 2, KAFU_WASI_FDFLAG_NONBLOCK = 4,
-  KAFU_WASI_FDFLAG_RSYNC = 8, KAFU_WASI_FDFLAG_SYNC = 16,
+  KAFU_WASI_FDFLAG_APPEND = 1,
+  KAFU_WASI_FDFLAG_DSYNC = 2,
+  KAFU_WASI_FDFLAG_NONBLOCK = 4,
+  KAFU_WASI_FDFLAG_RSYNC = 8,
+  KAFU_WASI_FDFLAG_SYNC = 16,
 };
 enum { KAFU_WASI_LOOKUP_SYMLINK_FOLLOW = 1 };
 
@@ -259,16 +323,16 @@ typedef enum kafu_fd_kind {
 } kafu_fd_kind;
 
 typedef struct kafu_fd_entry {
-  uint32_t fd;       /* guest fd number */
-  uint8_t kind;      /* kafu_fd_kind */
-  uint8_t filetype;  /* KAFU_WASI_FILETYPE_* */
-  char *preopen;     /* PREOPEN/FILE/DIR: guest path of the preopen it was opened under */
-  char *path;        /* FILE/DIR: normalised path relative to that preopen ("." = the preopen itself) */
-  uint32_t oflags;   /* KAFU_WASI_O_* used at open (CREAT/EXCL/TRUNC are not re-applied on restore) */
+  uint32_t fd;      /* guest fd number */
+  uint8_t kind;     /* kafu_fd_kind */
+  uint8_t filetype; /* KAFU_WASI_FILETYPE_* */
+  char *preopen;    /* PREOPEN/FILE/DIR: guest path of the preopen it was opened under */
+  char *path;       /* FILE/DIR: normalised path relative to that preopen ("." = the preopen itself) */
+  uint32_t oflags;  /* KAFU_WASI_O_* used at open (CREAT/EXCL/TRUNC are not re-applied on restore) */
   uint64_t rights_base, rights_inheriting;
-  uint16_t fdflags;  /* KAFU_WASI_FDFLAG_* */
-  uint64_t offset;   /* FILE: current file offset */
-  uint32_t index;    /* STDIO: host stream 0/1/2; LISTEN: index into config listen_fds */
+  uint16_t fdflags; /* KAFU_WASI_FDFLAG_* */
+  uint64_t offset;  /* FILE: current file offset */
+  uint32_t index;   /* STDIO: host stream 0/1/2; LISTEN: index into config listen_fds */
 } kafu_fd_entry;
 
 /* Export the whole fd table (sorted by fd). *out is malloc'd; free it with

@@ -149,8 +149,10 @@ int kafu_cmd_run(int argc, char **argv) {
   kafu_host host = {.wasi = wasi, .migration_point = NULL, .ctx = NULL};
   kafu_outcome oc;
   int r = kafu_instance_new(mod, &host, &inst, &err);
-  if (r == 0) r = kafu_instance_run_start(inst, &oc, &err);
-  else oc.status = r, oc.trap = KAFU_TRAP_NONE, oc.backtrace[0] = 0;
+  if (r == 0)
+    r = kafu_instance_run_start(inst, &oc, &err);
+  else
+    oc.status = r, oc.trap = KAFU_TRAP_NONE, oc.backtrace[0] = 0;
   if (r == 0) {
     rc = 0;
   } else if (r == KAFU_EEXIT) {

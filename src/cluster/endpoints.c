@@ -152,6 +152,10 @@ static void complete_migrate(kafu_node *n, kafu_http_request *r, kafu_http_respo
   kafu_err err = m->err;
   if (!rc) {
     uint64_t t0 = kafu_now_ns();
+    pthread_mutex_lock(&n->mu);
+    n->recv_bytes = r->body_bytes; /* for the engine thread's log line */
+    n->recv_ms = recv_ms;
+    pthread_mutex_unlock(&n->mu);
     rc = kafu_node_engine_call(n, KAFU_CALL_FINISH, &m->dec, &err);
     if (!rc) {
       kafu_metrics_observe(&n->metrics, KAFU_PHASE_RECEIVE, recv_ms);
@@ -164,8 +168,6 @@ static void complete_migrate(kafu_node *n, kafu_http_request *r, kafu_http_respo
   }
   free(m);
   if (!rc) {
-    kafu_info("node %s: received a snapshot (%" PRIu64 " bytes, %.2f ms); resuming", n->self, r->body_bytes,
-              recv_ms);
     ok_json(resp, 200);
     kafu_buf_printf(&resp->body, "{\"ok\":true,\"node\":");
     kafu_json_str(&resp->body, n->self);

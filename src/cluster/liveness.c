@@ -49,10 +49,13 @@ static void heartbeat_loop(kafu_node *n) {
       lost = false;
       fails = 0;
     } else if (rc == 0) { /* it answered, so it is alive; but something is misconfigured */
+      size_t bl = resp.len > 300 ? 300 : resp.len;
+      while (bl && (resp.data[bl - 1] == '\n' || resp.data[bl - 1] == '\r')) bl--;
       if (!warned)
-        kafu_warn("node %s: coordinator %s answered a heartbeat with HTTP %ld: %.*s", n->self, co->id, st,
-                  (int)(resp.len > 300 ? 300 : resp.len), resp.data ? (char *)resp.data : "");
+        kafu_warn("node %s: coordinator %s answered a heartbeat with HTTP %ld: %.*s", n->self, co->id, st, (int)bl,
+                  resp.data ? (char *)resp.data : "");
       warned = true;
+      had_ok = true;
       fails = 0;
     } else {
       fails++;

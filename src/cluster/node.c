@@ -460,6 +460,9 @@ static void serve_call(kafu_node *n) {
       break;
     case KAFU_CALL_NONE: break;
   }
+  if (n->call == KAFU_CALL_FINISH && rc == 0)
+    kafu_info("node %s: received a snapshot (%" PRIu64 " bytes, %.2f ms), validated and restored; resuming", n->self,
+              n->recv_bytes, n->recv_ms);
   pthread_mutex_lock(&n->mu);
   if (n->call == KAFU_CALL_FINISH && rc == 0) {
     if (n->state != KAFU_NODE_FINISHED) n->state = KAFU_NODE_RUNNING;

@@ -61,6 +61,8 @@ struct kafu_node {
   int call_rc;
   kafu_err call_err;
   bool resume;
+  uint64_t recv_bytes; /* the snapshot being finished (for the log) */
+  double recv_ms;
   /* copies of runtime facts for other threads (written by the engine thread) */
   uint64_t image_id, mig_in, mig_out;
   char module_sha[65];

@@ -27,7 +27,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,12 +59,17 @@ static __attribute__((format(printf, 3, 4))) void sfmt(char *buf, size_t cap, co
 int kafu_engine_cache_dir(const kafu_engine_opts *opts, char *buf, size_t cap, kafu_err *err) {
   const char *v;
   int n;
-  if (opts && opts->cache_dir && opts->cache_dir[0]) n = snprintf(buf, cap, "%s", opts->cache_dir);
-  else if ((v = getenv("KAFU_CACHE_DIR")) && v[0]) n = snprintf(buf, cap, "%s", v);
-  else if ((v = getenv("XDG_CACHE_HOME")) && v[0]) n = snprintf(buf, cap, "%s/kafu", v);
-  else if ((v = getenv("HOME")) && v[0]) n = snprintf(buf, cap, "%s/.cache/kafu", v);
+  if (opts && opts->cache_dir && opts->cache_dir[0])
+    n = snprintf(buf, cap, "%s", opts->cache_dir);
+  else if ((v = getenv("KAFU_CACHE_DIR")) && v[0])
+    n = snprintf(buf, cap, "%s", v);
+  else if ((v = getenv("XDG_CACHE_HOME")) && v[0])
+    n = snprintf(buf, cap, "%s/kafu", v);
+  else if ((v = getenv("HOME")) && v[0])
+    n = snprintf(buf, cap, "%s/.cache/kafu", v);
   else
-    return kafu_err_set(err, KAFU_EINVAL, "cannot locate the engine cache: set KAFU_CACHE_DIR (no HOME either)");
+    return kafu_err_set(err, KAFU_EINVAL,
+                        "cannot locate the engine cache: set KAFU_CACHE_DIR (no HOME either)");
   if (n < 0 || (size_t)n >= cap) return kafu_err_set(err, KAFU_EINVAL, "cache directory path too long");
   return 0;
 }
@@ -113,6 +120,7 @@ typedef struct progress {
   double est;  /* estimated seconds */
   bool shown;
   const char *what;
+  double last; /* seconds at the last redraw */
 } progress;
 
 static void progress_tick(progress *p) {
@@ -126,6 +134,8 @@ static void progress_tick(progress *p) {
     p->shown = true;
     return;
   }
+  if (p->shown && el - p->last < 0.2) return; /* redraw 5 times a second */
+  p->last = el;
   double f = el / (p->est > 0.1 ? p->est : 0.1);
   if (f > 0.97) f = 0.97;
   int w = 30, k = (int)(f * w);
@@ -143,31 +153,63 @@ static void progress_done(progress *p, bool ok) {
   if (ok) fprintf(stderr, "kafu: compiled %s in %.1f s (cached for next time)\n", p->name, el);
 }
 
-/* Run argv with stdout+stderr to log_path, ticking progress while waiting. */
-static int run_logged(char *const argv[], const char *log_path, progress *p, kafu_err *err) {
+/* Start argv with stdout+stderr to log_path; returns the pid or -1. */
+static pid_t spawn_logged(char *const argv[], const char *log_path) {
   pid_t pid = fork();
-  if (pid < 0) return kafu_err_set(err, KAFU_EIO, "fork: %s", strerror(errno));
-  if (pid == 0) {
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
+  if (pid != 0) return pid;
+  int devnull = open("/dev/null", O_RDONLY);
+  if (devnull >= 0) dup2(devnull, 0);
+  int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd >= 0) {
+    dup2(fd, 1);
+    dup2(fd, 2);
+  }
+  execv(argv[0], argv);
+  fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+  _exit(127);
+}
+
+/* Run n commands at once, ticking progress until all ended. Returns 0 when all
+ * succeeded, else the exit status of the first failure (*failed = its index),
+ * or < 0 + err. */
+static int run_all(char **const argvs[], char *const logs[], int n, progress *p, int *failed, kafu_err *err) {
+  pid_t pids[64];
+  int status[64], left = 0, rc = 0;
+  for (int i = 0; i < n && i < 64; i++) {
+    pids[i] = spawn_logged(argvs[i], logs[i]);
+    if (pids[i] < 0)
+      rc = kafu_err_set(err, KAFU_EIO, "fork: %s", strerror(errno));
+    else
+      left++;
+  }
+  while (left > 0) {
+    for (int i = 0; i < n; i++) {
+      if (pids[i] <= 0) continue;
+      int st;
+      pid_t r = waitpid(pids[i], &st, WNOHANG);
+      if (r == pids[i] || (r < 0 && errno != EINTR)) {
+        status[i] = r == pids[i] ? (WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)) : 127;
+        pids[i] = 0;
+        left--;
+        if (status[i] != 0 && rc == 0) {
+          rc = status[i];
+          *failed = i;
+        }
+      }
     }
-    execv(argv[0], argv);
-    fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
+    if (left) {
+      progress_tick(p);
+      poll(NULL, 0, 50);
+    }
   }
-  int st;
-  for (;;) {
-    pid_t r = waitpid(pid, &st, WNOHANG);
-    if (r == pid) break;
-    if (r < 0 && errno != EINTR) return kafu_err_set(err, KAFU_EIO, "waitpid: %s", strerror(errno));
-    progress_tick(p);
-    poll(NULL, 0, 50);
-  }
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return rc;
+}
+
+static int run_logged(char *const argv[], const char *log_path, progress *p, kafu_err *err) {
+  char **const argvs[1] = {(char **)argv};
+  char *const logs[1] = {(char *)log_path};
+  int failed = 0;
+  return run_all(argvs, logs, 1, p, &failed, err);
 }
 
 /* last `lines` lines of a log file, for error messages */
@@ -228,10 +270,11 @@ static void toolchain_init(void) {
     }
   }
   if (!cc) {
-    kafu_err_set(&t->why, KAFU_ENOENT,
-                 "no C compiler found (looked for cc, gcc, clang in PATH): the wasm2c AOT engine needs one to "
-                 "compile a module the first time; install the Debian package gcc (apt-get install gcc) or set "
-                 "KAFU_CC");
+    kafu_err_set(
+        &t->why, KAFU_ENOENT,
+        "no C compiler found (looked for cc, gcc, clang in PATH): the wasm2c AOT engine needs one to "
+        "compile a module the first time; install the Debian package gcc (apt-get install gcc) or set "
+        "KAFU_CC");
     return;
   }
   sfmt(t->cc, sizeof t->cc, "%s", cc);
@@ -264,14 +307,14 @@ static void toolchain_init(void) {
   }
   const char *extra = getenv("KAFU_AOT_CFLAGS");
   sfmt(t->cflags, sizeof t->cflags, "-O2 -g1 -fPIC -shared -fvisibility=hidden -DNDEBUG%s%s",
-           extra && extra[0] ? " " : "", extra ? extra : "");
+       extra && extra[0] ? " " : "", extra ? extra : "");
 
   kafu_buf id = {0}, v = {0};
   char *argv_cc[] = {t->cc, "--version", NULL};
   int rc = kafu_engine_capture(argv_cc, &v);
   if (rc != 0) {
-    kafu_err_set(&t->why, KAFU_EIO, "the C compiler %s does not run (`%s --version` exited with %d)", t->cc, t->cc,
-                 rc);
+    kafu_err_set(&t->why, KAFU_EIO, "the C compiler %s does not run (`%s --version` exited with %d)", t->cc,
+                 t->cc, rc);
     kafu_buf_free(&v);
     return;
   }
@@ -282,7 +325,8 @@ static void toolchain_init(void) {
   char *argv_w[] = {t->wasm2c, "--version", NULL};
   rc = kafu_engine_capture(argv_w, &v);
   if (rc != 0) {
-    kafu_err_set(&t->why, KAFU_EIO, "%s --version failed (exit %d): is wabt installed correctly?", t->wasm2c, rc);
+    kafu_err_set(&t->why, KAFU_EIO, "%s --version failed (exit %d): is wabt installed correctly?", t->wasm2c,
+                 rc);
     kafu_buf_free(&v);
     kafu_buf_free(&id);
     return;
@@ -332,35 +376,86 @@ static int append_trailer(const char *path, kafu_err *err) {
   return 0;
 }
 
-/* 0 when the file's trailer verifies; otherwise a reason in why */
-static int verify_trailer(const char *path, char *why, size_t cap) {
-  uint8_t *d;
-  size_t len;
-  kafu_err e;
-  if (kafu_read_file(path, &d, &len, &e) != 0) {
-    sfmt(why, cap, "%s", e.msg);
+/* Read an open artifact and check its trailer: 0, or -1 with a reason in why. */
+static int verify_trailer(int fd, char *why, size_t cap) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    sfmt(why, cap, "not a regular file");
     return -1;
   }
+  size_t len = (size_t)st.st_size, got = 0;
+  uint8_t *d = malloc(len ? len : 1);
+  if (!d) {
+    sfmt(why, cap, "out of memory");
+    return -1;
+  }
+  while (got < len) {
+    ssize_t r = pread(fd, d + got, len - got, (off_t)got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += (size_t)r;
+  }
   int rc = -1;
-  if (len < TRAILER_LEN || memcmp(d + len - 8, TRAILER_MAGIC, 8) != 0) {
+  if (got != len) {
+    sfmt(why, cap, "read error");
+  } else if (len < TRAILER_LEN || memcmp(d + len - 8, TRAILER_MAGIC, 8) != 0) {
     sfmt(why, cap, "no kafu trailer (truncated or foreign file)");
   } else {
     uint64_t h, l;
     memcpy(&h, d + len - TRAILER_LEN, 8);
     memcpy(&l, d + len - TRAILER_LEN + 8, 8);
-    if (l != len - TRAILER_LEN) sfmt(why, cap, "length mismatch (%llu recorded, %zu present)",
-                                         (unsigned long long)l, len - TRAILER_LEN);
-    else if (XXH3_64bits(d, l) != h) sfmt(why, cap, "checksum mismatch (corrupted file)");
-    else rc = 0;
+    if (l != len - TRAILER_LEN)
+      sfmt(why, cap, "length mismatch (%llu recorded, %zu present)", (unsigned long long)l,
+           len - TRAILER_LEN);
+    else if (XXH3_64bits(d, l) != h)
+      sfmt(why, cap, "checksum mismatch (corrupted file)");
+    else
+      rc = 0;
   }
   free(d);
   return rc;
 }
 
-/* dlopen + check the descriptor. key NULL = accept any key with our glue prefix. */
+/* A directory we may load code from: owned by us or root, writable by no one
+ * else. */
+static bool safe_dir(const char *dir, char *why, size_t cap) {
+  struct stat st;
+  if (stat(dir, &st) != 0) {
+    sfmt(why, cap, "%s: %s", dir, strerror(errno));
+    return false;
+  }
+  if ((st.st_uid != geteuid() && st.st_uid != 0) || (st.st_mode & 022)) {
+    sfmt(why, cap, "%s is owned by uid %u or writable by others (mode %03o), so code in it cannot be trusted",
+         dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777));
+    return false;
+  }
+  return true;
+}
+
+/* Open, vet and dlopen an artifact; check its descriptor. key NULL = accept
+ * any key with our glue prefix. Code is only loaded from files owned by us (or
+ * root) and writable by nobody else, in a directory nobody else can write
+ * (checked by the caller, safe_dir()): a shared cache must not let another user
+ * inject code, nor swap a file between these checks and dlopen. */
 static int open_artifact(const char *path, const char *key, const char *sha_hex, aot_artifact *a, char *why,
                          size_t cap) {
-  if (verify_trailer(path, why, cap) != 0) return -1;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    sfmt(why, cap, "%s", strerror(errno));
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || (st.st_uid != geteuid() && st.st_uid != 0) || (st.st_mode & 022)) {
+    sfmt(why, cap, "owned by uid %u or writable by others (mode %03o): refusing to load code from it",
+         (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777));
+    close(fd);
+    return -1;
+  }
+  if (verify_trailer(fd, why, cap) != 0) {
+    close(fd);
+    return -1;
+  }
+  close(fd);
   dlerror();
   void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!dl) {
@@ -370,9 +465,12 @@ static int open_artifact(const char *path, const char *key, const char *sha_hex,
   }
   const kafu_aot_module *mod = dlsym(dl, KAFU_AOT_SYMBOL);
   const char *bad = NULL;
-  if (!mod) bad = "descriptor symbol missing";
-  else if (memcmp(mod->magic, "KAFUAOT", 8) != 0 || mod->abi != KAFU_AOT_ABI) bad = "engine ABI mismatch";
-  else if (strcmp(mod->module_sha256, sha_hex) != 0) bad = "built for another module";
+  if (!mod)
+    bad = "descriptor symbol missing";
+  else if (memcmp(mod->magic, "KAFUAOT", 8) != 0 || mod->abi != KAFU_AOT_ABI)
+    bad = "engine ABI mismatch";
+  else if (strcmp(mod->module_sha256, sha_hex) != 0)
+    bad = "built for another module";
   else if (key ? strcmp(mod->key, key) != 0 : strncmp(mod->key, kafu_aot_glue_version(), 16) != 0)
     bad = "cache key mismatch";
   else if (mod->sizeof_memory != sizeof(wasm_rt_memory_t) ||
@@ -399,8 +497,10 @@ static int rm_rf(const char *path) {
       char p[PATH_MAX];
       sfmt(p, sizeof p, "%s/%s", path, e->d_name);
       struct stat st;
-      if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) rm_rf(p);
-      else unlink(p);
+      if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+        rm_rf(p);
+      else
+        unlink(p);
     }
     closedir(d);
   }
@@ -445,19 +545,58 @@ static int patch_module_c(const char *path, kafu_err *err) {
   return rc;
 }
 
+typedef struct ccargs {
+  char *v[112];
+  int n;
+  char flags[512];
+} ccargs;
+
+/* compiler, flags and include paths; the caller appends -c/-o/sources */
+static void cc_args(ccargs *a, const toolchain *t, char *pinc, char *pdir) {
+  a->n = 0;
+  sfmt(a->flags, sizeof a->flags, "%s", t->cflags);
+  a->v[a->n++] = (char *)t->cc;
+  char *save = NULL;
+  for (char *s = strtok_r(a->flags, " ", &save); s && a->n < 64; s = strtok_r(NULL, " ", &save))
+    a->v[a->n++] = s;
+  a->v[a->n++] = "-pipe";
+  a->v[a->n++] = "-w";
+  a->v[a->n++] = pinc;
+  a->v[a->n++] = pdir;
+}
+
+/* How many translation units to compile in parallel: $KAFU_AOT_JOBS, else 1
+ * for small modules (splitting costs cross-function inlining: see aot_split.c),
+ * else one per ~1 MB of C, at most the CPUs we may use and 8. */
+static int aot_jobs(double csize) {
+  const char *e = getenv("KAFU_AOT_JOBS");
+  if (e && e[0]) {
+    int j = atoi(e);
+    return j < 1 ? 1 : j > 32 ? 32 : j;
+  }
+  if (csize < 1.5e6) return 1;
+  cpu_set_t cs;
+  long ncpu = sched_getaffinity(0, sizeof cs, &cs) == 0 ? CPU_COUNT(&cs) : sysconf(_SC_NPROCESSORS_ONLN);
+  long j = (long)(csize / 1e6) + 1;
+  if (j > ncpu) j = ncpu;
+  if (j > 8) j = 8;
+  return j < 1 ? 1 : (int)j;
+}
+
 /* Compile into dir/out.so. */
 static int build(const uint8_t *wasm, size_t len, const wasm_info *wi, const char *key, const char *sha_hex,
                  const char *dir, const char *name, int progress_mode, kafu_err *err) {
   toolchain *t = &g_tc;
   char pw[PATH_MAX], pc[PATH_MAX], pg[PATH_MAX], pso[PATH_MAX], plog[PATH_MAX], pinc[PATH_MAX + 2],
       pdir[PATH_MAX + 2];
+  static_assert(sizeof(((toolchain *)0)->cflags) <= sizeof(((ccargs *)0)->flags), "flags");
   sfmt(pw, sizeof pw, "%s/module.wasm", dir);
   sfmt(pc, sizeof pc, "%s/module.c", dir);
   sfmt(pg, sizeof pg, "%s/glue.c", dir);
   sfmt(pso, sizeof pso, "%s/out.so", dir);
   int rc = kafu_write_file_atomic(pw, wasm, len, err);
   if (rc) return rc;
-  progress p = {name, progress_mode, kafu_now_ns(), 0, false, "translating"};
+  progress p = {name, progress_mode, kafu_now_ns(), 0, false, "translating", 0};
   sfmt(plog, sizeof plog, "%s/wasm2c.log", dir);
   char *argv_w[] = {t->wasm2c, "--no-debug-names", "-n", "app", pw, "-o", pc, NULL};
   rc = run_logged(argv_w, plog, &p, err);
@@ -476,47 +615,104 @@ static int build(const uint8_t *wasm, size_t len, const wasm_info *wi, const cha
   if (rc) return rc;
   struct stat st;
   double csize = stat(pc, &st) == 0 ? (double)st.st_size : 1e6;
-  p.est = 0.4 + csize / 380e3; /* measured: ~0.38 MB of wasm2c output per second at -O2 */
+  int jobs = aot_jobs(csize);
+  if (jobs > 1) {
+    kafu_buf wp = {0};
+    kafu_aot_write_worker_prelude(&wp);
+    jobs = kafu_aot_split(dir, jobs, kafu_buf_cstr(&wp), err);
+    kafu_buf_free(&wp);
+    if (jobs < 0) return jobs;
+  }
+  /* measured: ~0.38 MB of wasm2c output per second and core at -O2 */
+  p.est = 0.4 + csize / 380e3 / (jobs > 1 ? jobs * 0.85 : 1);
   p.what = "compiling";
-  sfmt(plog, sizeof plog, "%s/cc.log", dir);
   sfmt(pinc, sizeof pinc, "-I%s", t->rt_include);
   sfmt(pdir, sizeof pdir, "-I%s", dir);
-  char *argv[64];
-  int n = 0;
-  char flags[sizeof t->cflags];
-  sfmt(flags, sizeof flags, "%s", t->cflags);
-  argv[n++] = t->cc;
-  for (char *s = strtok(flags, " "); s && n < 48; s = strtok(NULL, " ")) argv[n++] = s;
-  argv[n++] = "-pipe";
-  argv[n++] = "-w";
-  argv[n++] = pinc;
-  argv[n++] = pdir;
-  argv[n++] = "-o";
-  argv[n++] = pso;
-  argv[n++] = pg;
-  argv[n] = NULL;
+  /* one command per translation unit (+ a link step when split) */
+  struct units {
+    ccargs cc[33], ln;
+    char **argvs[33], *logs[33], srcs[33][PATH_MAX], objs[33][PATH_MAX], logp[34][PATH_MAX];
+  } *u = calloc(1, sizeof *u);
+  if (!u) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  ccargs *cc = u->cc;
+  char ***argvs = u->argvs, **logs = u->logs, (*srcs)[PATH_MAX] = u->srcs, (*objs)[PATH_MAX] = u->objs,
+       (*logp)[PATH_MAX] = u->logp;
+  for (int i = 0; i < jobs; i++) {
+    cc_args(&cc[i], t, pinc, pdir);
+    if (i == 0)
+      sfmt(srcs[i], sizeof srcs[i], "%s", pg);
+    else
+      sfmt(srcs[i], sizeof srcs[i], "%s/part%d.c", dir, i);
+    sfmt(logp[i], sizeof logp[i], "%s/cc%d.log", dir, i);
+    if (jobs == 1) {
+      sfmt(objs[i], sizeof objs[i], "%s", pso);
+    } else {
+      sfmt(objs[i], sizeof objs[i], "%s/part%d.o", dir, i);
+      cc[i].v[cc[i].n++] = "-c";
+    }
+    cc[i].v[cc[i].n++] = "-o";
+    cc[i].v[cc[i].n++] = objs[i];
+    cc[i].v[cc[i].n++] = srcs[i];
+    cc[i].v[cc[i].n] = NULL;
+    argvs[i] = cc[i].v;
+    logs[i] = logp[i];
+  }
   uint64_t t0 = kafu_now_ns();
-  rc = run_logged(argv, plog, &p, err);
-  if (rc < 0) {
-    progress_done(&p, false);
-    return rc;
+  int failed = 0;
+  rc = run_all(argvs, logs, jobs, &p, &failed, err);
+  if (rc == 0 && jobs > 1) { /* link */
+    ccargs *ln = &u->ln;
+    cc_args(ln, t, pinc, pdir);
+    ln->v[ln->n++] = "-o";
+    ln->v[ln->n++] = pso;
+    for (int i = 0; i < jobs; i++) ln->v[ln->n++] = objs[i];
+    ln->v[ln->n] = NULL;
+    sfmt(logp[jobs], sizeof logp[jobs], "%s/link.log", dir);
+    failed = jobs;
+    rc = run_logged(ln->v, logp[jobs], &p, err);
   }
   if (rc != 0) {
     char tail[700];
-    log_tail(plog, 8, tail, sizeof tail);
+    if (rc > 0) log_tail(logp[failed], 8, tail, sizeof tail);
+    free(u);
     progress_done(&p, false);
+    if (rc < 0) return rc;
     return kafu_err_set(err, KAFU_EIO, "the C compiler %s failed on the generated code for %s (exit %d): %s",
                         t->cc, name, rc, tail[0] ? tail : "(no output)");
   }
+  free(u);
   progress_done(&p, true);
-  kafu_debug("engine: compiled %s (%.0f KB of C) in %.0f ms", name, csize / 1024, kafu_ms_since(t0));
-  return append_trailer(pso, err);
+  kafu_debug("engine: compiled %s (%.0f KB of C, %d unit%s) in %.0f ms", name, csize / 1024, jobs,
+             jobs > 1 ? "s" : "", kafu_ms_since(t0));
+  rc = append_trailer(pso, err);
+  if (!rc && chmod(pso, 0644) != 0) rc = kafu_err_set(err, KAFU_EIO, "%s: chmod: %s", pso, strerror(errno));
+  return rc;
 }
 
 static int progress_mode(const kafu_engine_opts *opts) {
   int pm = opts ? opts->progress : -1;
   if (pm < 0) return isatty(2) ? 2 : 1;
   return pm ? 1 : 0;
+}
+
+/* Build directories of crashed or killed builders: removed after an hour (a
+ * live builder touches its directory at least every few seconds). */
+static void clean_stale_builds(const char *tmproot) {
+  DIR *d = opendir(tmproot);
+  if (!d) return;
+  struct dirent *e;
+  time_t now = time(NULL);
+  while ((e = readdir(d))) {
+    if (strncmp(e->d_name, "build-", 6) != 0) continue;
+    char p[PATH_MAX];
+    struct stat st;
+    sfmt(p, sizeof p, "%s/%s", tmproot, e->d_name);
+    if (stat(p, &st) == 0 && now - st.st_mtime > 3600) {
+      kafu_debug("engine: removing stale build directory %s", p);
+      rm_rf(p);
+    }
+  }
+  closedir(d);
 }
 
 /* look for an artifact of our engine ABI built by any toolchain */
@@ -548,9 +744,12 @@ int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const 
   pthread_once(&g_tc_once, toolchain_init);
   toolchain *t = &g_tc;
   bool force = opts && opts->force_compile;
+  /* an entry directory someone else can write is never loaded from */
+  char dwhy[700] = "";
+  bool trusted = !kafu_file_exists(moddir) || safe_dir(moddir, dwhy, sizeof dwhy);
   if (!t->ok) {
     /* no toolchain: any artifact of our ABI will do */
-    if (!force && find_any(moddir, sha_hex, a) == 0) {
+    if (!force && trusted && find_any(moddir, sha_hex, a) == 0) {
       a->in_cache = true;
       kafu_debug("engine: cache hit %s (toolchain unavailable: %s)", a->path, t->why.msg);
       return 0;
@@ -561,7 +760,7 @@ int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const 
   sfmt(key, sizeof key, "%.16s-%s", kafu_aot_glue_version(), t->ident_hash);
   char path[PATH_MAX], why[512];
   sfmt(path, sizeof path, "%s/%s.so", moddir, key);
-  if (!force && kafu_file_exists(path)) {
+  if (!force && trusted && kafu_file_exists(path)) {
     if (open_artifact(path, key, sha_hex, a, why, sizeof why) == 0) {
       a->in_cache = true;
       kafu_debug("engine: cache hit %s", path);
@@ -576,18 +775,27 @@ int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const 
   kafu_err merr = {0};
   char tmproot[PATH_MAX];
   sfmt(tmproot, sizeof tmproot, "%s/tmp", cache);
-  bool cache_ok = kafu_mkdirs(moddir, 0755, &merr) == 0 && kafu_mkdirs(tmproot, 0755, &merr) == 0 &&
-                  access(moddir, W_OK) == 0 && access(tmproot, W_OK) == 0;
+  bool cache_ok = trusted && kafu_mkdirs(moddir, 0755, &merr) == 0 &&
+                  kafu_mkdirs(tmproot, 0755, &merr) == 0 && access(moddir, W_OK) == 0 &&
+                  access(tmproot, W_OK) == 0;
+  if (cache_ok) {
+    chmod(moddir, 0755); /* whatever the umask: only we may write where code is loaded from */
+    cache_ok = trusted = safe_dir(moddir, dwhy, sizeof dwhy);
+  }
   if (!cache_ok) {
-    if (!merr.msg[0]) sfmt(merr.msg, sizeof merr.msg, "%s: %s", moddir, strerror(EACCES));
+    const char *what = trusted ? "not writable" : "not private";
+    if (!trusted)
+      sfmt(merr.msg, sizeof merr.msg, "%s", dwhy);
+    else if (!merr.msg[0])
+      sfmt(merr.msg, sizeof merr.msg, "%s: %s", moddir, strerror(EACCES));
     if (opts && opts->require_cache)
       return kafu_err_set(err, KAFU_EIO,
-                          "engine cache directory %s is not writable (%s); set KAFU_CACHE_DIR to a writable "
-                          "directory",
-                          cache, merr.msg);
-    kafu_warn("engine cache directory %s is not writable (%s); compiling into a temporary directory, the result "
-              "will not be cached (set KAFU_CACHE_DIR)",
-              cache, merr.msg);
+                          "engine cache directory %s is %s (%s); set KAFU_CACHE_DIR to a %s directory", cache,
+                          what, merr.msg, trusted ? "writable" : "private");
+    kafu_warn(
+        "engine cache directory %s is %s (%s); compiling into a temporary directory, the result will not be "
+        "cached (set KAFU_CACHE_DIR)",
+        cache, what, merr.msg);
     const char *td = getenv("TMPDIR");
     char tmpl[PATH_MAX];
     sfmt(tmpl, sizeof tmpl, "%s/kafu-aot-XXXXXX", td && td[0] ? td : "/tmp");
@@ -622,6 +830,7 @@ int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const 
       return 0;
     }
   }
+  clean_stale_builds(tmproot);
   char tmpl[PATH_MAX];
   sfmt(tmpl, sizeof tmpl, "%s/build-XXXXXX", tmproot);
   if (!mkdtemp(tmpl)) {
@@ -632,9 +841,13 @@ int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const 
   if (!rc) {
     char so[PATH_MAX + 16];
     sfmt(so, sizeof so, "%s/out.so", tmpl);
-    if (rename(so, path) != 0) rc = kafu_err_set(err, KAFU_EIO, "%s: cannot store: %s", path, strerror(errno));
+    if (rename(so, path) != 0)
+      rc = kafu_err_set(err, KAFU_EIO, "%s: cannot store: %s", path, strerror(errno));
   }
-  rm_rf(tmpl);
+  if (getenv("KAFU_AOT_KEEP"))
+    kafu_info("engine: build directory kept: %s", tmpl);
+  else
+    rm_rf(tmpl);
   if (!rc && open_artifact(path, key, sha_hex, a, why, sizeof why) != 0)
     rc = kafu_err_set(err, KAFU_EIO, "freshly compiled %s is unusable: %s", path, why);
   if (!rc) {

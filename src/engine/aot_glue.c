@@ -29,7 +29,7 @@
 #include "kafu/wasi_funcs.h"
 
 /* Bump when the per-module code below changes shape (part of the cache key). */
-#define GLUE_REVISION "glue-3"
+#define GLUE_REVISION "glue-5"
 
 static const char prelude[] =
     "#include <stdarg.h>\n"
@@ -45,7 +45,14 @@ static const char prelude[] =
 
 static const char prelude2[] =
     "#define KAFU_HIDDEN __attribute__((visibility(\"hidden\")))\n"
-    "static const struct kafu_aot_rt *kafu_rt;\n"
+    /* shared by the parts of a split module (aot_split.c): defined in the glue's
+       translation unit, extern in the others */
+    "#ifdef KAFU_SPLIT_WORKER\n"
+    "#define KAFU_SHARED extern\n"
+    "#else\n"
+    "#define KAFU_SHARED\n"
+    "#endif\n"
+    "KAFU_SHARED const struct kafu_aot_rt *kafu_rt;\n"
     "static const void *const *kafu_rt_wasi;\n"
     /* `site` is unique per trap site (aot_cache.c patches TRAP to pass
        __COUNTER__) and kept alive by the asm, so the compiler cannot merge the
@@ -75,7 +82,8 @@ static const char runtime_part[] =
     "  for (uint32_t i = 0; i < np + nr; i++) t[i] = va_arg(ap, int);\n"
     "  va_end(ap);\n"
     "  for (uint32_t i = 0; i < kafu_nfts; i++)\n"
-    "    if (kafu_fts[i].np == np && kafu_fts[i].nr == nr && !memcmp(kafu_fts[i].t, t, (np + nr) * sizeof(int)))\n"
+    "    if (kafu_fts[i].np == np && kafu_fts[i].nr == nr && !memcmp(kafu_fts[i].t, t, (np + nr) * "
+    "sizeof(int)))\n"
     "      return i + 1;\n"
     "  kafu_functype *n = realloc(kafu_fts, (kafu_nfts + 1) * sizeof *n);\n"
     "  if (!n) kafu_trap_here(102u, 0);\n"
@@ -86,6 +94,13 @@ static const char runtime_part[] =
     "  n[kafu_nfts].np = np;\n"
     "  n[kafu_nfts].nr = nr;\n"
     "  return ++kafu_nfts;\n"
+    "}\n"
+    /* runs at dlclose: the registry lives as long as the loaded code */
+    "__attribute__((destructor)) static void kafu_functypes_free(void) {\n"
+    "  for (uint32_t i = 0; i < kafu_nfts; i++) free(kafu_fts[i].t);\n"
+    "  free(kafu_fts);\n"
+    "  kafu_fts = NULL;\n"
+    "  kafu_nfts = 0;\n"
     "}\n"
     "uint32_t wasm_rt_register_tag(uint32_t size) { static uint32_t n; (void)size; return n++; }\n"
     "static uint32_t kafu_exc_tag, kafu_exc_size;\n"
@@ -104,7 +119,8 @@ static const char runtime_part[] =
     "uint32_t wasm_rt_exception_tag(void) { return kafu_exc_tag; }\n"
     "uint32_t wasm_rt_exception_size(void) { return kafu_exc_size; }\n"
     "void *wasm_rt_exception(void) { return kafu_exc; }\n"
-    "void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t i, uint32_t x) { kafu_rt->alloc_memory(m, i, x); }\n"
+    "void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t i, uint32_t x) { kafu_rt->alloc_memory(m, i, "
+    "x); }\n"
     "uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *m, uint32_t d) { return kafu_rt->grow_memory(m, d); }\n"
     "void wasm_rt_free_memory(wasm_rt_memory_t *m) { kafu_rt->free_memory(m); }\n"
     "#define KAFU_TABLE_OPS(type)                                                                    \\\n"
@@ -132,7 +148,8 @@ static const char runtime_part[] =
     "KAFU_TABLE_OPS(externref)\n"
     "typedef struct { uint8_t *base; uint64_t size; } kafu_glue_mem;\n"
     "typedef struct kafu_glue_inst { void *owner; void *wasi; Z_app_instance_t app; } kafu_glue_inst;\n"
-    "static inline f32 kafu_f32(uint64_t v) { uint32_t u = (uint32_t)v; f32 f; memcpy(&f, &u, 4); return f; }\n"
+    "static inline f32 kafu_f32(uint64_t v) { uint32_t u = (uint32_t)v; f32 f; memcpy(&f, &u, 4); return f; "
+    "}\n"
     "static inline f64 kafu_f64(uint64_t v) { f64 d; memcpy(&d, &v, 8); return d; }\n"
     "static inline uint64_t kafu_of32(f32 f) { uint32_t u; memcpy(&u, &f, 4); return u; }\n"
     "static inline uint64_t kafu_of64(f64 d) { uint64_t u; memcpy(&u, &d, 8); return u; }\n";
@@ -141,8 +158,8 @@ static char glue_version_hex[2 * KAFU_SHA256_LEN + 1];
 
 static void glue_version_init(void) {
   kafu_buf b = {0};
-  kafu_buf_printf(&b, "%s\n%s\n%s\n%s\n%s\n%s\n", KAFU_ENGINE_VERSION, GLUE_REVISION, prelude, prelude2, runtime_part,
-                  KAFU_STR(KAFU_AOT_ABI_DEFS));
+  kafu_buf_printf(&b, "%s\n%s\n%s\n%s\n%s\n%s\n", KAFU_ENGINE_VERSION, GLUE_REVISION, prelude, prelude2,
+                  runtime_part, KAFU_STR(KAFU_AOT_ABI_DEFS));
   uint8_t h[KAFU_SHA256_LEN];
   kafu_sha256(b.data, b.len, h);
   kafu_hex(h, sizeof h, glue_version_hex);
@@ -161,8 +178,10 @@ static void mangle(kafu_buf *b, const char *s) {
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
     unsigned char c = *p;
     bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Y') || (c >= '0' && c <= '9') || c == '_';
-    if (keep) kafu_buf_putc(b, (char)c);
-    else kafu_buf_printf(b, "Z%02X", c);
+    if (keep)
+      kafu_buf_putc(b, (char)c);
+    else
+      kafu_buf_printf(b, "Z%02X", c);
   }
 }
 
@@ -185,38 +204,63 @@ void kafu_aot_legalize(const char *in, char *out, size_t cap) {
 
 static const char *ctype(kafu_valtype t) {
   switch (t) {
-    case KAFU_VAL_I32: return "u32";
-    case KAFU_VAL_I64: return "u64";
-    case KAFU_VAL_F32: return "f32";
-    case KAFU_VAL_F64: return "f64";
-    default: return NULL;
+    case KAFU_VAL_I32:
+      return "u32";
+    case KAFU_VAL_I64:
+      return "u64";
+    case KAFU_VAL_F32:
+      return "f32";
+    case KAFU_VAL_F64:
+      return "f64";
+    default:
+      return NULL;
   }
 }
 
 static char multi_letter(kafu_valtype t) {
   switch (t) {
-    case KAFU_VAL_I32: return 'i';
-    case KAFU_VAL_I64: return 'j';
-    case KAFU_VAL_F32: return 'f';
-    default: return 'd';
+    case KAFU_VAL_I32:
+      return 'i';
+    case KAFU_VAL_I64:
+      return 'j';
+    case KAFU_VAL_F32:
+      return 'f';
+    default:
+      return 'd';
   }
 }
 
 static void arg_expr(kafu_buf *b, kafu_valtype t, uint32_t k) {
   switch (t) {
-    case KAFU_VAL_I32: kafu_buf_printf(b, "(u32)a[%u]", k); break;
-    case KAFU_VAL_I64: kafu_buf_printf(b, "(u64)a[%u]", k); break;
-    case KAFU_VAL_F32: kafu_buf_printf(b, "kafu_f32(a[%u])", k); break;
-    default: kafu_buf_printf(b, "kafu_f64(a[%u])", k); break;
+    case KAFU_VAL_I32:
+      kafu_buf_printf(b, "(u32)a[%u]", k);
+      break;
+    case KAFU_VAL_I64:
+      kafu_buf_printf(b, "(u64)a[%u]", k);
+      break;
+    case KAFU_VAL_F32:
+      kafu_buf_printf(b, "kafu_f32(a[%u])", k);
+      break;
+    default:
+      kafu_buf_printf(b, "kafu_f64(a[%u])", k);
+      break;
   }
 }
 
 static void res_stmt(kafu_buf *b, kafu_valtype t, uint32_t k, const char *expr) {
   switch (t) {
-    case KAFU_VAL_I32: kafu_buf_printf(b, "  r[%u] = (uint64_t)(u32)(%s);\n", k, expr); break;
-    case KAFU_VAL_I64: kafu_buf_printf(b, "  r[%u] = (uint64_t)(%s);\n", k, expr); break;
-    case KAFU_VAL_F32: kafu_buf_printf(b, "  r[%u] = kafu_of32(%s);\n", k, expr); break;
-    default: kafu_buf_printf(b, "  r[%u] = kafu_of64(%s);\n", k, expr); break;
+    case KAFU_VAL_I32:
+      kafu_buf_printf(b, "  r[%u] = (uint64_t)(u32)(%s);\n", k, expr);
+      break;
+    case KAFU_VAL_I64:
+      kafu_buf_printf(b, "  r[%u] = (uint64_t)(%s);\n", k, expr);
+      break;
+    case KAFU_VAL_F32:
+      kafu_buf_printf(b, "  r[%u] = kafu_of32(%s);\n", k, expr);
+      break;
+    default:
+      kafu_buf_printf(b, "  r[%u] = kafu_of64(%s);\n", k, expr);
+      break;
   }
 }
 
@@ -242,9 +286,17 @@ static int wasi_index(const char *name) {
   return -1;
 }
 
-int kafu_aot_write_glue(const wasm_info *wi, const char *key, const char *sha_hex, kafu_buf *b, kafu_err *err) {
-  kafu_buf_printf(b, "/* Generated by kafu (%s, %s) for module sha256 %s. Do not edit. */\n", KAFU_ENGINE_VERSION,
-                  GLUE_REVISION, sha_hex);
+void kafu_aot_write_worker_prelude(kafu_buf *b) {
+  kafu_buf_printf(
+      b, "/* Generated by kafu (%s, %s): one part of a split module. */\n#define KAFU_SPLIT_WORKER 1\n",
+      KAFU_ENGINE_VERSION, GLUE_REVISION);
+  kafu_buf_printf(b, "%s\n%s\n%s\n", prelude, KAFU_STR(KAFU_AOT_ABI_DEFS), prelude2);
+}
+
+int kafu_aot_write_glue(const wasm_info *wi, const char *key, const char *sha_hex, kafu_buf *b,
+                        kafu_err *err) {
+  kafu_buf_printf(b, "/* Generated by kafu (%s, %s) for module sha256 %s. Do not edit. */\n",
+                  KAFU_ENGINE_VERSION, GLUE_REVISION, sha_hex);
   kafu_buf_printf(b, "%s\n%s\n%s\n", prelude, KAFU_STR(KAFU_AOT_ABI_DEFS), prelude2);
   kafu_buf_printf(b, "#include \"module.c\"\n\n%s\n", runtime_part);
 
@@ -296,7 +348,8 @@ int kafu_aot_write_glue(const wasm_info *wi, const char *key, const char *sha_he
       kafu_buf_printf(b, "))kafu_rt_wasi[%d])(gi->wasi, &v", idx);
       for (uint32_t k = 0; k < ft->nparams; k++) kafu_buf_printf(b, ", a%u", k);
       kafu_buf_printf(b, ");\n");
-      if (!strcmp(im->name, "proc_exit")) kafu_buf_printf(b, "  kafu_rt->proc_exit_returned(gi->owner, a0);\n");
+      if (!strcmp(im->name, "proc_exit"))
+        kafu_buf_printf(b, "  kafu_rt->proc_exit_returned(gi->owner, a0);\n");
     } else if (!strcmp(im->module, "kafu") && !strcmp(im->name, "migration_point")) {
       kafu_buf_printf(b, "  kafu_rt->migration_point(gi->owner, a0, a1);\n");
     } else {
@@ -329,7 +382,8 @@ int kafu_aot_write_glue(const wasm_info *wi, const char *key, const char *sha_he
         res_stmt(b, ft->types[ft->nparams], 0, call);
       } else {
         kafu_buf_printf(b, "  struct wasm_multi_");
-        for (uint32_t k = 0; k < ft->nresults; k++) kafu_buf_putc(b, multi_letter(ft->types[ft->nparams + k]));
+        for (uint32_t k = 0; k < ft->nresults; k++)
+          kafu_buf_putc(b, multi_letter(ft->types[ft->nparams + k]));
         kafu_buf_printf(b, " x = %s;\n", call);
         for (uint32_t k = 0; k < ft->nresults; k++) {
           char field[32];
@@ -377,7 +431,8 @@ int kafu_aot_write_glue(const wasm_info *wi, const char *key, const char *sha_he
   kafu_buf_printf(b, "  Z_app_instantiate(&gi->app");
   for (uint32_t k = 0; k < nmods; k++) kafu_buf_printf(b, ", (void *)gi");
   kafu_buf_printf(b, ");\n}\n");
-  kafu_buf_printf(b, "static void kafu_free_instance(void *g) { Z_app_free(&((kafu_glue_inst *)g)->app); }\n");
+  kafu_buf_printf(b,
+                  "static void kafu_free_instance(void *g) { Z_app_free(&((kafu_glue_inst *)g)->app); }\n");
   kafu_buf_printf(b,
                   "__attribute__((visibility(\"default\"))) const kafu_aot_module %s = {\n"
                   "  {'K', 'A', 'F', 'U', 'A', 'O', 'T', 0}, %d, \"%s\", \"%s\",\n"

@@ -28,11 +28,16 @@ static const wasi_sig wasi_sigs[] = {KAFU_WASI_FUNCS(X)};
 
 static const char *kind_name(uint8_t k) {
   switch (k) {
-    case WI_EXT_FUNC: return "function";
-    case WI_EXT_TABLE: return "table";
-    case WI_EXT_MEMORY: return "memory";
-    case WI_EXT_GLOBAL: return "global";
-    default: return "tag";
+    case WI_EXT_FUNC:
+      return "function";
+    case WI_EXT_TABLE:
+      return "table";
+    case WI_EXT_MEMORY:
+      return "memory";
+    case WI_EXT_GLOBAL:
+      return "global";
+    default:
+      return "tag";
   }
 }
 
@@ -79,25 +84,29 @@ static int check_imports(const kafu_module *m, kafu_err *err) {
         }
         continue;
       }
-    } else if (im->kind == WI_EXT_FUNC && !strcmp(im->module, "kafu") && !strcmp(im->name, "migration_point")) {
+    } else if (im->kind == WI_EXT_FUNC && !strcmp(im->module, "kafu") &&
+               !strcmp(im->name, "migration_point")) {
       const wi_functype *ft = &wi->types[im->type];
       if (ft->nparams != 2 || ft->types[0] != KAFU_VAL_I32 || ft->types[1] != KAFU_VAL_I32 || ft->nresults) {
         sig_str(ft, sig, sizeof sig);
         kafu_buf_free(&missing);
-        return kafu_err_set(err, KAFU_EINVAL,
-                            "%s: import kafu.migration_point has type %s, expected (i32, i32) -> () (docs/abi.md)",
-                            m->name, sig);
+        return kafu_err_set(
+            err, KAFU_EINVAL,
+            "%s: import kafu.migration_point has type %s, expected (i32, i32) -> () (docs/abi.md)", m->name,
+            sig);
       }
       continue;
     }
     if (nmissing < 8) {
-      kafu_buf_printf(&missing, "%s%s.%s (%s)", nmissing ? ", " : "", im->module, im->name, kind_name(im->kind));
+      kafu_buf_printf(&missing, "%s%s.%s (%s)", nmissing ? ", " : "", im->module, im->name,
+                      kind_name(im->kind));
     }
     nmissing++;
   }
   if (!nmissing) return 0;
-  const char *hint = "kafu provides only WASI preview1 functions (wasi_snapshot_preview1.*) and "
-                     "kafu.migration_point";
+  const char *hint =
+      "kafu provides only WASI preview1 functions (wasi_snapshot_preview1.*) and "
+      "kafu.migration_point";
   for (uint32_t i = 0; i < wi->nimports; i++) {
     if (!strcmp(wi->imports[i].module, "wasi_unstable")) {
       hint = "wasi_unstable is the legacy WASI snapshot 0; rebuild with a current wasi-libc (WASI preview1)";
@@ -144,7 +153,9 @@ static int build_exports(kafu_module *m, kafu_err *err) {
         e->kind = KAFU_EXTERN_MEMORY;
         if (m->memory_export < 0 || !strcmp(we->name, "memory")) m->memory_export = (int)i;
         break;
-      default: e->kind = KAFU_EXTERN_TABLE; break;
+      default:
+        e->kind = KAFU_EXTERN_TABLE;
+        break;
     }
   }
   return 0;
@@ -173,10 +184,11 @@ int kafu_module_load(const uint8_t *wasm, size_t len, const kafu_engine_opts *op
   if ((rc = kafu_aot_obtain(wasm, len, m->sha_hex, &m->wi, opts, m->name, &m->art, err))) goto fail;
   const kafu_aot_module *mod = m->art.mod;
   bool same = mod->nexports == m->wi.nexports;
-  for (uint32_t i = 0; same && i < mod->nexports; i++) same = !strcmp(mod->exports[i].name, m->wi.exports[i].name);
+  for (uint32_t i = 0; same && i < mod->nexports; i++)
+    same = !strcmp(mod->exports[i].name, m->wi.exports[i].name);
   if (!same) {
-    rc = kafu_err_set(err, KAFU_EFORMAT, "%s: compiled artifact %s does not match the module's exports", m->name,
-                      m->art.path);
+    rc = kafu_err_set(err, KAFU_EFORMAT, "%s: compiled artifact %s does not match the module's exports",
+                      m->name, m->art.path);
     goto fail;
   }
   pthread_mutex_lock(&g_init_mu);
@@ -325,7 +337,8 @@ static void do_call(void *arg) {
 static int call_index(kafu_instance *inst, int idx, const uint64_t *args, uint64_t *results, const char *what,
                       kafu_outcome *out, kafu_err *err) {
   uint64_t dummy[1];
-  call_ctx c = {(kafu_aot_invoke_fn)inst->m->art.mod->exports[idx].fn, inst->gi, args, results ? results : dummy};
+  call_ctx c = {(kafu_aot_invoke_fn)inst->m->art.mod->exports[idx].fn, inst->gi, args,
+                results ? results : dummy};
   return kafu_rt_exec(inst, do_call, &c, what, out, err);
 }
 
@@ -348,11 +361,15 @@ int kafu_instance_call(kafu_instance *inst, const char *name, const uint64_t *ar
   if (e->kind != KAFU_EXTERN_FUNC)
     return kafu_err_set(err, KAFU_EINVAL, "%s: export '%s' is not a function", inst->m->name, name);
   if (e->nparams != nargs || e->nresults != nresults)
-    return kafu_err_set(err, KAFU_EINVAL, "%s: function '%s' takes %u arguments and returns %u results (called "
-                        "with %zu and %zu)", inst->m->name, name, e->nparams, e->nresults, nargs, nresults);
+    return kafu_err_set(err, KAFU_EINVAL,
+                        "%s: function '%s' takes %u arguments and returns %u results (called "
+                        "with %zu and %zu)",
+                        inst->m->name, name, e->nparams, e->nresults, nargs, nresults);
   if (!inst->m->art.mod->exports[i].fn)
-    return kafu_err_set(err, KAFU_EUNSUP, "%s: function '%s' has v128/reference parameters or results, which "
-                        "cannot be passed through the engine API", inst->m->name, name);
+    return kafu_err_set(err, KAFU_EUNSUP,
+                        "%s: function '%s' has v128/reference parameters or results, which "
+                        "cannot be passed through the engine API",
+                        inst->m->name, name);
   return call_index(inst, i, args, results, name, out, err);
 }
 
@@ -390,7 +407,8 @@ int kafu_instance_global_set_at(kafu_instance *inst, size_t i, uint64_t val, kaf
   void *p = global_addr(inst, i, err);
   if (!p) return err ? err->code : KAFU_EINVAL;
   if (!inst->m->exports[i].is_mutable)
-    return kafu_err_set(err, KAFU_EINVAL, "%s: global '%s' is immutable", inst->m->name, inst->m->exports[i].name);
+    return kafu_err_set(err, KAFU_EINVAL, "%s: global '%s' is immutable", inst->m->name,
+                        inst->m->exports[i].name);
   kafu_valtype t = inst->m->exports[i].type;
   if (t == KAFU_VAL_I32 || t == KAFU_VAL_F32) {
     uint32_t v = (uint32_t)val;

@@ -1,10 +1,12 @@
 /*
  * engine_internal.h — private structures of the engine (src/engine only).
  *
- *   wasm_info.c   minimal module reader: types, imports, exports, globals, names
+ *   wasm_info.c   the facts the engine needs about a module (types, imports,
+ *                 exports, globals, function names), from the wasm reader
  *   aot_glue.c    generates the glue C file that gives every wasm2c module the
  *                 same C interface (kafu_aot_module, below)
  *   aot_cache.c   toolchain identity, cache key, compile, verify, dlopen
+ *   aot_split.c   splits large wasm2c output for parallel compilation
  *   runtime.c     what generated code calls (wasm-rt functions via kafu_aot_rt):
  *                 traps, guarded linear memory, signal handler, exec frames
  *   symbolize.c   trap PC -> wasm function name (ELF .symtab of the artifact)
@@ -57,19 +59,19 @@ typedef struct wasm_info {
   uint32_t nimports;
   wi_import *imports;
   uint32_t nfunc_imports, nglobal_imports, nmemory_imports, ntable_imports;
-  uint32_t nfuncs;       /* defined functions */
-  uint32_t *func_type;   /* type index per function index (imports first) */
-  uint32_t nglobals;     /* including imported */
+  uint32_t nfuncs;     /* defined functions */
+  uint32_t *func_type; /* type index per function index (imports first) */
+  uint32_t nglobals;   /* including imported */
   wi_global *globals;
-  uint32_t nmemories;    /* defined */
+  uint32_t nmemories; /* defined */
   uint32_t nexports;
   wi_export *exports;
-  char **func_names;     /* per function index, from the "name" section; may be NULL entries */
+  char **func_names; /* per function index, from the "name" section; may be NULL entries */
   bool has_start;
 } wasm_info;
 
-/* Parse the parts of a module the engine needs. Structure errors (bad magic,
- * truncated section, LEB overflow) -> KAFU_EFORMAT with the offset. */
+/* Parse a module with the shared reader (kafu/wasm.h) and keep what the engine
+ * needs. Structure errors -> KAFU_EFORMAT naming the section and offset. */
 int kafu_wasm_info_parse(const uint8_t *p, size_t len, wasm_info *wi, kafu_err *err);
 void kafu_wasm_info_free(wasm_info *wi);
 /* total number of functions (imported + defined) */
@@ -90,37 +92,37 @@ static inline uint32_t wi_nfuncs_total(const wasm_info *wi) { return wi->nfunc_i
 
 /* One definition, compiled into kafu AND written (stringified) into every glue
  * file, so the two sides cannot disagree. */
-#define KAFU_AOT_ABI_DEFS                                                                  \
-  typedef struct kafu_aot_rt {                                                             \
-    uint32_t abi;                                                                          \
-    const void *const *wasi_table;                                                         \
-    void (*trap)(uint32_t code, void *pc) __attribute__((noreturn));                       \
-    void (*alloc_memory)(wasm_rt_memory_t *m, uint32_t initial, uint32_t max);             \
-    uint32_t (*grow_memory)(wasm_rt_memory_t *m, uint32_t delta);                          \
-    void (*free_memory)(wasm_rt_memory_t *m);                                              \
-    void (*migration_point)(void *owner, uint32_t fn_id, uint32_t kind);                   \
-    void (*proc_exit_returned)(void *owner, uint32_t code) __attribute__((noreturn));      \
-  } kafu_aot_rt;                                                                           \
-  typedef void (*kafu_aot_invoke_fn)(void *gi, const uint64_t *args, uint64_t *results);   \
-  typedef void *(*kafu_aot_global_fn)(void *gi);                                           \
-  typedef struct kafu_aot_export {                                                         \
-    const char *name;                                                                      \
-    uint32_t kind;                                                                         \
-    void *fn;                                                                              \
-  } kafu_aot_export;                                                                       \
-  typedef struct kafu_aot_module {                                                         \
-    char magic[8];                                                                         \
-    uint32_t abi;                                                                          \
-    char key[65];                                                                          \
-    char module_sha256[65];                                                                \
-    uint32_t sizeof_memory, sizeof_funcref_table, offsetof_memory_size;                    \
-    size_t instance_size; /* glue instance: starts with void *owner, void *wasi */         \
-    void (*init)(const kafu_aot_rt *rt);                                                   \
-    void (*instantiate)(void *gi, void *owner, void *wasi);                                \
-    void (*free_instance)(void *gi);                                                       \
-    wasm_rt_memory_t *(*memory)(void *gi);                                                 \
-    uint32_t nexports;                                                                     \
-    const kafu_aot_export *exports;                                                        \
+#define KAFU_AOT_ABI_DEFS                                                                \
+  typedef struct kafu_aot_rt {                                                           \
+    uint32_t abi;                                                                        \
+    const void *const *wasi_table;                                                       \
+    void (*trap)(uint32_t code, void *pc) __attribute__((noreturn));                     \
+    void (*alloc_memory)(wasm_rt_memory_t * m, uint32_t initial, uint32_t max);          \
+    uint32_t (*grow_memory)(wasm_rt_memory_t * m, uint32_t delta);                       \
+    void (*free_memory)(wasm_rt_memory_t * m);                                           \
+    void (*migration_point)(void *owner, uint32_t fn_id, uint32_t kind);                 \
+    void (*proc_exit_returned)(void *owner, uint32_t code) __attribute__((noreturn));    \
+  } kafu_aot_rt;                                                                         \
+  typedef void (*kafu_aot_invoke_fn)(void *gi, const uint64_t *args, uint64_t *results); \
+  typedef void *(*kafu_aot_global_fn)(void *gi);                                         \
+  typedef struct kafu_aot_export {                                                       \
+    const char *name;                                                                    \
+    uint32_t kind;                                                                       \
+    void *fn;                                                                            \
+  } kafu_aot_export;                                                                     \
+  typedef struct kafu_aot_module {                                                       \
+    char magic[8];                                                                       \
+    uint32_t abi;                                                                        \
+    char key[65];                                                                        \
+    char module_sha256[65];                                                              \
+    uint32_t sizeof_memory, sizeof_funcref_table, offsetof_memory_size;                  \
+    size_t instance_size; /* glue instance: starts with void *owner, void *wasi */       \
+    void (*init)(const kafu_aot_rt *rt);                                                 \
+    void (*instantiate)(void *gi, void *owner, void *wasi);                              \
+    void (*free_instance)(void *gi);                                                     \
+    wasm_rt_memory_t *(*memory)(void *gi);                                               \
+    uint32_t nexports;                                                                   \
+    const kafu_aot_export *exports;                                                      \
   } kafu_aot_module;
 
 KAFU_AOT_ABI_DEFS
@@ -131,6 +133,11 @@ KAFU_AOT_ABI_DEFS
  * "app"). key/sha are the cache key and module sha256 (hex) to embed. */
 int kafu_aot_write_glue(const wasm_info *wi, const char *key, const char *sha_hex, kafu_buf *out,
                         kafu_err *err);
+/* The prelude of a worker part of a split module (aot_split.c). */
+void kafu_aot_write_worker_prelude(kafu_buf *b);
+/* Split dir/module.c into `jobs` translation units (module.c + part1.c ...).
+ * Returns the number of units written (1 = left as one file), or < 0 + err. */
+int kafu_aot_split(const char *dir, int jobs, const char *worker_prelude, kafu_err *err);
 /* Hash of everything the glue generator emits that is not module-specific
  * (part of the cache key). */
 const char *kafu_aot_glue_version(void);
@@ -142,9 +149,9 @@ void kafu_aot_mangle(const char *in, char *out, size_t cap);
 /* ---- cache / compile ------------------------------------------------------------- */
 
 typedef struct aot_artifact {
-  char path[PATH_MAX];   /* the .so that was dlopen'ed */
-  bool in_cache;         /* false: private temp dir (delete at module free) */
-  bool compiled;         /* this load compiled it */
+  char path[PATH_MAX]; /* the .so that was dlopen'ed */
+  bool in_cache;       /* false: private temp dir (delete at module free) */
+  bool compiled;       /* this load compiled it */
   void *dl;
   const kafu_aot_module *mod;
 } aot_artifact;
@@ -165,13 +172,13 @@ typedef struct kafu_exec {
   sigjmp_buf jb;
   struct kafu_exec *prev;
   kafu_instance *inst;
-  volatile int kind;   /* 0 none, 1 trap, 2 exit */
-  uint32_t trap_code;  /* wasm_rt_trap_t or KAFU_AOT_TRAP_* */
+  volatile int kind;  /* 0 none, 1 trap, 2 exit */
+  uint32_t trap_code; /* wasm_rt_trap_t or KAFU_AOT_TRAP_* */
   uint32_t exit_code;
-  void *pc;            /* precise faulting PC (signals) or NULL */
+  void *pc; /* precise faulting PC (signals) or NULL */
   void *bt[KAFU_BT_MAX];
   int nbt;
-  char msg[512];       /* KAFU_TRAP_HOST / RESOURCE detail */
+  char msg[512]; /* KAFU_TRAP_HOST / RESOURCE detail */
 } kafu_exec;
 
 typedef struct mem_reservation {
@@ -182,8 +189,8 @@ typedef struct mem_reservation {
 struct kafu_instance {
   kafu_module *m;
   kafu_host host;
-  void *gi;                 /* glue instance (kafu_aot_module.instance_size bytes) */
-  wasm_rt_memory_t *mem;    /* exported memory or NULL */
+  void *gi;              /* glue instance (kafu_aot_module.instance_size bytes) */
+  wasm_rt_memory_t *mem; /* exported memory or NULL */
   mem_reservation res[KAFU_MAX_MEMORIES];
   int nres;
   /* export indices, -1 when absent */

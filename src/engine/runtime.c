@@ -234,7 +234,8 @@ static void ensure_handler(int sig, struct sigaction *old) {
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
   sigemptyset(&sa.sa_mask);
   struct sigaction prev;
-  if (sigaction(sig, &sa, &prev) == 0 && !((prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction == fault_handler))
+  if (sigaction(sig, &sa, &prev) == 0 &&
+      !((prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction == fault_handler))
     *old = prev;
   pthread_mutex_unlock(&handler_mu);
 }
@@ -272,37 +273,62 @@ void kafu_rt_prepare_thread(void) {
 
 const char *kafu_trap_kind_str(kafu_trap_kind k) {
   switch (k) {
-    case KAFU_TRAP_NONE: return "no trap";
-    case KAFU_TRAP_OUT_OF_BOUNDS: return "out of bounds memory access";
-    case KAFU_TRAP_UNREACHABLE: return "unreachable instruction executed";
-    case KAFU_TRAP_INT_DIV_BY_ZERO: return "integer divide by zero";
-    case KAFU_TRAP_INT_OVERFLOW: return "integer overflow";
-    case KAFU_TRAP_INVALID_CONVERSION: return "invalid conversion to integer";
-    case KAFU_TRAP_STACK_EXHAUSTED: return "call stack exhausted";
-    case KAFU_TRAP_INDIRECT_CALL_TYPE: return "indirect call type mismatch";
-    case KAFU_TRAP_INDIRECT_CALL_NULL: return "indirect call to undefined table element";
-    case KAFU_TRAP_UNCAUGHT_EXCEPTION: return "uncaught wasm exception";
-    case KAFU_TRAP_ASYNCIFY_OVERFLOW: return "Asyncify buffer overflow";
-    case KAFU_TRAP_RESOURCE: return "out of resources";
-    case KAFU_TRAP_HOST: return "aborted by the host";
+    case KAFU_TRAP_NONE:
+      return "no trap";
+    case KAFU_TRAP_OUT_OF_BOUNDS:
+      return "out of bounds memory access";
+    case KAFU_TRAP_UNREACHABLE:
+      return "unreachable instruction executed";
+    case KAFU_TRAP_INT_DIV_BY_ZERO:
+      return "integer divide by zero";
+    case KAFU_TRAP_INT_OVERFLOW:
+      return "integer overflow";
+    case KAFU_TRAP_INVALID_CONVERSION:
+      return "invalid conversion to integer";
+    case KAFU_TRAP_STACK_EXHAUSTED:
+      return "call stack exhausted";
+    case KAFU_TRAP_INDIRECT_CALL_TYPE:
+      return "indirect call type mismatch";
+    case KAFU_TRAP_INDIRECT_CALL_NULL:
+      return "indirect call to undefined table element";
+    case KAFU_TRAP_UNCAUGHT_EXCEPTION:
+      return "uncaught wasm exception";
+    case KAFU_TRAP_ASYNCIFY_OVERFLOW:
+      return "Asyncify buffer overflow";
+    case KAFU_TRAP_RESOURCE:
+      return "out of resources";
+    case KAFU_TRAP_HOST:
+      return "aborted by the host";
   }
   return "unknown trap";
 }
 
 static kafu_trap_kind classify(uint32_t code) {
   switch (code) {
-    case WASM_RT_TRAP_OOB: return KAFU_TRAP_OUT_OF_BOUNDS;
-    case WASM_RT_TRAP_INT_OVERFLOW: return KAFU_TRAP_INT_OVERFLOW;
-    case WASM_RT_TRAP_DIV_BY_ZERO: return KAFU_TRAP_INT_DIV_BY_ZERO;
-    case WASM_RT_TRAP_INVALID_CONVERSION: return KAFU_TRAP_INVALID_CONVERSION;
-    case WASM_RT_TRAP_UNREACHABLE: return KAFU_TRAP_UNREACHABLE;
-    case WASM_RT_TRAP_CALL_INDIRECT: return KAFU_TRAP_INDIRECT_CALL_TYPE;
-    case WASM_RT_TRAP_UNCAUGHT_EXCEPTION: return KAFU_TRAP_UNCAUGHT_EXCEPTION;
-    case WASM_RT_TRAP_EXHAUSTION: return KAFU_TRAP_STACK_EXHAUSTED;
-    case KAFU_AOT_TRAP_CI_TYPE: return KAFU_TRAP_INDIRECT_CALL_TYPE;
-    case KAFU_AOT_TRAP_CI_NULL: return KAFU_TRAP_INDIRECT_CALL_NULL;
-    case KAFU_AOT_TRAP_RESOURCE: return KAFU_TRAP_RESOURCE;
-    default: return KAFU_TRAP_HOST;
+    case WASM_RT_TRAP_OOB:
+      return KAFU_TRAP_OUT_OF_BOUNDS;
+    case WASM_RT_TRAP_INT_OVERFLOW:
+      return KAFU_TRAP_INT_OVERFLOW;
+    case WASM_RT_TRAP_DIV_BY_ZERO:
+      return KAFU_TRAP_INT_DIV_BY_ZERO;
+    case WASM_RT_TRAP_INVALID_CONVERSION:
+      return KAFU_TRAP_INVALID_CONVERSION;
+    case WASM_RT_TRAP_UNREACHABLE:
+      return KAFU_TRAP_UNREACHABLE;
+    case WASM_RT_TRAP_CALL_INDIRECT:
+      return KAFU_TRAP_INDIRECT_CALL_TYPE;
+    case WASM_RT_TRAP_UNCAUGHT_EXCEPTION:
+      return KAFU_TRAP_UNCAUGHT_EXCEPTION;
+    case WASM_RT_TRAP_EXHAUSTION:
+      return KAFU_TRAP_STACK_EXHAUSTED;
+    case KAFU_AOT_TRAP_CI_TYPE:
+      return KAFU_TRAP_INDIRECT_CALL_TYPE;
+    case KAFU_AOT_TRAP_CI_NULL:
+      return KAFU_TRAP_INDIRECT_CALL_NULL;
+    case KAFU_AOT_TRAP_RESOURCE:
+      return KAFU_TRAP_RESOURCE;
+    default:
+      return KAFU_TRAP_HOST;
   }
 }
 
@@ -398,19 +424,22 @@ static int finish(kafu_instance *inst, kafu_exec *e, kafu_outcome *out, const ch
   kafu_symbolize(inst->m, e, out);
   char where[400] = "";
   if (out->function[0]) snprintf(where, sizeof where, " in function '%s'", out->function);
+  else if (what) snprintf(where, sizeof where, " (while running '%s')", what);
   switch (out->trap) {
     case KAFU_TRAP_HOST:
     case KAFU_TRAP_RESOURCE:
-      kafu_err_set(err, KAFU_ETRAP, "%s: %s", what, e->msg);
+      kafu_err_set(err, KAFU_ETRAP, "%s", e->msg); /* callers add context */
       break;
     case KAFU_TRAP_ASYNCIFY_OVERFLOW:
       kafu_err_set(err, KAFU_ETRAP,
-                   "wasm trap: Asyncify buffer overflow (%u bytes)%s: rebuild with --kafu-stack-size=%u", bufsize,
-                   where, bufsize ? bufsize * 4 : 4u << 20);
+                   "wasm trap: Asyncify buffer overflow (%u bytes)%s: rebuild with --kafu-stack-size=%u",
+                   bufsize, where, bufsize ? bufsize * 4 : 4u << 20);
       break;
     case KAFU_TRAP_INDIRECT_CALL_TYPE:
-      kafu_err_set(err, KAFU_ETRAP, "wasm trap: %s%s", e->trap_code == WASM_RT_TRAP_CALL_INDIRECT
-                       ? "indirect call failed (undefined element or type mismatch)" : kafu_trap_kind_str(out->trap),
+      kafu_err_set(err, KAFU_ETRAP, "wasm trap: %s%s",
+                   e->trap_code == WASM_RT_TRAP_CALL_INDIRECT
+                       ? "indirect call failed (undefined element or type mismatch)"
+                       : kafu_trap_kind_str(out->trap),
                    where);
       break;
     default:

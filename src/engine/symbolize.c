@@ -109,8 +109,10 @@ static int32_t lookup(const kafu_module *m, uintptr_t addr) {
   size_t lo = 0, hi = m->nsyms;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (m->syms[mid].start <= off) lo = mid + 1;
-    else hi = mid;
+    if (m->syms[mid].start <= off)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   if (lo == 0) return -2;
   const sym_entry *e = &m->syms[lo - 1];
@@ -199,7 +201,9 @@ void kafu_symbolize(kafu_module *m, const kafu_exec *ex, kafu_outcome *out) {
     if (lookup(m, a) != -2) offs[noffs++] = a - m->load_base;
   }
   if (!noffs) return;
-  nf = getenv("KAFU_NO_ADDR2LINE") ? -1 : addr2line_frames(m, offs, noffs, funcs, (int)(sizeof funcs / sizeof funcs[0]));
+  nf = getenv("KAFU_NO_ADDR2LINE")
+           ? -1
+           : addr2line_frames(m, offs, noffs, funcs, (int)(sizeof funcs / sizeof funcs[0]));
   if (nf <= 0) {
     nf = 0;
     for (int i = 0; i < noffs; i++) {
@@ -215,9 +219,11 @@ void kafu_symbolize(kafu_module *m, const kafu_exec *ex, kafu_outcome *out) {
     while (j < nf && funcs[j] == funcs[i]) j++;
     char name[256], item[300];
     kafu_function_display_name(m, funcs[i], name, sizeof name);
-    if (j - i > 1) snprintf(item, sizeof item, "%s%s (x%d%s)", i ? " <- " : "", name, j - i,
-                            j == nf && ex->nbt == KAFU_BT_MAX ? "+" : "");
-    else snprintf(item, sizeof item, "%s%s", i ? " <- " : "", name);
+    if (j - i > 1)
+      snprintf(item, sizeof item, "%s%s (x%d%s)", i ? " <- " : "", name, j - i,
+               j == nf && ex->nbt == KAFU_BT_MAX ? "+" : "");
+    else
+      snprintf(item, sizeof item, "%s%s", i ? " <- " : "", name);
     size_t il = strlen(item);
     if (used + il + 5 >= cap) {
       snprintf(out->backtrace + used, cap - used, " ...");

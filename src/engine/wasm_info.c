@@ -17,12 +17,18 @@
 
 static kafu_valtype vt(uint8_t code) {
   switch (code) {
-    case KAFU_WASM_I32: return KAFU_VAL_I32;
-    case KAFU_WASM_I64: return KAFU_VAL_I64;
-    case KAFU_WASM_F32: return KAFU_VAL_F32;
-    case KAFU_WASM_F64: return KAFU_VAL_F64;
-    case KAFU_WASM_V128: return KAFU_VAL_V128;
-    default: return KAFU_VAL_REF;
+    case KAFU_WASM_I32:
+      return KAFU_VAL_I32;
+    case KAFU_WASM_I64:
+      return KAFU_VAL_I64;
+    case KAFU_WASM_F32:
+      return KAFU_VAL_F32;
+    case KAFU_WASM_F64:
+      return KAFU_VAL_F64;
+    case KAFU_WASM_V128:
+      return KAFU_VAL_V128;
+    default:
+      return KAFU_VAL_REF;
   }
 }
 
@@ -55,11 +61,20 @@ int kafu_wasm_info_parse(const uint8_t *p, size_t len, wasm_info *wi, kafu_err *
     o->kind = (uint8_t)im->kind;
     if (!(o->module = dup(im->module)) || !(o->name = dup(im->name))) goto fail;
     switch (im->kind) {
-      case KAFU_WASM_EXT_FUNC: o->type = im->type_index; break;
-      case KAFU_WASM_EXT_GLOBAL: o->type = (uint32_t)vt(im->valtype) | (im->mutable_ ? 0x100u : 0); break;
-      case KAFU_WASM_EXT_MEMORY: wi->nmemory_imports++; break;
-      case KAFU_WASM_EXT_TABLE: wi->ntable_imports++; break;
-      default: break;
+      case KAFU_WASM_EXT_FUNC:
+        o->type = im->type_index;
+        break;
+      case KAFU_WASM_EXT_GLOBAL:
+        o->type = (uint32_t)vt(im->valtype) | (im->mutable_ ? 0x100u : 0);
+        break;
+      case KAFU_WASM_EXT_MEMORY:
+        wi->nmemory_imports++;
+        break;
+      case KAFU_WASM_EXT_TABLE:
+        wi->ntable_imports++;
+        break;
+      default:
+        break;
     }
   }
   wi->nfunc_imports = m.nfunc_imports;

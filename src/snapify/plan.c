@@ -196,6 +196,14 @@ static int parse_annotations(const kafu_wasm_module *m, ks_plan *p, kafu_err *er
     a->section = strdup(sec);
     if (!a->name || !a->dest || !a->section) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
   }
+  /* function ids: alphabetical by function name, so they do not depend on the
+   * order in which the linker happened to emit the sections */
+  for (uint32_t i = 1; i < p->nannots; i++)
+    for (uint32_t k = i; k > 0 && strcmp(p->annots[k - 1].name, p->annots[k].name) > 0; k--) {
+      ks_annot t = p->annots[k];
+      p->annots[k] = p->annots[k - 1];
+      p->annots[k - 1] = t;
+    }
   return 0;
 }
 

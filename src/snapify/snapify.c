@@ -175,16 +175,23 @@ static void log_excerpt(const kafu_buf *log, char *out, size_t n) {
 typedef struct {
   int32_t rc;
   uint32_t msglen;
-  uint64_t outlen, expectlen;
+  uint64_t outlen, extralen;
 } result_hdr;
 
-static int run_isolated(const uint8_t *in, size_t len, const ks_plan *plan, bool verbose, kafu_buf *out,
-                        kafu_buf *expect, kafu_err *err) {
-  const char *inproc = getenv("KAFU_SNAPIFY_INPROCESS");
-  if (inproc && *inproc && strcmp(inproc, "0") != 0) return ks_transform(in, len, plan, verbose, out, expect, err);
+/* A unit of Binaryen work, run in a child process. */
+typedef int (*binaryen_job)(void *ctx, kafu_buf *out, kafu_buf *extra, kafu_err *err);
 
-  int resfd = memfd_create("kafu-snapify-result", MFD_CLOEXEC);
-  int logfd = memfd_create("kafu-snapify-log", MFD_CLOEXEC);
+/* Run job in a forked child; its stdout/stderr (Binaryen's messages) are
+ * captured. Any abnormal end (exit() from Binaryen's Fatal, a signal) becomes
+ * an error quoting those messages. Binaryen must not have been used in this
+ * process before (its thread pool would not survive fork): Kafu only ever
+ * calls it through here. */
+static int run_isolated(binaryen_job job, void *ctx, bool verbose, kafu_buf *out, kafu_buf *extra, kafu_err *err) {
+  const char *inproc = getenv("KAFU_SNAPIFY_INPROCESS");
+  if (inproc && *inproc && strcmp(inproc, "0") != 0) return job(ctx, out, extra, err);
+
+  int resfd = memfd_create("kafu-binaryen-result", MFD_CLOEXEC);
+  int logfd = memfd_create("kafu-binaryen-log", MFD_CLOEXEC);
   if (resfd < 0 || logfd < 0) {
     if (resfd >= 0) close(resfd);
     if (logfd >= 0) close(logfd);
@@ -201,7 +208,7 @@ static int run_isolated(const uint8_t *in, size_t len, const ks_plan *plan, bool
     dup2(logfd, STDERR_FILENO);
     kafu_buf o = {0}, e = {0};
     kafu_err cerr = {0};
-    int rc = ks_transform(in, len, plan, verbose, &o, &e, &cerr);
+    int rc = job(ctx, &o, &e, &cerr);
     result_hdr h = {rc, rc < 0 ? (uint32_t)strlen(cerr.msg) : 0, o.len, e.len};
     int w = write_all(resfd, &h, sizeof h);
     if (!w && h.msglen) w = write_all(resfd, cerr.msg, h.msglen);
@@ -218,7 +225,7 @@ static int run_isolated(const uint8_t *in, size_t len, const ks_plan *plan, bool
   int rc = 0;
   char excerpt[600];
   if (read_fd(resfd, &res) < 0 || read_fd(logfd, &log) < 0) {
-    rc = kafu_err_set(err, KAFU_EIO, "snapify: reading the transform's result: %s", strerror(errno));
+    rc = kafu_err_set(err, KAFU_EIO, "snapify: reading the Binaryen process's result: %s", strerror(errno));
     goto out;
   }
   log_excerpt(&log, excerpt, sizeof excerpt);
@@ -235,8 +242,8 @@ static int run_isolated(const uint8_t *in, size_t len, const ks_plan *plan, bool
     goto out;
   }
   memcpy(&h, res.data, sizeof h);
-  if (sizeof h + (uint64_t)h.msglen + h.outlen + h.expectlen != res.len) {
-    rc = kafu_err_set(err, KAFU_EIO, "snapify: truncated result from the transform process");
+  if (sizeof h + (uint64_t)h.msglen + h.outlen + h.extralen != res.len) {
+    rc = kafu_err_set(err, KAFU_EIO, "snapify: truncated result from the Binaryen process");
     goto out;
   }
   const uint8_t *p = res.data + sizeof h;
@@ -245,7 +252,7 @@ static int run_isolated(const uint8_t *in, size_t len, const ks_plan *plan, bool
     goto out;
   }
   p += h.msglen;
-  if (kafu_buf_append(out, p, h.outlen) < 0 || kafu_buf_append(expect, p + h.outlen, h.expectlen) < 0)
+  if ((out && kafu_buf_append(out, p, h.outlen) < 0) || (extra && kafu_buf_append(extra, p + h.outlen, h.extralen) < 0))
     rc = kafu_err_set(err, KAFU_ENOMEM, "out of memory");
 out:
   kafu_buf_free(&res);
@@ -253,6 +260,40 @@ out:
   close(resfd);
   close(logfd);
   return rc;
+}
+
+typedef struct {
+  const uint8_t *in;
+  size_t len;
+  const ks_plan *plan;
+  bool verbose;
+} transform_job;
+
+static int do_transform(void *ctx, kafu_buf *out, kafu_buf *extra, kafu_err *err) {
+  transform_job *j = ctx;
+  return ks_transform(j->in, j->len, j->plan, j->verbose, out, extra, err);
+}
+
+typedef struct {
+  const uint8_t *in;
+  size_t len;
+  uint32_t features;
+} validate_job;
+
+static int do_validate(void *ctx, kafu_buf *out, kafu_buf *extra, kafu_err *err) {
+  validate_job *j = ctx;
+  return ks_validate(j->in, j->len, j->features, err);
+}
+
+int kafu_snapify_validate(const uint8_t *wasm, size_t len, kafu_err *err) {
+  kafu_wasm_module m;
+  int rc = kafu_wasm_parse(wasm, len, &m, err);
+  if (rc < 0) return rc;
+  validate_job j = {wasm, len, 0};
+  rc = kafu_wasm_detect_features(&m, &j.features, err);
+  kafu_wasm_module_free(&m);
+  if (rc < 0) return rc;
+  return run_isolated(do_validate, &j, false, NULL, NULL, err);
 }
 
 /* ---- verification ------------------------------------------------------------ */
@@ -435,7 +476,8 @@ int kafu_snapify_ex(const uint8_t *in, size_t in_len, const kafu_snapify_opts *o
     rc = kafu_err_set(err, KAFU_ENOMEM, "out of memory");
     goto out;
   }
-  if ((rc = run_isolated(stripped.data, stripped.len, &plan, opts->verbose, &res, &expect, err)) < 0) goto out;
+  transform_job tj = {stripped.data, stripped.len, &plan, opts->verbose};
+  if ((rc = run_isolated(do_transform, &tj, opts->verbose, &res, &expect, err)) < 0) goto out;
 
   /* verify and count */
   if ((rc = kafu_wasm_parse(res.data, res.len, &om, err)) < 0) {

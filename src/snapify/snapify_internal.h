@@ -63,6 +63,10 @@ bool ks_valid_node_id(const char *s);
 int ks_transform(const uint8_t *in, size_t in_len, const ks_plan *plan, bool verbose, kafu_buf *out,
                  kafu_buf *expect, kafu_err *err);
 
+/* BinaryenModuleRead + BinaryenModuleValidate with the given KAFU_WASM_FEAT_*
+ * (+ mutable globals). Like ks_transform, only safe in a child process. */
+int ks_validate(const uint8_t *in, size_t in_len, uint32_t features, kafu_err *err);
+
 /* Name helpers (transform.c): Binaryen escapes non-identifier bytes of names
  * as \XX; these undo it and build Asyncify list patterns. */
 char *ks_unescape_name(const char *s);

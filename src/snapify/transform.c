@@ -152,6 +152,18 @@ static int add_expect(kafu_buf *expect, const char *internal_name) {
   return rc;
 }
 
+int ks_validate(const uint8_t *in, size_t in_len, uint32_t features, kafu_err *err) {
+  char *copy = malloc(in_len ? in_len : 1);
+  if (!copy) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  memcpy(copy, in, in_len);
+  BinaryenModuleRef mod = BinaryenModuleRead(copy, in_len);
+  free(copy);
+  BinaryenModuleSetFeatures(mod, binaryen_features(features));
+  int rc = BinaryenModuleValidate(mod) ? 0 : kafu_err_set(err, KAFU_EINVAL, "Binaryen validation failed");
+  BinaryenModuleDispose(mod);
+  return rc;
+}
+
 int ks_transform(const uint8_t *in, size_t in_len, const ks_plan *plan, bool verbose, kafu_buf *out,
                  kafu_buf *expect, kafu_err *err) {
   int rc = 0;

@@ -73,7 +73,7 @@ struct kafu_snap_decoder {
   XXH3_state_t *xs;
   bool skipping; /* current section is an unknown optional one */
   kafu_buf body;
-  size_t nseq;     /* known sections seen, in seq order */
+  size_t nseq; /* known sections seen, in seq order */
   bool saw_memory;
 
   kafu_snapshot snap;
@@ -95,8 +95,8 @@ struct kafu_snap_decoder {
   size_t runtab_len, runtab_got;
   uint64_t blk_got;
   uint32_t blk_hashed; /* pages of the current run already hashed */
-  kafu_buf cbuf;    /* a compressed block split across feeds */
-  uint8_t *scratch; /* inspection mode: pages decompressed here and dropped */
+  kafu_buf cbuf;       /* a compressed block split across feeds */
+  uint8_t *scratch;    /* inspection mode: pages decompressed here and dropped */
   size_t scratch_cap;
   ZSTD_DCtx *zd;
 
@@ -106,14 +106,21 @@ struct kafu_snap_decoder {
 
 static const char *state_name(int s) {
   switch (s) {
-    case S_FILEHDR: return "file header";
-    case S_SECHDR: return "section header";
+    case S_FILEHDR:
+      return "file header";
+    case S_SECHDR:
+      return "section header";
     case S_BODY:
-    case S_SKIP: return "section payload";
-    case S_NRUNS: return "chunk run count";
-    case S_RUNTAB: return "chunk run table";
-    case S_BLOCK: return "page data";
-    case S_TRAILER: return "section checksum";
+    case S_SKIP:
+      return "section payload";
+    case S_NRUNS:
+      return "chunk run count";
+    case S_RUNTAB:
+      return "chunk run table";
+    case S_BLOCK:
+      return "page data";
+    case S_TRAILER:
+      return "section checksum";
   }
   return "end";
 }
@@ -241,7 +248,8 @@ static int parse_meta(kafu_snap_decoder *d, rd *r) {
     return d->failed;
   if (r_end(r)) return d->failed;
   if (!s->target_node[0]) return fail(d, KAFU_EFORMAT, "empty target node");
-  if (s->resume_kind > KAFU_MIG_EXIT) return fail(d, KAFU_EFORMAT, "resume kind %u is not enter/exit", s->resume_kind);
+  if (s->resume_kind > KAFU_MIG_EXIT)
+    return fail(d, KAFU_EFORMAT, "resume kind %u is not enter/exit", s->resume_kind);
   s->version = KAFU_SNAP_VERSION;
   const uint8_t *want = d->o.expected_module_sha256;
   if (want && memcmp(want, s->module_sha256, KAFU_SHA256_LEN)) {
@@ -287,7 +295,8 @@ static int parse_globals(kafu_snap_decoder *d, rd *r) {
     if (!r_str(r, &g->name, false, "global name") || !r_u8(r, &g->type, "global type") ||
         !r_u64(r, &g->bits, "global value"))
       return d->failed;
-    if (g->type > KAFU_SNAP_VAL_F64) return fail(d, KAFU_EFORMAT, "global %s: invalid type %u", g->name, g->type);
+    if (g->type > KAFU_SNAP_VAL_F64)
+      return fail(d, KAFU_EFORMAT, "global %s: invalid type %u", g->name, g->type);
     if ((g->type == KAFU_SNAP_VAL_I32 || g->type == KAFU_SNAP_VAL_F32) && g->bits >> 32)
       return fail(d, KAFU_EFORMAT, "global %s: 32-bit value with high bits set", g->name);
   }
@@ -310,17 +319,18 @@ static int parse_fds(kafu_snap_decoder *d, rd *r) {
                   r->n - r->pos);
     rd er = {.d = d, .p = r->p + r->pos, .n = elen};
     s->nfds = i + 1;
-    if (!r_u32(&er, &f->fd, "fd number") || !r_u8(&er, &f->kind, "fd kind") || !r_u8(&er, &f->filetype, "fd filetype") ||
-        !r_str(&er, &f->preopen, true, "fd preopen") || !r_str(&er, &f->path, true, "fd path") ||
-        !r_u32(&er, &f->oflags, "fd oflags") || !r_u64(&er, &f->rights_base, "fd rights") ||
+    if (!r_u32(&er, &f->fd, "fd number") || !r_u8(&er, &f->kind, "fd kind") ||
+        !r_u8(&er, &f->filetype, "fd filetype") || !r_str(&er, &f->preopen, true, "fd preopen") ||
+        !r_str(&er, &f->path, true, "fd path") || !r_u32(&er, &f->oflags, "fd oflags") ||
+        !r_u64(&er, &f->rights_base, "fd rights") ||
         !r_u64(&er, &f->rights_inheriting, "fd inheriting rights") || !r_u16(&er, &f->fdflags, "fd flags") ||
         !r_u64(&er, &f->offset, "fd offset") || !r_u32(&er, &f->index, "fd index"))
       return d->failed;
     /* bytes after the known fields belong to a later minor version: skipped */
     r->pos += elen;
     if (i && f->fd <= s->fds[i - 1].fd)
-      return fail(d, KAFU_EFORMAT, "fd entry %u: fd %u not after fd %u (table must be sorted, unique)", i, f->fd,
-                  s->fds[i - 1].fd);
+      return fail(d, KAFU_EFORMAT, "fd entry %u: fd %u not after fd %u (table must be sorted, unique)", i,
+                  f->fd, s->fds[i - 1].fd);
   }
   return r_end(r);
 }
@@ -329,20 +339,22 @@ static int parse_memory(kafu_snap_decoder *d, rd *r) {
   uint8_t mode, comp;
   uint16_t rsv;
   uint32_t psize;
-  if (!r_u64(r, &d->mem_size, "memory size") || !r_u8(r, &mode, "memory mode") || !r_u8(r, &comp, "compression") ||
-      !r_u16(r, &rsv, "reserved") || !r_u32(r, &psize, "page size") || !r_u32(r, &d->chunk_size, "chunk size") ||
-      !r_u64(r, &d->base_id, "baseline id") || !r_u64(r, &d->base_size, "baseline size") ||
-      !r_u64(r, &d->image_id, "image id") || !r_u64(r, &d->decl_pages, "page count") ||
-      !r_u32(r, &d->decl_chunks, "chunk count") || r_end(r))
+  if (!r_u64(r, &d->mem_size, "memory size") || !r_u8(r, &mode, "memory mode") ||
+      !r_u8(r, &comp, "compression") || !r_u16(r, &rsv, "reserved") || !r_u32(r, &psize, "page size") ||
+      !r_u32(r, &d->chunk_size, "chunk size") || !r_u64(r, &d->base_id, "baseline id") ||
+      !r_u64(r, &d->base_size, "baseline size") || !r_u64(r, &d->image_id, "image id") ||
+      !r_u64(r, &d->decl_pages, "page count") || !r_u32(r, &d->decl_chunks, "chunk count") || r_end(r))
     return d->failed;
   uint64_t size = d->mem_size;
-  if (size % KAFU_WASM_PAGE) return fail(d, KAFU_EFORMAT, "memory size %" PRIu64 " is not a multiple of 64 KiB", size);
+  if (size % KAFU_WASM_PAGE)
+    return fail(d, KAFU_EFORMAT, "memory size %" PRIu64 " is not a multiple of 64 KiB", size);
   if (size > d->o.max_memory)
     return fail(d, KAFU_EFORMAT, "memory size %" PRIu64 " exceeds the limit %" PRIu64, size, d->o.max_memory);
   if (mode > MEM_DELTA) return fail(d, KAFU_EFORMAT, "unknown memory mode %u", mode);
   if (comp > WIRE_COMP_ZSTD) return fail(d, KAFU_EUNSUP, "unknown compression %u", comp);
   if (rsv) return fail(d, KAFU_EFORMAT, "reserved field is %u, not 0", rsv);
-  if (psize != KAFU_SNAP_PAGE) return fail(d, KAFU_EUNSUP, "page size %u (only %u is supported)", psize, KAFU_SNAP_PAGE);
+  if (psize != KAFU_SNAP_PAGE)
+    return fail(d, KAFU_EUNSUP, "page size %u (only %u is supported)", psize, KAFU_SNAP_PAGE);
   if (!d->chunk_size || d->chunk_size % KAFU_SNAP_PAGE || d->chunk_size > KAFU_SNAP_MAX_CHUNK)
     return fail(d, KAFU_EFORMAT, "chunk size %u is not a multiple of 4096 in [4096, %u]", d->chunk_size,
                 KAFU_SNAP_MAX_CHUNK);
@@ -352,13 +364,15 @@ static int parse_memory(kafu_snap_decoder *d, rd *r) {
   if (mode == MEM_FULL) {
     if (d->base_id || d->base_size) return fail(d, KAFU_EFORMAT, "full image with a baseline");
     if (d->decl_pages != np)
-      return fail(d, KAFU_EFORMAT, "full image of %" PRIu64 " pages declares %" PRIu64 " pages", np, d->decl_pages);
+      return fail(d, KAFU_EFORMAT, "full image of %" PRIu64 " pages declares %" PRIu64 " pages", np,
+                  d->decl_pages);
   } else {
     if (!d->base_id) return fail(d, KAFU_EFORMAT, "delta without a baseline id");
     if (d->base_size % KAFU_SNAP_PAGE || d->base_size > d->o.max_memory)
       return fail(d, KAFU_EFORMAT, "baseline size %" PRIu64 " invalid", d->base_size);
     if (d->decl_pages > np)
-      return fail(d, KAFU_EFORMAT, "delta declares %" PRIu64 " pages, memory has %" PRIu64, d->decl_pages, np);
+      return fail(d, KAFU_EFORMAT, "delta declares %" PRIu64 " pages, memory has %" PRIu64, d->decl_pages,
+                  np);
   }
   uint64_t cp = d->chunk_size / KAFU_SNAP_PAGE;
   if (d->decl_chunks > d->decl_pages || (uint64_t)d->decl_chunks * cp < d->decl_pages)
@@ -377,7 +391,8 @@ static int parse_memory(kafu_snap_decoder *d, rd *r) {
                   " bytes): a full transfer is needed",
                   want, d->base_size, held && held->id ? have : "none", held && held->id ? held->size : 0);
   }
-  if (np && !(d->hashes = malloc(np * sizeof(uint64_t)))) return fail(d, KAFU_ENOMEM, "out of memory for page hashes");
+  if (np && !(d->hashes = malloc(np * sizeof(uint64_t))))
+    return fail(d, KAFU_ENOMEM, "out of memory for page hashes");
   if (mode == MEM_DELTA && !d->inspect) {
     uint64_t keep = held->npages < np ? held->npages : np, zh = kafu_snap_zero_page_hash();
     if (keep) memcpy(d->hashes, held->hashes, keep * sizeof(uint64_t));
@@ -393,8 +408,9 @@ static int parse_memory(kafu_snap_decoder *d, rd *r) {
     kafu_err e = {0};
     d->touched = true; /* the callback may already have grown/changed memory */
     d->dest = d->o.memory(d->o.memory_ctx, size, &e);
-    if (!d->dest) return fail(d, e.code < 0 ? e.code : KAFU_ENOMEM, "destination memory of %" PRIu64 " bytes: %s", size,
-                              e.msg[0] ? e.msg : "refused");
+    if (!d->dest)
+      return fail(d, e.code < 0 ? e.code : KAFU_ENOMEM, "destination memory of %" PRIu64 " bytes: %s", size,
+                  e.msg[0] ? e.msg : "refused");
   }
   return 0;
 }
@@ -405,7 +421,8 @@ static int parse_end(kafu_snap_decoder *d, rd *r) {
   if (!r_u64(r, &before, "END offset") || !r_u32(r, &nsec, "END section count") || r_end(r)) return d->failed;
   if (before != d->sec_off)
     return fail(d, KAFU_EFORMAT, "END records offset %" PRIu64 ", found at %" PRIu64, before, d->sec_off);
-  if (nsec != d->sec_index) return fail(d, KAFU_EFORMAT, "END records %u sections, saw %u", nsec, d->sec_index);
+  if (nsec != d->sec_index)
+    return fail(d, KAFU_EFORMAT, "END records %u sections, saw %u", nsec, d->sec_index);
   if (d->chunks_got != d->decl_chunks || d->pages_got != d->decl_pages)
     return fail(d, KAFU_EFORMAT, "memory incomplete: %u of %u chunks, %" PRIu64 " of %" PRIu64 " pages",
                 d->chunks_got, d->decl_chunks, d->pages_got, d->decl_pages);
@@ -415,12 +432,18 @@ static int parse_end(kafu_snap_decoder *d, rd *r) {
 static int parse_body(kafu_snap_decoder *d) {
   rd r = {.d = d, .p = d->body.data, .n = d->body.len};
   switch (d->sec_type) {
-    case SEC_META: return parse_meta(d, &r);
-    case SEC_STACK: return parse_stack(d, &r);
-    case SEC_GLOBALS: return parse_globals(d, &r);
-    case SEC_FDS: return parse_fds(d, &r);
-    case SEC_MEMORY: return parse_memory(d, &r);
-    case SEC_END: return parse_end(d, &r);
+    case SEC_META:
+      return parse_meta(d, &r);
+    case SEC_STACK:
+      return parse_stack(d, &r);
+    case SEC_GLOBALS:
+      return parse_globals(d, &r);
+    case SEC_FDS:
+      return parse_fds(d, &r);
+    case SEC_MEMORY:
+      return parse_memory(d, &r);
+    case SEC_END:
+      return parse_end(d, &r);
   }
   return 0;
 }
@@ -457,7 +480,8 @@ static int section_header(kafu_snap_decoder *d, const uint8_t *h) {
     if (d->chunks_got >= d->decl_chunks)
       return fail(d, KAFU_EFORMAT, "more chunks than the %u declared", d->decl_chunks);
     if (d->sec_len < 4 + SNAP_RUN_ENTRY || d->sec_len > chunk_len_bound(d))
-      return fail(d, KAFU_EFORMAT, "length %" PRIu64 " out of range [16, %" PRIu64 "]", d->sec_len, chunk_len_bound(d));
+      return fail(d, KAFU_EFORMAT, "length %" PRIu64 " out of range [16, %" PRIu64 "]", d->sec_len,
+                  chunk_len_bound(d));
     d->chunk_pages_got = 0;
     d->state = S_NRUNS;
     return 0;
@@ -476,8 +500,12 @@ static int section_header(kafu_snap_decoder *d, const uint8_t *h) {
 
 /* ---- memory chunks ----------------------------------------------------------------- */
 
-static uint32_t run_first(const kafu_snap_decoder *d, uint32_t i) { return get32(d->runtab + (size_t)i * SNAP_RUN_ENTRY); }
-static uint32_t run_n(const kafu_snap_decoder *d, uint32_t i) { return get32(d->runtab + (size_t)i * SNAP_RUN_ENTRY + 4); }
+static uint32_t run_first(const kafu_snap_decoder *d, uint32_t i) {
+  return get32(d->runtab + (size_t)i * SNAP_RUN_ENTRY);
+}
+static uint32_t run_n(const kafu_snap_decoder *d, uint32_t i) {
+  return get32(d->runtab + (size_t)i * SNAP_RUN_ENTRY + 4);
+}
 static uint32_t run_stored(const kafu_snap_decoder *d, uint32_t i) {
   return get32(d->runtab + (size_t)i * SNAP_RUN_ENTRY + 8) & 0x7fffffffu;
 }
@@ -495,19 +523,23 @@ static int check_runs(kafu_snap_decoder *d) {
       return fail(d, KAFU_EFORMAT, "run %u at page %" PRIu64 " overlaps or precedes page %" PRIu64, i, first,
                   d->next_page);
     if (first + n > d->npages)
-      return fail(d, KAFU_EFORMAT, "run %u (pages %" PRIu64 "..%" PRIu64 ") past the memory size (%" PRIu64 " pages)",
-                  i, first, first + n - 1, d->npages);
+      return fail(d, KAFU_EFORMAT,
+                  "run %u (pages %" PRIu64 "..%" PRIu64 ") past the memory size (%" PRIu64 " pages)", i,
+                  first, first + n - 1, d->npages);
     pages += n;
     if (pages > cp) return fail(d, KAFU_EFORMAT, "runs exceed the chunk size (%" PRIu64 " pages)", cp);
     uint64_t raw = n * KAFU_SNAP_PAGE;
     if (d->comp == WIRE_COMP_NONE ? (flagged || stored != raw)
-                                  : flagged ? stored != raw : (!stored || stored > kafu_snap_stored_bound(d->comp, raw)))
-      return fail(d, KAFU_EFORMAT, "run %u: stored length %" PRIu64 " invalid for %" PRIu64 " raw bytes", i, stored, raw);
+        : flagged                 ? stored != raw
+                                  : (!stored || stored > kafu_snap_stored_bound(d->comp, raw)))
+      return fail(d, KAFU_EFORMAT, "run %u: stored length %" PRIu64 " invalid for %" PRIu64 " raw bytes", i,
+                  stored, raw);
     bytes += stored;
     d->next_page = first + n;
   }
   if (bytes != d->sec_len)
-    return fail(d, KAFU_EFORMAT, "run table accounts for %" PRIu64 " bytes, section has %" PRIu64, bytes, d->sec_len);
+    return fail(d, KAFU_EFORMAT, "run table accounts for %" PRIu64 " bytes, section has %" PRIu64, bytes,
+                d->sec_len);
   if (d->pages_got + pages > d->decl_pages)
     return fail(d, KAFU_EFORMAT, "more pages than the %" PRIu64 " declared", d->decl_pages);
   return 0;
@@ -536,6 +568,8 @@ static void hash_pages(kafu_snap_decoder *d, const uint8_t *dst, uint32_t upto) 
 static int block_done(kafu_snap_decoder *d, uint8_t *dst) {
   uint32_t n = run_n(d, d->run_i);
   hash_pages(d, dst, n);
+  /* the chunk checksum covers the decoded pages' hashes, not the stored bytes */
+  XXH3_64bits_update(d->xs, d->hashes + run_first(d, d->run_i), (size_t)n * sizeof(uint64_t));
   d->pages_got += n;
   d->blk_got = 0;
   d->blk_hashed = 0;
@@ -553,8 +587,10 @@ static int decompress(kafu_snap_decoder *d, const uint8_t *src, size_t n, uint8_
   } else {
     if (!d->zd && !(d->zd = ZSTD_createDCtx())) return fail(d, KAFU_ENOMEM, "out of memory for zstd");
     size_t got = ZSTD_decompressDCtx(d->zd, dst, raw, src, n);
-    if (ZSTD_isError(got)) return fail(d, KAFU_EFORMAT, "run %u: corrupt zstd block: %s", d->run_i, ZSTD_getErrorName(got));
-    if (got != raw) return fail(d, KAFU_EFORMAT, "run %u: zstd block has %zu of %zu bytes", d->run_i, got, raw);
+    if (ZSTD_isError(got))
+      return fail(d, KAFU_EFORMAT, "run %u: corrupt zstd block: %s", d->run_i, ZSTD_getErrorName(got));
+    if (got != raw)
+      return fail(d, KAFU_EFORMAT, "run %u: zstd block has %zu of %zu bytes", d->run_i, got, raw);
   }
   return block_done(d, dst);
 }
@@ -568,7 +604,6 @@ static int64_t feed_block(kafu_snap_decoder *d, const uint8_t *p, size_t avail) 
   if (run_raw(d, i)) {
     size_t take = stored - d->blk_got < avail ? (size_t)(stored - d->blk_got) : avail;
     memcpy(dst + d->blk_got, p, take);
-    XXH3_64bits_update(d->xs, p, take);
     d->blk_got += take;
     /* hash pages as they complete, while they are still in cache */
     hash_pages(d, dst, (uint32_t)(d->blk_got / KAFU_SNAP_PAGE));
@@ -576,13 +611,11 @@ static int64_t feed_block(kafu_snap_decoder *d, const uint8_t *p, size_t avail) 
     return (int64_t)take;
   }
   if (d->blk_got == 0 && avail >= stored) { /* whole block in this feed: no copy */
-    XXH3_64bits_update(d->xs, p, stored);
     if (decompress(d, p, stored, dst)) return d->failed;
     return (int64_t)stored;
   }
   size_t take = stored - d->blk_got < avail ? (size_t)(stored - d->blk_got) : avail;
   if (kafu_buf_append(&d->cbuf, p, take)) return fail(d, KAFU_ENOMEM, "out of memory");
-  XXH3_64bits_update(d->xs, p, take);
   d->blk_got += take;
   if (d->blk_got == stored && decompress(d, d->cbuf.data, stored, dst)) return d->failed;
   return (int64_t)take;
@@ -603,7 +636,8 @@ static bool gather(kafu_snap_decoder *d, const uint8_t **p, size_t *n, size_t wa
 static int trailer(kafu_snap_decoder *d, const uint8_t *h) {
   uint64_t want = XXH3_64bits_digest(d->xs), got = get64(h);
   if (CHECKSUM_BAD(want, got))
-    return fail(d, KAFU_EFORMAT, "checksum mismatch (stored %016" PRIx64 ", computed %016" PRIx64 ")", got, want);
+    return fail(d, KAFU_EFORMAT, "checksum mismatch (stored %016" PRIx64 ", computed %016" PRIx64 ")", got,
+                want);
   bool skipped = d->skipping;
   d->skipping = false;
   if (skipped) {
@@ -631,8 +665,8 @@ int kafu_snap_decoder_feed(kafu_snap_decoder *d, const void *data, size_t len, k
         if (memcmp(d->hold, SNAP_MAGIC, SNAP_MAGIC_LEN))
           return fail(d, KAFU_EFORMAT, "not a kafu snapshot (bad magic)"), copy_err(d, err);
         if (get16(d->hold + 8) != KAFU_SNAP_VERSION)
-          return fail(d, KAFU_EUNSUP, "unsupported format version %u.%u (this kafu reads version %u)", get16(d->hold + 8),
-                      get16(d->hold + 10), KAFU_SNAP_VERSION),
+          return fail(d, KAFU_EUNSUP, "unsupported format version %u.%u (this kafu reads version %u)",
+                      get16(d->hold + 8), get16(d->hold + 10), KAFU_SNAP_VERSION),
                  copy_err(d, err);
         if (CHECKSUM_BAD(get64(d->hold + 16), XXH3_64bits(d->hold, 16)))
           return fail(d, KAFU_EFORMAT, "file header checksum mismatch"), copy_err(d, err);
@@ -662,8 +696,8 @@ int kafu_snap_decoder_feed(kafu_snap_decoder *d, const void *data, size_t len, k
         d->nruns = get32(d->hold);
         uint64_t cp = d->chunk_size / KAFU_SNAP_PAGE;
         if (!d->nruns || d->nruns > cp || (uint64_t)d->nruns * SNAP_RUN_ENTRY > d->sec_left)
-          return fail(d, KAFU_EFORMAT, "run count %u out of range [1, %" PRIu64 "] for %" PRIu64 " bytes", d->nruns, cp,
-                      d->sec_left),
+          return fail(d, KAFU_EFORMAT, "run count %u out of range [1, %" PRIu64 "] for %" PRIu64 " bytes",
+                      d->nruns, cp, d->sec_left),
                  copy_err(d, err);
         d->runtab_len = (size_t)d->nruns * SNAP_RUN_ENTRY;
         d->runtab_got = 0;
@@ -703,16 +737,25 @@ int kafu_snap_decoder_feed(kafu_snap_decoder *d, const void *data, size_t len, k
   return 0;
 }
 
-int kafu_snap_decoder_finish(kafu_snap_decoder *d, kafu_snapshot *out, kafu_snap_stats *stats, kafu_err *err) {
+int kafu_snap_decoder_finish(kafu_snap_decoder *d, kafu_snapshot *out, kafu_snap_stats *stats,
+                             kafu_err *err) {
   if (d->failed) return copy_err(d, err);
   if (d->state != S_DONE) {
-    const char *sec = d->state == S_FILEHDR ? "" : kafu_snap_section_name(d->sec_type);
-    if (d->state == S_FILEHDR || d->state == S_SECHDR)
-      fail(d, KAFU_EFORMAT, "truncated at offset %" PRIu64 " (in %s%s%s; END section never arrived)", d->off,
-           state_name(d->state), d->state == S_FILEHDR ? "" : " after ", sec);
-    else
-      fail(d, KAFU_EFORMAT, "truncated at offset %" PRIu64 " (in %s, %" PRIu64 " payload bytes missing)", d->off,
-           state_name(d->state), d->sec_left);
+    if (d->state == S_FILEHDR || d->state == S_SECHDR) {
+      uint32_t last = d->sec_type;
+      bool none = d->state == S_FILEHDR || d->sec_index == 0;
+      const char *where = d->state == S_FILEHDR ? "in the file header"
+                          : none                ? "before the first section"
+                                                : "after section ";
+      d->state = S_DONE; /* between sections: no section to name in the prefix */
+      fail(d, KAFU_EFORMAT, "truncated at offset %" PRIu64 " (%s%s; the END section never arrived)", d->off,
+           where, none ? "" : kafu_snap_section_name(last));
+    } else if (d->state == S_TRAILER) {
+      fail(d, KAFU_EFORMAT, "truncated at offset %" PRIu64 " (in the section checksum)", d->off);
+    } else {
+      fail(d, KAFU_EFORMAT, "truncated at offset %" PRIu64 " (in %s, %" PRIu64 " payload bytes missing)",
+           d->off, state_name(d->state), d->sec_left);
+    }
     return copy_err(d, err);
   }
   bool verify = !(d->inspect && d->mode == MEM_DELTA);
@@ -724,7 +767,8 @@ int kafu_snap_decoder_finish(kafu_snap_decoder *d, kafu_snapshot *out, kafu_snap
       kafu_mem_image_id_str(d->image_id, b);
       if (d->mode == MEM_DELTA)
         fail(d, KAFU_EBASELINE,
-             "rebuilt memory image %s differs from the sender's %s: the baseline held here was not the one the "
+             "rebuilt memory image %s differs from the sender's %s: the baseline held here was not the one "
+             "the "
              "delta was made against; a full transfer is needed",
              a, b);
       else
@@ -737,10 +781,11 @@ int kafu_snap_decoder_finish(kafu_snap_decoder *d, kafu_snapshot *out, kafu_snap
     for (uint64_t i = 0; i < d->npages; i++)
       if (kafu_mem_page_hash(d->dest + i * KAFU_SNAP_PAGE) != d->hashes[i]) {
         fail(d, d->mode == MEM_DELTA ? KAFU_EBASELINE : KAFU_EFORMAT,
-             "memory page %" PRIu64 " (offset 0x%" PRIx64 ") does not match the image after applying the %s", i,
-             i * KAFU_SNAP_PAGE,
-             d->mode == MEM_DELTA ? "delta: the memory here differed from its recorded image; a full transfer is needed"
-                                  : "snapshot");
+             "memory page %" PRIu64 " (offset 0x%" PRIx64 ") does not match the image after applying the %s",
+             i, i * KAFU_SNAP_PAGE,
+             d->mode == MEM_DELTA
+                 ? "delta: the memory here differed from its recorded image; a full transfer is needed"
+                 : "snapshot");
         return copy_err(d, err);
       }
   }

@@ -18,9 +18,12 @@ static void json_str(kafu_buf *o, const char *s) {
   }
   kafu_buf_putc(o, '"');
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\') kafu_buf_printf(o, "\\%c", *p);
-    else if (*p < 0x20 || *p == 0x7f) kafu_buf_printf(o, "\\u%04x", *p);
-    else kafu_buf_putc(o, (char)*p);
+    if (*p == '"' || *p == '\\')
+      kafu_buf_printf(o, "\\%c", *p);
+    else if (*p < 0x20 || *p == 0x7f)
+      kafu_buf_printf(o, "\\u%04x", *p);
+    else
+      kafu_buf_putc(o, (char)*p);
   }
   kafu_buf_putc(o, '"');
 }
@@ -34,7 +37,10 @@ static const char *fd_kind(uint8_t k) {
   return k < 6 ? n[k] : "?";
 }
 static const char *comp_name(int wire) {
-  return wire == WIRE_COMP_NONE ? "none" : wire == WIRE_COMP_LZ4 ? "lz4" : wire == WIRE_COMP_ZSTD ? "zstd" : "?";
+  return wire == WIRE_COMP_NONE   ? "none"
+         : wire == WIRE_COMP_LZ4  ? "lz4"
+         : wire == WIRE_COMP_ZSTD ? "zstd"
+                                  : "?";
 }
 static const char *str_or(const char *s, const char *dflt) { return s ? s : dflt; }
 
@@ -49,22 +55,24 @@ static void text(kafu_buf *o, const kafu_snap_decoder_view *v, size_t len, int r
   kafu_buf_printf(o, "  module sha256: %s\n", sha);
   kafu_buf_printf(o, "  from node %s to node %s, resume at fn %u (%s)\n", str_or(s->source_node, "?"),
                   str_or(s->target_node, "?"), s->resume_fn_id, s->resume_kind ? "exit" : "enter");
-  kafu_buf_printf(o, "  migration stack: %u frame%s (bottom first)\n", s->nframes, s->nframes == 1 ? "" : "s");
+  kafu_buf_printf(o, "  migration stack: %u frame%s (bottom first)\n", s->nframes,
+                  s->nframes == 1 ? "" : "s");
   for (uint32_t i = 0; i < s->nframes; i++)
-    kafu_buf_printf(o, "    #%u fn %u called from %s%s\n", i, s->frames[i].fn_id, str_or(s->frames[i].caller_node, "?"),
-                    s->frames[i].migrated ? " (migrated)" : "");
+    kafu_buf_printf(o, "    #%u fn %u called from %s%s\n", i, s->frames[i].fn_id,
+                    str_or(s->frames[i].caller_node, "?"), s->frames[i].migrated ? " (migrated)" : "");
   kafu_buf_printf(o, "  globals: %u\n", s->nglobals);
   for (uint32_t i = 0; i < s->nglobals; i++)
-    kafu_buf_printf(o, "    %s %s 0x%" PRIx64 "\n", str_or(s->globals[i].name, "?"), val_type(s->globals[i].type),
-                    s->globals[i].bits);
+    kafu_buf_printf(o, "    %s %s 0x%" PRIx64 "\n", str_or(s->globals[i].name, "?"),
+                    val_type(s->globals[i].type), s->globals[i].bits);
   kafu_buf_printf(o, "  fds: %u\n", s->nfds);
   for (uint32_t i = 0; i < s->nfds; i++) {
     const kafu_fd_entry *f = &s->fds[i];
     kafu_buf_printf(o, "    fd %u %s", f->fd, fd_kind(f->kind));
     if (f->preopen) kafu_buf_printf(o, " preopen=%s", f->preopen);
     if (f->path) kafu_buf_printf(o, " path=%s", f->path);
-    kafu_buf_printf(o, " offset=%" PRIu64 " oflags=0x%x fdflags=0x%x rights=0x%" PRIx64 "/0x%" PRIx64 " index=%u\n",
-                    f->offset, f->oflags, f->fdflags, f->rights_base, f->rights_inheriting, f->index);
+    kafu_buf_printf(
+        o, " offset=%" PRIu64 " oflags=0x%x fdflags=0x%x rights=0x%" PRIx64 "/0x%" PRIx64 " index=%u\n",
+        f->offset, f->oflags, f->fdflags, f->rights_base, f->rights_inheriting, f->index);
   }
   if (!v->have_memory) return;
   const kafu_snap_stats *st = &v->stats;
@@ -79,15 +87,16 @@ static void text(kafu_buf *o, const kafu_snap_decoder_view *v, size_t len, int r
   kafu_buf_printf(o, ", %s, chunks of %u bytes\n", comp_name(v->wire_comp), v->chunk_size);
   kafu_mem_image_id_str(v->image_id, id);
   kafu_buf_printf(o, "    image id %s (%s)\n", id,
-                  v->image_verified ? "verified"
+                  v->image_verified          ? "verified"
                   : v->mem_mode == MEM_DELTA ? "not verifiable without the baseline"
                                              : "not verified");
   double ratio = st->mem_wire_bytes ? (double)st->raw_bytes / (double)st->mem_wire_bytes : 0;
   kafu_buf_printf(o,
-                  "    pages carried: %" PRIu64 " of %" PRIu64 " declared (%" PRIu64 " bytes raw) in %u of %u chunks, "
+                  "    pages carried: %" PRIu64 " of %" PRIu64 " declared (%" PRIu64
+                  " bytes raw) in %u of %u chunks, "
                   "%" PRIu64 " bytes on the wire (ratio %.2f)\n",
-                  st->pages, v->declared_pages, st->raw_bytes, st->chunks, v->declared_chunks, st->mem_wire_bytes,
-                  ratio);
+                  st->pages, v->declared_pages, st->raw_bytes, st->chunks, v->declared_chunks,
+                  st->mem_wire_bytes, ratio);
 }
 
 static void json(kafu_buf *o, const kafu_snap_decoder_view *v, size_t len, int rc, const kafu_err *e) {
@@ -114,7 +123,8 @@ static void json(kafu_buf *o, const kafu_snap_decoder_view *v, size_t len, int r
     for (uint32_t i = 0; i < s->nglobals; i++) {
       kafu_buf_printf(o, "%s{\"name\":", i ? "," : "");
       json_str(o, s->globals[i].name);
-      kafu_buf_printf(o, ",\"type\":\"%s\",\"bits\":%" PRIu64 "}", val_type(s->globals[i].type), s->globals[i].bits);
+      kafu_buf_printf(o, ",\"type\":\"%s\",\"bits\":%" PRIu64 "}", val_type(s->globals[i].type),
+                      s->globals[i].bits);
     }
     kafu_buf_printf(o, "],\"fds\":[");
     for (uint32_t i = 0; i < s->nfds; i++) {
@@ -133,17 +143,19 @@ static void json(kafu_buf *o, const kafu_snap_decoder_view *v, size_t len, int r
   }
   if (v->have_memory) {
     const kafu_snap_stats *st = &v->stats;
-    kafu_buf_printf(o, ",\"memory\":{\"size\":%" PRIu64 ",\"mode\":\"%s\",\"compression\":\"%s\",\"chunk_size\":%u",
-                    st->memory_size, v->mem_mode == MEM_DELTA ? "delta" : "full", comp_name(v->wire_comp),
-                    v->chunk_size);
+    kafu_buf_printf(
+        o, ",\"memory\":{\"size\":%" PRIu64 ",\"mode\":\"%s\",\"compression\":\"%s\",\"chunk_size\":%u",
+        st->memory_size, v->mem_mode == MEM_DELTA ? "delta" : "full", comp_name(v->wire_comp), v->chunk_size);
     kafu_mem_image_id_str(v->base_id, id);
-    if (v->mem_mode == MEM_DELTA) kafu_buf_printf(o, ",\"base_id\":\"%s\",\"base_size\":%" PRIu64, id, v->base_size);
+    if (v->mem_mode == MEM_DELTA)
+      kafu_buf_printf(o, ",\"base_id\":\"%s\",\"base_size\":%" PRIu64, id, v->base_size);
     kafu_mem_image_id_str(v->image_id, id);
     kafu_buf_printf(o,
-                    ",\"image_id\":\"%s\",\"image_verified\":%s,\"pages\":%" PRIu64 ",\"declared_pages\":%" PRIu64
-                    ",\"raw_bytes\":%" PRIu64 ",\"chunks\":%u,\"declared_chunks\":%u,\"wire_bytes\":%" PRIu64 "}",
-                    id, v->image_verified ? "true" : "false", st->pages, v->declared_pages, st->raw_bytes, st->chunks,
-                    v->declared_chunks, st->mem_wire_bytes);
+                    ",\"image_id\":\"%s\",\"image_verified\":%s,\"pages\":%" PRIu64
+                    ",\"declared_pages\":%" PRIu64 ",\"raw_bytes\":%" PRIu64
+                    ",\"chunks\":%u,\"declared_chunks\":%u,\"wire_bytes\":%" PRIu64 "}",
+                    id, v->image_verified ? "true" : "false", st->pages, v->declared_pages, st->raw_bytes,
+                    st->chunks, v->declared_chunks, st->mem_wire_bytes);
   }
   kafu_buf_printf(o, "}\n");
 }
@@ -158,8 +170,10 @@ int kafu_snap_describe(const uint8_t *bytes, size_t len, kafu_buf *out, bool as_
   if (!rc) rc = kafu_snap_decoder_finish(d, NULL, NULL, &e);
   kafu_snap_decoder_view v;
   kafu_snap_decoder_view_get(d, &v);
-  if (as_json) json(out, &v, len, rc, &e);
-  else text(out, &v, len, rc, &e);
+  if (as_json)
+    json(out, &v, len, rc, &e);
+  else
+    text(out, &v, len, rc, &e);
   kafu_snap_decoder_free(d);
   if (rc && err) *err = e;
   return rc;

@@ -16,6 +16,7 @@
  */
 #include <inttypes.h>
 #include <lz4.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -39,8 +40,9 @@ static int emit(enc *e, const void *p, size_t n) {
   if (!n) return 0;
   int rc = e->write(e->ctx, p, n);
   if (rc < 0)
-    return kafu_err_set(e->err, KAFU_EIO, "snapshot encode: write of %zu bytes at offset %" PRIu64 " failed (%d)",
-                        n, e->wire, rc);
+    return kafu_err_set(e->err, KAFU_EIO,
+                        "snapshot encode: write of %zu bytes at offset %" PRIu64 " failed (%d)", n, e->wire,
+                        rc);
   e->wire += n;
   return 0;
 }
@@ -69,7 +71,8 @@ static void sec_begin(enc *e) {
 }
 static int sec_end(enc *e, uint32_t type) {
   kafu_buf *b = &e->sec;
-  if (e->oom || !b->data || b->len < SNAP_SEC_HDR) return kafu_err_set(e->err, KAFU_ENOMEM, "snapshot encode: out of memory");
+  if (e->oom || !b->data || b->len < SNAP_SEC_HDR)
+    return kafu_err_set(e->err, KAFU_ENOMEM, "snapshot encode: out of memory");
   put32(b->data, type);
   put32(b->data + 4, 0);
   put64(b->data + 8, b->len - SNAP_SEC_HDR);
@@ -85,7 +88,8 @@ static int sec_end(enc *e, uint32_t type) {
 static int check_str(const char *s, bool nullable, const char *what, kafu_err *err) {
   if (!s) return nullable ? 0 : kafu_err_set(err, KAFU_EINVAL, "snapshot encode: %s is missing", what);
   if (strlen(s) > KAFU_SNAP_MAX_NAME)
-    return kafu_err_set(err, KAFU_EINVAL, "snapshot encode: %s longer than %u bytes", what, KAFU_SNAP_MAX_NAME);
+    return kafu_err_set(err, KAFU_EINVAL, "snapshot encode: %s longer than %u bytes", what,
+                        KAFU_SNAP_MAX_NAME);
   return 0;
 }
 
@@ -95,7 +99,8 @@ static int validate(const kafu_snapshot *s, kafu_err *err) {
   if (!s->target_node[0]) return kafu_err_set(err, KAFU_EINVAL, "snapshot encode: target node is empty");
   if ((rc = check_str(s->source_node, true, "source node", err))) return rc;
   if (s->resume_kind > KAFU_MIG_EXIT)
-    return kafu_err_set(err, KAFU_EINVAL, "snapshot encode: resume kind %u is not enter/exit", s->resume_kind);
+    return kafu_err_set(err, KAFU_EINVAL, "snapshot encode: resume kind %u is not enter/exit",
+                        s->resume_kind);
   if ((s->nframes && !s->frames) || (s->nglobals && !s->globals) || (s->nfds && !s->fds))
     return kafu_err_set(err, KAFU_EINVAL, "snapshot encode: count without array");
   for (uint32_t i = 0; i < s->nframes; i++)
@@ -103,18 +108,20 @@ static int validate(const kafu_snapshot *s, kafu_err *err) {
   for (uint32_t i = 0; i < s->nglobals; i++) {
     if ((rc = check_str(s->globals[i].name, false, "global name", err))) return rc;
     if (s->globals[i].type > KAFU_SNAP_VAL_F64)
-      return kafu_err_set(err, KAFU_EINVAL, "snapshot encode: global %s has invalid type %u", s->globals[i].name,
-                          s->globals[i].type);
+      return kafu_err_set(err, KAFU_EINVAL, "snapshot encode: global %s has invalid type %u",
+                          s->globals[i].name, s->globals[i].type);
   }
   for (uint32_t i = 0; i < s->nfds; i++) {
     const kafu_fd_entry *f = &s->fds[i];
-    if ((rc = check_str(f->preopen, true, "fd preopen", err)) || (rc = check_str(f->path, true, "fd path", err)))
+    if ((rc = check_str(f->preopen, true, "fd preopen", err)) ||
+        (rc = check_str(f->path, true, "fd path", err)))
       return kafu_err_prefix(err, "fd %u", f->fd), rc;
     if (i && f->fd <= s->fds[i - 1].fd)
       return kafu_err_set(err, KAFU_EINVAL, "snapshot encode: fd table not sorted/unique at fd %u", f->fd);
   }
   if (s->memory_size % KAFU_WASM_PAGE || s->memory_size > KAFU_SNAP_MAX_MEMORY)
-    return kafu_err_set(err, KAFU_EINVAL, "snapshot encode: memory size %" PRIu64 " is not a multiple of 64 KiB <= 4 GiB",
+    return kafu_err_set(err, KAFU_EINVAL,
+                        "snapshot encode: memory size %" PRIu64 " is not a multiple of 64 KiB <= 4 GiB",
                         s->memory_size);
   if (s->memory_size && !s->memory) return kafu_err_set(err, KAFU_EINVAL, "snapshot encode: memory is NULL");
   return 0;
@@ -146,7 +153,8 @@ static int write_meta(enc *e, const kafu_snapshot *s) {
   b_u32(e, s->nglobals);
   for (uint32_t i = 0; i < s->nglobals; i++) {
     const kafu_snap_global *g = &s->globals[i];
-    uint64_t bits = g->type == KAFU_SNAP_VAL_I32 || g->type == KAFU_SNAP_VAL_F32 ? (uint32_t)g->bits : g->bits;
+    uint64_t bits =
+        g->type == KAFU_SNAP_VAL_I32 || g->type == KAFU_SNAP_VAL_F32 ? (uint32_t)g->bits : g->bits;
     b_str(e, g->name);
     b_u8(e, g->type);
     b_u64(e, bits);
@@ -235,35 +243,82 @@ static uint32_t chunk_fill(runit *it, uint64_t cap, run *out) {
   return nr;
 }
 
+/* What every chunk of one memory section shares. */
 typedef struct memw {
   int wire_comp, level;
   uint64_t chunk_pages;
-  uint8_t *out; /* compressed chunk: header | nruns | table | blocks | trailer */
-  size_t out_cap;
-  void *lz4_state;
-  ZSTD_CCtx *zcctx;
-  run *runs;
+  size_t out_cap;         /* size of a compressed chunk buffer */
+  const uint8_t *mem;     /* guest memory */
+  const uint64_t *hashes; /* the image's page hashes: they stand for the data in the checksum */
 } memw;
 
-static int write_chunk_compressed(enc *e, memw *m, const uint8_t *mem, const run *runs, uint32_t nr,
-                                  kafu_snap_stats *st) {
-  uint8_t *o = m->out;
+/* One compressor's private state (one per thread). */
+typedef struct compressor {
+  void *lz4_state;
+  ZSTD_CCtx *zc;
+} compressor;
+
+/* A chunk on its way out: its runs, and its encoded section once compressed. */
+typedef struct slot {
+  run *runs;
+  uint32_t nr;
+  uint8_t *out;
+  size_t len;
+  int rc;
+  kafu_err err;
+  bool done;
+} slot;
+
+/* MEMCHUNK checksum: header, run table, then the xxh3-64 of every carried page
+ * (the receiver computes those anyway for the image id), so no pass over the
+ * page data itself is needed on either side. */
+static uint64_t chunk_sum(const memw *m, const uint8_t *hdr_and_table, size_t n, const run *runs,
+                          uint32_t nr) {
+  XXH3_state_t hs;
+  XXH3_64bits_reset(&hs);
+  XXH3_64bits_update(&hs, hdr_and_table, n);
+  for (uint32_t r = 0; r < nr; r++)
+    XXH3_64bits_update(&hs, m->hashes + runs[r].first, runs[r].n * sizeof(uint64_t));
+  return XXH3_64bits_digest(&hs);
+}
+
+static int compressor_init(compressor *c, int wire_comp) {
+  memset(c, 0, sizeof *c);
+  if (wire_comp == WIRE_COMP_LZ4) c->lz4_state = malloc((size_t)LZ4_sizeofState());
+  if (wire_comp == WIRE_COMP_ZSTD) c->zc = ZSTD_createCCtx();
+  return (wire_comp == WIRE_COMP_LZ4 && !c->lz4_state) || (wire_comp == WIRE_COMP_ZSTD && !c->zc)
+             ? KAFU_ENOMEM
+             : 0;
+}
+static void compressor_free(compressor *c) {
+  free(c->lz4_state);
+  ZSTD_freeCCtx(c->zc);
+}
+
+/* Build slot s's whole MEMCHUNK section (header, table, independent blocks
+ * compressed straight from guest memory, trailer) in s->out. */
+static int compress_chunk(const memw *m, compressor *c, slot *s) {
+  uint8_t *o = s->out;
+  const run *runs = s->runs;
+  uint32_t nr = s->nr;
   size_t table = SNAP_SEC_HDR + 4, pos = table + (size_t)nr * SNAP_RUN_ENTRY;
   put32(o + SNAP_SEC_HDR, nr);
   for (uint32_t r = 0; r < nr; r++) {
-    const uint8_t *src = mem + runs[r].first * KAFU_SNAP_PAGE;
+    const uint8_t *src = m->mem + runs[r].first * KAFU_SNAP_PAGE;
     size_t n = (size_t)runs[r].n * KAFU_SNAP_PAGE, cap = m->out_cap - SNAP_TRAILER - pos;
     size_t got;
     if (m->wire_comp == WIRE_COMP_LZ4) {
-      int c = LZ4_compress_fast_extState(m->lz4_state, (const char *)src, (char *)o + pos, (int)n, (int)cap, m->level);
-      if (c <= 0)
-        return kafu_err_set(e->err, KAFU_EIO, "snapshot encode: LZ4 failed on pages %" PRIu64 "+%" PRIu64,
+      int k = LZ4_compress_fast_extState(c->lz4_state, (const char *)src, (char *)o + pos, (int)n, (int)cap,
+                                         m->level);
+      if (k <= 0)
+        return kafu_err_set(&s->err, KAFU_EIO, "snapshot encode: LZ4 failed on pages %" PRIu64 "+%" PRIu64,
                             runs[r].first, runs[r].n);
-      got = (size_t)c;
+      got = (size_t)k;
     } else {
-      got = ZSTD_compressCCtx(m->zcctx, o + pos, cap, src, n, m->level);
+      got = ZSTD_compressCCtx(c->zc, o + pos, cap, src, n, m->level);
       if (ZSTD_isError(got))
-        return kafu_err_set(e->err, KAFU_EIO, "snapshot encode: zstd failed on pages %" PRIu64 "+%" PRIu64 ": %s",
+        return kafu_err_set(&s->err, KAFU_EIO,
+                            "snapshot encode: zstd failed on pages %" PRIu64 "+%" PRIu64 ": %s",
                             runs[r].first, runs[r].n, ZSTD_getErrorName(got));
     }
     uint32_t stored = (uint32_t)got;
@@ -277,22 +332,31 @@ static int write_chunk_compressed(enc *e, memw *m, const uint8_t *mem, const run
     put32(t + 4, (uint32_t)runs[r].n);
     put32(t + 8, stored);
     pos += got;
-    st->pages += runs[r].n;
   }
   put32(o, SEC_MEMCHUNK);
   put32(o + 4, 0);
   put64(o + 8, pos - SNAP_SEC_HDR);
-  uint64_t sum = XXH3_64bits(o, pos);
-  put64(o + pos, sum);
-  pos += SNAP_TRAILER;
-  e->nsections++;
-  st->mem_wire_bytes += pos;
-  st->chunks++;
-  return emit(e, o, pos);
+  put64(o + pos, chunk_sum(m, o, table + (size_t)nr * SNAP_RUN_ENTRY, runs, nr));
+  s->len = pos + SNAP_TRAILER;
+  return 0;
 }
 
-static int write_chunk_raw(enc *e, memw *m, const uint8_t *mem, const run *runs, uint32_t nr, kafu_snap_stats *st) {
-  uint8_t *o = m->out;
+static int emit_slot(enc *e, slot *s, kafu_snap_stats *st) {
+  if (s->rc) {
+    if (e->err) *e->err = s->err;
+    return s->rc;
+  }
+  for (uint32_t r = 0; r < s->nr; r++) st->pages += s->runs[r].n;
+  e->nsections++;
+  st->mem_wire_bytes += s->len;
+  st->chunks++;
+  return emit(e, s->out, s->len);
+}
+
+/* Uncompressed chunk: header and run table, then the runs straight from guest
+ * memory (no copy at all). */
+static int write_chunk_raw(enc *e, const memw *m, uint8_t *o, const run *runs, uint32_t nr,
+                           kafu_snap_stats *st) {
   size_t hl = SNAP_SEC_HDR + 4 + (size_t)nr * SNAP_RUN_ENTRY;
   uint64_t payload = 4 + (uint64_t)nr * SNAP_RUN_ENTRY;
   put32(o + SNAP_SEC_HDR, nr);
@@ -306,30 +370,102 @@ static int write_chunk_raw(enc *e, memw *m, const uint8_t *mem, const run *runs,
   put32(o, SEC_MEMCHUNK);
   put32(o + 4, 0);
   put64(o + 8, payload);
-  XXH3_state_t hs;
-  XXH3_64bits_reset(&hs);
-  XXH3_64bits_update(&hs, o, hl);
+  uint64_t sum = chunk_sum(m, o, hl, runs, nr);
   int rc = emit(e, o, hl);
   for (uint32_t r = 0; r < nr && !rc; r++) {
-    const uint8_t *src = mem + runs[r].first * KAFU_SNAP_PAGE;
-    size_t n = (size_t)runs[r].n * KAFU_SNAP_PAGE;
-    XXH3_64bits_update(&hs, src, n);
-    rc = emit(e, src, n);
+    rc = emit(e, m->mem + runs[r].first * KAFU_SNAP_PAGE, (size_t)runs[r].n * KAFU_SNAP_PAGE);
     st->pages += runs[r].n;
   }
   if (rc) return rc;
-  uint64_t sum = XXH3_64bits_digest(&hs);
   e->nsections++;
   st->mem_wire_bytes += SNAP_SEC_HDR + payload + SNAP_TRAILER;
   st->chunks++;
   return emit(e, &sum, 8);
 }
 
-static int write_memory(enc *e, const kafu_snapshot *s, const kafu_snap_encode_opts *o, const kafu_mem_image *img,
-                        kafu_snap_stats *st) {
+/* ---- parallel compression ------------------------------------------------------------ */
+/* The calling thread plans chunks into a ring of slots and writes finished ones
+ * in order; workers compress queued slots. Chunk k uses slot k % nslots, which
+ * is refilled only after chunk k - nslots was written. */
+
+typedef struct pool {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  const memw *m;
+  slot *slots;
+  uint32_t nslots;
+  uint64_t queued, taken; /* chunks handed out / picked up by workers */
+  bool stop;
+} pool;
+
+static void *worker(void *arg) {
+  pool *p = arg;
+  compressor c;
+  int init = compressor_init(&c, p->m->wire_comp);
+  pthread_mutex_lock(&p->mu);
+  for (;;) {
+    while (!p->stop && p->taken >= p->queued) pthread_cond_wait(&p->cv, &p->mu);
+    if (p->stop) break;
+    slot *s = &p->slots[p->taken++ % p->nslots];
+    pthread_mutex_unlock(&p->mu);
+    s->rc = init ? kafu_err_set(&s->err, KAFU_ENOMEM, "snapshot encode: out of memory for a compressor")
+                 : compress_chunk(p->m, &c, s);
+    pthread_mutex_lock(&p->mu);
+    s->done = true;
+    pthread_cond_broadcast(&p->cv);
+  }
+  pthread_mutex_unlock(&p->mu);
+  compressor_free(&c);
+  return NULL;
+}
+
+static int write_chunks_parallel(enc *e, const memw *m, runit *it, uint32_t nchunks, int threads, slot *slots,
+                                 uint32_t nslots, kafu_snap_stats *st) {
+  pool p = {.m = m, .slots = slots, .nslots = nslots};
+  pthread_mutex_init(&p.mu, NULL);
+  pthread_cond_init(&p.cv, NULL);
+  pthread_t tids[KAFU_SNAP_MAX_THREADS];
+  int started = 0, rc = 0;
+  for (; started < threads; started++)
+    if (pthread_create(&tids[started], NULL, worker, &p)) break;
+  if (!started) rc = kafu_err_set(e->err, KAFU_ENOMEM, "snapshot encode: cannot start compression threads");
+  uint64_t produced = 0, written = 0;
+  while (!rc && written < nchunks) {
+    while (produced < nchunks && produced < written + nslots) {
+      slot *s = &slots[produced % nslots];
+      s->nr = chunk_fill(it, m->chunk_pages, s->runs);
+      s->done = false, s->rc = 0;
+      pthread_mutex_lock(&p.mu);
+      p.queued = ++produced;
+      pthread_cond_broadcast(&p.cv);
+      pthread_mutex_unlock(&p.mu);
+    }
+    slot *s = &slots[written % nslots];
+    pthread_mutex_lock(&p.mu);
+    while (!s->done) pthread_cond_wait(&p.cv, &p.mu);
+    pthread_mutex_unlock(&p.mu);
+    rc = emit_slot(e, s, st);
+    written++;
+  }
+  pthread_mutex_lock(&p.mu);
+  p.stop = true;
+  pthread_cond_broadcast(&p.cv);
+  pthread_mutex_unlock(&p.mu);
+  for (int i = 0; i < started; i++) pthread_join(tids[i], NULL);
+  pthread_mutex_destroy(&p.mu);
+  pthread_cond_destroy(&p.cv);
+  return rc;
+}
+
+static int write_memory(enc *e, const kafu_snapshot *s, const kafu_snap_encode_opts *o,
+                        const kafu_mem_image *img, kafu_snap_stats *st) {
   uint32_t chunk = o->chunk_size ? o->chunk_size : KAFU_SNAP_DEFAULT_CHUNK;
   uint64_t np = s->memory_size / KAFU_SNAP_PAGE;
-  memw m = {.wire_comp = kafu_snap_wire_comp(o->compression), .level = o->level, .chunk_pages = chunk / KAFU_SNAP_PAGE};
+  memw m = {.wire_comp = kafu_snap_wire_comp(o->compression),
+            .level = o->level,
+            .chunk_pages = chunk / KAFU_SNAP_PAGE,
+            .mem = s->memory,
+            .hashes = img->hashes};
 
   /* Delta only against an image the receiver is known to hold. */
   const uint64_t *bits = NULL;
@@ -347,13 +483,14 @@ static int write_memory(enc *e, const kafu_snapshot *s, const kafu_snap_encode_o
   st->delta = delta, st->base_id = base_id, st->image_id = img->id;
 
   /* First pass over the plan: count chunks (the MEMORY section declares them). */
-  m.runs = malloc(m.chunk_pages * sizeof(run));
-  if (!m.runs) return kafu_err_set(e->err, KAFU_ENOMEM, "snapshot encode: out of memory");
+  run *scratch = malloc(m.chunk_pages * sizeof(run));
+  if (!scratch) return kafu_err_set(e->err, KAFU_ENOMEM, "snapshot encode: out of memory");
   uint32_t nchunks = 0;
   if (!empty) {
     runit it = {.bits = bits, .np = np};
-    while (chunk_fill(&it, m.chunk_pages, m.runs)) nchunks++;
+    while (chunk_fill(&it, m.chunk_pages, scratch)) nchunks++;
   }
+  free(scratch);
 
   sec_begin(e);
   b_u64(e, s->memory_size);
@@ -368,27 +505,45 @@ static int write_memory(enc *e, const kafu_snapshot *s, const kafu_snap_encode_o
   b_u64(e, pages);
   b_u32(e, nchunks);
   int rc = sec_end(e, SEC_MEMORY);
+  if (rc || !nchunks) return rc;
 
-  if (!rc && nchunks) {
-    m.out_cap = SNAP_SEC_HDR + 4 + m.chunk_pages * SNAP_RUN_ENTRY + SNAP_TRAILER;
-    if (m.wire_comp != WIRE_COMP_NONE)
-      m.out_cap += kafu_snap_stored_bound(m.wire_comp, chunk) + m.chunk_pages * 128;
-    m.out = malloc(m.out_cap);
-    if (m.wire_comp == WIRE_COMP_LZ4) m.lz4_state = malloc((size_t)LZ4_sizeofState());
-    if (m.wire_comp == WIRE_COMP_ZSTD) m.zcctx = ZSTD_createCCtx();
-    if (!m.out || (m.wire_comp == WIRE_COMP_LZ4 && !m.lz4_state) || (m.wire_comp == WIRE_COMP_ZSTD && !m.zcctx))
+  /* Threads pay off only with several chunks to share. */
+  int threads = o->threads > KAFU_SNAP_MAX_THREADS ? KAFU_SNAP_MAX_THREADS : o->threads;
+  /* (measured: starting workers for a 2-chunk delta costs more than it saves) */
+  if (m.wire_comp == WIRE_COMP_NONE || nchunks < 2 * (uint32_t)(threads > 0 ? threads : 1)) threads = 0;
+  uint32_t nslots = threads > 1 ? 2 * (uint32_t)threads : 1;
+  m.out_cap = SNAP_SEC_HDR + 4 + m.chunk_pages * SNAP_RUN_ENTRY + SNAP_TRAILER;
+  if (m.wire_comp != WIRE_COMP_NONE)
+    m.out_cap += kafu_snap_stored_bound(m.wire_comp, chunk) + m.chunk_pages * 128;
+  slot *slots = calloc(nslots, sizeof *slots);
+  if (!slots) return kafu_err_set(e->err, KAFU_ENOMEM, "snapshot encode: out of memory for chunk buffers");
+  for (uint32_t i = 0; i < nslots && !rc; i++) {
+    slots[i].runs = malloc(m.chunk_pages * sizeof(run));
+    slots[i].out = malloc(m.out_cap);
+    if (!slots[i].runs || !slots[i].out)
       rc = kafu_err_set(e->err, KAFU_ENOMEM, "snapshot encode: out of memory for chunk buffers");
-    runit it = {.bits = bits, .np = np};
-    uint32_t nr;
-    while (!rc && (nr = chunk_fill(&it, m.chunk_pages, m.runs)))
-      rc = m.wire_comp == WIRE_COMP_NONE ? write_chunk_raw(e, &m, s->memory, m.runs, nr, st)
-                                         : write_chunk_compressed(e, &m, s->memory, m.runs, nr, st);
   }
+  runit it = {.bits = bits, .np = np};
+  if (!rc && threads > 1) {
+    rc = write_chunks_parallel(e, &m, &it, nchunks, threads, slots, nslots, st);
+  } else if (!rc) {
+    compressor c;
+    if (compressor_init(&c, m.wire_comp))
+      rc = kafu_err_set(e->err, KAFU_ENOMEM, "snapshot encode: out of memory");
+    slot *sl = &slots[0];
+    while (!rc && (sl->nr = chunk_fill(&it, m.chunk_pages, sl->runs))) {
+      if (m.wire_comp == WIRE_COMP_NONE) {
+        rc = write_chunk_raw(e, &m, sl->out, sl->runs, sl->nr, st);
+      } else {
+        sl->rc = compress_chunk(&m, &c, sl);
+        rc = emit_slot(e, sl, st);
+      }
+    }
+    compressor_free(&c);
+  }
+  for (uint32_t i = 0; i < nslots; i++) free(slots[i].runs), free(slots[i].out);
+  free(slots);
   st->raw_bytes = st->pages * KAFU_SNAP_PAGE;
-  free(m.out);
-  free(m.lz4_state);
-  ZSTD_freeCCtx(m.zcctx);
-  free(m.runs);
   return rc;
 }
 
@@ -410,9 +565,11 @@ int kafu_snap_encode(const kafu_snapshot *snap, const kafu_snap_encode_opts *opt
     if (o.level < 1 || o.level > 65537)
       return kafu_err_set(err, KAFU_EINVAL, "snapshot encode: lz4 acceleration %d out of range", o.level);
   }
+  if (o.threads < 0)
+    return kafu_err_set(err, KAFU_EINVAL, "snapshot encode: negative thread count %d", o.threads);
   if (o.chunk_size && (o.chunk_size % KAFU_SNAP_PAGE || o.chunk_size > KAFU_SNAP_MAX_CHUNK))
-    return kafu_err_set(err, KAFU_EINVAL, "snapshot encode: chunk size %u is not a multiple of 4096 <= 16 MiB",
-                        o.chunk_size);
+    return kafu_err_set(err, KAFU_EINVAL,
+                        "snapshot encode: chunk size %u is not a multiple of 4096 <= 16 MiB", o.chunk_size);
 
   kafu_mem_image tmp;
   kafu_mem_image_init(&tmp);
@@ -420,7 +577,8 @@ int kafu_snap_encode(const kafu_snapshot *snap, const kafu_snap_encode_opts *opt
   if (img) {
     if (!img->id || img->size != snap->memory_size)
       return kafu_err_set(err, KAFU_EINVAL,
-                          "snapshot encode: memory image (%" PRIu64 " bytes%s) does not describe memory (%" PRIu64
+                          "snapshot encode: memory image (%" PRIu64
+                          " bytes%s) does not describe memory (%" PRIu64
                           " bytes): call kafu_mem_image_update first",
                           img->size, img->id ? "" : ", none", snap->memory_size);
   } else {
@@ -437,7 +595,8 @@ int kafu_snap_encode(const kafu_snapshot *snap, const kafu_snap_encode_opts *opt
   put64(hdr + 16, XXH3_64bits(hdr, 16));
   st.memory_size = snap->memory_size;
   st.compression = o.compression == KAFU_SNAP_COMP_DEFAULT ? KAFU_SNAP_COMP_LZ4 : o.compression;
-  if (!(rc = emit(&e, hdr, sizeof hdr)) && !(rc = write_meta(&e, snap)) && !(rc = write_memory(&e, snap, &o, img, &st))) {
+  if (!(rc = emit(&e, hdr, sizeof hdr)) && !(rc = write_meta(&e, snap)) &&
+      !(rc = write_memory(&e, snap, &o, img, &st))) {
     uint64_t before = e.wire;
     uint32_t nsec = e.nsections;
     sec_begin(&e);
@@ -452,7 +611,9 @@ int kafu_snap_encode(const kafu_snapshot *snap, const kafu_snap_encode_opts *opt
   return rc;
 }
 
-static int buf_write(void *ctx, const void *p, size_t n) { return kafu_buf_append(ctx, p, n) ? KAFU_ENOMEM : 0; }
+static int buf_write(void *ctx, const void *p, size_t n) {
+  return kafu_buf_append(ctx, p, n) ? KAFU_ENOMEM : 0;
+}
 
 int kafu_snap_encode_buf(const kafu_snapshot *snap, const kafu_snap_encode_opts *opts, kafu_buf *out,
                          kafu_snap_stats *stats, kafu_err *err) {

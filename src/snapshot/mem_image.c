@@ -67,7 +67,8 @@ static int reserve_hashes(kafu_mem_image *img, uint64_t npages, kafu_err *err) {
   uint64_t cap = img->cap ? img->cap : 256;
   while (cap < npages) cap *= 2;
   uint64_t *h = realloc(img->hashes, cap * sizeof *h);
-  if (!h) return kafu_err_set(err, KAFU_ENOMEM, "memory image: out of memory for %" PRIu64 " page hashes", npages);
+  if (!h)
+    return kafu_err_set(err, KAFU_ENOMEM, "memory image: out of memory for %" PRIu64 " page hashes", npages);
   img->hashes = h;
   img->cap = cap;
   return 0;
@@ -99,7 +100,8 @@ static int reserve_bits(kafu_mem_delta *d, uint64_t npages, kafu_err *err) {
   uint64_t words = (npages + 63) / 64;
   if (words > d->cap) {
     uint64_t *b = realloc(d->bits, words * sizeof *b);
-    if (!b) return kafu_err_set(err, KAFU_ENOMEM, "memory delta: out of memory for %" PRIu64 " pages", npages);
+    if (!b)
+      return kafu_err_set(err, KAFU_ENOMEM, "memory delta: out of memory for %" PRIu64 " pages", npages);
     d->bits = b;
     d->cap = words;
   }
@@ -171,7 +173,10 @@ int kafu_mem_image_id_parse(const char *s, uint64_t *id) {
   if (!s) return KAFU_EINVAL;
   for (; s[n]; n++) {
     char c = s[n];
-    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
     if (d < 0 || n >= 16) return KAFU_EINVAL;
     v = v << 4 | (uint64_t)d;
   }

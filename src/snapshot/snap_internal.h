@@ -38,10 +38,10 @@ enum {
 enum { WIRE_COMP_NONE = 0, WIRE_COMP_LZ4 = 1, WIRE_COMP_ZSTD = 2 };
 enum { MEM_FULL = 0, MEM_DELTA = 1 };
 
-#define SNAP_MEMORY_PAYLOAD 56  /* fixed size of the MEMORY section payload */
-#define SNAP_RUN_ENTRY 12       /* u32 first_page, u32 npages, u32 stored_len */
+#define SNAP_MEMORY_PAYLOAD 56            /* fixed size of the MEMORY section payload */
+#define SNAP_RUN_ENTRY 12                 /* u32 first_page, u32 npages, u32 stored_len */
 #define SNAP_MAX_META_SECTION (64u << 20) /* STACK/GLOBALS/FDS/META payload cap */
-#define SNAP_NULL_STR 0xffffffffu /* string length meaning "absent" (NULL) */
+#define SNAP_NULL_STR 0xffffffffu         /* string length meaning "absent" (NULL) */
 
 static inline void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static inline void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -63,8 +63,8 @@ static inline uint64_t get64(const uint8_t *p) {
 }
 
 const char *kafu_snap_section_name(uint32_t type);
-int kafu_snap_wire_comp(kafu_snap_comp c);          /* API enum -> wire code */
-kafu_snap_comp kafu_snap_api_comp(int wire);        /* wire code -> API enum */
+int kafu_snap_wire_comp(kafu_snap_comp c);   /* API enum -> wire code */
+kafu_snap_comp kafu_snap_api_comp(int wire); /* wire code -> API enum */
 /* Hash of an all-zero 4 KiB page (what grown memory holds). */
 uint64_t kafu_snap_zero_page_hash(void);
 /* Largest stored (compressed) size of a run of n raw bytes, per wire code. */

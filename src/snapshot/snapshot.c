@@ -25,55 +25,77 @@ void kafu_snapshot_clear(kafu_snapshot *s) {
 
 const char *kafu_snap_comp_name(kafu_snap_comp c) {
   switch (c) {
-    case KAFU_SNAP_COMP_NONE: return "none";
-    case KAFU_SNAP_COMP_ZSTD: return "zstd";
+    case KAFU_SNAP_COMP_NONE:
+      return "none";
+    case KAFU_SNAP_COMP_ZSTD:
+      return "zstd";
     case KAFU_SNAP_COMP_DEFAULT:
-    case KAFU_SNAP_COMP_LZ4: return "lz4";
+    case KAFU_SNAP_COMP_LZ4:
+      return "lz4";
   }
   return "?";
 }
 
 int kafu_snap_comp_parse(const char *s, kafu_snap_comp *out) {
   if (!s) return KAFU_EINVAL;
-  if (!strcasecmp(s, "none")) *out = KAFU_SNAP_COMP_NONE;
-  else if (!strcasecmp(s, "lz4")) *out = KAFU_SNAP_COMP_LZ4;
-  else if (!strcasecmp(s, "zstd")) *out = KAFU_SNAP_COMP_ZSTD;
-  else return KAFU_EINVAL;
+  if (!strcasecmp(s, "none"))
+    *out = KAFU_SNAP_COMP_NONE;
+  else if (!strcasecmp(s, "lz4"))
+    *out = KAFU_SNAP_COMP_LZ4;
+  else if (!strcasecmp(s, "zstd"))
+    *out = KAFU_SNAP_COMP_ZSTD;
+  else
+    return KAFU_EINVAL;
   return 0;
 }
 
 int kafu_snap_wire_comp(kafu_snap_comp c) {
   switch (c) {
-    case KAFU_SNAP_COMP_NONE: return WIRE_COMP_NONE;
-    case KAFU_SNAP_COMP_ZSTD: return WIRE_COMP_ZSTD;
+    case KAFU_SNAP_COMP_NONE:
+      return WIRE_COMP_NONE;
+    case KAFU_SNAP_COMP_ZSTD:
+      return WIRE_COMP_ZSTD;
     case KAFU_SNAP_COMP_DEFAULT:
-    case KAFU_SNAP_COMP_LZ4: return WIRE_COMP_LZ4;
+    case KAFU_SNAP_COMP_LZ4:
+      return WIRE_COMP_LZ4;
   }
   return -1;
 }
 
 kafu_snap_comp kafu_snap_api_comp(int wire) {
-  return wire == WIRE_COMP_NONE ? KAFU_SNAP_COMP_NONE : wire == WIRE_COMP_ZSTD ? KAFU_SNAP_COMP_ZSTD : KAFU_SNAP_COMP_LZ4;
+  return wire == WIRE_COMP_NONE   ? KAFU_SNAP_COMP_NONE
+         : wire == WIRE_COMP_ZSTD ? KAFU_SNAP_COMP_ZSTD
+                                  : KAFU_SNAP_COMP_LZ4;
 }
 
 const char *kafu_snap_section_name(uint32_t type) {
   switch (type) {
-    case SEC_META: return "META";
-    case SEC_STACK: return "STACK";
-    case SEC_GLOBALS: return "GLOBALS";
-    case SEC_FDS: return "FDS";
-    case SEC_MEMORY: return "MEMORY";
-    case SEC_MEMCHUNK: return "MEMCHUNK";
-    case SEC_END: return "END";
+    case SEC_META:
+      return "META";
+    case SEC_STACK:
+      return "STACK";
+    case SEC_GLOBALS:
+      return "GLOBALS";
+    case SEC_FDS:
+      return "FDS";
+    case SEC_MEMORY:
+      return "MEMORY";
+    case SEC_MEMCHUNK:
+      return "MEMCHUNK";
+    case SEC_END:
+      return "END";
   }
   return "unknown";
 }
 
 uint64_t kafu_snap_stored_bound(int wire_comp, uint64_t n) {
   switch (wire_comp) {
-    case WIRE_COMP_NONE: return n;
-    case WIRE_COMP_LZ4: return (uint64_t)LZ4_compressBound((int)n);
-    case WIRE_COMP_ZSTD: return (uint64_t)ZSTD_compressBound((size_t)n);
+    case WIRE_COMP_NONE:
+      return n;
+    case WIRE_COMP_LZ4:
+      return (uint64_t)LZ4_compressBound((int)n);
+    case WIRE_COMP_ZSTD:
+      return (uint64_t)ZSTD_compressBound((size_t)n);
   }
   return 0;
 }

@@ -225,10 +225,11 @@ int kafu_wasi_fd_export(kafu_wasi *w, kafu_fd_entry **out, size_t *n, kafu_err *
       const char *shown = e->path ? e->path : "?";
       struct stat sb;
       if (fstat(e->host_fd, &sb) == 0 && sb.st_nlink == 0) {
-        int rc = kafu_err_set(err, KAFU_EINVAL,
-                              "WASI fd export: fd %u (%s/%s) was deleted while open; it cannot be reopened on "
-                              "another node",
-                              fd, w->pre[e->preopen].guest, shown);
+        int rc =
+            kafu_err_set(err, KAFU_EINVAL,
+                         "WASI fd export: fd %u (%s/%s) was deleted while open; it cannot be reopened on "
+                         "another node",
+                         fd, w->pre[e->preopen].guest, shown);
         kafu_fd_entries_free(v, k);
         return rc;
       }
@@ -293,26 +294,41 @@ static int fdflags_to_host(uint16_t f) {
 
 static const char *kind_name(uint8_t k) {
   switch (k) {
-    case KAFU_FD_STDIO: return "stdio";
-    case KAFU_FD_PREOPEN: return "preopen";
-    case KAFU_FD_FILE: return "file";
-    case KAFU_FD_DIR: return "directory";
-    case KAFU_FD_LISTEN: return "listening socket";
-    case KAFU_FD_SOCKET: return "socket";
-    default: return "unknown";
+    case KAFU_FD_STDIO:
+      return "stdio";
+    case KAFU_FD_PREOPEN:
+      return "preopen";
+    case KAFU_FD_FILE:
+      return "file";
+    case KAFU_FD_DIR:
+      return "directory";
+    case KAFU_FD_LISTEN:
+      return "listening socket";
+    case KAFU_FD_SOCKET:
+      return "socket";
+    default:
+      return "unknown";
   }
 }
 
 static const char *wasi_strerror(uint32_t e) {
   switch (e) {
-    case KAFU_WASI_ENOENT: return "no such file or directory";
-    case KAFU_WASI_ENOTCAPABLE: return "path escapes the preopened directory";
-    case KAFU_WASI_EACCES: return "permission denied";
-    case KAFU_WASI_ENOTDIR: return "not a directory";
-    case KAFU_WASI_EISDIR: return "is a directory";
-    case KAFU_WASI_ELOOP: return "too many symbolic links";
-    case KAFU_WASI_EMFILE: return "too many open files";
-    default: return "cannot open";
+    case KAFU_WASI_ENOENT:
+      return "no such file or directory";
+    case KAFU_WASI_ENOTCAPABLE:
+      return "path escapes the preopened directory";
+    case KAFU_WASI_EACCES:
+      return "permission denied";
+    case KAFU_WASI_ENOTDIR:
+      return "not a directory";
+    case KAFU_WASI_EISDIR:
+      return "is a directory";
+    case KAFU_WASI_ELOOP:
+      return "too many symbolic links";
+    case KAFU_WASI_EMFILE:
+      return "too many open files";
+    default:
+      return "cannot open";
   }
 }
 
@@ -324,8 +340,9 @@ static int restore_one(kafu_wasi *w, const kafu_fd_entry *x, kafu_fdt_entry **ou
   switch (x->kind) {
     case KAFU_FD_STDIO: {
       if (x->index > 2 || w->stdio_host[x->index] < 0)
-        return kafu_err_set(err, KAFU_EINVAL, "WASI fd restore: fd %u: stdio stream %u is not available on this node",
-                            x->fd, x->index);
+        return kafu_err_set(err, KAFU_EINVAL,
+                            "WASI fd restore: fd %u: stdio stream %u is not available on this node", x->fd,
+                            x->index);
       int h = fcntl(w->stdio_host[x->index], F_DUPFD_CLOEXEC, 0);
       if (h < 0)
         return kafu_err_set(err, KAFU_EIO, "WASI fd restore: fd %u: dup of stdio %u: %s", x->fd, x->index,
@@ -348,10 +365,9 @@ static int restore_one(kafu_wasi *w, const kafu_fd_entry *x, kafu_fdt_entry **ou
     case KAFU_FD_DIR: {
       int p = find_preopen(w, x->preopen);
       if (p < 0)
-        return kafu_err_set(err, KAFU_ENOENT,
-                            "WASI fd restore: fd %u (%s %s/%s): no preopened directory '%s' on this node",
-                            x->fd, kind_name(x->kind), x->preopen ? x->preopen : "?", path,
-                            x->preopen ? x->preopen : "?");
+        return kafu_err_set(
+            err, KAFU_ENOENT, "WASI fd restore: fd %u (%s %s/%s): no preopened directory '%s' on this node",
+            x->fd, kind_name(x->kind), x->preopen ? x->preopen : "?", path, x->preopen ? x->preopen : "?");
       int flags;
       const char *rel;
       if (x->kind == KAFU_FD_FILE) {
@@ -366,29 +382,31 @@ static int restore_one(kafu_wasi *w, const kafu_fd_entry *x, kafu_fdt_entry **ou
       int h = -1;
       uint32_t rc = kafu_sb_open(w, w->pre[p].root_fd, rel, flags, 0, true, &h);
       if (rc)
-        return kafu_err_set(err, KAFU_ENOENT, "WASI fd restore: fd %u (%s %s/%s): cannot reopen on this node: %s",
-                            x->fd, kind_name(x->kind), w->pre[p].guest, rel, wasi_strerror(rc));
+        return kafu_err_set(err, KAFU_ENOENT,
+                            "WASI fd restore: fd %u (%s %s/%s): cannot reopen on this node: %s", x->fd,
+                            kind_name(x->kind), w->pre[p].guest, rel, wasi_strerror(rc));
       struct stat sb;
       if (fstat(h, &sb) < 0) {
         close(h);
-        return kafu_err_set(err, KAFU_EIO, "WASI fd restore: fd %u (%s/%s): stat: %s", x->fd, w->pre[p].guest, rel,
-                            strerror(errno));
+        return kafu_err_set(err, KAFU_EIO, "WASI fd restore: fd %u (%s/%s): stat: %s", x->fd, w->pre[p].guest,
+                            rel, strerror(errno));
       }
       uint8_t ft = kafu_wasi_filetype_of(h, sb.st_mode);
       if (ft != x->filetype) {
         close(h);
         return kafu_err_set(err, KAFU_EINVAL,
-                            "WASI fd restore: fd %u (%s/%s): file type changed (was %u, now %u) — refusing a "
+                            "WASI fd restore: fd %u (%s/%s): file type changed (was %u, now %u): refusing a "
                             "different file",
                             x->fd, w->pre[p].guest, rel, x->filetype, ft);
       }
       if (x->kind == KAFU_FD_FILE && S_ISREG(sb.st_mode)) {
         if ((uint64_t)sb.st_size < x->offset) {
           close(h);
-          return kafu_err_set(err, KAFU_EINVAL,
-                              "WASI fd restore: fd %u (%s/%s): file on this node has %lld bytes, less than the "
-                              "saved offset %llu — refusing a different file",
-                              x->fd, w->pre[p].guest, rel, (long long)sb.st_size, (unsigned long long)x->offset);
+          return kafu_err_set(
+              err, KAFU_EINVAL,
+              "WASI fd restore: fd %u (%s/%s): file on this node has %lld bytes, less than the "
+              "saved offset %llu: refusing a different file",
+              x->fd, w->pre[p].guest, rel, (long long)sb.st_size, (unsigned long long)x->offset);
         }
         if (x->offset > (uint64_t)INT64_MAX || lseek(h, (off_t)x->offset, SEEK_SET) < 0) {
           close(h);
@@ -417,8 +435,8 @@ static int restore_one(kafu_wasi *w, const kafu_fd_entry *x, kafu_fdt_entry **ou
     case KAFU_FD_LISTEN: {
       if ((int)x->index >= w->nlisten || x->index > INT32_MAX)
         return kafu_err_set(err, KAFU_EINVAL,
-                            "WASI fd restore: fd %u: listening socket #%u is not configured on this node", x->fd,
-                            x->index);
+                            "WASI fd restore: fd %u: listening socket #%u is not configured on this node",
+                            x->fd, x->index);
       int h = fcntl(w->listen[x->index], F_DUPFD_CLOEXEC, 0);
       if (h < 0)
         return kafu_err_set(err, KAFU_EIO, "WASI fd restore: fd %u: dup of listening socket: %s", x->fd,

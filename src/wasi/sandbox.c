@@ -77,15 +77,14 @@ static void stack_free(walk_stack *s) {
   while (s->n) close(s->fds[--s->n]);
 }
 
-/* Replace *rem (malloc'd, pointing into a buffer) by target + "/" + rest. */
+/* Replace the path buffer by target + rest (rest is "" or starts with '/'). */
 static uint32_t splice_link(char **buf, const char *target, const char *rest) {
   size_t tl = strlen(target), rl = strlen(rest);
-  if (tl + rl + 2 > PATH_MAX * 4) return KAFU_WASI_ENAMETOOLONG;
-  char *n = malloc(tl + rl + 2);
+  if (tl + rl + 1 > PATH_MAX * 4) return KAFU_WASI_ENAMETOOLONG;
+  char *n = malloc(tl + rl + 1);
   if (!n) return KAFU_WASI_ENOMEM;
   memcpy(n, target, tl);
-  n[tl] = '/';
-  memcpy(n + tl + 1, rest, rl + 1);
+  memcpy(n + tl, rest, rl + 1);
   free(*buf);
   *buf = n;
   return 0;
@@ -119,13 +118,18 @@ static uint32_t walk_open(int dirfd, const char *path, int flags, mode_t mode, b
     int cur = stack_top(st, dirfd);
     if (!*rem) { /* path ended at a directory ("." , "a/..", "dir/") */
       int fd = openat(cur, ".", (flags & ~O_NOFOLLOW) | O_CLOEXEC, mode);
-      if (fd < 0) rc = kafu_wasi_errno(errno);
-      else *out = fd;
+      if (fd < 0)
+        rc = kafu_wasi_errno(errno);
+      else
+        *out = fd;
       break;
     }
     char *end = strchr(rem, '/');
     size_t clen = end ? (size_t)(end - rem) : strlen(rem);
-    if (clen > NAME_MAX) { rc = KAFU_WASI_ENAMETOOLONG; break; }
+    if (clen > NAME_MAX) {
+      rc = KAFU_WASI_ENAMETOOLONG;
+      break;
+    }
     char comp[NAME_MAX + 1];
     memcpy(comp, rem, clen);
     comp[clen] = 0;
@@ -135,33 +139,60 @@ static uint32_t walk_open(int dirfd, const char *path, int flags, mode_t mode, b
     while (*p == '/') p++;
     bool last = *p == 0;
 
-    if (strcmp(comp, ".") == 0) { rem = rest; continue; }
+    if (strcmp(comp, ".") == 0) {
+      rem = rest;
+      continue;
+    }
     if (strcmp(comp, "..") == 0) {
-      if (st->n == 0) { rc = KAFU_WASI_ENOTCAPABLE; break; }
+      if (st->n == 0) {
+        rc = KAFU_WASI_ENOTCAPABLE;
+        break;
+      }
       close(st->fds[--st->n]);
       rem = rest;
       continue;
     }
     if (!last || slash) { /* must be a directory (or a symlink to one) */
       int fd = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-      if (fd < 0) { rc = kafu_wasi_errno(errno); break; }
+      if (fd < 0) {
+        rc = kafu_wasi_errno(errno);
+        break;
+      }
       struct stat sb;
-      if (fstat(fd, &sb) < 0) { rc = kafu_wasi_errno(errno); close(fd); break; }
+      if (fstat(fd, &sb) < 0) {
+        rc = kafu_wasi_errno(errno);
+        close(fd);
+        break;
+      }
       if (S_ISLNK(sb.st_mode)) {
         close(fd);
         ssize_t n;
-        if (++links > KAFU_SB_MAX_SYMLINKS) { rc = KAFU_WASI_ELOOP; break; }
+        if (++links > KAFU_SB_MAX_SYMLINKS) {
+          rc = KAFU_WASI_ELOOP;
+          break;
+        }
         if ((rc = read_link(cur, comp, target, sizeof target, &n))) break;
         char *restcopy = strdup(rest);
-        if (!restcopy) { rc = KAFU_WASI_ENOMEM; break; }
+        if (!restcopy) {
+          rc = KAFU_WASI_ENOMEM;
+          break;
+        }
         rc = splice_link(&buf, target, restcopy);
         free(restcopy);
         if (rc) break;
         rem = buf;
         continue;
       }
-      if (!S_ISDIR(sb.st_mode)) { close(fd); rc = KAFU_WASI_ENOTDIR; break; }
-      if (st->n >= (int)(sizeof st->fds / sizeof st->fds[0])) { close(fd); rc = KAFU_WASI_ENAMETOOLONG; break; }
+      if (!S_ISDIR(sb.st_mode)) {
+        close(fd);
+        rc = KAFU_WASI_ENOTDIR;
+        break;
+      }
+      if (st->n >= (int)(sizeof st->fds / sizeof st->fds[0])) {
+        close(fd);
+        rc = KAFU_WASI_ENAMETOOLONG;
+        break;
+      }
       st->fds[st->n++] = fd;
       rem = rest;
       continue;
@@ -171,13 +202,19 @@ static uint32_t walk_open(int dirfd, const char *path, int flags, mode_t mode, b
       ssize_t n;
       uint32_t lr = read_link(cur, comp, target, sizeof target, &n);
       if (lr == 0) {
-        if (++links > KAFU_SB_MAX_SYMLINKS) { rc = KAFU_WASI_ELOOP; break; }
+        if (++links > KAFU_SB_MAX_SYMLINKS) {
+          rc = KAFU_WASI_ELOOP;
+          break;
+        }
         rc = splice_link(&buf, target, "");
         if (rc) break;
         rem = buf;
         continue;
       }
-      if (lr == KAFU_WASI_ENOTCAPABLE || lr == KAFU_WASI_ENAMETOOLONG) { rc = lr; break; }
+      if (lr == KAFU_WASI_ENOTCAPABLE || lr == KAFU_WASI_ENAMETOOLONG) {
+        rc = lr;
+        break;
+      }
       /* EINVAL (not a symlink) / ENOENT: open it */
     }
     int fd = openat(cur, comp, flags | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -201,7 +238,7 @@ uint32_t kafu_sb_open(kafu_wasi *w, int dirfd, const char *path, int flags, mode
   *out = -1;
   if (!path[0]) return KAFU_WASI_ENOENT;
   if (path[0] == '/') return KAFU_WASI_ENOTCAPABLE;
-  if (!(flags & (O_CREAT | O_TMPFILE))) mode = 0;
+  if (!(flags & O_CREAT) && (flags & O_TMPFILE) != O_TMPFILE) mode = 0; /* O_TMPFILE includes O_DIRECTORY */
   if (!(w && w->no_openat2) && kafu_sb_have_openat2()) {
     struct open_how how = {0};
     how.flags = (uint64_t)(flags | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
@@ -234,7 +271,7 @@ void kafu_sb_res_close(kafu_sb_res *r) {
   r->dirpart = NULL;
 }
 
-uint32_t kafu_sb_resolve(kafu_wasi *w, int dirfd, const char *path, bool follow, kafu_sb_res *r) {
+uint32_t kafu_sb_resolve(kafu_wasi *w, int dirfd, const char *path, int follow, kafu_sb_res *r) {
   memset(r, 0, sizeof *r);
   r->parent = -1;
   if (!path[0]) return KAFU_WASI_ENOENT;
@@ -244,11 +281,20 @@ uint32_t kafu_sb_resolve(kafu_wasi *w, int dirfd, const char *path, bool follow,
   uint32_t rc = 0;
   char target[PATH_MAX];
   for (int hops = 0;; hops++) {
-    if (hops > KAFU_SB_MAX_SYMLINKS) { rc = KAFU_WASI_ELOOP; break; }
+    if (hops > KAFU_SB_MAX_SYMLINKS) {
+      rc = KAFU_WASI_ELOOP;
+      break;
+    }
     size_t len = strlen(cur);
     bool slash = false;
-    while (len > 0 && cur[len - 1] == '/') { slash = true; len--; }
-    if (len == 0) { rc = cur[0] == '/' ? KAFU_WASI_ENOTCAPABLE : KAFU_WASI_ENOENT; break; }
+    while (len > 0 && cur[len - 1] == '/') {
+      slash = true;
+      len--;
+    }
+    if (len == 0) {
+      rc = cur[0] == '/' ? KAFU_WASI_ENOTCAPABLE : KAFU_WASI_ENOENT;
+      break;
+    }
     cur[len] = 0;
     char *sl = strrchr(cur, '/');
     const char *last = sl ? sl + 1 : cur;
@@ -262,25 +308,48 @@ uint32_t kafu_sb_resolve(kafu_wasi *w, int dirfd, const char *path, bool follow,
       dirpart = strndup(cur, dlen);
       name = last;
     }
-    if (!dirpart) { rc = KAFU_WASI_ENOMEM; break; }
-    if (strlen(name) > NAME_MAX) { free(dirpart); rc = KAFU_WASI_ENAMETOOLONG; break; }
+    if (!dirpart) {
+      rc = KAFU_WASI_ENOMEM;
+      break;
+    }
+    if (strlen(name) > NAME_MAX) {
+      free(dirpart);
+      rc = KAFU_WASI_ENAMETOOLONG;
+      break;
+    }
     int parent = dirfd;
     bool own = false;
     if (dirpart[0]) {
       rc = kafu_sb_open(w, dirfd, dirpart, O_PATH | O_DIRECTORY, 0, true, &parent);
-      if (rc) { free(dirpart); break; }
+      if (rc) {
+        free(dirpart);
+        break;
+      }
       own = true;
     }
-    if ((follow || slash) && strcmp(name, ".") != 0) {
+    if ((follow == KAFU_SB_FOLLOW || (follow == KAFU_SB_FOLLOW_IF_SLASH && slash)) &&
+        strcmp(name, ".") != 0) {
       ssize_t n = readlinkat(parent, name, target, sizeof target - 1);
       if (n >= 0) { /* a symlink: continue with its target, relative to the parent */
         target[n] = 0;
         if (own) close(parent);
-        if (n == 0) { free(dirpart); rc = KAFU_WASI_ENOENT; break; }
-        if (target[0] == '/') { free(dirpart); rc = KAFU_WASI_ENOTCAPABLE; break; }
+        if (n == 0) {
+          free(dirpart);
+          rc = KAFU_WASI_ENOENT;
+          break;
+        }
+        if (target[0] == '/') {
+          free(dirpart);
+          rc = KAFU_WASI_ENOTCAPABLE;
+          break;
+        }
         size_t nl = strlen(dirpart) + (size_t)n + 3;
         char *next = malloc(nl);
-        if (!next) { free(dirpart); rc = KAFU_WASI_ENOMEM; break; }
+        if (!next) {
+          free(dirpart);
+          rc = KAFU_WASI_ENOMEM;
+          break;
+        }
         snprintf(next, nl, "%s%s%s%s", dirpart, dirpart[0] ? "/" : "", target, slash ? "/" : "");
         free(dirpart);
         free(cur);

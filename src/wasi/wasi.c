@@ -32,83 +32,160 @@
 
 uint32_t kafu_wasi_errno(int e) {
   switch (e) {
-    case 0: return KAFU_WASI_ESUCCESS;
-    case E2BIG: return KAFU_WASI_E2BIG;
-    case EACCES: return KAFU_WASI_EACCES;
-    case EADDRINUSE: return KAFU_WASI_EADDRINUSE;
-    case EADDRNOTAVAIL: return KAFU_WASI_EADDRNOTAVAIL;
-    case EAFNOSUPPORT: return KAFU_WASI_EAFNOSUPPORT;
-    case EAGAIN: return KAFU_WASI_EAGAIN;
-    case EALREADY: return KAFU_WASI_EALREADY;
-    case EBADF: return KAFU_WASI_EBADF;
-    case EBADMSG: return KAFU_WASI_EBADMSG;
-    case EBUSY: return KAFU_WASI_EBUSY;
-    case ECANCELED: return KAFU_WASI_ECANCELED;
-    case ECHILD: return KAFU_WASI_ECHILD;
-    case ECONNABORTED: return KAFU_WASI_ECONNABORTED;
-    case ECONNREFUSED: return KAFU_WASI_ECONNREFUSED;
-    case ECONNRESET: return KAFU_WASI_ECONNRESET;
-    case EDEADLK: return KAFU_WASI_EDEADLK;
-    case EDESTADDRREQ: return KAFU_WASI_EDESTADDRREQ;
-    case EDOM: return KAFU_WASI_EDOM;
-    case EDQUOT: return KAFU_WASI_EDQUOT;
-    case EEXIST: return KAFU_WASI_EEXIST;
-    case EFAULT: return KAFU_WASI_EFAULT;
-    case EFBIG: return KAFU_WASI_EFBIG;
-    case EHOSTUNREACH: return KAFU_WASI_EHOSTUNREACH;
-    case EIDRM: return KAFU_WASI_EIDRM;
-    case EILSEQ: return KAFU_WASI_EILSEQ;
-    case EINPROGRESS: return KAFU_WASI_EINPROGRESS;
-    case EINTR: return KAFU_WASI_EINTR;
-    case EINVAL: return KAFU_WASI_EINVAL;
-    case EIO: return KAFU_WASI_EIO;
-    case EISCONN: return KAFU_WASI_EISCONN;
-    case EISDIR: return KAFU_WASI_EISDIR;
-    case ELOOP: return KAFU_WASI_ELOOP;
-    case EMFILE: return KAFU_WASI_EMFILE;
-    case EMLINK: return KAFU_WASI_EMLINK;
-    case EMSGSIZE: return KAFU_WASI_EMSGSIZE;
-    case EMULTIHOP: return KAFU_WASI_EMULTIHOP;
-    case ENAMETOOLONG: return KAFU_WASI_ENAMETOOLONG;
-    case ENETDOWN: return KAFU_WASI_ENETDOWN;
-    case ENETRESET: return KAFU_WASI_ENETRESET;
-    case ENETUNREACH: return KAFU_WASI_ENETUNREACH;
-    case ENFILE: return KAFU_WASI_ENFILE;
-    case ENOBUFS: return KAFU_WASI_ENOBUFS;
-    case ENODEV: return KAFU_WASI_ENODEV;
-    case ENOENT: return KAFU_WASI_ENOENT;
-    case ENOEXEC: return KAFU_WASI_ENOEXEC;
-    case ENOLCK: return KAFU_WASI_ENOLCK;
-    case ENOLINK: return KAFU_WASI_ENOLINK;
-    case ENOMEM: return KAFU_WASI_ENOMEM;
-    case ENOMSG: return KAFU_WASI_ENOMSG;
-    case ENOPROTOOPT: return KAFU_WASI_ENOPROTOOPT;
-    case ENOSPC: return KAFU_WASI_ENOSPC;
-    case ENOSYS: return KAFU_WASI_ENOSYS;
-    case ENOTCONN: return KAFU_WASI_ENOTCONN;
-    case ENOTDIR: return KAFU_WASI_ENOTDIR;
-    case ENOTEMPTY: return KAFU_WASI_ENOTEMPTY;
-    case ENOTRECOVERABLE: return KAFU_WASI_ENOTRECOVERABLE;
-    case ENOTSOCK: return KAFU_WASI_ENOTSOCK;
-    case ENOTSUP: return KAFU_WASI_ENOTSUP; /* == EOPNOTSUPP on Linux */
-    case ENOTTY: return KAFU_WASI_ENOTTY;
-    case ENXIO: return KAFU_WASI_ENXIO;
-    case EOVERFLOW: return KAFU_WASI_EOVERFLOW;
-    case EOWNERDEAD: return KAFU_WASI_EOWNERDEAD;
-    case EPERM: return KAFU_WASI_EPERM;
-    case EPIPE: return KAFU_WASI_EPIPE;
-    case EPROTO: return KAFU_WASI_EPROTO;
-    case EPROTONOSUPPORT: return KAFU_WASI_EPROTONOSUPPORT;
-    case EPROTOTYPE: return KAFU_WASI_EPROTOTYPE;
-    case ERANGE: return KAFU_WASI_ERANGE;
-    case EROFS: return KAFU_WASI_EROFS;
-    case ESPIPE: return KAFU_WASI_ESPIPE;
-    case ESRCH: return KAFU_WASI_ESRCH;
-    case ESTALE: return KAFU_WASI_ESTALE;
-    case ETIMEDOUT: return KAFU_WASI_ETIMEDOUT;
-    case ETXTBSY: return KAFU_WASI_ETXTBSY;
-    case EXDEV: return KAFU_WASI_EXDEV;
-    default: return KAFU_WASI_EIO;
+    case 0:
+      return KAFU_WASI_ESUCCESS;
+    case E2BIG:
+      return KAFU_WASI_E2BIG;
+    case EACCES:
+      return KAFU_WASI_EACCES;
+    case EADDRINUSE:
+      return KAFU_WASI_EADDRINUSE;
+    case EADDRNOTAVAIL:
+      return KAFU_WASI_EADDRNOTAVAIL;
+    case EAFNOSUPPORT:
+      return KAFU_WASI_EAFNOSUPPORT;
+    case EAGAIN:
+      return KAFU_WASI_EAGAIN;
+    case EALREADY:
+      return KAFU_WASI_EALREADY;
+    case EBADF:
+      return KAFU_WASI_EBADF;
+    case EBADMSG:
+      return KAFU_WASI_EBADMSG;
+    case EBUSY:
+      return KAFU_WASI_EBUSY;
+    case ECANCELED:
+      return KAFU_WASI_ECANCELED;
+    case ECHILD:
+      return KAFU_WASI_ECHILD;
+    case ECONNABORTED:
+      return KAFU_WASI_ECONNABORTED;
+    case ECONNREFUSED:
+      return KAFU_WASI_ECONNREFUSED;
+    case ECONNRESET:
+      return KAFU_WASI_ECONNRESET;
+    case EDEADLK:
+      return KAFU_WASI_EDEADLK;
+    case EDESTADDRREQ:
+      return KAFU_WASI_EDESTADDRREQ;
+    case EDOM:
+      return KAFU_WASI_EDOM;
+    case EDQUOT:
+      return KAFU_WASI_EDQUOT;
+    case EEXIST:
+      return KAFU_WASI_EEXIST;
+    case EFAULT:
+      return KAFU_WASI_EFAULT;
+    case EFBIG:
+      return KAFU_WASI_EFBIG;
+    case EHOSTUNREACH:
+      return KAFU_WASI_EHOSTUNREACH;
+    case EIDRM:
+      return KAFU_WASI_EIDRM;
+    case EILSEQ:
+      return KAFU_WASI_EILSEQ;
+    case EINPROGRESS:
+      return KAFU_WASI_EINPROGRESS;
+    case EINTR:
+      return KAFU_WASI_EINTR;
+    case EINVAL:
+      return KAFU_WASI_EINVAL;
+    case EIO:
+      return KAFU_WASI_EIO;
+    case EISCONN:
+      return KAFU_WASI_EISCONN;
+    case EISDIR:
+      return KAFU_WASI_EISDIR;
+    case ELOOP:
+      return KAFU_WASI_ELOOP;
+    case EMFILE:
+      return KAFU_WASI_EMFILE;
+    case EMLINK:
+      return KAFU_WASI_EMLINK;
+    case EMSGSIZE:
+      return KAFU_WASI_EMSGSIZE;
+    case EMULTIHOP:
+      return KAFU_WASI_EMULTIHOP;
+    case ENAMETOOLONG:
+      return KAFU_WASI_ENAMETOOLONG;
+    case ENETDOWN:
+      return KAFU_WASI_ENETDOWN;
+    case ENETRESET:
+      return KAFU_WASI_ENETRESET;
+    case ENETUNREACH:
+      return KAFU_WASI_ENETUNREACH;
+    case ENFILE:
+      return KAFU_WASI_ENFILE;
+    case ENOBUFS:
+      return KAFU_WASI_ENOBUFS;
+    case ENODEV:
+      return KAFU_WASI_ENODEV;
+    case ENOENT:
+      return KAFU_WASI_ENOENT;
+    case ENOEXEC:
+      return KAFU_WASI_ENOEXEC;
+    case ENOLCK:
+      return KAFU_WASI_ENOLCK;
+    case ENOLINK:
+      return KAFU_WASI_ENOLINK;
+    case ENOMEM:
+      return KAFU_WASI_ENOMEM;
+    case ENOMSG:
+      return KAFU_WASI_ENOMSG;
+    case ENOPROTOOPT:
+      return KAFU_WASI_ENOPROTOOPT;
+    case ENOSPC:
+      return KAFU_WASI_ENOSPC;
+    case ENOSYS:
+      return KAFU_WASI_ENOSYS;
+    case ENOTCONN:
+      return KAFU_WASI_ENOTCONN;
+    case ENOTDIR:
+      return KAFU_WASI_ENOTDIR;
+    case ENOTEMPTY:
+      return KAFU_WASI_ENOTEMPTY;
+    case ENOTRECOVERABLE:
+      return KAFU_WASI_ENOTRECOVERABLE;
+    case ENOTSOCK:
+      return KAFU_WASI_ENOTSOCK;
+    case ENOTSUP:
+      return KAFU_WASI_ENOTSUP; /* == EOPNOTSUPP on Linux */
+    case ENOTTY:
+      return KAFU_WASI_ENOTTY;
+    case ENXIO:
+      return KAFU_WASI_ENXIO;
+    case EOVERFLOW:
+      return KAFU_WASI_EOVERFLOW;
+    case EOWNERDEAD:
+      return KAFU_WASI_EOWNERDEAD;
+    case EPERM:
+      return KAFU_WASI_EPERM;
+    case EPIPE:
+      return KAFU_WASI_EPIPE;
+    case EPROTO:
+      return KAFU_WASI_EPROTO;
+    case EPROTONOSUPPORT:
+      return KAFU_WASI_EPROTONOSUPPORT;
+    case EPROTOTYPE:
+      return KAFU_WASI_EPROTOTYPE;
+    case ERANGE:
+      return KAFU_WASI_ERANGE;
+    case EROFS:
+      return KAFU_WASI_EROFS;
+    case ESPIPE:
+      return KAFU_WASI_ESPIPE;
+    case ESRCH:
+      return KAFU_WASI_ESRCH;
+    case ESTALE:
+      return KAFU_WASI_ESTALE;
+    case ETIMEDOUT:
+      return KAFU_WASI_ETIMEDOUT;
+    case ETXTBSY:
+      return KAFU_WASI_ETXTBSY;
+    case EXDEV:
+      return KAFU_WASI_EXDEV;
+    default:
+      return KAFU_WASI_EIO;
   }
 }
 
@@ -152,13 +229,18 @@ uint8_t kafu_wasi_filetype_of(int host_fd, mode_t mode) {
 
 uint64_t kafu_wasi_rights_for(uint8_t filetype, bool is_tty) {
   switch (filetype) {
-    case KAFU_WASI_FILETYPE_DIRECTORY: return KAFU_RIGHTS_DIR;
+    case KAFU_WASI_FILETYPE_DIRECTORY:
+      return KAFU_RIGHTS_DIR;
     case KAFU_WASI_FILETYPE_REGULAR_FILE:
-    case KAFU_WASI_FILETYPE_BLOCK_DEVICE: return KAFU_RIGHTS_FILE;
-    case KAFU_WASI_FILETYPE_CHARACTER_DEVICE: return is_tty ? KAFU_RIGHTS_STREAM : KAFU_RIGHTS_FILE;
+    case KAFU_WASI_FILETYPE_BLOCK_DEVICE:
+      return KAFU_RIGHTS_FILE;
+    case KAFU_WASI_FILETYPE_CHARACTER_DEVICE:
+      return is_tty ? KAFU_RIGHTS_STREAM : KAFU_RIGHTS_FILE;
     case KAFU_WASI_FILETYPE_SOCKET_STREAM:
-    case KAFU_WASI_FILETYPE_SOCKET_DGRAM: return KAFU_RIGHTS_SOCKET;
-    default: return KAFU_RIGHTS_STREAM;
+    case KAFU_WASI_FILETYPE_SOCKET_DGRAM:
+      return KAFU_RIGHTS_SOCKET;
+    default:
+      return KAFU_RIGHTS_STREAM;
   }
 }
 
@@ -263,7 +345,8 @@ int kafu_wasi_new(const kafu_wasi_config *cfg, kafu_wasi **out, kafu_err *err) {
   w->envc = (uint32_t)cfg->envc;
   for (uint32_t i = 0; i < w->envc; i++)
     if (!strchr(w->envp[i], '=')) {
-      rc = kafu_err_set(err, KAFU_EINVAL, "WASI: environment entry '%s' is not of the form KEY=VALUE", w->envp[i]);
+      rc = kafu_err_set(err, KAFU_EINVAL, "WASI: environment entry '%s' is not of the form KEY=VALUE",
+                        w->envp[i]);
       goto fail;
     }
 
@@ -300,7 +383,9 @@ int kafu_wasi_new(const kafu_wasi_config *cfg, kafu_wasi **out, kafu_err *err) {
       int e = errno;
       rc = kafu_err_set(err, e == ENOENT ? KAFU_ENOENT : KAFU_EIO, "preopen directory '%s' (guest '%s'): %s",
                         p->host_path, guest,
-                        e == ENOENT ? "no such directory" : e == ENOTDIR ? "not a directory" : strerror(e));
+                        e == ENOENT    ? "no such directory"
+                        : e == ENOTDIR ? "not a directory"
+                                       : strerror(e));
       goto fail;
     }
     pp->real = realpath(p->host_path, NULL);
@@ -319,12 +404,10 @@ int kafu_wasi_new(const kafu_wasi_config *cfg, kafu_wasi **out, kafu_err *err) {
     e->path = strdup(".");
     e->rights_base = KAFU_RIGHTS_DIR;
     e->rights_inheriting = KAFU_RIGHTS_DIR | KAFU_RIGHTS_FILE;
-    uint32_t fd;
     if (!e->path || kafu_fdtable_insert_at(&w->fds, (uint32_t)(3 + i), e)) {
       kafu_fdt_entry_free(e);
       goto oom;
     }
-    (void)fd;
   }
 
   if (cfg->nlisten_fds) {
@@ -393,7 +476,8 @@ bool kafu_wasi_exited(kafu_wasi *w, uint32_t *code) {
 
 /* ---- args / environ ------------------------------------------------------- */
 
-static uint32_t put_strv(const kafu_mem *m, char **v, uint32_t n, uint32_t bytes, uint32_t ptrs, uint32_t buf) {
+static uint32_t put_strv(const kafu_mem *m, char **v, uint32_t n, uint32_t bytes, uint32_t ptrs,
+                         uint32_t buf) {
   if (!kafu_mem_ok(m, ptrs, (uint64_t)n * 4) || !kafu_mem_ok(m, buf, bytes)) return KAFU_WASI_EFAULT;
   uint32_t off = 0;
   for (uint32_t i = 0; i < n; i++) {
@@ -420,7 +504,8 @@ uint32_t kafu_wasi_environ_get(kafu_wasi *w, const kafu_mem *m, uint32_t environ
   return put_strv(m, w->envp, w->envc, w->env_bytes, environ, environ_buf);
 }
 
-uint32_t kafu_wasi_environ_sizes_get(kafu_wasi *w, const kafu_mem *m, uint32_t count_out, uint32_t bufsize_out) {
+uint32_t kafu_wasi_environ_sizes_get(kafu_wasi *w, const kafu_mem *m, uint32_t count_out,
+                                     uint32_t bufsize_out) {
   if (!kafu_mem_ok(m, count_out, 4) || !kafu_mem_ok(m, bufsize_out, 4)) return KAFU_WASI_EFAULT;
   kafu_st32(m->base + count_out, w->envc);
   kafu_st32(m->base + bufsize_out, w->env_bytes);
@@ -431,11 +516,20 @@ uint32_t kafu_wasi_environ_sizes_get(kafu_wasi *w, const kafu_mem *m, uint32_t c
 
 static bool host_clock(uint32_t id, clockid_t *c) {
   switch (id) {
-    case 0: *c = CLOCK_REALTIME; return true;
-    case 1: *c = CLOCK_MONOTONIC; return true;
-    case 2: *c = CLOCK_PROCESS_CPUTIME_ID; return true;
-    case 3: *c = CLOCK_THREAD_CPUTIME_ID; return true;
-    default: return false;
+    case 0:
+      *c = CLOCK_REALTIME;
+      return true;
+    case 1:
+      *c = CLOCK_MONOTONIC;
+      return true;
+    case 2:
+      *c = CLOCK_PROCESS_CPUTIME_ID;
+      return true;
+    case 3:
+      *c = CLOCK_THREAD_CPUTIME_ID;
+      return true;
+    default:
+      return false;
   }
 }
 

@@ -219,7 +219,8 @@ uint32_t kafu_wasi_fd_fdstat_set_rights(kafu_wasi *w, const kafu_mem *m, uint32_
   uint32_t rc = kafu_wasi_fd_lookup(w, fd, 0, &e);
   if (rc) return rc;
   /* rights can only be dropped, never gained */
-  if ((rights_base & ~e->rights_base) || (rights_inheriting & ~e->rights_inheriting)) return KAFU_WASI_ENOTCAPABLE;
+  if ((rights_base & ~e->rights_base) || (rights_inheriting & ~e->rights_inheriting))
+    return KAFU_WASI_ENOTCAPABLE;
   e->rights_base = rights_base;
   e->rights_inheriting = rights_inheriting;
   return 0;
@@ -305,13 +306,20 @@ uint32_t kafu_wasi_fd_prestat_dir_name(kafu_wasi *w, const kafu_mem *m, uint32_t
 
 static uint8_t dtype_to_wasi(unsigned char t) {
   switch (t) {
-    case DT_REG: return KAFU_WASI_FILETYPE_REGULAR_FILE;
-    case DT_DIR: return KAFU_WASI_FILETYPE_DIRECTORY;
-    case DT_LNK: return KAFU_WASI_FILETYPE_SYMBOLIC_LINK;
-    case DT_CHR: return KAFU_WASI_FILETYPE_CHARACTER_DEVICE;
-    case DT_BLK: return KAFU_WASI_FILETYPE_BLOCK_DEVICE;
-    case DT_SOCK: return KAFU_WASI_FILETYPE_SOCKET_STREAM;
-    default: return KAFU_WASI_FILETYPE_UNKNOWN;
+    case DT_REG:
+      return KAFU_WASI_FILETYPE_REGULAR_FILE;
+    case DT_DIR:
+      return KAFU_WASI_FILETYPE_DIRECTORY;
+    case DT_LNK:
+      return KAFU_WASI_FILETYPE_SYMBOLIC_LINK;
+    case DT_CHR:
+      return KAFU_WASI_FILETYPE_CHARACTER_DEVICE;
+    case DT_BLK:
+      return KAFU_WASI_FILETYPE_BLOCK_DEVICE;
+    case DT_SOCK:
+      return KAFU_WASI_FILETYPE_SOCKET_STREAM;
+    default:
+      return KAFU_WASI_FILETYPE_UNKNOWN;
   }
 }
 

@@ -24,32 +24,32 @@
 /* ---- rights sets ---------------------------------------------------------- */
 
 /* Rights that make sense on a regular file (and other byte streams). */
-#define KAFU_RIGHTS_FILE                                                                             \
-  (KAFU_WASI_RIGHT_FD_DATASYNC | KAFU_WASI_RIGHT_FD_READ | KAFU_WASI_RIGHT_FD_SEEK |                 \
-   KAFU_WASI_RIGHT_FD_FDSTAT_SET_FLAGS | KAFU_WASI_RIGHT_FD_SYNC | KAFU_WASI_RIGHT_FD_TELL |          \
-   KAFU_WASI_RIGHT_FD_WRITE | KAFU_WASI_RIGHT_FD_ADVISE | KAFU_WASI_RIGHT_FD_ALLOCATE |               \
-   KAFU_WASI_RIGHT_FD_FILESTAT_GET | KAFU_WASI_RIGHT_FD_FILESTAT_SET_SIZE |                           \
+#define KAFU_RIGHTS_FILE                                                                     \
+  (KAFU_WASI_RIGHT_FD_DATASYNC | KAFU_WASI_RIGHT_FD_READ | KAFU_WASI_RIGHT_FD_SEEK |         \
+   KAFU_WASI_RIGHT_FD_FDSTAT_SET_FLAGS | KAFU_WASI_RIGHT_FD_SYNC | KAFU_WASI_RIGHT_FD_TELL | \
+   KAFU_WASI_RIGHT_FD_WRITE | KAFU_WASI_RIGHT_FD_ADVISE | KAFU_WASI_RIGHT_FD_ALLOCATE |      \
+   KAFU_WASI_RIGHT_FD_FILESTAT_GET | KAFU_WASI_RIGHT_FD_FILESTAT_SET_SIZE |                  \
    KAFU_WASI_RIGHT_FD_FILESTAT_SET_TIMES | KAFU_WASI_RIGHT_POLL_FD_READWRITE)
 /* Rights that make sense on a directory (path operations, readdir, stat). */
-#define KAFU_RIGHTS_DIR                                                                              \
-  (KAFU_WASI_RIGHT_FD_FDSTAT_SET_FLAGS | KAFU_WASI_RIGHT_FD_SYNC | KAFU_WASI_RIGHT_FD_ADVISE |        \
-   KAFU_WASI_RIGHT_PATH_CREATE_DIRECTORY | KAFU_WASI_RIGHT_PATH_CREATE_FILE |                         \
-   KAFU_WASI_RIGHT_PATH_LINK_SOURCE | KAFU_WASI_RIGHT_PATH_LINK_TARGET | KAFU_WASI_RIGHT_PATH_OPEN |   \
-   KAFU_WASI_RIGHT_FD_READDIR | KAFU_WASI_RIGHT_PATH_READLINK | KAFU_WASI_RIGHT_PATH_RENAME_SOURCE |  \
-   KAFU_WASI_RIGHT_PATH_RENAME_TARGET | KAFU_WASI_RIGHT_PATH_FILESTAT_GET |                           \
-   KAFU_WASI_RIGHT_PATH_FILESTAT_SET_SIZE | KAFU_WASI_RIGHT_PATH_FILESTAT_SET_TIMES |                 \
-   KAFU_WASI_RIGHT_FD_FILESTAT_GET | KAFU_WASI_RIGHT_FD_FILESTAT_SET_TIMES |                           \
-   KAFU_WASI_RIGHT_PATH_SYMLINK | KAFU_WASI_RIGHT_PATH_UNLINK_FILE |                                  \
-   KAFU_WASI_RIGHT_PATH_REMOVE_DIRECTORY | KAFU_WASI_RIGHT_POLL_FD_READWRITE)
+#define KAFU_RIGHTS_DIR                                                                                     \
+  (KAFU_WASI_RIGHT_FD_FDSTAT_SET_FLAGS | KAFU_WASI_RIGHT_FD_SYNC | KAFU_WASI_RIGHT_FD_ADVISE |              \
+   KAFU_WASI_RIGHT_PATH_CREATE_DIRECTORY | KAFU_WASI_RIGHT_PATH_CREATE_FILE |                               \
+   KAFU_WASI_RIGHT_PATH_LINK_SOURCE | KAFU_WASI_RIGHT_PATH_LINK_TARGET | KAFU_WASI_RIGHT_PATH_OPEN |        \
+   KAFU_WASI_RIGHT_FD_READDIR | KAFU_WASI_RIGHT_PATH_READLINK | KAFU_WASI_RIGHT_PATH_RENAME_SOURCE |        \
+   KAFU_WASI_RIGHT_PATH_RENAME_TARGET | KAFU_WASI_RIGHT_PATH_FILESTAT_GET |                                 \
+   KAFU_WASI_RIGHT_PATH_FILESTAT_SET_SIZE | KAFU_WASI_RIGHT_PATH_FILESTAT_SET_TIMES |                       \
+   KAFU_WASI_RIGHT_FD_FILESTAT_GET | KAFU_WASI_RIGHT_FD_FILESTAT_SET_TIMES | KAFU_WASI_RIGHT_PATH_SYMLINK | \
+   KAFU_WASI_RIGHT_PATH_UNLINK_FILE | KAFU_WASI_RIGHT_PATH_REMOVE_DIRECTORY |                               \
+   KAFU_WASI_RIGHT_POLL_FD_READWRITE)
 /* A tty or pipe: a file without seek/tell (wasi-libc's isatty() relies on it). */
 #define KAFU_RIGHTS_STREAM (KAFU_RIGHTS_FILE & ~(KAFU_WASI_RIGHT_FD_SEEK | KAFU_WASI_RIGHT_FD_TELL))
 /* A connected socket. */
-#define KAFU_RIGHTS_SOCKET                                                                           \
-  (KAFU_WASI_RIGHT_FD_READ | KAFU_WASI_RIGHT_FD_WRITE | KAFU_WASI_RIGHT_FD_FDSTAT_SET_FLAGS |         \
+#define KAFU_RIGHTS_SOCKET                                                                    \
+  (KAFU_WASI_RIGHT_FD_READ | KAFU_WASI_RIGHT_FD_WRITE | KAFU_WASI_RIGHT_FD_FDSTAT_SET_FLAGS | \
    KAFU_WASI_RIGHT_FD_FILESTAT_GET | KAFU_WASI_RIGHT_POLL_FD_READWRITE | KAFU_WASI_RIGHT_SOCK_SHUTDOWN)
 /* A listening socket. */
-#define KAFU_RIGHTS_LISTEN                                                                           \
-  (KAFU_WASI_RIGHT_FD_FDSTAT_SET_FLAGS | KAFU_WASI_RIGHT_FD_FILESTAT_GET |                           \
+#define KAFU_RIGHTS_LISTEN                                                 \
+  (KAFU_WASI_RIGHT_FD_FDSTAT_SET_FLAGS | KAFU_WASI_RIGHT_FD_FILESTAT_GET | \
    KAFU_WASI_RIGHT_POLL_FD_READWRITE | KAFU_WASI_RIGHT_SOCK_ACCEPT)
 
 /* ---- fd table ------------------------------------------------------------- */
@@ -68,11 +68,11 @@ typedef struct kafu_dirent_cache {
 } kafu_dirent_cache;
 
 typedef struct kafu_fdt_entry {
-  int host_fd;            /* owned */
-  uint8_t kind;           /* kafu_fd_kind */
-  uint8_t filetype;       /* KAFU_WASI_FILETYPE_* */
-  uint16_t fdflags;       /* KAFU_WASI_FDFLAG_* */
-  uint32_t oflags;        /* KAFU_WASI_O_* at open */
+  int host_fd;      /* owned */
+  uint8_t kind;     /* kafu_fd_kind */
+  uint8_t filetype; /* KAFU_WASI_FILETYPE_* */
+  uint16_t fdflags; /* KAFU_WASI_FDFLAG_* */
+  uint32_t oflags;  /* KAFU_WASI_O_* at open */
   uint64_t rights_base, rights_inheriting;
   int preopen;            /* index into kafu_wasi.pre, -1 if none */
   char *path;             /* path relative to that preopen (normalised), NULL if none */
@@ -104,10 +104,10 @@ void kafu_dirent_cache_free(kafu_dirent_cache *c);
 /* ---- context -------------------------------------------------------------- */
 
 typedef struct kafu_wasi_preopen {
-  char *host;    /* as configured */
-  char *guest;   /* guest-visible name */
-  char *real;    /* realpath(host), for mapping open files back to preopen paths */
-  int root_fd;   /* O_PATH|O_DIRECTORY, kept for restore */
+  char *host;  /* as configured */
+  char *guest; /* guest-visible name */
+  char *real;  /* realpath(host), for mapping open files back to preopen paths */
+  int root_fd; /* O_PATH|O_DIRECTORY, kept for restore */
 } kafu_wasi_preopen;
 
 struct kafu_wasi {
@@ -136,7 +136,10 @@ uint32_t kafu_wasi_errno(int e); /* host errno -> WASI errno */
 static inline bool kafu_mem_ok(const kafu_mem *m, uint64_t ptr, uint64_t len) {
   return m && m->base && ptr <= m->size && len <= m->size - ptr;
 }
-static inline void kafu_st16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void kafu_st16(uint8_t *p, uint16_t v) {
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+}
 static inline void kafu_st32(uint8_t *p, uint32_t v) {
   for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
@@ -193,8 +196,9 @@ uint32_t kafu_sb_open(kafu_wasi *w, int dirfd, const char *path, int flags, mode
                       int *out);
 
 /* Resolve `path` to (parent directory fd, single last component) beneath dirfd.
- * With follow, symlinks in the last component are resolved (within the sandbox)
- * so that the caller can use *at() calls with AT_SYMLINK_NOFOLLOW safely. */
+ * When following (see KAFU_SB_*), symlinks in the last component are resolved
+ * (within the sandbox) so the caller can use *at() calls with AT_SYMLINK_NOFOLLOW
+ * safely. Trailing slashes are reported in `slash`, not kept in `name`. */
 typedef struct kafu_sb_res {
   int parent; /* directory fd (O_PATH), closed by kafu_sb_res_close if owned */
   bool own;
@@ -202,7 +206,12 @@ typedef struct kafu_sb_res {
   char name[256];
   char *dirpart; /* malloc'd directory part relative to dirfd ("" if none) */
 } kafu_sb_res;
-uint32_t kafu_sb_resolve(kafu_wasi *w, int dirfd, const char *path, bool follow, kafu_sb_res *r);
+enum {
+  KAFU_SB_NOFOLLOW = 0,        /* final symlink is the object (unlink, rename, mkdir, ...) */
+  KAFU_SB_FOLLOW = 1,          /* final symlinks are resolved (lookupflags SYMLINK_FOLLOW) */
+  KAFU_SB_FOLLOW_IF_SLASH = 2, /* resolved only when the path ends in '/' (POSIX: "link/" is the target) */
+};
+uint32_t kafu_sb_resolve(kafu_wasi *w, int dirfd, const char *path, int follow, kafu_sb_res *r);
 void kafu_sb_res_close(kafu_sb_res *r);
 
 /* Does the kernel have openat2? (cached) */

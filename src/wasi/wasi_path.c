@@ -36,7 +36,7 @@ static const char *slashed(const kafu_sb_res *r, char buf[260]) {
 
 /* Look up a directory fd with rights, and copy + resolve a guest path. */
 static uint32_t prepare(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint64_t rights, uint32_t path,
-                        uint32_t path_len, bool follow, kafu_fdt_entry **d, kafu_sb_res *r) {
+                        uint32_t path_len, int follow, kafu_fdt_entry **d, kafu_sb_res *r) {
   r->parent = -1;
   r->own = false;
   r->dirpart = NULL;
@@ -57,8 +57,8 @@ static uint32_t stat_final(const kafu_sb_res *r, struct stat *sb) {
   return 0;
 }
 
-uint32_t kafu_wasi_path_open(kafu_wasi *w, const kafu_mem *m, uint32_t dirfd, uint32_t dirflags, uint32_t path,
-                             uint32_t path_len, uint32_t oflags, uint64_t rights_base,
+uint32_t kafu_wasi_path_open(kafu_wasi *w, const kafu_mem *m, uint32_t dirfd, uint32_t dirflags,
+                             uint32_t path, uint32_t path_len, uint32_t oflags, uint64_t rights_base,
                              uint64_t rights_inheriting, uint32_t fdflags, uint32_t fd_out) {
   uint64_t need = KAFU_WASI_RIGHT_PATH_OPEN;
   if (oflags & KAFU_WASI_O_CREAT) need |= KAFU_WASI_RIGHT_PATH_CREATE_FILE;
@@ -76,7 +76,8 @@ uint32_t kafu_wasi_path_open(kafu_wasi *w, const kafu_mem *m, uint32_t dirfd, ui
   if ((rc = kafu_wasi_guest_path(m, path, path_len, &p))) return rc;
 
   int flags = O_NOCTTY | kafu_wasi_access_flags(rights_base);
-  if ((oflags & KAFU_WASI_O_TRUNC) && (flags & O_ACCMODE) == O_RDONLY) flags = (flags & ~O_ACCMODE) | O_WRONLY;
+  if ((oflags & KAFU_WASI_O_TRUNC) && (flags & O_ACCMODE) == O_RDONLY)
+    flags = (flags & ~O_ACCMODE) | O_WRONLY;
   if (oflags & KAFU_WASI_O_CREAT) flags |= O_CREAT;
   if (oflags & KAFU_WASI_O_DIRECTORY) flags |= O_DIRECTORY;
   if (oflags & KAFU_WASI_O_EXCL) flags |= O_EXCL;
@@ -132,7 +133,8 @@ uint32_t kafu_wasi_path_create_directory(kafu_wasi *w, const kafu_mem *m, uint32
                                          uint32_t path_len) {
   kafu_fdt_entry *d;
   kafu_sb_res r;
-  uint32_t rc = prepare(w, m, fd, KAFU_WASI_RIGHT_PATH_CREATE_DIRECTORY, path, path_len, false, &d, &r);
+  uint32_t rc =
+      prepare(w, m, fd, KAFU_WASI_RIGHT_PATH_CREATE_DIRECTORY, path, path_len, KAFU_SB_NOFOLLOW, &d, &r);
   if (!rc) {
     char b[260];
     if (mkdirat(r.parent, slashed(&r, b), 0777) < 0) rc = kafu_wasi_errno(errno);
@@ -150,8 +152,9 @@ uint32_t kafu_wasi_path_filestat_get(kafu_wasi *w, const kafu_mem *m, uint32_t f
     uint32_t rc0 = kafu_wasi_fd_lookup(w, fd, 0, &e);
     return rc0 ? rc0 : KAFU_WASI_EFAULT;
   }
-  uint32_t rc = prepare(w, m, fd, KAFU_WASI_RIGHT_PATH_FILESTAT_GET, path, path_len,
-                        lookupflags & KAFU_WASI_LOOKUP_SYMLINK_FOLLOW, &d, &r);
+  uint32_t rc = prepare(
+      w, m, fd, KAFU_WASI_RIGHT_PATH_FILESTAT_GET, path, path_len,
+      (lookupflags & KAFU_WASI_LOOKUP_SYMLINK_FOLLOW) ? KAFU_SB_FOLLOW : KAFU_SB_FOLLOW_IF_SLASH, &d, &r);
   struct stat sb;
   if (!rc && !(rc = stat_final(&r, &sb)))
     kafu_wasi_store_filestat(m->base + stat_out, &sb, kafu_wasi_filetype_of(-1, sb.st_mode));
@@ -165,8 +168,9 @@ uint32_t kafu_wasi_path_filestat_set_times(kafu_wasi *w, const kafu_mem *m, uint
   struct timespec ts[2];
   kafu_fdt_entry *d;
   kafu_sb_res r;
-  uint32_t rc = prepare(w, m, fd, KAFU_WASI_RIGHT_PATH_FILESTAT_SET_TIMES, path, path_len,
-                        lookupflags & KAFU_WASI_LOOKUP_SYMLINK_FOLLOW, &d, &r);
+  uint32_t rc = prepare(
+      w, m, fd, KAFU_WASI_RIGHT_PATH_FILESTAT_SET_TIMES, path, path_len,
+      (lookupflags & KAFU_WASI_LOOKUP_SYMLINK_FOLLOW) ? KAFU_SB_FOLLOW : KAFU_SB_FOLLOW_IF_SLASH, &d, &r);
   if (!rc) rc = kafu_wasi_make_times(atim, mtim, fst_flags, ts);
   struct stat sb;
   if (!rc && r.slash) rc = stat_final(&r, &sb);
@@ -183,9 +187,12 @@ uint32_t kafu_wasi_path_link(kafu_wasi *w, const kafu_mem *m, uint32_t old_fd, u
   rn.parent = -1;
   rn.own = false;
   rn.dirpart = NULL;
-  uint32_t rc = prepare(w, m, old_fd, KAFU_WASI_RIGHT_PATH_LINK_SOURCE, old_path, old_path_len,
-                        old_flags & KAFU_WASI_LOOKUP_SYMLINK_FOLLOW, &od, &ro);
-  if (!rc) rc = prepare(w, m, new_fd, KAFU_WASI_RIGHT_PATH_LINK_TARGET, new_path, new_path_len, false, &nd, &rn);
+  uint32_t rc = prepare(
+      w, m, old_fd, KAFU_WASI_RIGHT_PATH_LINK_SOURCE, old_path, old_path_len,
+      (old_flags & KAFU_WASI_LOOKUP_SYMLINK_FOLLOW) ? KAFU_SB_FOLLOW : KAFU_SB_FOLLOW_IF_SLASH, &od, &ro);
+  if (!rc)
+    rc = prepare(w, m, new_fd, KAFU_WASI_RIGHT_PATH_LINK_TARGET, new_path, new_path_len, KAFU_SB_NOFOLLOW,
+                 &nd, &rn);
   if (!rc && ro.slash) { /* "x/" names a directory, and directories cannot be hard-linked */
     struct stat sb;
     rc = stat_final(&ro, &sb);
@@ -198,17 +205,17 @@ uint32_t kafu_wasi_path_link(kafu_wasi *w, const kafu_mem *m, uint32_t old_fd, u
   return rc;
 }
 
-uint32_t kafu_wasi_path_readlink(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint32_t path, uint32_t path_len,
-                                 uint32_t buf, uint32_t buf_len, uint32_t bufused_out) {
+uint32_t kafu_wasi_path_readlink(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint32_t path,
+                                 uint32_t path_len, uint32_t buf, uint32_t buf_len, uint32_t bufused_out) {
   kafu_fdt_entry *d;
   kafu_sb_res r;
-  uint32_t rc = prepare(w, m, fd, KAFU_WASI_RIGHT_PATH_READLINK, path, path_len, false, &d, &r);
+  uint32_t rc = prepare(w, m, fd, KAFU_WASI_RIGHT_PATH_READLINK, path, path_len, KAFU_SB_NOFOLLOW, &d, &r);
   if (!rc && (!kafu_mem_ok(m, buf, buf_len) || !kafu_mem_ok(m, bufused_out, 4))) rc = KAFU_WASI_EFAULT;
   if (!rc && r.slash) { /* "x/" is the directory behind x: never a symlink */
     kafu_sb_res_close(&r);
     char *p;
     if ((rc = kafu_wasi_guest_path(m, path, path_len, &p))) return rc;
-    rc = kafu_sb_resolve(w, d->host_fd, p, true, &r);
+    rc = kafu_sb_resolve(w, d->host_fd, p, KAFU_SB_FOLLOW, &r);
     free(p);
     struct stat sb;
     if (!rc && !(rc = stat_final(&r, &sb))) rc = KAFU_WASI_EINVAL;
@@ -232,7 +239,8 @@ uint32_t kafu_wasi_path_remove_directory(kafu_wasi *w, const kafu_mem *m, uint32
                                          uint32_t path_len) {
   kafu_fdt_entry *d;
   kafu_sb_res r;
-  uint32_t rc = prepare(w, m, fd, KAFU_WASI_RIGHT_PATH_REMOVE_DIRECTORY, path, path_len, false, &d, &r);
+  uint32_t rc =
+      prepare(w, m, fd, KAFU_WASI_RIGHT_PATH_REMOVE_DIRECTORY, path, path_len, KAFU_SB_NOFOLLOW, &d, &r);
   char b[260];
   if (!rc && unlinkat(r.parent, slashed(&r, b), AT_REMOVEDIR) < 0) rc = kafu_wasi_errno(errno);
   kafu_sb_res_close(&r);
@@ -243,7 +251,7 @@ uint32_t kafu_wasi_path_unlink_file(kafu_wasi *w, const kafu_mem *m, uint32_t fd
                                     uint32_t path_len) {
   kafu_fdt_entry *d;
   kafu_sb_res r;
-  uint32_t rc = prepare(w, m, fd, KAFU_WASI_RIGHT_PATH_UNLINK_FILE, path, path_len, false, &d, &r);
+  uint32_t rc = prepare(w, m, fd, KAFU_WASI_RIGHT_PATH_UNLINK_FILE, path, path_len, KAFU_SB_NOFOLLOW, &d, &r);
   char b[260];
   if (!rc && unlinkat(r.parent, slashed(&r, b), 0) < 0) rc = kafu_wasi_errno(errno);
   kafu_sb_res_close(&r);
@@ -251,16 +259,21 @@ uint32_t kafu_wasi_path_unlink_file(kafu_wasi *w, const kafu_mem *m, uint32_t fd
 }
 
 uint32_t kafu_wasi_path_rename(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint32_t old_path,
-                               uint32_t old_path_len, uint32_t new_fd, uint32_t new_path, uint32_t new_path_len) {
+                               uint32_t old_path_len, uint32_t new_fd, uint32_t new_path,
+                               uint32_t new_path_len) {
   kafu_fdt_entry *od, *nd;
   kafu_sb_res ro, rn;
   rn.parent = -1;
   rn.own = false;
   rn.dirpart = NULL;
-  uint32_t rc = prepare(w, m, fd, KAFU_WASI_RIGHT_PATH_RENAME_SOURCE, old_path, old_path_len, false, &od, &ro);
-  if (!rc) rc = prepare(w, m, new_fd, KAFU_WASI_RIGHT_PATH_RENAME_TARGET, new_path, new_path_len, false, &nd, &rn);
+  uint32_t rc = prepare(w, m, fd, KAFU_WASI_RIGHT_PATH_RENAME_SOURCE, old_path, old_path_len,
+                        KAFU_SB_NOFOLLOW, &od, &ro);
+  if (!rc)
+    rc = prepare(w, m, new_fd, KAFU_WASI_RIGHT_PATH_RENAME_TARGET, new_path, new_path_len, KAFU_SB_NOFOLLOW,
+                 &nd, &rn);
   char b1[260], b2[260];
-  if (!rc && renameat(ro.parent, slashed(&ro, b1), rn.parent, slashed(&rn, b2)) < 0) rc = kafu_wasi_errno(errno);
+  if (!rc && renameat(ro.parent, slashed(&ro, b1), rn.parent, slashed(&rn, b2)) < 0)
+    rc = kafu_wasi_errno(errno);
   kafu_sb_res_close(&ro);
   kafu_sb_res_close(&rn);
   return rc;
@@ -300,7 +313,8 @@ uint32_t kafu_wasi_path_symlink(kafu_wasi *w, const kafu_mem *m, uint32_t old_pa
   if (tp[0] == '/') return KAFU_WASI_ENOTCAPABLE; /* absolute targets always point outside */
   char *target = strndup((const char *)tp, old_path_len);
   if (!target) return KAFU_WASI_ENOMEM;
-  uint32_t rc = prepare(w, m, fd, KAFU_WASI_RIGHT_PATH_SYMLINK, new_path, new_path_len, false, &d, &r);
+  uint32_t rc =
+      prepare(w, m, fd, KAFU_WASI_RIGHT_PATH_SYMLINK, new_path, new_path_len, KAFU_SB_NOFOLLOW, &d, &r);
   if (!rc) {
     /* walk the target lexically from the link's directory: it must stay inside the preopen */
     int depth = depth_below_preopen(w, d, &r);

@@ -47,7 +47,8 @@ typedef struct sub {
   int host_fd;
 } sub;
 
-static void put_event(uint8_t *o, uint64_t userdata, uint16_t error, uint8_t type, uint64_t nbytes, uint16_t flags) {
+static void put_event(uint8_t *o, uint64_t userdata, uint16_t error, uint8_t type, uint64_t nbytes,
+                      uint16_t flags) {
   memset(o, 0, 32);
   kafu_st64(o, userdata);
   kafu_st16(o + 8, error);
@@ -56,11 +57,11 @@ static void put_event(uint8_t *o, uint64_t userdata, uint16_t error, uint8_t typ
   kafu_st16(o + 24, flags);
 }
 
-uint32_t kafu_wasi_poll_oneoff(kafu_wasi *w, const kafu_mem *m, uint32_t in, uint32_t out, uint32_t nsubscriptions,
-                               uint32_t nevents_out) {
+uint32_t kafu_wasi_poll_oneoff(kafu_wasi *w, const kafu_mem *m, uint32_t in, uint32_t out,
+                               uint32_t nsubscriptions, uint32_t nevents_out) {
   if (nsubscriptions == 0) return KAFU_WASI_EINVAL;
-  if (!kafu_mem_ok(m, in, (uint64_t)nsubscriptions * 48) || !kafu_mem_ok(m, out, (uint64_t)nsubscriptions * 32) ||
-      !kafu_mem_ok(m, nevents_out, 4))
+  if (!kafu_mem_ok(m, in, (uint64_t)nsubscriptions * 48) ||
+      !kafu_mem_ok(m, out, (uint64_t)nsubscriptions * 32) || !kafu_mem_ok(m, nevents_out, 4))
     return KAFU_WASI_EFAULT;
   sub *subs = calloc(nsubscriptions, sizeof *subs);
   struct pollfd *pfds = calloc(nsubscriptions, sizeof *pfds);
@@ -111,7 +112,8 @@ uint32_t kafu_wasi_poll_oneoff(kafu_wasi *w, const kafu_mem *m, uint32_t in, uin
         if (x->tag == EV_FD_READ && e->filetype == KAFU_WASI_FILETYPE_REGULAR_FILE) {
           struct stat sb;
           off_t cur = lseek(e->host_fd, 0, SEEK_CUR);
-          if (fstat(e->host_fd, &sb) == 0 && cur >= 0 && sb.st_size > cur) x->nbytes = (uint64_t)(sb.st_size - cur);
+          if (fstat(e->host_fd, &sb) == 0 && cur >= 0 && sb.st_size > cur)
+            x->nbytes = (uint64_t)(sb.st_size - cur);
         }
         continue;
       }
@@ -174,8 +176,10 @@ uint32_t kafu_wasi_poll_oneoff(kafu_wasi *w, const kafu_mem *m, uint32_t in, uin
         short re = pfds[x->pidx].revents;
         uint16_t err = 0, flags = 0;
         uint64_t nbytes = 0;
-        if (re & POLLNVAL) err = KAFU_WASI_EBADF;
-        else if ((re & POLLERR) && !(re & (POLLIN | POLLOUT))) err = KAFU_WASI_EIO;
+        if (re & POLLNVAL)
+          err = KAFU_WASI_EBADF;
+        else if ((re & POLLERR) && !(re & (POLLIN | POLLOUT)))
+          err = KAFU_WASI_EIO;
         if (re & POLLHUP) flags |= 1; /* fd_readwrite_hangup */
         if (!err && x->tag == EV_FD_READ) {
           int avail = 0;
@@ -203,14 +207,17 @@ static uint32_t sock_lookup(kafu_wasi *w, uint32_t fd, uint64_t rights, kafu_fdt
   return kafu_wasi_fd_lookup(w, fd, rights, e);
 }
 
-uint32_t kafu_wasi_sock_accept(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint32_t flags, uint32_t fd_out) {
+uint32_t kafu_wasi_sock_accept(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint32_t flags,
+                               uint32_t fd_out) {
   kafu_fdt_entry *e;
   uint32_t rc = sock_lookup(w, fd, KAFU_WASI_RIGHT_SOCK_ACCEPT, &e);
   if (rc) return rc;
   if (flags & ~(uint32_t)KAFU_WASI_FDFLAG_NONBLOCK) return KAFU_WASI_EINVAL;
   if (!kafu_mem_ok(m, fd_out, 4)) return KAFU_WASI_EFAULT;
   int h;
-  do h = accept4(e->host_fd, NULL, NULL, SOCK_CLOEXEC | ((flags & KAFU_WASI_FDFLAG_NONBLOCK) ? SOCK_NONBLOCK : 0));
+  do
+    h = accept4(e->host_fd, NULL, NULL,
+                SOCK_CLOEXEC | ((flags & KAFU_WASI_FDFLAG_NONBLOCK) ? SOCK_NONBLOCK : 0));
   while (h < 0 && errno == EINTR);
   if (h < 0) return kafu_wasi_errno(errno);
   kafu_fdt_entry *n = kafu_fdt_entry_new(h, KAFU_FD_SOCKET, KAFU_WASI_FILETYPE_SOCKET_STREAM);
@@ -252,8 +259,9 @@ static uint32_t gather(const kafu_mem *m, uint32_t iovs, uint32_t n, struct iove
   return 0;
 }
 
-uint32_t kafu_wasi_sock_recv(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint32_t ri_data, uint32_t ri_data_len,
-                             uint32_t ri_flags, uint32_t ro_datalen_out, uint32_t ro_flags_out) {
+uint32_t kafu_wasi_sock_recv(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint32_t ri_data,
+                             uint32_t ri_data_len, uint32_t ri_flags, uint32_t ro_datalen_out,
+                             uint32_t ro_flags_out) {
   kafu_fdt_entry *e;
   uint32_t rc = sock_lookup(w, fd, KAFU_WASI_RIGHT_FD_READ, &e);
   if (rc) return rc;
@@ -275,8 +283,8 @@ uint32_t kafu_wasi_sock_recv(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint3
   return 0;
 }
 
-uint32_t kafu_wasi_sock_send(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint32_t si_data, uint32_t si_data_len,
-                             uint32_t si_flags, uint32_t so_datalen_out) {
+uint32_t kafu_wasi_sock_send(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint32_t si_data,
+                             uint32_t si_data_len, uint32_t si_flags, uint32_t so_datalen_out) {
   kafu_fdt_entry *e;
   uint32_t rc = sock_lookup(w, fd, KAFU_WASI_RIGHT_FD_WRITE, &e);
   if (rc) return rc;
@@ -302,10 +310,17 @@ uint32_t kafu_wasi_sock_shutdown(kafu_wasi *w, const kafu_mem *m, uint32_t fd, u
   if (rc) return rc;
   int h;
   switch (how) {
-    case 1: h = SHUT_RD; break;
-    case 2: h = SHUT_WR; break;
-    case 3: h = SHUT_RDWR; break;
-    default: return KAFU_WASI_EINVAL;
+    case 1:
+      h = SHUT_RD;
+      break;
+    case 2:
+      h = SHUT_WR;
+      break;
+    case 3:
+      h = SHUT_RDWR;
+      break;
+    default:
+      return KAFU_WASI_EINVAL;
   }
   return shutdown(e->host_fd, h) < 0 ? kafu_wasi_errno(errno) : 0;
 }

@@ -33,7 +33,8 @@ static uint8_t *dest(void *ctx, uint64_t size, kafu_err *err) {
   recv_t *r = ctx;
   r->calls++;
   if (size > MAX_DEST) {
-    kafu_err_set(err, KAFU_ENOMEM, "fuzz receiver: %llu bytes is more than it offers", (unsigned long long)size);
+    kafu_err_set(err, KAFU_ENOMEM, "fuzz receiver: %llu bytes is more than it offers",
+                 (unsigned long long)size);
     return NULL;
   }
   if (size > r->size) {

@@ -52,7 +52,7 @@ kill -9 "$PID_A"
 wait_for_line "$T/b.err" 'lost the coordinator a .*continuing' 10
 sleep 1
 kill -0 "$PID_B" 2>/dev/null || fail "follower exited although follower_on_coordinator_lost is ignore"
-[ "$(http GET "$PB" /healthz >/dev/null; echo "$HTTP_STATUS")" = 200 ] || fail "follower not healthy after losing the coordinator"
+[ "$(status_of "$PB" /healthz)" = 200 ] || fail "follower not healthy after losing the coordinator"
 pass "coordinator killed -> follower keeps running (ignore)"
 
 # 4. the program running on b when the coordinator dies (shutdown_self): b still exits

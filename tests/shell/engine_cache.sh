@@ -102,4 +102,11 @@ err=$("$KAFU" run imports.wasm 2>&1); [ $? = 1 ] || fail "bad imports exit code"
 echo "$err" | grep -q "env.get_time (function), env.table (table), which kafu does not provide" ||
   fail "bad imports message: $err"
 [ -d bad/aot ] && fail "a bad module must not reach the compiler"
+# 8. a module split into several translation units (parallel compile of large
+#    modules; forced here) behaves exactly like the single-unit build
+export KAFU_CACHE_DIR=$T/split
+out=$(KAFU_AOT_JOBS=3 KAFU_LOG=debug "$KAFU" run basics.wasm args x 2> log8) || fail "split build: $(cat log8)"
+grep -q "3 units" log8 || fail "module was not split: $(grep compiled log8)"
+[ "$out" = "$(KAFU_CACHE_DIR=$T/cache "$KAFU" run basics.wasm args x)" ] || fail "split build output differs"
+"$KAFU" run basics.wasm exit 9 > /dev/null; [ $? = 9 ] || fail "split build exit code"
 echo "engine_cache: ok"

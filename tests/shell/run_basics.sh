@@ -48,6 +48,9 @@ expect_rc 0 $rc "--dir HOST::GUEST"
 out=$("$KAFU" run --dir data basics.wasm read data/sub/f.txt)
 [ "$out" = "file content" ] || fail "--dir HOST read: '$out'"
 "$KAFU" run basics.wasm read /mnt/sub/f.txt >/dev/null 2>&1 && fail "a file outside any preopen must not be readable"
+touch data/b data/a
+out=$("$KAFU" run --dir "$T/data::/mnt" basics.wasm ls /mnt)
+[ "$out" = $'a\nb\nsub' ] || fail "--dir listing: '$out'"
 
 # a module that imports kafu.migration_point: the points are no-ops
 wat2wasm "$P/mp_noop.wat" -o mp.wasm || fail "wat2wasm"

@@ -32,8 +32,8 @@ static const char *src_dir(void) {
 static uint8_t *build_wat(const char *name, bool asyncify, size_t *len) {
   char cmd[2048], out[512];
   snprintf(out, sizeof out, "%s/%s%s.wasm", g_tmp, name, asyncify ? "-async" : "");
-  snprintf(cmd, sizeof cmd, "wat2wasm --debug-names %s/tests/programs/engine/%s.wat -o %s/%s.wasm", src_dir(), name,
-           g_tmp, name);
+  snprintf(cmd, sizeof cmd, "wat2wasm --debug-names %s/tests/programs/engine/%s.wat -o %s/%s.wasm", src_dir(),
+           name, g_tmp, name);
   assert_int_equal(system(cmd), 0);
   if (asyncify) {
     snprintf(cmd, sizeof cmd,
@@ -281,7 +281,8 @@ static void expect_trap(kafu_instance *inst, const char *fn, const uint64_t *arg
   kafu_err err = {0};
   uint64_t r[2];
   int rc = kafu_instance_call(inst, fn, args, nargs, r, nres, &oc, &err);
-  if (rc != KAFU_ETRAP || oc.trap != kind) fprintf(stderr, "%s: rc=%d trap=%d: %s\n", fn, rc, oc.trap, err.msg);
+  if (rc != KAFU_ETRAP || oc.trap != kind)
+    fprintf(stderr, "%s: rc=%d trap=%d: %s\n", fn, rc, oc.trap, err.msg);
   assert_int_equal(rc, KAFU_ETRAP);
   assert_int_equal(oc.status, KAFU_ETRAP);
   assert_int_equal(oc.trap, kind);
@@ -460,7 +461,8 @@ static void test_asyncify_loop(void **s) {
     uint8_t *src = kafu_instance_memory(inst, &size);
     uint32_t pages = kafu_instance_memory_pages(inst);
     if (kafu_instance_memory_pages(fresh) < pages)
-      assert_int_equal(kafu_instance_memory_grow(fresh, pages - kafu_instance_memory_pages(fresh), NULL, &err), 0);
+      assert_int_equal(
+          kafu_instance_memory_grow(fresh, pages - kafu_instance_memory_pages(fresh), NULL, &err), 0);
     memcpy(kafu_instance_memory(fresh, NULL), src, size);
     assert_int_equal(kafu_instance_global_get(inst, "kafu_global_0", &v, &err), 0);
     assert_int_equal(kafu_instance_global_set(fresh, "kafu_global_0", v, &err), 0);
@@ -543,9 +545,12 @@ static void test_cache(void **s) {
   assert_int_equal(kafu_engine_cache_dir(&none, buf, sizeof buf, NULL), 0);
   assert_string_equal(buf, "/xdg/kafu");
   unsetenv("XDG_CACHE_HOME");
+  char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
   setenv("HOME", "/home/u", 1);
   assert_int_equal(kafu_engine_cache_dir(&none, buf, sizeof buf, NULL), 0);
   assert_string_equal(buf, "/home/u/.cache/kafu");
+  if (home) setenv("HOME", home, 1);
+  free(home);
   assert_int_equal(kafu_engine_cache_dir(&o, buf, sizeof buf, NULL), 0);
   assert_string_equal(buf, dir);
 }

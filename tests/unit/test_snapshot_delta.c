@@ -65,10 +65,19 @@ static void run_program(node *n, uint64_t *hint, uint64_t max_size) {
     uint64_t p = rnd() % np;
     uint8_t *pg = n->mem + p * 4096;
     switch (rnd() % 4) {
-      case 0: memset(pg, (int)(rnd() & 0xff), 4096); break;                   /* whole page */
-      case 1: pg[rnd() % 4096] ^= (uint8_t)(1 + rnd() % 255); break;          /* one byte */
-      case 2: memcpy(pg + rnd() % 4000, &rs, 8); break;                        /* a word */
-      case 3: { uint8_t c = pg[5]; pg[5] = c; } break;                          /* same content */
+      case 0:
+        memset(pg, (int)(rnd() & 0xff), 4096);
+        break; /* whole page */
+      case 1:
+        pg[rnd() % 4096] ^= (uint8_t)(1 + rnd() % 255);
+        break; /* one byte */
+      case 2:
+        memcpy(pg + rnd() % 4000, &rs, 8);
+        break; /* a word */
+      case 3: {
+        uint8_t c = pg[5];
+        pg[5] = c;
+      } break; /* same content */
     }
     hint[p / 64] |= 1ull << (p % 64);
   }
@@ -88,23 +97,32 @@ typedef struct hop_result {
 } hop_result;
 
 /* Migrate the memory of `from` to `to`, with the receiver claiming `claim`. */
-static hop_result hop(node *from, node *to, uint64_t claim, const uint64_t *hint, kafu_mem_delta *dl, bool verify_full) {
+static hop_result hop(node *from, node *to, uint64_t claim, const uint64_t *hint, kafu_mem_delta *dl,
+                      bool verify_full) {
   hop_result r = {0};
   kafu_err e;
   if (kafu_mem_image_update(&from->img, from->mem, from->size, hint, dl, &e)) fail_msg("update: %s", e.msg);
-  kafu_snapshot s = {.target_node = "to", .source_node = "from", .memory = from->mem, .memory_size = from->size};
+  kafu_snapshot s = {
+      .target_node = "to", .source_node = "from", .memory = from->mem, .memory_size = from->size};
   memcpy(s.module_sha256, module, 32);
   static const kafu_snap_comp comps[] = {KAFU_SNAP_COMP_NONE, KAFU_SNAP_COMP_LZ4, KAFU_SNAP_COMP_ZSTD};
-  kafu_snap_encode_opts o = {.compression = comps[rnd() % 3], .level = 1 + (int)(rnd() % 3),
-                             .chunk_size = (uint32_t)(4096 * (1 + rnd() % 64)), .image = &from->img, .delta = dl,
+  kafu_snap_encode_opts o = {.compression = comps[rnd() % 3],
+                             .level = 1 + (int)(rnd() % 3),
+                             .chunk_size = (uint32_t)(4096 * (1 + rnd() % 64)),
+                             .image = &from->img,
+                             .delta = dl,
                              .receiver_image_id = claim};
   if (rnd() % 4 == 0) o.chunk_size = 0;
+  o.threads = (int)(rnd() % 4);
   kafu_buf b = {0};
   kafu_snap_stats st;
   if (kafu_snap_encode_buf(&s, &o, &b, &st, &e)) fail_msg("encode: %s", e.msg);
   r.delta = st.delta;
-  kafu_snap_decoder_opts dopt = {.expected_module_sha256 = module, .memory = grow_cb, .memory_ctx = to,
-                                 .held = &to->img, .verify_full = verify_full};
+  kafu_snap_decoder_opts dopt = {.expected_module_sha256 = module,
+                                 .memory = grow_cb,
+                                 .memory_ctx = to,
+                                 .held = &to->img,
+                                 .verify_full = verify_full};
   kafu_snap_decoder *d;
   assert_int_equal(kafu_snap_decoder_new(&d, &dopt, &e), 0);
   size_t pos = 0, maxp = rnd() % 2 ? 1 + rnd() % 100 : 1 + rnd() % 300000;
@@ -120,8 +138,10 @@ static hop_result hop(node *from, node *to, uint64_t claim, const uint64_t *hint
   if (!r.rc) {
     assert_string_equal(out.target_node, "to");
     assert_true(out.memory == to->mem && out.memory_size == from->size);
-    if (st.delta) to->received_delta++;
-    else to->received_full++;
+    if (st.delta)
+      to->received_delta++;
+    else
+      to->received_full++;
   }
   kafu_snapshot_clear(&out);
   kafu_buf_free(&b);
@@ -167,7 +187,8 @@ static void test_random_walks(void **st_) {
       int next = (cur + 1 + (int)(rnd() % (nn - 1))) % nn;
       bool use_hint = rnd() % 2;
       hinted += use_hint;
-      hop_result r = hop(&nodes[cur], &nodes[next], nodes[next].img.id, use_hint ? hint : NULL, &dl, rnd() % 2);
+      hop_result r =
+          hop(&nodes[cur], &nodes[next], nodes[next].img.id, use_hint ? hint : NULL, &dl, rnd() % 2);
       if (r.rc) fail_msg("walk %d hop %d %d->%d: %s", walk, h, cur, next, r.err.msg);
       assert_same(&nodes[cur], &nodes[next]);
       r.delta ? deltas++ : fulls++;
@@ -177,7 +198,8 @@ static void test_random_walks(void **st_) {
     free(hint);
     free_nodes(nodes, nn);
   }
-  print_message("random walks: %d delta hops, %d full hops, %d with a written-page hint\n", deltas, fulls, hinted);
+  print_message("random walks: %d delta hops, %d full hops, %d with a written-page hint\n", deltas, fulls,
+                hinted);
   /* both paths exercised (ping-pong hops are deltas, others full) */
   assert_true(deltas > 40 && fulls > 40 && hinted > 0);
 }
@@ -348,7 +370,8 @@ static void test_resend_same_image(void **st_) {
   assert_same(&n[0], &n[1]);
   /* force_full is honoured even when a delta is possible */
   kafu_snapshot s = {.target_node = "x", .memory = n[0].mem, .memory_size = n[0].size};
-  kafu_snap_encode_opts o = {.image = &n[0].img, .delta = &dl, .receiver_image_id = n[1].img.id, .force_full = true};
+  kafu_snap_encode_opts o = {
+      .image = &n[0].img, .delta = &dl, .receiver_image_id = n[1].img.id, .force_full = true};
   kafu_buf b = {0};
   kafu_snap_stats st;
   assert_int_equal(kafu_snap_encode_buf(&s, &o, &b, &st, NULL), 0);
@@ -366,9 +389,12 @@ static void test_resend_same_image(void **st_) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_update_dirty_set),       cmocka_unit_test(test_abca),
-      cmocka_unit_test(test_random_walks),           cmocka_unit_test(test_stale_claim_detected),
-      cmocka_unit_test(test_wrong_baseline_detected), cmocka_unit_test(test_resend_same_image),
+      cmocka_unit_test(test_update_dirty_set),
+      cmocka_unit_test(test_abca),
+      cmocka_unit_test(test_random_walks),
+      cmocka_unit_test(test_stale_claim_detected),
+      cmocka_unit_test(test_wrong_baseline_detected),
+      cmocka_unit_test(test_resend_same_image),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,7 +88,8 @@ config() {
 serve() {
   local node=$1 cfg=$2
   shift 2
-  "$KAFU" serve --node-id "$node" "$@" "$cfg" >"$T/$node.out" 2>"$T/$node.err" &
+  : >"$T/$node.out"; : >"$T/$node.err" # truncate now, not whenever the background job gets to it
+  "$KAFU" serve --node-id "$node" "$@" "$cfg" >>"$T/$node.out" 2>>"$T/$node.err" &
   LAST_PID=$!
   PIDS+=("$LAST_PID")
 }
@@ -117,15 +118,20 @@ wait_exit() {
   fail "process $pid still running after ${limit}s"
 }
 
-# http METHOD PORT PATH [curl args] -> body on stdout, status in $HTTP_STATUS
+# http METHOD PORT PATH [curl args] -> sets $HTTP_STATUS and $HTTP_BODY (call it
+# directly, not in $(...), or the variables are lost)
 http() {
   local m=$1 port=$2 path=$3
   shift 3
   local out
   out=$(curl -s -X "$m" -w '\n%{http_code}' "$@" "http://127.0.0.1:$port$path")
   HTTP_STATUS=${out##*$'\n'}
-  printf '%s' "${out%$'\n'*}"
+  HTTP_BODY=${out%$'\n'*}
 }
+# status PORT PATH -> prints the HTTP status of a GET
+status_of() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1$2"; }
+# get PORT PATH -> prints the body of a GET
+get() { curl -s "http://127.0.0.1:$1$2"; }
 
 # json_get KEY <<< JSON  (top-level key, printed as Python prints it)
 json_get() {
