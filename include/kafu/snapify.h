@@ -35,14 +35,14 @@ typedef struct kafu_snapify_func {
 typedef struct kafu_snapify_info {
   kafu_snapify_func *funcs;
   uint32_t nfuncs;
-  bool already_snapified;    /* input had kafu.meta: copied unchanged */
-  uint32_t reaching;         /* functions that can be on the stack at a migration point (planned) */
-  uint32_t instrumented;     /* functions Asyncify instrumented in the output */
-  uint32_t total_functions;  /* defined functions in the output (input for analyze) */
-  bool ignore_indirect;      /* no reaching function is address-taken */
-  uint32_t mutable_globals;  /* exported as kafu_global_<N> */
-  uint32_t buf_size;         /* kafu_asyncify_buf_size */
-  uint32_t buf_addr;         /* initial kafu_asyncify_buf_addr (0: runtime grows memory) */
+  bool already_snapified;             /* input had kafu.meta: copied unchanged */
+  uint32_t reaching;                  /* functions that can be on the stack at a migration point (planned) */
+  uint32_t instrumented;              /* functions Asyncify instrumented in the output */
+  uint32_t total_functions;           /* defined functions in the output (input for analyze) */
+  bool ignore_indirect;               /* no reaching function is address-taken */
+  uint32_t mutable_globals;           /* exported as kafu_global_<N> */
+  uint32_t buf_size;                  /* kafu_asyncify_buf_size */
+  uint32_t buf_addr;                  /* initial kafu_asyncify_buf_addr (0: runtime grows memory) */
   size_t in_size, out_size;           /* whole files */
   size_t in_code_size, out_code_size; /* code section payloads */
 } kafu_snapify_info;

@@ -78,11 +78,11 @@ enum {
  * module structure (shared/64-bit memories, multi-memory, passive data, ...). */
 enum {
   KAFU_WASM_FEAT_SIGN_EXT = 1u << 0,
-  KAFU_WASM_FEAT_SAT_TRUNC = 1u << 1,     /* non-trapping float-to-int */
+  KAFU_WASM_FEAT_SAT_TRUNC = 1u << 1, /* non-trapping float-to-int */
   KAFU_WASM_FEAT_BULK_MEMORY = 1u << 2,
   KAFU_WASM_FEAT_REFERENCE_TYPES = 1u << 3,
   KAFU_WASM_FEAT_SIMD = 1u << 4,
-  KAFU_WASM_FEAT_THREADS = 1u << 5,       /* atomics, shared memory */
+  KAFU_WASM_FEAT_THREADS = 1u << 5, /* atomics, shared memory */
   KAFU_WASM_FEAT_MULTI_VALUE = 1u << 6,
   KAFU_WASM_FEAT_TAIL_CALL = 1u << 7,
   KAFU_WASM_FEAT_EXCEPTIONS = 1u << 8,
@@ -108,10 +108,10 @@ typedef struct kafu_wasm_limits {
 typedef struct kafu_wasm_import {
   char *module, *name;
   kafu_wasm_extern_kind kind;
-  uint32_t index;     /* index in the kind's index space (function index, global index, ...) */
-  uint32_t type_index; /* FUNC, TAG: type index */
-  uint8_t valtype;     /* GLOBAL: value type; TABLE: element reference type */
-  bool mutable_;       /* GLOBAL */
+  uint32_t index;          /* index in the kind's index space (function index, global index, ...) */
+  uint32_t type_index;     /* FUNC, TAG: type index */
+  uint8_t valtype;         /* GLOBAL: value type; TABLE: element reference type */
+  bool mutable_;           /* GLOBAL */
   kafu_wasm_limits limits; /* TABLE, MEMORY */
 } kafu_wasm_import;
 
@@ -211,8 +211,8 @@ typedef struct kafu_wasm_module {
   uint32_t ndata;
   kafu_wasm_custom *customs;
   uint32_t ncustoms;
-  char *module_name; /* name section, or NULL */
-  bool names_invalid; /* the name section was malformed and ignored */
+  char *module_name;            /* name section, or NULL */
+  bool names_invalid;           /* the name section was malformed and ignored */
   uint32_t structural_features; /* KAFU_WASM_FEAT_* visible without decoding code */
 } kafu_wasm_module;
 
@@ -262,13 +262,13 @@ enum {
 };
 
 typedef struct kafu_wasm_instr {
-  uint32_t op;     /* opcode, see above */
-  uint64_t a, b;   /* first two immediates: call -> a = function; call_indirect -> a = type,
-                      b = table; local/global ops -> a = index; ref.func -> a = function;
-                      br/br_if -> a = depth; i32/i64.const -> a = value (sign-extended);
-                      loads/stores -> a = offset, b = align */
-  size_t offset;   /* of the opcode byte in the module */
-  uint32_t depth;  /* block nesting depth before this instruction (body level = 0) */
+  uint32_t op;    /* opcode, see above */
+  uint64_t a, b;  /* first two immediates: call -> a = function; call_indirect -> a = type,
+                     b = table; local/global ops -> a = index; ref.func -> a = function;
+                     br/br_if -> a = depth; i32/i64.const -> a = value (sign-extended);
+                     loads/stores -> a = offset, b = align */
+  size_t offset;  /* of the opcode byte in the module */
+  uint32_t depth; /* block nesting depth before this instruction (body level = 0) */
 } kafu_wasm_instr;
 
 /* Called for every instruction of a body, in order, including the final `end`.

@@ -39,10 +39,14 @@ void kafu_usage_inspect(void) {
 static void json_str(FILE *f, const char *s) {
   fputc('"', f);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-    else if (*p == '\n') fputs("\\n", f);
-    else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-    else fputc(*p, f);
+    if (*p == '"' || *p == '\\')
+      fprintf(f, "\\%c", *p);
+    else if (*p == '\n')
+      fputs("\\n", f);
+    else if (*p < 0x20)
+      fprintf(f, "\\u%04x", *p);
+    else
+      fputc(*p, f);
   }
   fputc('"', f);
 }
@@ -99,12 +103,14 @@ static int inspect_module(const inspect_ctx *c, const uint8_t *data, size_t len)
       fprintf(f, ",\"error\":");
       json_str(f, aerr.msg);
     } else {
-      fprintf(f, ",\"asyncify_buf_size\":%u", info.buf_size);
       if (snap)
-        fprintf(f, ",\"asyncify_buf_addr\":%lld,\"functions_instrumented\":%u,\"functions_total\":%u",
-                (long long)buf_addr, info.instrumented, info.total_functions);
+        fprintf(f,
+                ",\"asyncify_buf_size\":%u,\"asyncify_buf_addr\":%lld,\"functions_instrumented\":%u,"
+                "\"functions_total\":%u",
+                info.buf_size, (long long)buf_addr, info.instrumented, info.total_functions);
       else
-        fprintf(f, ",\"functions_reaching_migration_points\":%u,\"functions_total\":%u", info.reaching, ndefined);
+        fprintf(f, ",\"functions_reaching_migration_points\":%u,\"functions_total\":%u", info.reaching,
+                ndefined);
       fprintf(f, ",\"annotated\":[");
       for (uint32_t i = 0; i < info.nfuncs; i++) {
         fprintf(f, "%s{\"id\":%u,\"function\":", i ? "," : "", i);
@@ -118,9 +124,12 @@ static int inspect_module(const inspect_ctx *c, const uint8_t *data, size_t len)
     fprintf(f, ",\"exported_mutable_globals\":%u,\"features\":", nmut);
     json_str(f, feat);
     if (m.nmemories) {
-      fprintf(f, ",\"memory\":{\"min_pages\":%llu,\"max_pages\":", (unsigned long long)m.memories[0].limits.min);
-      if (m.memories[0].limits.has_max) fprintf(f, "%llu}", (unsigned long long)m.memories[0].limits.max);
-      else fprintf(f, "null}");
+      fprintf(f,
+              ",\"memory\":{\"min_pages\":%llu,\"max_pages\":", (unsigned long long)m.memories[0].limits.min);
+      if (m.memories[0].limits.has_max)
+        fprintf(f, "%llu}", (unsigned long long)m.memories[0].limits.max);
+      else
+        fprintf(f, "null}");
     }
     fprintf(f, ",\"imports\":[");
     for (uint32_t i = 0; i < m.nimports; i++) {
@@ -159,14 +168,17 @@ static int inspect_module(const inspect_ctx *c, const uint8_t *data, size_t len)
     printf("features:    %s\n", feat);
     if (arc == 0) {
       if (snap) {
-        printf("functions:   %u defined, %u instrumented by Asyncify\n", info.total_functions, info.instrumented);
+        printf("functions:   %u defined, %u instrumented by Asyncify\n", info.total_functions,
+               info.instrumented);
         if (buf_addr > 0)
-          printf("buffer:      %u bytes at 0x%llx (reserved by the guest)\n", info.buf_size, (long long)buf_addr);
+          printf("buffer:      %u bytes at 0x%llx (reserved by the guest)\n", info.buf_size,
+                 (long long)buf_addr);
         else
           printf("buffer:      %u bytes (allocated by the runtime at the first checkpoint)\n", info.buf_size);
         printf("globals:     %u mutable globals exported as kafu_global_<N>\n", nmut);
       } else {
-        printf("functions:   %u defined, %u can be on the stack at a migration point\n", ndefined, info.reaching);
+        printf("functions:   %u defined, %u can be on the stack at a migration point\n", ndefined,
+               info.reaching);
       }
       printf("annotated:   %u function%s\n", info.nfuncs, info.nfuncs == 1 ? "" : "s");
       if (info.nfuncs) {
@@ -181,7 +193,8 @@ static int inspect_module(const inspect_ctx *c, const uint8_t *data, size_t len)
     for (uint32_t i = 0; i < m.nimports; i++) {
       const kafu_wasm_import *im = &m.imports[i];
       printf("  %-6s %s.%s", kafu_wasm_kind_name(im->kind), im->module, im->name);
-      if (im->kind == KAFU_WASM_EXT_FUNC) printf(" %s", kafu_wasm_format_functype(&m.types[im->type_index], sig, sizeof sig));
+      if (im->kind == KAFU_WASM_EXT_FUNC)
+        printf(" %s", kafu_wasm_format_functype(&m.types[im->type_index], sig, sizeof sig));
       printf("\n");
     }
     printf("exports:     %u\n", m.nexports);
@@ -193,8 +206,10 @@ static int inspect_module(const inspect_ctx *c, const uint8_t *data, size_t len)
       printf("\n");
     }
   }
-  if (arc < 0) fprintf(stderr, "kafu inspect: error: %s: %s\n", c->path, aerr.msg);
-  else kafu_snapify_info_free(&info);
+  if (arc < 0)
+    fprintf(stderr, "kafu inspect: error: %s: %s\n", c->path, aerr.msg);
+  else
+    kafu_snapify_info_free(&info);
   kafu_wasm_module_free(&m);
   return arc < 0 ? 1 : 0;
 }
@@ -215,11 +230,13 @@ static const inspector inspectors[] = {
 int kafu_cmd_inspect(int argc, char **argv) {
   inspect_ctx c = {0};
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json")) c.json = true;
+    if (!strcmp(argv[i], "--json"))
+      c.json = true;
     else if (argv[i][0] == '-' && argv[i][1]) {
       fprintf(stderr, "kafu inspect: unknown option '%s'\nRun `kafu inspect --help` for usage.\n", argv[i]);
       return KAFU_EXIT_USAGE;
-    } else if (!c.path) c.path = argv[i];
+    } else if (!c.path)
+      c.path = argv[i];
     else {
       fprintf(stderr, "kafu inspect: unexpected argument '%s' (one file at a time)\n", argv[i]);
       return KAFU_EXIT_USAGE;
@@ -243,8 +260,11 @@ int kafu_cmd_inspect(int argc, char **argv) {
       break;
     }
   if (rc < 0) {
-    fprintf(stderr, "kafu inspect: error: %s: unknown file type (first bytes %02x %02x %02x %02x); expected a wasm module\n",
-            c.path, len > 0 ? data[0] : 0, len > 1 ? data[1] : 0, len > 2 ? data[2] : 0, len > 3 ? data[3] : 0);
+    fprintf(stderr,
+            "kafu inspect: error: %s: unknown file type (first bytes %02x %02x %02x %02x); expected a wasm "
+            "module\n",
+            c.path, len > 0 ? data[0] : 0, len > 1 ? data[1] : 0, len > 2 ? data[2] : 0,
+            len > 3 ? data[3] : 0);
     rc = 1;
   }
   free(data);

@@ -56,8 +56,10 @@ int kafu_cmd_snapify(int argc, char **argv) {
         return KAFU_EXIT_USAGE;
       }
       if (kafu_snapify_parse_size(val, &opts.asyncify_buf_size) < 0 || opts.asyncify_buf_size == 0) {
-        fprintf(stderr, "kafu snapify: error: --kafu-stack-size: '%s' is not a size in bytes (e.g. 1048576, 64K, 2M)\n",
-                val);
+        fprintf(
+            stderr,
+            "kafu snapify: error: --kafu-stack-size: '%s' is not a size in bytes (e.g. 1048576, 64K, 2M)\n",
+            val);
         return 1;
       }
     } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
@@ -73,7 +75,8 @@ int kafu_cmd_snapify(int argc, char **argv) {
     }
   }
   if (!in || !out) {
-    fprintf(stderr, "kafu snapify: %s\nUsage: kafu snapify IN.wasm -o OUT.wasm [--kafu-stack-size=BYTES] [-v]\n",
+    fprintf(stderr,
+            "kafu snapify: %s\nUsage: kafu snapify IN.wasm -o OUT.wasm [--kafu-stack-size=BYTES] [-v]\n",
             !in ? "missing input module" : "missing -o OUT.wasm");
     return KAFU_EXIT_USAGE;
   }
@@ -93,7 +96,8 @@ int kafu_cmd_snapify(int argc, char **argv) {
     fprintf(stderr, "kafu snapify: error: %s: %s\n", in, err.msg);
     return 1;
   }
-  if (info.already_snapified) fprintf(stderr, "kafu snapify: %s is already Snapified; copied unchanged\n", in);
+  if (info.already_snapified)
+    fprintf(stderr, "kafu snapify: %s is already Snapified; copied unchanged\n", in);
   rc = kafu_write_file_atomic(out, res, res_len, &err);
   free(res);
   kafu_snapify_info_free(&info);

@@ -64,6 +64,10 @@ static bool sig_matches(const wi_functype *ft, const char *params, char result) 
 /* Every import must be something we provide, with the right signature. */
 static int check_imports(const kafu_module *m, kafu_err *err) {
   const wasm_info *wi = &m->wi;
+  /* the glue indexes kafu_wasi_import_table() by X-macro position */
+  if (kafu_wasi_import_count() != sizeof wasi_sigs / sizeof wasi_sigs[0])
+    return kafu_err_set(err, KAFU_EINVAL, "internal: the WASI host has %zu imports, the engine expects %zu",
+                        kafu_wasi_import_count(), sizeof wasi_sigs / sizeof wasi_sigs[0]);
   kafu_buf missing = {0};
   int nmissing = 0;
   for (uint32_t i = 0; i < wi->nimports; i++) {

@@ -82,10 +82,10 @@ static int vpush(u32vec *a, uint32_t x) {
 
 typedef struct {
   const kafu_wasm_module *m;
-  uint32_t cur; /* function being scanned */
-  const uint32_t *canon; /* type index -> canonical type index */
-  u32vec call_from, call_to;      /* direct call edges */
-  u32vec ind_from, ind_sig;       /* indirect call sites (canonical sig) */
+  uint32_t cur;              /* function being scanned */
+  const uint32_t *canon;     /* type index -> canonical type index */
+  u32vec call_from, call_to; /* direct call edges */
+  u32vec ind_from, ind_sig;  /* indirect call sites (canonical sig) */
   uint8_t *address_taken;
   uint32_t *func_features;
   int oom;
@@ -154,20 +154,22 @@ static int parse_annotations(const kafu_wasm_module *m, ks_plan *p, kafu_err *er
     const char *dot = strchr(fn, '.');
     if (!dot)
       return kafu_err_set(err, KAFU_EINVAL,
-                          "custom section '%s': no destination node (expected .kafu_dest.<function>.<node>)", sec);
+                          "custom section '%s': no destination node (expected .kafu_dest.<function>.<node>)",
+                          sec);
     size_t fnlen = (size_t)(dot - fn);
     if (!valid_c_identifier(fn, fnlen))
       return kafu_err_set(err, KAFU_EINVAL, "custom section '%s': '%.*s' is not a valid function name", sec,
                           (int)fnlen, fn);
     const char *node = dot + 1;
     if (!*node)
-      return kafu_err_set(err, KAFU_EINVAL, "custom section '%s': empty destination node for function '%.*s'", sec,
-                          (int)fnlen, fn);
+      return kafu_err_set(err, KAFU_EINVAL, "custom section '%s': empty destination node for function '%.*s'",
+                          sec, (int)fnlen, fn);
     if (!ks_valid_node_id(node))
-      return kafu_err_set(err, KAFU_EINVAL,
-                          "custom section '%s': invalid destination node '%s' for function '%.*s' (node ids are "
-                          "1-253 letters, digits, '-', '_' or '.')",
-                          sec, node, (int)fnlen, fn);
+      return kafu_err_set(
+          err, KAFU_EINVAL,
+          "custom section '%s': invalid destination node '%s' for function '%.*s' (node ids are "
+          "1-253 letters, digits, '-', '_' or '.')",
+          sec, node, (int)fnlen, fn);
     /* same function twice? */
     bool dup = false;
     for (uint32_t k = 0; k < p->nannots; k++) {
@@ -255,8 +257,8 @@ static int64_t resolve_thunk(const kafu_wasm_module *m, uint32_t ef, bool *ends_
     for (uint32_t i = 0; i < et->nparams; i++)
       if (t.ins[i].op != KAFU_WASM_OP_LOCAL_GET || t.ins[i].a != i) ok = false;
     const kafu_wasm_instr *c1 = &t.ins[et->nparams], *c2 = &t.ins[et->nparams + 1];
-    if (ok && c1->op == KAFU_WASM_OP_CALL && c2->op == KAFU_WASM_OP_CALL && c1->a != c2->a &&
-        c1->a != ef && is_dtors(m, (uint32_t)c2->a, false)) {
+    if (ok && c1->op == KAFU_WASM_OP_CALL && c2->op == KAFU_WASM_OP_CALL && c1->a != c2->a && c1->a != ef &&
+        is_dtors(m, (uint32_t)c2->a, false)) {
       const kafu_wasm_functype *xt = kafu_wasm_func_type(m, (uint32_t)c1->a);
       if (xt && kafu_wasm_functype_equal(xt, et)) return (int64_t)c1->a;
     }
@@ -270,14 +272,16 @@ static int resolve_annotations(const kafu_wasm_module *m, ks_plan *p, kafu_err *
     ks_annot *a = &p->annots[i];
     const kafu_wasm_export *e = kafu_wasm_find_export(m, a->name, -1);
     if (e && e->kind != KAFU_WASM_EXT_FUNC)
-      return kafu_err_set(err, KAFU_EINVAL, "annotated function '%s' (section '%s'): the export '%s' is a %s, not a function",
+      return kafu_err_set(err, KAFU_EINVAL,
+                          "annotated function '%s' (section '%s'): the export '%s' is a %s, not a function",
                           a->name, a->section, a->name, kafu_wasm_kind_name(e->kind));
     if (!e) {
       if (kafu_wasm_find_func_by_name(m, a->name) >= 0)
-        return kafu_err_set(err, KAFU_EINVAL,
-                            "annotated function '%s' (section '%s') exists but is not exported: it must not be "
-                            "static and needs KAFU_EXPORT(%s)",
-                            a->name, a->section, a->name);
+        return kafu_err_set(
+            err, KAFU_EINVAL,
+            "annotated function '%s' (section '%s') exists but is not exported: it must not be "
+            "static and needs KAFU_EXPORT(%s)",
+            a->name, a->section, a->name);
       const char *best = NULL;
       int bestd = 4;
       for (uint32_t k = 0; k < m->nexports; k++) {
@@ -285,15 +289,16 @@ static int resolve_annotations(const kafu_wasm_module *m, ks_plan *p, kafu_err *
         int d = kafu_edit_distance(a->name, m->exports[k].name);
         if (d < bestd) bestd = d, best = m->exports[k].name;
       }
-      return kafu_err_set(err, KAFU_EINVAL,
-                          "section '%s' names function '%s', but the module exports no function of that name%s%s%s "
-                          "(is it defined, non-static, and marked KAFU_EXPORT(%s)?)",
-                          a->section, a->name, best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "",
-                          a->name);
+      return kafu_err_set(
+          err, KAFU_EINVAL,
+          "section '%s' names function '%s', but the module exports no function of that name%s%s%s "
+          "(is it defined, non-static, and marked KAFU_EXPORT(%s)?)",
+          a->section, a->name, best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "", a->name);
     }
     a->export_func = e->index;
     if (m->funcs[e->index].imported)
-      return kafu_err_set(err, KAFU_EINVAL, "annotated function '%s' is an import of the module, not a function defined in it",
+      return kafu_err_set(err, KAFU_EINVAL,
+                          "annotated function '%s' is an import of the module, not a function defined in it",
                           a->name);
     bool ends_in_dtors;
     int64_t real = resolve_thunk(m, e->index, &ends_in_dtors, err);
@@ -306,7 +311,8 @@ static int resolve_annotations(const kafu_wasm_module *m, ks_plan *p, kafu_err *
       if (ends_in_dtors)
         warnf(p,
               "annotated function '%s': its export is a command-export thunk that contains more than a call "
-              "(the body of '%s' was inlined into it, probably because clang ran wasm-opt when -O was passed at "
+              "(the body of '%s' was inlined into it, probably because clang ran wasm-opt when -O was passed "
+              "at "
               "link time); link without -O so calls of '%s' stay calls",
               a->name, a->name, a->name);
     }
@@ -315,7 +321,8 @@ static int resolve_annotations(const kafu_wasm_module *m, ks_plan *p, kafu_err *
         return kafu_err_set(err, KAFU_EINVAL, "annotated functions '%s' and '%s' are the same function (%u)",
                             p->annots[k].name, a->name, a->func);
     if (m->funcs[a->func].imported)
-      return kafu_err_set(err, KAFU_EINVAL, "annotated function '%s' resolves to an imported function", a->name);
+      return kafu_err_set(err, KAFU_EINVAL, "annotated function '%s' resolves to an imported function",
+                          a->name);
   }
   return 0;
 }
@@ -324,22 +331,25 @@ static int resolve_annotations(const kafu_wasm_module *m, ks_plan *p, kafu_err *
 
 static int check_module(const kafu_wasm_module *m, ks_plan *p, kafu_err *err) {
   if (kafu_wasm_find_custom(m, "linking"))
-    return kafu_err_set(err, KAFU_EINVAL,
-                        "this is a relocatable object file (it has a 'linking' section), not a linked module: "
-                        "snapify the linked program");
+    return kafu_err_set(
+        err, KAFU_EINVAL,
+        "this is a relocatable object file (it has a 'linking' section), not a linked module: "
+        "snapify the linked program");
   if (kafu_wasm_find_import(m, "kafu", "migration_point"))
-    return kafu_err_set(err, KAFU_EINVAL,
-                        "the module already imports kafu.migration_point but has no kafu.meta section: it was "
-                        "not produced by kafu snapify; snapify the original module instead");
+    return kafu_err_set(
+        err, KAFU_EINVAL,
+        "the module already imports kafu.migration_point but has no kafu.meta section: it was "
+        "not produced by kafu snapify; snapify the original module instead");
   static const char *reserved[] = {"asyncify_start_unwind", "asyncify_stop_unwind", "asyncify_start_rewind",
-                                   "asyncify_stop_rewind", "asyncify_get_state", "kafu_asyncify_buf_addr",
+                                   "asyncify_stop_rewind",  "asyncify_get_state",   "kafu_asyncify_buf_addr",
                                    "kafu_asyncify_buf_size"};
   for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
     if (kafu_wasm_find_export(m, reserved[i], -1))
-      return kafu_err_set(err, KAFU_EINVAL,
-                          "the module already exports '%s' (was it already run through Asyncify?): snapify the "
-                          "original module instead",
-                          reserved[i]);
+      return kafu_err_set(
+          err, KAFU_EINVAL,
+          "the module already exports '%s' (was it already run through Asyncify?): snapify the "
+          "original module instead",
+          reserved[i]);
   for (uint32_t i = 0; i < m->nexports; i++)
     if (!strncmp(m->exports[i].name, "kafu_global_", 12))
       return kafu_err_set(err, KAFU_EINVAL, "the module already exports '%s', a name Snapify reserves",
@@ -352,13 +362,16 @@ static int check_module(const kafu_wasm_module *m, ks_plan *p, kafu_err *err) {
   if (m->nmemories == 0)
     return kafu_err_set(err, KAFU_EINVAL, "the module has no linear memory (Asyncify keeps its data there)");
   if (m->nmemories > 1)
-    return kafu_err_set(err, KAFU_EUNSUP, "the module has %u memories: multi-memory is not supported by Binaryen 108",
+    return kafu_err_set(err, KAFU_EUNSUP,
+                        "the module has %u memories: multi-memory is not supported by Binaryen 108",
                         m->nmemories);
   if (m->memories[0].limits.is64)
-    return kafu_err_set(err, KAFU_EUNSUP, "the module uses a 64-bit memory (memory64), which Kafu does not support");
-  if (m->memories[0].limits.shared)
     return kafu_err_set(err, KAFU_EUNSUP,
-                        "the module uses a shared memory (threads): a migration cannot capture other threads");
+                        "the module uses a 64-bit memory (memory64), which Kafu does not support");
+  if (m->memories[0].limits.shared)
+    return kafu_err_set(
+        err, KAFU_EUNSUP,
+        "the module uses a shared memory (threads): a migration cannot capture other threads");
   if (p->features & KAFU_WASM_FEAT_TAIL_CALL)
     return kafu_err_set(err, KAFU_EUNSUP,
                         "the module uses tail calls (return_call), which Binaryen 108's Asyncify cannot "
@@ -367,10 +380,12 @@ static int check_module(const kafu_wasm_module *m, ks_plan *p, kafu_err *err) {
   const kafu_wasm_export *gb = kafu_wasm_find_export(m, "__kafu_asyncify_buf", -1);
   if (gb) {
     const kafu_wasm_global *g = gb->kind == KAFU_WASM_EXT_GLOBAL ? &m->globals[gb->index] : NULL;
-    if (!g || g->imported || g->mutable_ || g->valtype != KAFU_WASM_I32 || g->init_kind != KAFU_WASM_INIT_CONST)
-      return kafu_err_set(err, KAFU_EINVAL,
-                          "export '__kafu_asyncify_buf' is not a constant i32 address (expected the data symbol "
-                          "of guest/kafu_rt.c)");
+    if (!g || g->imported || g->mutable_ || g->valtype != KAFU_WASM_I32 ||
+        g->init_kind != KAFU_WASM_INIT_CONST)
+      return kafu_err_set(
+          err, KAFU_EINVAL,
+          "export '__kafu_asyncify_buf' is not a constant i32 address (expected the data symbol "
+          "of guest/kafu_rt.c)");
     uint64_t addr = (uint32_t)g->init_value;
     uint64_t mem = m->memories[0].limits.min * 65536ull;
     /* optional: the size kafu_rt.c reserved, as a const u32 it exports the
@@ -397,12 +412,13 @@ static int check_module(const kafu_wasm_module *m, ks_plan *p, kafu_err *err) {
                             p->buf_size, reserved);
       if (found && reserved >= KS_MIN_BUF_SIZE) p->buf_size = reserved;
     }
-    if (addr == 0 || addr % 4 != 0 || addr + p->buf_size > mem)
-      return kafu_err_set(err, KAFU_EINVAL,
-                          "__kafu_asyncify_buf at 0x%llx with %u bytes does not lie inside the initial memory "
-                          "(%llu bytes): was kafu_rt.c built with a smaller KAFU_ASYNCIFY_BUF_SIZE than "
-                          "--kafu-stack-size?",
-                          (unsigned long long)addr, p->buf_size, (unsigned long long)mem);
+    if (addr == 0 || addr % 4 != 0 || (p->check_buf_size && addr + p->buf_size > mem))
+      return kafu_err_set(
+          err, KAFU_EINVAL,
+          "__kafu_asyncify_buf at 0x%llx with %u bytes does not lie inside the initial memory "
+          "(%llu bytes): was kafu_rt.c built with a smaller KAFU_ASYNCIFY_BUF_SIZE than "
+          "--kafu-stack-size?",
+          (unsigned long long)addr, p->buf_size, (unsigned long long)mem);
     p->guest_buf = true;
     p->buf_addr = (uint32_t)addr;
   }
@@ -421,13 +437,18 @@ int ks_plan_build(const kafu_wasm_module *m, uint32_t buf_size, bool buf_size_ex
   uint8_t *sig_reached = NULL;
   char lbl[160];
 
+  /* buf_size 0: unknown (analysis only, e.g. kafu inspect): skip the size checks */
+  bool check_size = buf_size != 0;
+  if (!buf_size) buf_size = KAFU_DEFAULT_ASYNCIFY_BUF_SIZE, buf_size_explicit = false;
   p->buf_size = buf_size;
   p->buf_size_explicit = buf_size_explicit;
+  p->check_buf_size = check_size;
   p->nfuncs = m->nfuncs;
   p->nfunc_imports = m->nfunc_imports;
   if (buf_size < KS_MIN_BUF_SIZE || buf_size > KS_MAX_BUF_SIZE || buf_size % 8)
-    return kafu_err_set(err, KAFU_EINVAL, "--kafu-stack-size=%u: must be a multiple of 8 between %u and %u bytes",
-                        buf_size, KS_MIN_BUF_SIZE, KS_MAX_BUF_SIZE);
+    return kafu_err_set(err, KAFU_EINVAL,
+                        "--kafu-stack-size=%u: must be a multiple of 8 between %u and %u bytes", buf_size,
+                        KS_MIN_BUF_SIZE, KS_MAX_BUF_SIZE);
 
   /* canonical signature per type index: the first structurally equal type */
   canon = malloc((m->ntypes ? m->ntypes : 1) * sizeof *canon);
@@ -525,11 +546,13 @@ int ks_plan_build(const kafu_wasm_module *m, uint32_t buf_size, bool buf_size_ex
     for (uint32_t k = callers.start[a->func]; k < callers.start[a->func + 1] && !called; k++)
       if (callers.vals[k] != a->export_func || !a->via_thunk) called = true;
     if (!called)
-      warnf(p,
-            "annotated function '%s' is never called inside the module (only through its export), so no migration "
-            "will happen at its calls; if it was inlined into its callers (clang runs wasm-opt when -O reaches "
-            "the link step), link without -O",
-            a->name);
+      warnf(
+          p,
+          "annotated function '%s' is never called inside the module (only through its export), so no "
+          "migration "
+          "will happen at its calls; if it was inlined into its callers (clang runs wasm-opt when -O reaches "
+          "the link step), link without -O",
+          a->name);
   }
   if (p->nannots == 0)
     warnf(p, "no KAFU_DEST annotations (custom sections '%s<fn>.<node>'): the module will never migrate",

@@ -39,9 +39,12 @@ int kafu_snapify_parse_size(const char *s, uint32_t *out) {
   unsigned long long v = strtoull(s, &end, 10);
   if (errno || end == s) return -1;
   unsigned long long mul = 1;
-  if (*end == 'k' || *end == 'K') mul = 1024, end++;
-  else if (*end == 'm' || *end == 'M') mul = 1024 * 1024, end++;
-  else if (*end == 'g' || *end == 'G') mul = 1024ull * 1024 * 1024, end++;
+  if (*end == 'k' || *end == 'K')
+    mul = 1024, end++;
+  else if (*end == 'm' || *end == 'M')
+    mul = 1024 * 1024, end++;
+  else if (*end == 'g' || *end == 'G')
+    mul = 1024ull * 1024 * 1024, end++;
   if (*end == 'i' || *end == 'B' || *end == 'b') { /* KiB, KB */
     if (*end == 'i') end++;
     if (*end == 'B' || *end == 'b') end++;
@@ -58,7 +61,8 @@ static size_t code_size(const kafu_wasm_module *m) {
 }
 
 static bool strip_section(const char *name) {
-  return !strncmp(name, ".debug_", 7) || !strcmp(name, "sourceMappingURL") || !strcmp(name, "external_debug_info");
+  return !strncmp(name, ".debug_", 7) || !strcmp(name, "sourceMappingURL") ||
+         !strcmp(name, "external_debug_info");
 }
 
 /* The input without DWARF/source-map sections: they describe code the
@@ -186,7 +190,8 @@ typedef int (*binaryen_job)(void *ctx, kafu_buf *out, kafu_buf *extra, kafu_err 
  * an error quoting those messages. Binaryen must not have been used in this
  * process before (its thread pool would not survive fork): Kafu only ever
  * calls it through here. */
-static int run_isolated(binaryen_job job, void *ctx, bool verbose, kafu_buf *out, kafu_buf *extra, kafu_err *err) {
+static int run_isolated(binaryen_job job, void *ctx, bool verbose, kafu_buf *out, kafu_buf *extra,
+                        kafu_err *err) {
   const char *inproc = getenv("KAFU_SNAPIFY_INPROCESS");
   if (inproc && *inproc && strcmp(inproc, "0") != 0) return job(ctx, out, extra, err);
 
@@ -252,7 +257,8 @@ static int run_isolated(binaryen_job job, void *ctx, bool verbose, kafu_buf *out
     goto out;
   }
   p += h.msglen;
-  if ((out && kafu_buf_append(out, p, h.outlen) < 0) || (extra && kafu_buf_append(extra, p + h.outlen, h.extralen) < 0))
+  if ((out && kafu_buf_append(out, p, h.outlen) < 0) ||
+      (extra && kafu_buf_append(extra, p + h.outlen, h.extralen) < 0))
     rc = kafu_err_set(err, KAFU_ENOMEM, "out of memory");
 out:
   kafu_buf_free(&res);
@@ -318,8 +324,8 @@ static int on_uses_global(void *ud, const kafu_wasm_instr *in) {
   return (in->op == KAFU_WASM_OP_GLOBAL_GET || in->op == KAFU_WASM_OP_GLOBAL_SET) && in->a == f->global;
 }
 
-static int verify_output(const kafu_wasm_module *om, const ks_plan *plan, const kafu_buf *expect, bool verbose,
-                         uint32_t *instrumented, uint32_t *total, kafu_err *err) {
+static int verify_output(const kafu_wasm_module *om, const ks_plan *plan, const kafu_buf *expect,
+                         bool verbose, uint32_t *instrumented, uint32_t *total, kafu_err *err) {
   static const char *api[] = {"asyncify_start_unwind", "asyncify_stop_unwind", "asyncify_start_rewind",
                               "asyncify_stop_rewind", "asyncify_get_state"};
   const kafu_wasm_export *e = kafu_wasm_find_export(om, "asyncify_get_state", KAFU_WASM_EXT_FUNC);
@@ -365,10 +371,11 @@ static int verify_output(const kafu_wasm_module *om, const ks_plan *plan, const 
     off += n + 1;
     int64_t fi = kafu_wasm_find_func_by_name(om, name);
     if (fi >= 0 && !inst[fi]) {
-      rc = kafu_err_set(err, KAFU_EINVAL,
-                        "internal: function '%s' can be on the stack at a migration point but Asyncify did not "
-                        "instrument it; migrations through it would resume in the wrong place",
-                        name);
+      rc = kafu_err_set(
+          err, KAFU_EINVAL,
+          "internal: function '%s' can be on the stack at a migration point but Asyncify did not "
+          "instrument it; migrations through it would resume in the wrong place",
+          name);
       break;
     }
   }
@@ -394,7 +401,7 @@ int kafu_snapify_analyze(const uint8_t *in, size_t in_len, uint32_t buf_size, ka
     rc = 0;
   } else if (rc == 0) {
     ks_plan plan;
-    rc = ks_plan_build(&m, buf_size ? buf_size : KAFU_DEFAULT_ASYNCIFY_BUF_SIZE, buf_size != 0, &plan, err);
+    rc = ks_plan_build(&m, buf_size, buf_size != 0, &plan, err);
     if (rc == 0) {
       info_from_plan(info, &plan);
       info->total_functions = m.nfuncs - m.nfunc_imports;
@@ -439,10 +446,11 @@ int kafu_snapify_ex(const uint8_t *in, size_t in_len, const kafu_snapify_opts *o
       goto out;
     }
     if (opts->asyncify_buf_size && opts->asyncify_buf_size != meta.asyncify_buf_size) {
-      rc = kafu_err_set(err, KAFU_EINVAL,
-                        "the module is already Snapified with --kafu-stack-size=%u; to change it to %u, snapify "
-                        "the original (unsnapified) module",
-                        meta.asyncify_buf_size, opts->asyncify_buf_size);
+      rc = kafu_err_set(
+          err, KAFU_EINVAL,
+          "the module is already Snapified with --kafu-stack-size=%u; to change it to %u, snapify "
+          "the original (unsnapified) module",
+          meta.asyncify_buf_size, opts->asyncify_buf_size);
       goto out;
     }
     info_from_meta(info, &meta);
@@ -468,7 +476,8 @@ int kafu_snapify_ex(const uint8_t *in, size_t in_len, const kafu_snapify_opts *o
     for (uint32_t i = 0; i < plan.nannots; i++)
       fprintf(stderr, "  id %u  %s -> %s  (function %u%s)\n", i, plan.annots[i].name, plan.annots[i].dest,
               plan.annots[i].func, plan.annots[i].via_thunk ? ", export is a command-export thunk" : "");
-    fprintf(stderr, "snapify: %u of %u functions can be on the stack at a migration point; indirect calls %s\n",
+    fprintf(stderr,
+            "snapify: %u of %u functions can be on the stack at a migration point; indirect calls %s\n",
             info->reaching, m.nfuncs - m.nfunc_imports,
             plan.indirect_needed ? "can reach one (only-list)" : "cannot (asyncify-ignore-indirect)");
   }
@@ -502,7 +511,8 @@ int kafu_snapify_ex(const uint8_t *in, size_t in_len, const kafu_snapify_opts *o
     rc = kafu_err_set(err, KAFU_ENOMEM, "out of memory");
     goto out;
   }
-  for (uint32_t i = 0; i < plan.nannots; i++) mf[i] = (kafu_meta_func){i, plan.annots[i].name, plan.annots[i].dest};
+  for (uint32_t i = 0; i < plan.nannots; i++)
+    mf[i] = (kafu_meta_func){i, plan.annots[i].name, plan.annots[i].dest};
   nm.funcs = mf;
   rc = kafu_meta_encode(&nm, &meta_payload);
   free(mf);
@@ -512,8 +522,9 @@ int kafu_snapify_ex(const uint8_t *in, size_t in_len, const kafu_snapify_opts *o
   }
   info->out_size = res.len;
   if (opts->verbose)
-    fprintf(stderr, "snapify: instrumented %u of %u functions; code %zu -> %zu bytes, file %zu -> %zu bytes\n",
-            ninst, info->total_functions, info->in_code_size, info->out_code_size, info->in_size, info->out_size);
+    fprintf(stderr,
+            "snapify: instrumented %u of %u functions; code %zu -> %zu bytes, file %zu -> %zu bytes\n", ninst,
+            info->total_functions, info->in_code_size, info->out_code_size, info->in_size, info->out_size);
   *out = res.data;
   *out_len = res.len;
   res.data = NULL;

@@ -20,35 +20,36 @@
 #define KS_MAX_BUF_SIZE (1u << 30)
 
 typedef struct ks_annot {
-  char *name;        /* annotated function (= its export name) */
-  char *dest;        /* destination node id */
-  char *section;     /* the custom section it came from, for messages */
+  char *name;           /* annotated function (= its export name) */
+  char *dest;           /* destination node id */
+  char *section;        /* the custom section it came from, for messages */
   uint32_t export_func; /* function index the export names */
-  uint32_t func;     /* the real function: export_func or the thunk's callee */
-  bool via_thunk;    /* export_func is wasm-ld's <fn>.command_export thunk */
-  bool inner_reaches; /* its original body can reach a migration point (nesting, recursion) */
+  uint32_t func;        /* the real function: export_func or the thunk's callee */
+  bool via_thunk;       /* export_func is wasm-ld's <fn>.command_export thunk */
+  bool inner_reaches;   /* its original body can reach a migration point (nesting, recursion) */
 } ks_annot;
 
 typedef struct ks_plan {
   ks_annot *annots; /* index = function id in kafu.meta */
   uint32_t nannots;
-  uint8_t *reach;  /* per function index: can be on the stack at a migration point */
-  uint32_t nreach; /* defined functions with reach set */
-  uint8_t *address_taken; /* per function index: in a table / ref.func */
-  bool indirect_needed; /* some reaching function is address-taken */
-  uint32_t features;    /* KAFU_WASM_FEAT_* used by the input */
+  uint8_t *reach;            /* per function index: can be on the stack at a migration point */
+  uint32_t nreach;           /* defined functions with reach set */
+  uint8_t *address_taken;    /* per function index: in a table / ref.func */
+  bool indirect_needed;      /* some reaching function is address-taken */
+  uint32_t features;         /* KAFU_WASM_FEAT_* used by the input */
   uint32_t *mutable_globals; /* global indices to export as kafu_global_<N> */
   uint32_t nmutable_globals;
-  bool guest_buf;        /* module exports __kafu_asyncify_buf */
-  uint32_t buf_addr;     /* its address, or 0 */
+  bool guest_buf;    /* module exports __kafu_asyncify_buf */
+  uint32_t buf_addr; /* its address, or 0 */
   uint32_t buf_size;
   bool buf_size_explicit; /* the caller asked for buf_size (else the default) */
+  bool check_buf_size;    /* false for analysis only: the size is not known */
   uint32_t nfuncs, nfunc_imports;
   kafu_buf warnings; /* newline-separated warnings for the caller to print */
 } ks_plan;
 
-/* Analyse a parsed input module. Fails (KAFU_EINVAL/KAFU_EUNSUP) with a precise
- * message for every bad input listed in docs/snapify.md. */
+/* Analyse a parsed input module (buf_size 0 = unknown, analysis only). Fails (KAFU_EINVAL/KAFU_EUNSUP) with a
+ * precise message for every bad input listed in docs/snapify.md. */
 int ks_plan_build(const kafu_wasm_module *m, uint32_t buf_size, bool buf_size_explicit, ks_plan *p,
                   kafu_err *err);
 void ks_plan_free(ks_plan *p);

@@ -99,7 +99,8 @@ static char *fresh_name(BinaryenModuleRef mod, const char *base, const char *suf
   return s;
 }
 
-static int wrap_function(BinaryenModuleRef mod, const char *name, const char *inner, uint32_t id, kafu_err *err) {
+static int wrap_function(BinaryenModuleRef mod, const char *name, const char *inner, uint32_t id,
+                         kafu_err *err) {
   BinaryenFunctionRef f = BinaryenGetFunction(mod, name);
   if (!f) return kafu_err_set(err, KAFU_EINVAL, "internal: Binaryen has no function '%s'", name);
   BinaryenType params = BinaryenFunctionGetParams(f), results = BinaryenFunctionGetResults(f);
@@ -239,7 +240,8 @@ int ks_transform(const uint8_t *in, size_t in_len, const ks_plan *plan, bool ver
     char *pat = u ? ks_onlylist_pattern(u) : NULL;
     if (!pat) {
       /* no safe pattern for this name: instrument conservatively instead */
-      if (verbose) fprintf(stderr, "snapify: no only-list pattern for '%s'; instrumenting all indirect callers\n", u);
+      if (verbose)
+        fprintf(stderr, "snapify: no only-list pattern for '%s'; instrumenting all indirect callers\n", u);
       use_only = false;
     } else {
       kafu_buf_printf(&only, "%s%s", only.len ? "," : "", pat);
@@ -251,8 +253,10 @@ int ks_transform(const uint8_t *in, size_t in_len, const ks_plan *plan, bool ver
     if (!plan->annots[i].inner_reaches) continue;
     char *u = ks_unescape_name(inner[i]);
     char *pat = u ? ks_onlylist_pattern(u) : NULL;
-    if (!pat) use_only = false;
-    else kafu_buf_printf(&only, "%s%s", only.len ? "," : "", pat);
+    if (!pat)
+      use_only = false;
+    else
+      kafu_buf_printf(&only, "%s%s", only.len ? "," : "", pat);
     free(u);
     free(pat);
   }
@@ -265,7 +269,8 @@ int ks_transform(const uint8_t *in, size_t in_len, const ks_plan *plan, bool ver
   if (verbose)
     fprintf(stderr, "snapify: asyncify %s\n",
             !plan->indirect_needed ? "ignoring indirect calls"
-                                   : use_only ? "with an only-list of reaching functions" : "conservatively");
+            : use_only             ? "with an only-list of reaching functions"
+                                   : "conservatively");
   BinaryenSetOptimizeLevel(2);
   BinaryenSetShrinkLevel(1);
   const char *passes[] = {"asyncify"};
@@ -274,7 +279,8 @@ int ks_transform(const uint8_t *in, size_t in_len, const ks_plan *plan, bool ver
   /* 5. optimize, validate, write */
   BinaryenModuleOptimize(mod);
   if (!BinaryenModuleValidate(mod)) {
-    rc = kafu_err_set(err, KAFU_EINVAL, "internal: the transformed module does not validate (messages above)");
+    rc =
+        kafu_err_set(err, KAFU_EINVAL, "internal: the transformed module does not validate (messages above)");
     goto out;
   }
   BinaryenSetDebugInfo(true); /* keep the name section: traps can name functions */

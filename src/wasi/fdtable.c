@@ -332,6 +332,15 @@ static const char *wasi_strerror(uint32_t e) {
   }
 }
 
+/* Make O_APPEND/O_NONBLOCK of a re-bound host fd match the saved fd flags. */
+static void set_status_flags(int h, uint16_t fdflags) {
+  int fl = fcntl(h, F_GETFL);
+  if (fl < 0) return;
+  int want = (fl & ~(O_APPEND | O_NONBLOCK)) | ((fdflags & KAFU_WASI_FDFLAG_APPEND) ? O_APPEND : 0) |
+             ((fdflags & KAFU_WASI_FDFLAG_NONBLOCK) ? O_NONBLOCK : 0);
+  if (want != fl) (void)fcntl(h, F_SETFL, want);
+}
+
 /* Build one restored entry (or fail with err naming fd and path). */
 static int restore_one(kafu_wasi *w, const kafu_fd_entry *x, kafu_fdt_entry **out, kafu_err *err) {
   *out = NULL;
@@ -358,6 +367,7 @@ static int restore_one(kafu_wasi *w, const kafu_fd_entry *x, kafu_fdt_entry **ou
       e->rights_base = x->rights_base & kafu_wasi_rights_for(ft, isatty(h));
       e->rights_inheriting = 0;
       e->fdflags = x->fdflags & (KAFU_WASI_FDFLAG_APPEND | KAFU_WASI_FDFLAG_NONBLOCK);
+      set_status_flags(h, e->fdflags); /* what the guest set before migrating (e.g. non-blocking stdin) */
       break;
     }
     case KAFU_FD_PREOPEN:
@@ -449,6 +459,7 @@ static int restore_one(kafu_wasi *w, const kafu_fd_entry *x, kafu_fdt_entry **ou
       e->index = x->index;
       e->rights_base = x->rights_base & KAFU_RIGHTS_LISTEN;
       e->fdflags = x->fdflags & KAFU_WASI_FDFLAG_NONBLOCK;
+      set_status_flags(h, e->fdflags);
       break;
     }
     case KAFU_FD_SOCKET:

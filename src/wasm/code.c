@@ -44,7 +44,8 @@ static int blocktype(dec *d) {
   if (kafu_leb_s64(r->p, r->end, &r->pos, &v) < 0 || r->pos - start > 5 || v < 0)
     return kw_fail(r, KAFU_EFORMAT, "invalid block type");
   if ((uint64_t)v >= d->m->ntypes)
-    return kw_fail(r, KAFU_EFORMAT, "block type index %lld out of range (%u types)", (long long)v, d->m->ntypes);
+    return kw_fail(r, KAFU_EFORMAT, "block type index %lld out of range (%u types)", (long long)v,
+                   d->m->ntypes);
   *d->features |= KAFU_WASM_FEAT_MULTI_VALUE;
   return 0;
 }
@@ -72,7 +73,8 @@ static int memarg(dec *d, kafu_wasm_instr *in) {
 static int memidx(dec *d) {
   uint32_t mem;
   if (kw_u32(d->r, &mem, "memory index") < 0) return d->r->failed;
-  if (mem >= d->m->nmemories) return kw_fail(d->r, KAFU_EFORMAT, "memory index %u out of range (%u)", mem, d->m->nmemories);
+  if (mem >= d->m->nmemories)
+    return kw_fail(d->r, KAFU_EFORMAT, "memory index %u out of range (%u)", mem, d->m->nmemories);
   if (mem) *d->features |= KAFU_WASM_FEAT_MULTI_MEMORY;
   return 0;
 }
@@ -105,9 +107,21 @@ static int decode(dec *d, kafu_wasm_instr *in) {
     /* constant expressions: consts, global.get, ref.null/func, end, and the
      * extended-const arithmetic */
     switch (op) {
-      case 0x41: case 0x42: case 0x43: case 0x44: case 0x23: case 0xd0: case 0xd2: case 0x0b:
+      case 0x41:
+      case 0x42:
+      case 0x43:
+      case 0x44:
+      case 0x23:
+      case 0xd0:
+      case 0xd2:
+      case 0x0b:
         break;
-      case 0x6a: case 0x6b: case 0x6c: case 0x7c: case 0x7d: case 0x7e:
+      case 0x6a:
+      case 0x6b:
+      case 0x6c:
+      case 0x7c:
+      case 0x7d:
+      case 0x7e:
         *d->features |= KAFU_WASM_FEAT_EXTENDED_CONST;
         break;
       case 0xfd:
@@ -118,20 +132,33 @@ static int decode(dec *d, kafu_wasm_instr *in) {
     }
   }
   switch (op) {
-    case 0x00: case 0x01: case 0x05: case 0x0b: case 0x0f: case 0x19: case 0x1a: case 0x1b: case 0xd1:
+    case 0x00:
+    case 0x01:
+    case 0x05:
+    case 0x0b:
+    case 0x0f:
+    case 0x19:
+    case 0x1a:
+    case 0x1b:
+    case 0xd1:
       return 0;
-    case 0x02: case 0x03: case 0x04:
+    case 0x02:
+    case 0x03:
+    case 0x04:
       return blocktype(d);
     case 0x06:
       *d->features |= KAFU_WASM_FEAT_EXCEPTIONS;
       return blocktype(d);
-    case 0x07: case 0x08:
+    case 0x07:
+    case 0x08:
       *d->features |= KAFU_WASM_FEAT_EXCEPTIONS;
       return idx(d, &in->a, m->ntags, "tag index");
-    case 0x09: case 0x18:
+    case 0x09:
+    case 0x18:
       *d->features |= KAFU_WASM_FEAT_EXCEPTIONS;
       return u32imm(d, &in->a, "label depth");
-    case 0x0c: case 0x0d:
+    case 0x0c:
+    case 0x0d:
       return u32imm(d, &in->a, "label depth");
     case 0x0e: {
       uint32_t n, v;
@@ -145,7 +172,8 @@ static int decode(dec *d, kafu_wasm_instr *in) {
     case 0x12:
       *d->features |= KAFU_WASM_FEAT_TAIL_CALL;
       return idx(d, &in->a, m->nfuncs, "function index");
-    case 0x11: case 0x13:
+    case 0x11:
+    case 0x13:
       if (op == 0x13) *d->features |= KAFU_WASM_FEAT_TAIL_CALL;
       if (idx(d, &in->a, m->ntypes, "type index") < 0) return r->failed;
       if (idx(d, &in->b, m->ntables, "table index") < 0) return r->failed;
@@ -159,15 +187,20 @@ static int decode(dec *d, kafu_wasm_instr *in) {
       if (n != 1) return kw_fail(r, KAFU_EFORMAT, "typed select with %u types", n);
       return kw_valtype(r, &vt, "select type");
     }
-    case 0x20: case 0x21: case 0x22:
+    case 0x20:
+    case 0x21:
+    case 0x22:
       if (d->const_expr) return kw_fail(r, KAFU_EFORMAT, "local access in a constant expression");
       return idx(d, &in->a, d->nlocals, "local index");
-    case 0x23: case 0x24:
+    case 0x23:
+    case 0x24:
       return idx(d, &in->a, m->nglobals, "global index");
-    case 0x25: case 0x26:
+    case 0x25:
+    case 0x26:
       *d->features |= KAFU_WASM_FEAT_REFERENCE_TYPES;
       return idx(d, &in->a, m->ntables, "table index");
-    case 0x3f: case 0x40:
+    case 0x3f:
+    case 0x40:
       return memidx(d);
     case 0x41: {
       int32_t v;
@@ -228,26 +261,35 @@ static int decode(dec *d, kafu_wasm_instr *in) {
         *d->features |= KAFU_WASM_FEAT_SAT_TRUNC;
         return 0;
       }
-      if (sub <= 11) *d->features |= KAFU_WASM_FEAT_BULK_MEMORY;
-      else if (sub <= 17) *d->features |= KAFU_WASM_FEAT_REFERENCE_TYPES | KAFU_WASM_FEAT_BULK_MEMORY;
+      if (sub <= 11)
+        *d->features |= KAFU_WASM_FEAT_BULK_MEMORY;
+      else if (sub <= 17)
+        *d->features |= KAFU_WASM_FEAT_REFERENCE_TYPES | KAFU_WASM_FEAT_BULK_MEMORY;
       switch (sub) {
         case 8: /* memory.init data mem */
           if (u32imm(d, &x, "data index") < 0) return r->failed;
           return memidx(d);
-        case 9: return u32imm(d, &x, "data index");
+        case 9:
+          return u32imm(d, &x, "data index");
         case 10:
           if (memidx(d) < 0) return r->failed;
           return memidx(d);
-        case 11: return memidx(d);
+        case 11:
+          return memidx(d);
         case 12: /* table.init elem table */
           if (u32imm(d, &x, "element index") < 0) return r->failed;
           return idx(d, &x, m->ntables, "table index");
-        case 13: return u32imm(d, &x, "element index");
+        case 13:
+          return u32imm(d, &x, "element index");
         case 14:
           if (idx(d, &x, m->ntables, "table index") < 0) return r->failed;
           return idx(d, &x, m->ntables, "table index");
-        case 15: case 16: case 17: return idx(d, &x, m->ntables, "table index");
-        default: break;
+        case 15:
+        case 16:
+        case 17:
+          return idx(d, &x, m->ntables, "table index");
+        default:
+          break;
       }
     } else if (op == 0xfd) {
       *d->features |= KAFU_WASM_FEAT_SIMD;
@@ -297,10 +339,21 @@ int kw_const_expr(const kafu_wasm_module *m, kw_rd *r, kafu_wasm_init_kind *kind
   }
   if (n == 1) {
     switch (first.op) {
-      case 0x41: case 0x42: case 0x43: case 0x44: *kind = KAFU_WASM_INIT_CONST; break;
-      case 0x23: *kind = KAFU_WASM_INIT_GLOBAL; break;
-      case 0xd0: case 0xd2: *kind = KAFU_WASM_INIT_REF; break;
-      default: break;
+      case 0x41:
+      case 0x42:
+      case 0x43:
+      case 0x44:
+        *kind = KAFU_WASM_INIT_CONST;
+        break;
+      case 0x23:
+        *kind = KAFU_WASM_INIT_GLOBAL;
+        break;
+      case 0xd0:
+      case 0xd2:
+        *kind = KAFU_WASM_INIT_REF;
+        break;
+      default:
+        break;
     }
     *value = first.a;
   }
@@ -318,7 +371,8 @@ int kafu_wasm_scan_code(const kafu_wasm_module *m, uint32_t fi, kafu_wasm_instr_
     snprintf(ctx, sizeof ctx, "wasm: code of function %u (%.40s)", fi, f->name);
   else
     snprintf(ctx, sizeof ctx, "wasm: code of function %u", fi);
-  kw_rd r = {.p = m->bytes, .pos = f->body_offset, .end = f->body_offset + f->body_len, .ctx = ctx, .err = err};
+  kw_rd r = {
+      .p = m->bytes, .pos = f->body_offset, .end = f->body_offset + f->body_len, .ctx = ctx, .err = err};
   const kafu_wasm_functype *t = kafu_wasm_func_type(m, fi);
   if (!t || r.end > m->len) return kw_fail(&r, KAFU_EFORMAT, "bad function record");
   /* local declarations: groups of (count, type); the total is bounded so a
@@ -341,7 +395,10 @@ int kafu_wasm_scan_code(const kafu_wasm_module *m, uint32_t fi, kafu_wasm_instr_
     if (decode(&d, &in) < 0) return r.failed;
     in.depth = depth;
     switch (in.op) {
-      case 0x02: case 0x03: case 0x04: case 0x06:
+      case 0x02:
+      case 0x03:
+      case 0x04:
+      case 0x06:
         if (++depth > 100000) return kw_fail(&r, KAFU_EFORMAT, "blocks nested too deeply");
         break;
       case 0x0b:
@@ -350,7 +407,8 @@ int kafu_wasm_scan_code(const kafu_wasm_module *m, uint32_t fi, kafu_wasm_instr_
             int rc = fn(ud, &in);
             if (rc) return rc;
           }
-          if (r.pos != r.end) return kw_fail(&r, KAFU_EFORMAT, "%zu bytes after the body's final 'end'", r.end - r.pos);
+          if (r.pos != r.end)
+            return kw_fail(&r, KAFU_EFORMAT, "%zu bytes after the body's final 'end'", r.end - r.pos);
           return 0;
         }
         depth--;

@@ -114,16 +114,16 @@ int kw_fail(kw_rd *r, int code, const char *fmt, ...) {
   return code;
 }
 
-#define KW_LEB(fn, T, bits)                                                                          \
-  int kw_##fn(kw_rd *r, T *out, const char *what) {                                                \
-    if (r->failed) return r->failed;                                                               \
-    size_t start = r->pos;                                                                         \
-    if (kafu_leb_##fn(r->p, r->end, &r->pos, out) < 0) {                                           \
-      r->pos = start;                                                                              \
-      return kw_fail(r, KAFU_EFORMAT, "%s: %s %s", what,                                           \
-                     start >= r->end ? "truncated" : "malformed", bits "-bit LEB128");             \
-    }                                                                                              \
-    return 0;                                                                                      \
+#define KW_LEB(fn, T, bits)                                                                           \
+  int kw_##fn(kw_rd *r, T *out, const char *what) {                                                   \
+    if (r->failed) return r->failed;                                                                  \
+    size_t start = r->pos;                                                                            \
+    if (kafu_leb_##fn(r->p, r->end, &r->pos, out) < 0) {                                              \
+      r->pos = start;                                                                                 \
+      return kw_fail(r, KAFU_EFORMAT, "%s: %s %s", what, start >= r->end ? "truncated" : "malformed", \
+                     bits "-bit LEB128");                                                             \
+    }                                                                                                 \
+    return 0;                                                                                         \
   }
 KW_LEB(u32, uint32_t, "unsigned 32")
 KW_LEB(u64, uint64_t, "unsigned 64")
@@ -149,8 +149,7 @@ int kw_count(kw_rd *r, uint32_t *out, size_t min_elem_size, const char *what) {
   if (kw_u32(r, out, what) < 0) return r->failed;
   size_t left = r->end - r->pos;
   if (min_elem_size && (uint64_t)*out * min_elem_size > left)
-    return kw_fail(r, KAFU_EFORMAT, "%s: count %u does not fit in the %zu remaining bytes", what, *out,
-                   left);
+    return kw_fail(r, KAFU_EFORMAT, "%s: count %u does not fit in the %zu remaining bytes", what, *out, left);
   return 0;
 }
 
@@ -185,7 +184,9 @@ int kw_valtype(kw_rd *r, uint8_t *out, const char *what) {
       return 0;
     default:
       r->pos--;
-      return kw_fail(r, KAFU_EUNSUP, "%s: unsupported value type 0x%02x (GC/typed-reference types are not "
-                     "supported)", what, *out);
+      return kw_fail(r, KAFU_EUNSUP,
+                     "%s: unsupported value type 0x%02x (GC/typed-reference types are not "
+                     "supported)",
+                     what, *out);
   }
 }

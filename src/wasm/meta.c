@@ -45,7 +45,8 @@ int kafu_meta_parse(const uint8_t *data, size_t len, kafu_meta *out, kafu_err *e
   if (get_u32(&r, &out->version) < 0 || out->version != KAFU_META_VERSION)
     return kafu_err_set(err, KAFU_EFORMAT, "kafu.meta: unsupported version %u (this kafu reads version %u)",
                         out->version, KAFU_META_VERSION);
-  if (get_u32(&r, &out->flags) < 0 || get_u32(&r, &out->asyncify_buf_size) < 0 || get_u32(&r, &out->nfuncs) < 0)
+  if (get_u32(&r, &out->flags) < 0 || get_u32(&r, &out->asyncify_buf_size) < 0 ||
+      get_u32(&r, &out->nfuncs) < 0)
     goto trunc;
   /* each entry is at least 12 bytes: bounds the allocation by the payload */
   if ((uint64_t)out->nfuncs * 12 > len - r.pos) goto trunc;
@@ -55,9 +56,10 @@ int kafu_meta_parse(const uint8_t *data, size_t len, kafu_meta *out, kafu_err *e
     kafu_meta_func *f = &out->funcs[i];
     if (get_u32(&r, &f->fn_id) < 0 || get_str(&r, &f->name) < 0 || get_str(&r, &f->dest) < 0) goto trunc;
     if (f->fn_id != i) {
+      uint32_t id = f->fn_id;
       kafu_meta_free(out);
-      return kafu_err_set(err, KAFU_EFORMAT, "kafu.meta: entry %u has function id %u (ids must be 0..n-1 in order)",
-                          i, f->fn_id);
+      return kafu_err_set(err, KAFU_EFORMAT,
+                          "kafu.meta: entry %u has function id %u (ids must be 0..n-1 in order)", i, id);
     }
   }
   if (get_u32(&r, &out->instrumented_functions) < 0 || get_u32(&r, &out->total_functions) < 0) goto trunc;

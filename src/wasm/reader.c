@@ -29,26 +29,40 @@ static int section_rank(uint8_t id) {
   /* the order the spec requires; tag (13) sits between memory and global,
    * datacount (12) between element and code */
   switch (id) {
-    case KAFU_WASM_SEC_TYPE: return 1;
-    case KAFU_WASM_SEC_IMPORT: return 2;
-    case KAFU_WASM_SEC_FUNCTION: return 3;
-    case KAFU_WASM_SEC_TABLE: return 4;
-    case KAFU_WASM_SEC_MEMORY: return 5;
-    case KAFU_WASM_SEC_TAG: return 6;
-    case KAFU_WASM_SEC_GLOBAL: return 7;
-    case KAFU_WASM_SEC_EXPORT: return 8;
-    case KAFU_WASM_SEC_START: return 9;
-    case KAFU_WASM_SEC_ELEMENT: return 10;
-    case KAFU_WASM_SEC_DATACOUNT: return 11;
-    case KAFU_WASM_SEC_CODE: return 12;
-    case KAFU_WASM_SEC_DATA: return 13;
-    default: return -1;
+    case KAFU_WASM_SEC_TYPE:
+      return 1;
+    case KAFU_WASM_SEC_IMPORT:
+      return 2;
+    case KAFU_WASM_SEC_FUNCTION:
+      return 3;
+    case KAFU_WASM_SEC_TABLE:
+      return 4;
+    case KAFU_WASM_SEC_MEMORY:
+      return 5;
+    case KAFU_WASM_SEC_TAG:
+      return 6;
+    case KAFU_WASM_SEC_GLOBAL:
+      return 7;
+    case KAFU_WASM_SEC_EXPORT:
+      return 8;
+    case KAFU_WASM_SEC_START:
+      return 9;
+    case KAFU_WASM_SEC_ELEMENT:
+      return 10;
+    case KAFU_WASM_SEC_DATACOUNT:
+      return 11;
+    case KAFU_WASM_SEC_CODE:
+      return 12;
+    case KAFU_WASM_SEC_DATA:
+      return 13;
+    default:
+      return -1;
   }
 }
 
 const char *kafu_wasm_section_name(uint8_t id) {
-  static const char *names[] = {"custom", "type",  "import", "function", "table", "memory", "global",
-                                "export", "start", "element", "code",    "data",  "datacount", "tag"};
+  static const char *names[] = {"custom", "type",  "import",  "function", "table", "memory",    "global",
+                                "export", "start", "element", "code",     "data",  "datacount", "tag"};
   return id < sizeof names / sizeof names[0] ? names[id] : "unknown";
 }
 
@@ -104,9 +118,10 @@ static int read_types(parser *ps, kw_rd *r) {
     if (kw_u8(r, &form, "type form") < 0) return r->failed;
     if (form != 0x60) {
       r->pos--;
-      return kw_fail(r, form == 0x5e || form == 0x5f || form == 0x4e || form == 0x50 || form == 0x4f
-                            ? KAFU_EUNSUP
-                            : KAFU_EFORMAT,
+      return kw_fail(r,
+                     form == 0x5e || form == 0x5f || form == 0x4e || form == 0x50 || form == 0x4f
+                         ? KAFU_EUNSUP
+                         : KAFU_EFORMAT,
                      "type %u: form 0x%02x is not a function type%s", i, form,
                      form == 0x5e || form == 0x5f || form == 0x4e || form == 0x50 || form == 0x4f
                          ? " (GC proposal types are not supported)"
@@ -132,7 +147,8 @@ static int read_types(parser *ps, kw_rd *r) {
 }
 
 static int check_type_index(kw_rd *r, const kafu_wasm_module *m, uint32_t ti) {
-  if (ti >= m->ntypes) return kw_fail(r, KAFU_EFORMAT, "type index %u out of range (%u types)", ti, m->ntypes);
+  if (ti >= m->ntypes)
+    return kw_fail(r, KAFU_EFORMAT, "type index %u out of range (%u types)", ti, m->ntypes);
   return 0;
 }
 
@@ -282,7 +298,8 @@ static int read_tags(parser *ps, kw_rd *r) {
   kafu_wasm_module *m = ps->m;
   uint32_t n;
   if (kw_count(r, &n, 2, "tag count") < 0) return r->failed;
-  if (grow((void **)&m->tags, m->ntags, n, sizeof *m->tags) < 0) return kw_fail(r, KAFU_ENOMEM, "out of memory");
+  if (grow((void **)&m->tags, m->ntags, n, sizeof *m->tags) < 0)
+    return kw_fail(r, KAFU_ENOMEM, "out of memory");
   for (uint32_t i = 0; i < n; i++) {
     uint8_t attr;
     uint32_t ti;
@@ -334,12 +351,23 @@ static int read_exports(parser *ps, kw_rd *r) {
     e->kind = kind;
     uint32_t limit;
     switch (kind) {
-      case KAFU_WASM_EXT_FUNC: limit = m->nfuncs; break;
-      case KAFU_WASM_EXT_TABLE: limit = m->ntables; break;
-      case KAFU_WASM_EXT_MEMORY: limit = m->nmemories; break;
-      case KAFU_WASM_EXT_GLOBAL: limit = m->nglobals; break;
-      case KAFU_WASM_EXT_TAG: limit = m->ntags; break;
-      default: return kw_fail(r, KAFU_EFORMAT, "export '%s': invalid kind 0x%02x", e->name, kind);
+      case KAFU_WASM_EXT_FUNC:
+        limit = m->nfuncs;
+        break;
+      case KAFU_WASM_EXT_TABLE:
+        limit = m->ntables;
+        break;
+      case KAFU_WASM_EXT_MEMORY:
+        limit = m->nmemories;
+        break;
+      case KAFU_WASM_EXT_GLOBAL:
+        limit = m->nglobals;
+        break;
+      case KAFU_WASM_EXT_TAG:
+        limit = m->ntags;
+        break;
+      default:
+        return kw_fail(r, KAFU_EFORMAT, "export '%s': invalid kind 0x%02x", e->name, kind);
     }
     if (e->index >= limit)
       return kw_fail(r, KAFU_EFORMAT, "export '%s': %s index %u out of range (%u)", e->name,
@@ -357,7 +385,8 @@ static int read_start(parser *ps, kw_rd *r) {
   kafu_wasm_module *m = ps->m;
   if (kw_u32(r, &m->start_func, "start function") < 0) return r->failed;
   if (m->start_func >= m->nfuncs)
-    return kw_fail(r, KAFU_EFORMAT, "start function %u out of range (%u functions)", m->start_func, m->nfuncs);
+    return kw_fail(r, KAFU_EFORMAT, "start function %u out of range (%u functions)", m->start_func,
+                   m->nfuncs);
   m->has_start = true;
   return 0;
 }
@@ -393,7 +422,8 @@ static int read_elements(parser *ps, kw_rd *r) {
       kafu_wasm_init_kind k;
       uint64_t v;
       if (table >= m->ntables)
-        return kw_fail(r, KAFU_EFORMAT, "element segment %u: table %u out of range (%u)", s, table, m->ntables);
+        return kw_fail(r, KAFU_EFORMAT, "element segment %u: table %u out of range (%u)", s, table,
+                       m->ntables);
       if (kw_const_expr(m, r, &k, &v, m->nglobals, &m->structural_features) < 0) return r->failed;
     }
     if (flags & 3) { /* elemkind byte (flags 1-3) or reftype (5-7) */
@@ -402,7 +432,8 @@ static int read_elements(parser *ps, kw_rd *r) {
         if (read_reftype(r, &kind) < 0) return r->failed;
       } else {
         if (kw_u8(r, &kind, "element kind") < 0) return r->failed;
-        if (kind != 0) return kw_fail(r, KAFU_EFORMAT, "element segment %u: invalid element kind %u", s, kind);
+        if (kind != 0)
+          return kw_fail(r, KAFU_EFORMAT, "element segment %u: invalid element kind %u", s, kind);
       }
     }
     if (kw_count(r, &count, 1, "element count") < 0) return r->failed;
@@ -492,8 +523,11 @@ static int read_data(parser *ps, kw_rd *r) {
  * Other subsections are skipped. Any error discards all names. */
 static void read_names(kafu_wasm_module *m, const kafu_wasm_custom *c) {
   kafu_err scratch;
-  kw_rd r = {.p = m->bytes, .pos = (size_t)(c->data - m->bytes), .end = (size_t)(c->data - m->bytes) + c->len,
-             .ctx = "name section", .err = &scratch};
+  kw_rd r = {.p = m->bytes,
+             .pos = (size_t)(c->data - m->bytes),
+             .end = (size_t)(c->data - m->bytes) + c->len,
+             .ctx = "name section",
+             .err = &scratch};
   char **fnames = calloc(m->nfuncs ? m->nfuncs : 1, sizeof *fnames);
   char **gnames = calloc(m->nglobals ? m->nglobals : 1, sizeof *gnames);
   char *modname = NULL;
@@ -601,7 +635,8 @@ int kafu_wasm_parse(const uint8_t *bytes, size_t len, kafu_wasm_module *m, kafu_
     char ctx[64];
     snprintf(ctx, sizeof ctx, "wasm: %s section (id %u)", kafu_wasm_section_name(id), id);
     if (size > len - hdr.pos) {
-      rc = kafu_err_set(err, KAFU_EFORMAT, "%s at offset 0x%zx: size %u extends past the end of the module (%zu bytes left)",
+      rc = kafu_err_set(err, KAFU_EFORMAT,
+                        "%s at offset 0x%zx: size %u extends past the end of the module (%zu bytes left)",
                         ctx, pos, size, len - hdr.pos);
       goto fail;
     }
@@ -626,34 +661,63 @@ int kafu_wasm_parse(const uint8_t *bytes, size_t len, kafu_wasm_module *m, kafu_
     m->sections = sa;
     sa[m->nsections++] = (kafu_wasm_section){id, pos, hdr.pos, size};
     switch (id) {
-      case KAFU_WASM_SEC_CUSTOM: read_custom(&ps, &r, pos); break;
-      case KAFU_WASM_SEC_TYPE: read_types(&ps, &r); break;
-      case KAFU_WASM_SEC_IMPORT: read_imports(&ps, &r); break;
-      case KAFU_WASM_SEC_FUNCTION: read_functions(&ps, &r); break;
-      case KAFU_WASM_SEC_TABLE: read_tables(&ps, &r); break;
-      case KAFU_WASM_SEC_MEMORY: read_memories(&ps, &r); break;
-      case KAFU_WASM_SEC_TAG: read_tags(&ps, &r); break;
-      case KAFU_WASM_SEC_GLOBAL: read_globals(&ps, &r); break;
-      case KAFU_WASM_SEC_EXPORT: read_exports(&ps, &r); break;
-      case KAFU_WASM_SEC_START: read_start(&ps, &r); break;
-      case KAFU_WASM_SEC_ELEMENT: read_elements(&ps, &r); break;
-      case KAFU_WASM_SEC_DATACOUNT: read_datacount(&ps, &r); break;
-      case KAFU_WASM_SEC_CODE: read_code(&ps, &r); break;
-      case KAFU_WASM_SEC_DATA: read_data(&ps, &r); break;
+      case KAFU_WASM_SEC_CUSTOM:
+        read_custom(&ps, &r, pos);
+        break;
+      case KAFU_WASM_SEC_TYPE:
+        read_types(&ps, &r);
+        break;
+      case KAFU_WASM_SEC_IMPORT:
+        read_imports(&ps, &r);
+        break;
+      case KAFU_WASM_SEC_FUNCTION:
+        read_functions(&ps, &r);
+        break;
+      case KAFU_WASM_SEC_TABLE:
+        read_tables(&ps, &r);
+        break;
+      case KAFU_WASM_SEC_MEMORY:
+        read_memories(&ps, &r);
+        break;
+      case KAFU_WASM_SEC_TAG:
+        read_tags(&ps, &r);
+        break;
+      case KAFU_WASM_SEC_GLOBAL:
+        read_globals(&ps, &r);
+        break;
+      case KAFU_WASM_SEC_EXPORT:
+        read_exports(&ps, &r);
+        break;
+      case KAFU_WASM_SEC_START:
+        read_start(&ps, &r);
+        break;
+      case KAFU_WASM_SEC_ELEMENT:
+        read_elements(&ps, &r);
+        break;
+      case KAFU_WASM_SEC_DATACOUNT:
+        read_datacount(&ps, &r);
+        break;
+      case KAFU_WASM_SEC_CODE:
+        read_code(&ps, &r);
+        break;
+      case KAFU_WASM_SEC_DATA:
+        read_data(&ps, &r);
+        break;
     }
     if (r.failed) {
       rc = r.failed;
       goto fail;
     }
     if (r.pos != r.end) {
-      rc = kafu_err_set(err, KAFU_EFORMAT, "%s at offset 0x%zx: %zu unread bytes at the end of the section", ctx,
-                        pos, r.end - r.pos);
+      rc = kafu_err_set(err, KAFU_EFORMAT, "%s at offset 0x%zx: %zu unread bytes at the end of the section",
+                        ctx, pos, r.end - r.pos);
       goto fail;
     }
     pos = r.end;
   }
   if (ps.nfunc_decls && !ps.seen_code) {
-    rc = kafu_err_set(err, KAFU_EFORMAT, "wasm: function section declares %u functions but there is no code section",
+    rc = kafu_err_set(err, KAFU_EFORMAT,
+                      "wasm: function section declares %u functions but there is no code section",
                       ps.nfunc_decls);
     goto fail;
   }
@@ -700,11 +764,13 @@ void kafu_wasm_module_free(kafu_wasm_module *m) {
 
 const kafu_wasm_export *kafu_wasm_find_export(const kafu_wasm_module *m, const char *name, int kind) {
   for (uint32_t i = 0; i < m->nexports; i++)
-    if ((kind < 0 || (int)m->exports[i].kind == kind) && !strcmp(m->exports[i].name, name)) return &m->exports[i];
+    if ((kind < 0 || (int)m->exports[i].kind == kind) && !strcmp(m->exports[i].name, name))
+      return &m->exports[i];
   return NULL;
 }
 
-const kafu_wasm_import *kafu_wasm_find_import(const kafu_wasm_module *m, const char *module, const char *name) {
+const kafu_wasm_import *kafu_wasm_find_import(const kafu_wasm_module *m, const char *module,
+                                              const char *name) {
   for (uint32_t i = 0; i < m->nimports; i++)
     if (!strcmp(m->imports[i].module, module) && !strcmp(m->imports[i].name, name)) return &m->imports[i];
   return NULL;
@@ -728,30 +794,43 @@ int64_t kafu_wasm_find_func_by_name(const kafu_wasm_module *m, const char *name)
 }
 
 bool kafu_wasm_functype_equal(const kafu_wasm_functype *a, const kafu_wasm_functype *b) {
-  return a->nparams == b->nparams && a->nresults == b->nresults && !memcmp(a->params, b->params, a->nparams) &&
-         !memcmp(a->results, b->results, a->nresults);
+  return a->nparams == b->nparams && a->nresults == b->nresults &&
+         !memcmp(a->params, b->params, a->nparams) && !memcmp(a->results, b->results, a->nresults);
 }
 
 const char *kafu_wasm_valtype_name(uint8_t vt) {
   switch (vt) {
-    case KAFU_WASM_I32: return "i32";
-    case KAFU_WASM_I64: return "i64";
-    case KAFU_WASM_F32: return "f32";
-    case KAFU_WASM_F64: return "f64";
-    case KAFU_WASM_V128: return "v128";
-    case KAFU_WASM_FUNCREF: return "funcref";
-    case KAFU_WASM_EXTERNREF: return "externref";
-    default: return "?";
+    case KAFU_WASM_I32:
+      return "i32";
+    case KAFU_WASM_I64:
+      return "i64";
+    case KAFU_WASM_F32:
+      return "f32";
+    case KAFU_WASM_F64:
+      return "f64";
+    case KAFU_WASM_V128:
+      return "v128";
+    case KAFU_WASM_FUNCREF:
+      return "funcref";
+    case KAFU_WASM_EXTERNREF:
+      return "externref";
+    default:
+      return "?";
   }
 }
 
 const char *kafu_wasm_kind_name(kafu_wasm_extern_kind k) {
   switch (k) {
-    case KAFU_WASM_EXT_FUNC: return "func";
-    case KAFU_WASM_EXT_TABLE: return "table";
-    case KAFU_WASM_EXT_MEMORY: return "memory";
-    case KAFU_WASM_EXT_GLOBAL: return "global";
-    case KAFU_WASM_EXT_TAG: return "tag";
+    case KAFU_WASM_EXT_FUNC:
+      return "func";
+    case KAFU_WASM_EXT_TABLE:
+      return "table";
+    case KAFU_WASM_EXT_MEMORY:
+      return "memory";
+    case KAFU_WASM_EXT_GLOBAL:
+      return "global";
+    case KAFU_WASM_EXT_TAG:
+      return "tag";
   }
   return "?";
 }
@@ -760,27 +839,28 @@ char *kafu_wasm_format_functype(const kafu_wasm_functype *t, char *buf, size_t n
   size_t o = 0;
   if (!n) return buf;
   buf[0] = 0;
-#define PUT(...)                                                    \
-  do {                                                              \
-    int k_ = snprintf(buf + o, o < n ? n - o : 0, __VA_ARGS__);     \
-    if (k_ > 0) o = o + (size_t)k_ < n ? o + (size_t)k_ : n - 1;    \
+#define PUT(...)                                                 \
+  do {                                                           \
+    int k_ = snprintf(buf + o, o < n ? n - o : 0, __VA_ARGS__);  \
+    if (k_ > 0) o = o + (size_t)k_ < n ? o + (size_t)k_ : n - 1; \
   } while (0)
   PUT("(");
   for (uint32_t i = 0; i < t->nparams; i++) PUT("%s%s", i ? ", " : "", kafu_wasm_valtype_name(t->params[i]));
   PUT(") -> ");
   if (t->nresults == 0) PUT("()");
   if (t->nresults > 1) PUT("(");
-  for (uint32_t i = 0; i < t->nresults; i++) PUT("%s%s", i ? ", " : "", kafu_wasm_valtype_name(t->results[i]));
+  for (uint32_t i = 0; i < t->nresults; i++)
+    PUT("%s%s", i ? ", " : "", kafu_wasm_valtype_name(t->results[i]));
   if (t->nresults > 1) PUT(")");
 #undef PUT
   return buf;
 }
 
 char *kafu_wasm_format_features(uint32_t f, char *buf, size_t n) {
-  static const char *names[] = {"sign-ext",   "nontrapping-fptoint", "bulk-memory", "reference-types",
-                                "simd",       "threads",             "multivalue",  "tail-call",
-                                "exceptions", "mutable-globals",     "memory64",    "multi-memory",
-                                "extended-const"};
+  static const char *names[] = {
+      "sign-ext", "nontrapping-fptoint", "bulk-memory",   "reference-types", "simd",
+      "threads",  "multivalue",          "tail-call",     "exceptions",      "mutable-globals",
+      "memory64", "multi-memory",        "extended-const"};
   size_t o = 0;
   if (!n) return buf;
   buf[0] = 0;

@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char buf[256];
   kafu_wasm_detect_features(&m, &features, &err);
   kafu_wasm_format_features(features, buf, sizeof buf);
-  for (uint32_t i = m.nfunc_imports; i < m.nfuncs; i++) kafu_wasm_scan_code(&m, i, count_instr, &sum, NULL, &err);
+  for (uint32_t i = m.nfunc_imports; i < m.nfuncs; i++)
+    kafu_wasm_scan_code(&m, i, count_instr, &sum, NULL, &err);
   for (uint32_t i = 0; i < m.nfuncs; i++) {
     const kafu_wasm_functype *t = kafu_wasm_func_type(&m, i);
     if (t) kafu_wasm_format_functype(t, buf, sizeof buf);

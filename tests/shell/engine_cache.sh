@@ -109,4 +109,21 @@ out=$(KAFU_AOT_JOBS=3 KAFU_LOG=debug "$KAFU" run basics.wasm args x 2> log8) || 
 grep -q "3 units" log8 || fail "module was not split: $(grep compiled log8)"
 [ "$out" = "$(KAFU_CACHE_DIR=$T/cache "$KAFU" run basics.wasm args x)" ] || fail "split build output differs"
 "$KAFU" run basics.wasm exit 9 > /dev/null; [ $? = 9 ] || fail "split build exit code"
+# 9. code is only loaded from private places: an entry directory others can
+#    write is not used (private compile + warning); a file owned by another
+#    user is replaced
+export KAFU_CACHE_DIR=$T/cache
+d=$(dirname "$T/$so")
+chmod o+w "$d"
+out=$("$KAFU" run basics.wasm 2> log9) || fail "run with a world-writable entry dir: $(cat log9)"
+grep -q "not private" log9 || fail "no warning about the world-writable entry dir: $(cat log9)"
+"$KAFU" aot basics.wasm > /dev/null 2> log10 && fail "aot must refuse a world-writable entry dir"
+grep -q "not private" log10 || fail "aot message: $(cat log10)"
+chmod o-w "$d"
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+  chown nobody "$T/$so"
+  KAFU_LOG=debug "$KAFU" run basics.wasm > /dev/null 2> log11 || fail "run with a foreign-owned entry"
+  grep -q "refusing to load code" log11 || fail "foreign-owned artifact was not refused: $(cat log11)"
+  [ "$(stat -c %u "$T/$so")" = 0 ] || fail "foreign-owned artifact not replaced"
+fi
 echo "engine_cache: ok"

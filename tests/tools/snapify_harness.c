@@ -357,7 +357,8 @@ static void overflow(void) {
           "snapify_harness: error: Asyncify buffer overflow (%u bytes needed, %u available): rebuild with "
           "--kafu-stack-size=BYTES\n",
           cur > H.buf_addr ? cur - H.buf_addr : 0, size);
-  fprintf(stderr, "snapify_harness: migration points %" PRIu64 ", migrations %" PRIu64 "\n", H.points, H.migrations);
+  fprintf(stderr, "snapify_harness: migration points %" PRIu64 ", migrations %" PRIu64 "\n", H.points,
+          H.migrations);
   exit(70);
 }
 
@@ -366,9 +367,12 @@ int main(int argc, char **argv) {
   int i = 1;
   H.migrate = true;
   for (; i < argc && argv[i][0] == '-'; i++) {
-    if (!strcmp(argv[i], "--no-migrate")) H.migrate = false;
-    else if (!strcmp(argv[i], "--keep") && i + 1 < argc) keep = argv[++i];
-    else die("usage: snapify_harness [--no-migrate] [--keep DIR] MODULE.wasm [ARGS...]");
+    if (!strcmp(argv[i], "--no-migrate"))
+      H.migrate = false;
+    else if (!strcmp(argv[i], "--keep") && i + 1 < argc)
+      keep = argv[++i];
+    else
+      die("usage: snapify_harness [--no-migrate] [--keep DIR] MODULE.wasm [ARGS...]");
   }
   if (i >= argc) die("usage: snapify_harness [--no-migrate] [--keep DIR] MODULE.wasm [ARGS...]");
   const char *wasm = argv[i];
@@ -416,6 +420,7 @@ int main(int argc, char **argv) {
     H.g.start_rewind(H.inst, H.buf_addr);
   }
   fflush(stdout);
-  fprintf(stderr, "snapify_harness: migration points %" PRIu64 ", migrations %" PRIu64 "\n", H.points, H.migrations);
+  fprintf(stderr, "snapify_harness: migration points %" PRIu64 ", migrations %" PRIu64 "\n", H.points,
+          H.migrations);
   return H.exited ? (int)H.exit_code : 0;
 }

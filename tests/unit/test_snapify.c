@@ -161,9 +161,17 @@ static void test_snapify_output(void **st) {
   kafu_wasm_module m;
   assert_int_equal(kafu_wasm_parse(out.data, out.len, &m, &err), 0);
   assert_non_null(kafu_wasm_find_import(&m, "kafu", "migration_point"));
-  static const char *exports[] = {"_start", "work", "memory", "kafu_global_0", "kafu_global_1",
-                                  "kafu_asyncify_buf_addr", "kafu_asyncify_buf_size", "asyncify_start_unwind",
-                                  "asyncify_stop_unwind", "asyncify_start_rewind", "asyncify_stop_rewind",
+  static const char *exports[] = {"_start",
+                                  "work",
+                                  "memory",
+                                  "kafu_global_0",
+                                  "kafu_global_1",
+                                  "kafu_asyncify_buf_addr",
+                                  "kafu_asyncify_buf_size",
+                                  "asyncify_start_unwind",
+                                  "asyncify_stop_unwind",
+                                  "asyncify_start_rewind",
+                                  "asyncify_stop_rewind",
                                   "asyncify_get_state"};
   for (size_t i = 0; i < sizeof exports / sizeof exports[0]; i++) {
     if (!kafu_wasm_find_export(&m, exports[i], -1)) print_error("missing export %s\n", exports[i]);
@@ -212,11 +220,13 @@ static void test_bad_annotations(void **st) {
     const char *sections[3];
     const char *needle;
   } cases[] = {
-      {{".kafu_dest.nothere.cloud"}, "section '.kafu_dest.nothere.cloud' names function 'nothere', but the module "
-                                     "exports no function of that name"},
+      {{".kafu_dest.nothere.cloud"},
+       "section '.kafu_dest.nothere.cloud' names function 'nothere', but the module "
+       "exports no function of that name"},
       {{".kafu_dest.wrk.cloud"}, "did you mean 'work'?"},
-      {{".kafu_dest.main.cloud"}, "annotated function 'main' (section '.kafu_dest.main.cloud') exists but is not "
-                                  "exported: it must not be static"},
+      {{".kafu_dest.main.cloud"},
+       "annotated function 'main' (section '.kafu_dest.main.cloud') exists but is not "
+       "exported: it must not be static"},
       {{".kafu_dest.work.cloud", ".kafu_dest.work.edge"}, "function 'work' has two destinations: 'cloud'"},
       {{".kafu_dest.work."}, "custom section '.kafu_dest.work.': empty destination node for function 'work'"},
       {{".kafu_dest.work.bad node"}, "invalid destination node 'bad node' for function 'work'"},
@@ -267,8 +277,10 @@ static void test_bad_modules(void **st) {
         "  (func $s) (export \"_start\" (func $s)))",
         NULL, NULL);
   expect_fail(&b, "already imports kafu.migration_point but has no kafu.meta");
-  build(&b, "(module (memory 1) (func $s) (export \"_start\" (func $s)) (export \"asyncify_get_state\" (func $s)))",
-        NULL, NULL);
+  build(
+      &b,
+      "(module (memory 1) (func $s) (export \"_start\" (func $s)) (export \"asyncify_get_state\" (func $s)))",
+      NULL, NULL);
   expect_fail(&b, "already exports 'asyncify_get_state'");
   /* relocatable object */
   build(&b, CMD, NULL, NULL);
@@ -284,10 +296,12 @@ static void test_unsupported_features(void **st) {
   kafu_buf b = {0};
   build(&b,
         "(module (memory 1) (func $work (param i32) (result i32) local.get 0 return_call $work)\n"
-        "  (func $s (drop (call $work (i32.const 1)))) (export \"_start\" (func $s)) (export \"work\" (func $work)))",
+        "  (func $s (drop (call $work (i32.const 1)))) (export \"_start\" (func $s)) (export \"work\" (func "
+        "$work)))",
         "--enable-tail-call", CLOUD);
   expect_fail(&b, "tail calls (return_call), which Binaryen 108's Asyncify cannot transform");
-  build(&b, "(module (memory 1) (memory 1) (func $s) (export \"_start\" (func $s)))", "--enable-multi-memory", NULL);
+  build(&b, "(module (memory 1) (memory 1) (func $s) (export \"_start\" (func $s)))", "--enable-multi-memory",
+        NULL);
   expect_fail(&b, "2 memories: multi-memory is not supported");
   build(&b, "(module (memory i64 1) (func $s) (export \"_start\" (func $s)))", "--enable-memory64", NULL);
   expect_fail(&b, "memory64");
@@ -296,7 +310,8 @@ static void test_unsupported_features(void **st) {
   build(&b,
         "(module (memory 1) (tag $e)\n"
         "  (func $work (param i32) (result i32) (try (do (throw $e)) (catch $e)) local.get 0)\n"
-        "  (func $s (drop (call $work (i32.const 1)))) (export \"_start\" (func $s)) (export \"work\" (func $work)))",
+        "  (func $s (drop (call $work (i32.const 1)))) (export \"_start\" (func $s)) (export \"work\" (func "
+        "$work)))",
         "--enable-exceptions", CLOUD);
   expect_fail(&b, "uses exception handling (try/catch/throw)");
   /* GC types are rejected by the reader itself */
@@ -376,8 +391,9 @@ static void test_warnings(void **st) {
   ks_plan p;
   assert_int_equal(ks_plan_build(&m, 4096, true, &p, &err), 0);
   const char *w = kafu_buf_cstr(&p.warnings);
-  assert_non_null(strstr(w, "annotated function 'work': its export is a command-export thunk that contains more "
-                            "than a call"));
+  assert_non_null(strstr(w,
+                         "annotated function 'work': its export is a command-export thunk that contains more "
+                         "than a call"));
   assert_non_null(strstr(w, "annotated function 'work' is never called inside the module"));
   assert_false(p.annots[0].via_thunk);
   ks_plan_free(&p);
@@ -403,7 +419,8 @@ static void test_guest_buffer(void **st) {
       "  (func $work (param i32) (result i32) local.get 0)\n"
       "  (func $_start (drop (call $work (i32.const 1))))\n"
       "  (export \"_start\" (func $_start)) (export \"work\" (func $work))\n"
-      "  (export \"__kafu_asyncify_buf\" (global $buf)) (export \"__kafu_asyncify_buf_size\" (global $bufsz)))";
+      "  (export \"__kafu_asyncify_buf\" (global $buf)) (export \"__kafu_asyncify_buf_size\" (global "
+      "$bufsz)))";
   kafu_buf b = {0}, out = {0};
   build(&b, text, NULL, CLOUD);
   kafu_snapify_info info;
@@ -470,11 +487,16 @@ static void test_helpers(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_plan_thunk),        cmocka_unit_test(test_snapify_output),
-      cmocka_unit_test(test_bad_annotations),   cmocka_unit_test(test_bad_modules),
-      cmocka_unit_test(test_unsupported_features), cmocka_unit_test(test_binaryen_isolated),
-      cmocka_unit_test(test_indirect),          cmocka_unit_test(test_warnings),
-      cmocka_unit_test(test_guest_buffer),      cmocka_unit_test(test_helpers),
+      cmocka_unit_test(test_plan_thunk),
+      cmocka_unit_test(test_snapify_output),
+      cmocka_unit_test(test_bad_annotations),
+      cmocka_unit_test(test_bad_modules),
+      cmocka_unit_test(test_unsupported_features),
+      cmocka_unit_test(test_binaryen_isolated),
+      cmocka_unit_test(test_indirect),
+      cmocka_unit_test(test_warnings),
+      cmocka_unit_test(test_guest_buffer),
+      cmocka_unit_test(test_helpers),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -148,7 +148,8 @@ static void test_leb(void **st) {
   pos = 0; /* sign bits inconsistent in the last byte */
   assert_int_equal(kafu_leb_s32((const uint8_t *)"\x80\x80\x80\x80\x70", 5, &pos, &s), KAFU_EFORMAT);
   pos = 0;
-  assert_int_equal(kafu_leb_s64((const uint8_t *)"\x80\x80\x80\x80\x80\x80\x80\x80\x80\x7f", 10, &pos, &s64), 0);
+  assert_int_equal(kafu_leb_s64((const uint8_t *)"\x80\x80\x80\x80\x80\x80\x80\x80\x80\x7f", 10, &pos, &s64),
+                   0);
   assert_true(s64 == INT64_MIN);
   kafu_buf b = {0};
   kafu_leb_put_u32(&b, 300);
@@ -268,14 +269,14 @@ static void test_features(void **st) {
   bytes(&s, "\x00\x01", 2);
   section(&m, 5, &s);
   kafu_buf body = {0};
-  u8(&body, 0); /* no locals */
+  u8(&body, 0);                                            /* no locals */
   bytes(&body, "\x41\x01\xc0\x1a", 4);                     /* i32.const 1; i32.extend8_s; drop */
   bytes(&body, "\x41\x00\x41\x00\x41\x00\xfc\x0b\x00", 9); /* memory.fill */
   bytes(&body, "\x43\x00\x00\x00\x00\xfc\x00\x1a", 8);     /* f32.const 0; i32.trunc_sat_f32_s; drop */
   u8(&body, 0xfd);
   u8(&body, 12);
-  bytes(&body, "0123456789abcdef", 16);                 /* v128.const */
-  bytes(&body, "\xfd\x1b\x02\x1a", 4);                   /* i32x4.extract_lane 2; drop */
+  bytes(&body, "0123456789abcdef", 16); /* v128.const */
+  bytes(&body, "\xfd\x1b\x02\x1a", 4);  /* i32x4.extract_lane 2; drop */
   u8(&body, 0x0b);
   uleb(&s, 1);
   uleb(&s, (uint32_t)body.len);
@@ -454,8 +455,13 @@ static void test_bad_names_ignored(void **st) {
 
 static void test_meta(void **st) {
   kafu_meta_func fs[2] = {{0, "detect", "cloud"}, {1, "capture", "edge"}};
-  kafu_meta m = {.version = 1, .flags = KAFU_META_FLAG_SNAPIFIED, .asyncify_buf_size = 65536, .funcs = fs,
-                 .nfuncs = 2, .instrumented_functions = 7, .total_functions = 40};
+  kafu_meta m = {.version = 1,
+                 .flags = KAFU_META_FLAG_SNAPIFIED,
+                 .asyncify_buf_size = 65536,
+                 .funcs = fs,
+                 .nfuncs = 2,
+                 .instrumented_functions = 7,
+                 .total_functions = 40};
   kafu_buf b = {0};
   assert_int_equal(kafu_meta_encode(&m, &b), 0);
   assert_memory_equal(b.data, "KAFU\1\0\0\0", 8);
@@ -507,8 +513,14 @@ static void test_corpus(void **st) {
     kafu_err e = {0};
     assert_int_equal(kafu_read_file(path, &data, &len, &e), 0);
     kafu_wasm_module m;
-    if (kafu_wasm_parse(data, len, &m, &e) != 0) print_error("%s: %s\n", path, e.msg);
-    assert_int_equal(kafu_wasm_parse(data, len, &m, &e), 0);
+    if (!strncmp(de->d_name, "regress_", 8)) { /* fuzzer finds: must not crash, may be invalid */
+      if (kafu_wasm_parse(data, len, &m, &e) == 0) kafu_wasm_module_free(&m);
+      free(data);
+      continue;
+    }
+    int rc = kafu_wasm_parse(data, len, &m, &e);
+    if (rc != 0) print_error("%s: %s\n", path, e.msg);
+    assert_int_equal(rc, 0);
     uint32_t f;
     assert_int_equal(kafu_wasm_detect_features(&m, &f, &e), 0);
     assert_non_null(kafu_wasm_find_export(&m, "_start", KAFU_WASM_EXT_FUNC));
@@ -522,9 +534,15 @@ static void test_corpus(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_leb),        cmocka_unit_test(test_parse_basic), cmocka_unit_test(test_scan_code),
-      cmocka_unit_test(test_features),   cmocka_unit_test(test_errors),      cmocka_unit_test(test_truncation),
-      cmocka_unit_test(test_bad_names_ignored), cmocka_unit_test(test_meta), cmocka_unit_test(test_corpus),
+      cmocka_unit_test(test_leb),
+      cmocka_unit_test(test_parse_basic),
+      cmocka_unit_test(test_scan_code),
+      cmocka_unit_test(test_features),
+      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_truncation),
+      cmocka_unit_test(test_bad_names_ignored),
+      cmocka_unit_test(test_meta),
+      cmocka_unit_test(test_corpus),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

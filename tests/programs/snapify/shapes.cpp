@@ -31,7 +31,9 @@ struct Rect : Shape {
   double w, h;
   Rect(double w, double h) : w(w), h(h) {}
   double area() const override { return measure(w, h); }
-  std::string name() const override { return "rect " + std::to_string((int)w) + "x" + std::to_string((int)h); }
+  std::string name() const override {
+    return "rect " + std::to_string((int)w) + "x" + std::to_string((int)h);
+  }
 };
 
 struct Tri : Shape {
@@ -54,9 +56,12 @@ int summarize(int n) {
   calls++;
   std::vector<std::unique_ptr<Shape>> shapes;
   for (int i = 1; i <= n; i++) {
-    if (i % 3 == 0) shapes.push_back(std::make_unique<Circle>(i));
-    else if (i % 3 == 1) shapes.push_back(std::make_unique<Rect>(i, i + 1));
-    else shapes.push_back(std::make_unique<Tri>(i, 2 * i));
+    if (i % 3 == 0)
+      shapes.push_back(std::make_unique<Circle>(i));
+    else if (i % 3 == 1)
+      shapes.push_back(std::make_unique<Rect>(i, i + 1));
+    else
+      shapes.push_back(std::make_unique<Tri>(i, 2 * i));
   }
   std::sort(shapes.begin(), shapes.end(), [](const auto &a, const auto &b) { return a->area() > b->area(); });
   std::map<std::string, double> by_kind;
