@@ -12,3 +12,7 @@
 #endif
 
 __attribute__((used, aligned(16))) unsigned char __kafu_asyncify_buf[KAFU_ASYNCIFY_BUF_SIZE];
+
+/* The size reserved above, exported (-Wl,--export=__kafu_asyncify_buf_size) so
+ * Snapify can check it against --kafu-stack-size instead of trusting the flag. */
+__attribute__((used)) const unsigned __kafu_asyncify_buf_size = KAFU_ASYNCIFY_BUF_SIZE;

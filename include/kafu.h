@@ -23,7 +23,7 @@ extern "C" {
 /* A custom section is created by an assembler .section directive whose name
  * starts with ".custom_section."; wasm-ld keeps such sections in the output. */
 #define KAFU_DEST(fn, node) \
-  __asm__(".section .custom_section..kafu_dest." #fn "." node ",\"\",@\n");
+  __asm__(".section \".custom_section..kafu_dest." #fn "." node "\",\"\",@\n");
 #ifdef __cplusplus
 #define KAFU_EXPORT(fn) extern "C" __attribute__((used, export_name(#fn), noinline))
 #else

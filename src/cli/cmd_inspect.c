@@ -17,6 +17,7 @@
 
 #include "commands.h"
 #include "kafu/snapify.h"
+#include "kafu/snapshot.h"
 #include "kafu/util.h"
 #include "kafu/wasm.h"
 
@@ -214,6 +215,21 @@ static int inspect_module(const inspect_ctx *c, const uint8_t *data, size_t len)
   return arc < 0 ? 1 : 0;
 }
 
+/* ---- snapshots ------------------------------------------------------------------ */
+
+static int inspect_snapshot(const inspect_ctx *c, const uint8_t *data, size_t len) {
+  kafu_buf out = {0};
+  kafu_err err = {0};
+  int rc = kafu_snap_describe(data, len, &out, c->json, &err);
+  if (out.len) fwrite(out.data, 1, out.len, stdout);
+  kafu_buf_free(&out);
+  if (rc) {
+    fprintf(stderr, "kafu inspect: error: %s: invalid snapshot: %s\n", c->path, err.msg);
+    return 1;
+  }
+  return 0;
+}
+
 /* ---- dispatch on the file's magic -------------------------------------------- */
 
 typedef struct {
@@ -224,7 +240,7 @@ typedef struct {
 
 static const inspector inspectors[] = {
     {{0x00, 'a', 's', 'm'}, "WebAssembly module", inspect_module},
-    /* snapshot files: add {{magic}, "Kafu snapshot", inspect_snapshot} here */
+    {{'K', 'A', 'F', 'U'}, "Kafu snapshot", inspect_snapshot},
 };
 
 int kafu_cmd_inspect(int argc, char **argv) {

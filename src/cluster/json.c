@@ -144,7 +144,7 @@ static int value(scan *s, int depth) {
     }
   }
   const char *st = s->p;
-  while (s->p < s->end && strchr("+-0123456789.eE", *s->p)) s->p++;
+  while (s->p < s->end && *s->p && strchr("+-0123456789.eE", *s->p)) s->p++;
   return s->p > st ? 0 : -1;
 }
 
@@ -195,7 +195,7 @@ int kafu_json_get_int(const char *json, size_t len, const char *key, long long *
   size_t n = 0;
   while (s.p < s.end && n + 1 < sizeof num && (*s.p == '-' || (*s.p >= '0' && *s.p <= '9'))) num[n++] = *s.p++;
   num[n] = 0;
-  if (!n || (s.p < s.end && strchr(".eE0123456789", *s.p))) return KAFU_EFORMAT;
+  if (!n || (s.p < s.end && *s.p && strchr(".eE0123456789", *s.p))) return KAFU_EFORMAT;
   char *e;
   *out = strtoll(num, &e, 10);
   return *e ? KAFU_EFORMAT : 0;

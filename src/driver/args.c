@@ -611,6 +611,7 @@ int kafu_drv_link_argv(const kafu_drv *d, const kafu_toolchain *tc, char *const 
   if (rt_obj) {
     PUSH(rt_obj);
     PUSH("-Wl,--export=__kafu_asyncify_buf");
+    PUSH("-Wl,--export=__kafu_asyncify_buf_size");
   }
   if (!d->debug) PUSH("-Wl,--strip-debug"); /* DWARF only; custom sections such as .kafu_dest.* stay */
   if (d->nsources) PUSH("-Qunused-arguments");
