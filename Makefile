@@ -5,7 +5,7 @@ PREFIX  ?= /usr/local
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps test test-asan demo install clean bench bench-migration bench-pipeline bench-overhead bench-startup fuzz format
+.PHONY: all build deps test test-asan demo install clean bench bench-migration bench-pipeline bench-overhead bench-startup bench-snapshot-codec fuzz format
 
 all: build
 
@@ -37,9 +37,11 @@ install: build
 fuzz: deps
 	bash scripts/fuzz.sh
 
+# Benchmarks (never part of `make test`): each prints a table, writes CSV under
+# bench/results/ and ends with one machine-readable summary line.
 bench: bench-overhead bench-startup bench-migration bench-pipeline
-bench-migration bench-pipeline bench-overhead bench-startup: build
-	bash bench/$(subst bench-,,$@).sh $(BUILD)
+bench-migration bench-pipeline bench-overhead bench-startup bench-snapshot-codec: build
+	KAFU=$(CURDIR)/$(BUILD)/bin/kafu KAFU_BUILD=$(CURDIR)/$(BUILD) bash bench/$(subst bench-,,$@).sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

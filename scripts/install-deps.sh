@@ -15,6 +15,8 @@ PKGS=(
   libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev liblz4-dev libzstd-dev libxxhash-dev libssl-dev
   # tests
   libcmocka-dev nodejs curl python3
+  # benchmarks: plots
+  gnuplot-nox
 )
 
 missing=()

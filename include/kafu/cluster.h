@@ -71,7 +71,8 @@ int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err);
 /* Block until the node is done. Returns the exit code of this process: the
  * program's exit code when it ended (here or on a peer), KAFU_EXIT_CLUSTER or
  * another non-zero code on failure. why (may be NULL) gets the reason when the
- * code is non-zero (node and cause named), "" otherwise. */
+ * run failed (trap, peer lost, signal, ...: node and cause named), and "" when
+ * the program simply ended, whatever its exit code. */
 int kafu_node_wait(kafu_node *n, kafu_err *why);
 /* Ask the node to end with this exit code (e.g. a signal). Thread-safe and
  * async-signal-unsafe: call from a normal thread. Does not tell the peers. */

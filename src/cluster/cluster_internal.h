@@ -122,8 +122,9 @@ int kafu_http_get(kafu_http_client *c, const char *path, long timeout_ms, long *
                   kafu_err *err);
 int kafu_http_post(kafu_http_client *c, const char *path, const void *body, size_t len, long timeout_ms,
                    long *status, kafu_buf *resp, kafu_err *err);
-int kafu_http_post_stream(kafu_http_client *c, const char *path, kafu_http_read_fn read, void *ctx, long *status,
-                          kafu_buf *resp, kafu_err *err);
+/* extra_header: one more "Name: value" header line, or NULL. */
+int kafu_http_post_stream(kafu_http_client *c, const char *path, const char *extra_header, kafu_http_read_fn read,
+                          void *ctx, long *status, kafu_buf *resp, kafu_err *err);
 
 /* ---- metrics (Prometheus text exposition) ----------------------------------------- */
 

@@ -27,6 +27,7 @@
 #define SENDING_WAIT_MS 5000 /* a peer may answer our POST and call back before we saw the answer */
 
 typedef struct migrate_req {
+  char id[128]; /* X-Kafu-Migration-Id, "" when absent */
   kafu_snap_decoder *dec;
   int rc; /* first decoder error */
   kafu_err err;
@@ -96,7 +97,18 @@ static void get_status(kafu_node *n, kafu_http_response *resp) {
 }
 
 static kafu_http_mode begin_migrate(kafu_node *n, kafu_http_request *r, kafu_http_response *resp) {
+  const char *id = kafu_http_header(r, KAFU_MIGRATION_ID_HEADER);
   pthread_mutex_lock(&n->mu);
+  if (id && *id && !strcmp(id, n->last_mig_id)) {
+    /* we accepted this one already; the sender missed our 200 and retries */
+    pthread_mutex_unlock(&n->mu);
+    kafu_info("node %s: migration %s was already received; acknowledging again", n->self, id);
+    ok_json(resp, 200);
+    kafu_buf_printf(&resp->body, "{\"ok\":true,\"duplicate\":true,\"node\":");
+    kafu_json_str(&resp->body, n->self);
+    kafu_buf_printf(&resp->body, "}\n");
+    return KAFU_HTTP_RESPOND;
+  }
   wait_not_sending(n);
   const char *busy = NULL;
   int code = 409;
@@ -132,6 +144,7 @@ static kafu_http_mode begin_migrate(kafu_node *n, kafu_http_request *r, kafu_htt
                     rc == KAFU_ENOMEM ? "out of memory" : err.msg);
     return KAFU_HTTP_RESPOND;
   }
+  snprintf(m->id, sizeof m->id, "%s", id ? id : "");
   r->user = m;
   return KAFU_HTTP_STREAM;
 }
@@ -158,6 +171,10 @@ static void complete_migrate(kafu_node *n, kafu_http_request *r, kafu_http_respo
     pthread_mutex_unlock(&n->mu);
     rc = kafu_node_engine_call(n, KAFU_CALL_FINISH, &m->dec, &err);
     if (!rc) {
+      /* before our 200 goes out: the sender can only retry after that */
+      pthread_mutex_lock(&n->mu);
+      snprintf(n->last_mig_id, sizeof n->last_mig_id, "%s", m->id);
+      pthread_mutex_unlock(&n->mu);
       kafu_metrics_observe(&n->metrics, KAFU_PHASE_RECEIVE, recv_ms);
       kafu_metrics_observe(&n->metrics, KAFU_PHASE_RESTORE, kafu_ms_since(t0));
       kafu_metrics_add(&n->metrics, &n->metrics.migrations_in, 1);

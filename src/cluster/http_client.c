@@ -57,6 +57,7 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ctx) {
 typedef struct {
   kafu_http_read_fn fn;
   void *ctx;
+  const char *extra_header;
 } reader;
 
 static size_t on_read(char *buf, size_t sz, size_t n, void *ctx) {
@@ -90,6 +91,7 @@ static int perform(kafu_http_client *c, const char *path, const void *body, size
     for (struct curl_slist *i = c->headers; i; i = i->next) extra = curl_slist_append(extra, i->data);
     extra = curl_slist_append(extra, "Content-Type: application/octet-stream");
     extra = curl_slist_append(extra, "Transfer-Encoding: chunked");
+    if (rd->extra_header) extra = curl_slist_append(extra, rd->extra_header);
     hd = extra;
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
@@ -126,8 +128,8 @@ int kafu_http_post(kafu_http_client *c, const char *path, const void *body, size
   return perform(c, path, body ? body : "", len, NULL, timeout_ms, status, resp, err);
 }
 
-int kafu_http_post_stream(kafu_http_client *c, const char *path, kafu_http_read_fn read, void *ctx, long *status,
-                          kafu_buf *resp, kafu_err *err) {
-  reader rd = {read, ctx};
+int kafu_http_post_stream(kafu_http_client *c, const char *path, const char *extra_header, kafu_http_read_fn read,
+                          void *ctx, long *status, kafu_buf *resp, kafu_err *err) {
+  reader rd = {read, ctx, extra_header};
   return perform(c, path, NULL, 0, &rd, 0, status, resp, err);
 }

@@ -208,6 +208,7 @@ static long pipe_read(void *ctx, uint8_t *out, size_t cap) {
 
 typedef struct xfer {
   kafu_http_client *cl;
+  const char *header;
   snap_pipe *sp;
   long status;
   kafu_buf resp;
@@ -217,7 +218,7 @@ typedef struct xfer {
 
 static void *xfer_main(void *arg) {
   xfer *x = arg;
-  x->rc = kafu_http_post_stream(x->cl, "/migrate", pipe_read, x->sp, &x->status, &x->resp, &x->err);
+  x->rc = kafu_http_post_stream(x->cl, "/migrate", x->header, pipe_read, x->sp, &x->status, &x->resp, &x->err);
   pthread_mutex_lock(&x->sp->mu);
   x->sp->rdone = true;
   pthread_cond_broadcast(&x->sp->cv);
@@ -248,7 +249,9 @@ static attempt_result send_once(kafu_node *n, kafu_http_client *cl, const char *
     return ATTEMPT_FATAL;
   }
   sp.tee = open_tee(n, target);
-  xfer x = {.cl = cl, .sp = &sp};
+  char header[200];
+  snprintf(header, sizeof header, KAFU_MIGRATION_ID_HEADER ": %s", n->mig_id);
+  xfer x = {.cl = cl, .header = header, .sp = &sp};
   pthread_t th;
   attempt_result ar;
   if (pthread_create(&th, NULL, xfer_main, &x)) {
@@ -319,6 +322,7 @@ static int send_snapshot(kafu_node *n, const char *target, kafu_err *err) {
   kafu_http_client *cl = kafu_node_client(n, n->eng_cl, (size_t)ti, err);
   if (!cl) return err->code;
   n->snap_seq++;
+  snprintf(n->mig_id, sizeof n->mig_id, "%s.%" PRIu64 ".%u", n->self, n->start_wall_ns, n->snap_seq);
   bool full_only = n->cfg->migration.mode == KAFU_MEMORY_MIGRATION_FULL;
   uint64_t start = kafu_now_ns();
   uint64_t wait_ms = KAFU_SEND_RETRY_FIRST_MS;
@@ -408,13 +412,18 @@ static void after_run(kafu_node *n, int rc, kafu_rt_result *res, kafu_err *err) 
                             res->status == KAFU_RT_FINISHED ? "finished" : "exited", false, reason);
       return;
     case KAFU_RT_TRAPPED:
-    case KAFU_RT_FAILED:
+    case KAFU_RT_FAILED: {
+      /* the runtime's message may already start with "node <self>: " */
+      const char *msg = res->message[0] ? res->message : "(no message)";
+      char own[80];
+      snprintf(own, sizeof own, "node %s: ", n->self);
+      if (!strncmp(msg, own, strlen(own))) msg += strlen(own);
       snprintf(reason, sizeof reason, "program %s on node %s: %s",
-               res->status == KAFU_RT_TRAPPED ? "trapped" : "failed", n->self,
-               res->message[0] ? res->message : "(no message)");
+               res->status == KAFU_RT_TRAPPED ? "trapped" : "failed", n->self, msg);
       kafu_node_end_cluster(n, n->eng_cl, res->exit_code ? res->exit_code : KAFU_EXIT_CLUSTER,
                             res->status == KAFU_RT_TRAPPED ? "trapped" : "failed", true, reason);
       return;
+    }
   }
 }
 
@@ -617,7 +626,7 @@ int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err) 
     int rc = kafu_parse_listen(opts->listen, h, sizeof h, &p, err);
     if (rc) return rc;
     if (h[0]) snprintf(host, sizeof host, "%s", h);
-    if (p || strchr(opts->listen, ':')) port = p ? p : port;
+    if (p) port = p;
   }
   if (opts->save_snapshots_dir && kafu_mkdirs(opts->save_snapshots_dir, 0755, err))
     return kafu_err_prefix(err, "--save-snapshots");
@@ -633,6 +642,9 @@ int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err) 
   n->coordinator = idx == 0;
   snprintf(n->self, sizeof n->self, "%s", me->id);
   n->start_ns = kafu_now_ns();
+  struct timespec wall;
+  clock_gettime(CLOCK_REALTIME, &wall);
+  n->start_wall_ns = (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec;
   pthread_mutex_init(&n->mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);

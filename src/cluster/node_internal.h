@@ -37,7 +37,7 @@ struct kafu_node {
   char self[64];
   char hostport[300]; /* where we listen */
   uint16_t port;
-  uint64_t start_ns;
+  uint64_t start_ns, start_wall_ns;
   FILE *events;
   kafu_http_server *srv;
   kafu_metrics metrics;
@@ -61,7 +61,8 @@ struct kafu_node {
   int call_rc;
   kafu_err call_err;
   bool resume;
-  uint64_t recv_bytes; /* the snapshot being finished (for the log) */
+  char last_mig_id[128]; /* X-Kafu-Migration-Id of the last snapshot accepted here */
+  uint64_t recv_bytes;    /* the snapshot being finished (for the log) */
   double recv_ms;
   /* copies of runtime facts for other threads (written by the engine thread) */
   uint64_t image_id, mig_in, mig_out;
@@ -74,7 +75,12 @@ struct kafu_node {
   kafu_http_client *eng_cl;  /* per node: engine thread's clients */
   kafu_http_client *live_cl; /* per node: liveness thread's clients */
   unsigned snap_seq;
+  char mig_id[128]; /* id of the outgoing migration: "<self>.<start time>.<seq>" */
 };
+
+/* Header naming a migration, so a retry after a lost acknowledgement is
+ * answered "already have it" instead of 409 by a receiver that resumed. */
+#define KAFU_MIGRATION_ID_HEADER "X-Kafu-Migration-Id"
 
 const char *kafu_node_state_name(kafu_node_state s);
 /* With n->mu held: wait on n->cv for at most ms. */

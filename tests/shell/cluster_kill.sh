@@ -65,3 +65,20 @@ kill -9 "$PID_A"
 wait_exit "$PID_B" 10
 [ "$EXIT_CODE" = 1 ] || fail "busy follower exited $EXIT_CODE after losing the coordinator, expected 1"
 pass "coordinator killed while b runs the program -> b exits 1"
+
+# 5. the target is down for a moment when a migration starts: the sender keeps
+#    its state and retries with backoff until the restarted node takes it
+read -r PA PB <<<"$(free_ports 2)"
+HB_MS=5000 config "$T/k5.yaml" ending.wasm '["slow_a", "2", "1000"]' a="$PA" b="$PB"
+serve b "$T/k5.yaml"; PID_B=$LAST_PID
+serve a "$T/k5.yaml"; PID_A=$LAST_PID
+wait_for_line "$T/a.out" 'round 0' 30
+kill -9 "$PID_B"
+wait_for_line "$T/a.err" 'sending to b failed .*retrying in' 10
+serve b "$T/k5.yaml"; PID_B=$LAST_PID
+wait_exit "$PID_A" 20
+[ "$EXIT_CODE" = 0 ] || fail "run with a restarted target exited $EXIT_CODE"
+[ "$(cat "$T/a.out")" = $'start slow_a\nround 0\nround 1' ] || fail "a's output: $(cat "$T/a.out")"
+grep -q 'on b (3)' "$T/b.out" || fail "the restarted b did not run on_b"
+grep -q 'node a: migrated to b: .*(after retries)' "$T/a.err" || fail "no successful retry logged"
+pass "transient send failure retried with backoff; nothing lost"

@@ -131,3 +131,19 @@ grep -q 'running the program' <<<"$body" || fail "409 does not say why: $body"
 wait_exit "$PID_A" 30
 [ "$EXIT_CODE" = 0 ] || fail "the running program was disturbed by the rejected POST (exit $EXIT_CODE)"
 pass "409 busy while running; the run is unaffected"
+
+# 6. a retry after a lost acknowledgement: the same migration id is answered
+#    200 "duplicate" (the receiver already runs it), never 409
+read -r PA PB <<<"$(free_ports 2)"
+config "$T/dup.yaml" pingpong.wasm '["1"]' a="$PA" b="$PB"
+serve b "$T/dup.yaml"; PID_B=$LAST_PID
+wait_ready "$PB"
+http POST "$PB" /migrate --data-binary @"$GOOD" -H 'X-Kafu-Migration-Id: a.1.1'
+[ "$HTTP_STATUS" = 200 ] || fail "good snapshot posted by hand: $HTTP_STATUS $HTTP_BODY"
+http POST "$PB" /migrate --data-binary @"$GOOD" -H 'X-Kafu-Migration-Id: a.1.1'
+[ "$HTTP_STATUS" = 200 ] && [ "$(json_get duplicate <<<"$HTTP_BODY")" = true ] || fail "duplicate: $HTTP_STATUS $HTTP_BODY"
+for ((i = 0; i < 100; i++)); do grep -q 'pong 0' "$T/b.out" && break; sleep 0.05; done
+[ "$(grep -c 'pong 0' "$T/b.out")" = 1 ] || fail "b did not resume the hand-posted snapshot exactly once"
+http POST "$PB" /shutdown --data-binary '{"exit_code": 0, "reason": "test over"}'
+wait_exit "$PID_B" 10
+pass "same migration id twice -> 200 duplicate; the snapshot resumed once"

@@ -336,7 +336,7 @@ static void test_http_stream(void **state) {
   long st = 0;
   kafu_buf b = {0};
   gen g = {.total = 64ull << 20};
-  assert_int_equal(kafu_http_post_stream(&f->cl, "/stream", gen_read, &g, &st, &b, &err), 0);
+  assert_int_equal(kafu_http_post_stream(&f->cl, "/stream", NULL, gen_read, &g, &st, &b, &err), 0);
   assert_int_equal(st, 200);
   pthread_mutex_lock(&f->st.mu);
   assert_int_equal(f->st.streamed, g.total);
@@ -355,20 +355,20 @@ static void test_http_stream_reject(void **state) {
   kafu_buf b = {0};
   /* early: the answer comes before the body (Expect: 100-continue) */
   gen g = {.total = 8u << 20};
-  assert_int_equal(kafu_http_post_stream(&f->cl, "/busy", gen_read, &g, &st, &b, &err), 0);
+  assert_int_equal(kafu_http_post_stream(&f->cl, "/busy", NULL, gen_read, &g, &st, &b, &err), 0);
   assert_int_equal(st, 409);
   assert_true(g.sent < g.total);
   /* late: the handler rejects midway; the rest is drained and a clean 400 comes back */
   f->st.reject_after = 1 << 20;
   gen g2 = {.total = 8u << 20};
   b.len = 0;
-  assert_int_equal(kafu_http_post_stream(&f->cl, "/stream", gen_read, &g2, &st, &b, &err), 0);
+  assert_int_equal(kafu_http_post_stream(&f->cl, "/stream", NULL, gen_read, &g2, &st, &b, &err), 0);
   assert_int_equal(st, 400);
   assert_int_equal(g2.sent, g2.total);
   f->st.reject_after = 0;
   /* the client gives up midway: the server sees an aborted request */
   gen g3 = {.total = 8u << 20, .fail_at = 1 << 20};
-  assert_true(kafu_http_post_stream(&f->cl, "/stream", gen_read, &g3, &st, &b, &err) < 0);
+  assert_true(kafu_http_post_stream(&f->cl, "/stream", NULL, gen_read, &g3, &st, &b, &err) < 0);
   for (int i = 0; i < 200; i++) {
     pthread_mutex_lock(&f->st.mu);
     int a = f->st.aborted;
