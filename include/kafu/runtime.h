@@ -82,6 +82,10 @@ typedef struct kafu_runtime_opts {
   const kafu_engine_opts *engine; /* NULL = defaults */
   /* Host fds behind guest stdio (0 = inherit 0/1/2). */
   int stdout_fd, stderr_fd;
+  /* VERIFY mode: also write every encoded snapshot to
+   * DIR/NNNN-<from>-<to>.kafusnap (NNNN = migration number from 0001), for
+   * `kafu inspect`. NULL = don't. The directory must exist. */
+  const char *snapshot_dir;
 } kafu_runtime_opts;
 
 /* Load + compile the module, read kafu.meta, check every destination is a node

@@ -11,22 +11,23 @@
 #include "kafu/config.h"
 
 void kafu_usage_launch(void) {
-  printf("Usage: kafu launch [--no-prefix] [--events FILE] CONFIG\n"
-         "\n"
-         "Start every node of CONFIG on this machine, each as a `kafu serve --node-id ID\n"
-         "CONFIG` process, and exit with the program's exit code (the coordinator's).\n"
-         "Every node address must be local (127.0.0.1, localhost or ::1).\n"
-         "\n"
-         "Output of the nodes is shown line by line, prefixed with \"[node-id] \".\n"
-         "\n"
-         "Options:\n"
-         "  --no-prefix     no prefixes: the nodes write straight to this terminal, so the\n"
-         "                  program's stdout appears exactly as it wrote it\n"
-         "  --events FILE   write every node's migration events to FILE (JSON Lines, in\n"
-         "                  time order; same records as `kafu singlenode --events`)\n"
-         "  -h, --help      show this help\n"
-         "\n"
-         "Ctrl-C / SIGTERM are forwarded to the nodes (twice: killed).\n");
+  printf(
+      "Usage: kafu launch [--no-prefix] [--events FILE] CONFIG\n"
+      "\n"
+      "Start every node of CONFIG on this machine, each as a `kafu serve --node-id ID\n"
+      "CONFIG` process, and exit with the program's exit code (the coordinator's).\n"
+      "Every node address must be local (127.0.0.1, localhost or ::1).\n"
+      "\n"
+      "Output of the nodes is shown line by line, prefixed with \"[node-id] \".\n"
+      "\n"
+      "Options:\n"
+      "  --no-prefix     no prefixes: the nodes write straight to this terminal, so the\n"
+      "                  program's stdout appears exactly as it wrote it\n"
+      "  --events FILE   write every node's migration events to FILE (JSON Lines, in\n"
+      "                  time order; same records as `kafu singlenode --events`)\n"
+      "  -h, --help      show this help\n"
+      "\n"
+      "Ctrl-C / SIGTERM are forwarded to the nodes (twice: killed).\n");
 }
 
 int kafu_cmd_launch(int argc, char **argv) {
@@ -45,7 +46,8 @@ int kafu_cmd_launch(int argc, char **argv) {
     } else if (!strncmp(a, "--events=", 9)) {
       events = a + 9;
     } else if (a[0] == '-' && a[1]) {
-      fprintf(stderr, "kafu launch: unknown option '%s'\nUsage: kafu launch [--no-prefix] [--events FILE] CONFIG\n",
+      fprintf(stderr,
+              "kafu launch: unknown option '%s'\nUsage: kafu launch [--no-prefix] [--events FILE] CONFIG\n",
               a);
       return KAFU_EXIT_USAGE;
     } else if (config) {
@@ -70,7 +72,8 @@ int kafu_cmd_launch(int argc, char **argv) {
     kafu_config_free(cfg);
     return 1;
   }
-  kafu_launch_opts o = {.cfg = cfg, .config_path = cfg->config_path, .no_prefix = no_prefix, .events_path = events};
+  kafu_launch_opts o = {
+      .cfg = cfg, .config_path = cfg->config_path, .no_prefix = no_prefix, .events_path = events};
   int rc = kafu_launch_run(&o, &err);
   if (rc < 0 || err.msg[0]) fprintf(stderr, "kafu launch: error: %s\n", err.msg);
   kafu_config_free(cfg);

@@ -21,29 +21,30 @@
 #include "kafu/config.h"
 
 void kafu_usage_serve(void) {
-  printf("Usage: kafu serve --node-id ID [--listen ADDR] [--events FILE] [--save-snapshots DIR] CONFIG\n"
-         "\n"
-         "Run one node of a Kafu cluster: an HTTP server (see docs/cluster.md) and the\n"
-         "WebAssembly engine. The first node in CONFIG's `nodes` is the coordinator: it\n"
-         "waits until every other node is ready, then starts the program; the others\n"
-         "wait for a migration. When the program ends (on any node), every node shuts\n"
-         "down and exits with the program's exit code.\n"
-         "\n"
-         "Options:\n"
-         "  --node-id ID          which node of CONFIG this process is (required)\n"
-         "  --listen ADDR         where to listen: HOST, HOST:PORT, :PORT or [V6]:PORT\n"
-         "                        (default: the node's port, on its address if that is a\n"
-         "                        loopback address, else on all interfaces)\n"
-         "  --events FILE         append migration events to FILE as JSON Lines\n"
-         "  --save-snapshots DIR  debugging: also write every outgoing snapshot to DIR\n"
-         "                        (`kafu inspect DIR/0001-a-to-b.snap`)\n"
-         "  -h, --help            show this help\n"
-         "\n"
-         "Endpoints: GET /healthz /readyz /status /metrics /baseline;\n"
-         "           POST /migrate /heartbeat /shutdown (cluster.token, when set, is required).\n"
-         "Exit status: the program's exit code; %d when the cluster failed (a peer died,\n"
-         "a snapshot could not be delivered, start-up timed out); 128+N on signal N.\n",
-         KAFU_EXIT_CLUSTER);
+  printf(
+      "Usage: kafu serve --node-id ID [--listen ADDR] [--events FILE] [--save-snapshots DIR] CONFIG\n"
+      "\n"
+      "Run one node of a Kafu cluster: an HTTP server (see docs/cluster.md) and the\n"
+      "WebAssembly engine. The first node in CONFIG's `nodes` is the coordinator: it\n"
+      "waits until every other node is ready, then starts the program; the others\n"
+      "wait for a migration. When the program ends (on any node), every node shuts\n"
+      "down and exits with the program's exit code.\n"
+      "\n"
+      "Options:\n"
+      "  --node-id ID          which node of CONFIG this process is (required)\n"
+      "  --listen ADDR         where to listen: HOST, HOST:PORT, :PORT or [V6]:PORT\n"
+      "                        (default: the node's port, on its address if that is a\n"
+      "                        loopback address, else on all interfaces)\n"
+      "  --events FILE         append migration events to FILE as JSON Lines\n"
+      "  --save-snapshots DIR  debugging: also write every outgoing snapshot to DIR\n"
+      "                        (`kafu inspect DIR/0001-a-b.kafusnap`)\n"
+      "  -h, --help            show this help\n"
+      "\n"
+      "Endpoints: GET /healthz /readyz /status /metrics /baseline;\n"
+      "           POST /migrate /heartbeat /shutdown (cluster.token, when set, is required).\n"
+      "Exit status: the program's exit code; %d when the cluster failed (a peer died,\n"
+      "a snapshot could not be delivered, start-up timed out); 128+N on signal N.\n",
+      KAFU_EXIT_CLUSTER);
 }
 
 static int g_sig_pipe[2] = {-1, -1};
@@ -74,7 +75,9 @@ static void *signal_watcher(void *arg) {
 static int usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, "kafu serve: ");
   fprintf(stderr, fmt, arg);
-  fprintf(stderr, "\nUsage: kafu serve --node-id ID [--listen ADDR] [--events FILE] CONFIG (see `kafu serve --help`)\n");
+  fprintf(
+      stderr,
+      "\nUsage: kafu serve --node-id ID [--listen ADDR] [--events FILE] CONFIG (see `kafu serve --help`)\n");
   return KAFU_EXIT_USAGE;
 }
 
@@ -133,8 +136,8 @@ int kafu_cmd_serve(int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
   signal(SIGPIPE, SIG_IGN); /* a peer closing a connection must not kill the node */
 
-  kafu_node_opts o = {.cfg = cfg, .self = node_id, .listen = listen, .events_path = events,
-                      .save_snapshots_dir = save};
+  kafu_node_opts o = {
+      .cfg = cfg, .self = node_id, .listen = listen, .events_path = events, .save_snapshots_dir = save};
   kafu_node *node = NULL;
   if (kafu_node_start(&o, &node, &err)) {
     fprintf(stderr, "kafu serve: error: %s\n", err.msg);

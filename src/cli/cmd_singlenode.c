@@ -1,12 +1,18 @@
 /*
- * cmd_singlenode.c — `kafu singlenode serve [--verify] [--events FILE] CONFIG`.
+ * cmd_singlenode.c — `kafu singlenode serve [--verify] [--events FILE]
+ * [--save-snapshots DIR] CONFIG`.
  *
  * Runs the whole app in one process. By default a migration point only switches
  * the "current node" (fast emulation, like the original's kafu_singlenode).
  * With --verify every migration is a real checkpoint -> encode -> fresh
  * instance -> decode -> restore -> rewind, so the whole program state travels
  * through the snapshot format: the in-process proof that migration is exact.
- * Exit code = the program's.
+ * --save-snapshots keeps each of those snapshots as a file for `kafu inspect`.
+ * Exit code = the program's (134 for a trap, 1 when kafu itself fails).
+ *
+ * The word "serve" is optional (`kafu singlenode CONFIG`), and options may come
+ * before or after CONFIG; the original Kafu's `kafu_singlenode serve CONFIG`
+ * maps to the first form.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,44 +24,76 @@
 
 void kafu_usage_singlenode(void) {
   printf(
-      "Usage: kafu singlenode serve [--verify] [--events FILE] CONFIG\n"
+      "Usage: kafu singlenode serve [--verify] [--events FILE] [--save-snapshots DIR] CONFIG\n"
       "\n"
       "Run a Kafu app in one process, playing every node of CONFIG (kafu-config.yaml).\n"
       "Execution starts on the first node; each call of a KAFU_DEST function switches the\n"
-      "current node, and its return switches back. Exit code = the program's.\n"
+      "current node, and its return switches back. Exit code = the program's (134 when\n"
+      "it traps; 1 when the config, the module or a migration fails).\n"
       "\n"
       "Options:\n"
-      "  --verify       make every migration a real checkpoint/restore into a fresh instance\n"
-      "                 (the state travels through the snapshot format)\n"
-      "  --events FILE  write JSON Lines events (start, migration, finish) to FILE\n"
-      "  -q, --quiet    only warnings and errors on stderr\n"
-      "  -h, --help     show this help\n");
+      "  --verify             make every migration a real checkpoint/restore into a fresh\n"
+      "                       instance (the state travels through the snapshot format)\n"
+      "  --events FILE        write JSON Lines events (start, migration, finish) to FILE;\n"
+      "                       with --verify, migrations carry bytes and per-phase ms\n"
+      "  --save-snapshots DIR write each snapshot as DIR/NNNN-<from>-<to>.kafusnap\n"
+      "                       (implies --verify; DIR is created); see `kafu inspect FILE`\n"
+      "  -q, --quiet          only warnings and errors on stderr\n"
+      "  -h, --help           show this help\n"
+      "\n"
+      "Info logs on stderr: the start node, every migration as\n"
+      "  Migration cloud -> edge (Entering f) / Migration edge -> cloud (Returning from f)\n"
+      "and where the program finished. See docs/migration.md.\n");
+}
+
+/* Value of option `name` at argv[*i]: "--name VALUE" or "--name=VALUE".
+ * Returns NULL when argv[*i] is another option; sets *missing when the value is absent. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name, bool *missing) {
+  size_t n = strlen(name);
+  const char *a = argv[*i];
+  if (strncmp(a, name, n) != 0) return NULL;
+  if (a[n] == '=') return a + n + 1;
+  if (a[n] != 0) return NULL;
+  if (*i + 1 >= argc) {
+    *missing = true;
+    return NULL;
+  }
+  return argv[++*i];
 }
 
 int kafu_cmd_singlenode(int argc, char **argv) {
   int i = 1;
   if (i < argc && !strcmp(argv[i], "serve")) i++;
-  bool verify = false;
-  const char *events_path = NULL, *config_path = NULL;
+  bool verify = false, dashdash = false;
+  const char *events_path = NULL, *config_path = NULL, *snap_dir = NULL, *v;
   for (; i < argc; i++) {
     const char *a = argv[i];
-    if (!strcmp(a, "--verify")) {
+    bool missing = false;
+    if (dashdash || a[0] != '-' || !a[1]) {
+      if (config_path) {
+        fprintf(stderr, "kafu singlenode: unexpected argument '%s'\n", a);
+        return KAFU_EXIT_USAGE;
+      }
+      config_path = a;
+    } else if (!strcmp(a, "--")) {
+      dashdash = true;
+    } else if (!strcmp(a, "--verify")) {
       verify = true;
-    } else if (!strcmp(a, "--events") && i + 1 < argc) {
-      events_path = argv[++i];
-    } else if (!strncmp(a, "--events=", 9)) {
-      events_path = a + 9;
+    } else if ((v = opt_value(argc, argv, &i, "--events", &missing))) {
+      events_path = v;
+    } else if ((v = opt_value(argc, argv, &i, "--save-snapshots", &missing))) {
+      snap_dir = v;
+      verify = true;
+    } else if (missing) {
+      fprintf(stderr, "kafu singlenode: %s needs a %s\n", a, !strcmp(a, "--events") ? "FILE" : "DIR");
+      return KAFU_EXIT_USAGE;
     } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
       kafu_log_set_level(KAFU_LOG_WARN);
-    } else if (!strcmp(a, "--")) {
-      if (i + 1 < argc) config_path = argv[++i];
-    } else if (a[0] == '-') {
-      fprintf(stderr, "kafu singlenode: unknown option '%s'\nRun `kafu singlenode --help` for usage.\n", a);
-      return KAFU_EXIT_USAGE;
-    } else if (!config_path) {
-      config_path = a;
+    } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      kafu_usage_singlenode();
+      return 0;
     } else {
-      fprintf(stderr, "kafu singlenode: unexpected argument '%s'\n", a);
+      fprintf(stderr, "kafu singlenode: unknown option '%s'\nRun `kafu singlenode --help` for usage.\n", a);
       return KAFU_EXIT_USAGE;
     }
   }
@@ -72,37 +110,43 @@ int kafu_cmd_singlenode(int argc, char **argv) {
   }
   uint8_t *wasm = NULL;
   size_t wasm_len = 0;
+  FILE *events = NULL;
+  kafu_runtime *rt = NULL;
+  int code = 1;
   if (kafu_config_load_app(cfg, &wasm, &wasm_len, &err)) {
     fprintf(stderr, "kafu singlenode: error: %s\n", err.msg);
-    kafu_config_free(cfg);
-    return 1;
+    goto out;
   }
-  FILE *events = NULL;
+  if (snap_dir && kafu_mkdirs(snap_dir, 0755, &err)) {
+    fprintf(stderr, "kafu singlenode: error: --save-snapshots %s: %s\n", snap_dir, err.msg);
+    goto out;
+  }
   if (events_path) {
     events = fopen(events_path, "w");
     if (!events) {
       fprintf(stderr, "kafu singlenode: error: %s: cannot write events: %m\n", events_path);
-      free(wasm);
-      kafu_config_free(cfg);
-      return 1;
+      goto out;
     }
   }
-  kafu_runtime_opts ro = {.cfg = cfg, .wasm = wasm, .wasm_len = wasm_len, .events = events,
-                          .mode = verify ? KAFU_RT_VERIFY : KAFU_RT_EMULATE};
-  kafu_runtime *rt = NULL;
-  int code = 1;
+  kafu_runtime_opts ro = {.cfg = cfg,
+                          .wasm = wasm,
+                          .wasm_len = wasm_len,
+                          .events = events,
+                          .mode = verify ? KAFU_RT_VERIFY : KAFU_RT_EMULATE,
+                          .snapshot_dir = snap_dir};
   if (kafu_runtime_new(&ro, &rt, &err)) {
     fprintf(stderr, "kafu singlenode: error: %s\n", err.msg);
-  } else {
-    kafu_rt_result res;
-    if (kafu_runtime_run(rt, &res, &err)) {
-      fprintf(stderr, "kafu singlenode: error: %s\n", err.msg);
-    } else {
-      code = res.exit_code;
-      if (res.status == KAFU_RT_TRAPPED || res.status == KAFU_RT_FAILED)
-        fprintf(stderr, "kafu singlenode: error: %s\n", res.message);
-    }
+    goto out;
   }
+  kafu_rt_result res;
+  if (kafu_runtime_run(rt, &res, &err)) {
+    fprintf(stderr, "kafu singlenode: error: %s\n", err.msg);
+  } else {
+    code = res.exit_code;
+    if (res.status == KAFU_RT_TRAPPED || res.status == KAFU_RT_FAILED)
+      fprintf(stderr, "kafu singlenode: error: %s\n", res.message);
+  }
+out:
   kafu_runtime_free(rt);
   if (events) fclose(events);
   free(wasm);

@@ -16,8 +16,10 @@
 #include "cluster_internal.h"
 
 void kafu_hostport(const char *host, uint16_t port, char *out, size_t cap) {
-  if (strchr(host, ':') && host[0] != '[') snprintf(out, cap, "[%s]:%u", host, port);
-  else snprintf(out, cap, "%s:%u", host, port);
+  if (strchr(host, ':') && host[0] != '[')
+    snprintf(out, cap, "[%s]:%u", host, port);
+  else
+    snprintf(out, cap, "%s:%u", host, port);
 }
 
 bool kafu_addr_is_loopback(const char *addr) {
@@ -114,8 +116,8 @@ int kafu_listen_socket(const char *host, uint16_t port, uint16_t *bound_port, ka
                           "program, holds port %u)",
                           hp, port);
     if (last_errno == EADDRNOTAVAIL)
-      return kafu_err_set(err, KAFU_EIO, "cannot listen on %s: that address is not on this machine (use --listen)",
-                          hp);
+      return kafu_err_set(err, KAFU_EIO,
+                          "cannot listen on %s: that address is not on this machine (use --listen)", hp);
     return kafu_err_set(err, KAFU_EIO, "cannot listen on %s: %s", hp, strerror(last_errno));
   }
   struct sockaddr_storage ss;

@@ -51,16 +51,16 @@ typedef enum {
 typedef struct kafu_http_request {
   struct MHD_Connection *conn;
   char method[16]; /* "GET", "POST", ... */
-  char url[256];    /* path, query string removed by MHD (longer paths are cut: they match nothing) */
+  char url[256];   /* path, query string removed by MHD (longer paths are cut: they match nothing) */
   kafu_http_mode mode;
   size_t body_limit;   /* BUFFER mode; 0 = 64 KiB */
   kafu_buf body;       /* BUFFER mode */
   uint64_t body_bytes; /* bytes received so far (both modes) */
   uint64_t start_ns;
-  bool discarding;     /* STREAM: data() rejected; the rest of the body is dropped */
-  bool completed;      /* complete() was called */
-  bool too_large;      /* BUFFER: limit exceeded */
-  void *user;          /* handler's per-request state */
+  bool discarding; /* STREAM: data() rejected; the rest of the body is dropped */
+  bool completed;  /* complete() was called */
+  bool too_large;  /* BUFFER: limit exceeded */
+  void *user;      /* handler's per-request state */
 } kafu_http_request;
 
 typedef struct kafu_http_response {
@@ -93,16 +93,16 @@ void kafu_http_server_stop(kafu_http_server *s, int grace_ms);
 /* Request header (case-insensitive) or NULL. */
 const char *kafu_http_header(kafu_http_request *r, const char *name);
 /* Convenience: JSON error body {"error": kind, "message": msg, "node": node}. */
-void kafu_http_error(kafu_http_response *resp, int status, const char *node, const char *kind, const char *fmt,
-                     ...) __attribute__((format(printf, 5, 6)));
+void kafu_http_error(kafu_http_response *resp, int status, const char *node, const char *kind,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* ---- HTTP client --------------------------------------------------------------------- */
 
 /* One persistent libcurl easy handle to one peer (keep-alive). Not thread-safe:
  * each thread that talks to a peer owns its own client. */
 typedef struct kafu_http_client {
-  void *curl; /* CURL* */
-  void *headers; /* struct curl_slist* */
+  void *curl;     /* CURL* */
+  void *headers;  /* struct curl_slist* */
   char base[300]; /* "http://host:port" */
   char hostport[280];
   char errbuf[256];
@@ -113,7 +113,8 @@ typedef struct kafu_http_client {
 typedef long (*kafu_http_read_fn)(void *ctx, uint8_t *buf, size_t cap);
 
 void kafu_http_global_init(void);
-int kafu_http_client_init(kafu_http_client *c, const char *host, uint16_t port, const char *token, kafu_err *err);
+int kafu_http_client_init(kafu_http_client *c, const char *host, uint16_t port, const char *token,
+                          kafu_err *err);
 void kafu_http_client_free(kafu_http_client *c);
 /* All return 0 when a response arrived (*status set, resp body appended when
  * resp != NULL), or negative + err for a transport failure (refused, timeout,
@@ -123,8 +124,8 @@ int kafu_http_get(kafu_http_client *c, const char *path, long timeout_ms, long *
 int kafu_http_post(kafu_http_client *c, const char *path, const void *body, size_t len, long timeout_ms,
                    long *status, kafu_buf *resp, kafu_err *err);
 /* extra_header: one more "Name: value" header line, or NULL. */
-int kafu_http_post_stream(kafu_http_client *c, const char *path, const char *extra_header, kafu_http_read_fn read,
-                          void *ctx, long *status, kafu_buf *resp, kafu_err *err);
+int kafu_http_post_stream(kafu_http_client *c, const char *path, const char *extra_header,
+                          kafu_http_read_fn read, void *ctx, long *status, kafu_buf *resp, kafu_err *err);
 
 /* ---- metrics (Prometheus text exposition) ----------------------------------------- */
 
@@ -142,8 +143,8 @@ typedef struct kafu_metrics {
   uint64_t migrations_in, migrations_out;
   uint64_t raw_bytes, wire_bytes;
   uint64_t heartbeat_failures;
-  uint64_t rejected; /* POST /migrate answered 4xx */
-  uint64_t retries;  /* send attempts beyond the first */
+  uint64_t rejected;                                      /* POST /migrate answered 4xx */
+  uint64_t retries;                                       /* send attempts beyond the first */
   uint64_t hist[KAFU_PHASE_COUNT][KAFU_HIST_BUCKETS + 1]; /* last = +Inf */
   double hist_sum[KAFU_PHASE_COUNT];
   uint64_t hist_count[KAFU_PHASE_COUNT];

@@ -82,15 +82,17 @@ static void get_status(kafu_node *n, kafu_http_response *resp) {
   kafu_buf *b = &resp->body;
   kafu_buf_printf(b, "{\"node\":");
   kafu_json_str(b, n->self);
-  kafu_buf_printf(b, ",\"coordinator\":%s,\"state\":\"%s\",\"ready\":%s,\"address\":", n->coordinator ? "true" : "false",
-                  kafu_node_state_name(n->state), n->ready ? "true" : "false");
+  kafu_buf_printf(
+      b, ",\"coordinator\":%s,\"state\":\"%s\",\"ready\":%s,\"address\":", n->coordinator ? "true" : "false",
+      kafu_node_state_name(n->state), n->ready ? "true" : "false");
   kafu_json_str(b, n->hostport);
   kafu_buf_printf(b, ",\"module_sha256\":");
   kafu_json_str(b, n->module_sha);
   kafu_buf_printf(b, ",\"engine\":");
   kafu_json_str(b, KAFU_ENGINE_VERSION);
-  kafu_buf_printf(b, ",\"migrations\":{\"in\":%" PRIu64 ",\"out\":%" PRIu64 "},\"image_id\":\"%s\",\"uptime_s\":%.3f",
-                  n->mig_in, n->mig_out, img, kafu_ms_since(n->start_ns) / 1000.0);
+  kafu_buf_printf(
+      b, ",\"migrations\":{\"in\":%" PRIu64 ",\"out\":%" PRIu64 "},\"image_id\":\"%s\",\"uptime_s\":%.3f",
+      n->mig_in, n->mig_out, img, kafu_ms_since(n->start_ns) / 1000.0);
   kafu_buf_printf(b, ",\"version\":\"%s\"}\n", KAFU_VERSION);
   pthread_mutex_unlock(&n->mu);
   ok_json(resp, 200);
@@ -112,18 +114,25 @@ static kafu_http_mode begin_migrate(kafu_node *n, kafu_http_request *r, kafu_htt
   wait_not_sending(n);
   const char *busy = NULL;
   int code = 409;
-  if (n->done || n->state == KAFU_NODE_FINISHED) busy = "the run is over on this node", code = 409;
-  else if (!n->ready) busy = "the module is not loaded yet", code = 503;
-  else if (n->state == KAFU_NODE_RUNNING) busy = "this node is running the program";
-  else if (n->state == KAFU_NODE_RECEIVING) busy = "this node is already receiving a snapshot";
-  else if (n->state == KAFU_NODE_SENDING) busy = "this node is still sending a snapshot";
-  else if (n->state != KAFU_NODE_IDLE) busy = "this node is starting the program";
+  if (n->done || n->state == KAFU_NODE_FINISHED)
+    busy = "the run is over on this node", code = 409;
+  else if (!n->ready)
+    busy = "the module is not loaded yet", code = 503;
+  else if (n->state == KAFU_NODE_RUNNING)
+    busy = "this node is running the program";
+  else if (n->state == KAFU_NODE_RECEIVING)
+    busy = "this node is already receiving a snapshot";
+  else if (n->state == KAFU_NODE_SENDING)
+    busy = "this node is still sending a snapshot";
+  else if (n->state != KAFU_NODE_IDLE)
+    busy = "this node is starting the program";
   if (busy) {
     kafu_node_state st = n->state;
     pthread_mutex_unlock(&n->mu);
     char peer[80];
     peer_name(r, peer, sizeof peer);
-    kafu_warn("node %s: refused a snapshot from %s: %s (state %s)", n->self, peer, busy, kafu_node_state_name(st));
+    kafu_warn("node %s: refused a snapshot from %s: %s (state %s)", n->self, peer, busy,
+              kafu_node_state_name(st));
     kafu_metrics_add(&n->metrics, &n->metrics.rejected, 1);
     kafu_http_error(resp, code, n->self, code == 503 ? "not_ready" : "busy", "%s", busy);
     return KAFU_HTTP_RESPOND;
@@ -195,14 +204,17 @@ static void complete_migrate(kafu_node *n, kafu_http_request *r, kafu_http_respo
   peer_name(r, peer, sizeof peer);
   kafu_metrics_add(&n->metrics, &n->metrics.rejected, 1);
   if (rc == KAFU_EBASELINE) {
-    kafu_info("node %s: snapshot from %s is a delta against an image this node does not hold: %s", n->self, peer,
-              err.msg);
+    kafu_info("node %s: snapshot from %s is a delta against an image this node does not hold: %s", n->self,
+              peer, err.msg);
     kafu_http_error(resp, 409, n->self, "baseline", "%s", err.msg);
     return;
   }
-  kafu_warn("node %s: rejected a snapshot from %s (%" PRIu64 " bytes): %s", n->self, peer, r->body_bytes, err.msg);
-  if (rc == KAFU_EMODULE) kafu_http_error(resp, 400, n->self, "module", "%s", err.msg);
-  else kafu_http_error(resp, 400, n->self, "invalid", "%s", err.msg);
+  kafu_warn("node %s: rejected a snapshot from %s (%" PRIu64 " bytes): %s", n->self, peer, r->body_bytes,
+            err.msg);
+  if (rc == KAFU_EMODULE)
+    kafu_http_error(resp, 400, n->self, "module", "%s", err.msg);
+  else
+    kafu_http_error(resp, 400, n->self, "invalid", "%s", err.msg);
 }
 
 static void aborted_migrate(kafu_node *n, kafu_http_request *r) {
@@ -226,8 +238,8 @@ static void complete_heartbeat(kafu_node *n, kafu_http_request *r, kafu_http_res
   }
   int i = kafu_config_node_index(n->cfg, from);
   if (i < 0) {
-    kafu_http_error(resp, 400, n->self, "unknown_node", "heartbeat from '%s', which is not a node of %s", from,
-                    n->cfg->name);
+    kafu_http_error(resp, 400, n->self, "unknown_node", "heartbeat from '%s', which is not a node of %s",
+                    from, n->cfg->name);
     return;
   }
   pthread_mutex_lock(&n->mu);
@@ -245,7 +257,8 @@ static void complete_shutdown(kafu_node *n, kafu_http_request *r, kafu_http_resp
   long long code;
   char reason[1024] = "", from[128] = "", status[32] = "";
   if (kafu_json_get_int(b, r->body.len, "exit_code", &code) || code < 0 || code > 255) {
-    kafu_http_error(resp, 400, n->self, "invalid", "shutdown body must be {\"exit_code\": 0..255, \"reason\": \"...\"}");
+    kafu_http_error(resp, 400, n->self, "invalid",
+                    "shutdown body must be {\"exit_code\": 0..255, \"reason\": \"...\"}");
     return;
   }
   kafu_json_get_str(b, r->body.len, "reason", reason, sizeof reason);
@@ -286,8 +299,8 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
     char peer[80];
     peer_name(r, peer, sizeof peer);
     kafu_warn("node %s: refused POST %s from %s: missing or wrong cluster token", n->self, u, peer);
-    kafu_http_error(resp, 401, n->self, "unauthorized", "POST %s needs the header 'Authorization: Bearer <cluster.token>'",
-                    u);
+    kafu_http_error(resp, 401, n->self, "unauthorized",
+                    "POST %s needs the header 'Authorization: Bearer <cluster.token>'", u);
     resp->header_name = "WWW-Authenticate";
     resp->header_value = "Bearer";
     return KAFU_HTTP_RESPOND;
@@ -335,13 +348,18 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
   return KAFU_HTTP_RESPOND;
 }
 
-static int data(void *ctx, kafu_http_request *r, const uint8_t *p, size_t len) { return data_migrate(ctx, r, p, len); }
+static int data(void *ctx, kafu_http_request *r, const uint8_t *p, size_t len) {
+  return data_migrate(ctx, r, p, len);
+}
 
 static void complete(void *ctx, kafu_http_request *r, kafu_http_response *resp) {
   kafu_node *n = ctx;
-  if (!strcmp(r->url, "/migrate")) complete_migrate(n, r, resp);
-  else if (!strcmp(r->url, "/heartbeat")) complete_heartbeat(n, r, resp);
-  else complete_shutdown(n, r, resp);
+  if (!strcmp(r->url, "/migrate"))
+    complete_migrate(n, r, resp);
+  else if (!strcmp(r->url, "/heartbeat"))
+    complete_heartbeat(n, r, resp);
+  else
+    complete_shutdown(n, r, resp);
 }
 
 static void aborted(void *ctx, kafu_http_request *r) {

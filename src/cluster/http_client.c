@@ -23,7 +23,8 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static void global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 void kafu_http_global_init(void) { pthread_once(&g_once, global_init); }
 
-int kafu_http_client_init(kafu_http_client *c, const char *host, uint16_t port, const char *token, kafu_err *err) {
+int kafu_http_client_init(kafu_http_client *c, const char *host, uint16_t port, const char *token,
+                          kafu_err *err) {
   memset(c, 0, sizeof *c);
   kafu_http_global_init();
   kafu_hostport(host, port, c->hostport, sizeof c->hostport);
@@ -76,8 +77,8 @@ static int perform(kafu_http_client *c, const char *path, const void *body, size
   curl_easy_reset(h); /* keeps the connection cache */
   curl_easy_setopt(h, CURLOPT_URL, url);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms && timeout_ms < CONNECT_TIMEOUT_MS ? timeout_ms
-                                                                                             : CONNECT_TIMEOUT_MS);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   timeout_ms && timeout_ms < CONNECT_TIMEOUT_MS ? timeout_ms : CONNECT_TIMEOUT_MS);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
@@ -96,6 +97,7 @@ static int perform(kafu_http_client *c, const char *path, const void *body, size
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
     curl_easy_setopt(h, CURLOPT_READDATA, rd);
+    curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024); /* fewer callbacks and send() calls */
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, STALL_SECONDS);
   } else if (body) {
@@ -128,8 +130,8 @@ int kafu_http_post(kafu_http_client *c, const char *path, const void *body, size
   return perform(c, path, body ? body : "", len, NULL, timeout_ms, status, resp, err);
 }
 
-int kafu_http_post_stream(kafu_http_client *c, const char *path, const char *extra_header, kafu_http_read_fn read,
-                          void *ctx, long *status, kafu_buf *resp, kafu_err *err) {
+int kafu_http_post_stream(kafu_http_client *c, const char *path, const char *extra_header,
+                          kafu_http_read_fn read, void *ctx, long *status, kafu_buf *resp, kafu_err *err) {
   reader rd = {read, ctx, extra_header};
   return perform(c, path, NULL, 0, &rd, 0, status, resp, err);
 }

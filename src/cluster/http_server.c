@@ -46,16 +46,16 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
 
 static enum MHD_Result send_response(kafu_http_request *r, kafu_http_response *resp) {
   if (!resp->status) kafu_http_error(resp, 500, NULL, "internal", "handler gave no response");
-  struct MHD_Response *m =
-      MHD_create_response_from_buffer(resp->body.len, resp->body.data ? resp->body.data : (void *)"",
-                                      MHD_RESPMEM_MUST_COPY);
+  struct MHD_Response *m = MHD_create_response_from_buffer(
+      resp->body.len, resp->body.data ? resp->body.data : (void *)"", MHD_RESPMEM_MUST_COPY);
   if (!m) {
     kafu_buf_free(&resp->body);
     return MHD_NO;
   }
   MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE,
                           resp->content_type ? resp->content_type : "application/json");
-  if (resp->header_name && resp->header_value) MHD_add_response_header(m, resp->header_name, resp->header_value);
+  if (resp->header_name && resp->header_value)
+    MHD_add_response_header(m, resp->header_name, resp->header_value);
   enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)resp->status, m);
   MHD_destroy_response(m);
   kafu_buf_free(&resp->body);
@@ -137,7 +137,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   pthread_mutex_unlock(&s->mu);
 }
 
-int kafu_http_server_start(int listen_fd, const kafu_http_handlers *h, kafu_http_server **out, kafu_err *err) {
+int kafu_http_server_start(int listen_fd, const kafu_http_handlers *h, kafu_http_server **out,
+                           kafu_err *err) {
   kafu_http_server *s = calloc(1, sizeof *s);
   if (!s) {
     close(listen_fd);
@@ -186,8 +187,8 @@ const char *kafu_http_header(kafu_http_request *r, const char *name) {
   return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
-void kafu_http_error(kafu_http_response *resp, int status, const char *node, const char *kind, const char *fmt,
-                     ...) {
+void kafu_http_error(kafu_http_response *resp, int status, const char *node, const char *kind,
+                     const char *fmt, ...) {
   char msg[1200];
   va_list ap;
   va_start(ap, fmt);

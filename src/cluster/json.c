@@ -15,14 +15,26 @@ void kafu_json_str(kafu_buf *b, const char *s) {
   kafu_buf_putc(b, '"');
   for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
     switch (*p) {
-      case '"': kafu_buf_append(b, "\\\"", 2); break;
-      case '\\': kafu_buf_append(b, "\\\\", 2); break;
-      case '\n': kafu_buf_append(b, "\\n", 2); break;
-      case '\r': kafu_buf_append(b, "\\r", 2); break;
-      case '\t': kafu_buf_append(b, "\\t", 2); break;
+      case '"':
+        kafu_buf_append(b, "\\\"", 2);
+        break;
+      case '\\':
+        kafu_buf_append(b, "\\\\", 2);
+        break;
+      case '\n':
+        kafu_buf_append(b, "\\n", 2);
+        break;
+      case '\r':
+        kafu_buf_append(b, "\\r", 2);
+        break;
+      case '\t':
+        kafu_buf_append(b, "\\t", 2);
+        break;
       default:
-        if (*p < 0x20) kafu_buf_printf(b, "\\u%04x", *p);
-        else kafu_buf_putc(b, (char)*p);
+        if (*p < 0x20)
+          kafu_buf_printf(b, "\\u%04x", *p);
+        else
+          kafu_buf_putc(b, (char)*p);
     }
   }
   kafu_buf_putc(b, '"');
@@ -54,12 +66,26 @@ static int str(scan *s, char *out, size_t cap) {
       if (s->p >= s->end) return -1;
       char e = *s->p++;
       switch (e) {
-        case '"': case '\\': case '/': cp = (unsigned char)e; break;
-        case 'n': cp = '\n'; break;
-        case 't': cp = '\t'; break;
-        case 'r': cp = '\r'; break;
-        case 'b': cp = '\b'; break;
-        case 'f': cp = '\f'; break;
+        case '"':
+        case '\\':
+        case '/':
+          cp = (unsigned char)e;
+          break;
+        case 'n':
+          cp = '\n';
+          break;
+        case 't':
+          cp = '\t';
+          break;
+        case 'r':
+          cp = '\r';
+          break;
+        case 'b':
+          cp = '\b';
+          break;
+        case 'f':
+          cp = '\f';
+          break;
         case 'u': {
           if (s->end - s->p < 4) return -1;
           cp = 0;
@@ -71,13 +97,16 @@ static int str(scan *s, char *out, size_t cap) {
           s->p += 4;
           break;
         }
-        default: return -1;
+        default:
+          return -1;
       }
       /* UTF-8 encode (surrogate pairs are kept as two 3-byte sequences: good enough for messages) */
       char u[3];
       size_t un = 0;
-      if (cp < 0x80) u[un++] = (char)cp;
-      else if (cp < 0x800) u[un++] = (char)(0xc0 | (cp >> 6)), u[un++] = (char)(0x80 | (cp & 0x3f));
+      if (cp < 0x80)
+        u[un++] = (char)cp;
+      else if (cp < 0x800)
+        u[un++] = (char)(0xc0 | (cp >> 6)), u[un++] = (char)(0x80 | (cp & 0x3f));
       else
         u[un++] = (char)(0xe0 | (cp >> 12)), u[un++] = (char)(0x80 | ((cp >> 6) & 0x3f)),
         u[un++] = (char)(0x80 | (cp & 0x3f));
@@ -193,7 +222,8 @@ int kafu_json_get_int(const char *json, size_t len, const char *key, long long *
   if (rc) return rc;
   char num[32];
   size_t n = 0;
-  while (s.p < s.end && n + 1 < sizeof num && (*s.p == '-' || (*s.p >= '0' && *s.p <= '9'))) num[n++] = *s.p++;
+  while (s.p < s.end && n + 1 < sizeof num && (*s.p == '-' || (*s.p >= '0' && *s.p <= '9')))
+    num[n++] = *s.p++;
   num[n] = 0;
   if (!n || (s.p < s.end && *s.p && strchr(".eE0123456789", *s.p))) return KAFU_EFORMAT;
   char *e;
@@ -205,8 +235,11 @@ int kafu_json_get_bool(const char *json, size_t len, const char *key, bool *out)
   scan s;
   int rc = find(json, len, key, &s);
   if (rc) return rc;
-  if (s.end - s.p >= 4 && !memcmp(s.p, "true", 4)) *out = true;
-  else if (s.end - s.p >= 5 && !memcmp(s.p, "false", 5)) *out = false;
-  else return KAFU_EFORMAT;
+  if (s.end - s.p >= 4 && !memcmp(s.p, "true", 4))
+    *out = true;
+  else if (s.end - s.p >= 5 && !memcmp(s.p, "false", 5))
+    *out = false;
+  else
+    return KAFU_EFORMAT;
   return 0;
 }

@@ -96,11 +96,12 @@ int kafu_launch_check(const kafu_config *cfg, kafu_err *err) {
   for (size_t i = 0; i < cfg->nnodes; i++) {
     const kafu_config_node *nd = &cfg->nodes[i];
     if (!kafu_addr_is_loopback(nd->address))
-      return kafu_err_set(err, KAFU_EINVAL,
-                          "%s:%d: node '%s' has address '%s', but `kafu launch` runs every node on this machine, so "
-                          "every address must be local (127.0.0.1, localhost or ::1); run `kafu serve --node-id %s "
-                          "%s` on that machine instead",
-                          cfg->config_path, nd->line, nd->id, nd->address, nd->id, cfg->config_path);
+      return kafu_err_set(
+          err, KAFU_EINVAL,
+          "%s:%d: node '%s' has address '%s', but `kafu launch` runs every node on this machine, so "
+          "every address must be local (127.0.0.1, localhost or ::1); run `kafu serve --node-id %s "
+          "%s` on that machine instead",
+          cfg->config_path, nd->line, nd->id, nd->address, nd->id, cfg->config_path);
     for (size_t j = 0; j < i; j++)
       if (cfg->nodes[j].port == nd->port)
         return kafu_err_set(err, KAFU_EINVAL, "%s:%d: nodes '%s' and '%s' both use port %u on this machine",
@@ -142,7 +143,9 @@ static int exe_path(const kafu_launch_opts *o, char *out, size_t cap, kafu_err *
     return 0;
   }
   ssize_t n = readlink("/proc/self/exe", out, cap - 1);
-  if (n <= 0) return kafu_err_set(err, KAFU_EIO, "cannot find the kafu executable (/proc/self/exe): %s", strerror(errno));
+  if (n <= 0)
+    return kafu_err_set(err, KAFU_EIO, "cannot find the kafu executable (/proc/self/exe): %s",
+                        strerror(errno));
   out[n] = 0;
   return 0;
 }
@@ -234,7 +237,8 @@ int kafu_launch_run(const kafu_launch_opts *o, kafu_err *err) {
     if (fd < 0) return kafu_err_set(err, KAFU_EIO, "--events %s: %s", o->events_path, strerror(errno));
     close(fd);
   }
-  if (pipe2(g_sig_pipe, O_CLOEXEC | O_NONBLOCK)) return kafu_err_set(err, KAFU_EIO, "pipe: %s", strerror(errno));
+  if (pipe2(g_sig_pipe, O_CLOEXEC | O_NONBLOCK))
+    return kafu_err_set(err, KAFU_EIO, "pipe: %s", strerror(errno));
   struct sigaction sa = {0}, old_int, old_term, old_chld, old_pipe;
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);

@@ -52,8 +52,8 @@ static void heartbeat_loop(kafu_node *n) {
       size_t bl = resp.len > 300 ? 300 : resp.len;
       while (bl && (resp.data[bl - 1] == '\n' || resp.data[bl - 1] == '\r')) bl--;
       if (!warned)
-        kafu_warn("node %s: coordinator %s answered a heartbeat with HTTP %ld: %.*s", n->self, co->id, st, (int)bl,
-                  resp.data ? (char *)resp.data : "");
+        kafu_warn("node %s: coordinator %s answered a heartbeat with HTTP %ld: %.*s", n->self, co->id, st,
+                  (int)bl, resp.data ? (char *)resp.data : "");
       warned = true;
       had_ok = true;
       fails = 0;
@@ -103,8 +103,8 @@ static void monitor_loop(kafu_node *n) {
       kafu_http_client *c = kafu_node_client(n, n->live_cl, i, &err);
       int rc = c ? kafu_http_get(c, "/healthz", (long)max_u64(iv, 500), &st, NULL, &err) : -1;
       if (rc == 0 && st == 200) {
-        kafu_debug("node %s: node %s is alive but its heartbeats are late (%.0f ms)", n->self, n->cfg->nodes[i].id,
-                   silent_ms);
+        kafu_debug("node %s: node %s is alive but its heartbeats are late (%.0f ms)", n->self,
+                   n->cfg->nodes[i].id, silent_ms);
         pthread_mutex_lock(&n->mu);
         n->last_seen[i] = kafu_now_ns();
         pthread_mutex_unlock(&n->mu);
@@ -114,10 +114,11 @@ static void monitor_loop(kafu_node *n) {
       kafu_metrics_add(&n->metrics, &n->metrics.heartbeat_failures, 1);
       char hp[300], reason[1200];
       kafu_hostport(n->cfg->nodes[i].address, n->cfg->nodes[i].port, hp, sizeof hp);
-      snprintf(reason, sizeof reason,
-               "node %s at %s died during execution: no heartbeat for %.1f s and GET /healthz failed (%.400s); "
-               "shutting the cluster down",
-               n->cfg->nodes[i].id, hp, silent_ms / 1000.0, err.msg);
+      snprintf(
+          reason, sizeof reason,
+          "node %s at %s died during execution: no heartbeat for %.1f s and GET /healthz failed (%.400s); "
+          "shutting the cluster down",
+          n->cfg->nodes[i].id, hp, silent_ms / 1000.0, err.msg);
       kafu_node_end_cluster(n, n->live_cl, KAFU_EXIT_CLUSTER, "failed", true, reason);
       return;
     }
@@ -126,15 +127,18 @@ static void monitor_loop(kafu_node *n) {
 
 void *kafu_node_liveness_main(void *arg) {
   kafu_node *n = arg;
-  if (n->coordinator) monitor_loop(n);
-  else heartbeat_loop(n);
+  if (n->coordinator)
+    monitor_loop(n);
+  else
+    heartbeat_loop(n);
   return NULL;
 }
 
 int kafu_node_wait_peers(kafu_node *n, kafu_err *err) {
   uint64_t t0 = kafu_now_ns();
   double limit = (double)n->cfg->startup_timeout_ms;
-  if (n->cfg->nnodes > 1) kafu_info("node %s: waiting for %zu peer(s) to be ready", n->self, n->cfg->nnodes - 1);
+  if (n->cfg->nnodes > 1)
+    kafu_info("node %s: waiting for %zu peer(s) to be ready", n->self, n->cfg->nnodes - 1);
   for (size_t i = 0; i < n->cfg->nnodes; i++) {
     if ((int)i == n->self_idx) continue;
     const kafu_config_node *p = &n->cfg->nodes[i];
@@ -153,18 +157,21 @@ int kafu_node_wait_peers(kafu_node *n, kafu_err *err) {
         kafu_json_get_str(b, resp.len, "module_sha256", sha, sizeof sha);
         kafu_buf_free(&resp);
         if (strcmp(who, p->id))
-          return kafu_err_set(err, KAFU_EINVAL,
-                              "%s (configured for node %s) answered as node '%s': check the nodes' ports in %s",
-                              c->hostport, p->id, who, n->cfg->config_path);
+          return kafu_err_set(
+              err, KAFU_EINVAL,
+              "%s (configured for node %s) answered as node '%s': check the nodes' ports in %s", c->hostport,
+              p->id, who, n->cfg->config_path);
         pthread_mutex_lock(&n->mu);
         bool same = !strcmp(sha, n->module_sha);
         pthread_mutex_unlock(&n->mu);
         if (!same)
-          return kafu_err_set(err, KAFU_EINVAL, "node %s at %s runs a different module (sha256 %.16s..., here %.16s...)",
-                              p->id, c->hostport, sha, n->module_sha);
+          return kafu_err_set(err, KAFU_EINVAL,
+                              "node %s at %s runs a different module (sha256 %.16s..., here %.16s...)", p->id,
+                              c->hostport, sha, n->module_sha);
         break;
       }
-      if (rc) snprintf(last, sizeof last, "%s", e.msg);
+      if (rc)
+        snprintf(last, sizeof last, "%s", e.msg);
       else {
         char why[800] = "";
         kafu_json_get_str(b, resp.len, "reason", why, sizeof why);
@@ -172,10 +179,11 @@ int kafu_node_wait_peers(kafu_node *n, kafu_err *err) {
       }
       kafu_buf_free(&resp);
       if (kafu_ms_since(t0) > limit)
-        return kafu_err_set(err, KAFU_EIO,
-                            "node %s at %s did not become ready within %u ms (cluster.startup_timeout_ms): %s", p->id,
-                            c->hostport, n->cfg->startup_timeout_ms, last);
-      if (!kafu_node_sleep(n, 50)) return kafu_err_set(err, KAFU_EIO, "shut down while waiting for node %s", p->id);
+        return kafu_err_set(
+            err, KAFU_EIO, "node %s at %s did not become ready within %u ms (cluster.startup_timeout_ms): %s",
+            p->id, c->hostport, n->cfg->startup_timeout_ms, last);
+      if (!kafu_node_sleep(n, 50))
+        return kafu_err_set(err, KAFU_EIO, "shut down while waiting for node %s", p->id);
     }
   }
   if (n->cfg->nnodes > 1) kafu_info("node %s: all nodes ready after %.0f ms", n->self, kafu_ms_since(t0));

@@ -11,7 +11,7 @@
 /* Bucket upper bounds in seconds: migrations range from ~100 us (tiny delta on
  * loopback) to seconds (hundreds of MiB over a slow link). */
 static const double k_buckets[KAFU_HIST_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                                    0.025,  0.05,    0.1,    0.25,  0.5,   1.0,   5.0};
+                                                    0.025,  0.05,    0.1,    0.25,  0.5,    1.0,   5.0};
 static const char *const k_phase[KAFU_PHASE_COUNT] = {"baseline_query", "transfer", "receive", "restore"};
 
 void kafu_metrics_init(kafu_metrics *m) {
@@ -40,39 +40,51 @@ void kafu_metrics_add(kafu_metrics *m, uint64_t *counter, uint64_t v) {
 
 void kafu_metrics_render(kafu_metrics *m, const char *node, kafu_buf *o) {
   pthread_mutex_lock(&m->mu);
-  kafu_buf_printf(o, "# HELP kafu_migrations_total Migrations completed by this node.\n"
-                     "# TYPE kafu_migrations_total counter\n");
-  kafu_buf_printf(o, "kafu_migrations_total{node=\"%s\",direction=\"in\"} %" PRIu64 "\n", node, m->migrations_in);
-  kafu_buf_printf(o, "kafu_migrations_total{node=\"%s\",direction=\"out\"} %" PRIu64 "\n", node, m->migrations_out);
-  kafu_buf_printf(o, "# HELP kafu_migration_bytes_total Bytes of outgoing snapshots: raw memory pages carried, "
-                     "and the encoded snapshot on the wire.\n"
-                     "# TYPE kafu_migration_bytes_total counter\n");
-  kafu_buf_printf(o, "kafu_migration_bytes_total{node=\"%s\",kind=\"raw\"} %" PRIu64 "\n", node, m->raw_bytes);
-  kafu_buf_printf(o, "kafu_migration_bytes_total{node=\"%s\",kind=\"wire\"} %" PRIu64 "\n", node, m->wire_bytes);
-  kafu_buf_printf(o, "# HELP kafu_heartbeat_failures_total Heartbeats that got no answer.\n"
-                     "# TYPE kafu_heartbeat_failures_total counter\n"
-                     "kafu_heartbeat_failures_total{node=\"%s\"} %" PRIu64 "\n",
+  kafu_buf_printf(o,
+                  "# HELP kafu_migrations_total Migrations completed by this node.\n"
+                  "# TYPE kafu_migrations_total counter\n");
+  kafu_buf_printf(o, "kafu_migrations_total{node=\"%s\",direction=\"in\"} %" PRIu64 "\n", node,
+                  m->migrations_in);
+  kafu_buf_printf(o, "kafu_migrations_total{node=\"%s\",direction=\"out\"} %" PRIu64 "\n", node,
+                  m->migrations_out);
+  kafu_buf_printf(o,
+                  "# HELP kafu_migration_bytes_total Bytes of outgoing snapshots: raw memory pages carried, "
+                  "and the encoded snapshot on the wire.\n"
+                  "# TYPE kafu_migration_bytes_total counter\n");
+  kafu_buf_printf(o, "kafu_migration_bytes_total{node=\"%s\",kind=\"raw\"} %" PRIu64 "\n", node,
+                  m->raw_bytes);
+  kafu_buf_printf(o, "kafu_migration_bytes_total{node=\"%s\",kind=\"wire\"} %" PRIu64 "\n", node,
+                  m->wire_bytes);
+  kafu_buf_printf(o,
+                  "# HELP kafu_heartbeat_failures_total Heartbeats that got no answer.\n"
+                  "# TYPE kafu_heartbeat_failures_total counter\n"
+                  "kafu_heartbeat_failures_total{node=\"%s\"} %" PRIu64 "\n",
                   node, m->heartbeat_failures);
-  kafu_buf_printf(o, "# HELP kafu_migration_rejected_total Incoming snapshots rejected (HTTP 4xx).\n"
-                     "# TYPE kafu_migration_rejected_total counter\n"
-                     "kafu_migration_rejected_total{node=\"%s\"} %" PRIu64 "\n",
+  kafu_buf_printf(o,
+                  "# HELP kafu_migration_rejected_total Incoming snapshots rejected (HTTP 4xx).\n"
+                  "# TYPE kafu_migration_rejected_total counter\n"
+                  "kafu_migration_rejected_total{node=\"%s\"} %" PRIu64 "\n",
                   node, m->rejected);
-  kafu_buf_printf(o, "# HELP kafu_migration_retries_total Snapshot send attempts beyond the first.\n"
-                     "# TYPE kafu_migration_retries_total counter\n"
-                     "kafu_migration_retries_total{node=\"%s\"} %" PRIu64 "\n",
+  kafu_buf_printf(o,
+                  "# HELP kafu_migration_retries_total Snapshot send attempts beyond the first.\n"
+                  "# TYPE kafu_migration_retries_total counter\n"
+                  "kafu_migration_retries_total{node=\"%s\"} %" PRIu64 "\n",
                   node, m->retries);
-  kafu_buf_printf(o, "# HELP kafu_migration_phase_seconds Migration latency by phase.\n"
-                     "# TYPE kafu_migration_phase_seconds histogram\n");
+  kafu_buf_printf(o,
+                  "# HELP kafu_migration_phase_seconds Migration latency by phase.\n"
+                  "# TYPE kafu_migration_phase_seconds histogram\n");
   for (int p = 0; p < KAFU_PHASE_COUNT; p++) {
     uint64_t cum = 0;
     for (int i = 0; i <= KAFU_HIST_BUCKETS; i++) {
       cum += m->hist[p][i];
       if (i < KAFU_HIST_BUCKETS)
-        kafu_buf_printf(o, "kafu_migration_phase_seconds_bucket{node=\"%s\",phase=\"%s\",le=\"%g\"} %" PRIu64 "\n",
-                        node, k_phase[p], k_buckets[i], cum);
+        kafu_buf_printf(
+            o, "kafu_migration_phase_seconds_bucket{node=\"%s\",phase=\"%s\",le=\"%g\"} %" PRIu64 "\n", node,
+            k_phase[p], k_buckets[i], cum);
       else
-        kafu_buf_printf(o, "kafu_migration_phase_seconds_bucket{node=\"%s\",phase=\"%s\",le=\"+Inf\"} %" PRIu64 "\n",
-                        node, k_phase[p], cum);
+        kafu_buf_printf(
+            o, "kafu_migration_phase_seconds_bucket{node=\"%s\",phase=\"%s\",le=\"+Inf\"} %" PRIu64 "\n",
+            node, k_phase[p], cum);
     }
     kafu_buf_printf(o, "kafu_migration_phase_seconds_sum{node=\"%s\",phase=\"%s\"} %.9f\n", node, k_phase[p],
                     m->hist_sum[p]);

@@ -218,7 +218,8 @@ typedef struct xfer {
 
 static void *xfer_main(void *arg) {
   xfer *x = arg;
-  x->rc = kafu_http_post_stream(x->cl, "/migrate", x->header, pipe_read, x->sp, &x->status, &x->resp, &x->err);
+  x->rc =
+      kafu_http_post_stream(x->cl, "/migrate", x->header, pipe_read, x->sp, &x->status, &x->resp, &x->err);
   pthread_mutex_lock(&x->sp->mu);
   x->sp->rdone = true;
   pthread_cond_broadcast(&x->sp->cv);
@@ -231,7 +232,7 @@ typedef enum { ATTEMPT_OK, ATTEMPT_BASELINE, ATTEMPT_TRANSIENT, ATTEMPT_FATAL } 
 static FILE *open_tee(kafu_node *n, const char *target) {
   if (!n->o.save_snapshots_dir) return NULL;
   char path[4200];
-  snprintf(path, sizeof path, "%s/%04u-%s-to-%s.snap", n->o.save_snapshots_dir, n->snap_seq, n->self, target);
+  snprintf(path, sizeof path, "%s/%04u-%s-%s.kafusnap", n->o.save_snapshots_dir, n->snap_seq, n->self, target);
   FILE *f = fopen(path, "w");
   if (!f) kafu_warn("node %s: --save-snapshots: cannot write %s: %s", n->self, path, strerror(errno));
   return f;
@@ -270,7 +271,8 @@ static attempt_result send_once(kafu_node *n, kafu_http_client *cl, const char *
   pthread_join(th, NULL);
 
   char body[600] = "";
-  if (x.resp.len) snprintf(body, sizeof body, "%.*s", (int)(x.resp.len < 590 ? x.resp.len : 590), x.resp.data);
+  if (x.resp.len)
+    snprintf(body, sizeof body, "%.*s", (int)(x.resp.len < 590 ? x.resp.len : 590), x.resp.data);
   if (erc && !refused) { /* the encoder itself failed: retrying would not help */
     *err = eerr;
     kafu_err_prefix(err, "encoding the snapshot");
@@ -284,11 +286,14 @@ static attempt_result send_once(kafu_node *n, kafu_http_client *cl, const char *
     char kind[64] = "", msg[1024] = "";
     kafu_json_get_str(body, strlen(body), "error", kind, sizeof kind);
     kafu_json_get_str(body, strlen(body), "message", msg, sizeof msg);
-    kafu_err_set(err, KAFU_EIO, "node %s answered HTTP %ld%s%s%s%s", target, x.status, kind[0] ? " " : "", kind,
-                 msg[0] ? ": " : "", msg);
-    if (x.status == 409 && !strcmp(kind, "baseline")) ar = ATTEMPT_BASELINE;
-    else if (x.status == 409 || x.status >= 500) ar = ATTEMPT_TRANSIENT;
-    else ar = ATTEMPT_FATAL; /* 400 invalid, 401 token, ...: the same bytes would fail again */
+    kafu_err_set(err, KAFU_EIO, "node %s answered HTTP %ld%s%s%s%s", target, x.status, kind[0] ? " " : "",
+                 kind, msg[0] ? ": " : "", msg);
+    if (x.status == 409 && !strcmp(kind, "baseline"))
+      ar = ATTEMPT_BASELINE;
+    else if (x.status == 409 || x.status >= 500)
+      ar = ATTEMPT_TRANSIENT;
+    else
+      ar = ATTEMPT_FATAL; /* 400 invalid, 401 token, ...: the same bytes would fail again */
   }
 out:
   if (sp.tee) fclose(sp.tee);
@@ -362,9 +367,10 @@ static int send_snapshot(kafu_node *n, const char *target, kafu_err *err) {
     }
     double elapsed = kafu_ms_since(start);
     if (elapsed + (double)wait_ms > KAFU_SEND_RETRY_TOTAL_MS)
-      return kafu_err_prefix(err, "could not deliver the snapshot to node %s at %s (%d attempts in %.1f s)", target,
-                             cl->hostport, attempt, elapsed / 1000.0);
-    kafu_warn("node %s: sending to %s failed (%s); retrying in %" PRIu64 " ms", n->self, target, err->msg, wait_ms);
+      return kafu_err_prefix(err, "could not deliver the snapshot to node %s at %s (%d attempts in %.1f s)",
+                             target, cl->hostport, attempt, elapsed / 1000.0);
+    kafu_warn("node %s: sending to %s failed (%s); retrying in %" PRIu64 " ms", n->self, target, err->msg,
+              wait_ms);
     if (!kafu_node_sleep(n, wait_ms)) return kafu_err_set(err, KAFU_EIO, "node %s is shutting down", n->self);
     wait_ms = wait_ms * 2 > KAFU_SEND_RETRY_MAX_WAIT_MS ? KAFU_SEND_RETRY_MAX_WAIT_MS : wait_ms * 2;
   }
@@ -427,6 +433,13 @@ static void after_run(kafu_node *n, int rc, kafu_rt_result *res, kafu_err *err) 
   }
 }
 
+static void set_in_wasm(kafu_node *n, bool v) {
+  pthread_mutex_lock(&n->mu);
+  n->engine_in_wasm = v;
+  pthread_cond_broadcast(&n->cv);
+  pthread_mutex_unlock(&n->mu);
+}
+
 static int create_runtime(kafu_node *n, kafu_err *err) {
   uint8_t *wasm = NULL;
   size_t len = 0;
@@ -467,11 +480,12 @@ static void serve_call(kafu_node *n) {
       kafu_snap_decoder_free(dec);
       dec = NULL;
       break;
-    case KAFU_CALL_NONE: break;
+    case KAFU_CALL_NONE:
+      break;
   }
   if (n->call == KAFU_CALL_FINISH && rc == 0)
-    kafu_info("node %s: received a snapshot (%" PRIu64 " bytes, %.2f ms), validated and restored; resuming", n->self,
-              n->recv_bytes, n->recv_ms);
+    kafu_info("node %s: received a snapshot (%" PRIu64 " bytes, %.2f ms), validated and restored; resuming",
+              n->self, n->recv_bytes, n->recv_ms);
   pthread_mutex_lock(&n->mu);
   if (n->call == KAFU_CALL_FINISH && rc == 0) {
     if (n->state != KAFU_NODE_FINISHED) n->state = KAFU_NODE_RUNNING;
@@ -531,14 +545,17 @@ static void *engine_main(void *arg) {
     pthread_cond_broadcast(&n->cv);
     pthread_mutex_unlock(&n->mu);
     kafu_rt_result res;
+    set_in_wasm(n, true);
     int rc = kafu_runtime_run(n->rt, &res, &err);
+    set_in_wasm(n, false);
     after_run(n, rc, &res, &err);
   }
 
   pthread_mutex_lock(&n->mu);
   for (;;) {
     n->engine_parked = true;
-    while (!n->done && !(n->call != KAFU_CALL_NONE && !n->call_done) && !n->resume) pthread_cond_wait(&n->cv, &n->mu);
+    while (!n->done && !(n->call != KAFU_CALL_NONE && !n->call_done) && !n->resume)
+      pthread_cond_wait(&n->cv, &n->mu);
     n->engine_parked = false;
     if (n->call != KAFU_CALL_NONE && !n->call_done) {
       pthread_mutex_unlock(&n->mu);
@@ -551,7 +568,9 @@ static void *engine_main(void *arg) {
       n->resume = false;
       pthread_mutex_unlock(&n->mu);
       kafu_rt_result res;
+      set_in_wasm(n, true);
       int rc = kafu_runtime_resume(n->rt, &res, &err);
+      set_in_wasm(n, false);
       after_run(n, rc, &res, &err);
       pthread_mutex_lock(&n->mu);
     }
@@ -611,8 +630,9 @@ int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err) 
       int d = kafu_edit_distance(opts->self, cfg->nodes[i].id);
       if (d < bestd) bestd = d, best = cfg->nodes[i].id;
     }
-    kafu_err_set(err, KAFU_EINVAL, "%s: no node '%s' in `nodes` (nodes: %s)%s%s%s", cfg->config_path, opts->self,
-                 kafu_buf_cstr(&names), best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
+    kafu_err_set(err, KAFU_EINVAL, "%s: no node '%s' in `nodes` (nodes: %s)%s%s%s", cfg->config_path,
+                 opts->self, kafu_buf_cstr(&names), best ? "; did you mean '" : "", best ? best : "",
+                 best ? "'?" : "");
     kafu_buf_free(&names);
     return err->code;
   }
@@ -689,7 +709,8 @@ int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err) 
     kafu_node_free(n);
     return rc;
   }
-  kafu_info("node %s: listening on %s (%s)", n->self, n->hostport, n->coordinator ? "coordinator" : "follower");
+  kafu_info("node %s: listening on %s (%s)", n->self, n->hostport,
+            n->coordinator ? "coordinator" : "follower");
 
   n->engine_running = true;
   if (pthread_create(&n->engine_thr, NULL, engine_main, n)) {
@@ -699,8 +720,10 @@ int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err) 
   }
   n->engine_started = true;
   if (n->cfg->nnodes > 1) {
-    if (pthread_create(&n->live_thr, NULL, kafu_node_liveness_main, n) == 0) n->live_started = true;
-    else kafu_warn("node %s: cannot start the liveness thread: heartbeats disabled", n->self);
+    if (pthread_create(&n->live_thr, NULL, kafu_node_liveness_main, n) == 0)
+      n->live_started = true;
+    else
+      kafu_warn("node %s: cannot start the liveness thread: heartbeats disabled", n->self);
   }
   *out = n;
   return 0;
@@ -723,7 +746,9 @@ int kafu_node_wait(kafu_node *n, kafu_err *why) {
   return code;
 }
 
-void kafu_node_stop(kafu_node *n, int exit_code, const char *reason) { kafu_node_finish(n, exit_code, true, reason); }
+void kafu_node_stop(kafu_node *n, int exit_code, const char *reason) {
+  kafu_node_finish(n, exit_code, true, reason);
+}
 
 int kafu_node_free(kafu_node *n) {
   if (!n) return 0;
@@ -738,7 +763,13 @@ int kafu_node_free(kafu_node *n) {
   if (n->srv) kafu_http_server_stop(n->srv, 500);
   int left_running = 0;
   if (n->engine_started) {
+    /* An engine thread that is not executing the program (e.g. it just got
+     * the 200 of its last send) finishes within moments: let it, so its
+     * bookkeeping and events are complete. One inside wasm may never return. */
     pthread_mutex_lock(&n->mu);
+    uint64_t until = kafu_now_ns() + 2000ull * 1000000ull;
+    while (n->engine_running && !n->engine_parked && !n->engine_in_wasm && kafu_now_ns() < until)
+      kafu_node_timed_wait(n, 20);
     bool joinable = !n->engine_running || n->engine_parked;
     pthread_mutex_unlock(&n->mu);
     if (joinable) {

@@ -45,15 +45,16 @@ struct kafu_node {
   pthread_mutex_t mu;
   pthread_cond_t cv; /* CLOCK_MONOTONIC; broadcast on every change below */
   kafu_node_state state;
-  bool ready;          /* runtime created */
+  bool ready; /* runtime created */
   char not_ready[1200];
-  bool started;        /* coordinator: the program was started */
-  bool ending;         /* telling the peers that the run is over */
+  bool started; /* coordinator: the program was started */
+  bool ending;  /* telling the peers that the run is over */
   bool done;
-  bool failure;        /* done because something failed (reason says what) */
+  bool failure; /* done because something failed (reason says what) */
   int exit_code;
   char reason[1200];
   bool engine_running, engine_parked;
+  bool engine_in_wasm; /* inside kafu_runtime_run/resume (may never return) */
   /* mailbox (one call at a time) */
   kafu_call_kind call;
   bool call_done;
@@ -62,7 +63,7 @@ struct kafu_node {
   kafu_err call_err;
   bool resume;
   char last_mig_id[128]; /* X-Kafu-Migration-Id of the last snapshot accepted here */
-  uint64_t recv_bytes;    /* the snapshot being finished (for the log) */
+  uint64_t recv_bytes;   /* the snapshot being finished (for the log) */
   double recv_ms;
   /* copies of runtime facts for other threads (written by the engine thread) */
   uint64_t image_id, mig_in, mig_out;

@@ -50,6 +50,7 @@ struct kafu_runtime {
   uint32_t pend_fn, pend_kind;
   uint64_t t_unwind;
   double unwind_ms;
+  uint32_t asy_addr, asy_size; /* Asyncify region of the pending unwind */
 
   /* checkpoint for NODE mode sends */
   bool have_ckpt, image_fresh;
@@ -70,6 +71,12 @@ struct kafu_runtime {
 
   uint64_t mig_in, mig_out;
   bool rewound; /* the hook saw the rewind complete */
+
+  /* VERIFY: the event of the hop being rewound, written once the rewind is
+   * done (so it carries rewind_ms) */
+  bool ev_pending;
+  kafu_rt_migration_stats ev_stats;
+  char ev_from[64];
 };
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -96,18 +103,24 @@ static void json_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
+static void event_head_at(kafu_runtime *rt, const char *type, const char *node);
 static void event_head(kafu_runtime *rt, const char *type) {
+  event_head_at(rt, type, rt->o.mode == KAFU_RT_NODE ? rt->self : rt->cur);
+}
+
+static void event_head_at(kafu_runtime *rt, const char *type, const char *node) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   fprintf(rt->o.events, "{\"type\":\"%s\",\"time_ns\":%" PRIu64 ",\"node\":", type,
           (uint64_t)((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec));
-  json_str(rt->o.events, rt->o.mode == KAFU_RT_NODE ? rt->self : rt->cur);
+  json_str(rt->o.events, node);
 }
 
+/* A migration event is recorded by (and names as "node") the sending node. */
 static void event_migration(kafu_runtime *rt, const char *from, const char *to, uint32_t fn_id, uint32_t kind,
                             const kafu_rt_migration_stats *st) {
   if (!rt->o.events) return;
-  event_head(rt, "migration");
+  event_head_at(rt, "migration", from);
   fputs(",\"from\":", rt->o.events);
   json_str(rt->o.events, from);
   fputs(",\"to\":", rt->o.events);
@@ -336,6 +349,11 @@ static void on_migration_point(void *ctx, kafu_instance *inst, uint32_t fn_id, u
     /* resumed: this is the same call that unwound on the other side */
     kafu_instance_asyncify_stop_rewind(inst);
     rt->rewound = true;
+    if (rt->ev_pending) {
+      rt->ev_stats.rewind_ms = kafu_ms_since(rt->t_rewind);
+      rt->ev_pending = false;
+      event_migration(rt, rt->ev_from, rt->cur, fn_id, kind, &rt->ev_stats);
+    }
     return;
   }
   const kafu_meta_func *f = meta_func(rt, fn_id);
@@ -386,6 +404,8 @@ static void on_migration_point(void *ctx, kafu_instance *inst, uint32_t fn_id, u
     kafu_instance_abort(inst, "node %s: Asyncify buffer [%u, +%u) outside memory", rt->cur, addr, size);
   uint32_t hdr[2] = {addr + 8, addr + size};
   memcpy(mem + addr, hdr, sizeof hdr);
+  rt->asy_addr = addr;
+  rt->asy_size = size;
   kafu_instance_asyncify_start_unwind(inst, addr);
 }
 
@@ -512,6 +532,18 @@ static void set_result(kafu_rt_result *res, kafu_rt_status st, int code, const c
   if (msg) snprintf(res->message, sizeof res->message, "%s", msg);
 }
 
+/* After an unwind: did the saved frames run past the region's end? *used gets
+ * the bytes the unwind needed (header included). */
+static bool unwind_overflowed(kafu_runtime *rt, uint32_t *used) {
+  uint64_t msize = 0;
+  const uint8_t *mem = kafu_instance_memory(rt->inst, &msize);
+  uint32_t hdr[2] = {0, 0};
+  if ((uint64_t)rt->asy_addr + sizeof hdr > msize) return true;
+  memcpy(hdr, mem + rt->asy_addr, sizeof hdr);
+  *used = hdr[0] - rt->asy_addr;
+  return hdr[0] > hdr[1] || hdr[1] != rt->asy_addr + rt->asy_size;
+}
+
 /* Begin a rewind of rt->inst and run `_start` until the program ends or leaves. */
 static int run_loop(kafu_runtime *rt, bool rewind, kafu_rt_result *res, kafu_err *err);
 
@@ -537,9 +569,18 @@ static int verify_hop(kafu_runtime *rt, kafu_err *err) {
     kafu_buf_free(&wire);
     return kafu_err_prefix(err, "node %s: encoding snapshot", rt->cur);
   }
-  const char *from = s.source_node;
   char from_copy[64];
-  snprintf(from_copy, sizeof from_copy, "%s", from);
+  snprintf(from_copy, sizeof from_copy, "%s", s.source_node);
+  if (rt->o.snapshot_dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%04" PRIu64 "-%s-%s.kafusnap", rt->o.snapshot_dir, rt->mig_out + 1,
+             from_copy, rt->target);
+    rc = kafu_write_file_atomic(path, wire.data, wire.len, err);
+    if (rc) {
+      kafu_buf_free(&wire);
+      return kafu_err_prefix(err, "node %s: saving the snapshot", rt->cur);
+    }
+  }
 
   /* the old instance is gone from here on: only the snapshot carries state */
   rc = fresh_instance(rt, err);
@@ -566,7 +607,10 @@ static int verify_hop(kafu_runtime *rt, kafu_err *err) {
   st.raw_bytes = es.raw_bytes;
   st.wire_bytes = es.wire_bytes;
   st.memory_size = es.memory_size;
-  event_migration(rt, from_copy, rt->cur, rt->pend_fn, rt->pend_kind, &st);
+  st.delta = es.delta;
+  rt->ev_stats = st;
+  snprintf(rt->ev_from, sizeof rt->ev_from, "%s", from_copy);
+  rt->ev_pending = true; /* written by the hook when the rewind reaches it */
   rt->mig_out++;
   rt->mig_in++;
   return 0;
@@ -593,12 +637,29 @@ static int run_loop(kafu_runtime *rt, bool rewind, kafu_rt_result *res, kafu_err
     kafu_outcome oc = {0};
     int rc = kafu_instance_run_start(rt->inst, &oc, &e);
     const char *node = rt->o.mode == KAFU_RT_NODE ? rt->self : rt->cur;
+    if (rt->ev_pending) { /* the rewind never reached the migration point: still record the hop */
+      rt->ev_pending = false;
+      event_migration(rt, rt->ev_from, rt->cur, rt->pend_fn, rt->pend_kind, &rt->ev_stats);
+    }
     if (rc == 0 && rt->pending) {
       if (kafu_instance_asyncify_state(rt->inst) != ASYNCIFY_UNWINDING) {
         set_result(res, KAFU_RT_FAILED, 1, node, "internal error: unwind did not reach _start");
         return 0;
       }
-      kafu_instance_asyncify_stop_unwind(rt->inst);
+      /* Binaryen's unwind does not bound-check each saved frame: a stack that
+       * did not fit shows only as current > end afterwards (and stop_unwind
+       * traps). Memory past the region is then damaged: never ship it. */
+      uint32_t used = 0;
+      if (unwind_overflowed(rt, &used) || kafu_instance_asyncify_stop_unwind(rt->inst)) {
+        char msg[512];
+        snprintf(msg, sizeof msg,
+                 "node %s: the call stack did not fit in the Asyncify buffer (%u bytes) while checkpointing "
+                 "at %s %s (needs %u bytes); rebuild with a larger --kafu-stack-size=BYTES",
+                 node, rt->asy_size, rt->pend_kind == KAFU_MIG_ENTER ? "the call of" : "the return from",
+                 fn_name(rt, rt->pend_fn), used);
+        set_result(res, KAFU_RT_TRAPPED, KAFU_EXIT_TRAP, node, msg);
+        return 0;
+      }
       rt->unwind_ms = kafu_ms_since(rt->t_unwind);
       if (rt->o.mode == KAFU_RT_NODE) {
         int crc = capture(rt, err);

@@ -210,7 +210,7 @@ static int parse_annotations(const kafu_wasm_module *m, ks_plan *p, kafu_err *er
 }
 
 /* Is export function ef a wasm-ld command-export thunk? Pattern:
- *   local.get 0 .. local.get n-1; call X; call D; end
+ *   [call __wasm_call_ctors;] local.get 0 .. local.get n-1; call X; call D; end
  * with D of type () -> () (named __wasm_call_dtors when names exist) and X of
  * the same signature as the export. Returns X or -1. *ends_in_dtors reports a
  * body that ends with "call __wasm_call_dtors; end" but is not a pure thunk:
@@ -247,16 +247,26 @@ static bool is_dtors(const kafu_wasm_module *m, uint32_t fi, bool strict) {
   return !strict;
 }
 
+/* __wasm_call_ctors: by name when the module has names, else any () -> (). */
+static bool is_ctors(const kafu_wasm_module *m, uint32_t fi) {
+  const kafu_wasm_functype *t = kafu_wasm_func_type(m, fi);
+  if (!t || t->nparams || t->nresults) return false;
+  return !m->funcs[fi].name || !strcmp(m->funcs[fi].name, "__wasm_call_ctors");
+}
+
 static int64_t resolve_thunk(const kafu_wasm_module *m, uint32_t ef, bool *ends_in_dtors, kafu_err *err) {
   thunk_scan t = {0};
   *ends_in_dtors = false;
   if (kafu_wasm_scan_code(m, ef, on_thunk_instr, &t, NULL, err) < 0) return -2;
   const kafu_wasm_functype *et = kafu_wasm_func_type(m, ef);
-  if (!t.too_long && t.n == et->nparams + 3) {
+  /* a module with constructors (e.g. wasi-libc's preopen setup, C++ statics)
+   * gets "call __wasm_call_ctors" first in every thunk */
+  uint32_t o = t.n > 0 && t.ins[0].op == KAFU_WASM_OP_CALL && is_ctors(m, (uint32_t)t.ins[0].a) ? 1 : 0;
+  if (!t.too_long && t.n == et->nparams + 3 + o) {
     bool ok = true;
     for (uint32_t i = 0; i < et->nparams; i++)
-      if (t.ins[i].op != KAFU_WASM_OP_LOCAL_GET || t.ins[i].a != i) ok = false;
-    const kafu_wasm_instr *c1 = &t.ins[et->nparams], *c2 = &t.ins[et->nparams + 1];
+      if (t.ins[o + i].op != KAFU_WASM_OP_LOCAL_GET || t.ins[o + i].a != i) ok = false;
+    const kafu_wasm_instr *c1 = &t.ins[o + et->nparams], *c2 = &t.ins[o + et->nparams + 1];
     if (ok && c1->op == KAFU_WASM_OP_CALL && c2->op == KAFU_WASM_OP_CALL && c1->a != c2->a && c1->a != ef &&
         is_dtors(m, (uint32_t)c2->a, false)) {
       const kafu_wasm_functype *xt = kafu_wasm_func_type(m, (uint32_t)c1->a);

@@ -22,7 +22,7 @@ serve b "$T/k1.yaml"; PID_B=$LAST_PID
 serve a "$T/k1.yaml"; PID_A=$LAST_PID
 wait_for_line "$T/b.out" 'on b (3)' 30
 wait_for_line "$T/a.out" 'round 3' 30
-kill -9 "$PID_B"
+kill9 "$PID_B"
 start=$(date +%s%N)
 wait_exit "$PID_A" 15
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
@@ -36,7 +36,7 @@ config "$T/k2.yaml" ending.wasm '["slow_a", "200", "100"]' a="$PA" b="$PB"
 serve b "$T/k2.yaml"; PID_B=$LAST_PID
 serve a "$T/k2.yaml"; PID_A=$LAST_PID
 wait_for_line "$T/a.out" 'round 3' 30
-kill -9 "$PID_A"
+kill9 "$PID_A"
 wait_exit "$PID_B" 10
 [ "$EXIT_CODE" = 1 ] || fail "follower exited $EXIT_CODE after losing the coordinator, expected 1"
 grep -q 'lost the coordinator a .*shutting down .*shutdown_self' "$T/b.err" || fail "follower's message does not explain"
@@ -48,7 +48,7 @@ ON_LOST=ignore config "$T/k3.yaml" ending.wasm '["slow_a", "200", "100"]' a="$PA
 serve b "$T/k3.yaml"; PID_B=$LAST_PID
 serve a "$T/k3.yaml"; PID_A=$LAST_PID
 wait_for_line "$T/a.out" 'round 3' 30
-kill -9 "$PID_A"
+kill9 "$PID_A"
 wait_for_line "$T/b.err" 'lost the coordinator a .*continuing' 10
 sleep 1
 kill -0 "$PID_B" 2>/dev/null || fail "follower exited although follower_on_coordinator_lost is ignore"
@@ -61,7 +61,7 @@ config "$T/k4.yaml" ending.wasm '["slow", "200", "300"]' a="$PA" b="$PB"
 serve b "$T/k4.yaml"; PID_B=$LAST_PID
 serve a "$T/k4.yaml"; PID_A=$LAST_PID
 wait_for_line "$T/b.out" 'on b (3)' 30
-kill -9 "$PID_A"
+kill9 "$PID_A"
 wait_exit "$PID_B" 10
 [ "$EXIT_CODE" = 1 ] || fail "busy follower exited $EXIT_CODE after losing the coordinator, expected 1"
 pass "coordinator killed while b runs the program -> b exits 1"
@@ -73,7 +73,7 @@ HB_MS=5000 config "$T/k5.yaml" ending.wasm '["slow_a", "2", "1000"]' a="$PA" b="
 serve b "$T/k5.yaml"; PID_B=$LAST_PID
 serve a "$T/k5.yaml"; PID_A=$LAST_PID
 wait_for_line "$T/a.out" 'round 0' 30
-kill -9 "$PID_B"
+kill9 "$PID_B"
 wait_for_line "$T/a.err" 'sending to b failed .*retrying in' 10
 serve b "$T/k5.yaml"; PID_B=$LAST_PID
 wait_exit "$PID_A" 20

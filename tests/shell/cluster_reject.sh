@@ -12,7 +12,7 @@ build ending
 cc -O2 "$PROGS/snappatch.c" -o "$T/snappatch" -lxxhash || fail "cannot build snappatch"
 
 # 1. capture real snapshots (a -> b) of pingpong and of another module
-capture() { # name wasm -> $T/snaps-name/0001-a-to-b.snap
+capture() { # name wasm -> $T/snaps-name/0001-a-b.kafusnap
   local pa pb
   read -r pa pb <<<"$(free_ports 2)"
   config "$T/cap-$1.yaml" "$2" '["1"]' a="$pa" b="$pb"
@@ -20,11 +20,11 @@ capture() { # name wasm -> $T/snaps-name/0001-a-to-b.snap
   serve a "$T/cap-$1.yaml" --save-snapshots "$T/snaps-$1"
   wait_exit "$LAST_PID" 30
   [ "$EXIT_CODE" = 0 ] || fail "capture run of $2 exited $EXIT_CODE"
-  [ -s "$T/snaps-$1/0001-a-to-b.snap" ] || fail "--save-snapshots wrote no $T/snaps-$1/0001-a-to-b.snap"
+  [ -s "$T/snaps-$1/0001-a-b.kafusnap" ] || fail "--save-snapshots wrote no $T/snaps-$1/0001-a-b.kafusnap"
 }
 capture pp pingpong.wasm
 capture other other.wasm
-GOOD="$T/snaps-pp/0001-a-to-b.snap"
+GOOD="$T/snaps-pp/0001-a-b.kafusnap"
 if ! "$KAFU" inspect "$GOOD" >"$T/inspect.txt" 2>&1; then
   grep -q 'unknown file type' "$T/inspect.txt" || fail "kafu inspect rejects a captured snapshot: $(cat "$T/inspect.txt")"
   echo "  (kafu inspect cannot read snapshots yet: not checked)"
@@ -80,7 +80,7 @@ reject no-end "$PB" "$T/no-end.snap" 400 invalid
 reject corrupt-body "$PB" "$T/corrupt-body.snap" 400 invalid
 reject corrupt-magic "$PB" "$T/corrupt-magic.snap" 400 invalid
 reject corrupt-version "$PB" "$T/corrupt-version.snap" 400 invalid
-reject wrong-module "$PB" "$T/snaps-other/0001-a-to-b.snap" 400 module
+reject wrong-module "$PB" "$T/snaps-other/0001-a-b.kafusnap" 400 module
 reject wrong-target "$PC" "$GOOD" 400 invalid
 reject size-8GiB "$PB" "$T/size-8g.snap" 400 invalid
 reject pages-huge "$PB" "$T/pages-huge.snap" 400 invalid

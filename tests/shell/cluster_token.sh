@@ -42,5 +42,7 @@ wait_exit "$PID_A" 30
 grep -q "kafu serve: error: node a: the program cannot continue: snapshot for node b at 127.0.0.1:$PB rejected: node b answered HTTP 401 unauthorized" "$T/a.err" ||
   fail "sender-side message: $(tail -3 "$T/a.err")"
 grep -q 'refused POST /migrate' "$T/b.err" || fail "receiver did not log the refusal"
+# (b may never have reached a before it left, so it would wait for the start-up timeout)
+kill "$PID_B"
 wait_exit "$PID_B" 10
 pass "wrong token: refused (401), logged on both sides"

@@ -24,8 +24,9 @@
 
 static void test_json(void **state) {
   (void)state;
-  const char *j = " { \"a\": [1, {\"x\": \"}\"}], \"exit_code\" : 42, \"reason\": \"tab\\there \\\"q\\\" \\u00e9\","
-                  " \"ok\": true, \"neg\": -7, \"f\": 1.5 } ";
+  const char *j =
+      " { \"a\": [1, {\"x\": \"}\"}], \"exit_code\" : 42, \"reason\": \"tab\\there \\\"q\\\" \\u00e9\","
+      " \"ok\": true, \"neg\": -7, \"f\": 1.5 } ";
   char s[64];
   long long v;
   bool b;
@@ -44,7 +45,14 @@ static void test_json(void **state) {
   assert_int_equal(kafu_json_get_str(j, strlen(j), "reason", s, 4), 0);
   assert_string_equal(s, "tab");
   /* malformed input never reads past len */
-  const char *bad[] = {"", "[]", "{", "{\"a\"", "{\"a\":", "{\"a\" 1}", "{\"a\":\"\\x\"}", "{\"a\":tru}",
+  const char *bad[] = {"",
+                       "[]",
+                       "{",
+                       "{\"a\"",
+                       "{\"a\":",
+                       "{\"a\" 1}",
+                       "{\"a\":\"\\x\"}",
+                       "{\"a\":tru}",
                        "{\"a\":\"unterminated"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
     assert_int_equal(kafu_json_get_int(bad[i], strlen(bad[i]), "a", &v), KAFU_EFORMAT);
@@ -169,9 +177,9 @@ static void test_metrics(void **state) {
   kafu_metrics_init(&m);
   kafu_metrics_add(&m, &m.migrations_in, 3);
   kafu_metrics_add(&m, &m.wire_bytes, 1000);
-  kafu_metrics_observe(&m, KAFU_PHASE_TRANSFER, 0.7);   /* 0.0007 s -> le 0.001 */
-  kafu_metrics_observe(&m, KAFU_PHASE_TRANSFER, 30.0);  /* 0.03 s -> le 0.05 */
-  kafu_metrics_observe(&m, KAFU_PHASE_TRANSFER, 9e6);   /* +Inf */
+  kafu_metrics_observe(&m, KAFU_PHASE_TRANSFER, 0.7);  /* 0.0007 s -> le 0.001 */
+  kafu_metrics_observe(&m, KAFU_PHASE_TRANSFER, 30.0); /* 0.03 s -> le 0.05 */
+  kafu_metrics_observe(&m, KAFU_PHASE_TRANSFER, 9e6);  /* +Inf */
   kafu_buf out = {0};
   kafu_metrics_render(&m, "edge", &out);
   const char *t = kafu_buf_cstr(&out);
@@ -180,10 +188,14 @@ static void test_metrics(void **state) {
   assert_non_null(strstr(t, "kafu_migration_bytes_total{node=\"edge\",kind=\"wire\"} 1000\n"));
   assert_non_null(strstr(t, "kafu_heartbeat_failures_total{node=\"edge\"} 0\n"));
   assert_non_null(strstr(t, "# TYPE kafu_migration_phase_seconds histogram\n"));
-  assert_non_null(strstr(t, "kafu_migration_phase_seconds_bucket{node=\"edge\",phase=\"transfer\",le=\"0.0005\"} 0\n"));
-  assert_non_null(strstr(t, "kafu_migration_phase_seconds_bucket{node=\"edge\",phase=\"transfer\",le=\"0.001\"} 1\n"));
-  assert_non_null(strstr(t, "kafu_migration_phase_seconds_bucket{node=\"edge\",phase=\"transfer\",le=\"0.05\"} 2\n"));
-  assert_non_null(strstr(t, "kafu_migration_phase_seconds_bucket{node=\"edge\",phase=\"transfer\",le=\"+Inf\"} 3\n"));
+  assert_non_null(
+      strstr(t, "kafu_migration_phase_seconds_bucket{node=\"edge\",phase=\"transfer\",le=\"0.0005\"} 0\n"));
+  assert_non_null(
+      strstr(t, "kafu_migration_phase_seconds_bucket{node=\"edge\",phase=\"transfer\",le=\"0.001\"} 1\n"));
+  assert_non_null(
+      strstr(t, "kafu_migration_phase_seconds_bucket{node=\"edge\",phase=\"transfer\",le=\"0.05\"} 2\n"));
+  assert_non_null(
+      strstr(t, "kafu_migration_phase_seconds_bucket{node=\"edge\",phase=\"transfer\",le=\"+Inf\"} 3\n"));
   assert_non_null(strstr(t, "kafu_migration_phase_seconds_count{node=\"edge\",phase=\"transfer\"} 3\n"));
   assert_non_null(strstr(t, "kafu_migration_phase_seconds_count{node=\"edge\",phase=\"receive\"} 0\n"));
   kafu_buf_free(&out);
@@ -234,12 +246,14 @@ static void t_complete(void *ctx, kafu_http_request *r, kafu_http_response *resp
   s->completed++;
   pthread_mutex_unlock(&s->mu);
   if (r->discarding) {
-    kafu_http_error(resp, 400, "t", "invalid", "rejected after %llu bytes", (unsigned long long)r->body_bytes);
+    kafu_http_error(resp, 400, "t", "invalid", "rejected after %llu bytes",
+                    (unsigned long long)r->body_bytes);
     return;
   }
   resp->status = 200;
   kafu_buf_printf(&resp->body, "{\"bytes\":%llu}", (unsigned long long)r->body_bytes);
-  if (r->mode == KAFU_HTTP_BUFFER) kafu_buf_append(&resp->body, r->body.data, r->body.len > 16 ? 16 : r->body.len);
+  if (r->mode == KAFU_HTTP_BUFFER)
+    kafu_buf_append(&resp->body, r->body.data, r->body.len > 16 ? 16 : r->body.len);
 }
 
 static void t_aborted(void *ctx, kafu_http_request *r) {
@@ -281,8 +295,8 @@ static int setup(void **state) {
   kafu_err err = {0};
   int fd = kafu_listen_socket("127.0.0.1", 0, &f->port, &err);
   if (fd < 0) return -1;
-  kafu_http_handlers h = {.ctx = &f->st, .begin = t_begin, .data = t_data, .complete = t_complete,
-                          .aborted = t_aborted};
+  kafu_http_handlers h = {
+      .ctx = &f->st, .begin = t_begin, .data = t_data, .complete = t_complete, .aborted = t_aborted};
   if (kafu_http_server_start(fd, &h, &f->srv, &err)) return -1;
   if (kafu_http_client_init(&f->cl, "127.0.0.1", f->port, "tok", &err)) return -1;
   *state = f;

@@ -94,6 +94,12 @@ serve() {
   PIDS+=("$LAST_PID")
 }
 
+# kill9 PID -> SIGKILL a process this test started, and reap it quietly
+kill9() {
+  kill -9 "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+}
+
 # wait_ready PORT [SECONDS] -> until GET /readyz answers 200
 wait_ready() {
   local port=$1 limit=${2:-30} i
@@ -109,7 +115,7 @@ wait_exit() {
   local pid=$1 limit=$2 i
   for ((i = 0; i < limit * 20; i++)); do
     if ! kill -0 "$pid" 2>/dev/null; then
-      wait "$pid"
+      wait "$pid" 2>/dev/null
       EXIT_CODE=$?
       return 0
     fi

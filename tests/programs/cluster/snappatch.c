@@ -39,11 +39,16 @@ int main(int argc, char **argv) {
     if (off + 16 + plen + 8 > len) break;
     if (type == 5) {
       unsigned char *p = buf + off + 16;
-      if (!strcmp(argv[3], "size")) wr(p, value, 8);
-      else if (!strcmp(argv[3], "chunk_size")) wr(p + 16, value, 4);
-      else if (!strcmp(argv[3], "pages")) wr(p + 44, value, 8);
-      else if (!strcmp(argv[3], "chunks")) wr(p + 52, value, 4);
-      else return fprintf(stderr, "unknown field %s\n", argv[3]), 2;
+      if (!strcmp(argv[3], "size"))
+        wr(p, value, 8);
+      else if (!strcmp(argv[3], "chunk_size"))
+        wr(p + 16, value, 4);
+      else if (!strcmp(argv[3], "pages"))
+        wr(p + 44, value, 8);
+      else if (!strcmp(argv[3], "chunks"))
+        wr(p + 52, value, 4);
+      else
+        return fprintf(stderr, "unknown field %s\n", argv[3]), 2;
       wr(buf + off + 16 + plen, XXH3_64bits(buf + off, 16 + plen), 8);
       f = fopen(argv[2], "wb");
       if (!f || fwrite(buf, 1, len, f) != len) return perror(argv[2]), 1;
