@@ -22,6 +22,22 @@
 
 #include "kafu/wasm.h"
 
+/* Host state travels in the snapshot's globals list under names no wasm export
+ * of Snapify's can have (':'): the guest's monotonic clock at the checkpoint
+ * and the sender's wall clock then (ns). The receiver continues the guest's
+ * monotonic clock from the saved value plus the wall-clock time the migration
+ * took (kafu_wasi_monotonic_resume), so it neither jumps to this host's clock
+ * nor hides the migration's duration. */
+#define HOST_STATE_PREFIX "kafu:"
+#define HOST_MONOTONIC "kafu:monotonic_ns"
+#define HOST_REALTIME "kafu:realtime_ns"
+
+static uint64_t realtime_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 #define ASYNCIFY_NORMAL 0
 #define ASYNCIFY_UNWINDING 1
 #define ASYNCIFY_REWINDING 2
@@ -96,9 +112,12 @@ static void json_str(FILE *f, const char *s) {
   fputc('"', f);
   for (; s && *s; s++) {
     unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-    else if (c < 0x20) fprintf(f, "\\u%04x", c);
-    else fputc(c, f);
+    if (c == '"' || c == '\\')
+      fprintf(f, "\\%c", c);
+    else if (c < 0x20)
+      fprintf(f, "\\u%04x", c);
+    else
+      fputc(c, f);
   }
   fputc('"', f);
 }
@@ -129,12 +148,13 @@ static void event_migration(kafu_runtime *rt, const char *from, const char *to, 
   json_str(rt->o.events, fn_name(rt, fn_id));
   fprintf(rt->o.events, ",\"fn_id\":%u", fn_id);
   if (st)
-    fprintf(rt->o.events,
-            ",\"unwind_ms\":%.3f,\"encode_ms\":%.3f,\"transfer_ms\":%.3f,\"decode_ms\":%.3f,\"restore_ms\":%.3f,"
-            "\"rewind_ms\":%.3f,\"raw_bytes\":%" PRIu64 ",\"wire_bytes\":%" PRIu64 ",\"memory_bytes\":%" PRIu64
-            ",\"delta\":%s",
-            st->unwind_ms, st->encode_ms, st->transfer_ms, st->decode_ms, st->restore_ms, st->rewind_ms,
-            st->raw_bytes, st->wire_bytes, st->memory_size, st->delta ? "true" : "false");
+    fprintf(
+        rt->o.events,
+        ",\"unwind_ms\":%.3f,\"encode_ms\":%.3f,\"transfer_ms\":%.3f,\"decode_ms\":%.3f,\"restore_ms\":%.3f,"
+        "\"rewind_ms\":%.3f,\"raw_bytes\":%" PRIu64 ",\"wire_bytes\":%" PRIu64 ",\"memory_bytes\":%" PRIu64
+        ",\"delta\":%s",
+        st->unwind_ms, st->encode_ms, st->transfer_ms, st->decode_ms, st->restore_ms, st->rewind_ms,
+        st->raw_bytes, st->wire_bytes, st->memory_size, st->delta ? "true" : "false");
   fputs("}\n", rt->o.events);
   fflush(rt->o.events);
 }
@@ -214,7 +234,8 @@ static int fresh_instance(kafu_runtime *rt, kafu_err *err) {
 
 int kafu_runtime_new(const kafu_runtime_opts *opts, kafu_runtime **out, kafu_err *err) {
   *out = NULL;
-  if (!opts || !opts->cfg || !opts->wasm) return kafu_err_set(err, KAFU_EINVAL, "runtime: missing config or module");
+  if (!opts || !opts->cfg || !opts->wasm)
+    return kafu_err_set(err, KAFU_EINVAL, "runtime: missing config or module");
   const kafu_config *cfg = opts->cfg;
   if (cfg->nnodes == 0) return kafu_err_set(err, KAFU_EINVAL, "%s: no nodes", cfg->config_path);
   kafu_runtime *rt = calloc(1, sizeof *rt);
@@ -328,7 +349,8 @@ static uint32_t asyncify_region(kafu_runtime *rt, kafu_instance *inst, uint32_t 
   if (kafu_instance_global_get(inst, "kafu_asyncify_buf_size", &sz, &e) ||
       kafu_instance_global_get(inst, "kafu_asyncify_buf_addr", &v, &e))
     kafu_instance_abort(inst, "node %s: module lacks Snapify exports: %s", rt->cur, e.msg);
-  if (sz < 64) kafu_instance_abort(inst, "node %s: Asyncify buffer too small (%u bytes)", rt->cur, (unsigned)sz);
+  if (sz < 64)
+    kafu_instance_abort(inst, "node %s: Asyncify buffer too small (%u bytes)", rt->cur, (unsigned)sz);
   if (v == 0) {
     uint32_t old = 0;
     uint32_t pages = (uint32_t)((sz + 65535) / 65536);
@@ -384,8 +406,8 @@ static void on_migration_point(void *ctx, kafu_instance *inst, uint32_t fn_id, u
   }
   if (!target) return;
 
-  kafu_info("Migration %s -> %s (%s %s)", rt->cur, target, kind == KAFU_MIG_ENTER ? "Entering" : "Returning from",
-            f->name);
+  kafu_info("Migration %s -> %s (%s %s)", rt->cur, target,
+            kind == KAFU_MIG_ENTER ? "Entering" : "Returning from", f->name);
   if (rt->o.mode == KAFU_RT_EMULATE) {
     event_migration(rt, rt->cur, target, fn_id, kind, NULL);
     snprintf(rt->cur, sizeof rt->cur, "%s", target);
@@ -414,7 +436,7 @@ static void on_migration_point(void *ctx, kafu_instance *inst, uint32_t fn_id, u
 static int capture(kafu_runtime *rt, kafu_err *err) {
   ckpt_clear(rt);
   size_t n = kafu_module_export_count(rt->mod);
-  rt->globals = calloc(n ? n : 1, sizeof *rt->globals);
+  rt->globals = calloc(n + 2, sizeof *rt->globals); /* + the host-state entries below */
   if (!rt->globals) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
   for (size_t i = 0; i < n; i++) {
     const kafu_export *x = kafu_module_export_at(rt->mod, i);
@@ -427,6 +449,11 @@ static int capture(kafu_runtime *rt, kafu_err *err) {
     g->type = (uint8_t)x->type; /* engine and snapshot share the i32/i64/f32/f64 numbering */
     g->bits = v;
   }
+  /* host state carried as pseudo-globals (HOST_STATE_PREFIX) */
+  kafu_snap_global *h = &rt->globals[rt->nglobals];
+  h[0] = (kafu_snap_global){strdup(HOST_MONOTONIC), KAFU_SNAP_VAL_I64, kafu_wasi_monotonic_now(rt->wasi)};
+  h[1] = (kafu_snap_global){strdup(HOST_REALTIME), KAFU_SNAP_VAL_I64, realtime_ns()};
+  rt->nglobals += 2;
   int rc = kafu_wasi_fd_export(rt->wasi, &rt->fds, &rt->nfds, err);
   if (rc) return kafu_err_prefix(err, "node %s: saving open files", rt->cur);
   rt->have_ckpt = true;
@@ -454,8 +481,9 @@ static uint8_t *decoder_memory(void *ctx, uint64_t size, kafu_err *err) {
   uint64_t cur = 0;
   uint8_t *base = kafu_instance_memory(rt->inst, &cur);
   if (size < cur) {
-    kafu_err_set(err, KAFU_EINVAL, "snapshot memory (%" PRIu64 " bytes) is smaller than the instance's (%" PRIu64 ")",
-                 size, cur);
+    kafu_err_set(err, KAFU_EINVAL,
+                 "snapshot memory (%" PRIu64 " bytes) is smaller than the instance's (%" PRIu64 ")", size,
+                 cur);
     return NULL;
   }
   if (size > cur) {
@@ -484,21 +512,70 @@ static int new_decoder(kafu_runtime *rt, kafu_mem_image *held, kafu_snap_decoder
   return kafu_snap_decoder_new(out, &d, err);
 }
 
+/* The migration stack and resume point of a decoded snapshot must make sense
+ * for this module and config: every frame a function of kafu.meta called from
+ * a node of the config (an exit goes back there), the resume point a known
+ * function. Checked before anything is restored. */
+static int check_stack(kafu_runtime *rt, const kafu_snapshot *s, const char *here, kafu_err *err) {
+  if (!meta_func(rt, s->resume_fn_id) || s->resume_kind > KAFU_MIG_EXIT)
+    return kafu_err_set(err, KAFU_EFORMAT, "node %s: snapshot resumes at unknown function id %u (kind %u)",
+                        here, s->resume_fn_id, s->resume_kind);
+  for (uint32_t i = 0; i < s->nframes; i++) {
+    const kafu_snap_frame *f = &s->frames[i];
+    if (!meta_func(rt, f->fn_id))
+      return kafu_err_set(err, KAFU_EFORMAT,
+                          "node %s: snapshot's migration stack frame %u has unknown function id %u", here, i,
+                          f->fn_id);
+    if (!f->caller_node || kafu_config_node_index(rt->cfg, f->caller_node) < 0)
+      return kafu_err_set(
+          err, KAFU_EFORMAT,
+          "node %s: snapshot's migration stack frame %u (%s) was called from node '%s', which is not "
+          "in the config",
+          here, i, fn_name(rt, f->fn_id), f->caller_node ? f->caller_node : "");
+  }
+  return 0;
+}
+
 /* After a successful decode into rt->inst: restore globals, fds, stack. */
 static int restore_state(kafu_runtime *rt, kafu_snapshot *s, kafu_err *err) {
   uint64_t t0 = kafu_now_ns();
+  const char *here = rt->o.mode == KAFU_RT_NODE ? rt->self : rt->cur;
+  int vrc = check_stack(rt, s, here, err);
+  if (vrc) return vrc;
+  bool have_mono = false;
+  uint64_t mono = 0, sent_at = 0;
   for (uint32_t i = 0; i < s->nglobals; i++) {
-    int rc = kafu_instance_global_set(rt->inst, s->globals[i].name, s->globals[i].bits, err);
-    if (rc) return kafu_err_prefix(err, "node %s: restoring global %s", rt->self, s->globals[i].name);
+    const kafu_snap_global *g = &s->globals[i];
+    if (!strncmp(g->name, HOST_STATE_PREFIX, strlen(HOST_STATE_PREFIX))) {
+      if (g->type == KAFU_SNAP_VAL_I64 && !strcmp(g->name, HOST_MONOTONIC)) {
+        have_mono = true;
+        mono = g->bits;
+      } else if (g->type == KAFU_SNAP_VAL_I64 && !strcmp(g->name, HOST_REALTIME)) {
+        sent_at = g->bits;
+      } else {
+        return kafu_err_set(err, KAFU_EFORMAT, "node %s: snapshot carries unknown host state '%s'", here,
+                            g->name);
+      }
+      continue;
+    }
+    int rc = kafu_instance_global_set(rt->inst, g->name, g->bits, err);
+    if (rc) return kafu_err_prefix(err, "node %s: restoring global %s", here, g->name);
   }
   /* a fresh WASI context, then the program's open files reopened by path */
   kafu_wasi *w = NULL;
   int rc = make_wasi(rt, &w, err);
   if (rc) return rc;
+  /* the guest's CLOCK_MONOTONIC continues from where it was on the sender plus
+   * the migration's wall-clock duration (0 if the clocks disagree), whatever
+   * this host's monotonic clock says; it never goes backwards */
+  if (have_mono) {
+    uint64_t now = realtime_ns();
+    kafu_wasi_monotonic_resume(w, mono + (sent_at && now > sent_at ? now - sent_at : 0));
+  }
   rc = kafu_wasi_fd_restore(w, s->fds, s->nfds, err);
   if (rc) {
     kafu_wasi_free(w);
-    return kafu_err_prefix(err, "node %s: restoring open files", rt->o.mode == KAFU_RT_NODE ? rt->self : rt->cur);
+    return kafu_err_prefix(err, "node %s: restoring open files", here);
   }
   kafu_host h = host_of(rt, w);
   kafu_instance_set_host(rt->inst, &h);
@@ -514,9 +591,9 @@ static int restore_state(kafu_runtime *rt, kafu_snapshot *s, kafu_err *err) {
       rt->frames = nf;
       rt->cap = nc;
     }
-    rt->frames[rt->nframes++] =
-        (kafu_snap_frame){s->frames[i].fn_id, strdup(s->frames[i].caller_node ? s->frames[i].caller_node : ""),
-                          s->frames[i].migrated};
+    rt->frames[rt->nframes++] = (kafu_snap_frame){
+        s->frames[i].fn_id, strdup(s->frames[i].caller_node ? s->frames[i].caller_node : ""),
+        s->frames[i].migrated};
   }
   rt->restore_ms = kafu_ms_since(t0);
   return 0;
@@ -559,7 +636,7 @@ static int verify_hop(kafu_runtime *rt, kafu_err *err) {
   kafu_snap_encode_opts eo = {0};
   eo.compression = rt->cfg->migration.compression == KAFU_COMPRESSION_NONE   ? KAFU_SNAP_COMP_NONE
                    : rt->cfg->migration.compression == KAFU_COMPRESSION_ZSTD ? KAFU_SNAP_COMP_ZSTD
-                                                                              : KAFU_SNAP_COMP_LZ4;
+                                                                             : KAFU_SNAP_COMP_LZ4;
   eo.force_full = true;
   uint64_t t0 = kafu_now_ns();
   rc = kafu_snap_encode_buf(&s, &eo, &wire, &es, err);
@@ -748,7 +825,7 @@ int kafu_runtime_encode(kafu_runtime *rt, uint64_t receiver_image_id, kafu_snap_
   kafu_snap_encode_opts eo = {0};
   eo.compression = rt->cfg->migration.compression == KAFU_COMPRESSION_NONE   ? KAFU_SNAP_COMP_NONE
                    : rt->cfg->migration.compression == KAFU_COMPRESSION_ZSTD ? KAFU_SNAP_COMP_ZSTD
-                                                                              : KAFU_SNAP_COMP_LZ4;
+                                                                             : KAFU_SNAP_COMP_LZ4;
   eo.image = &rt->image;
   eo.delta = full ? NULL : &rt->delta;
   eo.receiver_image_id = receiver_image_id;
@@ -760,7 +837,8 @@ int kafu_runtime_encode(kafu_runtime *rt, uint64_t receiver_image_id, kafu_snap_
 }
 
 void kafu_runtime_sent(kafu_runtime *rt, double transfer_ms) {
-  kafu_rt_migration_stats st = {.unwind_ms = rt->unwind_ms, .encode_ms = rt->encode_ms, .transfer_ms = transfer_ms};
+  kafu_rt_migration_stats st = {
+      .unwind_ms = rt->unwind_ms, .encode_ms = rt->encode_ms, .transfer_ms = transfer_ms};
   st.raw_bytes = rt->last_stats.raw_bytes;
   st.wire_bytes = rt->last_stats.wire_bytes;
   st.memory_size = rt->last_stats.memory_size;

@@ -3,7 +3,7 @@
 # (DESIGN §4.4): files opened on one node are read, written and seeked on
 # another at the right offsets (FILE*, raw fds, O_APPEND, O_EXCL, O_TRUNC not
 # re-applied, pread/pwrite, a directory stream, fds closed and reused on the
-# other node), identical to an uninterrupted `kafu run`. A file that cannot
+# other node, stdin), identical to an uninterrupted `kafu run`. A file that cannot
 # be reopened (deleted while open; moved out of the preopened directory with a
 # different file put at its path) is a clear error naming fd and path, exit 1,
 # and never a silently different file. A file renamed while open follows.
@@ -47,6 +47,16 @@ for line in \
 done
 [ "$(grep -c '^cloud: log line' "$T/off.ver.out")" = 3 ] || fail "offsets: log.txt must have 3 lines"
 pass "files across 4 migrations: offsets, appends, pread/pwrite, readdir, fd reuse as in kafu run"
+
+# stdin across migrations: in one process every "node" reads the same host
+# stdin, so the offset continues (on real nodes each has its own stdin)
+seq -f "stdin line %g: 0123456789012345678901234567890123456789" 1 300 >"$T/stdin.txt"
+STDIN=$T/stdin.txt modes stdin files.wasm stdin
+expect_count stdin 14
+[ "$(grep -c '^edge: stdin line' "$T/stdin.ver.out")" = 66 ] || fail "stdin: edge should read 66 lines"
+grep -q '^edge raw: 10 ' "$T/stdin.ver.out" || fail "stdin: raw read on edge"
+[ "$(grep -c 'stdin line' "$T/stdin.ver.out")" -ge 290 ] || fail "stdin: lines lost"
+pass "stdin read alternately on both nodes (stdio buffer in memory, host offset shared)"
 
 # renamed while open (also with a different file or a directory put at the old
 # path): the open file follows the rename, like a local program's fd does

@@ -55,3 +55,15 @@ rc=$?
 grep -q "node edge: the call stack did not fit in the Asyncify buffer (16384 bytes).*--kafu-stack-size" \
   "$T/small.err" || fail "small Asyncify buffer: message: $(cat "$T/small.err")"
 pass "Asyncify buffer overflow -> exit 134, message names the node and --kafu-stack-size"
+
+# a module Snapified without kafu cc's guest support object (plain clang, then
+# `kafu snapify`): the runtime reserves the Asyncify region by growing memory at
+# the first checkpoint; the program keeps growing its heap past it
+clang --target=wasm32-wasi --sysroot=/usr -O2 -I"$KAFU_SRC/include" -c "$PROGS/memory3.c" -o "$T/m3.o" &&
+  clang --target=wasm32-wasi --sysroot=/usr "$T/m3.o" -o "$T/m3plain.wasm" || fail "clang memory3.c"
+"$KAFU" snapify "$T/m3plain.wasm" -o "$T/m3snap.wasm" >"$T/snapify.log" 2>&1 || fail "kafu snapify: $(cat "$T/snapify.log")"
+"$KAFU" inspect "$T/m3snap.wasm" | grep -q "allocated by the runtime at the first checkpoint" || fail "m3snap: buffer reserved by the guest?"
+modes m3snap m3snap.wasm 2 3
+cmp -s "$T/m3snap.ver.out" <("$T/memory3-native" 2 3) || fail "m3snap: output differs from native"
+expect_count m3snap 12
+pass "Asyncify region reserved by the runtime: same output as native, 12 migrations"

@@ -57,6 +57,12 @@ modes loop nest.wasm loop:7
 expect_walk loop "$(rep 7 "cloud>edge:enter:at_edge edge>cloud:exit:at_edge")"
 pass "7 round trips: 14 migrations"
 
+# the guest's monotonic clock across a checkpoint (the snapshot carries it)
+modes clock nest.wasm clock
+grep -qx "clock: elapsed 0 s, monotonic" "$T/clock.ver.out" || fail "clock: $(cat "$T/clock.ver.out")"
+expect_walk clock "cloud>edge:enter:clock_edge edge>cloud:exit:clock_edge"
+pass "CLOCK_MONOTONIC continues across the migration"
+
 # random call paths against an independent model of the migration stack
 for seed in 1 2 3; do
   mapfile -t paths < <(python3 - "$seed" <<'PY'

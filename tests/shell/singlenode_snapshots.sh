@@ -88,3 +88,13 @@ rc=$?
 grep -q "kafu singlenode: error: --save-snapshots $T/afile/sub" "$T/x.err" || fail "--save-snapshots error: $(cat "$T/x.err")"
 [ -s "$T/x.out" ] && fail "the program ran although --save-snapshots failed"
 pass "--save-snapshots DIR that cannot be created -> exit 1 before the program runs"
+
+# the config's compression reaches the snapshots --verify makes
+for c in "memory_compression: false|none" "compression: zstd|zstd" "compression: lz4|lz4"; do
+  EXTRA_YAML=$'cluster:\n  migration:\n    '"${c%|*}" config "$T/c.yaml" "$T/nest.wasm" E
+  rm -rf "$T/cs"
+  "$KAFU" singlenode serve -q --save-snapshots "$T/cs" "$T/c.yaml" >"$T/c.out" 2>"$T/c.err" || fail "${c%|*}: exit $?"
+  "$KAFU" inspect "$T/cs/0001-cloud-edge.kafusnap" | grep -q "full image, ${c#*|}," ||
+    fail "${c%|*}: snapshot is not ${c#*|}: $("$KAFU" inspect "$T/cs/0001-cloud-edge.kafusnap" | grep memory:)"
+done
+pass "cluster.migration compression none/zstd/lz4 used by --verify snapshots"

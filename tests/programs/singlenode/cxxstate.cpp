@@ -59,7 +59,8 @@ void on_fog(World *w, int round) {
   w->log.push_back("fog" + std::to_string(round) + ":" + std::string(round * 7 + 1, 'f'));
   w->counters["fog"] += w->step(round);
   for (auto &s : w->shapes) s->grow(round + 1);
-  w->shapes.push_back(round % 2 ? std::unique_ptr<Shape>(new Rect(round, 2)) : std::unique_ptr<Shape>(new Circle(round)));
+  w->shapes.push_back(round % 2 ? std::unique_ptr<Shape>(new Rect(round, 2))
+                                : std::unique_ptr<Shape>(new Circle(round)));
   w->big.append(1000, char('a' + round));
   g_names[round + 10] = "fog-" + std::to_string(round);
 }
@@ -96,7 +97,8 @@ int main(int argc, char **argv) {
     for (char c : w.big) h = (h ^ (unsigned char)c) * 1099511628211ULL;
     std::printf("cloud %d: area %.2f shapes %s counters", r, area, names.c_str());
     for (auto &kv : w.counters) std::printf(" %s=%lld", kv.first.c_str(), kv.second);
-    std::printf(" step(5)=%lld big=%zu log=%016llx %s\n", w.step(5), w.big.size(), h, g_names[r + 10].c_str());
+    std::printf(" step(5)=%lld big=%zu log=%016llx %s\n", w.step(5), w.big.size(), h,
+                g_names[r + 10].c_str());
     std::fflush(stdout);
   }
   return 0;

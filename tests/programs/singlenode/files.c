@@ -17,6 +17,8 @@
  *                      the test moves the file out of the preopened directory
  *                      and puts a different doomed.txt in its place (error)
  *             then edge writes to it through the same FILE*.
+ *   stdin     stdin (larger than stdio's buffer) read line by line, alternately
+ *             on cloud and edge through the same FILE*; then raw read(0) on both.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -225,9 +227,46 @@ static int vanish(const char *how) {
   return 0;
 }
 
+void edge_stdin(int lines);
+
+static void stdin_lines(const char *who, int n) {
+  char line[128];
+  for (int i = 0; i < n && fgets(line, sizeof line, stdin); i++) printf("%s: %s", who, line);
+  fflush(stdout);
+}
+
+KAFU_DEST(edge_stdin, "edge")
+KAFU_EXPORT(edge_stdin)
+void edge_stdin(int lines) {
+  if (lines) {
+    stdin_lines("edge", lines);
+    return;
+  }
+  char b[32] = {0};
+  ssize_t n = read(0, b, 10);
+  printf("edge raw: %zd [%s]\n", n, b);
+  fflush(stdout);
+}
+
+static int stdin_mode(void) {
+  for (int k = 0; k < 6; k++) {
+    stdin_lines("cloud", 7);
+    edge_stdin(11);
+  }
+  /* raw reads: what stdio has not buffered yet */
+  char b[32] = {0};
+  ssize_t n = read(0, b, 10);
+  printf("cloud raw: %zd [%s]\n", n, b);
+  fflush(stdout);
+  edge_stdin(0);
+  stdin_lines("cloud", 1000);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "stdin")) return stdin_mode();
   if (argc > 1 && !strcmp(argv[1], "offsets")) return offsets();
   if (argc > 2 && !strcmp(argv[1], "vanish")) return vanish(argv[2]);
-  fprintf(stderr, "usage: files.wasm offsets | vanish unlink|rename|shorter|dir|wait\n");
+  fprintf(stderr, "usage: files.wasm offsets | stdin | vanish unlink|rename|shorter|dir|wait\n");
   return 2;
 }

@@ -47,7 +47,8 @@ build() {
 }
 
 # config FILE WASM [ARGS...] -> a kafu-config.yaml for $NODES (default
-# "cloud edge fog"; the first is the coordinator), preopened dir $T/data
+# "cloud edge fog"; the first is the coordinator), preopened dir $T/data,
+# then the lines of $EXTRA_YAML (e.g. a cluster: section) if set
 config() {
   local file=$1 wasm=$2 port=50051 n a
   shift 2
@@ -67,6 +68,7 @@ config() {
       echo "    port: $port"
       port=$((port + 1))
     done
+    [ -z "${EXTRA_YAML:-}" ] || printf '%s\n' "$EXTRA_YAML"
   } >"$file"
 }
 
@@ -80,6 +82,7 @@ reset_data() {
 # modes LABEL WASM [ARGS...] — the three runs. Afterwards:
 #   $T/LABEL.{ref,emu,ver}.{out,err}  stdout/stderr of kafu run / emulate / verify
 #   $T/LABEL.{emu,ver}.jsonl          events; RC = the common exit code
+# stdin of all three runs: the file $STDIN (default /dev/null).
 # Fails unless stdout and exit code agree and both event files describe the
 # same migrations (from, to, kind, function).
 modes() {
@@ -88,13 +91,13 @@ modes() {
   LABEL=$label.
   config "$T/$label.yaml" "$T/$wasm" "$@"
   reset_data
-  (cd "$T" && "$KAFU" run --dir "$T/data::." "$wasm" "$@" >"$T/$label.ref.out" 2>"$T/$label.ref.err")
+  (cd "$T" && "$KAFU" run --dir "$T/data::." "$wasm" "$@" <"${STDIN:-/dev/null}" >"$T/$label.ref.out" 2>"$T/$label.ref.err")
   local ref=$?
   reset_data
-  "$KAFU" singlenode serve --events "$T/$label.emu.jsonl" "$T/$label.yaml" >"$T/$label.emu.out" 2>"$T/$label.emu.err"
+  "$KAFU" singlenode serve --events "$T/$label.emu.jsonl" "$T/$label.yaml" <"${STDIN:-/dev/null}" >"$T/$label.emu.out" 2>"$T/$label.emu.err"
   local emu=$?
   reset_data
-  "$KAFU" singlenode serve --verify --events "$T/$label.ver.jsonl" "$T/$label.yaml" \
+  "$KAFU" singlenode serve --verify --events "$T/$label.ver.jsonl" "$T/$label.yaml" <"${STDIN:-/dev/null}" \
     >"$T/$label.ver.out" 2>"$T/$label.ver.err"
   local ver=$?
   [ "$emu" = "$ref" ] || fail "$label: emulate exited $emu, kafu run $ref"

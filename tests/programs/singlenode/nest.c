@@ -12,10 +12,14 @@
  *   rec:N     rec_edge(N): annotated for edge, recurses N levels through itself
  *   ping:N    ping (edge) and pong (cloud) call each other N levels deep
  *   loop:N    N calls of at_edge from main, each a round trip
+ *   clock     reads CLOCK_MONOTONIC on cloud, then in clock_edge (edge): prints
+ *             the whole seconds elapsed (0 unless a test moved the clock) and
+ *             whether the clock went backwards
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kafu.h"
 
@@ -27,6 +31,7 @@ void at_fog(const char *path, int depth);
 long long rec_edge(int n);
 long long ping(int n);
 long long pong(int n);
+long long clock_edge(long long t0_ns);
 
 static unsigned long long sum = 1469598103934665603ULL;
 static int calls;
@@ -39,10 +44,14 @@ static void mix(const char *who, int depth) {
 
 static step_fn fn_of(char c) {
   switch (c) {
-    case 'C': return at_cloud;
-    case 'E': return at_edge;
-    case 'F': return at_fog;
-    default: return NULL;
+    case 'C':
+      return at_cloud;
+    case 'E':
+      return at_edge;
+    case 'F':
+      return at_fog;
+    default:
+      return NULL;
   }
 }
 
@@ -115,6 +124,19 @@ long long pong(int n) {
   return n == 0 ? 2 : (ping(n - 1) * 13 + n) % 1000000007LL;
 }
 
+static long long mono_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+KAFU_DEST(clock_edge, "edge")
+KAFU_EXPORT(clock_edge)
+long long clock_edge(long long t0_ns) {
+  calls++;
+  return mono_ns() - t0_ns;
+}
+
 int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -122,6 +144,9 @@ int main(int argc, char **argv) {
       printf("rec_edge(%d) = %lld\n", atoi(a + 4), rec_edge(atoi(a + 4)));
     } else if (!strncmp(a, "ping:", 5)) {
       printf("ping(%d) = %lld\n", atoi(a + 5), ping(atoi(a + 5)));
+    } else if (!strcmp(a, "clock")) {
+      long long d = clock_edge(mono_ns());
+      printf("clock: elapsed %lld s, %s\n", d / 1000000000LL, d >= 0 ? "monotonic" : "went BACKWARDS");
     } else if (!strncmp(a, "loop:", 5)) {
       for (int k = atoi(a + 5); k > 0; k--) at_edge("", 0);
     } else {
