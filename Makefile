@@ -5,7 +5,7 @@ PREFIX  ?= /usr/local
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps test test-asan demo install clean bench bench-migration bench-pipeline bench-overhead bench-startup bench-snapshot-codec fuzz format
+.PHONY: all build deps test test-asan asan-unit demo install clean bench bench-migration bench-pipeline bench-overhead bench-startup bench-snapshot-codec fuzz format
 
 all: build
 
@@ -18,12 +18,16 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The whole suite: every test in the normal build, then the unit tests and the
+# fuzz-corpus replays again under ASan+UBSan (separate build dir).
 test: deps
+	$(MAKE) asan-unit
 	$(MAKE) build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
-# Unit tests and fuzz-corpus replays under ASan+UBSan (separate build dir).
-test-asan: deps
+test-asan: deps asan-unit
+
+asan-unit:
 	$(MAKE) build BUILD=build-asan CMAKE_FLAGS="-DKAFU_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
 	cd build-asan && ctest --output-on-failure -j $(JOBS) -R '^(unit|fuzz)/'
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # migration.sh — one-way migration latency on a two-node loopback cluster.
 #
-#   bench/migration.sh [--quick] [-m "1 16 64 256"] [-d "1 10 100"] [-i ITER]
+#   bench/migration.sh [--quick] [-m "1 16 64 256"] [-d "1 10 100"] [-c "none lz4 zstd"]
+#                      [-M "full delta"] [-i ITER] [-o CSV]
 #
 # For memory sizes (MiB) x dirty fractions (%) x memory_migration (full, delta)
 # x compression (none, lz4, zstd) it runs bench/programs/migrate.c under
@@ -23,14 +24,17 @@ DIRTS="1 10 100"
 MODES="full delta"
 COMPS="none lz4 zstd"
 ITER=""
+CSV_OUT=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) MEMS="1 16"; DIRTS="10 100"; COMPS="none lz4"; shift ;;
     -m) MEMS=$2; shift 2 ;;
     -d) DIRTS=$2; shift 2 ;;
     -c) COMPS=$2; shift 2 ;;
+    -M) MODES=$2; shift 2 ;;
     -i) ITER=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -o) CSV_OUT=$2; shift 2 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "migration.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -40,7 +44,7 @@ trap 'rm -rf "$WORK"' EXIT
 export KAFU_CACHE_DIR=${KAFU_CACHE_DIR:-$WORK/cache}
 OUT=$ROOT/bench/results
 mkdir -p "$OUT"
-CSV=$OUT/migration.csv
+CSV=${CSV_OUT:-$OUT/migration.csv}
 
 "$KAFU" cc -O2 "$ROOT/bench/programs/migrate.c" -o "$WORK/migrate.wasm"
 gcc -O2 -pthread "$ROOT/bench/programs/tcp_floor.c" -o "$WORK/tcp_floor"

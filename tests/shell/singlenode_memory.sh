@@ -28,7 +28,7 @@ PY
 pass "three nodes, 8 MiB mutated on each: $(tail -1 "$T/mem.ver.out"), 12 migrations, same as native"
 
 # mutable wasm globals (i32, i64, f64 beside __stack_pointer) changed on both nodes
-"$KAFU" cc -O2 "$PROGS/gvars.c" "$PROGS/gvars_asm.s" -o "$T/gvars.wasm" >"$T/cc-gvars.log" 2>&1 ||
+"$KAFU" cc -O2 "$PROGS/gvars.c" "$KAFU_SRC/tests/programs/snapify/globals_asm.s" -o "$T/gvars.wasm" >"$T/cc-gvars.log" 2>&1 ||
   { cat "$T/cc-gvars.log"; fail "kafu cc gvars"; }
 n=$("$KAFU" inspect "$T/gvars.wasm" | sed -n 's/^globals: *\([0-9]*\) mutable.*/\1/p')
 [ "$n" = 4 ] || fail "gvars: expected 4 exported mutable globals, inspect says '$n'"

@@ -1,6 +1,6 @@
 /*
  * gvars.c — mutable wasm globals besides __stack_pointer (an i32, an i64 and
- * an f64, defined in gvars_asm.s) changed on both nodes and read back on the
+ * an f64, defined in ../snapify/globals_asm.s) changed on both nodes and read back on the
  * other: a restore that dropped or mistyped any kafu_global_<N> shows here.
  * Each round: cloud -> edge (bump_edge) -> cloud (bump_cloud, nested) and back,
  * 4 migrations. Usage: gvars.wasm [rounds]
