@@ -110,7 +110,7 @@ PY
     done
   done
 done
-if command -v gnuplot >/dev/null 2>&1; then
+if [ -z "$CSV_OUT" ] && command -v gnuplot >/dev/null 2>&1; then
   for d in $DIRTS; do
     awk -F, -v d="$d" 'NR > 1 && $2 == d && $3 == "delta" && $4 == "lz4" {print $1, $6}' "$CSV" > "$WORK/delta-$d.dat"
     awk -F, -v d="$d" 'NR > 1 && $2 == d && $3 == "delta" && $4 == "lz4" {print $1, $14}' "$CSV" > "$WORK/floor-$d.dat"
