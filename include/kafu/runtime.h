@@ -127,6 +127,40 @@ int kafu_runtime_decoder(kafu_runtime *rt, kafu_snap_decoder **out, kafu_err *er
 int kafu_runtime_finish_receive(kafu_runtime *rt, kafu_snap_decoder *dec, kafu_err *err);
 int kafu_runtime_resume(kafu_runtime *rt, kafu_rt_result *res, kafu_err *err);
 
+/* Timing and size of this node's last migration, every phase it saw: a sender
+ * fills unwind/encode/transfer (after kafu_runtime_sent), a receiver decode/
+ * restore (after kafu_runtime_finish_receive) and rewind (once the resumed
+ * program reached its migration point again; 0 until then). Fields of the
+ * other side are 0. */
+void kafu_runtime_last_stats(const kafu_runtime *rt, kafu_rt_migration_stats *out);
+/* How this node finds the pages a delta must carry: "uffd" (userfaultfd
+ * write-protect tracking) or "hash" (rehash all of memory). */
+const char *kafu_runtime_dirty_tracking(const kafu_runtime *rt);
+
+/* ---- dirty-page tracking (src/runtime/dirty.c) ------------------------------------- */
+/* Pages written in [base, base + span) since they were last collected, found
+ * with userfaultfd asynchronous write-protection + PAGEMAP_SCAN (Linux >= 6.7)
+ * instead of comparing memory. The runtime uses it for NODE-mode deltas unless
+ * $KAFU_DIRTY_TRACKING=hash; when unavailable it falls back to hashing. */
+typedef struct kafu_dirty kafu_dirty;
+/* $KAFU_DIRTY_TRACKING, or "auto" when unset: "hash" forces the fallback. */
+const char *kafu_dirty_env_mode(void);
+/* Register [base, base + span) (page aligned; may include PROT_NONE parts that
+ * are made accessible later). Fails (negative + err) when the kernel or the
+ * privileges do not allow it. No page counts as written until the first
+ * kafu_dirty_collect() arms the tracking. */
+int kafu_dirty_open(uint8_t *base, uint64_t span, kafu_dirty **out, kafu_err *err);
+/* Fill bits ((size/4096 + 63)/64 words; NULL = just re-arm) with the pages of
+ * [base, base + size) written since the previous collect (or, the first time,
+ * every populated page), and write-protect them again in the same walk. The set
+ * may hold pages that were written with their old content; never misses one. */
+int kafu_dirty_collect(kafu_dirty *d, uint64_t size, uint64_t *bits, kafu_err *err);
+/* Drop the write protection of [base, base + size) in one page-table walk, so
+ * that a bulk writer (the snapshot decoder) takes no fault per page; every page
+ * then counts as written at the next collect. */
+int kafu_dirty_release(kafu_dirty *d, uint64_t size, kafu_err *err);
+void kafu_dirty_close(kafu_dirty *d);
+
 #ifdef __cplusplus
 }
 #endif

@@ -269,6 +269,10 @@ int kafu_snap_decoder_feed(kafu_snap_decoder *dec, const void *data, size_t len,
  * kafu_snapshot_clear); stats may be NULL. */
 int kafu_snap_decoder_finish(kafu_snap_decoder *dec, kafu_snapshot *out, kafu_snap_stats *stats,
                              kafu_err *err);
+/* Pages of memory the stream will write, as its MEMORY section declared them
+ * (0 before that section was read, e.g. from inside the memory callback it is
+ * known); *delta (may be NULL) = the memory is a delta. */
+uint64_t kafu_snap_decoder_pages(const kafu_snap_decoder *dec, bool *delta);
 /* Safe on any state; a decoder freed before a successful finish() clears
  * opts->held if it had touched memory. */
 void kafu_snap_decoder_free(kafu_snap_decoder *dec);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "kafu/cluster.h"
+#include "kafu/runtime.h"
 #include "kafu/util.h"
 
 /* ---- JSON (flat objects only: what the endpoints exchange) ------------------------- */
@@ -134,6 +135,10 @@ typedef enum {
   KAFU_PHASE_TRANSFER,     /* sender: encode + POST /migrate until acknowledged */
   KAFU_PHASE_RECEIVE,      /* receiver: body streamed into the decoder */
   KAFU_PHASE_RESTORE,      /* receiver: final validation + restore of globals/fds/stack */
+  KAFU_PHASE_UNWIND,       /* sender: Asyncify unwind to _start */
+  KAFU_PHASE_ENCODE,       /* sender: dirty pages + encoding (streams while it is sent) */
+  KAFU_PHASE_DECODE,       /* receiver: first body byte to decoded + validated snapshot */
+  KAFU_PHASE_REWIND,       /* receiver: Asyncify rewind back to the migration point */
   KAFU_PHASE_COUNT
 } kafu_phase;
 
@@ -153,6 +158,11 @@ typedef struct kafu_metrics {
 void kafu_metrics_init(kafu_metrics *m);
 void kafu_metrics_destroy(kafu_metrics *m);
 void kafu_metrics_observe(kafu_metrics *m, kafu_phase p, double ms);
+/* The runtime's per-phase timings of its last migration (kafu_runtime_last_stats):
+ * sender = unwind + encode; receiver = decode, or rewind once known. */
+void kafu_metrics_observe_sender(kafu_metrics *m, const kafu_rt_migration_stats *st);
+void kafu_metrics_observe_decode(kafu_metrics *m, const kafu_rt_migration_stats *st);
+void kafu_metrics_observe_rewind(kafu_metrics *m, const kafu_rt_migration_stats *st);
 void kafu_metrics_add(kafu_metrics *m, uint64_t *counter, uint64_t v);
 void kafu_metrics_render(kafu_metrics *m, const char *node, kafu_buf *out);
 

@@ -12,7 +12,8 @@
  * loopback) to seconds (hundreds of MiB over a slow link). */
 static const double k_buckets[KAFU_HIST_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                     0.025,  0.05,    0.1,    0.25,  0.5,    1.0,   5.0};
-static const char *const k_phase[KAFU_PHASE_COUNT] = {"baseline_query", "transfer", "receive", "restore"};
+static const char *const k_phase[KAFU_PHASE_COUNT] = {"baseline_query", "transfer", "receive", "restore",
+                                                      "unwind",         "encode",   "decode",  "rewind"};
 
 void kafu_metrics_init(kafu_metrics *m) {
   memset(m, 0, sizeof *m);
@@ -30,6 +31,19 @@ void kafu_metrics_observe(kafu_metrics *m, kafu_phase p, double ms) {
   m->hist_sum[p] += s;
   m->hist_count[p]++;
   pthread_mutex_unlock(&m->mu);
+}
+
+void kafu_metrics_observe_sender(kafu_metrics *m, const kafu_rt_migration_stats *st) {
+  kafu_metrics_observe(m, KAFU_PHASE_UNWIND, st->unwind_ms);
+  kafu_metrics_observe(m, KAFU_PHASE_ENCODE, st->encode_ms);
+}
+
+void kafu_metrics_observe_decode(kafu_metrics *m, const kafu_rt_migration_stats *st) {
+  kafu_metrics_observe(m, KAFU_PHASE_DECODE, st->decode_ms);
+}
+
+void kafu_metrics_observe_rewind(kafu_metrics *m, const kafu_rt_migration_stats *st) {
+  if (st->rewind_ms > 0) kafu_metrics_observe(m, KAFU_PHASE_REWIND, st->rewind_ms);
 }
 
 void kafu_metrics_add(kafu_metrics *m, uint64_t *counter, uint64_t v) {

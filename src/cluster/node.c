@@ -343,6 +343,9 @@ static int send_snapshot(kafu_node *n, const char *target, kafu_err *err) {
         double ms = kafu_ms_since(t0);
         kafu_runtime_sent(n->rt, ms);
         kafu_metrics_observe(&n->metrics, KAFU_PHASE_TRANSFER, ms);
+        kafu_rt_migration_stats ls;
+        kafu_runtime_last_stats(n->rt, &ls);
+        kafu_metrics_observe_sender(&n->metrics, &ls);
         pthread_mutex_lock(&n->metrics.mu);
         n->metrics.migrations_out++;
         n->metrics.raw_bytes += st.raw_bytes;
@@ -483,6 +486,11 @@ static void serve_call(kafu_node *n) {
     case KAFU_CALL_NONE:
       break;
   }
+  if (n->call == KAFU_CALL_FINISH && rc == 0) {
+    kafu_rt_migration_stats ls;
+    kafu_runtime_last_stats(n->rt, &ls);
+    kafu_metrics_observe_decode(&n->metrics, &ls);
+  }
   if (n->call == KAFU_CALL_FINISH && rc == 0)
     kafu_info("node %s: received a snapshot (%" PRIu64 " bytes, %.2f ms), validated and restored; resuming",
               n->self, n->recv_bytes, n->recv_ms);
@@ -571,6 +579,9 @@ static void *engine_main(void *arg) {
       set_in_wasm(n, true);
       int rc = kafu_runtime_resume(n->rt, &res, &err);
       set_in_wasm(n, false);
+      kafu_rt_migration_stats ls;
+      kafu_runtime_last_stats(n->rt, &ls); /* still this receive's: nothing was sent yet */
+      kafu_metrics_observe_rewind(&n->metrics, &ls);
       after_run(n, rc, &res, &err);
       pthread_mutex_lock(&n->mu);
     }

@@ -823,6 +823,11 @@ int kafu_snap_decode_buf(const void *data, size_t len, const kafu_snap_decoder_o
   return rc;
 }
 
+uint64_t kafu_snap_decoder_pages(const kafu_snap_decoder *d, bool *delta) {
+  if (delta) *delta = d->saw_memory && d->mode == MEM_DELTA;
+  return d->saw_memory ? d->decl_pages : 0;
+}
+
 void kafu_snap_decoder_view_get(const kafu_snap_decoder *d, kafu_snap_decoder_view *v) {
   memset(v, 0, sizeof *v);
   v->snap = &d->snap;
