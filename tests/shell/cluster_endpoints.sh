@@ -50,7 +50,10 @@ http GET "$PB" /metrics
 in=$(sed -n 's/^kafu_migrations_total{node="b",direction="in"} //p' <<<"$HTTP_BODY")
 out=$(sed -n 's/^kafu_migrations_total{node="b",direction="out"} //p' <<<"$HTTP_BODY")
 [ "$in" -ge 3 ] && [ "$out" -ge 3 ] || fail "b's migration counters during the run: in=$in out=$out"
-grep -q 'kafu_migration_phase_seconds_count{node="b",phase="transfer"} [1-9]' <<<"$HTTP_BODY" || fail "no transfer latencies"
+for ph in unwind encode transfer decode restore rewind; do
+  grep -q "kafu_migration_phase_seconds_count{node=\"b\",phase=\"$ph\"} [1-9]" <<<"$HTTP_BODY" ||
+    fail "no $ph latencies in /metrics"
+done
 grep -q 'kafu_migration_bytes_total{node="b",kind="raw"} [1-9]' <<<"$HTTP_BODY" || fail "no raw bytes"
 http GET "$PA" /status
 [ "$(json_get coordinator <<<"$HTTP_BODY")" = true ] || fail "a is not the coordinator: $HTTP_BODY"
