@@ -98,6 +98,9 @@ const char *kafu_runtime_self(const kafu_runtime *rt);
 const kafu_module *kafu_runtime_module(const kafu_runtime *rt);
 /* Id of the memory image this node holds (its delta baseline); 0 = none. */
 uint64_t kafu_runtime_image_id(const kafu_runtime *rt);
+/* Source node of the snapshot received and not yet resumed (NULL otherwise):
+ * that node keeps holding kafu_runtime_image_id() as its own baseline. */
+const char *kafu_runtime_received_from(const kafu_runtime *rt);
 /* Counters for status/metrics. */
 uint64_t kafu_runtime_migrations_in(const kafu_runtime *rt);
 uint64_t kafu_runtime_migrations_out(const kafu_runtime *rt);
@@ -159,6 +162,8 @@ int kafu_dirty_collect(kafu_dirty *d, uint64_t size, uint64_t *bits, kafu_err *e
  * that a bulk writer (the snapshot decoder) takes no fault per page; every page
  * then counts as written at the next collect. */
 int kafu_dirty_release(kafu_dirty *d, uint64_t size, kafu_err *err);
+/* The same for the pages [first, first + npages) only (one UFFDIO_WRITEPROTECT). */
+int kafu_dirty_release_range(kafu_dirty *d, uint64_t first, uint64_t npages, kafu_err *err);
 void kafu_dirty_close(kafu_dirty *d);
 
 #ifdef __cplusplus

@@ -256,6 +256,12 @@ typedef struct kafu_snap_decoder_opts {
    * xxh3 pass over memory. */
   bool verify_full;
   uint64_t max_memory; /* 0 = KAFU_SNAP_MAX_MEMORY */
+  /* Optional, called once per memory chunk after its run table validated and
+   * before any of its pages is written into the destination (not in inspection
+   * mode): runs[2k] = first page, runs[2k+1] = page count, ascending, n runs.
+   * E.g. to make exactly those pages writable in as few calls as possible. */
+  void (*on_runs)(void *ctx, const uint32_t *runs, uint32_t n);
+  void *on_runs_ctx;
 } kafu_snap_decoder_opts;
 
 /* opts is copied (the pointers it holds must outlive the decoder). */

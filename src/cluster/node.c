@@ -240,7 +240,7 @@ static FILE *open_tee(kafu_node *n, const char *target) {
 
 /* One POST /migrate with the snapshot encoded against receiver_id. */
 static attempt_result send_once(kafu_node *n, kafu_http_client *cl, const char *target, uint64_t receiver_id,
-                                kafu_snap_stats *stats, kafu_err *err) {
+                                kafu_snap_stats *stats, bool *duplicate, kafu_err *err) {
   snap_pipe sp = {0};
   pthread_mutex_init(&sp.mu, NULL);
   pthread_cond_init(&sp.cv, NULL);
@@ -282,6 +282,7 @@ static attempt_result send_once(kafu_node *n, kafu_http_client *cl, const char *
     ar = ATTEMPT_TRANSIENT;
   } else if (x.status == 200) {
     ar = ATTEMPT_OK;
+    *duplicate = strstr(body, "\"duplicate\":true") != NULL;
   } else {
     char kind[64] = "", msg[1024] = "";
     kafu_json_get_str(body, strlen(body), "error", kind, sizeof kind);
@@ -332,16 +333,26 @@ static int send_snapshot(kafu_node *n, const char *target, kafu_err *err) {
   uint64_t start = kafu_now_ns();
   uint64_t wait_ms = KAFU_SEND_RETRY_FIRST_MS;
   bool full_next = false; /* after a 409 "baseline": send the full image */
+  /* $KAFU_BASELINE_QUERY=1: always ask (the pre-cache behaviour, for comparison) */
+  bool always_query = getenv("KAFU_BASELINE_QUERY") && *getenv("KAFU_BASELINE_QUERY") == '1';
   for (int attempt = 1;; attempt++) {
     if (attempt > 1) kafu_metrics_add(&n->metrics, &n->metrics.retries, 1);
     uint64_t rid = 0;
-    if (full_only || full_next || query_baseline(n, cl, &rid, err) == 0) {
+    /* the cached guess saves the GET /baseline round trip before every POST */
+    uint64_t guess = full_only || full_next || always_query ? 0 : n->peer_image[ti];
+    n->peer_image[ti] = 0; /* until this attempt is acknowledged */
+    if (guess) rid = guess;
+    if (full_only || full_next || guess || query_baseline(n, cl, &rid, err) == 0) {
       uint64_t t0 = kafu_now_ns();
       kafu_snap_stats st = {0};
-      attempt_result ar = send_once(n, cl, target, rid, &st, err);
+      bool dup = false;
+      attempt_result ar = send_once(n, cl, target, rid, &st, &dup, err);
       if (ar == ATTEMPT_OK) {
         double ms = kafu_ms_since(t0);
         kafu_runtime_sent(n->rt, ms);
+        /* the receiver now holds our image, unless it had taken this migration
+         * earlier (duplicate) and may have moved on since */
+        n->peer_image[ti] = dup ? 0 : kafu_runtime_image_id(n->rt);
         kafu_metrics_observe(&n->metrics, KAFU_PHASE_TRANSFER, ms);
         kafu_rt_migration_stats ls;
         kafu_runtime_last_stats(n->rt, &ls);
@@ -490,6 +501,13 @@ static void serve_call(kafu_node *n) {
     kafu_rt_migration_stats ls;
     kafu_runtime_last_stats(n->rt, &ls);
     kafu_metrics_observe_decode(&n->metrics, &ls);
+  }
+  if (n->call == KAFU_CALL_FINISH && rc == 0) {
+    /* the sender keeps the image it sent as its baseline: remember it, so our
+     * next send to it needs no GET /baseline */
+    const char *from = kafu_runtime_received_from(n->rt);
+    int fi = from ? kafu_config_node_index(n->cfg, from) : -1;
+    if (fi >= 0 && fi != n->self_idx) n->peer_image[fi] = kafu_runtime_image_id(n->rt);
   }
   if (n->call == KAFU_CALL_FINISH && rc == 0)
     kafu_info("node %s: received a snapshot (%" PRIu64 " bytes, %.2f ms), validated and restored; resuming",
@@ -688,7 +706,8 @@ int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err) 
   n->last_seen = calloc(cfg->nnodes, sizeof *n->last_seen);
   n->eng_cl = calloc(cfg->nnodes, sizeof *n->eng_cl);
   n->live_cl = calloc(cfg->nnodes, sizeof *n->live_cl);
-  if (!n->last_seen || !n->eng_cl || !n->live_cl) {
+  n->peer_image = calloc(cfg->nnodes, sizeof *n->peer_image);
+  if (!n->last_seen || !n->eng_cl || !n->live_cl || !n->peer_image) {
     kafu_node_free(n);
     return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
   }
@@ -797,6 +816,7 @@ int kafu_node_free(kafu_node *n) {
   free(n->eng_cl);
   free(n->live_cl);
   free(n->last_seen);
+  free(n->peer_image);
   if (n->events) fclose(n->events);
   kafu_metrics_destroy(&n->metrics);
   pthread_cond_destroy(&n->cv);

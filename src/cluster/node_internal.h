@@ -75,6 +75,11 @@ struct kafu_node {
   bool engine_started, live_started;
   kafu_http_client *eng_cl;  /* per node: engine thread's clients */
   kafu_http_client *live_cl; /* per node: liveness thread's clients */
+  /* per node: the memory image it is believed to hold (engine thread only),
+   * learnt from our last acknowledged send to it or our last receive from it;
+   * 0 = unknown: ask with GET /baseline. A stale guess costs a 409 "baseline"
+   * and a full retry, never a wrong memory (the receiver checks). */
+  uint64_t *peer_image;
   unsigned snap_seq;
   char mig_id[128]; /* id of the outgoing migration: "<self>.<start time>.<seq>" */
 };

@@ -93,6 +93,8 @@ struct kafu_snap_decoder {
   uint32_t nruns, run_i, chunk_pages_got;
   uint8_t *runtab;
   size_t runtab_len, runtab_got;
+  uint32_t *runpairs; /* on_runs: (first, npages) of the chunk's runs */
+  uint32_t runpairs_cap;
   uint64_t blk_got;
   uint32_t blk_hashed; /* pages of the current run already hashed */
   kafu_buf cbuf;       /* a compressed block split across feeds */
@@ -169,6 +171,7 @@ void kafu_snap_decoder_free(kafu_snap_decoder *d) {
   kafu_buf_free(&d->cbuf);
   free(d->hashes);
   free(d->runtab);
+  free(d->runpairs);
   free(d->scratch);
   ZSTD_freeDCtx(d->zd);
   free(d);
@@ -545,6 +548,21 @@ static int check_runs(kafu_snap_decoder *d) {
   return 0;
 }
 
+/* Tell opts.on_runs which pages this chunk is about to write. */
+static int announce_runs(kafu_snap_decoder *d) {
+  if (d->nruns > d->runpairs_cap) {
+    uint32_t *p = realloc(d->runpairs, (size_t)d->nruns * 2 * sizeof *p);
+    if (!p) return fail(d, KAFU_ENOMEM, "out of memory");
+    d->runpairs = p, d->runpairs_cap = d->nruns;
+  }
+  for (uint32_t i = 0; i < d->nruns; i++) {
+    d->runpairs[2 * i] = run_first(d, i);
+    d->runpairs[2 * i + 1] = run_n(d, i);
+  }
+  d->o.on_runs(d->o.on_runs_ctx, d->runpairs, d->nruns);
+  return 0;
+}
+
 /* Where run i's pages go: the destination, or scratch when inspecting. */
 static uint8_t *run_dst(kafu_snap_decoder *d, uint32_t i) {
   size_t raw = (size_t)run_n(d, i) * KAFU_SNAP_PAGE;
@@ -714,6 +732,7 @@ int kafu_snap_decoder_feed(kafu_snap_decoder *d, const void *data, size_t len, k
         p += take, len -= take, d->off += take, d->runtab_got += take, d->sec_left -= take;
         if (d->runtab_got < d->runtab_len) break;
         if (check_runs(d)) return copy_err(d, err);
+        if (d->dest && d->o.on_runs && announce_runs(d)) return copy_err(d, err);
         d->run_i = 0;
         d->blk_got = 0;
         d->cbuf.len = 0;
