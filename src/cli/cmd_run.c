@@ -157,7 +157,7 @@ int kafu_cmd_run(int argc, char **argv) {
     rc = 0;
   } else if (r == KAFU_EEXIT) {
     rc = (int)(oc.exit_code & 0xff);
-    if (oc.exit_code > 255) kafu_debug("run: exit code %u truncated to %d", oc.exit_code, rc);
+    if (oc.exit_code > 255) kafu_warn("the program exited with code %u, which the OS truncates to %d", oc.exit_code, rc);
   } else if (r == KAFU_ETRAP) {
     fprintf(stderr, "kafu run: error: %s: %s\n", kafu_path_basename(path), err.msg);
     if (oc.backtrace[0] && strcmp(oc.backtrace, oc.function) != 0)

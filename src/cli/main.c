@@ -12,7 +12,10 @@
 static int cmd_help(int argc, char **argv);
 static void usage_help(void) { printf("Usage: kafu help [COMMAND]\n\nShow help for kafu or for one command.\n"); }
 static int cmd_version(int argc, char **argv) {
-  (void)argc, (void)argv;
+  if (argc > 1) {
+    fprintf(stderr, "kafu version: unexpected argument '%s'\nRun `kafu version --help` for usage.\n", argv[1]);
+    return KAFU_EXIT_USAGE;
+  }
   printf("kafu %s\n", KAFU_VERSION);
   return 0;
 }

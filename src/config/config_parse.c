@@ -12,6 +12,7 @@
  * problem belongs to (for list items, at the item). Missing required keys point
  * at the enclosing mapping's key.
  */
+#define KAFU_CONFIG_MAX_NESTING 64
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -625,6 +626,28 @@ int kafu_config_load_string(const char *text, size_t len, const char *display_na
   memcpy(c->raw, text, len);
   c->raw[len] = 0;
   c->raw_len = len;
+
+  /* libyaml's loader is quadratic in flow-collection nesting ([[[[...): a
+   * 100k-deep line takes seconds. No config nests deeper than a few levels, so
+   * refuse absurd depth up front (brackets inside quoted strings count too:
+   * harmless at this limit). */
+  {
+    int depth = 0, line = 1, col = 0;
+    for (size_t i = 0; i < len; i++) {
+      char ch = text[i];
+      col++;
+      if (ch == '\n') line++, col = 0;
+      else if (ch == '[' || ch == '{') {
+        if (++depth > KAFU_CONFIG_MAX_NESTING) {
+          kafu_config_free(c);
+          return kafu_err_set(err, KAFU_EINVAL, "%s:%d:%d: YAML nested deeper than %d levels", file, line, col,
+                              KAFU_CONFIG_MAX_NESTING);
+        }
+      } else if ((ch == ']' || ch == '}') && depth > 0) {
+        depth--;
+      }
+    }
+  }
 
   yaml_parser_t yp;
   yaml_document_t doc, doc2;

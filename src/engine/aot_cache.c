@@ -306,7 +306,7 @@ static void toolchain_init(void) {
     return;
   }
   const char *extra = getenv("KAFU_AOT_CFLAGS");
-  sfmt(t->cflags, sizeof t->cflags, "-O2 -g1 -fPIC -shared -fvisibility=hidden -DNDEBUG%s%s",
+  sfmt(t->cflags, sizeof t->cflags, "-O2 -g1 -fno-optimize-sibling-calls -fPIC -shared -fvisibility=hidden -DNDEBUG%s%s",
        extra && extra[0] ? " " : "", extra ? extra : "");
 
   kafu_buf id = {0}, v = {0};

@@ -438,7 +438,7 @@ static int restore_one(kafu_wasi *w, const kafu_fd_entry *x, kafu_fdt_entry **ou
       uint64_t allowed = x->kind == KAFU_FD_FILE ? kafu_wasi_rights_for(ft, false) : KAFU_RIGHTS_DIR;
       e->rights_base = x->rights_base & allowed;
       e->rights_inheriting = x->kind == KAFU_FD_FILE ? 0 : (x->rights_inheriting & KAFU_WASI_RIGHTS_ALL);
-      e->fdflags = x->fdflags;
+      e->fdflags = x->fdflags & 0x1F; /* APPEND|DSYNC|NONBLOCK|RSYNC|SYNC: nothing else exists */
       e->oflags = x->oflags;
       break;
     }

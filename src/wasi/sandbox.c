@@ -330,6 +330,12 @@ uint32_t kafu_sb_resolve(kafu_wasi *w, int dirfd, const char *path, int follow, 
     if ((follow == KAFU_SB_FOLLOW || (follow == KAFU_SB_FOLLOW_IF_SLASH && slash)) &&
         strcmp(name, ".") != 0) {
       ssize_t n = readlinkat(parent, name, target, sizeof target - 1);
+      if (n >= (ssize_t)sizeof target - 1) { /* possibly truncated: never follow a shortened target */
+        if (own) close(parent);
+        free(dirpart);
+        rc = KAFU_WASI_ENAMETOOLONG;
+        break;
+      }
       if (n >= 0) { /* a symlink: continue with its target, relative to the parent */
         target[n] = 0;
         if (own) close(parent);

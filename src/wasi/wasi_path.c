@@ -279,25 +279,6 @@ uint32_t kafu_wasi_path_rename(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uin
   return rc;
 }
 
-/* Depth of directory fd `dir` below the root of preopen p, or -1 if unknown. */
-static int depth_below_preopen(kafu_wasi *w, const kafu_fdt_entry *d, const kafu_sb_res *r) {
-  bool outside = false;
-  char *rel = kafu_wasi_proc_relpath(w, r->parent, d->preopen, &outside);
-  if (!rel) {
-    if (outside || !d->path) return -1;
-    rel = kafu_wasi_path_normalize(d->path, r->dirpart ? r->dirpart : "");
-    if (!rel) return -1;
-  }
-  int depth = 0;
-  if (strcmp(rel, ".") != 0) {
-    depth = 1;
-    for (const char *c = rel; *c; c++)
-      if (*c == '/') depth++;
-  }
-  free(rel);
-  return depth;
-}
-
 uint32_t kafu_wasi_path_symlink(kafu_wasi *w, const kafu_mem *m, uint32_t old_path, uint32_t old_path_len,
                                 uint32_t fd, uint32_t new_path, uint32_t new_path_len) {
   kafu_fdt_entry *d;
@@ -315,24 +296,18 @@ uint32_t kafu_wasi_path_symlink(kafu_wasi *w, const kafu_mem *m, uint32_t old_pa
   if (!target) return KAFU_WASI_ENOMEM;
   uint32_t rc =
       prepare(w, m, fd, KAFU_WASI_RIGHT_PATH_SYMLINK, new_path, new_path_len, KAFU_SB_NOFOLLOW, &d, &r);
-  if (!rc) {
-    /* walk the target lexically from the link's directory: it must stay inside the preopen */
-    int depth = depth_below_preopen(w, d, &r);
-    if (depth < 0) rc = KAFU_WASI_ENOTCAPABLE;
-    char *save = NULL, *copy = strdup(target);
-    if (!copy) rc = KAFU_WASI_ENOMEM;
-    for (char *c = rc ? NULL : strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-      if (strcmp(c, ".") == 0) continue;
-      if (strcmp(c, "..") == 0) {
-        if (--depth < 0) {
-          rc = KAFU_WASI_ENOTCAPABLE;
-          break;
-        }
-      } else {
-        depth++;
-      }
-    }
-    free(copy);
+  /* A target may only lead downwards from the link's own directory: no ".."
+   * component at all. A lexical depth count is not enough — a component may
+   * itself be (or later become, or be renamed into) a symlink to "." or a
+   * directory may be moved, after which "x/.." or "../y" points above the
+   * preopen for any host program that follows the link. Links that only
+   * descend from where they sit can never leave the preopen. */
+  for (const char *c = target; !rc && *c;) {
+    const char *e = strchr(c, '/');
+    size_t n = e ? (size_t)(e - c) : strlen(c);
+    if (n == 2 && c[0] == '.' && c[1] == '.') rc = KAFU_WASI_ENOTCAPABLE;
+    c += n;
+    while (*c == '/') c++;
   }
   char b[260];
   if (!rc && symlinkat(target, r.parent, slashed(&r, b)) < 0) rc = kafu_wasi_errno(errno);

@@ -22,6 +22,12 @@ check oob "out of bounds memory access in function 'load_far'"
 check stack "call stack exhausted in function 'recurse'"
 check indirect-type "indirect call type mismatch in function 'call_wrong_type'"
 check indirect-null "indirect call to undefined table element in function 'call_null_slot'"
+# recursion that gcc -O2 would otherwise turn into an endless loop
+wat2wasm "$KAFU_SRC/tests/programs/engine/recurse_forever.wat" -o "$T/rf.wasm" || fail "wat2wasm recurse_forever"
+for a in "" plus1; do
+  err=$(timeout 60 "$KAFU" run "$T/rf.wasm" $a 2>&1 >/dev/null); rc=$?
+  [ $rc = 134 ] && echo "$err" | grep -q "call stack exhausted" || fail "endless recursion ($a): rc=$rc '$err'"
+done
 err=$("$KAFU" run "$T/traps.wasm" div0 2>&1 >/dev/null)
 echo "$err" | grep -q "wasm backtrace: divide <- main" || fail "backtrace missing: $err"
 out=$("$KAFU" run "$T/traps.wasm" ok); rc=$?

@@ -219,6 +219,23 @@ static void test_bad_inputs(void **s) {
   }
 }
 
+/* Deep flow nesting is refused up front: libyaml's loader is quadratic in it
+ * (100k levels took 15 s before the limit; review finding). */
+static void test_deep_nesting(void **s) {
+  size_t n = 100000;
+  char *y = malloc(n * 2 + 16);
+  strcpy(y, "name: ");
+  memset(y + 6, '[', n);
+  memset(y + 6 + n, ']', n);
+  strcpy(y + 6 + 2 * n, "\n");
+  kafu_config *c = (kafu_config *)1;
+  kafu_err e;
+  assert_true(load(y, &c, &e) < 0);
+  assert_string_equal(e.msg, "kafu-config.yaml:1:71: YAML nested deeper than 64 levels");
+  assert_null(c);
+  free(y);
+}
+
 /* ---- defaults and the original's examples --------------------------------- */
 
 static void test_defaults(void **s) {
@@ -743,6 +760,7 @@ static void test_truncations(void **s) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_inputs),
+      cmocka_unit_test(test_deep_nesting),
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_original_example),
       cmocka_unit_test(test_every_field),
