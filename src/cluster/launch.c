@@ -150,16 +150,29 @@ static int exe_path(const kafu_launch_opts *o, char *out, size_t cap, kafu_err *
   return 0;
 }
 
+static void close_pipes(int p[2][2]) {
+  for (int k = 0; k < 2; k++)
+    for (int j = 0; j < 2; j++)
+      if (p[k][j] >= 0) close(p[k][j]);
+}
+
 static int spawn(const kafu_launch_opts *o, const char *exe, size_t idx, child *c, int out_fd, int err_fd,
                  kafu_err *err) {
   int p[2][2] = {{-1, -1}, {-1, -1}};
   if (!o->no_prefix)
     for (int k = 0; k < 2; k++)
-      if (pipe2(p[k], O_CLOEXEC))
-        return kafu_err_set(err, KAFU_EIO, "node %s: pipe: %s", c->id, strerror(errno));
+      if (pipe2(p[k], O_CLOEXEC)) {
+        int e = errno;
+        close_pipes(p);
+        return kafu_err_set(err, KAFU_EIO, "node %s: pipe: %s", c->id, strerror(e));
+      }
   pid_t parent = getpid();
   pid_t pid = fork();
-  if (pid < 0) return kafu_err_set(err, KAFU_EIO, "node %s: fork: %s", c->id, strerror(errno));
+  if (pid < 0) {
+    int e = errno;
+    close_pipes(p);
+    return kafu_err_set(err, KAFU_EIO, "node %s: fork: %s", c->id, strerror(e));
+  }
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(KAFU_EXIT_CLUSTER);
@@ -190,6 +203,7 @@ static int spawn(const kafu_launch_opts *o, const char *exe, size_t idx, child *
       argv[a++] = "--events";
       argv[a++] = (char *)o->events_path;
     }
+    argv[a++] = "--"; /* a config file named "-x.yaml" is still a file */
     argv[a++] = (char *)o->config_path;
     argv[a] = NULL;
     execv(exe, argv);
