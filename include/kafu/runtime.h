@@ -109,6 +109,14 @@ uint64_t kafu_runtime_migrations_out(const kafu_runtime *rt);
  * mode) leaves this node. */
 int kafu_runtime_run(kafu_runtime *rt, kafu_rt_result *res, kafu_err *err);
 
+/* Bring the pending checkpoint's memory image up to date (kafu_runtime_encode
+ * then skips that step) and tell how many raw page bytes a snapshot encoded
+ * for a receiver holding receiver_image_id will carry: the dirty pages of a
+ * delta, 0 for an empty delta, else the whole memory. Lets the caller choose
+ * how to send before encoding. */
+int kafu_runtime_send_estimate(kafu_runtime *rt, uint64_t receiver_image_id, uint64_t *raw_bytes,
+                               kafu_err *err);
+
 /* NODE mode, sender side, after kafu_runtime_run returned KAFU_RT_MIGRATED:
  * encode the pending checkpoint through write(). receiver_image_id is what the
  * target said it holds (0 = nothing). May be called again (retry) until

@@ -62,6 +62,8 @@ typedef struct kafu_http_request {
   bool completed;  /* complete() was called */
   bool too_large;  /* BUFFER: limit exceeded */
   void *user;      /* handler's per-request state */
+  /* an early answer held back until the body is drained (http_server.c) */
+  struct kafu_http_response *deferred;
 } kafu_http_request;
 
 typedef struct kafu_http_response {
@@ -127,6 +129,10 @@ int kafu_http_post(kafu_http_client *c, const char *path, const void *body, size
 /* extra_header: one more "Name: value" header line, or NULL. */
 int kafu_http_post_stream(kafu_http_client *c, const char *path, const char *extra_header,
                           kafu_http_read_fn read, void *ctx, long *status, kafu_buf *resp, kafu_err *err);
+/* The same with the whole body at hand (application/octet-stream, with a
+ * length): no read callback, so no second thread is needed. */
+int kafu_http_post_octets(kafu_http_client *c, const char *path, const char *extra_header, const void *body,
+                          size_t len, long *status, kafu_buf *resp, kafu_err *err);
 
 /* ---- metrics (Prometheus text exposition) ----------------------------------------- */
 

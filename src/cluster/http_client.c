@@ -57,9 +57,11 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ctx) {
 }
 
 typedef struct {
-  kafu_http_read_fn fn;
+  kafu_http_read_fn fn; /* NULL: body/len below, sent with a length */
   void *ctx;
   const char *extra_header;
+  const void *body;
+  size_t len;
 } reader;
 
 static size_t on_read(char *buf, size_t sz, size_t n, void *ctx) {
@@ -92,16 +94,25 @@ static int perform(kafu_http_client *c, const char *path, const void *body, size
     /* copy the shared headers: the extra ones below must not leak into them */
     for (struct curl_slist *i = c->headers; i; i = i->next) extra = curl_slist_append(extra, i->data);
     extra = curl_slist_append(extra, "Content-Type: application/octet-stream");
-    extra = curl_slist_append(extra, "Transfer-Encoding: chunked");
-    /* no "Expect: 100-continue": waiting for the interim answer costs a round
-     * trip per migration; an early rejection (409/401/...) still arrives at
-     * once, the server just drops the body sent meanwhile (http_server.c) */
-    if (!getenv("KAFU_HTTP_EXPECT")) extra = curl_slist_append(extra, "Expect:");
+    if (rd->fn) extra = curl_slist_append(extra, "Transfer-Encoding: chunked");
+    /* A body of known size (a snapshot small enough to be encoded first) goes
+     * without "Expect: 100-continue": waiting for the interim answer costs a
+     * round trip per migration, and an early rejection (409/401/...) comes
+     * after the server drained the body (http_server.c). A stream keeps
+     * libcurl's Expect: its size has no cap, and a rejection should not cost
+     * the whole upload. $KAFU_HTTP_EXPECT=1 / =0 forces it on / off. */
+    const char *ex = getenv("KAFU_HTTP_EXPECT");
+    if (ex ? *ex == '0' : !rd->fn) extra = curl_slist_append(extra, "Expect:");
     if (rd->extra_header) extra = curl_slist_append(extra, rd->extra_header);
     hd = extra;
     curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-    curl_easy_setopt(h, CURLOPT_READDATA, rd);
+    if (rd->fn) {
+      curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+      curl_easy_setopt(h, CURLOPT_READDATA, rd);
+    } else {
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, rd->body);
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rd->len);
+    }
     curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024); /* fewer callbacks and send() calls */
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, STALL_SECONDS);
@@ -137,6 +148,12 @@ int kafu_http_post(kafu_http_client *c, const char *path, const void *body, size
 
 int kafu_http_post_stream(kafu_http_client *c, const char *path, const char *extra_header,
                           kafu_http_read_fn read, void *ctx, long *status, kafu_buf *resp, kafu_err *err) {
-  reader rd = {read, ctx, extra_header};
+  reader rd = {read, ctx, extra_header, NULL, 0};
+  return perform(c, path, NULL, 0, &rd, 0, status, resp, err);
+}
+
+int kafu_http_post_octets(kafu_http_client *c, const char *path, const char *extra_header, const void *body,
+                          size_t len, long *status, kafu_buf *resp, kafu_err *err) {
+  reader rd = {NULL, NULL, extra_header, body ? body : "", len};
   return perform(c, path, NULL, 0, &rd, 0, status, resp, err);
 }

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cluster_internal.h"
@@ -62,6 +63,22 @@ static enum MHD_Result send_response(kafu_http_request *r, kafu_http_response *r
   return rc;
 }
 
+/* A body is on its way that the client sends without waiting for "100
+ * Continue". MHD stops reading a request once a response is queued, and
+ * closes the connection after it: the unread body then resets the connection
+ * and the client may see "broken pipe" instead of the answer. So an early
+ * answer to such a request waits until the body was read (and dropped).
+ * With "Expect: 100-continue" the answer goes out at once and the client
+ * never sends the body. */
+static bool body_follows(struct MHD_Connection *conn) {
+  const char *ex = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+  if (ex && !strcasecmp(ex, "100-continue")) return false;
+  const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+  if (te && strcasestr(te, "chunked")) return true;
+  const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  return cl && strtoull(cl, NULL, 10) > 0;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                  const char *version, const char *upload_data, size_t *upload_data_size,
                                  void **con_cls) {
@@ -83,12 +100,25 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     r->mode = s->h.begin(s->h.ctx, r, &resp);
     if (r->mode == KAFU_HTTP_RESPOND) {
       r->completed = true;
+      if (body_follows(conn) && (r->deferred = malloc(sizeof *r->deferred))) {
+        *r->deferred = resp;
+        return MHD_YES;
+      }
       return send_response(r, &resp);
     }
     return MHD_YES; /* MHD now sends "100 Continue" if asked and starts on the body */
   }
   if (r->completed) { /* answered early: drop whatever body still arrives */
-    *upload_data_size = 0;
+    if (*upload_data_size) {
+      *upload_data_size = 0;
+      return MHD_YES;
+    }
+    if (r->deferred) {
+      kafu_http_response d = *r->deferred;
+      free(r->deferred);
+      r->deferred = NULL;
+      return send_response(r, &d);
+    }
     return MHD_YES;
   }
   if (*upload_data_size) {
@@ -130,6 +160,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     s->h.aborted(s->h.ctx, r);
   }
   kafu_buf_free(&r->body);
+  if (r->deferred) {
+    kafu_buf_free(&r->deferred->body);
+    free(r->deferred);
+  }
   free(r);
   *con_cls = NULL;
   pthread_mutex_lock(&s->mu);

@@ -145,6 +145,7 @@ void kafu_node_end_cluster(kafu_node *n, kafu_http_client *set, int code, const 
  * thread). A ring of PIPE_CAP bytes between them keeps both busy without
  * holding the snapshot whole. */
 #define PIPE_CAP (1u << 20)
+#define PIPE_WAKE (64u << 10)
 
 typedef struct snap_pipe {
   pthread_mutex_t mu;
@@ -154,19 +155,26 @@ typedef struct snap_pipe {
   bool wdone, werr;   /* encoder finished (with an error) */
   bool rdone;         /* transfer ended: further writes are refused */
   bool write_refused; /* the encoder saw a refused write (its error is the transport's) */
+  bool rwait, wwait;  /* reader (writer) sleeps on cv: wake it only when it has work */
   FILE *tee;          /* --save-snapshots */
 } snap_pipe;
 
-static int pipe_write(void *ctx, const void *p, size_t n) {
-  snap_pipe *sp = ctx;
-  const uint8_t *b = p;
+static void tee_write(snap_pipe *sp, const void *p, size_t n) {
   if (sp->tee && fwrite(p, 1, n, sp->tee) != n) {
     fclose(sp->tee);
     sp->tee = NULL;
   }
+}
+
+static int pipe_push(snap_pipe *sp, const void *p, size_t n) {
+  const uint8_t *b = p;
   pthread_mutex_lock(&sp->mu);
   while (n) {
-    while (sp->len == PIPE_CAP && !sp->rdone) pthread_cond_wait(&sp->cv, &sp->mu);
+    while (sp->len == PIPE_CAP && !sp->rdone) {
+      sp->wwait = true;
+      pthread_cond_wait(&sp->cv, &sp->mu);
+    }
+    sp->wwait = false;
     if (sp->rdone) {
       sp->write_refused = true;
       pthread_mutex_unlock(&sp->mu);
@@ -180,16 +188,28 @@ static int pipe_write(void *ctx, const void *p, size_t n) {
     sp->len += chunk;
     b += chunk;
     n -= chunk;
-    pthread_cond_broadcast(&sp->cv);
+    /* a page-sized write (compression none: one per run) must not wake the
+     * transfer thread for a tiny send(): wake it once PIPE_WAKE bytes wait
+     * (or the ring is full, or the encoder is done: see send_once) */
+    if (sp->rwait && (sp->len >= PIPE_WAKE || sp->len == PIPE_CAP)) pthread_cond_broadcast(&sp->cv);
   }
   pthread_mutex_unlock(&sp->mu);
   return 0;
 }
 
+static int pipe_write(void *ctx, const void *p, size_t n) {
+  tee_write(ctx, p, n);
+  return pipe_push(ctx, p, n);
+}
+
 static long pipe_read(void *ctx, uint8_t *out, size_t cap) {
   snap_pipe *sp = ctx;
   pthread_mutex_lock(&sp->mu);
-  while (sp->len == 0 && !sp->wdone) pthread_cond_wait(&sp->cv, &sp->mu);
+  while (sp->len < PIPE_WAKE && !sp->wdone) {
+    sp->rwait = true;
+    pthread_cond_wait(&sp->cv, &sp->mu);
+  }
+  sp->rwait = false;
   if (sp->len == 0) {
     long r = sp->werr ? -1 : 0;
     pthread_mutex_unlock(&sp->mu);
@@ -201,7 +221,7 @@ static long pipe_read(void *ctx, uint8_t *out, size_t cap) {
   memcpy(out, sp->buf + sp->head, chunk);
   sp->head = (sp->head + chunk) % PIPE_CAP;
   sp->len -= chunk;
-  pthread_cond_broadcast(&sp->cv);
+  if (sp->wwait) pthread_cond_broadcast(&sp->cv);
   pthread_mutex_unlock(&sp->mu);
   return (long)chunk;
 }
@@ -238,70 +258,154 @@ static FILE *open_tee(kafu_node *n, const char *target) {
   return f;
 }
 
+/* A snapshot that stays below send_buffer_max() bytes is encoded into memory
+ * first and POSTed with its length from the engine thread itself: no transfer
+ * thread to create, no ring, no wake-ups between encoder and libcurl, the
+ * receiver gets large unchunked pieces, and the 200 wakes the engine thread
+ * directly. Measured on loopback this beats overlapping encode and send at
+ * every size up to 64 MiB (docs/benchmarks.md, round 2). Beyond that the
+ * encoder switches to streaming on the fly (transfer thread + ring, the
+ * buffered bytes first), so memory stays bounded. The buffer is kept between
+ * sends (its pages stay mapped: up to 64 MiB of resident memory on a node
+ * that sent that much). $KAFU_SEND_BUFFER_MAX (bytes, 0 = always stream) is
+ * for benchmarking. */
+#define SEND_BUFFER_MAX (16u << 20)
+
+static size_t send_buffer_max(void) {
+  const char *v = getenv("KAFU_SEND_BUFFER_MAX");
+  return v && *v ? (size_t)strtoull(v, NULL, 10) : SEND_BUFFER_MAX;
+}
+
+typedef struct send_ctx {
+  snap_pipe sp;
+  xfer x;
+  pthread_t th;
+  bool streaming, start_failed;
+  kafu_buf *buf; /* n->send_buf */
+  size_t cap;
+  uint64_t t_first, rate; /* first write (ns); stream below rate bytes/ns */
+} send_ctx;
+
+static int start_stream(send_ctx *sc) {
+  if (!sc->sp.buf || pthread_create(&sc->th, NULL, xfer_main, &sc->x)) {
+    sc->start_failed = true;
+    return KAFU_EIO;
+  }
+  sc->streaming = true;
+  int rc = sc->buf->len ? pipe_push(&sc->sp, sc->buf->data, sc->buf->len) : 0;
+  sc->buf->len = 0;
+  return rc;
+}
+
+/* Buffering loses the overlap of encoding with sending. That costs little
+ * while the encoder produces bytes faster than loopback TCP carries them
+ * (pages stored raw: a memcpy), and a lot when it is slow (LZ4 on compressible
+ * pages: the image pipeline's frames). So after SEND_PROBE_NS of encoding, an
+ * encoder that produced less than SEND_STREAM_RATE bytes per ns switches to
+ * streaming. Measured both ways in docs/benchmarks.md (round 2). */
+#define SEND_PROBE_NS 300000ull
+#define SEND_STREAM_RATE 2 /* bytes per ns = 2 GB/s */
+
+static int send_write(void *ctx, const void *p, size_t n) {
+  send_ctx *sc = ctx;
+  if (!sc->streaming) {
+    uint64_t now = kafu_now_ns();
+    if (!sc->t_first) sc->t_first = now;
+    bool slow = now - sc->t_first > SEND_PROBE_NS && sc->buf->len < (now - sc->t_first) * sc->rate;
+    if (!slow && sc->buf->len + n <= sc->cap) {
+      tee_write(&sc->sp, p, n);
+      return kafu_buf_append(sc->buf, p, n) ? KAFU_ENOMEM : 0;
+    }
+    int rc = start_stream(sc);
+    if (rc) return rc;
+  }
+  return pipe_write(&sc->sp, p, n);
+}
+
 /* One POST /migrate with the snapshot encoded against receiver_id. */
 static attempt_result send_once(kafu_node *n, kafu_http_client *cl, const char *target, uint64_t receiver_id,
                                 kafu_snap_stats *stats, bool *duplicate, kafu_err *err) {
-  snap_pipe sp = {0};
-  pthread_mutex_init(&sp.mu, NULL);
-  pthread_cond_init(&sp.cv, NULL);
-  sp.buf = malloc(PIPE_CAP);
-  if (!sp.buf) {
-    kafu_err_set(err, KAFU_ENOMEM, "out of memory for the send pipe");
-    return ATTEMPT_FATAL;
-  }
-  sp.tee = open_tee(n, target);
+  send_ctx sc = {0};
+  snap_pipe *sp = &sc.sp;
+  pthread_mutex_init(&sp->mu, NULL);
+  pthread_cond_init(&sp->cv, NULL);
+  if (!n->send_ring) n->send_ring = malloc(PIPE_CAP);
+  sp->buf = n->send_ring;
+  sc.buf = &n->send_buf;
+  sc.buf->len = 0;
+  sp->tee = open_tee(n, target);
+  sc.cap = send_buffer_max();
+  const char *rv = getenv("KAFU_SEND_STREAM_RATE"); /* benchmarking: 0 = never switch */
+  sc.rate = rv && *rv ? strtoull(rv, NULL, 10) : SEND_STREAM_RATE;
+  if (sc.buf->cap < sc.cap) kafu_buf_reserve(sc.buf, sc.cap); /* once; pages stay mapped */
   char header[200];
   snprintf(header, sizeof header, KAFU_MIGRATION_ID_HEADER ": %s", n->mig_id);
-  xfer x = {.cl = cl, .header = header, .sp = &sp};
-  pthread_t th;
+  sc.x = (xfer){.cl = cl, .header = header, .sp = sp};
+  xfer *x = &sc.x;
   attempt_result ar;
-  if (pthread_create(&th, NULL, xfer_main, &x)) {
+  /* known too big to buffer: stream from the start (switching later would
+   * have encoded the first 64 MiB before sending anything) */
+  uint64_t raw = 0;
+  kafu_err xerr = {0};
+  if (kafu_runtime_send_estimate(n->rt, receiver_id, &raw, &xerr) == 0 && raw + (1u << 20) > sc.cap)
+    sc.cap = 0;
+  if (!sc.cap && start_stream(&sc)) {
     kafu_err_set(err, KAFU_EIO, "cannot start the transfer thread");
     ar = ATTEMPT_FATAL;
     goto out;
   }
   kafu_err eerr = {0};
-  int erc = kafu_runtime_encode(n->rt, receiver_id, pipe_write, &sp, stats, &eerr);
-  pthread_mutex_lock(&sp.mu);
-  sp.wdone = true;
-  sp.werr = erc != 0;
-  pthread_cond_broadcast(&sp.cv);
-  bool refused = sp.write_refused;
-  pthread_mutex_unlock(&sp.mu);
-  pthread_join(th, NULL);
+  int erc = kafu_runtime_encode(n->rt, receiver_id, send_write, &sc, stats, &eerr);
+  bool refused = false;
+  if (sc.streaming) {
+    pthread_mutex_lock(&sp->mu);
+    sp->wdone = true;
+    sp->werr = erc != 0;
+    pthread_cond_broadcast(&sp->cv);
+    refused = sp->write_refused;
+    pthread_mutex_unlock(&sp->mu);
+    pthread_join(sc.th, NULL);
+  } else if (sc.start_failed) {
+    kafu_err_set(err, KAFU_EIO, "cannot start the transfer thread");
+    ar = ATTEMPT_FATAL;
+    goto out;
+  } else if (!erc) {
+    x->rc = kafu_http_post_octets(cl, "/migrate", header, sc.buf->data, sc.buf->len, &x->status, &x->resp,
+                                  &x->err);
+  }
 
   char body[600] = "";
-  if (x.resp.len)
-    snprintf(body, sizeof body, "%.*s", (int)(x.resp.len < 590 ? x.resp.len : 590), x.resp.data);
+  if (x->resp.len)
+    snprintf(body, sizeof body, "%.*s", (int)(x->resp.len < 590 ? x->resp.len : 590), x->resp.data);
   if (erc && !refused) { /* the encoder itself failed: retrying would not help */
     *err = eerr;
     kafu_err_prefix(err, "encoding the snapshot");
     ar = ATTEMPT_FATAL;
-  } else if (x.rc < 0) {
-    *err = x.err;
+  } else if (x->rc < 0) {
+    *err = x->err;
     ar = ATTEMPT_TRANSIENT;
-  } else if (x.status == 200) {
+  } else if (x->status == 200) {
     ar = ATTEMPT_OK;
     *duplicate = strstr(body, "\"duplicate\":true") != NULL;
   } else {
     char kind[64] = "", msg[1024] = "";
     kafu_json_get_str(body, strlen(body), "error", kind, sizeof kind);
     kafu_json_get_str(body, strlen(body), "message", msg, sizeof msg);
-    kafu_err_set(err, KAFU_EIO, "node %s answered HTTP %ld%s%s%s%s", target, x.status, kind[0] ? " " : "",
+    kafu_err_set(err, KAFU_EIO, "node %s answered HTTP %ld%s%s%s%s", target, x->status, kind[0] ? " " : "",
                  kind, msg[0] ? ": " : "", msg);
-    if (x.status == 409 && !strcmp(kind, "baseline"))
+    if (x->status == 409 && !strcmp(kind, "baseline"))
       ar = ATTEMPT_BASELINE;
-    else if (x.status == 409 || x.status >= 500)
+    else if (x->status == 409 || x->status >= 500)
       ar = ATTEMPT_TRANSIENT;
     else
       ar = ATTEMPT_FATAL; /* 400 invalid, 401 token, ...: the same bytes would fail again */
   }
 out:
-  if (sp.tee) fclose(sp.tee);
-  kafu_buf_free(&x.resp);
-  free(sp.buf);
-  pthread_cond_destroy(&sp.cv);
-  pthread_mutex_destroy(&sp.mu);
+  if (sp->tee) fclose(sp->tee);
+  kafu_buf_free(&x->resp);
+  sc.buf->len = 0;
+  pthread_cond_destroy(&sp->cv);
+  pthread_mutex_destroy(&sp->mu);
   return ar;
 }
 
@@ -476,50 +580,59 @@ static int create_runtime(kafu_node *n, kafu_err *err) {
   return 0;
 }
 
-/* Serve one mailbox call (engine thread, n->mu NOT held). */
-static void serve_call(kafu_node *n) {
-  kafu_err err = {0};
+/* The runtime work of one call, n->mu NOT held: on the engine thread, or on
+ * an HTTP thread while it borrows the parked engine (see call_inline). */
+static int do_call(kafu_node *n, kafu_call_kind kind, kafu_snap_decoder **decp, kafu_err *err) {
   int rc = 0;
-  kafu_snap_decoder *dec = n->call_dec;
-  switch (n->call) {
+  switch (kind) {
     case KAFU_CALL_DECODER:
-      dec = NULL;
-      rc = kafu_runtime_decoder(n->rt, &dec, &err);
+      *decp = NULL;
+      rc = kafu_runtime_decoder(n->rt, decp, err);
       break;
     case KAFU_CALL_FINISH:
-      rc = kafu_runtime_finish_receive(n->rt, dec, &err);
-      dec = NULL;
+      rc = kafu_runtime_finish_receive(n->rt, *decp, err);
+      *decp = NULL;
       break;
     case KAFU_CALL_ABORT:
-      kafu_snap_decoder_free(dec);
-      dec = NULL;
+      kafu_snap_decoder_free(*decp);
+      *decp = NULL;
       break;
     case KAFU_CALL_NONE:
       break;
   }
-  if (n->call == KAFU_CALL_FINISH && rc == 0) {
+  if (kind == KAFU_CALL_FINISH && rc == 0) {
     kafu_rt_migration_stats ls;
     kafu_runtime_last_stats(n->rt, &ls);
     kafu_metrics_observe_decode(&n->metrics, &ls);
-  }
-  if (n->call == KAFU_CALL_FINISH && rc == 0) {
     /* the sender keeps the image it sent as its baseline: remember it, so our
      * next send to it needs no GET /baseline */
     const char *from = kafu_runtime_received_from(n->rt);
     int fi = from ? kafu_config_node_index(n->cfg, from) : -1;
     if (fi >= 0 && fi != n->self_idx) n->peer_image[fi] = kafu_runtime_image_id(n->rt);
-  }
-  if (n->call == KAFU_CALL_FINISH && rc == 0)
     kafu_info("node %s: received a snapshot (%" PRIu64 " bytes, %.2f ms), validated and restored; resuming",
               n->self, n->recv_bytes, n->recv_ms);
-  pthread_mutex_lock(&n->mu);
-  if (n->call == KAFU_CALL_FINISH && rc == 0) {
+  }
+  return rc;
+}
+
+/* The state change after a call, n->mu held. */
+static void after_call_locked(kafu_node *n, kafu_call_kind kind, int rc) {
+  if (kind == KAFU_CALL_FINISH && rc == 0) {
     if (n->state != KAFU_NODE_FINISHED) n->state = KAFU_NODE_RUNNING;
     n->resume = true;
-  } else if (n->call != KAFU_CALL_DECODER || rc != 0) {
+  } else if (kind != KAFU_CALL_DECODER || rc != 0) {
     if (n->state == KAFU_NODE_RECEIVING) n->state = KAFU_NODE_IDLE;
   }
   refresh_cache(n);
+}
+
+/* Serve one mailbox call (engine thread, n->mu NOT held). */
+static void serve_call(kafu_node *n) {
+  kafu_err err = {0};
+  kafu_snap_decoder *dec = n->call_dec;
+  int rc = do_call(n, n->call, &dec, &err);
+  pthread_mutex_lock(&n->mu);
+  after_call_locked(n, n->call, rc);
   n->call_dec = dec;
   n->call_rc = rc;
   n->call_err = err;
@@ -613,9 +726,41 @@ out:
   return NULL;
 }
 
+/* A call made while the engine thread is parked with nothing to do runs
+ * right here on the HTTP thread instead of through the mailbox. For decoder
+ * set-up that saves two thread wake-ups (each up to ~0.1 ms on a loaded
+ * machine) before the first body byte is decoded; for the final validation
+ * and restore, the 200 goes out at once from the thread that is already
+ * running, while the engine thread wakes to resume (before, the engine
+ * resumed first and the HTTP thread had to be woken to answer, which the
+ * sender waits for). n->borrowed keeps every other mailbox user out
+ * meanwhile; the parked engine thread wakes only for a call, a resume or the
+ * end, and none of those can start while this call has not returned (the
+ * end makes it leave without touching the runtime). Nothing in a call runs
+ * guest code. $KAFU_ENGINE_INLINE=0 always uses the mailbox (for comparison). */
+static bool call_inline(kafu_node *n) {
+  static int enabled = -1;
+  if (enabled < 0) enabled = !(getenv("KAFU_ENGINE_INLINE") && !strcmp(getenv("KAFU_ENGINE_INLINE"), "0"));
+  return enabled && n->engine_running && n->engine_parked && !n->borrowed && n->call == KAFU_CALL_NONE &&
+         !n->resume && !n->done && n->rt;
+}
+
 int kafu_node_engine_call(kafu_node *n, kafu_call_kind kind, kafu_snap_decoder **dec, kafu_err *err) {
   pthread_mutex_lock(&n->mu);
-  while (n->call != KAFU_CALL_NONE && n->engine_running) pthread_cond_wait(&n->cv, &n->mu);
+  while ((n->call != KAFU_CALL_NONE || n->borrowed) && n->engine_running) pthread_cond_wait(&n->cv, &n->mu);
+  if (call_inline(n)) {
+    n->borrowed = true;
+    pthread_mutex_unlock(&n->mu);
+    kafu_err e = {0};
+    int rc = do_call(n, kind, dec, &e);
+    pthread_mutex_lock(&n->mu);
+    after_call_locked(n, kind, rc);
+    n->borrowed = false;
+    pthread_cond_broadcast(&n->cv);
+    pthread_mutex_unlock(&n->mu);
+    if (rc && err) *err = e;
+    return rc;
+  }
   if (!n->engine_running) {
     pthread_mutex_unlock(&n->mu);
     if (kind != KAFU_CALL_DECODER && *dec) kafu_snap_decoder_free(*dec);
@@ -817,6 +962,8 @@ int kafu_node_free(kafu_node *n) {
   free(n->live_cl);
   free(n->last_seen);
   free(n->peer_image);
+  kafu_buf_free(&n->send_buf);
+  free(n->send_ring);
   if (n->events) fclose(n->events);
   kafu_metrics_destroy(&n->metrics);
   pthread_cond_destroy(&n->cv);

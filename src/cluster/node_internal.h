@@ -62,6 +62,7 @@ struct kafu_node {
   int call_rc;
   kafu_err call_err;
   bool resume;
+  bool borrowed;         /* an HTTP thread runs a call itself while the engine is parked */
   char last_mig_id[128]; /* X-Kafu-Migration-Id of the last snapshot accepted here */
   uint64_t recv_bytes;   /* the snapshot being finished (for the log) */
   double recv_ms;
@@ -80,6 +81,10 @@ struct kafu_node {
    * 0 = unknown: ask with GET /baseline. A stale guess costs a 409 "baseline"
    * and a full retry, never a wrong memory (the receiver checks). */
   uint64_t *peer_image;
+  /* engine thread: reused across sends, so no migration pays fresh-page faults
+   * for megabytes of new buffers (node.c, send_once) */
+  kafu_buf send_buf;
+  uint8_t *send_ring;
   unsigned snap_seq;
   char mig_id[128]; /* id of the outgoing migration: "<self>.<start time>.<seq>" */
 };

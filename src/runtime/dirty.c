@@ -181,12 +181,14 @@ int kafu_dirty_release(kafu_dirty *d, uint64_t size, kafu_err *err) {
 int kafu_dirty_release_range(kafu_dirty *d, uint64_t first, uint64_t npages, kafu_err *err) {
   if (first > d->span / PAGE || npages > d->span / PAGE - first)
     return kafu_err_set(err, KAFU_EINVAL,
-                        "dirty tracking: pages %" PRIu64 "+%" PRIu64 " outside the tracked range", first, npages);
+                        "dirty tracking: pages %" PRIu64 "+%" PRIu64 " outside the tracked range", first,
+                        npages);
   if (!npages) return 0;
   struct uffdio_writeprotect wp = {
       .range = {.start = (uintptr_t)d->base + first * PAGE, .len = npages * PAGE}, .mode = 0};
   if (ioctl(d->uffd, UFFDIO_WRITEPROTECT, &wp) < 0)
-    return kafu_err_set(err, KAFU_EIO, "dirty tracking: UFFDIO_WRITEPROTECT (clear) of pages %" PRIu64
-                        "+%" PRIu64 ": %s", first, npages, strerror(errno));
+    return kafu_err_set(err, KAFU_EIO,
+                        "dirty tracking: UFFDIO_WRITEPROTECT (clear) of pages %" PRIu64 "+%" PRIu64 ": %s",
+                        first, npages, strerror(errno));
   return 0;
 }

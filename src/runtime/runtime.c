@@ -92,6 +92,7 @@ struct kafu_runtime {
   uint64_t *written; /* bitmap from kafu_dirty_collect */
   /* receiving: how the decoder's pages lose their write protection (see decoder_runs) */
   bool wp_bulk;            /* $KAFU_WP_RELEASE=bulk: the old 15 % all-or-nothing rule */
+  double refresh_ms;       /* image update done ahead of encoding (kafu_runtime_send_estimate) */
   uint32_t wp_gap, wp_min; /* coalesce runs this close; leave shorter ranges to fault */
   size_t written_cap; /* words */
   /* the last migration this node took part in, for kafu_runtime_last_stats */
@@ -942,21 +943,52 @@ int kafu_runtime_run(kafu_runtime *rt, kafu_rt_result *res, kafu_err *err) {
 
 /* ---- NODE mode: send ---------------------------------------------------------------------- */
 
+/* Bring the image (and the delta) up to date with memory, once per checkpoint. */
+static int image_refresh(kafu_runtime *rt, kafu_err *err) {
+  if (rt->image_fresh) return 0;
+  uint64_t msize = 0;
+  uint8_t *mem = kafu_instance_memory(rt->inst, &msize);
+  bool full = rt->cfg->migration.mode == KAFU_MEMORY_MIGRATION_FULL;
+  /* the written-page set is only a hint for an image we still hold; it must
+   * be collected (re-armed) right before the update either way */
+  const uint64_t *written = full ? NULL : dirty_collect(rt, msize);
+  int rc = kafu_mem_image_update(&rt->image, mem, msize, written, full ? NULL : &rt->delta, err);
+  if (rc) return rc;
+  rt->image_fresh = true;
+  return 0;
+}
+
+int kafu_runtime_send_estimate(kafu_runtime *rt, uint64_t receiver_image_id, uint64_t *raw_bytes,
+                               kafu_err *err) {
+  if (!rt->have_ckpt) return kafu_err_set(err, KAFU_EINVAL, "node %s: no pending checkpoint", rt->self);
+  uint64_t t0 = kafu_now_ns();
+  int rc = image_refresh(rt, err);
+  rt->refresh_ms = kafu_ms_since(t0); /* counted in the encode phase */
+  if (rc) return rc;
+  /* the encoder's choice (src/snapshot/encode.c): a delta only against the
+   * image the dirty set is relative to, an empty one against our own */
+  const kafu_mem_delta *d = &rt->delta;
+  bool full = rt->cfg->migration.mode == KAFU_MEMORY_MIGRATION_FULL;
+  if (!full && receiver_image_id && d->base_id && receiver_image_id == d->base_id &&
+      d->new_id == rt->image.id && d->bits)
+    *raw_bytes = d->ndirty * KAFU_SNAP_PAGE;
+  else if (!full && receiver_image_id && receiver_image_id == rt->image.id)
+    *raw_bytes = 0;
+  else
+    *raw_bytes = rt->image.size;
+  return 0;
+}
+
 int kafu_runtime_encode(kafu_runtime *rt, uint64_t receiver_image_id, kafu_snap_write_fn write, void *ctx,
                         kafu_snap_stats *stats, kafu_err *err) {
   if (!rt->have_ckpt) return kafu_err_set(err, KAFU_EINVAL, "node %s: no pending checkpoint", rt->self);
   uint64_t t0 = kafu_now_ns();
-  uint64_t msize = 0;
-  uint8_t *mem = kafu_instance_memory(rt->inst, &msize);
   bool full = rt->cfg->migration.mode == KAFU_MEMORY_MIGRATION_FULL;
-  if (!rt->image_fresh) {
-    /* the written-page set is only a hint for an image we still hold; it must
-     * be collected (re-armed) right before the update either way */
-    const uint64_t *written = full ? NULL : dirty_collect(rt, msize);
-    int rc = kafu_mem_image_update(&rt->image, mem, msize, written, full ? NULL : &rt->delta, err);
-    if (rc) return rc;
-    rt->image_fresh = true;
-  }
+  bool refreshed = !rt->image_fresh;
+  int rc0 = image_refresh(rt, err);
+  if (rc0) return rc0;
+  if (!refreshed) t0 -= (uint64_t)(rt->refresh_ms * 1e6); /* done by kafu_runtime_send_estimate */
+  rt->refresh_ms = 0;
   kafu_snapshot s;
   fill_snapshot(rt, &s);
   s.source_node = rt->self;

@@ -403,6 +403,50 @@ static void test_http_stream_reject(void **state) {
   kafu_buf_free(&b);
 }
 
+/* A body sent without "Expect: 100-continue" (a node sends a snapshot it
+ * could encode first that way): an early answer must reach the client intact
+ * every time, not as "broken pipe" when the server closed while the client
+ * was still sending (the server now drains the body before answering), and
+ * the connection stays usable. Streams keep Expect and get their early
+ * answer before the upload. */
+static void test_http_early_answer_no_expect(void **state) {
+  fixture *f = *state;
+  kafu_err err = {0};
+  long st = 0;
+  kafu_buf b = {0};
+  setenv("KAFU_HTTP_EXPECT", "0", 1);
+  for (int i = 0; i < 10; i++) {
+    gen g = {.total = 8u << 20};
+    b.len = 0;
+    int rc = kafu_http_post_stream(&f->cl, "/busy", NULL, gen_read, &g, &st, &b, &err);
+    if (rc) fail_msg("attempt %d: %s", i, err.msg);
+    assert_int_equal(st, 409);
+    assert_non_null(strstr(kafu_buf_cstr(&b), "busy"));
+  }
+  unsetenv("KAFU_HTTP_EXPECT");
+  size_t len = 3u << 20;
+  uint8_t *p = malloc(len);
+  assert_non_null(p);
+  for (size_t i = 0; i < len; i++) p[i] = (uint8_t)(i * 2654435761u >> 13);
+  b.len = 0;
+  assert_int_equal(kafu_http_post_octets(&f->cl, "/busy", "X-Test: 1", p, len, &st, &b, &err), 0);
+  assert_int_equal(st, 409);
+  b.len = 0;
+  assert_int_equal(kafu_http_post_octets(&f->cl, "/stream", NULL, p, len, &st, &b, &err), 0);
+  assert_int_equal(st, 200);
+  long long n;
+  assert_int_equal(kafu_json_get_int((char *)b.data, b.len, "bytes", &n), 0);
+  assert_int_equal(n, (long long)len);
+  free(p);
+  for (int i = 0; i < 5; i++) {
+    gen g = {.total = 8u << 20};
+    assert_int_equal(kafu_http_post_stream(&f->cl, "/busy", NULL, gen_read, &g, &st, &b, &err), 0);
+    assert_int_equal(st, 409);
+    assert_true(g.sent < g.total);
+  }
+  kafu_buf_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_json),
@@ -413,6 +457,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_http_basic, setup, teardown),
       cmocka_unit_test_setup_teardown(test_http_stream, setup, teardown),
       cmocka_unit_test_setup_teardown(test_http_stream_reject, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_http_early_answer_no_expect, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
