@@ -188,6 +188,9 @@ int kafu_http_server_start(int listen_fd, const kafu_http_handlers *h, kafu_http
                           0, NULL, NULL, on_access, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
                           MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                           (size_t)(512 * 1024), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                          /* one thread per connection: bound them (nodes need a handful) */
+                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                          (unsigned)64,
                           MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
   if (!s->d) {
     close(listen_fd);

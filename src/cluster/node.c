@@ -773,6 +773,12 @@ int kafu_node_engine_call(kafu_node *n, kafu_call_kind kind, kafu_snap_decoder *
   while (!n->call_done && n->engine_running) pthread_cond_wait(&n->cv, &n->mu);
   int rc;
   if (!n->call_done) {
+    /* the engine thread exited without taking the call: the decoder handed in
+     * for FINISH/ABORT was never consumed */
+    if (kind != KAFU_CALL_DECODER && *dec) {
+      kafu_snap_decoder_free(*dec);
+      *dec = NULL;
+    }
     rc = kafu_err_set(err, KAFU_EIO, "node %s is shutting down", n->self);
   } else {
     rc = n->call_rc;

@@ -678,8 +678,18 @@ static int restore_state(kafu_runtime *rt, kafu_snapshot *s, kafu_err *err) {
   const char *here = rt->o.mode == KAFU_RT_NODE ? rt->self : rt->cur;
   int vrc = check_stack(rt, s, here, err);
   if (vrc) return vrc;
+  /* Validate every global before changing anything: each one a mutable
+   * exported global of this module with the same type, each exactly once, and
+   * all of them present — a snapshot that would leave a global at this node's
+   * stale value, or cut an i64 to 32 bits, is refused. */
   bool have_mono = false;
   uint64_t mono = 0, sent_at = 0;
+  size_t nexp = kafu_module_export_count(rt->mod), want = 0;
+  for (size_t i = 0; i < nexp; i++) {
+    const kafu_export *x = kafu_module_export_at(rt->mod, i);
+    want += x->kind == KAFU_EXTERN_GLOBAL && x->is_mutable;
+  }
+  size_t got = 0;
   for (uint32_t i = 0; i < s->nglobals; i++) {
     const kafu_snap_global *g = &s->globals[i];
     if (!strncmp(g->name, HOST_STATE_PREFIX, strlen(HOST_STATE_PREFIX))) {
@@ -694,9 +704,21 @@ static int restore_state(kafu_runtime *rt, kafu_snapshot *s, kafu_err *err) {
       }
       continue;
     }
-    int rc = kafu_instance_global_set(rt->inst, g->name, g->bits, err);
-    if (rc) return kafu_err_prefix(err, "node %s: restoring global %s", here, g->name);
+    const kafu_export *x = kafu_module_find_export(rt->mod, g->name);
+    if (!x || x->kind != KAFU_EXTERN_GLOBAL || !x->is_mutable)
+      return kafu_err_set(err, KAFU_EFORMAT, "node %s: snapshot carries global '%s', not a mutable global of "
+                          "this module", here, g->name);
+    if ((unsigned)x->type != g->type)
+      return kafu_err_set(err, KAFU_EFORMAT, "node %s: snapshot global '%s' has type %u, the module's has %u",
+                          here, g->name, g->type, (unsigned)x->type);
+    for (uint32_t j = 0; j < i; j++)
+      if (!strcmp(s->globals[j].name, g->name))
+        return kafu_err_set(err, KAFU_EFORMAT, "node %s: snapshot carries global '%s' twice", here, g->name);
+    got++;
   }
+  if (got != want)
+    return kafu_err_set(err, KAFU_EFORMAT,
+                        "node %s: snapshot carries %zu of the module's %zu mutable globals", here, got, want);
   /* a fresh WASI context, then the program's open files reopened by path */
   kafu_wasi *w = NULL;
   int rc = make_wasi(rt, &w, err);
@@ -712,6 +734,15 @@ static int restore_state(kafu_runtime *rt, kafu_snapshot *s, kafu_err *err) {
   if (rc) {
     kafu_wasi_free(w);
     return kafu_err_prefix(err, "node %s: restoring open files", here);
+  }
+  for (uint32_t i = 0; i < s->nglobals; i++) {
+    const kafu_snap_global *g = &s->globals[i];
+    if (!strncmp(g->name, HOST_STATE_PREFIX, strlen(HOST_STATE_PREFIX))) continue;
+    rc = kafu_instance_global_set(rt->inst, g->name, g->bits, err);
+    if (rc) {
+      kafu_wasi_free(w);
+      return kafu_err_prefix(err, "node %s: restoring global %s", here, g->name);
+    }
   }
   kafu_host h = host_of(rt, w);
   kafu_instance_set_host(rt->inst, &h);
@@ -1051,6 +1082,9 @@ int kafu_runtime_finish_receive(kafu_runtime *rt, kafu_snap_decoder *dec, kafu_e
   dirty_collect(rt, msize);
   rc = restore_state(rt, &rt->recv, err);
   if (rc) {
+    /* memory holds the rejected snapshot's image: forget it as a baseline so
+     * the next transfer to this node is a full one */
+    kafu_mem_image_clear(&rt->image);
     kafu_snapshot_clear(&rt->recv);
     return rc;
   }

@@ -373,6 +373,9 @@ static int parse_memory(kafu_snap_decoder *d, rd *r) {
     if (!d->base_id) return fail(d, KAFU_EFORMAT, "delta without a baseline id");
     if (d->base_size % KAFU_SNAP_PAGE || d->base_size > d->o.max_memory)
       return fail(d, KAFU_EFORMAT, "baseline size %" PRIu64 " invalid", d->base_size);
+    if (d->base_size > size) /* wasm memory never shrinks */
+      return fail(d, KAFU_EFORMAT, "delta memory of %" PRIu64 " bytes is smaller than its baseline (%" PRIu64 ")",
+                  size, d->base_size);
     if (d->decl_pages > np)
       return fail(d, KAFU_EFORMAT, "delta declares %" PRIu64 " pages, memory has %" PRIu64, d->decl_pages,
                   np);

@@ -255,6 +255,38 @@ static void test_refuses_bad_snapshots(void **state) {
   assert_int_equal(kafu_snap_encode_buf(&s, NULL, &bad, NULL, &err), 0);
   assert_int_not_equal(deliver(&w, 1, &bad, &err), 0);
   assert_non_null(strstr(err.msg, "resumes at unknown function id 7"));
+  s.resume_fn_id = 0;
+  /* globals (review finding): a wrong type, a missing one, a duplicate and an
+   * unknown name are all refused before anything changes */
+  uint32_t gi = 0;
+  while (gi < s.nglobals && strncmp(s.globals[gi].name, "kafu_global_", 12)) gi++;
+  assert_true(gi < s.nglobals);
+  uint8_t saved_type = s.globals[gi].type;
+  s.globals[gi].type = saved_type == KAFU_SNAP_VAL_I64 ? KAFU_SNAP_VAL_I32 : KAFU_SNAP_VAL_I64;
+  bad.len = 0;
+  assert_int_equal(kafu_snap_encode_buf(&s, NULL, &bad, NULL, &err), 0);
+  assert_int_not_equal(deliver(&w, 1, &bad, &err), 0);
+  assert_non_null(strstr(err.msg, "has type"));
+  s.globals[gi].type = saved_type;
+  char *saved_name = s.globals[gi].name;
+  s.globals[gi].name = "kafu_global_999";
+  bad.len = 0;
+  assert_int_equal(kafu_snap_encode_buf(&s, NULL, &bad, NULL, &err), 0);
+  assert_int_not_equal(deliver(&w, 1, &bad, &err), 0);
+  assert_non_null(strstr(err.msg, "not a mutable global of this module"));
+  s.globals[gi].name = saved_name;
+  /* one wasm global missing: swap it to the end and leave it out */
+  kafu_snap_global tmp = s.globals[gi];
+  s.globals[gi] = s.globals[s.nglobals - 1];
+  s.globals[s.nglobals - 1] = tmp;
+  s.nglobals--;
+  bad.len = 0;
+  assert_int_equal(kafu_snap_encode_buf(&s, NULL, &bad, NULL, &err), 0);
+  assert_int_not_equal(deliver(&w, 1, &bad, &err), 0);
+  assert_non_null(strstr(err.msg, "mutable globals"));
+  s.nglobals++;
+  s.globals[s.nglobals - 1] = s.globals[gi];
+  s.globals[gi] = tmp;
   kafu_buf_free(&bad);
   kafu_snapshot_clear(&s);
   free(mem);
