@@ -4,7 +4,7 @@
  * Loading checks the module's imports against what we provide BEFORE any
  * compile (a wrong import should cost milliseconds, not a compiler run), then
  * gets the artifact from the cache (aot_cache.c). Every call into wasm goes
- * through kafu_rt_exec (runtime.c), which owns trap and exit handling.
+ * through kafu_rt_exec (aot_rt.c), which owns trap and exit handling.
  *
  * A second, portable backend would replace aot_artifact and the kafu_aot_*
  * calls here; the API, the import checks and the outcome reporting stay.

@@ -7,7 +7,7 @@
  *                 same C interface (kafu_aot_module, below)
  *   aot_cache.c   toolchain identity, cache key, compile, verify, dlopen
  *   aot_split.c   splits large wasm2c output for parallel compilation
- *   runtime.c     what generated code calls (wasm-rt functions via kafu_aot_rt):
+ *   aot_rt.c      what generated code calls (wasm-rt functions via kafu_aot_rt):
  *                 traps, guarded linear memory, signal handler, exec frames
  *   symbolize.c   trap PC -> wasm function name (ELF .symtab of the artifact)
  *   engine.c      the public API of engine.h

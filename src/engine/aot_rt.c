@@ -1,5 +1,5 @@
 /*
- * runtime.c — what generated code calls back into (kafu_aot_rt) and how
+ * aot_rt.c — the AOT runtime: what generated code calls back into (kafu_aot_rt) and how
  * execution is entered and left.
  *
  * Traps. Every entry into wasm (kafu_rt_exec) pushes an exec frame with a
