@@ -239,6 +239,12 @@ typedef struct kafu_snap_decoder_opts {
    * me"); the decoder then fails with that error before touching memory. */
   int (*on_meta)(void *ctx, const kafu_snapshot *meta, kafu_err *err);
   void *on_meta_ctx;
+  /* Optional look at the whole program state before any memory is touched:
+   * called once when the memory section starts, after META, STACK, GLOBALS and
+   * FDS validated, with those fields of the snapshot set (memory not yet).
+   * Return negative + err to reject: nothing has been written then. */
+  int (*on_state)(void *ctx, const kafu_snapshot *state, kafu_err *err);
+  void *on_state_ctx;
   /* Destination memory, asked once when the memory section starts (after META,
    * stack, globals and fds validated). Return a buffer of >= size bytes (e.g. the
    * engine memory grown to size) or NULL + err to reject. For a delta, its first

@@ -635,11 +635,23 @@ static int decoder_on_meta(void *ctx, const kafu_snapshot *meta, kafu_err *err) 
   return 0;
 }
 
+static int validate_state(kafu_runtime *rt, const kafu_snapshot *s, const char *here, kafu_err *err,
+                          bool *have_mono, uint64_t *mono, uint64_t *sent_at);
+
+static int decoder_on_state(void *ctx, const kafu_snapshot *state, kafu_err *err) {
+  kafu_runtime *rt = ctx;
+  bool hm;
+  uint64_t m, t;
+  return validate_state(rt, state, rt->o.mode == KAFU_RT_NODE ? rt->self : rt->cur, err, &hm, &m, &t);
+}
+
 static int new_decoder(kafu_runtime *rt, kafu_mem_image *held, kafu_snap_decoder **out, kafu_err *err) {
   kafu_snap_decoder_opts d = {0};
   d.expected_module_sha256 = kafu_module_sha256(rt->mod);
   d.on_meta = decoder_on_meta;
   d.on_meta_ctx = rt;
+  d.on_state = decoder_on_state;
+  d.on_state_ctx = rt;
   d.memory = decoder_memory;
   d.memory_ctx = rt;
   d.held = held;
@@ -672,18 +684,17 @@ static int check_stack(kafu_runtime *rt, const kafu_snapshot *s, const char *her
   return 0;
 }
 
-/* After a successful decode into rt->inst: restore globals, fds, stack. */
-static int restore_state(kafu_runtime *rt, kafu_snapshot *s, kafu_err *err) {
-  uint64_t t0 = kafu_now_ns();
-  const char *here = rt->o.mode == KAFU_RT_NODE ? rt->self : rt->cur;
+/* Everything in a decoded snapshot except memory must make sense for this
+ * module and config before anything is restored (check_stack + globals).
+ * Called by the decoder before it touches memory, and again by restore. */
+static int validate_state(kafu_runtime *rt, const kafu_snapshot *s, const char *here, kafu_err *err,
+                          bool *have_mono, uint64_t *mono, uint64_t *sent_at) {
   int vrc = check_stack(rt, s, here, err);
   if (vrc) return vrc;
   /* Validate every global before changing anything: each one a mutable
    * exported global of this module with the same type, each exactly once, and
    * all of them present — a snapshot that would leave a global at this node's
    * stale value, or cut an i64 to 32 bits, is refused. */
-  bool have_mono = false;
-  uint64_t mono = 0, sent_at = 0;
   size_t nexp = kafu_module_export_count(rt->mod), want = 0;
   for (size_t i = 0; i < nexp; i++) {
     const kafu_export *x = kafu_module_export_at(rt->mod, i);
@@ -694,10 +705,10 @@ static int restore_state(kafu_runtime *rt, kafu_snapshot *s, kafu_err *err) {
     const kafu_snap_global *g = &s->globals[i];
     if (!strncmp(g->name, HOST_STATE_PREFIX, strlen(HOST_STATE_PREFIX))) {
       if (g->type == KAFU_SNAP_VAL_I64 && !strcmp(g->name, HOST_MONOTONIC)) {
-        have_mono = true;
-        mono = g->bits;
+        *have_mono = true;
+        *mono = g->bits;
       } else if (g->type == KAFU_SNAP_VAL_I64 && !strcmp(g->name, HOST_REALTIME)) {
-        sent_at = g->bits;
+        *sent_at = g->bits;
       } else {
         return kafu_err_set(err, KAFU_EFORMAT, "node %s: snapshot carries unknown host state '%s'", here,
                             g->name);
@@ -719,6 +730,17 @@ static int restore_state(kafu_runtime *rt, kafu_snapshot *s, kafu_err *err) {
   if (got != want)
     return kafu_err_set(err, KAFU_EFORMAT,
                         "node %s: snapshot carries %zu of the module's %zu mutable globals", here, got, want);
+  return 0;
+}
+
+/* After a successful decode into rt->inst: restore globals, fds, stack. */
+static int restore_state(kafu_runtime *rt, kafu_snapshot *s, kafu_err *err) {
+  uint64_t t0 = kafu_now_ns();
+  const char *here = rt->o.mode == KAFU_RT_NODE ? rt->self : rt->cur;
+  bool have_mono = false;
+  uint64_t mono = 0, sent_at = 0;
+  int vrc = validate_state(rt, s, here, err, &have_mono, &mono, &sent_at);
+  if (vrc) return vrc;
   /* a fresh WASI context, then the program's open files reopened by path */
   kafu_wasi *w = NULL;
   int rc = make_wasi(rt, &w, err);

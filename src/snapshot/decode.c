@@ -410,6 +410,11 @@ static int parse_memory(kafu_snap_decoder *d, rd *r) {
   d->stats.compression = kafu_snap_api_comp(comp);
   d->stats.base_id = d->base_id;
   d->stats.image_id = d->image_id;
+  if (d->o.on_state) {
+    kafu_err e = {0};
+    int rc = d->o.on_state(d->o.on_state_ctx, &d->snap, &e);
+    if (rc < 0) return fail(d, rc, "rejected: %s", e.msg[0] ? e.msg : "by the receiver");
+  }
   if (d->o.memory && size) {
     kafu_err e = {0};
     d->touched = true; /* the callback may already have grown/changed memory */

@@ -267,6 +267,8 @@ static void test_refuses_bad_snapshots(void **state) {
   assert_int_equal(kafu_snap_encode_buf(&s, NULL, &bad, NULL, &err), 0);
   assert_int_not_equal(deliver(&w, 1, &bad, &err), 0);
   assert_non_null(strstr(err.msg, "has type"));
+  kafu_buf badtype = {0};
+  assert_int_equal(kafu_buf_append(&badtype, bad.data, bad.len), 0);
   s.globals[gi].type = saved_type;
   char *saved_name = s.globals[gi].name;
   s.globals[gi].name = "kafu_global_999";
@@ -302,6 +304,15 @@ static void test_refuses_bad_snapshots(void **state) {
   assert_string_equal(out, ref);
   free(ref);
   free(out);
+  /* edge now holds the image it sent back; a refused snapshot must not touch
+   * its memory, so that baseline survives (it was lost when globals were only
+   * checked after the memory had been decoded) */
+  uint64_t held = kafu_runtime_image_id(w.rt[1]);
+  assert_true(held != 0);
+  assert_int_not_equal(deliver(&w, 1, &badtype, &err), 0);
+  assert_non_null(strstr(err.msg, "has type"));
+  assert_true(kafu_runtime_image_id(w.rt[1]) == held);
+  kafu_buf_free(&badtype);
   world_free(&w);
 }
 
