@@ -5,10 +5,14 @@
  * the program's exit code. Migration points of a Snapified module are no-ops
  * (no host hook is installed), so a Snapified module runs like the original.
  */
+#include <errno.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "kafu/engine.h"
@@ -30,6 +34,8 @@ void kafu_usage_run(void) {
       "                        cannot reach outside its preopened directories.\n"
       "  --env NAME=VALUE      set an environment variable for the program; repeatable.\n"
       "                        --env NAME passes kafu's own value of NAME.\n"
+      "  --tcplisten HOST:PORT listen on a TCP socket and give it to the program as an\n"
+      "                        fd after the preopens (accept() on it); repeatable\n"
       "  --cache-dir DIR       engine cache (default: $KAFU_CACHE_DIR, else\n"
       "                        $XDG_CACHE_HOME/kafu, else ~/.cache/kafu)\n"
       "  -h, --help            show this help\n"
@@ -56,9 +62,41 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name) {
   return argv[++*i];
 }
 
+/* Bind and listen on HOST:PORT (IPv4 or [IPv6]); returns the fd or -1 after a message. */
+static int tcp_listen(const char *spec) {
+  char host[256];
+  const char *colon = strrchr(spec, ':');
+  if (!colon || colon == spec || !colon[1] || (size_t)(colon - spec) >= sizeof host) {
+    fprintf(stderr, "kafu run: --tcplisten '%s': expected HOST:PORT\n", spec);
+    return -1;
+  }
+  memcpy(host, spec, (size_t)(colon - spec));
+  host[colon - spec] = 0;
+  if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+    memmove(host, host + 1, strlen(host));
+    host[strlen(host) - 1] = 0;
+  }
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
+  int gai = getaddrinfo(host, colon + 1, &hints, &res);
+  if (gai) {
+    fprintf(stderr, "kafu run: --tcplisten %s: %s\n", spec, gai_strerror(gai));
+    return -1;
+  }
+  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 64)) {
+    fprintf(stderr, "kafu run: error: --tcplisten %s: %s\n", spec, strerror(errno));
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(res);
+  return fd;
+}
+
 int kafu_cmd_run(int argc, char **argv) {
   kafu_preopen pre[64];
   int npre = 0;
+  int lfds[16], nl = 0;
   char **envs = calloc((size_t)argc + 1, sizeof(char *));
   char **owned = calloc((size_t)argc + 1, sizeof(char *));
   int nenv = 0, nowned = 0;
@@ -108,6 +146,14 @@ int kafu_cmd_run(int argc, char **argv) {
         owned[nowned++] = kv;
         envs[nenv++] = kv;
       }
+    } else if ((v = opt_value(argc, argv, &i, "--tcplisten"))) {
+      if (nl >= (int)(sizeof lfds / sizeof lfds[0])) {
+        fprintf(stderr, "kafu run: too many --tcplisten options (at most 16)\n");
+        goto usage;
+      }
+      int fd = tcp_listen(v);
+      if (fd < 0) goto fail_listen;
+      lfds[nl++] = fd;
     } else if ((v = opt_value(argc, argv, &i, "--cache-dir"))) {
       cache_dir = v;
     } else {
@@ -134,6 +180,8 @@ int kafu_cmd_run(int argc, char **argv) {
   wc.envp = envs;
   wc.preopens = pre;
   wc.npreopens = npre;
+  wc.listen_fds = lfds;
+  wc.nlisten_fds = nl;
   kafu_wasi *wasi = NULL;
   kafu_module *mod = NULL;
   kafu_instance *inst = NULL;
@@ -172,13 +220,20 @@ out:
   kafu_module_free(mod);
   if (wasi) kafu_wasi_free(wasi);
   for (int k = 0; k < nowned; k++) free(owned[k]);
+  for (int k = 0; k < nl; k++) close(lfds[k]); /* the WASI host dup'ed them */
   free(owned);
   free(envs);
   return rc;
+fail_listen:
+  rc = 1;
+  goto cleanup;
 usage:
   fprintf(stderr, "Run `kafu run --help` for usage.\n");
+  rc = KAFU_EXIT_USAGE;
+cleanup:
   for (int k = 0; k < nowned; k++) free(owned[k]);
+  for (int k = 0; k < nl; k++) close(lfds[k]);
   free(owned);
   free(envs);
-  return KAFU_EXIT_USAGE;
+  return rc;
 }
