@@ -199,12 +199,10 @@ static int do_link(cc_ctx *c) {
     const char *msg = e.msg;
     size_t ll = strlen(linked);
     if (rc < 0 && !strncmp(msg, linked, ll) && !strncmp(msg + ll, ": ", 2)) msg += ll + 2;
+    /* every Snapify failure is an error, "unsupported feature" included: a
+     * module that silently cannot migrate is worse than no module */
     if (rc == 0) {
       final = snapified;
-    } else if (rc == KAFU_EUNSUP) {
-      fprintf(stderr,
-              "kafu %s: warning: Snapify unavailable (%s); '%s' is left as linked and cannot migrate\n",
-              c->cmd, msg, out);
     } else {
       fprintf(stderr, "kafu %s: error: snapify %s: %s (--no-snapify builds it as a plain module)\n", c->cmd,
               out, msg);

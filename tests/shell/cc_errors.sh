@@ -111,6 +111,11 @@ cp /usr/include/wasm32-wasi/stdio.h fake/include/wasm32-wasi/
 for f in crt1-command.o libc.a; do ln -s "/usr/lib/wasm32-wasi/$f" fake/lib/wasm32-wasi/$f; done
 expect 1 "libc\+\+ \(wasm32\) missing.*libc\+\+-14-dev-wasm32.*kafu doctor" env KAFU_WASI_SYSROOT="$T/fake" "$KAFU" c++ good.c
 
+# a feature Snapify cannot transform is an error, not a warning (and no output)
+rm -f tail.wasm
+expect 1 "tail calls.*-mtail-call" "$KAFU" cc -O2 -mtail-call "$KAFU_SRC/tests/programs/cc/tailcall.c" -o tail.wasm
+[ ! -e tail.wasm ] && ok "no module left behind" || fail "tail.wasm was written"
+
 # no input: clang's own message
 expect nz "no input files" "$KAFU" cc
 
