@@ -270,20 +270,29 @@ static bool simple_types(const wi_functype *ft) {
   return true;
 }
 
-/* X-macro table of WASI imports: name + signature string */
-typedef struct wasi_sig {
-  const char *name, *params;
-  char result;
-} wasi_sig;
+/* X-macro table of WASI imports: name + signature string (one copy, shared
+ * with engine.c's import check through engine_internal.h) */
 #define X(n, p, r) {#n, p, r},
-static const wasi_sig wasi_sigs[] = {KAFU_WASI_FUNCS(X)};
+static const kafu_wasi_sig wasi_sigs[] = {KAFU_WASI_FUNCS(X)};
 #undef X
 #define NWASI (sizeof wasi_sigs / sizeof wasi_sigs[0])
 
-static int wasi_index(const char *name) {
+size_t kafu_engine_wasi_sig_count(void) { return NWASI; }
+
+const kafu_wasi_sig *kafu_engine_wasi_sig(const char *name, int *index) {
   for (size_t i = 0; i < NWASI; i++)
-    if (!strcmp(wasi_sigs[i].name, name)) return (int)i;
-  return -1;
+    if (!strcmp(wasi_sigs[i].name, name)) {
+      if (index) *index = (int)i;
+      return &wasi_sigs[i];
+    }
+  if (index) *index = -1;
+  return NULL;
+}
+
+static int wasi_index(const char *name) {
+  int i;
+  kafu_engine_wasi_sig(name, &i);
+  return i;
 }
 
 void kafu_aot_write_worker_prelude(kafu_buf *b) {

@@ -18,13 +18,6 @@
 
 static pthread_mutex_t g_init_mu = PTHREAD_MUTEX_INITIALIZER;
 
-typedef struct wasi_sig {
-  const char *name, *params;
-  char result;
-} wasi_sig;
-#define X(n, p, r) {#n, p, r},
-static const wasi_sig wasi_sigs[] = {KAFU_WASI_FUNCS(X)};
-#undef X
 
 static const char *kind_name(uint8_t k) {
   switch (k) {
@@ -65,18 +58,16 @@ static bool sig_matches(const wi_functype *ft, const char *params, char result) 
 static int check_imports(const kafu_module *m, kafu_err *err) {
   const wasm_info *wi = &m->wi;
   /* the glue indexes kafu_wasi_import_table() by X-macro position */
-  if (kafu_wasi_import_count() != sizeof wasi_sigs / sizeof wasi_sigs[0])
+  if (kafu_wasi_import_count() != kafu_engine_wasi_sig_count())
     return kafu_err_set(err, KAFU_EINVAL, "internal: the WASI host has %zu imports, the engine expects %zu",
-                        kafu_wasi_import_count(), sizeof wasi_sigs / sizeof wasi_sigs[0]);
+                        kafu_wasi_import_count(), kafu_engine_wasi_sig_count());
   kafu_buf missing = {0};
   int nmissing = 0;
   for (uint32_t i = 0; i < wi->nimports; i++) {
     const wi_import *im = &wi->imports[i];
     char sig[256];
     if (im->kind == WI_EXT_FUNC && !strcmp(im->module, "wasi_snapshot_preview1")) {
-      const wasi_sig *ws = NULL;
-      for (size_t k = 0; k < sizeof wasi_sigs / sizeof wasi_sigs[0]; k++)
-        if (!strcmp(wasi_sigs[k].name, im->name)) ws = &wasi_sigs[k];
+      const kafu_wasi_sig *ws = kafu_engine_wasi_sig(im->name, NULL);
       if (ws) {
         if (!sig_matches(&wi->types[im->type], ws->params, ws->result)) {
           sig_str(&wi->types[im->type], sig, sizeof sig);

@@ -131,6 +131,16 @@ KAFU_AOT_ABI_DEFS
 
 /* Write the glue C file that #includes the wasm2c output "module.c" (module name
  * "app"). key/sha are the cache key and module sha256 (hex) to embed. */
+/* The WASI imports the glue forwards, in kafu_wasi_import_table() order (the
+ * X-macro of kafu/wasi_funcs.h): name, wasm parameter letters, result letter. */
+typedef struct kafu_wasi_sig {
+  const char *name, *params;
+  char result;
+} kafu_wasi_sig;
+/* The entry for `name`, and its index in the table; NULL/-1 if not WASI's. */
+const kafu_wasi_sig *kafu_engine_wasi_sig(const char *name, int *index);
+size_t kafu_engine_wasi_sig_count(void);
+
 int kafu_aot_write_glue(const wasm_info *wi, const char *key, const char *sha_hex, kafu_buf *out,
                         kafu_err *err);
 /* The prelude of a worker part of a split module (aot_split.c). */

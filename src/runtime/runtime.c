@@ -120,6 +120,15 @@ struct kafu_runtime {
 
 /* ---- small helpers ---------------------------------------------------------- */
 
+/* config.h's compression setting in snapshot.h's terms */
+static kafu_snap_comp snap_compression(const kafu_config *cfg) {
+  switch (cfg->migration.compression) {
+    case KAFU_COMPRESSION_NONE: return KAFU_SNAP_COMP_NONE;
+    case KAFU_COMPRESSION_ZSTD: return KAFU_SNAP_COMP_ZSTD;
+    default: return KAFU_SNAP_COMP_LZ4;
+  }
+}
+
 static const kafu_meta_func *meta_func(const kafu_runtime *rt, uint32_t fn_id) {
   for (uint32_t i = 0; i < rt->meta.nfuncs; i++)
     if (rt->meta.funcs[i].fn_id == fn_id) return &rt->meta.funcs[i];
@@ -823,9 +832,7 @@ static int verify_hop(kafu_runtime *rt, kafu_err *err) {
   kafu_buf wire = {0};
   kafu_snap_stats es;
   kafu_snap_encode_opts eo = {0};
-  eo.compression = rt->cfg->migration.compression == KAFU_COMPRESSION_NONE   ? KAFU_SNAP_COMP_NONE
-                   : rt->cfg->migration.compression == KAFU_COMPRESSION_ZSTD ? KAFU_SNAP_COMP_ZSTD
-                                                                             : KAFU_SNAP_COMP_LZ4;
+  eo.compression = snap_compression(rt->cfg);
   eo.force_full = true;
   uint64_t t0 = kafu_now_ns();
   rc = kafu_snap_encode_buf(&s, &eo, &wire, &es, err);
@@ -1046,9 +1053,7 @@ int kafu_runtime_encode(kafu_runtime *rt, uint64_t receiver_image_id, kafu_snap_
   fill_snapshot(rt, &s);
   s.source_node = rt->self;
   kafu_snap_encode_opts eo = {0};
-  eo.compression = rt->cfg->migration.compression == KAFU_COMPRESSION_NONE   ? KAFU_SNAP_COMP_NONE
-                   : rt->cfg->migration.compression == KAFU_COMPRESSION_ZSTD ? KAFU_SNAP_COMP_ZSTD
-                                                                             : KAFU_SNAP_COMP_LZ4;
+  eo.compression = snap_compression(rt->cfg);
   eo.image = &rt->image;
   eo.delta = full ? NULL : &rt->delta;
   eo.receiver_image_id = receiver_image_id;
