@@ -44,6 +44,8 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# wait for another apt/dpkg run (e.g. a parallel build) instead of failing
+APT_OPTS=(-o DPkg::Lock::Timeout=900)
+$SUDO apt-get "${APT_OPTS[@]}" update -qq
+$SUDO apt-get "${APT_OPTS[@]}" install -y -qq --no-install-recommends "${missing[@]}"
 echo "install-deps: done"
