@@ -29,10 +29,7 @@ extern "C" {
 /* Defaults (documented in docs/config.md). */
 #define KAFU_CONFIG_DEFAULT_INTERVAL_MS 1000u
 #define KAFU_CONFIG_DEFAULT_STARTUP_TIMEOUT_MS 30000u
-/* Node ids: 1..63 chars of [A-Za-z0-9_-], starting and ending with a letter or
- * digit (so `cloud1`, `edge-1`, `Edge_2` load; `kafu kustomize` additionally
- * requires lowercase and no '_' because ids become Kubernetes names). */
-#define KAFU_CONFIG_NODE_ID_MAX 63
+/* Node ids: kafu_node_id_valid (kafu/util.h), the one rule shared with Snapify. */
 
 typedef enum {
   KAFU_ON_COORDINATOR_LOST_SHUTDOWN_SELF = 0, /* default: follower exits */
@@ -144,10 +141,6 @@ kafu_config *kafu_config_dup(const kafu_config *c);
 const char *kafu_compression_name(kafu_compression v);
 const char *kafu_memory_migration_name(kafu_memory_migration v);
 const char *kafu_on_coordinator_lost_name(kafu_on_coordinator_lost v);
-
-/* Is `id` a valid node id (see KAFU_CONFIG_NODE_ID_MAX)? On false, *why (may be
- * NULL) points to a static reason. */
-bool kafu_config_node_id_valid(const char *id, const char **why);
 
 #ifdef __cplusplus
 }

@@ -33,6 +33,7 @@ int kafu_cmd_aot(int argc, char **argv) {
   const char *cache_dir = NULL;
   bool force = false;
   int first = argc;
+  kafu_err oerr = {0};
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--")) {
       first = i + 1;
@@ -42,16 +43,11 @@ int kafu_cmd_aot(int argc, char **argv) {
       first = i;
       break;
     }
+    int r;
     if (!strcmp(argv[i], "--force")) {
       force = true;
-    } else if (!strncmp(argv[i], "--cache-dir=", 12)) {
-      cache_dir = argv[i] + 12;
-    } else if (!strcmp(argv[i], "--cache-dir")) {
-      if (i + 1 >= argc) {
-        fprintf(stderr, "kafu aot: option --cache-dir needs a value\n");
-        return KAFU_EXIT_USAGE;
-      }
-      cache_dir = argv[++i];
+    } else if ((r = kafu_opt_value(argc, argv, &i, "--cache-dir", NULL, &cache_dir, &oerr)) != 0) {
+      if (r < 0) return kafu_cli_usage_error("aot", "%s", oerr.msg);
     } else {
       fprintf(stderr, "kafu aot: unknown option '%s'\nRun `kafu aot --help` for usage.\n", argv[i]);
       return KAFU_EXIT_USAGE;

@@ -108,7 +108,7 @@ static int run(const cc_ctx *c, kafu_argv *a) {
   }
   fflush(stdout);
   kafu_err e;
-  int st = kafu_run_process(a->v, &e);
+  int st = kafu_proc_run(a->v, NULL, NULL, &e);
   if (g_caught_signal) return 128 + g_caught_signal;
   if (st < 0) {
     fprintf(stderr, "kafu %s: error: %s; run `kafu doctor`\n", c->cmd, e.msg);

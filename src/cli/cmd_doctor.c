@@ -9,9 +9,10 @@
  * a required piece is missing; llvm-ar (static libraries of wasm objects) and
  * node (benchmarks and cross-engine tests) are optional.
  *
- * Probe overrides, for testing the failure paths: KAFU_CLANG, KAFU_WASM_LD,
- * KAFU_WASI_SYSROOT, KAFU_CLANG_RT_BUILTINS (see src/driver/toolchain.c),
- * KAFU_BINARYEN_LIB, KAFU_WASM2C, KAFU_WASM_RT_IMPL, KAFU_HOST_CC, KAFU_LLVM_AR,
+ * Probe overrides, for testing the failure paths (kafu_tunables, listed in
+ * docs/tunables.md): KAFU_CLANG, KAFU_WASM_LD, KAFU_WASI_SYSROOT,
+ * KAFU_CLANG_RT_BUILTINS (see src/driver/toolchain.c), KAFU_BINARYEN_LIB,
+ * KAFU_WASM2C, KAFU_WASM_RT_IMPL, KAFU_CC (the engine's compiler), KAFU_LLVM_AR,
  * KAFU_NODE, and the real KAFU_CACHE_DIR / XDG_CACHE_HOME / HOME.
  */
 #include <dlfcn.h>
@@ -42,7 +43,7 @@ void kafu_usage_doctor(void) {
       "\n"
       "Probe overrides (for testing): KAFU_CLANG, KAFU_WASM_LD, KAFU_WASI_SYSROOT,\n"
       "KAFU_CLANG_RT_BUILTINS, KAFU_BINARYEN_LIB, KAFU_WASM2C, KAFU_WASM_RT_IMPL,\n"
-      "KAFU_HOST_CC, KAFU_LLVM_AR, KAFU_NODE. Cache: KAFU_CACHE_DIR, else\n"
+      "KAFU_CC, KAFU_LLVM_AR, KAFU_NODE. Cache: KAFU_CACHE_DIR, else\n"
       "$XDG_CACHE_HOME/kafu, else ~/.cache/kafu.\n");
 }
 
@@ -58,10 +59,9 @@ static void init(kafu_tc_check *c, const char *name, const char *pkg, bool requi
   c->required = required;
 }
 
-/* An executable: $envname if set (no fallback: the override is the test), else
- * the first of names found in PATH. */
-static void probe_exe(kafu_tc_check *c, const char *envname, const char *const *names) {
-  const char *e = env(envname);
+/* An executable: the override e ($envname) if set (no fallback: the override is
+ * the test), else the first of names found in PATH. */
+static void probe_exe(kafu_tc_check *c, const char *envname, const char *e, const char *const *names) {
   char *p = NULL;
   if (e) {
     p = kafu_which(e);
@@ -93,7 +93,7 @@ static void append_version(kafu_tc_check *c, const char *flag) {
  * mapped, else whether the dynamic loader can find one. */
 static void probe_binaryen(kafu_tc_check *c) {
   init(c, "libbinaryen", "binaryen", true);
-  const char *e = env("KAFU_BINARYEN_LIB");
+  const char *e = kafu_tunables_get()->binaryen_lib;
   if (e) {
     struct stat st;
     c->ok = stat(e, &st) == 0 && S_ISREG(st.st_mode);
@@ -126,8 +126,8 @@ static void probe_binaryen(kafu_tc_check *c) {
   }
 }
 
-static void probe_file(kafu_tc_check *c, const char *envname, const char *dflt) {
-  const char *p = env(envname) ? env(envname) : dflt;
+static void probe_file(kafu_tc_check *c, const char *override, const char *dflt) {
+  const char *p = override ? override : dflt;
   struct stat st;
   c->ok = stat(p, &st) == 0 && S_ISREG(st.st_mode);
   snprintf(c->detail, sizeof c->detail, c->ok ? "%s" : "%s not found", p);
@@ -138,8 +138,8 @@ static void probe_cache(kafu_tc_check *c) {
   init(c, "cache directory", "", true);
   char dir[PATH_MAX];
   const char *src;
-  if (env("KAFU_CACHE_DIR")) {
-    snprintf(dir, sizeof dir, "%s", env("KAFU_CACHE_DIR"));
+  if (kafu_tunables_get()->cache_dir) {
+    snprintf(dir, sizeof dir, "%s", kafu_tunables_get()->cache_dir);
     src = "KAFU_CACHE_DIR";
   } else if (env("XDG_CACHE_HOME")) {
     snprintf(dir, sizeof dir, "%s/kafu", env("XDG_CACHE_HOME"));
@@ -172,6 +172,7 @@ static void probe_cache(kafu_tc_check *c) {
 }
 
 int kafu_cmd_doctor(int argc, char **argv) {
+  const kafu_tunables *t = kafu_tunables_get();
   bool quiet = false;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
@@ -193,21 +194,21 @@ int kafu_cmd_doctor(int argc, char **argv) {
   probe_binaryen(&checks[n++]);
   kafu_tc_check *c = &checks[n++];
   init(c, "wasm2c", "wabt", true);
-  probe_exe(c, "KAFU_WASM2C", (const char *const[]){"wasm2c", NULL});
+  probe_exe(c, "KAFU_WASM2C", t->wasm2c, (const char *const[]){"wasm2c", NULL});
   append_version(c, "--version");
   c = &checks[n++];
   init(c, "wasm2c runtime (wasm-rt-impl.c)", "wabt", true);
-  probe_file(c, "KAFU_WASM_RT_IMPL", "/usr/share/wabt/wasm2c/wasm-rt-impl.c");
+  probe_file(c, t->wasm_rt_impl, "/usr/share/wabt/wasm2c/wasm-rt-impl.c");
   c = &checks[n++];
   init(c, "C compiler for AOT", "gcc", true);
-  probe_exe(c, "KAFU_HOST_CC", (const char *const[]){"cc", "gcc", NULL});
+  probe_exe(c, "KAFU_CC", t->cc, (const char *const[]){"cc", "gcc", "clang", NULL});
   probe_cache(&checks[n++]);
   c = &checks[n++];
   init(c, "llvm-ar (static libraries)", "llvm", false);
-  probe_exe(c, "KAFU_LLVM_AR", (const char *const[]){"llvm-ar", "llvm-ar-14", NULL});
+  probe_exe(c, "KAFU_LLVM_AR", t->llvm_ar, (const char *const[]){"llvm-ar", "llvm-ar-14", NULL});
   c = &checks[n++];
   init(c, "node (optional)", "nodejs", false);
-  probe_exe(c, "KAFU_NODE", (const char *const[]){"node", "nodejs", NULL});
+  probe_exe(c, "KAFU_NODE", t->node, (const char *const[]){"node", "nodejs", NULL});
   append_version(c, "--version");
 
   if (!quiet) printf("kafu doctor (kafu %s)\n", KAFU_VERSION);

@@ -35,23 +35,6 @@ void kafu_usage_inspect(void) {
       "  -h, --help  show this help\n");
 }
 
-/* ---- JSON helpers ------------------------------------------------------------- */
-
-static void json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      fprintf(f, "\\%c", *p);
-    else if (*p == '\n')
-      fputs("\\n", f);
-    else if (*p < 0x20)
-      fprintf(f, "\\u%04x", *p);
-    else
-      fputc(*p, f);
-  }
-  fputc('"', f);
-}
-
 /* ---- modules ---------------------------------------------------------------------- */
 
 typedef struct {
@@ -97,12 +80,12 @@ static int inspect_module(const inspect_ctx *c, const uint8_t *data, size_t len)
   if (c->json) {
     FILE *f = stdout;
     fprintf(f, "{\"file\":");
-    json_str(f, c->path);
+    kafu_json_fquote(f, c->path);
     fprintf(f, ",\"kind\":\"wasm-module\",\"size\":%zu,\"sha256\":\"%s\",\"snapified\":%s", len, hex,
             snap ? "true" : "false");
     if (arc < 0) {
       fprintf(f, ",\"error\":");
-      json_str(f, aerr.msg);
+      kafu_json_fquote(f, aerr.msg);
     } else {
       if (snap)
         fprintf(f,
@@ -115,15 +98,15 @@ static int inspect_module(const inspect_ctx *c, const uint8_t *data, size_t len)
       fprintf(f, ",\"annotated\":[");
       for (uint32_t i = 0; i < info.nfuncs; i++) {
         fprintf(f, "%s{\"id\":%u,\"function\":", i ? "," : "", i);
-        json_str(f, info.funcs[i].name);
+        kafu_json_fquote(f, info.funcs[i].name);
         fprintf(f, ",\"destination\":");
-        json_str(f, info.funcs[i].dest);
+        kafu_json_fquote(f, info.funcs[i].dest);
         fprintf(f, "}");
       }
       fprintf(f, "]");
     }
     fprintf(f, ",\"exported_mutable_globals\":%u,\"features\":", nmut);
-    json_str(f, feat);
+    kafu_json_fquote(f, feat);
     if (m.nmemories) {
       fprintf(f,
               ",\"memory\":{\"min_pages\":%llu,\"max_pages\":", (unsigned long long)m.memories[0].limits.min);
@@ -136,13 +119,13 @@ static int inspect_module(const inspect_ctx *c, const uint8_t *data, size_t len)
     for (uint32_t i = 0; i < m.nimports; i++) {
       const kafu_wasm_import *im = &m.imports[i];
       fprintf(f, "%s{\"module\":", i ? "," : "");
-      json_str(f, im->module);
+      kafu_json_fquote(f, im->module);
       fprintf(f, ",\"name\":");
-      json_str(f, im->name);
+      kafu_json_fquote(f, im->name);
       fprintf(f, ",\"kind\":\"%s\"", kafu_wasm_kind_name(im->kind));
       if (im->kind == KAFU_WASM_EXT_FUNC) {
         fprintf(f, ",\"type\":");
-        json_str(f, kafu_wasm_format_functype(&m.types[im->type_index], sig, sizeof sig));
+        kafu_json_fquote(f, kafu_wasm_format_functype(&m.types[im->type_index], sig, sizeof sig));
       }
       fprintf(f, "}");
     }
@@ -150,11 +133,11 @@ static int inspect_module(const inspect_ctx *c, const uint8_t *data, size_t len)
     for (uint32_t i = 0; i < m.nexports; i++) {
       const kafu_wasm_export *e = &m.exports[i];
       fprintf(f, "%s{\"name\":", i ? "," : "");
-      json_str(f, e->name);
+      kafu_json_fquote(f, e->name);
       fprintf(f, ",\"kind\":\"%s\",\"index\":%u", kafu_wasm_kind_name(e->kind), e->index);
       if (e->kind == KAFU_WASM_EXT_FUNC) {
         fprintf(f, ",\"type\":");
-        json_str(f, kafu_wasm_format_functype(kafu_wasm_func_type(&m, e->index), sig, sizeof sig));
+        kafu_json_fquote(f, kafu_wasm_format_functype(kafu_wasm_func_type(&m, e->index), sig, sizeof sig));
       }
       fprintf(f, "}");
     }

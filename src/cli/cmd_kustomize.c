@@ -38,43 +38,20 @@ void kafu_usage_kustomize(void) {
       "See docs/kubernetes.md.\n");
 }
 
-/* --opt VALUE or --opt=VALUE; returns the value or NULL (not this option). */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, const char *alias,
-                             int *missing) {
-  const char *a = argv[*i];
-  size_t n = strlen(name);
-  if (!strncmp(a, name, n) && a[n] == '=') return a + n + 1;
-  if (!strcmp(a, name) || (alias && !strcmp(a, alias))) {
-    if (*i + 1 >= argc) {
-      *missing = 1;
-      return NULL;
-    }
-    return argv[++*i];
-  }
-  return NULL;
-}
-
 static int build(int argc, char **argv) {
   kafu_kube_opts o = {0};
   const char *file = NULL, *outdir = NULL;
+  kafu_err oerr = {0};
   for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v;
-    int missing = 0;
-    if ((v = opt_value(argc, argv, &i, "--image", NULL, &missing)))
-      o.image = v;
-    else if ((v = opt_value(argc, argv, &i, "--instance-id", NULL, &missing)))
-      o.instance_id = v;
-    else if ((v = opt_value(argc, argv, &i, "--namespace", "-n", &missing)))
-      o.ns = v;
-    else if ((v = opt_value(argc, argv, &i, "--output", "-o", &missing)))
-      outdir = v;
-    else if (missing) {
-      fprintf(stderr, "kafu kustomize: option '%s' needs a value\nRun `kafu kustomize --help` for usage.\n",
-              a);
-      return KAFU_EXIT_USAGE;
+    const char *a = argv[i];
+    int r;
+    if ((r = kafu_opt_value(argc, argv, &i, "--image", NULL, &o.image, &oerr)) ||
+        (r = kafu_opt_value(argc, argv, &i, "--instance-id", NULL, &o.instance_id, &oerr)) ||
+        (r = kafu_opt_value(argc, argv, &i, "--namespace", "-n", &o.ns, &oerr)) ||
+        (r = kafu_opt_value(argc, argv, &i, "--output", "-o", &outdir, &oerr))) {
+      if (r < 0) return kafu_cli_usage_error("kustomize", "%s", oerr.msg);
     } else if (a[0] == '-' && a[1]) {
-      fprintf(stderr, "kafu kustomize: unknown option '%s'\nRun `kafu kustomize --help` for usage.\n", a);
-      return KAFU_EXIT_USAGE;
+      return kafu_cli_usage_error("kustomize", "unknown option '%s'", a);
     } else if (!file) {
       file = a;
     } else {

@@ -33,18 +33,14 @@ void kafu_usage_launch(void) {
 int kafu_cmd_launch(int argc, char **argv) {
   const char *config = NULL, *events = NULL;
   bool no_prefix = false;
+  kafu_err oerr = {0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+    int r;
     if (!strcmp(a, "--no-prefix")) {
       no_prefix = true;
-    } else if (!strcmp(a, "--events")) {
-      if (i + 1 >= argc) {
-        fprintf(stderr, "kafu launch: option '--events' needs a FILE\n");
-        return KAFU_EXIT_USAGE;
-      }
-      events = argv[++i];
-    } else if (!strncmp(a, "--events=", 9)) {
-      events = a + 9;
+    } else if ((r = kafu_opt_value(argc, argv, &i, "--events", NULL, &events, &oerr)) != 0) {
+      if (r < 0) return kafu_cli_usage_error("launch", "%s", oerr.msg);
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr,
               "kafu launch: unknown option '%s'\nUsage: kafu launch [--no-prefix] [--events FILE] CONFIG\n",

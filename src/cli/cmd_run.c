@@ -49,19 +49,6 @@ void kafu_usage_run(void) {
       KAFU_EXIT_TRAP);
 }
 
-/* option value: "--opt VALUE" or "--opt=VALUE" */
-static const char *opt_value(int argc, char **argv, int *i, const char *name) {
-  size_t n = strlen(name);
-  if (strncmp(argv[*i], name, n) != 0) return NULL;
-  if (argv[*i][n] == '=') return argv[*i] + n + 1;
-  if (argv[*i][n] != 0) return NULL;
-  if (*i + 1 >= argc) {
-    fprintf(stderr, "kafu run: option %s needs a value\n", name);
-    exit(KAFU_EXIT_USAGE);
-  }
-  return argv[++*i];
-}
-
 /* Bind and listen on HOST:PORT (IPv4 or [IPv6]); returns the fd or -1 after a message. */
 static int tcp_listen(const char *spec) {
   char host[256];
@@ -103,14 +90,16 @@ int kafu_cmd_run(int argc, char **argv) {
   const char *cache_dir = NULL;
   int i = 1;
   int rc = 1;
+  kafu_err oerr = {0};
   for (; i < argc; i++) {
     const char *v;
+    int r;
     if (!strcmp(argv[i], "--")) {
       i++;
       break;
     }
     if (argv[i][0] != '-' || !argv[i][1]) break;
-    if ((v = opt_value(argc, argv, &i, "--dir"))) {
+    if ((r = kafu_opt_value(argc, argv, &i, "--dir", NULL, &v, &oerr)) > 0) {
       if (npre >= (int)(sizeof pre / sizeof pre[0])) {
         fprintf(stderr, "kafu run: too many --dir options (at most 64)\n");
         goto usage;
@@ -130,7 +119,7 @@ int kafu_cmd_run(int argc, char **argv) {
         pre[npre].guest_path = v;
       }
       npre++;
-    } else if ((v = opt_value(argc, argv, &i, "--env"))) {
+    } else if (!r && (r = kafu_opt_value(argc, argv, &i, "--env", NULL, &v, &oerr)) > 0) {
       if (v[0] == '=' || !v[0]) {
         fprintf(stderr, "kafu run: --env '%s': expected NAME=VALUE or NAME\n", v);
         goto usage;
@@ -146,7 +135,7 @@ int kafu_cmd_run(int argc, char **argv) {
         owned[nowned++] = kv;
         envs[nenv++] = kv;
       }
-    } else if ((v = opt_value(argc, argv, &i, "--tcplisten"))) {
+    } else if (!r && (r = kafu_opt_value(argc, argv, &i, "--tcplisten", NULL, &v, &oerr)) > 0) {
       if (nl >= (int)(sizeof lfds / sizeof lfds[0])) {
         fprintf(stderr, "kafu run: too many --tcplisten options (at most 16)\n");
         goto usage;
@@ -154,8 +143,11 @@ int kafu_cmd_run(int argc, char **argv) {
       int fd = tcp_listen(v);
       if (fd < 0) goto fail_listen;
       lfds[nl++] = fd;
-    } else if ((v = opt_value(argc, argv, &i, "--cache-dir"))) {
+    } else if (!r && (r = kafu_opt_value(argc, argv, &i, "--cache-dir", NULL, &v, &oerr)) > 0) {
       cache_dir = v;
+    } else if (r < 0) {
+      fprintf(stderr, "kafu run: %s\n", oerr.msg);
+      goto usage;
     } else {
       fprintf(stderr, "kafu run: unknown option '%s'\n", argv[i]);
       goto usage;

@@ -81,29 +81,17 @@ static int usage_error(const char *fmt, const char *arg) {
   return KAFU_EXIT_USAGE;
 }
 
-/* --opt VALUE or --opt=VALUE */
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **out) {
-  size_t n = strlen(name);
-  if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=') {
-    *out = argv[*i] + n + 1;
-    return 1;
-  }
-  if (strcmp(argv[*i], name)) return 0;
-  if (*i + 1 >= argc) return -1;
-  *out = argv[++*i];
-  return 1;
-}
-
 int kafu_cmd_serve(int argc, char **argv) {
   const char *node_id = NULL, *listen = NULL, *events = NULL, *save = NULL, *config = NULL;
+  kafu_err oerr = {0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     int r;
-    if ((r = opt_value(argc, argv, &i, "--node-id", &node_id)) ||
-        (r = opt_value(argc, argv, &i, "--listen", &listen)) ||
-        (r = opt_value(argc, argv, &i, "--events", &events)) ||
-        (r = opt_value(argc, argv, &i, "--save-snapshots", &save))) {
-      if (r < 0) return usage_error("option '%s' needs a value", a);
+    if ((r = kafu_opt_value(argc, argv, &i, "--node-id", NULL, &node_id, &oerr)) ||
+        (r = kafu_opt_value(argc, argv, &i, "--listen", NULL, &listen, &oerr)) ||
+        (r = kafu_opt_value(argc, argv, &i, "--events", NULL, &events, &oerr)) ||
+        (r = kafu_opt_value(argc, argv, &i, "--save-snapshots", NULL, &save, &oerr))) {
+      if (r < 0) return usage_error("%s", oerr.msg);
       continue;
     }
     if (!strcmp(a, "--")) {

@@ -46,29 +46,15 @@ void kafu_usage_singlenode(void) {
       "and where the program finished. See docs/migration.md.\n");
 }
 
-/* Value of option `name` at argv[*i]: "--name VALUE" or "--name=VALUE".
- * Returns NULL when argv[*i] is another option; sets *missing when the value is absent. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, bool *missing) {
-  size_t n = strlen(name);
-  const char *a = argv[*i];
-  if (strncmp(a, name, n) != 0) return NULL;
-  if (a[n] == '=') return a + n + 1;
-  if (a[n] != 0) return NULL;
-  if (*i + 1 >= argc) {
-    *missing = true;
-    return NULL;
-  }
-  return argv[++*i];
-}
-
 int kafu_cmd_singlenode(int argc, char **argv) {
   int i = 1;
   if (i < argc && !strcmp(argv[i], "serve")) i++;
   bool verify = false, dashdash = false;
   const char *events_path = NULL, *config_path = NULL, *snap_dir = NULL, *v;
+  kafu_err oerr = {0};
   for (; i < argc; i++) {
     const char *a = argv[i];
-    bool missing = false;
+    int r = 0;
     if (dashdash || a[0] != '-' || !a[1]) {
       if (config_path) {
         fprintf(stderr, "kafu singlenode: unexpected argument '%s'\n", a);
@@ -79,22 +65,20 @@ int kafu_cmd_singlenode(int argc, char **argv) {
       dashdash = true;
     } else if (!strcmp(a, "--verify")) {
       verify = true;
-    } else if ((v = opt_value(argc, argv, &i, "--events", &missing))) {
+    } else if ((r = kafu_opt_value(argc, argv, &i, "--events", NULL, &v, &oerr)) > 0) {
       events_path = v;
-    } else if ((v = opt_value(argc, argv, &i, "--save-snapshots", &missing))) {
+    } else if (!r && (r = kafu_opt_value(argc, argv, &i, "--save-snapshots", NULL, &v, &oerr)) > 0) {
       snap_dir = v;
       verify = true;
-    } else if (missing) {
-      fprintf(stderr, "kafu singlenode: %s needs a %s\n", a, !strcmp(a, "--events") ? "FILE" : "DIR");
-      return KAFU_EXIT_USAGE;
+    } else if (r < 0) {
+      return kafu_cli_usage_error("singlenode", "%s", oerr.msg);
     } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
       kafu_log_set_level(KAFU_LOG_WARN);
     } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
       kafu_usage_singlenode();
       return 0;
     } else {
-      fprintf(stderr, "kafu singlenode: unknown option '%s'\nRun `kafu singlenode --help` for usage.\n", a);
-      return KAFU_EXIT_USAGE;
+      return kafu_cli_usage_error("singlenode", "unknown option '%s'", a);
     }
   }
   if (!config_path) {

@@ -33,28 +33,15 @@ void kafu_usage_snapify(void) {
 int kafu_cmd_snapify(int argc, char **argv) {
   const char *in = NULL, *out = NULL;
   kafu_snapify_opts opts = {0};
+  kafu_err oerr = {0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *val = NULL;
-    if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-      if (i + 1 >= argc) {
-        fprintf(stderr, "kafu snapify: option '%s' needs a file name\n", a);
-        return KAFU_EXIT_USAGE;
-      }
-      out = argv[++i];
-    } else if (!strncmp(a, "--output=", 9)) {
-      out = a + 9;
-    } else if (!strncmp(a, "-o", 2) && a[2]) {
-      out = a + 2;
-    } else if (!strcmp(a, "--kafu-stack-size") || !strncmp(a, "--kafu-stack-size=", 18)) {
-      if (a[17] == '=') {
-        val = a + 18;
-      } else if (i + 1 < argc) {
-        val = argv[++i];
-      } else {
-        fprintf(stderr, "kafu snapify: option '--kafu-stack-size' needs a value\n");
-        return KAFU_EXIT_USAGE;
-      }
+    int r;
+    if ((r = kafu_opt_value(argc, argv, &i, "--output", "-o", &out, &oerr)) != 0) {
+      if (r < 0) return kafu_cli_usage_error("snapify", "%s", oerr.msg);
+    } else if ((r = kafu_opt_value(argc, argv, &i, "--kafu-stack-size", NULL, &val, &oerr)) != 0) {
+      if (r < 0) return kafu_cli_usage_error("snapify", "%s", oerr.msg);
       if (kafu_snapify_parse_size(val, &opts.asyncify_buf_size) < 0 || opts.asyncify_buf_size == 0) {
         fprintf(
             stderr,

@@ -41,4 +41,8 @@ KAFU_DECLARE_COMMAND(doctor)
 /* true when argv contains -h/--help before a "--" */
 int kafu_cli_wants_help(int argc, char **argv);
 
+/* Print "kafu CMD: <message>" and "Run `kafu CMD --help` for usage." to stderr;
+ * returns KAFU_EXIT_USAGE. Option values: kafu_opt_value (kafu/util.h). */
+int kafu_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif

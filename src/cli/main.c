@@ -3,6 +3,7 @@
  * Also the single-path entry points `kafu-cc` / `kafu-c++` (argv[0] decides),
  * for build systems that want one executable as CC/CXX.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -90,6 +91,16 @@ int kafu_cli_wants_help(int argc, char **argv) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
   }
   return 0;
+}
+
+int kafu_cli_usage_error(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "kafu %s: ", cmd);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nRun `kafu %s --help` for usage.\n", cmd);
+  return KAFU_EXIT_USAGE;
 }
 
 int main(int argc, char **argv) {

@@ -184,6 +184,7 @@ static int unknown_key(parser *p, const yaml_node_t *k, const char *path, const 
 
 /* Scalar text of a mapping key, or an error for non-scalar/null keys. */
 static int key_text(parser *p, const yaml_node_t *k, const char *path, const char **out) {
+  *out = NULL;
   if (k->type != YAML_SCALAR_NODE || is_null(k)) {
     char d[96];
     describe(k, d, sizeof d);
@@ -306,25 +307,6 @@ static int want_mapping(parser *p, const yaml_node_t *at, const yaml_node_t *v, 
   return fail(p, at, key, "must be a mapping, got %s", d);
 }
 
-/* ---- paths ---------------------------------------------------------------- */
-
-bool kafu_config_node_id_valid(const char *id, const char **why) {
-  const char *w = NULL;
-  size_t n = strlen(id);
-  if (n == 0)
-    w = "must not be empty";
-  else if (n > KAFU_CONFIG_NODE_ID_MAX)
-    w = "is longer than 63 characters";
-  else if (!isalnum((unsigned char)id[0]) || !isalnum((unsigned char)id[n - 1]))
-    w = "must start and end with a letter or digit";
-  else
-    for (size_t i = 0; i < n && !w; i++)
-      if (!isalnum((unsigned char)id[i]) && id[i] != '-' && id[i] != '_')
-        w = "may only contain letters, digits, '-' and '_'";
-  if (why) *why = w;
-  return w == NULL;
-}
-
 /* ---- sections ------------------------------------------------------------- */
 
 static int parse_sha256(parser *p, const yaml_node_t *at, const yaml_node_t *v, kafu_config_app *app) {
@@ -428,7 +410,7 @@ static int parse_nodes(parser *p, const yaml_node_t *nkey, const yaml_node_t *ma
     char *path = joinkey("nodes", id);
     if (!path) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
     const char *why;
-    if (!kafu_config_node_id_valid(id, &why)) {
+    if (!kafu_node_id_valid(id, &why)) {
       rc = fail(p, k, path, "invalid node id \"%s\": %s", id, why);
       goto node_done;
     }

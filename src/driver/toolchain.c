@@ -4,7 +4,7 @@
  *
  * Everything is a path probe (stat/access/glob), not a clang run, so `kafu cc`
  * can afford the checks before every link. Each probe has an environment
- * override so tests can exercise the failure paths:
+ * override (read through kafu_tunables) so tests can exercise the failure paths:
  *   KAFU_CLANG              clang executable (name in PATH or path)
  *   KAFU_WASM_LD            wasm-ld executable
  *   KAFU_WASI_SYSROOT       sysroot holding include/wasm32-wasi and lib/wasm32-wasi
@@ -12,22 +12,15 @@
  * The Debian package names are those of Debian 12 (LLVM 14).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kafu/driver.h"
-
-static const char *env_or(const char *name, const char *dflt) {
-  const char *v = getenv(name);
-  return v && *v ? v : dflt;
-}
 
 /* dir[/rel], canonicalised when it exists (shorter command lines and messages) */
 static char *canonical(const char *dir, const char *rel) {
@@ -40,14 +33,15 @@ static char *canonical(const char *dir, const char *rel) {
 
 void kafu_toolchain_find(kafu_toolchain *tc) {
   memset(tc, 0, sizeof *tc);
-  const char *c = getenv("KAFU_CLANG");
-  if (c && *c) {
+  const kafu_tunables *t = kafu_tunables_get();
+  const char *c = t->clang;
+  if (c) {
     tc->clang = kafu_which(c);
   } else {
     tc->clang = kafu_which("clang");
     if (!tc->clang) tc->clang = kafu_which("clang-14");
   }
-  tc->sysroot = strdup(env_or("KAFU_WASI_SYSROOT", "/usr"));
+  tc->sysroot = strdup(t->wasi_sysroot);
   tc->include_dir = canonical(kafu_include_dir(), NULL);
   tc->rt_source = canonical(kafu_share_dir(), "guest/kafu_rt.c");
 }
@@ -63,44 +57,17 @@ void kafu_toolchain_free(kafu_toolchain *tc) {
 
 int kafu_capture_line(char *const argv[], char *line, size_t cap) {
   if (cap) line[0] = 0;
-  int fds[2];
-  if (pipe(fds) != 0) return -1;
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(fds[0]), close(fds[1]);
-    return -1;
-  }
-  if (pid == 0) {
-    int devnull = open("/dev/null", O_RDWR);
-    if (devnull >= 0) dup2(devnull, 0), dup2(devnull, 2);
-    dup2(fds[1], 1);
-    close(fds[0]), close(fds[1]);
-    execvp(argv[0], argv);
-    _exit(127);
-  }
-  close(fds[1]);
-  size_t n = 0;
-  char buf[4096];
-  ssize_t r;
-  while ((r = read(fds[0], buf, sizeof buf)) != 0) {
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    for (ssize_t i = 0; i < r && cap; i++) /* keep the first line only, drain the rest */
-      if (n + 1 < cap && (n == 0 || line[n - 1] != '\n')) line[n++] = buf[i];
-  }
-  close(fds[0]);
-  if (cap) {
+  kafu_buf out = {0};
+  kafu_proc_opts o = {.in = {KAFU_IO_NULL}, .out = {KAFU_IO_CAPTURE}, .err = {KAFU_IO_NULL}};
+  int st = kafu_proc_run(argv, &o, &out, NULL);
+  if (st >= 0 && cap && out.len) {
+    size_t n = strcspn((const char *)out.data, "\n"); /* the first line only */
+    if (n >= cap) n = cap - 1;
+    memcpy(line, out.data, n);
     line[n] = 0;
-    char *nl = strchr(line, '\n');
-    if (nl) *nl = 0;
   }
-  int st;
-  while (waitpid(pid, &st, 0) < 0)
-    if (errno != EINTR) return -1;
-  if (!WIFEXITED(st)) return -1;
-  return WEXITSTATUS(st) == 127 ? -1 : WEXITSTATUS(st);
+  kafu_buf_free(&out);
+  return st < 0 ? -1 : st;
 }
 
 /* ---- individual probes ------------------------------------------------------ */
@@ -124,7 +91,7 @@ static void check_set(kafu_tc_check *c, const char *name, const char *pkg, bool 
 
 static void probe_clang(const kafu_toolchain *tc, kafu_tc_check *c) {
   check_set(c, "clang", "clang", true);
-  const char *env = getenv("KAFU_CLANG");
+  const char *env = kafu_tunables_get()->clang;
   if (tc->clang) {
     c->ok = true;
     snprintf(c->detail, sizeof c->detail, "%s", tc->clang);
@@ -137,7 +104,7 @@ static void probe_clang(const kafu_toolchain *tc, kafu_tc_check *c) {
 
 static void probe_wasm_ld(kafu_tc_check *c) {
   check_set(c, "wasm-ld", "lld", true);
-  const char *env = getenv("KAFU_WASM_LD");
+  const char *env = kafu_tunables_get()->wasm_ld;
   char *p = env && *env ? kafu_which(env) : kafu_which("wasm-ld");
   if (!p && !(env && *env)) p = kafu_which("wasm-ld-14");
   if (p) {
@@ -189,7 +156,7 @@ static void probe_libcxxabi(const kafu_toolchain *tc, kafu_tc_check *c) {
  * builtins live in lib/wasi there. Globbing avoids running clang. */
 static void probe_builtins(const kafu_toolchain *tc, kafu_tc_check *c) {
   check_set(c, "compiler-rt builtins (wasm32)", "libclang-rt-14-dev-wasm32", true);
-  const char *env = getenv("KAFU_CLANG_RT_BUILTINS");
+  const char *env = kafu_tunables_get()->clang_rt_builtins;
   if (env && *env) {
     c->ok = is_file(env);
     snprintf(c->detail, sizeof c->detail, c->ok ? "%s" : "KAFU_CLANG_RT_BUILTINS=%s not found", env);

@@ -38,14 +38,6 @@ static void warnf(ks_plan *p, const char *fmt, ...) {
   kafu_buf_printf(&p->warnings, "%s\n", msg);
 }
 
-bool ks_valid_node_id(const char *s) {
-  size_t n = strlen(s);
-  if (n == 0 || n > 253) return false;
-  for (size_t i = 0; i < n; i++)
-    if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.') return false;
-  return true;
-}
-
 static bool valid_c_identifier(const char *s, size_t n) {
   if (n == 0 || isdigit((unsigned char)s[0])) return false;
   for (size_t i = 0; i < n; i++)
@@ -164,12 +156,12 @@ static int parse_annotations(const kafu_wasm_module *m, ks_plan *p, kafu_err *er
     if (!*node)
       return kafu_err_set(err, KAFU_EINVAL, "custom section '%s': empty destination node for function '%.*s'",
                           sec, (int)fnlen, fn);
-    if (!ks_valid_node_id(node))
-      return kafu_err_set(
-          err, KAFU_EINVAL,
-          "custom section '%s': invalid destination node '%s' for function '%.*s' (node ids are "
-          "1-253 letters, digits, '-', '_' or '.')",
-          sec, node, (int)fnlen, fn);
+    const char *why;
+    if (!kafu_node_id_valid(node, &why))
+      return kafu_err_set(err, KAFU_EINVAL,
+                          "custom section '%s': invalid destination node '%s' for function '%.*s': %s (node "
+                          "ids are 1-63 letters, digits, '-' or '_', starting and ending with a letter or digit)",
+                          sec, node, (int)fnlen, fn, why);
     /* same function twice? */
     bool dup = false;
     for (uint32_t k = 0; k < p->nannots; k++) {

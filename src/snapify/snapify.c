@@ -125,12 +125,10 @@ void kafu_snapify_info_free(kafu_snapify_info *info) {
   memset(info, 0, sizeof *info);
 }
 
+const kafu_log_ctx ks_log = {"snapify"};
+
 static void print_warnings(const ks_plan *p) {
-  if (!p->warnings.len) return;
-  char *s = strndup((const char *)p->warnings.data, p->warnings.len);
-  if (!s) return;
-  for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) kafu_warn("snapify: %s", line);
-  free(s);
+  kafu_log_lines(&ks_log, KAFU_LOG_WARN, (const char *)p->warnings.data, p->warnings.len);
 }
 
 /* ---- isolated transform --------------------------------------------------------- */
@@ -192,23 +190,27 @@ typedef int (*binaryen_job)(void *ctx, kafu_buf *out, kafu_buf *extra, kafu_err 
  * calls it through here. */
 static int run_isolated(binaryen_job job, void *ctx, bool verbose, kafu_buf *out, kafu_buf *extra,
                         kafu_err *err) {
-  const char *inproc = getenv("KAFU_SNAPIFY_INPROCESS");
-  if (inproc && *inproc && strcmp(inproc, "0") != 0) return job(ctx, out, extra, err);
+  if (kafu_tunables_get()->snapify_inprocess) return job(ctx, out, extra, err);
 
   int resfd = memfd_create("kafu-binaryen-result", MFD_CLOEXEC);
   int logfd = memfd_create("kafu-binaryen-log", MFD_CLOEXEC);
   if (resfd < 0 || logfd < 0) {
     if (resfd >= 0) close(resfd);
     if (logfd >= 0) close(logfd);
-    return kafu_err_set(err, KAFU_EIO, "snapify: memfd_create: %s", strerror(errno));
+    return kafu_err_setc(&ks_log, err, KAFU_EIO, "memfd_create: %s", strerror(errno));
   }
   fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) {
     close(resfd), close(logfd);
-    return kafu_err_set(err, KAFU_EIO, "snapify: fork: %s", strerror(errno));
+    return kafu_err_setc(&ks_log, err, KAFU_EIO, "fork: %s", strerror(errno));
   }
   if (pid == 0) {
+    /* Binaryen's own output (printf, std::cerr) is captured; our log lines
+     * keep going to the real stderr */
+    int real_err = dup(STDERR_FILENO);
+    FILE *logf = real_err >= 0 ? fdopen(real_err, "w") : NULL;
+    if (logf) kafu_log_set_output(logf);
     dup2(logfd, STDOUT_FILENO);
     dup2(logfd, STDERR_FILENO);
     kafu_buf o = {0}, e = {0};
@@ -230,11 +232,11 @@ static int run_isolated(binaryen_job job, void *ctx, bool verbose, kafu_buf *out
   int rc = 0;
   char excerpt[600];
   if (read_fd(resfd, &res) < 0 || read_fd(logfd, &log) < 0) {
-    rc = kafu_err_set(err, KAFU_EIO, "snapify: reading the Binaryen process's result: %s", strerror(errno));
+    rc = kafu_err_setc(&ks_log, err, KAFU_EIO, "reading the Binaryen process's result: %s", strerror(errno));
     goto out;
   }
   log_excerpt(&log, excerpt, sizeof excerpt);
-  if (verbose && log.len) fprintf(stderr, "%.*s", (int)log.len, (const char *)log.data);
+  if (verbose) kafu_log_lines(&ks_log, KAFU_LOG_INFO, (const char *)log.data, log.len);
   result_hdr h;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || res.len < sizeof h) {
     char how[64];
@@ -248,7 +250,7 @@ static int run_isolated(binaryen_job job, void *ctx, bool verbose, kafu_buf *out
   }
   memcpy(&h, res.data, sizeof h);
   if (sizeof h + (uint64_t)h.msglen + h.outlen + h.extralen != res.len) {
-    rc = kafu_err_set(err, KAFU_EIO, "snapify: truncated result from the Binaryen process");
+    rc = kafu_err_setc(&ks_log, err, KAFU_EIO, "truncated result from the Binaryen process");
     goto out;
   }
   const uint8_t *p = res.data + sizeof h;
@@ -354,14 +356,14 @@ static int verify_output(const kafu_wasm_module *om, const ks_plan *plan, const 
   }
   if (verbose) {
     uint32_t shown = 0;
-    fprintf(stderr, "snapify: instrumented functions:\n");
+    kafu_infoc(&ks_log, "instrumented functions:");
     for (uint32_t fi = om->nfunc_imports; fi < om->nfuncs; fi++) {
       if (!inst[fi]) continue;
       if (shown++ == 40) {
-        fprintf(stderr, "  ...\n");
+        kafu_infoc(&ks_log, "  ...");
         break;
       }
-      fprintf(stderr, "  %s\n", om->funcs[fi].name ? om->funcs[fi].name : "?");
+      kafu_infoc(&ks_log, "  %s", om->funcs[fi].name ? om->funcs[fi].name : "?");
     }
   }
   int rc = 0;
@@ -462,7 +464,7 @@ int kafu_snapify_ex(const uint8_t *in, size_t in_len, const kafu_snapify_opts *o
     }
     memcpy(*out, in, in_len);
     *out_len = in_len;
-    if (opts->verbose) kafu_info("snapify: the module is already Snapified; copied unchanged");
+    if (opts->verbose) kafu_infoc(&ks_log, "the module is already Snapified; copied unchanged");
     rc = 0;
     goto out;
   }
@@ -472,14 +474,13 @@ int kafu_snapify_ex(const uint8_t *in, size_t in_len, const kafu_snapify_opts *o
   print_warnings(&plan);
   info_from_plan(info, &plan);
   if (opts->verbose) {
-    fprintf(stderr, "snapify: %u annotated function(s):\n", plan.nannots);
+    kafu_infoc(&ks_log, "%u annotated function(s):", plan.nannots);
     for (uint32_t i = 0; i < plan.nannots; i++)
-      fprintf(stderr, "  id %u  %s -> %s  (function %u%s)\n", i, plan.annots[i].name, plan.annots[i].dest,
-              plan.annots[i].func, plan.annots[i].via_thunk ? ", export is a command-export thunk" : "");
-    fprintf(stderr,
-            "snapify: %u of %u functions can be on the stack at a migration point; indirect calls %s\n",
-            info->reaching, m.nfuncs - m.nfunc_imports,
-            plan.indirect_needed ? "can reach one (only-list)" : "cannot (asyncify-ignore-indirect)");
+      kafu_infoc(&ks_log, "  id %u  %s -> %s  (function %u%s)", i, plan.annots[i].name, plan.annots[i].dest,
+                 plan.annots[i].func, plan.annots[i].via_thunk ? ", export is a command-export thunk" : "");
+    kafu_infoc(&ks_log, "%u of %u functions can be on the stack at a migration point; indirect calls %s",
+               info->reaching, m.nfuncs - m.nfunc_imports,
+               plan.indirect_needed ? "can reach one (only-list)" : "cannot (asyncify-ignore-indirect)");
   }
   if (strip_debug(&m, &stripped) < 0) {
     rc = kafu_err_set(err, KAFU_ENOMEM, "out of memory");
@@ -522,9 +523,8 @@ int kafu_snapify_ex(const uint8_t *in, size_t in_len, const kafu_snapify_opts *o
   }
   info->out_size = res.len;
   if (opts->verbose)
-    fprintf(stderr,
-            "snapify: instrumented %u of %u functions; code %zu -> %zu bytes, file %zu -> %zu bytes\n", ninst,
-            info->total_functions, info->in_code_size, info->out_code_size, info->in_size, info->out_size);
+    kafu_infoc(&ks_log, "instrumented %u of %u functions; code %zu -> %zu bytes, file %zu -> %zu bytes", ninst,
+               info->total_functions, info->in_code_size, info->out_code_size, info->in_size, info->out_size);
   *out = res.data;
   *out_len = res.len;
   res.data = NULL;

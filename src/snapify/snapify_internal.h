@@ -54,8 +54,8 @@ int ks_plan_build(const kafu_wasm_module *m, uint32_t buf_size, bool buf_size_ex
                   kafu_err *err);
 void ks_plan_free(ks_plan *p);
 
-/* true when s is an acceptable node id: 1..253 chars of [A-Za-z0-9_.-] */
-bool ks_valid_node_id(const char *s);
+/* The prefix of Snapify's log lines and errors ("snapify: ..."). */
+extern const kafu_log_ctx ks_log;
 
 /* The transform proper (Binaryen). in/in_len: the input with debug sections
  * stripped. On success *out holds the module; *expect holds NUL-separated

@@ -241,7 +241,7 @@ int ks_transform(const uint8_t *in, size_t in_len, const ks_plan *plan, bool ver
     if (!pat) {
       /* no safe pattern for this name: instrument conservatively instead */
       if (verbose)
-        fprintf(stderr, "snapify: no only-list pattern for '%s'; instrumenting all indirect callers\n", u);
+        kafu_infoc(&ks_log, "no only-list pattern for '%s'; instrumenting all indirect callers", u);
       use_only = false;
     } else {
       kafu_buf_printf(&only, "%s%s", only.len ? "," : "", pat);
@@ -267,10 +267,10 @@ int ks_transform(const uint8_t *in, size_t in_len, const ks_plan *plan, bool ver
   else if (use_only && only.len)
     BinaryenSetPassArgument("asyncify-onlylist", kafu_buf_cstr(&only));
   if (verbose)
-    fprintf(stderr, "snapify: asyncify %s\n",
-            !plan->indirect_needed ? "ignoring indirect calls"
-            : use_only             ? "with an only-list of reaching functions"
-                                   : "conservatively");
+    kafu_infoc(&ks_log, "asyncify %s",
+               !plan->indirect_needed ? "ignoring indirect calls"
+               : use_only             ? "with an only-list of reaching functions"
+                                      : "conservatively");
   BinaryenSetOptimizeLevel(2);
   BinaryenSetShrinkLevel(1);
   const char *passes[] = {"asyncify"};

@@ -1,5 +1,7 @@
 /*
- * util.c — errors, logging, buffers, files, paths, hashing, processes.
+ * util.c — errors, logging (with per-object prefixes), buffers, files, paths,
+ * hashing, node ids. Child processes are in proc.c, JSON strings in json_out.c,
+ * option values in opt.c, the environment's knobs in tunables.c.
  * Everything here is small and dependency-light; stages build on it.
  */
 #ifndef _GNU_SOURCE
@@ -7,6 +9,7 @@
 #endif
 #include "kafu/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -56,12 +59,19 @@ int kafu_err_prefix(kafu_err *err, const char *fmt, ...) {
 
 static kafu_log_level g_log_level = KAFU_LOG_INFO;
 static pthread_mutex_t g_log_mu = PTHREAD_MUTEX_INITIALIZER;
+static FILE *g_log_out; /* NULL = stderr */
 
 void kafu_log_set_level(kafu_log_level lvl) { g_log_level = lvl; }
 kafu_log_level kafu_log_get_level(void) { return g_log_level; }
 
+void kafu_log_set_output(FILE *f) {
+  pthread_mutex_lock(&g_log_mu);
+  g_log_out = f;
+  pthread_mutex_unlock(&g_log_mu);
+}
+
 void kafu_log_init_from_env(void) {
-  const char *v = getenv("KAFU_LOG");
+  const char *v = kafu_tunables_get()->log;
   if (!v) return;
   if (!strcmp(v, "error")) g_log_level = KAFU_LOG_ERROR;
   else if (!strcmp(v, "warn")) g_log_level = KAFU_LOG_WARN;
@@ -69,25 +79,85 @@ void kafu_log_init_from_env(void) {
   else if (!strcmp(v, "debug")) g_log_level = KAFU_LOG_DEBUG;
 }
 
-void kafu_log(kafu_log_level lvl, const char *fmt, ...) {
-  if (lvl > g_log_level) return;
+/* "TIME LEVEL " into line; returns its length */
+static size_t log_head(char *line, size_t cap, kafu_log_level lvl) {
   static const char *names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   struct tm tm;
   gmtime_r(&ts.tv_sec, &tm);
+  int n = snprintf(line, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %5s ", tm.tm_year + 1900, tm.tm_mon + 1,
+                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, names[lvl]);
+  return n < 0 ? 0 : (size_t)n;
+}
+
+static void log_emit(const char *line) {
+  pthread_mutex_lock(&g_log_mu);
+  FILE *f = g_log_out ? g_log_out : stderr;
+  fprintf(f, "%s\n", line);
+  fflush(f);
+  pthread_mutex_unlock(&g_log_mu);
+}
+
+void kafu_vlogc(const kafu_log_ctx *c, kafu_log_level lvl, const char *fmt, va_list ap) {
+  if (lvl > g_log_level) return;
   char line[4096];
-  int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %5s ", tm.tm_year + 1900,
-                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
-                   names[lvl]);
+  size_t n = log_head(line, sizeof line, lvl);
+  if (c && c->prefix[0]) {
+    int k = snprintf(line + n, sizeof line - n, "%s: ", c->prefix);
+    if (k > 0) n += (size_t)k < sizeof line - n ? (size_t)k : sizeof line - n - 1;
+  }
+  vsnprintf(line + n, sizeof line - n, fmt, ap);
+  log_emit(line);
+}
+
+void kafu_log(kafu_log_level lvl, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+  kafu_vlogc(NULL, lvl, fmt, ap);
   va_end(ap);
-  pthread_mutex_lock(&g_log_mu);
-  fprintf(stderr, "%s\n", line);
-  fflush(stderr);
-  pthread_mutex_unlock(&g_log_mu);
+}
+
+void kafu_logc(const kafu_log_ctx *c, kafu_log_level lvl, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  kafu_vlogc(c, lvl, fmt, ap);
+  va_end(ap);
+}
+
+void kafu_log_ctx_init(kafu_log_ctx *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(c->prefix, sizeof c->prefix, fmt, ap);
+  va_end(ap);
+}
+
+void kafu_log_lines(const kafu_log_ctx *c, kafu_log_level lvl, const char *text, size_t len) {
+  if (lvl > g_log_level) return;
+  size_t i = 0;
+  while (i < len) {
+    size_t j = i;
+    while (j < len && text[j] != '\n') j++;
+    size_t l = j - i;
+    if (l > 0 && text[j - 1] == '\r') l--;
+    kafu_logc(c, lvl, "%.*s", (int)(l > 4000 ? 4000 : l), text + i);
+    i = j + 1;
+  }
+}
+
+int kafu_err_setc(const kafu_log_ctx *c, kafu_err *err, int code, const char *fmt, ...) {
+  if (!err) return code;
+  size_t n = 0;
+  if (c && c->prefix[0]) {
+    int k = snprintf(err->msg, sizeof err->msg, "%s: ", c->prefix);
+    if (k > 0) n = (size_t)k < sizeof err->msg ? (size_t)k : sizeof err->msg - 1;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err->msg + n, sizeof err->msg - n, fmt, ap);
+  va_end(ap);
+  err->code = code;
+  return code;
 }
 
 /* ---- buffers -------------------------------------------------------------- */
@@ -249,10 +319,9 @@ const char *kafu_exe_dir(void) {
   return dir;
 }
 
-static const char *first_existing(char *slot, size_t cap, const char *env, const char *rel_from_exe,
+static const char *first_existing(char *slot, size_t cap, const char *e, const char *rel_from_exe,
                                   const char *src_rel, const char *probe) {
   if (slot[0]) return slot;
-  const char *e = env ? getenv(env) : NULL;
   if (e && *e) {
     snprintf(slot, cap, "%s", e);
     return slot;
@@ -272,12 +341,12 @@ static const char *first_existing(char *slot, size_t cap, const char *env, const
 
 const char *kafu_share_dir(void) {
   static char dir[PATH_MAX];
-  return first_existing(dir, sizeof dir, "KAFU_SHARE_DIR", "../share/kafu", ".", "guest");
+  return first_existing(dir, sizeof dir, kafu_tunables_get()->share_dir, "../share/kafu", ".", "guest");
 }
 
 const char *kafu_include_dir(void) {
   static char dir[PATH_MAX];
-  return first_existing(dir, sizeof dir, "KAFU_INCLUDE_DIR", "../include", "include", "kafu.h");
+  return first_existing(dir, sizeof dir, kafu_tunables_get()->include_dir, "../include", "include", "kafu.h");
 }
 
 char *kafu_path_join(const char *a, const char *b) {
@@ -328,30 +397,26 @@ uint64_t kafu_now_ns(void) {
 
 double kafu_ms_since(uint64_t start_ns) { return (double)(kafu_now_ns() - start_ns) / 1e6; }
 
-/* ---- processes ------------------------------------------------------------ */
+/* ---- node ids ---------------------------------------------------------------- */
 
-int kafu_run_process(char *const argv[], kafu_err *err) {
-  pid_t pid = fork();
-  if (pid < 0) return kafu_err_set(err, -1, "fork: %s", strerror(errno));
-  if (pid == 0) {
-    execvp(argv[0], argv);
-    fprintf(stderr, "kafu: cannot run %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
-  }
-  int st;
-  while (waitpid(pid, &st, 0) < 0) {
-    if (errno != EINTR) return kafu_err_set(err, -1, "waitpid: %s", strerror(errno));
-  }
-  if (WIFEXITED(st)) {
-    if (WEXITSTATUS(st) == 127) kafu_err_set(err, -1, "cannot run %s", argv[0]);
-    return WEXITSTATUS(st);
-  }
-  if (WIFSIGNALED(st)) {
-    kafu_err_set(err, -1, "%s killed by signal %d", argv[0], WTERMSIG(st));
-    return 128 + WTERMSIG(st);
-  }
-  return -1;
+bool kafu_node_id_valid(const char *id, const char **why) {
+  const char *w = NULL;
+  size_t n = id ? strlen(id) : 0;
+  if (n == 0)
+    w = "must not be empty";
+  else if (n > KAFU_NODE_ID_MAX)
+    w = "is longer than 63 characters";
+  else if (!isalnum((unsigned char)id[0]) || !isalnum((unsigned char)id[n - 1]))
+    w = "must start and end with a letter or digit";
+  else
+    for (size_t i = 0; i < n && !w; i++)
+      if (!isalnum((unsigned char)id[i]) && id[i] != '-' && id[i] != '_')
+        w = "may only contain letters, digits, '-' and '_'";
+  if (why) *why = w;
+  return w == NULL;
 }
+
+/* ---- misc ----------------------------------------------------------------- */
 
 char *kafu_which(const char *name) {
   if (strchr(name, '/')) return access(name, X_OK) == 0 ? strdup(name) : NULL;

@@ -329,8 +329,7 @@ int kafu_wasi_new(const kafu_wasi_config *cfg, kafu_wasi **out, kafu_err *err) {
   kafu_wasi *w = calloc(1, sizeof *w);
   if (!w) return kafu_err_set(err, KAFU_ENOMEM, "WASI: out of memory");
   kafu_fdtable_init(&w->fds);
-  const char *no2 = getenv("KAFU_WASI_NO_OPENAT2");
-  w->no_openat2 = no2 && no2[0] && strcmp(no2, "0") != 0;
+  w->no_openat2 = kafu_tunables_get()->wasi_no_openat2;
   int rc = 0;
   if (cfg->argc < 0 || cfg->envc < 0 || cfg->npreopens < 0 || cfg->nlisten_fds < 0 ||
       (cfg->argc && !cfg->argv) || (cfg->envc && !cfg->envp) || (cfg->npreopens && !cfg->preopens) ||

@@ -24,6 +24,24 @@ for c in snapify run aot inspect singlenode serve launch kustomize config doctor
   rc=$?
   [ "$rc" = 2 ] || fail "kafu $c --no-such-option exited $rc, want 2"
 done
+# an option whose value is missing: exit 2 and one message, whatever the command
+while read -r opt cmd; do
+  # shellcheck disable=SC2086  # cmd is one or two words
+  "$KAFU" $cmd "$opt" > /dev/null 2> "$T/e"
+  rc=$?
+  [ "$rc" = 2 ] || fail "kafu $cmd $opt (no value) exited $rc, want 2"
+  grep -q "option '$opt' needs a value" "$T/e" || fail "kafu $cmd $opt: message: $(cat "$T/e")"
+done <<'EOF2'
+--dir run
+--cache-dir run
+--cache-dir aot
+-o snapify
+--kafu-stack-size snapify
+--save-snapshots singlenode
+--node-id serve
+--events launch
+-n kustomize build
+EOF2
 "$KAFU" no-such-command > /dev/null 2>&1; [ $? = 2 ] || fail "unknown command must exit 2"
 "$KAFU" --bogus > /dev/null 2>&1; [ $? = 2 ] || fail "unknown global option must exit 2"
 "$KAFU" --version | grep -q '^kafu [0-9]' || fail "--version"

@@ -43,7 +43,7 @@ check_missing KAFU_CLANG_RT_BUILTINS=/nonexistent/rt.a "compiler-rt builtins (wa
 check_missing KAFU_BINARYEN_LIB=/nonexistent/libbinaryen.so libbinaryen binaryen
 check_missing KAFU_WASM2C=/nonexistent/wasm2c wasm2c wabt
 check_missing KAFU_WASM_RT_IMPL=/nonexistent/wasm-rt-impl.c "wasm2c runtime" wabt
-check_missing KAFU_HOST_CC=/nonexistent/cc "C compiler for AOT" gcc
+check_missing KAFU_CC=/nonexistent/cc "C compiler for AOT" gcc
 check_missing KAFU_CACHE_DIR=/proc/kafu-cache "cache directory" ""
 check_missing KAFU_SHARE_DIR=/nonexistent kafu_rt.c ""
 touch "$T/file"

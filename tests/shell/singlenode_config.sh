@@ -65,7 +65,7 @@ grep -q -- "--save-snapshots DIR" "$T/help.out" || fail "--help lacks --save-sna
 expect 2 "unknown option '--frobnicate'" "$KAFU" singlenode serve --frobnicate "$T/all.yaml"
 expect 2 "missing CONFIG" "$KAFU" singlenode serve
 expect 2 "unexpected argument" "$KAFU" singlenode serve "$T/all.yaml" "$T/all.yaml"
-expect 2 "--events needs a FILE" "$KAFU" singlenode serve "$T/all.yaml" --events
+expect 2 "option '--events' needs a value" "$KAFU" singlenode serve "$T/all.yaml" --events
 expect 1 "cannot write events" "$KAFU" singlenode serve --events "$T/no/such/dir/e.jsonl" "$T/all.yaml"
 # `kafu singlenode CONFIG` (no "serve") and options after CONFIG work too
 "$KAFU" singlenode "$T/all.yaml" --events="$T/short.jsonl" -q >"$T/short.out" 2>&1 || fail "short form: exit $?"

@@ -459,21 +459,6 @@ static void test_scalars(void **s) {
   kafu_config_free(c);
 }
 
-static void test_node_id_valid(void **s) {
-  const char *why;
-  assert_true(kafu_config_node_id_valid("cloud1", &why));
-  assert_true(kafu_config_node_id_valid("edge-1", &why));
-  assert_true(kafu_config_node_id_valid("Edge_2", &why));
-  assert_true(kafu_config_node_id_valid("7", &why));
-  assert_false(kafu_config_node_id_valid("", &why));
-  assert_string_equal(why, "must not be empty");
-  assert_false(kafu_config_node_id_valid("a.b", &why));
-  assert_false(kafu_config_node_id_valid("a/b", &why));
-  assert_false(kafu_config_node_id_valid("edge-", &why));
-  assert_false(kafu_config_node_id_valid("_x", &why));
-  assert_false(kafu_config_node_id_valid("né", &why));
-}
-
 /* ---- emit / dup ------------------------------------------------------------ */
 
 static void assert_same(const kafu_config *a, const kafu_config *b) {
@@ -768,7 +753,6 @@ int main(void) {
       cmocka_unit_test(test_ordered_nodes),
       cmocka_unit_test(test_compression_matrix),
       cmocka_unit_test(test_scalars),
-      cmocka_unit_test(test_node_id_valid),
       cmocka_unit_test(test_emit_roundtrip),
       cmocka_unit_test(test_emit_exact),
       cmocka_unit_test(test_unreadable),

@@ -436,6 +436,7 @@ static void test_toolchain_env(void **s) {
   kafu_toolchain t;
   kafu_err e;
   setenv("KAFU_CLANG", "/nonexistent/clang", 1);
+  kafu_tunables_reload();
   kafu_toolchain_find(&t);
   assert_null(t.clang);
   assert_int_equal(kafu_toolchain_missing(&t, false, false, &e), KAFU_ENOENT);
@@ -443,8 +444,10 @@ static void test_toolchain_env(void **s) {
   assert_non_null(strstr(e.msg, "Debian package clang"));
   kafu_toolchain_free(&t);
   unsetenv("KAFU_CLANG");
+  kafu_tunables_reload();
 
   setenv("KAFU_WASI_SYSROOT", "/nonexistent", 1);
+  kafu_tunables_reload();
   kafu_toolchain_find(&t);
   assert_string_equal(t.sysroot, "/nonexistent");
   if (t.clang) {
@@ -460,8 +463,10 @@ static void test_toolchain_env(void **s) {
   assert_true(saw);
   kafu_toolchain_free(&t);
   unsetenv("KAFU_WASI_SYSROOT");
+  kafu_tunables_reload();
 
   setenv("KAFU_CLANG_RT_BUILTINS", "/nonexistent/libclang_rt.a", 1);
+  kafu_tunables_reload();
   kafu_toolchain_find(&t);
   if (t.clang) {
     assert_int_equal(kafu_toolchain_missing(&t, false, false, &e), 0); /* compile-only: not needed */
@@ -470,6 +475,7 @@ static void test_toolchain_env(void **s) {
   }
   kafu_toolchain_free(&t);
   unsetenv("KAFU_CLANG_RT_BUILTINS");
+  kafu_tunables_reload();
 }
 
 static void test_capture_line(void **s) {

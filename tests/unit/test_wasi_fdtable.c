@@ -147,8 +147,10 @@ static void test_roundtrip(void **state) {
 
 static void test_roundtrip_walk(void **state) {
   setenv("KAFU_WASI_NO_OPENAT2", "1", 1);
+  kafu_tunables_reload();
   test_roundtrip(state);
   unsetenv("KAFU_WASI_NO_OPENAT2");
+  kafu_tunables_reload();
 }
 
 static void expect_restore_fails(fx *f, kafu_fd_entry *e, size_t n, const char *want1, const char *want2) {
