@@ -215,10 +215,25 @@ typedef struct kafu_snap_stats {
   uint64_t image_id; /* image id of the snapshot's memory */
 } kafu_snap_stats;
 
-/* Encode snap through write(ctx, ...). Delta is chosen when opts->delta is given,
- * !force_full, and receiver_image_id == delta->base_id (changed pages) or ==
- * the image's own id (no page changed); otherwise the full image is sent.
- * opts NULL = defaults (LZ4, full). stats may be NULL. */
+/* The delta-versus-full rule, in one place: what the memory part of a snapshot
+ * encoded with opts carries, given the sender's image of the memory (img,
+ * after kafu_mem_image_update). Unless force_full, a delta when the receiver
+ * holds exactly the image opts->delta is relative to (and the delta describes
+ * img, page count included): the changed pages; an empty delta when the
+ * receiver already holds img itself; otherwise the full image. The encoder
+ * follows this plan, and a sender may ask it ahead of encoding (e.g. to choose
+ * how to send) and get the same answer. */
+typedef struct kafu_snap_mem_plan {
+  bool delta;           /* a delta against base_id, else the full image */
+  const uint64_t *bits; /* delta: the pages carried (NULL = every page; for a delta: none) */
+  uint64_t base_id, base_size;
+  uint64_t pages; /* 4 KiB pages carried (raw bytes = pages * KAFU_SNAP_PAGE) */
+} kafu_snap_mem_plan;
+void kafu_snap_plan_memory(const kafu_snap_encode_opts *opts, const kafu_mem_image *img,
+                           kafu_snap_mem_plan *out);
+
+/* Encode snap through write(ctx, ...); the memory goes as kafu_snap_plan_memory
+ * says. opts NULL = defaults (LZ4, full). stats may be NULL. */
 int kafu_snap_encode(const kafu_snapshot *snap, const kafu_snap_encode_opts *opts, kafu_snap_write_fn write,
                      void *ctx, kafu_snap_stats *stats, kafu_err *err);
 /* Convenience: encode into a growable buffer (appends to out). */

@@ -10,9 +10,10 @@
  *    chunk is written with one call;
  *  - none: the header and run table are written, then the runs themselves
  *    directly from guest memory (no copy at all).
- * The delta-versus-full decision is made here, from the receiver's stated image
- * id and the sender's image/delta (kafu_mem_image_update), so a delta is never
- * sent against an image the receiver does not hold.
+ * The delta-versus-full decision is made here, once (kafu_snap_plan_memory),
+ * from the receiver's stated image id and the sender's image/delta
+ * (kafu_mem_image_update), so a delta is never sent against an image the
+ * receiver does not hold; senders ask the same function ahead of encoding.
  */
 #include <inttypes.h>
 #include <lz4.h>
@@ -475,6 +476,18 @@ static int write_chunks_parallel(enc *e, const memw *m, runit *it, uint32_t nchu
   return rc;
 }
 
+/* Delta only against an image the receiver is known to hold. */
+void kafu_snap_plan_memory(const kafu_snap_encode_opts *o, const kafu_mem_image *img, kafu_snap_mem_plan *out) {
+  *out = (kafu_snap_mem_plan){.pages = img->npages};
+  uint64_t rid = o->receiver_image_id;
+  if (o->force_full || !rid) return;
+  const kafu_mem_delta *d = o->delta;
+  if (d && d->base_id && rid == d->base_id && d->new_id == img->id && d->npages == img->npages && d->bits)
+    *out = (kafu_snap_mem_plan){true, d->bits, d->base_id, d->base_size, d->ndirty};
+  else if (rid == img->id)
+    *out = (kafu_snap_mem_plan){true, NULL, img->id, img->size, 0};
+}
+
 static int write_memory(enc *e, const kafu_snapshot *s, const kafu_snap_encode_opts *o,
                         const kafu_mem_image *img, kafu_snap_stats *st) {
   uint32_t chunk = o->chunk_size ? o->chunk_size : KAFU_SNAP_DEFAULT_CHUNK;
@@ -485,19 +498,11 @@ static int write_memory(enc *e, const kafu_snapshot *s, const kafu_snap_encode_o
             .mem = s->memory,
             .hashes = img->hashes};
 
-  /* Delta only against an image the receiver is known to hold. */
-  const uint64_t *bits = NULL;
-  bool delta = false, empty = false;
-  uint64_t base_id = 0, base_size = 0, pages = np;
-  uint64_t rid = o->receiver_image_id;
-  if (!o->force_full && rid) {
-    const kafu_mem_delta *d = o->delta;
-    if (d && d->base_id && rid == d->base_id && d->new_id == img->id && d->npages == np && d->bits) {
-      delta = true, bits = d->bits, base_id = d->base_id, base_size = d->base_size, pages = d->ndirty;
-    } else if (rid == img->id) {
-      delta = empty = true, base_id = img->id, base_size = img->size, pages = 0;
-    }
-  }
+  kafu_snap_mem_plan plan;
+  kafu_snap_plan_memory(o, img, &plan);
+  const uint64_t *bits = plan.bits;
+  bool delta = plan.delta, empty = plan.delta && plan.pages == 0;
+  uint64_t base_id = plan.base_id, base_size = plan.base_size, pages = plan.pages;
   st->delta = delta, st->base_id = base_id, st->image_id = img->id;
 
   /* First pass over the plan: count chunks (the MEMORY section declares them). */

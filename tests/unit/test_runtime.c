@@ -144,8 +144,12 @@ static void hop(world *w, kafu_rt_result *res) {
   kafu_buf b = {0};
   kafu_snap_stats st;
   kafu_err err = {0};
+  uint64_t estimate = 0;
+  assert_int_equal(kafu_runtime_send_estimate(w->rt[from], kafu_runtime_image_id(w->rt[to]), &estimate, &err),
+                   0);
   assert_int_equal(
       kafu_runtime_encode(w->rt[from], kafu_runtime_image_id(w->rt[to]), buf_write, &b, &st, &err), 0);
+  assert_int_equal(estimate, st.raw_bytes); /* the estimate announces what the encoder sends */
   kafu_runtime_sent(w->rt[from], 0.0);
   w->deltas += st.delta;
   int rc = deliver(w, to, &b, &err);

@@ -116,7 +116,11 @@ static hop_result hop(node *from, node *to, uint64_t claim, const uint64_t *hint
   o.threads = (int)(rnd() % 4);
   kafu_buf b = {0};
   kafu_snap_stats st;
+  kafu_snap_mem_plan plan;
+  kafu_snap_plan_memory(&o, &from->img, &plan);
   if (kafu_snap_encode_buf(&s, &o, &b, &st, &e)) fail_msg("encode: %s", e.msg);
+  /* what a sender is told ahead of encoding is what the encoder does */
+  assert_true(plan.delta == st.delta && plan.pages == st.pages && plan.base_id == st.base_id);
   r.delta = st.delta;
   kafu_snap_decoder_opts dopt = {.expected_module_sha256 = module,
                                  .memory = grow_cb,
@@ -387,6 +391,70 @@ static void test_resend_same_image(void **st_) {
   free_nodes(n, 2);
 }
 
+/* The plan a sender asks for ahead of encoding (kafu_snap_plan_memory) and
+ * what the encoder then does agree in every case of the delta-versus-full
+ * rule, including a delta whose page count does not match the image (the
+ * runtime's estimate once skipped that check and announced a delta the
+ * encoder then sent in full). */
+static void test_plan_agrees_with_encoder(void **st_) {
+  node n[1];
+  init_nodes(n, 1, 4 * 65536);
+  kafu_mem_image base;
+  kafu_mem_image_init(&base);
+  kafu_err e;
+  assert_int_equal(kafu_mem_image_compute(&base, n[0].mem, n[0].size, &e), 0);
+  assert_int_equal(kafu_mem_image_copy(&n[0].img, &base, &e), 0);
+  for (int p = 3; p < 64; p += 7) n[0].mem[p * 4096] ^= 0x5a; /* 9 pages change */
+  kafu_mem_delta dl = {0};
+  assert_int_equal(kafu_mem_image_update(&n[0].img, n[0].mem, n[0].size, NULL, &dl, &e), 0);
+  assert_true(dl.base_id == base.id && dl.new_id == n[0].img.id && dl.ndirty == 9);
+  kafu_mem_delta diverged = dl; /* same ids, another page count */
+  diverged.npages = dl.npages - 16;
+  kafu_mem_delta nobits = dl;
+  nobits.bits = NULL;
+  struct {
+    const char *what;
+    const kafu_mem_delta *delta;
+    uint64_t rid;
+    bool force_full, want_delta;
+    uint64_t want_pages;
+  } cases[] = {
+      {"delta against the receiver's image", &dl, base.id, false, true, 9},
+      {"receiver holds nothing", &dl, 0, false, false, 64},
+      {"receiver holds another image", &dl, 12345, false, false, 64},
+      {"receiver holds the sender's image", &dl, n[0].img.id, false, true, 0},
+      {"no delta known", NULL, base.id, false, false, 64},
+      {"force_full", &dl, base.id, true, false, 64},
+      {"delta of another page count", &diverged, base.id, false, false, 64},
+      {"delta without its bitmap", &nobits, base.id, false, false, 64},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    kafu_snapshot s = {.target_node = "to", .memory = n[0].mem, .memory_size = n[0].size};
+    kafu_snap_encode_opts o = {.compression = KAFU_SNAP_COMP_NONE,
+                               .image = &n[0].img,
+                               .delta = cases[i].delta,
+                               .receiver_image_id = cases[i].rid,
+                               .force_full = cases[i].force_full};
+    kafu_snap_mem_plan plan;
+    kafu_snap_plan_memory(&o, &n[0].img, &plan);
+    kafu_buf b = {0};
+    kafu_snap_stats st;
+    assert_int_equal(kafu_snap_encode_buf(&s, &o, &b, &st, &e), 0);
+    kafu_buf_free(&b);
+    if (plan.delta != cases[i].want_delta || plan.pages != cases[i].want_pages)
+      fail_msg("%s: plan %s of %" PRIu64 " pages, want %s of %" PRIu64, cases[i].what,
+               plan.delta ? "delta" : "full", plan.pages, cases[i].want_delta ? "delta" : "full",
+               cases[i].want_pages);
+    if (st.delta != plan.delta || st.raw_bytes != plan.pages * KAFU_SNAP_PAGE)
+      fail_msg("%s: encoder sent %s of %" PRIu64 " bytes, plan said %s of %" PRIu64, cases[i].what,
+               st.delta ? "delta" : "full", st.raw_bytes, plan.delta ? "delta" : "full",
+               plan.pages * KAFU_SNAP_PAGE);
+  }
+  kafu_mem_delta_free(&dl);
+  kafu_mem_image_free(&base);
+  free_nodes(n, 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_update_dirty_set),
@@ -395,6 +463,7 @@ int main(void) {
       cmocka_unit_test(test_stale_claim_detected),
       cmocka_unit_test(test_wrong_baseline_detected),
       cmocka_unit_test(test_resend_same_image),
+      cmocka_unit_test(test_plan_agrees_with_encoder),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,83 @@
+/*
+ * events.c — the runtime's JSON Lines events (--events FILE): one object per
+ * line for the program's start and finish, every migration (written by the
+ * sending node, with the phase timings and sizes) and every restore on a
+ * receiving node. The sink is the caller's FILE (kafu_runtime_opts.events);
+ * each event is flushed whole, so several nodes can append to one file.
+ */
+#include "runtime/runtime_internal.h"
+
+#include <inttypes.h>
+#include <time.h>
+
+static void json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; s && *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\')
+      fprintf(f, "\\%c", c);
+    else if (c < 0x20)
+      fprintf(f, "\\u%04x", c);
+    else
+      fputc(c, f);
+  }
+  fputc('"', f);
+}
+
+static void event_head_at(kafu_runtime *rt, const char *type, const char *node) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  fprintf(rt->o.events, "{\"type\":\"%s\",\"time_ns\":%" PRIu64 ",\"node\":", type,
+          (uint64_t)((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec));
+  json_str(rt->o.events, node);
+}
+
+static void event_end(kafu_runtime *rt) {
+  fputs("}\n", rt->o.events);
+  fflush(rt->o.events);
+}
+
+void rt_event_migration(kafu_runtime *rt, const char *from, const char *to, uint32_t fn_id, uint32_t kind,
+                        const kafu_rt_migration_stats *st) {
+  if (!rt->o.events) return;
+  event_head_at(rt, "migration", from);
+  fputs(",\"from\":", rt->o.events);
+  json_str(rt->o.events, from);
+  fputs(",\"to\":", rt->o.events);
+  json_str(rt->o.events, to);
+  fprintf(rt->o.events, ",\"kind\":\"%s\",\"function\":", kind == KAFU_MIG_ENTER ? "enter" : "exit");
+  json_str(rt->o.events, rt_fn_name(rt, fn_id));
+  fprintf(rt->o.events, ",\"fn_id\":%u", fn_id);
+  if (st)
+    fprintf(
+        rt->o.events,
+        ",\"unwind_ms\":%.3f,\"encode_ms\":%.3f,\"transfer_ms\":%.3f,\"decode_ms\":%.3f,\"restore_ms\":%.3f,"
+        "\"rewind_ms\":%.3f,\"raw_bytes\":%" PRIu64 ",\"wire_bytes\":%" PRIu64 ",\"memory_bytes\":%" PRIu64
+        ",\"delta\":%s",
+        st->unwind_ms, st->encode_ms, st->transfer_ms, st->decode_ms, st->restore_ms, st->rewind_ms,
+        st->raw_bytes, st->wire_bytes, st->memory_size, st->delta ? "true" : "false");
+  event_end(rt);
+}
+
+void rt_event_simple(kafu_runtime *rt, const char *type, const kafu_rt_result *res) {
+  if (!rt->o.events) return;
+  event_head_at(rt, type, rt_here(rt));
+  if (res) {
+    static const char *names[] = {"finished", "exited", "trapped", "migrated", "failed"};
+    fprintf(rt->o.events, ",\"status\":\"%s\",\"exit_code\":%d", names[res->status], res->exit_code);
+    if (res->message[0]) {
+      fputs(",\"message\":", rt->o.events);
+      json_str(rt->o.events, res->message);
+    }
+  }
+  event_end(rt);
+}
+
+void rt_event_restore(kafu_runtime *rt, const char *from, double decode_ms, double restore_ms) {
+  if (!rt->o.events) return;
+  event_head_at(rt, "restore", rt_here(rt));
+  fprintf(rt->o.events, ",\"from\":");
+  json_str(rt->o.events, from);
+  fprintf(rt->o.events, ",\"decode_ms\":%.3f,\"restore_ms\":%.3f}\n", decode_ms, restore_ms);
+  fflush(rt->o.events);
+}

@@ -1,0 +1,116 @@
+/*
+ * receive.c — NODE mode, receiver side, and the decoder every restore goes
+ * through (VERIFY mode's too).
+ *
+ * The decoder writes straight into this node's instance memory. Before it
+ * touches memory it checks the module, that the snapshot is addressed to this
+ * node, and the whole non-memory state (rt_validate_state), so a refused
+ * snapshot leaves memory and baseline intact. Once finished, the globals, fds
+ * and migration stack are restored; kafu_runtime_resume() then rewinds.
+ */
+#include "runtime/runtime_internal.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+static uint8_t *decoder_memory(void *ctx, uint64_t size, kafu_err *err) {
+  kafu_runtime *rt = ctx;
+  uint64_t cur = 0;
+  uint8_t *base = kafu_instance_memory(rt->inst, &cur);
+  rt_dirty_before_decode(rt, cur);
+  if (size < cur) {
+    kafu_err_set(err, KAFU_EINVAL,
+                 "snapshot memory (%" PRIu64 " bytes) is smaller than the instance's (%" PRIu64 ")", size,
+                 cur);
+    return NULL;
+  }
+  if (size > cur) {
+    if (kafu_instance_memory_grow(rt->inst, (uint32_t)((size - cur) / 65536), NULL, err)) return NULL;
+    base = kafu_instance_memory(rt->inst, &cur);
+  }
+  return base;
+}
+
+static int decoder_on_meta(void *ctx, const kafu_snapshot *meta, kafu_err *err) {
+  kafu_runtime *rt = ctx;
+  if (rt->o.mode == KAFU_RT_NODE && (!meta->target_node || strcmp(meta->target_node, rt->self) != 0))
+    return kafu_err_set(err, KAFU_EINVAL, "snapshot is addressed to node '%s', this is node '%s'",
+                        meta->target_node ? meta->target_node : "", rt->self);
+  return 0;
+}
+
+static int decoder_on_state(void *ctx, const kafu_snapshot *state, kafu_err *err) {
+  return rt_validate_state(ctx, state, err);
+}
+
+int rt_new_decoder(kafu_runtime *rt, kafu_mem_image *held, kafu_snap_decoder **out, kafu_err *err) {
+  kafu_snap_decoder_opts d = {0};
+  d.expected_module_sha256 = kafu_module_sha256(rt->mod);
+  d.on_meta = decoder_on_meta;
+  d.on_meta_ctx = rt;
+  d.on_state = decoder_on_state;
+  d.on_state_ctx = rt;
+  d.memory = decoder_memory;
+  d.memory_ctx = rt;
+  d.held = held;
+  d.on_runs = rt_dirty_on_runs;
+  d.on_runs_ctx = rt;
+  return kafu_snap_decoder_new(out, &d, err);
+}
+
+int kafu_runtime_decoder(kafu_runtime *rt, kafu_snap_decoder **out, kafu_err *err) {
+  rt->recv.t_start = kafu_now_ns();
+  int rc = rt_new_decoder(rt, &rt->image, out, err);
+  rt->recv.dec = rc ? NULL : *out;
+  return rc;
+}
+
+int kafu_runtime_finish_receive(kafu_runtime *rt, kafu_snap_decoder *dec, kafu_err *err) {
+  rt_recv *r = &rt->recv;
+  if (r->have) {
+    kafu_snapshot_clear(&r->snap);
+    r->have = false;
+  }
+  kafu_snap_stats ds;
+  int rc = kafu_snap_decoder_finish(dec, &r->snap, &ds, err);
+  kafu_snap_decoder_free(dec);
+  r->dec = NULL;
+  if (rc) {
+    kafu_snapshot_clear(&r->snap);
+    return rc;
+  }
+  r->decode_ms = kafu_ms_since(r->t_start);
+  /* memory now equals the received image: what the decoder wrote is not a
+   * change to send back; only the program's writes from here on are */
+  uint64_t msize = 0;
+  kafu_instance_memory(rt->inst, &msize);
+  rt_dirty_collect(rt, msize);
+  rc = rt_restore_state(rt, &r->snap, &r->restore_ms, err);
+  if (rc) {
+    /* memory holds the rejected snapshot's image: forget it as a baseline so
+     * the next transfer to this node is a full one */
+    kafu_mem_image_clear(&rt->image);
+    kafu_snapshot_clear(&r->snap);
+    return rc;
+  }
+  rt->stats.last = (kafu_rt_migration_stats){.decode_ms = r->decode_ms,
+                                             .restore_ms = r->restore_ms,
+                                             .raw_bytes = ds.raw_bytes,
+                                             .wire_bytes = ds.wire_bytes,
+                                             .memory_size = ds.memory_size,
+                                             .delta = ds.delta};
+  rt->stats.last_rewind_pending = true;
+  r->have = true;
+  rt->stats.mig_in++;
+  return 0;
+}
+
+int kafu_runtime_resume(kafu_runtime *rt, kafu_rt_result *res, kafu_err *err) {
+  rt_recv *r = &rt->recv;
+  if (!r->have) return kafu_err_set(err, KAFU_EINVAL, "node %s: nothing received to resume", rt->self);
+  snprintf(rt->cur, sizeof rt->cur, "%s", rt->self);
+  rt_event_restore(rt, r->snap.source_node ? r->snap.source_node : "", r->decode_ms, r->restore_ms);
+  kafu_snapshot_clear(&r->snap);
+  r->have = false;
+  return rt_run(rt, true, res, err);
+}

@@ -1,0 +1,219 @@
+/*
+ * runtime_internal.h — struct kafu_runtime and what its files share (src/runtime
+ * only; the API is include/kafu/runtime.h). One file per job:
+ *
+ *   runtime.c       creation, accessors, and the run loop (run until the program
+ *                   ends or leaves; VERIFY mode hops inside it)
+ *   hook.c          the migration point: the migration stack and when to unwind
+ *   state.c         capture, validation and restore of everything but memory
+ *                   (globals, host clocks, open files, migration stack)
+ *   verify.c        VERIFY mode: one checkpoint -> encode -> fresh instance ->
+ *                   decode -> restore hop inside one process
+ *   send.c          NODE mode, sender: memory image refresh, estimate, encode
+ *   receive.c       NODE mode, receiver; the decoder every restore goes through
+ *   dirty_policy.c  how the runtime uses the dirty-page tracker (dirty.c): open,
+ *                   collect, and dropping write protection ahead of the decoder
+ *   dirty.c         the tracker itself (userfaultfd write-protect, PAGEMAP_SCAN)
+ *   events.c        the JSON Lines event writer (--events)
+ *
+ * Invariant that makes deltas safe in NODE mode: while this node is not
+ * running the program, its instance memory is exactly the image recorded in
+ * rt->image (the image it last sent or received). Only the sender's encode
+ * (send.c) and the decoder (receive.c) change either, and they change both
+ * together.
+ */
+#ifndef KAFU_RUNTIME_INTERNAL_H
+#define KAFU_RUNTIME_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kafu/runtime.h"
+#include "kafu/wasm.h"
+
+#define ASYNCIFY_NORMAL 0
+#define ASYNCIFY_UNWINDING 1
+#define ASYNCIFY_REWINDING 2
+
+/* The migration stack, bottom first (hook.c pushes and pops; state.c saves and
+ * restores it). */
+typedef struct rt_stack {
+  kafu_snap_frame *frames;
+  uint32_t n, cap;
+} rt_stack;
+
+/* The migration the hook decided on (hook.c sets it; the run loop, capture and
+ * the send path consume it). */
+typedef struct rt_pending {
+  bool active;
+  char target[64];
+  uint32_t fn, kind;
+  uint64_t t_unwind;
+  double unwind_ms;
+  uint32_t asy_addr, asy_size; /* Asyncify region of the unwind */
+} rt_pending;
+
+/* The checkpoint taken after the unwind, memory aside (state.c fills it; send.c
+ * and verify.c encode it). */
+typedef struct rt_ckpt {
+  bool have;
+  kafu_snap_global *globals;
+  uint32_t nglobals;
+  kafu_fd_entry *fds;
+  size_t nfds;
+} rt_ckpt;
+
+/* NODE mode sender (send.c). */
+typedef struct rt_send {
+  kafu_mem_delta delta; /* pages changed since the image before the last refresh */
+  bool image_fresh;     /* rt->image describes the pending checkpoint's memory */
+  double refresh_ms;    /* image update done ahead of encoding (kafu_runtime_send_estimate) */
+  double encode_ms;
+  kafu_snap_stats stats; /* of the last encode */
+} rt_send;
+
+/* NODE mode receiver (receive.c). */
+typedef struct rt_recv {
+  /* the decoder kafu_runtime_decoder made last: the only one that can call
+   * decoder_memory in NODE mode (the server runs one receive at a time) */
+  kafu_snap_decoder *dec;
+  uint64_t t_start;   /* decode timing starts with the body */
+  kafu_snapshot snap; /* received, validated and restored; not yet resumed */
+  bool have;
+  double decode_ms, restore_ms;
+} rt_recv;
+
+/* Dirty-page tracking, NODE mode (dirty_policy.c). */
+typedef struct rt_dirty {
+  kafu_dirty *tracker; /* NULL = rehash all of memory per send */
+  uint64_t *written;   /* bitmap from kafu_dirty_collect */
+  size_t written_cap;  /* words */
+  /* receiving: how the decoder's pages lose their write protection */
+  bool wp_bulk;            /* $KAFU_WP_RELEASE=bulk: the old 15 % all-or-nothing rule */
+  uint32_t wp_gap, wp_min; /* coalesce runs this close; leave shorter ranges to fault */
+} rt_dirty;
+
+/* What this node reports: counters and the last migration's timings
+ * (kafu_runtime_last_stats). */
+typedef struct rt_stats {
+  uint64_t mig_in, mig_out;
+  kafu_rt_migration_stats last;
+  bool last_rewind_pending; /* receiver: last.rewind_ms still to be filled */
+  uint64_t t_rewind;        /* the rewind started (run loop) */
+} rt_stats;
+
+/* VERIFY mode: the event of the hop being rewound, written once the rewind is
+ * done so it carries rewind_ms (events.c writes it; verify.c, hook.c, the run
+ * loop decide when). */
+typedef struct rt_event {
+  bool pending;
+  kafu_rt_migration_stats stats;
+  char from[64];
+} rt_event;
+
+struct kafu_runtime {
+  /* set up by kafu_runtime_new, fixed afterwards (runtime.c) */
+  kafu_runtime_opts o;
+  const kafu_config *cfg;
+  kafu_engine_opts eopts;
+  kafu_module *mod;
+  kafu_meta meta;
+  char **argv; /* guest argv: module name + app.args */
+  int argc;
+  kafu_preopen preopen;
+  char self[64]; /* this node (NODE mode) */
+
+  /* the program */
+  kafu_wasi *wasi;
+  kafu_instance *inst;
+  char cur[64]; /* node the program currently runs on */
+  rt_stack stack;
+  rt_pending pend;
+  rt_ckpt ckpt;
+  kafu_mem_image image; /* this node's delta baseline (see the invariant above) */
+
+  rt_send send;
+  rt_recv recv;
+  rt_dirty dirty;
+  rt_stats stats;
+  rt_event ev;
+};
+
+/* ---- runtime.c ------------------------------------------------------------------------ */
+
+/* The kafu.meta entry of fn_id (NULL = unknown) and its name ("?" when unknown). */
+const kafu_meta_func *rt_meta_func(const kafu_runtime *rt, uint32_t fn_id);
+const char *rt_fn_name(const kafu_runtime *rt, uint32_t fn_id);
+/* The node messages speak for: this node in NODE mode, else the current one. */
+const char *rt_here(const kafu_runtime *rt);
+/* config.h's compression setting in snapshot.h's terms. */
+kafu_snap_comp rt_snap_compression(const kafu_config *cfg);
+/* A fresh WASI context for the guest (argv, preopen, stdio of the options). */
+int rt_make_wasi(kafu_runtime *rt, kafu_wasi **out, kafu_err *err);
+/* The host imports of an instance of this runtime with WASI context w. */
+kafu_host rt_host_of(kafu_runtime *rt, kafu_wasi *w);
+/* A fresh instance with a fresh WASI context (replacing the current ones). */
+int rt_fresh_instance(kafu_runtime *rt, kafu_err *err);
+/* Begin a rewind of rt->inst (when rewind) and run `_start` until the program
+ * ends or leaves; then log the end. */
+int rt_run(kafu_runtime *rt, bool rewind, kafu_rt_result *res, kafu_err *err);
+
+/* ---- hook.c --------------------------------------------------------------------------- */
+
+/* The kafu.migration_point import (kafu_host.migration_point). */
+void rt_on_migration_point(void *ctx, kafu_instance *inst, uint32_t fn_id, uint32_t kind);
+/* Room for n frames (0 or KAFU_ENOMEM). */
+int rt_stack_reserve(rt_stack *s, uint32_t n);
+void rt_stack_clear(rt_stack *s);
+
+/* ---- state.c -------------------------------------------------------------------------- */
+
+/* After a complete unwind: save globals, host clocks and open files into rt->ckpt. */
+int rt_capture(kafu_runtime *rt, kafu_err *err);
+void rt_ckpt_clear(kafu_runtime *rt);
+/* The pending checkpoint as a snapshot (borrows everything, memory included). */
+void rt_fill_snapshot(kafu_runtime *rt, kafu_snapshot *s);
+/* Everything in a decoded snapshot but memory must make sense for this module
+ * and config before anything is restored. */
+int rt_validate_state(kafu_runtime *rt, const kafu_snapshot *s, kafu_err *err);
+/* After a successful decode into rt->inst: restore globals, fds and the
+ * migration stack; *ms gets the time it took. */
+int rt_restore_state(kafu_runtime *rt, const kafu_snapshot *s, double *ms, kafu_err *err);
+
+/* ---- verify.c ------------------------------------------------------------------------- */
+
+/* VERIFY mode, after an unwind: checkpoint -> encode -> fresh instance ->
+ * decode -> restore; the caller then rewinds. */
+int rt_verify_hop(kafu_runtime *rt, kafu_err *err);
+
+/* ---- receive.c ------------------------------------------------------------------------ */
+
+/* A decoder writing into rt->inst's memory, checking module, address and state
+ * before memory is touched. held: the image to rebuild (NODE mode) or NULL. */
+int rt_new_decoder(kafu_runtime *rt, kafu_mem_image *held, kafu_snap_decoder **out, kafu_err *err);
+
+/* ---- dirty_policy.c ------------------------------------------------------------------- */
+
+/* NODE mode with deltas: register the instance's memory reservation (once; any
+ * failure = the hashing fallback). */
+void rt_dirty_open(kafu_runtime *rt);
+void rt_dirty_close(kafu_runtime *rt);
+/* Pages written since the last collect (NULL = unknown: hash everything).
+ * Re-arms the tracking. */
+const uint64_t *rt_dirty_collect(kafu_runtime *rt, uint64_t size);
+/* Decoder callbacks: before memory is written in bulk (cur = its size), and
+ * before each chunk's page runs are written (kafu_snap_decoder_opts.on_runs). */
+void rt_dirty_before_decode(kafu_runtime *rt, uint64_t cur);
+void rt_dirty_on_runs(void *ctx, const uint32_t *runs, uint32_t n);
+
+/* ---- events.c ------------------------------------------------------------------------- */
+
+/* A migration event is recorded by (and names as "node") the sending node. */
+void rt_event_migration(kafu_runtime *rt, const char *from, const char *to, uint32_t fn_id, uint32_t kind,
+                        const kafu_rt_migration_stats *st);
+/* "start" (res NULL) and "finish" events. */
+void rt_event_simple(kafu_runtime *rt, const char *type, const kafu_rt_result *res);
+/* NODE mode receiver: the snapshot from `from` was restored. */
+void rt_event_restore(kafu_runtime *rt, const char *from, double decode_ms, double restore_ms);
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * send.c — NODE mode, sender side: after the run loop returned
+ * KAFU_RT_MIGRATED, bring this node's memory image up to date with memory
+ * (once per checkpoint), tell the server how much a snapshot for a given
+ * receiver will carry, encode it (as often as the server retries), and drop
+ * the checkpoint once the receiver acknowledged. Whether a snapshot is a delta
+ * is the snapshot stage's decision (kafu_snap_plan_memory), asked the same way
+ * by the estimate and by the encoder.
+ */
+#include "runtime/runtime_internal.h"
+
+/* Bring the image (and the delta) up to date with memory, once per checkpoint. */
+static int image_refresh(kafu_runtime *rt, kafu_err *err) {
+  if (rt->send.image_fresh) return 0;
+  uint64_t msize = 0;
+  uint8_t *mem = kafu_instance_memory(rt->inst, &msize);
+  bool full = rt->cfg->migration.mode == KAFU_MEMORY_MIGRATION_FULL;
+  /* the written-page set is only a hint for an image we still hold; it must
+   * be collected (re-armed) right before the update either way */
+  const uint64_t *written = full ? NULL : rt_dirty_collect(rt, msize);
+  int rc = kafu_mem_image_update(&rt->image, mem, msize, written, full ? NULL : &rt->send.delta, err);
+  if (rc) return rc;
+  rt->send.image_fresh = true;
+  return 0;
+}
+
+/* How the pending checkpoint is encoded for a receiver holding receiver_image_id. */
+static void encode_opts(kafu_runtime *rt, uint64_t receiver_image_id, kafu_snap_encode_opts *eo) {
+  bool full = rt->cfg->migration.mode == KAFU_MEMORY_MIGRATION_FULL;
+  *eo = (kafu_snap_encode_opts){0};
+  eo->compression = rt_snap_compression(rt->cfg);
+  eo->image = &rt->image;
+  eo->delta = full ? NULL : &rt->send.delta;
+  eo->receiver_image_id = receiver_image_id;
+  eo->force_full = full;
+}
+
+int kafu_runtime_send_estimate(kafu_runtime *rt, uint64_t receiver_image_id, uint64_t *raw_bytes,
+                               kafu_err *err) {
+  if (!rt->ckpt.have) return kafu_err_set(err, KAFU_EINVAL, "node %s: no pending checkpoint", rt->self);
+  uint64_t t0 = kafu_now_ns();
+  int rc = image_refresh(rt, err);
+  rt->send.refresh_ms = kafu_ms_since(t0); /* counted in the encode phase */
+  if (rc) return rc;
+  kafu_snap_encode_opts eo;
+  encode_opts(rt, receiver_image_id, &eo);
+  kafu_snap_mem_plan plan;
+  kafu_snap_plan_memory(&eo, &rt->image, &plan);
+  *raw_bytes = plan.pages * KAFU_SNAP_PAGE;
+  return 0;
+}
+
+int kafu_runtime_encode(kafu_runtime *rt, uint64_t receiver_image_id, kafu_snap_write_fn write, void *ctx,
+                        kafu_snap_stats *stats, kafu_err *err) {
+  if (!rt->ckpt.have) return kafu_err_set(err, KAFU_EINVAL, "node %s: no pending checkpoint", rt->self);
+  uint64_t t0 = kafu_now_ns();
+  bool refreshed = !rt->send.image_fresh;
+  int rc0 = image_refresh(rt, err);
+  if (rc0) return rc0;
+  if (!refreshed) t0 -= (uint64_t)(rt->send.refresh_ms * 1e6); /* done by kafu_runtime_send_estimate */
+  rt->send.refresh_ms = 0;
+  kafu_snapshot s;
+  rt_fill_snapshot(rt, &s);
+  s.source_node = rt->self;
+  kafu_snap_encode_opts eo;
+  encode_opts(rt, receiver_image_id, &eo);
+  int rc = kafu_snap_encode(&s, &eo, write, ctx, &rt->send.stats, err);
+  rt->send.encode_ms = kafu_ms_since(t0);
+  if (stats) *stats = rt->send.stats;
+  return rc;
+}
+
+void kafu_runtime_sent(kafu_runtime *rt, double transfer_ms) {
+  kafu_rt_migration_stats st = {
+      .unwind_ms = rt->pend.unwind_ms, .encode_ms = rt->send.encode_ms, .transfer_ms = transfer_ms};
+  st.raw_bytes = rt->send.stats.raw_bytes;
+  st.wire_bytes = rt->send.stats.wire_bytes;
+  st.memory_size = rt->send.stats.memory_size;
+  st.delta = rt->send.stats.delta;
+  rt->stats.last = st;
+  rt->stats.last_rewind_pending = false;
+  rt_event_migration(rt, rt->self, rt->pend.target, rt->pend.fn, rt->pend.kind, &st);
+  rt_ckpt_clear(rt);
+  rt_stack_clear(&rt->stack);
+  rt->stats.mig_out++;
+}

@@ -1,0 +1,253 @@
+/*
+ * state.c — the program state a snapshot carries besides memory: capture it
+ * after an unwind, validate a received one, and restore it.
+ *
+ * That is: every mutable exported global (Snapify exports them as
+ * kafu_global_*), the WASI fd table (files are reopened by path), the
+ * migration stack and resume point, and host state carried as pseudo-globals.
+ *
+ * Host state travels in the snapshot's globals list under names no wasm export
+ * of Snapify's can have (':'): the guest's monotonic clock at the checkpoint
+ * and the sender's wall clock then (ns). The receiver continues the guest's
+ * monotonic clock from the saved value plus the wall-clock time the migration
+ * took (kafu_wasi_monotonic_resume), so it neither jumps to this host's clock
+ * nor hides the migration's duration.
+ */
+#include "runtime/runtime_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define HOST_STATE_PREFIX "kafu:"
+#define HOST_MONOTONIC "kafu:monotonic_ns"
+#define HOST_REALTIME "kafu:realtime_ns"
+
+static uint64_t realtime_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool is_host_state(const char *name) {
+  return !strncmp(name, HOST_STATE_PREFIX, strlen(HOST_STATE_PREFIX));
+}
+
+/* The engine's value type of a global in the snapshot's terms; false for
+ * types a snapshot cannot carry (v128, references). */
+static bool snap_val_type(kafu_valtype t, uint8_t *out) {
+  switch (t) {
+    case KAFU_VAL_I32:
+      *out = KAFU_SNAP_VAL_I32;
+      return true;
+    case KAFU_VAL_I64:
+      *out = KAFU_SNAP_VAL_I64;
+      return true;
+    case KAFU_VAL_F32:
+      *out = KAFU_SNAP_VAL_F32;
+      return true;
+    case KAFU_VAL_F64:
+      *out = KAFU_SNAP_VAL_F64;
+      return true;
+    default:
+      return false;
+  }
+}
+
+static const char *snap_val_type_name(uint8_t t) {
+  static const char *const names[] = {"i32", "i64", "f32", "f64"};
+  return t <= KAFU_SNAP_VAL_F64 ? names[t] : "invalid";
+}
+
+void rt_ckpt_clear(kafu_runtime *rt) {
+  rt_ckpt *c = &rt->ckpt;
+  for (uint32_t i = 0; i < c->nglobals; i++) free(c->globals[i].name);
+  free(c->globals);
+  c->globals = NULL;
+  c->nglobals = 0;
+  kafu_fd_entries_free(c->fds, c->nfds);
+  c->fds = NULL;
+  c->nfds = 0;
+  c->have = false;
+  rt->send.image_fresh = false;
+}
+
+int rt_capture(kafu_runtime *rt, kafu_err *err) {
+  rt_ckpt_clear(rt);
+  rt_ckpt *c = &rt->ckpt;
+  size_t n = kafu_module_export_count(rt->mod);
+  c->globals = calloc(n + 2, sizeof *c->globals); /* + the host-state entries below */
+  if (!c->globals) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    const kafu_export *x = kafu_module_export_at(rt->mod, i);
+    if (x->kind != KAFU_EXTERN_GLOBAL || !x->is_mutable) continue;
+    uint64_t v;
+    int rc = kafu_instance_global_get_at(rt->inst, i, &v, err);
+    if (rc) return rc;
+    uint8_t type;
+    if (!snap_val_type(x->type, &type))
+      return kafu_err_set(err, KAFU_EUNSUP, "node %s: mutable global '%s' has a type a snapshot cannot carry",
+                          rt->cur, x->name);
+    kafu_snap_global *g = &c->globals[c->nglobals++];
+    g->name = strdup(x->name);
+    g->type = type;
+    g->bits = v;
+  }
+  /* host state carried as pseudo-globals (HOST_STATE_PREFIX) */
+  kafu_snap_global *h = &c->globals[c->nglobals];
+  h[0] = (kafu_snap_global){strdup(HOST_MONOTONIC), KAFU_SNAP_VAL_I64, kafu_wasi_monotonic_now(rt->wasi)};
+  h[1] = (kafu_snap_global){strdup(HOST_REALTIME), KAFU_SNAP_VAL_I64, realtime_ns()};
+  c->nglobals += 2;
+  int rc = kafu_wasi_fd_export(rt->wasi, &c->fds, &c->nfds, err);
+  if (rc) return kafu_err_prefix(err, "node %s: saving open files", rt->cur);
+  c->have = true;
+  return 0;
+}
+
+void rt_fill_snapshot(kafu_runtime *rt, kafu_snapshot *s) {
+  memset(s, 0, sizeof *s);
+  memcpy(s->module_sha256, kafu_module_sha256(rt->mod), KAFU_SHA256_LEN);
+  s->source_node = rt->cur;
+  s->target_node = rt->pend.target;
+  s->resume_fn_id = rt->pend.fn;
+  s->resume_kind = (uint8_t)rt->pend.kind;
+  s->frames = rt->stack.frames;
+  s->nframes = rt->stack.n;
+  s->globals = rt->ckpt.globals;
+  s->nglobals = rt->ckpt.nglobals;
+  s->fds = rt->ckpt.fds;
+  s->nfds = (uint32_t)rt->ckpt.nfds;
+  s->memory = kafu_instance_memory(rt->inst, &s->memory_size);
+}
+
+/* The migration stack and resume point of a decoded snapshot must make sense
+ * for this module and config: every frame a function of kafu.meta called from
+ * a node of the config (an exit goes back there), the resume point a known
+ * function. Checked before anything is restored. */
+static int check_stack(kafu_runtime *rt, const kafu_snapshot *s, const char *here, kafu_err *err) {
+  if (!rt_meta_func(rt, s->resume_fn_id) || s->resume_kind > KAFU_MIG_EXIT)
+    return kafu_err_set(err, KAFU_EFORMAT, "node %s: snapshot resumes at unknown function id %u (kind %u)",
+                        here, s->resume_fn_id, s->resume_kind);
+  for (uint32_t i = 0; i < s->nframes; i++) {
+    const kafu_snap_frame *f = &s->frames[i];
+    if (!rt_meta_func(rt, f->fn_id))
+      return kafu_err_set(err, KAFU_EFORMAT,
+                          "node %s: snapshot's migration stack frame %u has unknown function id %u", here, i,
+                          f->fn_id);
+    if (!f->caller_node || kafu_config_node_index(rt->cfg, f->caller_node) < 0)
+      return kafu_err_set(
+          err, KAFU_EFORMAT,
+          "node %s: snapshot's migration stack frame %u (%s) was called from node '%s', which is not "
+          "in the config",
+          here, i, rt_fn_name(rt, f->fn_id), f->caller_node ? f->caller_node : "");
+  }
+  return 0;
+}
+
+/* Everything in a decoded snapshot except memory must make sense for this
+ * module and config before anything is restored (check_stack + globals).
+ * Called by the decoder before it touches memory, and again by restore, which
+ * gets the host clocks. */
+static int validate(kafu_runtime *rt, const kafu_snapshot *s, kafu_err *err, bool *have_mono, uint64_t *mono,
+                    uint64_t *sent_at) {
+  const char *here = rt_here(rt);
+  int vrc = check_stack(rt, s, here, err);
+  if (vrc) return vrc;
+  /* Validate every global before changing anything: each one a mutable
+   * exported global of this module with the same type, each exactly once, and
+   * all of them present — a snapshot that would leave a global at this node's
+   * stale value, or cut an i64 to 32 bits, is refused. */
+  size_t nexp = kafu_module_export_count(rt->mod), want = 0;
+  for (size_t i = 0; i < nexp; i++) {
+    const kafu_export *x = kafu_module_export_at(rt->mod, i);
+    want += x->kind == KAFU_EXTERN_GLOBAL && x->is_mutable;
+  }
+  size_t got = 0;
+  for (uint32_t i = 0; i < s->nglobals; i++) {
+    const kafu_snap_global *g = &s->globals[i];
+    if (is_host_state(g->name)) {
+      if (g->type == KAFU_SNAP_VAL_I64 && !strcmp(g->name, HOST_MONOTONIC)) {
+        *have_mono = true;
+        *mono = g->bits;
+      } else if (g->type == KAFU_SNAP_VAL_I64 && !strcmp(g->name, HOST_REALTIME)) {
+        *sent_at = g->bits;
+      } else {
+        return kafu_err_set(err, KAFU_EFORMAT, "node %s: snapshot carries unknown host state '%s'", here,
+                            g->name);
+      }
+      continue;
+    }
+    const kafu_export *x = kafu_module_find_export(rt->mod, g->name);
+    if (!x || x->kind != KAFU_EXTERN_GLOBAL || !x->is_mutable)
+      return kafu_err_set(err, KAFU_EFORMAT,
+                          "node %s: snapshot carries global '%s', not a mutable global of "
+                          "this module",
+                          here, g->name);
+    uint8_t want_type;
+    if (!snap_val_type(x->type, &want_type) || want_type != g->type)
+      return kafu_err_set(err, KAFU_EFORMAT, "node %s: snapshot global '%s' has type %s, the module's has %s",
+                          here, g->name, snap_val_type_name(g->type),
+                          snap_val_type(x->type, &want_type) ? snap_val_type_name(want_type) : "another");
+    for (uint32_t j = 0; j < i; j++)
+      if (!strcmp(s->globals[j].name, g->name))
+        return kafu_err_set(err, KAFU_EFORMAT, "node %s: snapshot carries global '%s' twice", here, g->name);
+    got++;
+  }
+  if (got != want)
+    return kafu_err_set(err, KAFU_EFORMAT,
+                        "node %s: snapshot carries %zu of the module's %zu mutable globals", here, got, want);
+  return 0;
+}
+
+int rt_validate_state(kafu_runtime *rt, const kafu_snapshot *s, kafu_err *err) {
+  bool hm;
+  uint64_t m, t;
+  return validate(rt, s, err, &hm, &m, &t);
+}
+
+int rt_restore_state(kafu_runtime *rt, const kafu_snapshot *s, double *ms, kafu_err *err) {
+  uint64_t t0 = kafu_now_ns();
+  const char *here = rt_here(rt);
+  bool have_mono = false;
+  uint64_t mono = 0, sent_at = 0;
+  int vrc = validate(rt, s, err, &have_mono, &mono, &sent_at);
+  if (vrc) return vrc;
+  /* a fresh WASI context, then the program's open files reopened by path */
+  kafu_wasi *w = NULL;
+  int rc = rt_make_wasi(rt, &w, err);
+  if (rc) return rc;
+  /* the guest's CLOCK_MONOTONIC continues from where it was on the sender plus
+   * the migration's wall-clock duration (0 if the clocks disagree), whatever
+   * this host's monotonic clock says; it never goes backwards */
+  if (have_mono) {
+    uint64_t now = realtime_ns();
+    kafu_wasi_monotonic_resume(w, mono + (sent_at && now > sent_at ? now - sent_at : 0));
+  }
+  rc = kafu_wasi_fd_restore(w, s->fds, s->nfds, err);
+  if (rc) {
+    kafu_wasi_free(w);
+    return kafu_err_prefix(err, "node %s: restoring open files", here);
+  }
+  for (uint32_t i = 0; i < s->nglobals; i++) {
+    const kafu_snap_global *g = &s->globals[i];
+    if (is_host_state(g->name)) continue;
+    rc = kafu_instance_global_set(rt->inst, g->name, g->bits, err);
+    if (rc) {
+      kafu_wasi_free(w);
+      return kafu_err_prefix(err, "node %s: restoring global %s", here, g->name);
+    }
+  }
+  kafu_host h = rt_host_of(rt, w);
+  kafu_instance_set_host(rt->inst, &h);
+  kafu_wasi_free(rt->wasi);
+  rt->wasi = w;
+  rt_stack *st = &rt->stack;
+  rt_stack_clear(st);
+  if (rt_stack_reserve(st, s->nframes)) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  for (uint32_t i = 0; i < s->nframes; i++)
+    st->frames[st->n++] = (kafu_snap_frame){s->frames[i].fn_id,
+                                            strdup(s->frames[i].caller_node ? s->frames[i].caller_node : ""),
+                                            s->frames[i].migrated};
+  *ms = kafu_ms_since(t0);
+  return 0;
+}
