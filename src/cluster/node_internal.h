@@ -1,7 +1,11 @@
 /*
- * node_internal.h — struct kafu_node, shared by node.c (state machine, engine
- * thread, sending), endpoints.c (HTTP handlers) and liveness.c (heartbeats,
- * peer monitoring, start-up readiness wait).
+ * node_internal.h — struct kafu_node, shared by the files of one cluster node:
+ *
+ *   node.c          state machine, lifecycle, end of a run
+ *   node_engine.c   the engine thread and its mailbox
+ *   node_send.c     the send transport (buffer or stream, retries, baselines)
+ *   endpoints.c     the HTTP handlers
+ *   liveness.c      heartbeats, peer monitoring, start-up readiness wait
  */
 #ifndef KAFU_NODE_INTERNAL_H
 #define KAFU_NODE_INTERNAL_H
@@ -21,7 +25,7 @@ typedef enum {
   KAFU_NODE_FINISHED,
 } kafu_node_state;
 
-/* Work the engine thread does for an HTTP thread (see node.c). */
+/* Work the engine thread does for an HTTP thread (see node_engine.c). */
 typedef enum {
   KAFU_CALL_NONE = 0,
   KAFU_CALL_DECODER, /* kafu_runtime_decoder -> *dec */
@@ -55,14 +59,16 @@ struct kafu_node {
   char reason[1200];
   bool engine_running, engine_parked;
   bool engine_in_wasm; /* inside kafu_runtime_run/resume (may never return) */
-  /* mailbox (one call at a time) */
-  kafu_call_kind call;
-  bool call_done;
-  kafu_snap_decoder *call_dec;
-  int call_rc;
-  kafu_err call_err;
-  bool resume;
-  bool borrowed;         /* an HTTP thread runs a call itself while the engine is parked */
+  /* the engine thread's mailbox, one call at a time (node_engine.c) */
+  struct {
+    kafu_call_kind kind;
+    bool done;
+    kafu_snap_decoder *dec;
+    int rc;
+    kafu_err err;
+    bool resume;   /* a snapshot was restored: run the program */
+    bool borrowed; /* an HTTP thread runs a call itself while the engine is parked */
+  } mbox;
   char last_mig_id[128]; /* X-Kafu-Migration-Id of the last snapshot accepted here */
   uint64_t recv_bytes;   /* the snapshot being finished (for the log) */
   double recv_ms;
@@ -76,17 +82,20 @@ struct kafu_node {
   bool engine_started, live_started;
   kafu_http_client *eng_cl;  /* per node: engine thread's clients */
   kafu_http_client *live_cl; /* per node: liveness thread's clients */
-  /* per node: the memory image it is believed to hold (engine thread only),
-   * learnt from our last acknowledged send to it or our last receive from it;
-   * 0 = unknown: ask with GET /baseline. A stale guess costs a 409 "baseline"
-   * and a full retry, never a wrong memory (the receiver checks). */
-  uint64_t *peer_image;
-  /* engine thread: reused across sends, so no migration pays fresh-page faults
-   * for megabytes of new buffers (node.c, send_once) */
-  kafu_buf send_buf;
-  uint8_t *send_ring;
-  unsigned snap_seq;
-  char mig_id[128]; /* id of the outgoing migration: "<self>.<start time>.<seq>" */
+  /* the send transport (node_send.c; engine thread only) */
+  struct {
+    /* per node: the memory image it is believed to hold, learnt from our
+     * last acknowledged send to it or our last receive from it; 0 = unknown:
+     * ask with GET /baseline. A stale guess costs a 409 "baseline" and a full
+     * retry, never a wrong memory (the receiver checks). */
+    uint64_t *peer_image;
+    /* reused across sends, so no migration pays fresh-page faults for
+     * megabytes of new buffers (send_once) */
+    kafu_buf buf;
+    uint8_t *ring;
+    unsigned seq;
+    char mig_id[128]; /* id of the outgoing migration: "<self>.<start time>.<seq>" */
+  } tx;
 };
 
 /* Header naming a migration, so a retry after a lost acknowledgement is
@@ -107,8 +116,18 @@ void kafu_node_end_cluster(kafu_node *n, kafu_http_client *set, int code, const 
                            const char *reason);
 void kafu_node_broadcast_shutdown(kafu_node *n, kafu_http_client *set, int code, const char *status,
                                   const char *reason);
+/* Refresh the copies of runtime facts other threads read (engine thread, or
+ * an HTTP thread borrowing it). */
+void kafu_node_refresh_cache(kafu_node *n);
+
+/* node_engine.c */
+void *kafu_node_engine_main(void *arg);
 /* Run kind on the engine thread and wait for it. */
 int kafu_node_engine_call(kafu_node *n, kafu_call_kind kind, kafu_snap_decoder **dec, kafu_err *err);
+
+/* node_send.c */
+/* Deliver the pending checkpoint to target; 0 once acknowledged. */
+int kafu_node_send_snapshot(kafu_node *n, const char *target, kafu_err *err);
 
 /* endpoints.c */
 kafu_http_handlers kafu_node_handlers(kafu_node *n);
