@@ -44,17 +44,16 @@ static int decoder_on_state(void *ctx, const kafu_snapshot *state, kafu_err *err
 }
 
 int rt_new_decoder(kafu_runtime *rt, kafu_mem_image *held, kafu_snap_decoder **out, kafu_err *err) {
-  kafu_snap_decoder_opts d = {0};
-  d.expected_module_sha256 = kafu_module_sha256(rt->mod);
-  d.on_meta = decoder_on_meta;
-  d.on_meta_ctx = rt;
-  d.on_state = decoder_on_state;
-  d.on_state_ctx = rt;
-  d.memory = decoder_memory;
-  d.memory_ctx = rt;
-  d.held = held;
-  d.on_runs = rt_dirty_on_runs;
-  d.on_runs_ctx = rt;
+  kafu_snap_decoder_opts d = {.expected_module_sha256 = kafu_module_sha256(rt->mod),
+                              .on_meta = decoder_on_meta,
+                              .on_meta_ctx = rt,
+                              .on_state = decoder_on_state,
+                              .on_state_ctx = rt,
+                              .memory = decoder_memory,
+                              .memory_ctx = rt,
+                              .held = held,
+                              .on_runs = rt_dirty_on_runs,
+                              .on_runs_ctx = rt};
   return kafu_snap_decoder_new(out, &d, err);
 }
 
