@@ -45,6 +45,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kafu/hostmod.h"
 #include "kafu/util.h"
 #include "kafu/wasi.h"
 
@@ -134,10 +135,10 @@ typedef struct kafu_engine_opts {
   bool require_cache;
 } kafu_engine_opts;
 
-/* Validate the module, check that every import is one we provide (WASI preview1,
- * kafu.migration_point) with the right signature, find or build its compiled
- * code and load it. opts may be NULL (defaults). Errors name the import
- * (module.name), the cache path, or the missing tool (and its Debian package). */
+/* Validate the module, check that every import is a function of a host module
+ * we provide (kafu/hostmod.h: WASI preview1, spectest, ...; kafu.migration_point)
+ * with the right signature, find or build its compiled code and load it. opts may be NULL (defaults). Errors
+ * name the import (module.name), the cache path, or the missing tool (and its Debian package). */
 int kafu_module_load(const uint8_t *wasm, size_t len, const kafu_engine_opts *opts, kafu_module **out,
                      kafu_err *err);
 /* Same, reading the file (opts->name defaults to its basename). */
@@ -164,12 +165,17 @@ const kafu_export *kafu_module_find_export(const kafu_module *m, const char *nam
 
 typedef struct kafu_host {
   /* WASI context behind wasi_snapshot_preview1 imports; required when the
-   * module imports any. The engine installs its proc_exit hook on it. */
+   * module imports any. The engine installs its proc_exit hook on it. Host
+   * modules of kind KAFU_HOSTCTX_WASI (spectest, ...) get it too. */
   kafu_wasi *wasi;
   /* kafu.migration_point(fn_id, kind) import; NULL = no-op (kafu run). Called on
    * the thread running the instance, with the instance's wasm frames below it. */
   void (*migration_point)(void *ctx, kafu_instance *inst, uint32_t fn_id, uint32_t kind);
   void *ctx;
+  /* Contexts of KAFU_HOSTCTX_BOUND host modules, by module name (kafu/hostmod.h);
+   * instance creation fails when a module that needs one is imported without it. */
+  const kafu_host_binding *bindings;
+  size_t nbindings;
 } kafu_host;
 
 /* Create an instance: allocate memory (with guard pages), apply data/element
@@ -177,7 +183,8 @@ typedef struct kafu_host {
 int kafu_instance_new(kafu_module *m, const kafu_host *host, kafu_instance **out, kafu_err *err);
 void kafu_instance_free(kafu_instance *inst);
 kafu_module *kafu_instance_module(const kafu_instance *inst);
-/* Replace the host (e.g. a restored WASI context); not while executing. */
+/* Replace the host (e.g. a restored WASI context); not while executing. It
+ * must provide every context kafu_instance_new required. */
 void kafu_instance_set_host(kafu_instance *inst, const kafu_host *host);
 
 /* Run the command entry point `_start`. out may be NULL. */
@@ -185,6 +192,10 @@ int kafu_instance_run_start(kafu_instance *inst, kafu_outcome *out, kafu_err *er
 /* Call an exported function; nargs/nresults must match its signature. */
 int kafu_instance_call(kafu_instance *inst, const char *name, const uint64_t *args, size_t nargs,
                        uint64_t *results, size_t nresults, kafu_outcome *out, kafu_err *err);
+
+/* The host given at creation or by kafu_instance_set_host (for host-module
+ * handlers of kind KAFU_HOSTCTX_INSTANCE that need the WASI context or a binding). */
+const kafu_host *kafu_instance_host(const kafu_instance *inst);
 
 /* true while wasm code of inst is on the calling thread's stack. */
 bool kafu_instance_executing(const kafu_instance *inst);

@@ -43,6 +43,12 @@ typedef struct kafu_mem {
   uint64_t size;
 } kafu_mem;
 
+/* true when [ptr, ptr + len) lies inside m (overflow-safe); check every guest
+ * pointer with it before touching m->base + ptr. */
+static inline bool kafu_mem_ok(const kafu_mem *m, uint64_t ptr, uint64_t len) {
+  return m && m->base && ptr <= m->size && len <= m->size - ptr;
+}
+
 /* A preopened directory: host directory shown to the guest under guest_path
  * (e.g. {"/srv/data", "/"} or {"./out", "out"}). */
 typedef struct kafu_preopen {
@@ -167,11 +173,13 @@ uint32_t kafu_wasi_sock_send(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint3
                              uint32_t si_data_len, uint32_t si_flags, uint32_t so_datalen_out);
 uint32_t kafu_wasi_sock_shutdown(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint32_t how);
 
-/* Function pointers of the imports above, in KAFU_WASI_FUNCS (X-macro) order.
- * Entry i has the C type implied by its X-macro params/result. */
-const void *const *kafu_wasi_import_table(void);
-/* Number of entries in kafu_wasi_import_table(). */
-size_t kafu_wasi_import_count(void);
+/* The imports above as a host module for the engine: kafu_hostmod_wasi
+ * (kafu/hostmod.h), one entry per KAFU_WASI_FUNCS line. */
+
+/* The host fd behind the guest's stdout as configured (kafu_wasi_config
+ * stdout_fd; 1 by default), -1 when the guest has none. For host modules that
+ * print on the program's behalf (spectest). */
+int kafu_wasi_stdout_host_fd(const kafu_wasi *w);
 
 /* ---- WASI constants (preview1) -------------------------------------------- */
 

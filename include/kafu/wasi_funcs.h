@@ -9,7 +9,7 @@
  *
  * The host implements each as
  *   uint32_t kafu_wasi_<name>(kafu_wasi *w, const kafu_mem *m, <params as uint32_t/uint64_t>)
- * (void for 'v'). Order here is the ABI order of kafu_wasi_import_table().
+ * (void for 'v'). The host module kafu_hostmod_wasi (kafu/hostmod.h) lists them in this order.
  */
 #ifndef KAFU_WASI_FUNCS_H
 #define KAFU_WASI_FUNCS_H

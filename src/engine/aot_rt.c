@@ -118,11 +118,6 @@ static void rt_free_memory(wasm_rt_memory_t *m) {
   m->size = m->pages = 0;
 }
 
-static void rt_migration_point(void *owner, uint32_t fn_id, uint32_t kind) {
-  kafu_instance *inst = owner;
-  if (inst->host.migration_point) inst->host.migration_point(inst->host.ctx, inst, fn_id, kind);
-}
-
 static __attribute__((noreturn)) void rt_exit(void *owner, uint32_t code) {
   (void)owner;
   kafu_exec *ex = kafu_rt_current;
@@ -133,17 +128,21 @@ static __attribute__((noreturn)) void rt_exit(void *owner, uint32_t code) {
 
 void kafu_rt_exit_hook(void *ctx, uint32_t code) { rt_exit(ctx, code); }
 
+static const void *rt_host_fn(const char *module, const char *name) {
+  const kafu_hostfn *hf = kafu_hostmod_fn(kafu_engine_hostmod(module), name);
+  return hf ? hf->fn : NULL;
+}
+
 static kafu_aot_rt runtime;
 static pthread_once_t runtime_once = PTHREAD_ONCE_INIT;
 
 static void runtime_init(void) {
   runtime.abi = KAFU_AOT_ABI;
-  runtime.wasi_table = kafu_wasi_import_table();
+  runtime.host_fn = rt_host_fn;
   runtime.trap = rt_trap;
   runtime.alloc_memory = rt_alloc_memory;
   runtime.grow_memory = rt_grow_memory;
   runtime.free_memory = rt_free_memory;
-  runtime.migration_point = rt_migration_point;
   runtime.proc_exit_returned = rt_exit;
 }
 

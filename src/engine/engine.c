@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "engine_internal.h"
-#include "kafu/wasi_funcs.h"
 
 static pthread_mutex_t g_init_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -46,50 +45,89 @@ static void sig_str(const wi_functype *ft, char *out, size_t cap) {
   if (n < cap) snprintf(out + n, cap - n, ")");
 }
 
-static bool sig_matches(const wi_functype *ft, const char *params, char result) {
-  if (ft->nparams != strlen(params)) return false;
-  for (uint32_t i = 0; i < ft->nparams; i++)
-    if (ft->types[i] != (params[i] == 'I' ? KAFU_VAL_I64 : KAFU_VAL_I32)) return false;
-  if (result == 'v') return ft->nresults == 0;
-  return ft->nresults == 1 && ft->types[ft->nparams] == KAFU_VAL_I32;
+/* ---- host modules ------------------------------------------------------------ */
+
+/* kafu.migration_point(fn_id, kind): the engine's own host module, the hook of
+ * the migration protocol (docs/abi.md); forwards to kafu_host.migration_point. */
+static void hm_migration_point(void *ctx, const kafu_mem *m, uint32_t fn_id, uint32_t kind) {
+  (void)m;
+  kafu_instance *inst = ctx;
+  if (inst->host.migration_point) inst->host.migration_point(inst->host.ctx, inst, fn_id, kind);
+}
+static const kafu_hostfn kafu_fns[] = {
+    {"migration_point", "ii", "", (const void *)hm_migration_point, 0},
+};
+static const kafu_hostmod kafu_mod = {
+    .name = "kafu",
+    .summary = "the migration hook added by Snapify (migration_point)",
+    .ctx = KAFU_HOSTCTX_INSTANCE,
+    .fns = kafu_fns,
+    .nfns = 1,
+};
+
+const kafu_hostmod *kafu_engine_hostmod(const char *module) {
+  return !strcmp(module, kafu_mod.name) ? &kafu_mod : kafu_hostmod_find(module);
 }
 
-/* Every import must be something we provide, with the right signature. */
-static int check_imports(const kafu_module *m, kafu_err *err) {
+static char sig_letter(kafu_valtype t) {
+  switch (t) {
+    case KAFU_VAL_I32:
+      return 'i';
+    case KAFU_VAL_I64:
+      return 'I';
+    case KAFU_VAL_F32:
+      return 'f';
+    case KAFU_VAL_F64:
+      return 'F';
+    default:
+      return '?';
+  }
+}
+
+static bool sig_matches(const wi_functype *ft, const kafu_hostfn *hf) {
+  if (ft->nparams != strlen(hf->params) || ft->nresults != strlen(hf->results)) return false;
+  for (uint32_t i = 0; i < ft->nparams; i++)
+    if (sig_letter(ft->types[i]) != hf->params[i]) return false;
+  for (uint32_t i = 0; i < ft->nresults; i++)
+    if (sig_letter(ft->types[ft->nparams + i]) != hf->results[i]) return false;
+  return true;
+}
+
+/* a host function's signature in sig_str's words */
+static void hostfn_sig_str(const kafu_hostfn *hf, char *out, size_t cap) {
+  kafu_valtype t[64];
+  size_t np = strlen(hf->params), nr = strlen(hf->results);
+  if (np + nr > 64) np = 64 - (nr = 0);
+  for (size_t i = 0; i < np + nr; i++) {
+    char c = i < np ? hf->params[i] : hf->results[i - np];
+    t[i] = c == 'i' ? KAFU_VAL_I32 : c == 'I' ? KAFU_VAL_I64 : c == 'f' ? KAFU_VAL_F32 : KAFU_VAL_F64;
+  }
+  wi_functype ft = {(uint32_t)np, (uint32_t)nr, t};
+  sig_str(&ft, out, cap);
+}
+
+/* Every import must be a function of a host module we provide, with its
+ * signature; records each import module's host module in m->hostmods. */
+static int check_imports(kafu_module *m, kafu_err *err) {
   const wasm_info *wi = &m->wi;
-  /* the glue indexes kafu_wasi_import_table() by X-macro position */
-  if (kafu_wasi_import_count() != kafu_engine_wasi_sig_count())
-    return kafu_err_set(err, KAFU_EINVAL, "internal: the WASI host has %zu imports, the engine expects %zu",
-                        kafu_wasi_import_count(), kafu_engine_wasi_sig_count());
+  m->hostmods = calloc(wi->nimport_mods ? wi->nimport_mods : 1, sizeof *m->hostmods);
+  if (!m->hostmods) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
   kafu_buf missing = {0};
   int nmissing = 0;
   for (uint32_t i = 0; i < wi->nimports; i++) {
     const wi_import *im = &wi->imports[i];
-    char sig[256];
-    if (im->kind == WI_EXT_FUNC && !strcmp(im->module, "wasi_snapshot_preview1")) {
-      const kafu_wasi_sig *ws = kafu_engine_wasi_sig(im->name, NULL);
-      if (ws) {
-        if (!sig_matches(&wi->types[im->type], ws->params, ws->result)) {
-          sig_str(&wi->types[im->type], sig, sizeof sig);
-          kafu_buf_free(&missing);
-          return kafu_err_set(err, KAFU_EINVAL,
-                              "%s: import wasi_snapshot_preview1.%s has type %s, which does not match WASI "
-                              "preview1",
-                              m->name, im->name, sig);
-        }
-        continue;
-      }
-    } else if (im->kind == WI_EXT_FUNC && !strcmp(im->module, "kafu") &&
-               !strcmp(im->name, "migration_point")) {
-      const wi_functype *ft = &wi->types[im->type];
-      if (ft->nparams != 2 || ft->types[0] != KAFU_VAL_I32 || ft->types[1] != KAFU_VAL_I32 || ft->nresults) {
-        sig_str(ft, sig, sizeof sig);
+    const kafu_hostmod *hm = kafu_engine_hostmod(im->module);
+    const kafu_hostfn *hf = im->kind == WI_EXT_FUNC ? kafu_hostmod_fn(hm, im->name) : NULL;
+    if (hf) {
+      if (!sig_matches(&wi->types[im->type], hf)) {
+        char got[256], want[256];
+        sig_str(&wi->types[im->type], got, sizeof got);
+        hostfn_sig_str(hf, want, sizeof want);
         kafu_buf_free(&missing);
-        return kafu_err_set(
-            err, KAFU_EINVAL,
-            "%s: import kafu.migration_point has type %s, expected (i32, i32) -> () (docs/abi.md)", m->name,
-            sig);
+        return kafu_err_set(err, KAFU_EINVAL, "%s: import %s.%s has type %s, but kafu's %s (%s) has type %s",
+                            m->name, im->module, im->name, got, hm->name, hm->summary, want);
       }
+      m->hostmods[im->mod] = hm;
       continue;
     }
     if (nmissing < 8) {
@@ -99,23 +137,27 @@ static int check_imports(const kafu_module *m, kafu_err *err) {
     nmissing++;
   }
   if (!nmissing) return 0;
-  const char *hint =
-      "kafu provides only WASI preview1 functions (wasi_snapshot_preview1.*) and "
-      "kafu.migration_point";
+  kafu_buf hint = {0};
+  kafu_buf_printf(&hint, "kafu provides the functions of ");
+  for (size_t i = 0; kafu_hostmod_at(i); i++) kafu_buf_printf(&hint, "%s, ", kafu_hostmod_at(i)->name);
+  kafu_buf_printf(&hint, "and kafu.migration_point");
   for (uint32_t i = 0; i < wi->nimports; i++) {
-    if (!strcmp(wi->imports[i].module, "wasi_unstable")) {
-      hint = "wasi_unstable is the legacy WASI snapshot 0; rebuild with a current wasi-libc (WASI preview1)";
-      break;
-    }
-    if (wi->imports[i].kind == WI_EXT_MEMORY) {
-      hint = "imported memory is not supported: link without --import-memory so the module defines its own";
+    const char *alt = NULL;
+    if (!strcmp(wi->imports[i].module, "wasi_unstable"))
+      alt = "wasi_unstable is the legacy WASI snapshot 0; rebuild with a current wasi-libc (WASI preview1)";
+    else if (wi->imports[i].kind == WI_EXT_MEMORY)
+      alt = "imported memory is not supported: link without --import-memory so the module defines its own";
+    if (alt) {
+      kafu_buf_free(&hint);
+      kafu_buf_printf(&hint, "%s", alt);
       break;
     }
   }
   int rc = kafu_err_set(err, KAFU_EINVAL, "%s: %s %s%s, which kafu does not provide: %s", m->name,
                         nmissing == 1 ? "imports" : "has imports", kafu_buf_cstr(&missing),
-                        nmissing > 8 ? " ..." : "", hint);
+                        nmissing > 8 ? " ..." : "", kafu_buf_cstr(&hint));
   kafu_buf_free(&missing);
+  kafu_buf_free(&hint);
   return rc;
 }
 
@@ -187,8 +229,15 @@ int kafu_module_load(const uint8_t *wasm, size_t len, const kafu_engine_opts *op
     goto fail;
   }
   pthread_mutex_lock(&g_init_mu);
-  mod->init(kafu_aot_rt_get());
+  uint32_t unresolved = mod->init(kafu_aot_rt_get());
   pthread_mutex_unlock(&g_init_mu);
+  if (unresolved) {
+    const wi_import *im = unresolved <= m->wi.nimports ? &m->wi.imports[unresolved - 1] : NULL;
+    rc = kafu_err_set(err, KAFU_EFORMAT,
+                      "%s: compiled artifact %s asks for import %s.%s, which has no handler", m->name,
+                      m->art.path, im ? im->module : "?", im ? im->name : "?");
+    goto fail;
+  }
   kafu_debug("engine: loaded %s (sha256 %.16s, %s) in %.1f ms", m->name, m->sha_hex,
              m->art.compiled ? "compiled" : "cache hit", kafu_ms_since(t0));
   *out = m;
@@ -216,6 +265,7 @@ void kafu_module_free(kafu_module *m) {
   kafu_aot_release(&m->art);
   kafu_symbols_free(m);
   free(m->exports);
+  free(m->hostmods);
   kafu_wasm_info_free(&m->wi);
   pthread_mutex_destroy(&m->sym_mu);
   free(m);
@@ -246,7 +296,7 @@ const kafu_export *kafu_module_find_export(const kafu_module *m, const char *nam
 
 static void do_instantiate(void *arg) {
   kafu_instance *inst = arg;
-  inst->m->art.mod->instantiate(inst->gi, inst, inst->host.wasi);
+  inst->m->art.mod->instantiate(inst->gi, inst, (void *const *)inst->hctx);
 }
 
 static int func_export(kafu_module *m, const char *name, uint32_t np, uint32_t nr) {
@@ -257,38 +307,64 @@ static int func_export(kafu_module *m, const char *name, uint32_t np, uint32_t n
   return i;
 }
 
-static bool imports_wasi(const kafu_module *m) {
-  for (uint32_t i = 0; i < m->wi.nimports; i++)
-    if (!strcmp(m->wi.imports[i].module, "wasi_snapshot_preview1")) return true;
-  return false;
+/* The context each import module's handlers get (kafu/hostmod.h); with err,
+ * a missing required context is an error, else it is left NULL. */
+static int bind_host(kafu_instance *inst, kafu_err *err) {
+  const kafu_module *m = inst->m;
+  for (uint32_t k = 0; k < m->wi.nimport_mods; k++) {
+    const kafu_hostmod *hm = m->hostmods[k];
+    void *c = NULL;
+    switch (hm->ctx) {
+      case KAFU_HOSTCTX_WASI:
+        c = inst->host.wasi;
+        break;
+      case KAFU_HOSTCTX_INSTANCE:
+        c = inst;
+        break;
+      case KAFU_HOSTCTX_BOUND:
+        for (size_t i = 0; i < inst->host.nbindings; i++)
+          if (inst->host.bindings[i].module && !strcmp(inst->host.bindings[i].module, hm->name))
+            c = inst->host.bindings[i].ctx;
+        break;
+      default:
+        break;
+    }
+    if (!c && hm->ctx_required && err)
+      return kafu_err_set(err, KAFU_EINVAL, "%s imports %s functions (%s) but the host gave no %s context",
+                          m->name, hm->name, hm->summary, hm->ctx == KAFU_HOSTCTX_WASI ? "WASI" : hm->name);
+    inst->hctx[k] = c;
+  }
+  return 0;
 }
 
 void kafu_instance_set_host(kafu_instance *inst, const kafu_host *host) {
   inst->host = host ? *host : (kafu_host){0};
   if (inst->host.wasi) kafu_wasi_set_exit_hook(inst->host.wasi, kafu_rt_exit_hook, inst);
-  /* the glue instance starts with {owner, wasi} (engine_internal.h) */
-  if (inst->gi) ((void **)inst->gi)[1] = inst->host.wasi;
+  bind_host(inst, NULL); /* the glue reads hctx on every call */
 }
 
 int kafu_instance_new(kafu_module *m, const kafu_host *host, kafu_instance **out, kafu_err *err) {
   *out = NULL;
-  if (imports_wasi(m) && (!host || !host->wasi))
-    return kafu_err_set(err, KAFU_EINVAL, "%s imports WASI functions but no WASI context was given", m->name);
   kafu_instance *inst = calloc(1, sizeof *inst);
   if (!inst) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
   inst->m = m;
-  inst->gi = calloc(1, m->art.mod->instance_size);
-  if (!inst->gi) {
-    free(inst);
-    return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
-  }
   inst->host = host ? *host : (kafu_host){0};
+  inst->gi = calloc(1, m->art.mod->instance_size);
+  inst->hctx = calloc(m->wi.nimport_mods ? m->wi.nimport_mods : 1, sizeof *inst->hctx);
+  int rc = !inst->gi || !inst->hctx ? kafu_err_set(err, KAFU_ENOMEM, "out of memory") : bind_host(inst, err);
+  if (rc) {
+    free(inst->hctx);
+    free(inst->gi);
+    free(inst);
+    return rc;
+  }
   if (inst->host.wasi) kafu_wasi_set_exit_hook(inst->host.wasi, kafu_rt_exit_hook, inst);
   kafu_outcome o;
-  int rc = kafu_rt_exec(inst, do_instantiate, inst, "instantiation", &o, err);
+  rc = kafu_rt_exec(inst, do_instantiate, inst, "instantiation", &o, err);
   if (rc) {
     kafu_err_prefix(err, "%s: instantiation failed", m->name);
     m->art.mod->free_instance(inst->gi);
+    free(inst->hctx);
     free(inst->gi);
     free(inst);
     return rc;
@@ -311,11 +387,13 @@ int kafu_instance_new(kafu_module *m, const kafu_host *host, kafu_instance **out
 void kafu_instance_free(kafu_instance *inst) {
   if (!inst) return;
   inst->m->art.mod->free_instance(inst->gi);
+  free(inst->hctx);
   free(inst->gi);
   free(inst);
 }
 
 kafu_module *kafu_instance_module(const kafu_instance *inst) { return inst->m; }
+const kafu_host *kafu_instance_host(const kafu_instance *inst) { return &inst->host; }
 
 typedef struct call_ctx {
   kafu_aot_invoke_fn fn;

@@ -25,6 +25,7 @@
 #include <wasm-rt.h>
 
 #include "kafu/engine.h"
+#include "kafu/hostmod.h"
 #include "kafu/util.h"
 
 /* ---- module reader ------------------------------------------------------------ */
@@ -40,6 +41,7 @@ typedef struct wi_import {
   char *module, *name;
   uint8_t kind;
   uint32_t type; /* FUNC: type index */
+  uint32_t mod;  /* index of `module` among the distinct import modules, in order of first use */
 } wi_import;
 
 typedef struct wi_export {
@@ -58,6 +60,7 @@ typedef struct wasm_info {
   wi_functype *types;
   uint32_t nimports;
   wi_import *imports;
+  uint32_t nimport_mods; /* distinct import module names */
   uint32_t nfunc_imports, nglobal_imports, nmemory_imports, ntable_imports;
   uint32_t nfuncs;     /* defined functions */
   uint32_t *func_type; /* type index per function index (imports first) */
@@ -79,8 +82,8 @@ static inline uint32_t wi_nfuncs_total(const wasm_info *wi) { return wi->nfunc_i
 
 /* ---- engine <-> generated code ABI ------------------------------------------ */
 
-#define KAFU_AOT_ABI 1
-#define KAFU_AOT_SYMBOL "kafu_aot_module_v1"
+#define KAFU_AOT_ABI 2
+#define KAFU_AOT_SYMBOL "kafu_aot_module_v2"
 
 /* Trap codes the generated code reports besides wasm_rt_trap_t's own (1..8). */
 #define KAFU_AOT_TRAP_CI_TYPE 100
@@ -95,12 +98,12 @@ static inline uint32_t wi_nfuncs_total(const wasm_info *wi) { return wi->nfunc_i
 #define KAFU_AOT_ABI_DEFS                                                                \
   typedef struct kafu_aot_rt {                                                           \
     uint32_t abi;                                                                        \
-    const void *const *wasi_table;                                                       \
+    /* handler of a host function (kafu_hostfn.fn); NULL when unknown */                 \
+    const void *(*host_fn)(const char *module, const char *name);                        \
     void (*trap)(uint32_t code, void *pc) __attribute__((noreturn));                     \
     void (*alloc_memory)(wasm_rt_memory_t * m, uint32_t initial, uint32_t max);          \
     uint32_t (*grow_memory)(wasm_rt_memory_t * m, uint32_t delta);                       \
     void (*free_memory)(wasm_rt_memory_t * m);                                           \
-    void (*migration_point)(void *owner, uint32_t fn_id, uint32_t kind);                 \
     void (*proc_exit_returned)(void *owner, uint32_t code) __attribute__((noreturn));    \
   } kafu_aot_rt;                                                                         \
   typedef void (*kafu_aot_invoke_fn)(void *gi, const uint64_t *args, uint64_t *results); \
@@ -116,9 +119,11 @@ static inline uint32_t wi_nfuncs_total(const wasm_info *wi) { return wi->nfunc_i
     char key[65];                                                                        \
     char module_sha256[65];                                                              \
     uint32_t sizeof_memory, sizeof_funcref_table, offsetof_memory_size;                  \
-    size_t instance_size; /* glue instance: starts with void *owner, void *wasi */       \
-    void (*init)(const kafu_aot_rt *rt);                                                 \
-    void (*instantiate)(void *gi, void *owner, void *wasi);                              \
+    size_t instance_size; /* glue instance: starts with void *owner, void **hctx */      \
+    /* 0, or 1 + the index of an import whose handler host_fn did not give */            \
+    uint32_t (*init)(const kafu_aot_rt *rt);                                             \
+    /* hctx[k]: context of the k-th import module (wi_import.mod), read per call */      \
+    void (*instantiate)(void *gi, void *owner, void *const *hctx);                       \
     void (*free_instance)(void *gi);                                                     \
     wasm_rt_memory_t *(*memory)(void *gi);                                               \
     uint32_t nexports;                                                                   \
@@ -129,18 +134,13 @@ KAFU_AOT_ABI_DEFS
 
 /* ---- glue generator ------------------------------------------------------------ */
 
-/* Write the glue C file that #includes the wasm2c output "module.c" (module name
- * "app"). key/sha are the cache key and module sha256 (hex) to embed. */
-/* The WASI imports the glue forwards, in kafu_wasi_import_table() order (the
- * X-macro of kafu/wasi_funcs.h): name, wasm parameter letters, result letter. */
-typedef struct kafu_wasi_sig {
-  const char *name, *params;
-  char result;
-} kafu_wasi_sig;
-/* The entry for `name`, and its index in the table; NULL/-1 if not WASI's. */
-const kafu_wasi_sig *kafu_engine_wasi_sig(const char *name, int *index);
-size_t kafu_engine_wasi_sig_count(void);
+/* The host module behind an import module name: the engine's own "kafu"
+ * (migration_point) or one of the registry (kafu/hostmod.h); NULL if none. */
+const kafu_hostmod *kafu_engine_hostmod(const char *module);
 
+/* Write the glue C file that #includes the wasm2c output "module.c" (module name
+ * "app"). key/sha are the cache key and module sha256 (hex) to embed. Every
+ * function import must have passed the engine's import check. */
 int kafu_aot_write_glue(const wasm_info *wi, const char *key, const char *sha_hex, kafu_buf *out,
                         kafu_err *err);
 /* The prelude of a worker part of a split module (aot_split.c). */
@@ -203,6 +203,7 @@ struct kafu_instance {
   wasm_rt_memory_t *mem; /* exported memory or NULL */
   mem_reservation res[KAFU_MAX_MEMORIES];
   int nres;
+  void **hctx; /* per import module (wi_import.mod): its handlers' context */
   /* export indices, -1 when absent */
   int ex_start, ex_unwind_start, ex_unwind_stop, ex_rewind_start, ex_rewind_stop, ex_state;
   int ex_buf_size;
@@ -222,7 +223,8 @@ struct kafu_module {
   aot_artifact art;
   size_t nexports;
   kafu_export *exports;
-  int memory_export; /* index into exports or -1 */
+  int memory_export;             /* index into exports or -1 */
+  const kafu_hostmod **hostmods; /* per import module (wi_import.mod) */
   /* symbolization, loaded on the first trap */
   pthread_mutex_t sym_mu;
   bool sym_loaded;
@@ -231,7 +233,7 @@ struct kafu_module {
   uintptr_t load_base;
 };
 
-/* The table handed to generated code at init (wasi_table = kafu_wasi_import_table()). */
+/* The table handed to generated code at init. */
 const kafu_aot_rt *kafu_aot_rt_get(void);
 /* proc_exit hook installed on every instance's WASI context: leaves wasm. */
 void kafu_rt_exit_hook(void *ctx, uint32_t code);

@@ -39,6 +39,7 @@ static char *dup(const char *s) { return s ? strdup(s) : NULL; }
 int kafu_wasm_info_parse(const uint8_t *p, size_t len, wasm_info *wi, kafu_err *err) {
   memset(wi, 0, sizeof *wi);
   kafu_wasm_module m;
+  uint32_t *first_use = NULL;
   int rc = kafu_wasm_parse(p, len, &m, err);
   if (rc) return rc;
   rc = kafu_err_set(err, KAFU_ENOMEM, "out of memory");
@@ -54,12 +55,22 @@ int kafu_wasm_info_parse(const uint8_t *p, size_t len, wasm_info *wi, kafu_err *
     for (uint32_t k = 0; k < t->nresults; k++) o->types[t->nparams + k] = vt(t->results[k]);
   }
   wi->nimports = m.nimports;
-  if (!ALLOC(wi->imports, m.nimports)) goto fail;
+  if (!ALLOC(wi->imports, m.nimports) || !ALLOC(first_use, m.nimports)) goto fail;
   for (uint32_t i = 0; i < m.nimports; i++) {
     const kafu_wasm_import *im = &m.imports[i];
     wi_import *o = &wi->imports[i];
     o->kind = (uint8_t)im->kind;
     if (!(o->module = dup(im->module)) || !(o->name = dup(im->name))) goto fail;
+    /* distinct modules are few (first_use holds the first import of each) */
+    for (o->mod = 0; o->mod < wi->nimport_mods; o->mod++)
+      if (!strcmp(wi->imports[first_use[o->mod]].module, o->module)) break;
+    if (o->mod == wi->nimport_mods) {
+      if (o->mod == 1024) { /* a real module imports from a handful */
+        rc = kafu_err_set(err, KAFU_EFORMAT, "imports from more than 1024 different modules");
+        goto fail;
+      }
+      first_use[wi->nimport_mods++] = i;
+    }
     switch (im->kind) {
       case KAFU_WASM_EXT_FUNC:
         o->type = im->type_index;
@@ -106,10 +117,12 @@ int kafu_wasm_info_parse(const uint8_t *p, size_t len, wasm_info *wi, kafu_err *
     if (!(wi->exports[i].name = dup(m.exports[i].name))) goto fail;
   }
   wi->has_start = m.has_start;
+  free(first_use);
   kafu_wasm_module_free(&m);
   if (err) err->code = 0, err->msg[0] = 0;
   return 0;
 fail:
+  free(first_use);
   kafu_wasm_module_free(&m);
   kafu_wasm_info_free(wi);
   return rc;

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kafu/hostmod.h"
 #include "wasi_internal.h"
 
 /* ---- errno ---------------------------------------------------------------- */
@@ -583,6 +584,8 @@ uint32_t kafu_wasi_random_get(kafu_wasi *w, const kafu_mem *m, uint32_t buf, uin
   return 0;
 }
 
+int kafu_wasi_stdout_host_fd(const kafu_wasi *w) { return w->stdio_host[1] < 0 ? -1 : w->stdio_host[1]; }
+
 void kafu_wasi_proc_exit(kafu_wasi *w, const kafu_mem *m, uint32_t code) {
   w->exited = true;
   w->exit_code = code;
@@ -600,8 +603,18 @@ uint32_t kafu_wasi_sched_yield(kafu_wasi *w, const kafu_mem *m) {
 
 /* ---- import table --------------------------------------------------------- */
 
-#define KAFU_X_PTR(name, params, result) (const void *)kafu_wasi_##name,
-static const void *const g_imports[] = {KAFU_WASI_FUNCS(KAFU_X_PTR)};
+/* The WASI host as a host module (kafu/hostmod.h). In preview1 only proc_exit
+ * has no result, and it never returns to the program. */
+#define KAFU_X_FN(name, params, result)                                       \
+  {#name, params, (result) == 'v' ? "" : "i", (const void *)kafu_wasi_##name, \
+   (result) == 'v' ? KAFU_HOSTFN_EXITS : 0},
+static const kafu_hostfn g_fns[] = {KAFU_WASI_FUNCS(KAFU_X_FN)};
 
-const void *const *kafu_wasi_import_table(void) { return g_imports; }
-size_t kafu_wasi_import_count(void) { return sizeof g_imports / sizeof g_imports[0]; }
+const kafu_hostmod kafu_hostmod_wasi = {
+    .name = "wasi_snapshot_preview1",
+    .summary = "WASI preview1",
+    .ctx = KAFU_HOSTCTX_WASI,
+    .ctx_required = true,
+    .fns = g_fns,
+    .nfns = sizeof g_fns / sizeof g_fns[0],
+};

@@ -133,9 +133,6 @@ struct kafu_wasi {
 
 uint32_t kafu_wasi_errno(int e); /* host errno -> WASI errno */
 
-static inline bool kafu_mem_ok(const kafu_mem *m, uint64_t ptr, uint64_t len) {
-  return m && m->base && ptr <= m->size && len <= m->size - ptr;
-}
 static inline void kafu_st16(uint8_t *p, uint16_t v) {
   p[0] = (uint8_t)v;
   p[1] = (uint8_t)(v >> 8);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "kafu/engine.h"
+#include "kafu/hostmod.h"
 #include "kafu/util.h"
 #include "kafu/wasi.h"
 
@@ -138,6 +139,9 @@ static void test_unknown_imports(void **s) {
   assert_non_null(strstr(err.msg, "env.get_time (function)"));
   assert_non_null(strstr(err.msg, "env.table (table)"));
   assert_non_null(strstr(err.msg, "kafu does not provide"));
+  /* the hint lists the host modules there are */
+  assert_non_null(strstr(err.msg, "wasi_snapshot_preview1, spectest, "));
+  assert_non_null(strstr(err.msg, "kafu.migration_point"));
   free(d);
 
   d = build_wat("bad_wasi_sig", false, &len);
@@ -602,6 +606,129 @@ static void test_threads(void **s) {
   }
 }
 
+/* ---- host modules (kafu/hostmod.h) ------------------------------------------------ */
+
+typedef struct bound_ctx {
+  double bias;
+  int calls;
+} bound_ctx;
+
+static double hm_mix(void *ctx, const kafu_mem *m, uint32_t a, uint64_t b, float c, double d) {
+  bound_ctx *bc = ctx;
+  bc->calls++;
+  return (int32_t)a + (double)(int64_t)b + c + d + bc->bias;
+}
+static uint64_t hm_add64(void *ctx, const kafu_mem *m, uint64_t a, uint64_t b) { return a + b; }
+static float hm_half(void *ctx, const kafu_mem *m, float x) { return x / 2; }
+/* a guest pointer, bounds-checked against the memory view of this call */
+static uint32_t hm_peek(void *ctx, const kafu_mem *m, uint32_t p) {
+  return kafu_mem_ok(m, p, 1) ? m->base[p] : 0xffffffffu;
+}
+static void hm_stop(void *ctx, const kafu_mem *m, uint32_t code) {
+  kafu_instance *inst = ctx;
+  assert_ptr_equal(kafu_instance_host(inst)->ctx, (void *)&hm_stop); /* the host is reachable */
+  kafu_instance_abort(inst, "stopped by the host with %u", code);
+}
+
+static const kafu_hostfn bound_fns[] = {
+    {"mix", "iIfF", "F", (const void *)hm_mix, 0},
+    {"add64", "II", "I", (const void *)hm_add64, 0},
+    {"half", "f", "f", (const void *)hm_half, 0},
+    {"peek", "i", "i", (const void *)hm_peek, 0},
+};
+static const kafu_hostmod bound_mod = {
+    "test_bound", "test module with a bound context", KAFU_HOSTCTX_BOUND, true, bound_fns, 4};
+static const kafu_hostfn inst_fns[] = {{"stop", "i", "", (const void *)hm_stop, 0}};
+static const kafu_hostmod inst_mod = {"test_inst", "test module", KAFU_HOSTCTX_INSTANCE, false, inst_fns, 1};
+
+static void test_host_modules(void **s) {
+  (void)s;
+  kafu_err err = {0};
+  assert_int_equal(kafu_hostmod_register(&bound_mod, &err), 0);
+  assert_int_equal(kafu_hostmod_register(&inst_mod, &err), 0);
+  assert_int_equal(kafu_hostmod_register(&bound_mod, &err), KAFU_EINVAL); /* name taken */
+  assert_non_null(strstr(err.msg, "exists"));
+  kafu_hostmod bad = {.name = "kafu", .fns = inst_fns, .nfns = 1};
+  assert_int_equal(kafu_hostmod_register(&bad, &err), KAFU_EINVAL); /* the engine's own */
+  kafu_hostfn badfn = {"x", "iv", "", (const void *)hm_stop, 0};
+  bad = (kafu_hostmod){.name = "test_badsig", .fns = &badfn, .nfns = 1};
+  assert_int_equal(kafu_hostmod_register(&bad, &err), KAFU_EINVAL);
+
+  kafu_module *m = load_wat("hostmods", false);
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  kafu_wasi *w;
+  assert_int_equal(kafu_wasi_new(&(kafu_wasi_config){.stdout_fd = fds[1]}, &w, &err), 0);
+
+  /* a module that needs a bound context gets none: instance creation fails */
+  kafu_instance *inst = NULL;
+  kafu_host h = {.wasi = w, .ctx = (void *)&hm_stop};
+  assert_int_equal(kafu_instance_new(m, &h, &inst, &err), KAFU_EINVAL);
+  assert_non_null(strstr(err.msg, "test_bound"));
+  assert_null(inst);
+
+  bound_ctx bc = {.bias = 0.5};
+  kafu_host_binding b = {"test_bound", &bc};
+  h.bindings = &b;
+  h.nbindings = 1;
+  inst = new_inst(m, &h);
+  uint64_t a[4], r[1];
+  kafu_outcome o;
+  a[0] = kafu_val_i32(-3), a[1] = kafu_val_i64(-4000000000LL), a[2] = kafu_val_f32(0.25f),
+  a[3] = kafu_val_f64(1e9);
+  assert_int_equal(kafu_instance_call(inst, "mix", a, 4, r, 1, &o, &err), 0);
+  assert_true(kafu_val_as_f64(r[0]) == -3.0 - 4e9 + 0.25 + 1e9 + 0.5);
+  assert_int_equal(bc.calls, 1);
+  a[0] = kafu_val_i64(INT64_MAX), a[1] = kafu_val_i64(2);
+  assert_int_equal(kafu_instance_call(inst, "add64", a, 2, r, 1, &o, &err), 0);
+  assert_true(r[0] == (uint64_t)INT64_MAX + 2);
+  a[0] = kafu_val_f32(-3.0f);
+  assert_int_equal(kafu_instance_call(inst, "half", a, 1, r, 1, &o, &err), 0);
+  assert_true(kafu_val_as_f32(r[0]) == -1.5f);
+  a[0] = kafu_val_i32(100);
+  assert_int_equal(kafu_instance_call(inst, "peek", a, 1, r, 1, &o, &err), 0);
+  assert_int_equal((uint32_t)r[0], 0x2a);
+  a[0] = kafu_val_i32(65536);
+  assert_int_equal(kafu_instance_call(inst, "peek", a, 1, r, 1, &o, &err), 0);
+  assert_int_equal((uint32_t)r[0], 0xffffffffu);
+
+  /* spectest writes to the WASI context's stdout */
+  assert_int_equal(kafu_instance_call(inst, "prints", NULL, 0, NULL, 0, &o, &err), 0);
+  close(fds[1]);
+  char out[256];
+  ssize_t n = read(fds[0], out, sizeof out - 1);
+  assert_true(n > 0);
+  out[n] = 0;
+  assert_string_equal(out, "-5: i32\n0.1: f64\n-0: f64\n3: i32\n10000000000: f32\n");
+  close(fds[0]);
+
+  /* an INSTANCE-context handler can stop the program with a trap */
+  assert_int_equal(kafu_instance_call(inst, "stop", NULL, 0, NULL, 0, &o, &err), KAFU_ETRAP);
+  assert_int_equal(o.trap, KAFU_TRAP_HOST);
+  assert_non_null(strstr(err.msg, "stopped by the host with 9"));
+  kafu_instance_free(inst);
+  kafu_wasi_free(w);
+  kafu_module_free(m);
+
+  /* a wrong signature for a known host function names both types */
+  char cmd[1024], path[600];
+  snprintf(path, sizeof path, "%s/badsig.wat", g_tmp);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(
+      "(module (import \"spectest\" \"print_i32\" (func (param i64))) (import \"spectest\" \"global_i32\" "
+      "(global i32)) (func (export \"_start\")))",
+      f);
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "wat2wasm %s -o %s/badsig.wasm", path, g_tmp);
+  assert_int_equal(system(cmd), 0);
+  snprintf(path, sizeof path, "%s/badsig.wasm", g_tmp);
+  kafu_engine_opts eo = opts("badsig.wasm");
+  assert_int_equal(kafu_module_load_file(path, &eo, &m, &err), KAFU_EINVAL);
+  assert_non_null(strstr(err.msg, "spectest.print_i32 has type (i64) -> (), but kafu's spectest"));
+  assert_non_null(strstr(err.msg, "has type (i32) -> ()"));
+}
+
 int main(void) {
   kafu_log_init_from_env();
   const struct CMUnitTest tests[] = {
@@ -610,6 +737,7 @@ int main(void) {
       cmocka_unit_test(test_memory),          cmocka_unit_test(test_traps),
       cmocka_unit_test(test_migration_hook),  cmocka_unit_test(test_asyncify_loop),
       cmocka_unit_test(test_cache),           cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_host_modules),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

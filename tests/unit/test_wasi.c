@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "kafu/hostmod.h"
 #include "test_wasi_common.h"
 
 /* ---- context -------------------------------------------------------------- */
@@ -175,19 +176,25 @@ static void test_proc(void **state) {
   kafu_wasi_free(w);
 }
 
+/* the WASI host as a host module: every X-macro entry, in order, with its
+ * handler and signature; proc_exit (no result) is the one that exits */
 static void test_import_table(void **state) {
   (void)state;
-  const void *const *t = kafu_wasi_import_table();
-  size_t n = 0;
-#define COUNT(name, p, r) n++;
-  KAFU_WASI_FUNCS(COUNT)
-  assert_int_equal(kafu_wasi_import_count(), n);
-  for (size_t i = 0; i < n; i++) assert_non_null(t[i]);
-  assert_ptr_equal(t[0], (const void *)kafu_wasi_args_get);
-  assert_ptr_equal(t[n - 1], (const void *)kafu_wasi_sock_shutdown);
+  const kafu_hostmod *hm = &kafu_hostmod_wasi;
+  assert_string_equal(hm->name, "wasi_snapshot_preview1");
+  assert_int_equal(hm->ctx, KAFU_HOSTCTX_WASI);
+  assert_true(hm->ctx_required);
   size_t i = 0;
-#define CHECK(name, p, r) assert_ptr_equal(t[i++], (const void *)kafu_wasi_##name);
+#define CHECK(fn_, p_, r_)                                             \
+  assert_true(i < hm->nfns);                                           \
+  assert_string_equal(hm->fns[i].name, #fn_);                          \
+  assert_string_equal(hm->fns[i].params, p_);                          \
+  assert_string_equal(hm->fns[i].results, (r_) == 'v' ? "" : "i");     \
+  assert_ptr_equal(hm->fns[i].fn, (const void *)kafu_wasi_##fn_);      \
+  assert_int_equal(hm->fns[i].flags != 0, !strcmp(#fn_, "proc_exit")); \
+  i++;
   KAFU_WASI_FUNCS(CHECK)
+  assert_int_equal(i, hm->nfns);
 }
 
 /* ---- fd_* ----------------------------------------------------------------- */

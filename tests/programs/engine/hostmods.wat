@@ -1,0 +1,26 @@
+;; hostmods.wat — calls into host modules of every context kind and value type:
+;; "test_bound" (a context the embedder binds), "test_inst" (the instance),
+;; and the built-in "spectest" (the WASI context's stdout).
+(module
+  (import "test_bound" "mix" (func $mix (param i32 i64 f32 f64) (result f64)))
+  (import "test_bound" "add64" (func $add64 (param i64 i64) (result i64)))
+  (import "test_bound" "half" (func $half (param f32) (result f32)))
+  (import "test_bound" "peek" (func $peek (param i32) (result i32)))
+  (import "test_inst" "stop" (func $stop (param i32)))
+  (import "spectest" "print_i32" (func $p_i32 (param i32)))
+  (import "spectest" "print_f64_f64" (func $p_ff (param f64 f64)))
+  (import "spectest" "print_i32_f32" (func $p_if (param i32 f32)))
+  (import "spectest" "print" (func $p))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "\2a")
+  (func (export "mix") (param i32 i64 f32 f64) (result f64)
+    (call $mix (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
+  (func (export "add64") (param i64 i64) (result i64) (call $add64 (local.get 0) (local.get 1)))
+  (func (export "half") (param f32) (result f32) (call $half (local.get 0)))
+  (func (export "peek") (param i32) (result i32) (call $peek (local.get 0)))
+  (func (export "stop") (call $stop (i32.const 9)) (unreachable))
+  (func (export "prints")
+    (call $p)
+    (call $p_i32 (i32.const -5))
+    (call $p_ff (f64.const 0.1) (f64.const -0))
+    (call $p_if (i32.const 3) (f32.const 1e10))))
