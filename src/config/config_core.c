@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config/config_internal.h"
+#include "config_internal.h"
 #include "kafu/config.h"
 
 void kafu_config_free(kafu_config *c) {

@@ -4,7 +4,7 @@
  * the output documents the effective settings; paths are absolute so the
  * output means the same thing wherever it is saved.
  */
-#include "config/yaml_tree.h"
+#include "kafu/yaml.h"
 #include "kafu/config.h"
 
 int kafu_config_to_yaml(const kafu_config *c, unsigned flags, kafu_buf *out, kafu_err *err) {

@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "config/config_internal.h"
+#include "config_internal.h"
 #include "kafu/config.h"
 
 #define MAX_CONFIG_BYTES (16u << 20)

@@ -1,7 +1,7 @@
 /*
  * kube.c — Kubernetes objects for a Kafu config (see include/kafu/kube.h).
  *
- * Objects are built as small YAML trees (src/config/yaml_tree.h) and written
+ * Objects are built as small YAML trees (include/kafu/yaml.h) and written
  * by libyaml's emitter, so quoting is always right. The -o DIR form writes the
  * very same trees into files plus a kustomization.yaml that only lists them:
  * `kubectl kustomize DIR` therefore renders identical objects, and users can
@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/yaml_tree.h"
+#include "kafu/yaml.h"
 
 /* ---- names and validation ------------------------------------------------- */
 

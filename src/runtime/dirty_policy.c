@@ -8,7 +8,7 @@
  * The receive-side knobs ($KAFU_WP_RELEASE, $KAFU_WP_GAP, $KAFU_WP_MIN) and
  * $KAFU_DIRTY_TRACKING=hash are for benchmarking (docs/benchmarks.md).
  */
-#include "runtime/runtime_internal.h"
+#include "runtime_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

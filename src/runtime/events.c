@@ -5,7 +5,7 @@
  * receiving node. The sink is the caller's FILE (kafu_runtime_opts.events);
  * each event is flushed whole, so several nodes can append to one file.
  */
-#include "runtime/runtime_internal.h"
+#include "runtime_internal.h"
 
 #include <inttypes.h>
 #include <time.h>

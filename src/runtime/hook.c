@@ -9,7 +9,7 @@
  * rewinding is the one that unwound on the other side: the hook stops the
  * rewind and returns, and the program continues.
  */
-#include "runtime/runtime_internal.h"
+#include "runtime_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,7 @@
  * snapshot leaves memory and baseline intact. Once finished, the globals, fds
  * and migration stack are restored; kafu_runtime_resume() then rewinds.
  */
-#include "runtime/runtime_internal.h"
+#include "runtime_internal.h"
 
 #include <inttypes.h>
 #include <string.h>

@@ -9,7 +9,7 @@
  * makes the hop itself and rewinds (VERIFY mode, verify.c). The rest of the
  * runtime is split by job: see runtime_internal.h.
  */
-#include "runtime/runtime_internal.h"
+#include "runtime_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

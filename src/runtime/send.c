@@ -7,7 +7,7 @@
  * is the snapshot stage's decision (kafu_snap_plan_memory), asked the same way
  * by the estimate and by the encoder.
  */
-#include "runtime/runtime_internal.h"
+#include "runtime_internal.h"
 
 /* Bring the image (and the delta) up to date with memory, once per checkpoint. */
 static int image_refresh(kafu_runtime *rt, kafu_err *err) {

@@ -13,7 +13,7 @@
  * took (kafu_wasi_monotonic_resume), so it neither jumps to this host's clock
  * nor hides the migration's duration.
  */
-#include "runtime/runtime_internal.h"
+#include "runtime_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * The old instance is dropped before decoding: only the snapshot carries state.
  * With --save-snapshots each encoded snapshot is also written to a file.
  */
-#include "runtime/runtime_internal.h"
+#include "runtime_internal.h"
 
 #include <inttypes.h>
 

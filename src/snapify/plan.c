@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "snapify/snapify_internal.h"
+#include "snapify_internal.h"
 
 /* ---- small helpers ----------------------------------------------------------- */
 

@@ -28,7 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "snapify/snapify_internal.h"
+#include "snapify_internal.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
 

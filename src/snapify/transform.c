@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "snapify/snapify_internal.h"
+#include "snapify_internal.h"
 
 #define MP_INTERNAL "kafu$migration_point"
 

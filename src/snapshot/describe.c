@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "snapshot/snap_internal.h"
+#include "snap_internal.h"
 
 static void json_str(kafu_buf *o, const char *s) {
   if (!s) {

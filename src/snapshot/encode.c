@@ -22,7 +22,7 @@
 #include <string.h>
 #include <zstd.h>
 
-#include "snapshot/snap_internal.h"
+#include "snap_internal.h"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "snapshot/snap_internal.h"
+#include "snap_internal.h"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>

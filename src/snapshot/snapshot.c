@@ -8,7 +8,7 @@
 #include <strings.h>
 #include <zstd.h>
 
-#include "snapshot/snap_internal.h"
+#include "snap_internal.h"
 
 void kafu_snapshot_clear(kafu_snapshot *s) {
   if (!s) return;

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wasm/wasm_internal.h"
+#include "wasm_internal.h"
 
 typedef struct {
   const kafu_wasm_module *m;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wasm/wasm_internal.h"
+#include "wasm_internal.h"
 
 static int leb_unsigned(const uint8_t *p, size_t len, size_t *pos, unsigned bits, uint64_t *out) {
   uint64_t v = 0;

@@ -1,6 +1,7 @@
 /*
- * yaml_tree.h — a tiny in-memory YAML tree emitted through libyaml's emitter
- * (internal to the config and kube stages).
+ * yaml.h — the yaml stage (src/yaml/): a tiny in-memory YAML tree emitted
+ * through libyaml's emitter, shared by the config stage (`kafu config check`'s
+ * normalized YAML) and the kube stage (Kubernetes manifests).
  *
  * Why a tree: producers (normalized config, Kubernetes objects) build plain
  * data, and only one place decides how a scalar is written. Strings that a YAML
@@ -13,8 +14,8 @@
  * Allocation failures are sticky: a NULL child marks the parent, and
  * kafu_y_emit reports KAFU_ENOMEM, so builders need no error checks.
  */
-#ifndef KAFU_CONFIG_YAML_TREE_H
-#define KAFU_CONFIG_YAML_TREE_H
+#ifndef KAFU_YAML_H
+#define KAFU_YAML_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -46,4 +47,4 @@ void kafu_y_free(kafu_ynode *n);
 /* Would `s`, written plain, be read back as something other than this string? */
 bool kafu_y_plain_ambiguous(const char *s);
 
-#endif
+#endif /* KAFU_YAML_H */

@@ -1,8 +1,8 @@
 /*
  * yaml_tree.c — build a small YAML tree and write it with libyaml's emitter.
- * See yaml_tree.h for why quoting is decided here.
+ * See include/kafu/yaml.h for why quoting is decided here.
  */
-#include "config/yaml_tree.h"
+#include "kafu/yaml.h"
 
 #include <ctype.h>
 #include <stdio.h>
