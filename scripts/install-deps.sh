@@ -13,8 +13,13 @@ PKGS=(
   binaryen wabt
   # libraries
   libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev liblz4-dev libzstd-dev libxxhash-dev libssl-dev
+  # wasi-nn: OpenCV's DNN module (not imgcodecs: it drags in GDAL); image decoding
+  libopencv-dnn-dev libjpeg62-turbo-dev libpng-dev
   # tests
   libcmocka-dev nodejs curl python3
+  # wasi-nn tests: ONNX backend node tests; the example model's generator
+  # (examples/image-classification/make-model.py) and its JPEG fixtures
+  libonnx-testdata python3-onnx python3-numpy libjpeg-turbo-progs
   # benchmarks: plots
   gnuplot-nox
 )
