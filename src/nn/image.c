@@ -19,7 +19,6 @@
  */
 #include <math.h>
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,25 +28,13 @@
 #include <png.h>
 
 #include "kafu/nn.h"
+#include "nn_internal.h"
 
 /* upper bound of the intermediate (vertical pass) buffer, in floats */
 #define MAX_TMP_FLOATS (128u * 1024 * 1024)
 
 static const float MEAN[3] = {0.485f, 0.456f, 0.406f};
 static const float STDV[3] = {0.229f, 0.224f, 0.225f};
-
-static int img_fail(kafu_err *err, int status, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int img_fail(kafu_err *err, int status, int code, const char *fmt, ...) {
-  if (err) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-    err->code = code;
-  }
-  return status;
-}
 
 /* ---- JPEG ------------------------------------------------------------------ */
 
@@ -89,7 +76,7 @@ static int decode_jpeg(const uint8_t *file, size_t len, uint8_t **rgb, uint32_t 
   if (setjmp(je.jb)) {
     jpeg_destroy_decompress(&cinfo);
     free(pix);
-    return img_fail(err, KAFU_NN_INVALID_ENCODING, KAFU_EFORMAT, "corrupt JPEG: %s", je.msg);
+    return NN_FAIL(err, KAFU_NN_INVALID_ENCODING, "corrupt JPEG: %s", je.msg);
   }
   jpeg_create_decompress(&cinfo);
   cinfo.progress = &prog;
@@ -97,14 +84,14 @@ static int decode_jpeg(const uint8_t *file, size_t len, uint8_t **rgb, uint32_t 
   jpeg_read_header(&cinfo, TRUE);
   if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
     jpeg_destroy_decompress(&cinfo);
-    return img_fail(err, KAFU_NN_UNSUPPORTED, KAFU_EUNSUP, "CMYK JPEG images are not supported");
+    return NN_FAIL(err, KAFU_NN_UNSUPPORTED, "CMYK JPEG images are not supported");
   }
   if (!cinfo.image_width || !cinfo.image_height ||
       (uint64_t)cinfo.image_width * cinfo.image_height > KAFU_NN_IMAGE_MAX_PIXELS) {
     uint32_t iw = cinfo.image_width, ih = cinfo.image_height;
     jpeg_destroy_decompress(&cinfo);
-    return img_fail(err, KAFU_NN_TOO_LARGE, KAFU_ENOMEM,
-                    "JPEG of %ux%u pixels is over the limit of %u pixels", iw, ih, KAFU_NN_IMAGE_MAX_PIXELS);
+    return NN_FAIL(err, KAFU_NN_TOO_LARGE, "JPEG of %ux%u pixels is over the limit of %u pixels", iw, ih,
+                   KAFU_NN_IMAGE_MAX_PIXELS);
   }
   cinfo.out_color_space = JCS_RGB;
   jpeg_start_decompress(&cinfo);
@@ -112,7 +99,7 @@ static int decode_jpeg(const uint8_t *file, size_t len, uint8_t **rgb, uint32_t 
   pix = malloc(stride * cinfo.output_height);
   if (!pix) {
     jpeg_destroy_decompress(&cinfo);
-    return img_fail(err, KAFU_NN_TOO_LARGE, KAFU_ENOMEM, "out of memory decoding a JPEG");
+    return NN_FAIL(err, KAFU_NN_TOO_LARGE, "out of memory decoding a JPEG");
   }
   while (cinfo.output_scanline < cinfo.output_height) {
     JSAMPROW row = pix + stride * cinfo.output_scanline;
@@ -158,13 +145,13 @@ static int decode_png(const uint8_t *file, size_t len, uint8_t **rgb, uint32_t *
   png_bytep *volatile rows = NULL;
   if (!png || !info) {
     png_destroy_read_struct(&png, &info, NULL);
-    return img_fail(err, KAFU_NN_MISSING_MEMORY, KAFU_ENOMEM, "out of memory decoding a PNG");
+    return NN_FAIL(err, KAFU_NN_MISSING_MEMORY, "out of memory decoding a PNG");
   }
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_read_struct(&png, &info, NULL);
     free(pix);
     free(rows);
-    return img_fail(err, KAFU_NN_INVALID_ENCODING, KAFU_EFORMAT, "corrupt PNG: %s", src.msg);
+    return NN_FAIL(err, KAFU_NN_INVALID_ENCODING, "corrupt PNG: %s", src.msg);
   }
   png_set_read_fn(png, &src, p_read);
   png_set_user_limits(png, 1u << 20, 1u << 20);
@@ -172,8 +159,8 @@ static int decode_png(const uint8_t *file, size_t len, uint8_t **rgb, uint32_t *
   png_uint_32 iw = png_get_image_width(png, info), ih = png_get_image_height(png, info);
   if ((uint64_t)iw * ih > KAFU_NN_IMAGE_MAX_PIXELS) {
     png_destroy_read_struct(&png, &info, NULL);
-    return img_fail(err, KAFU_NN_TOO_LARGE, KAFU_ENOMEM, "PNG of %ux%u pixels is over the limit of %u pixels",
-                    (unsigned)iw, (unsigned)ih, KAFU_NN_IMAGE_MAX_PIXELS);
+    return NN_FAIL(err, KAFU_NN_TOO_LARGE, "PNG of %ux%u pixels is over the limit of %u pixels", (unsigned)iw,
+                   (unsigned)ih, KAFU_NN_IMAGE_MAX_PIXELS);
   }
   int ct = png_get_color_type(png, info);
   png_set_expand(png); /* palette -> RGB, gray < 8 bits -> 8 bits, tRNS -> alpha */
@@ -203,7 +190,7 @@ int kafu_nn_image_decode_rgb(const uint8_t *file, size_t len, uint8_t **rgb, uin
   if (len >= 3 && file[0] == 0xff && file[1] == 0xd8 && file[2] == 0xff)
     return decode_jpeg(file, len, rgb, w, h, err);
   if (len >= 8 && memcmp(file, "\x89PNG\r\n\x1a\n", 8) == 0) return decode_png(file, len, rgb, w, h, err);
-  return img_fail(err, KAFU_NN_INVALID_ENCODING, KAFU_EFORMAT, "not a JPEG or PNG image");
+  return NN_FAIL(err, KAFU_NN_INVALID_ENCODING, "not a JPEG or PNG image");
 }
 
 /* ---- resize + normalise ---------------------------------------------------------- */
@@ -260,14 +247,14 @@ static void free_taps(taps *t) {
 int kafu_nn_rgb_to_tensor(const uint8_t *rgb, uint32_t sw, uint32_t sh, uint32_t height, uint32_t width,
                           float *out, kafu_err *err) {
   if (!width || !height || !sw || !sh)
-    return img_fail(err, KAFU_NN_INVALID_ARGUMENT, KAFU_EINVAL, "image size %ux%u -> %ux%u: zero dimension",
-                    sw, sh, width, height);
+    return NN_FAIL(err, KAFU_NN_INVALID_ARGUMENT, "image size %ux%u -> %ux%u: zero dimension", sw, sh, width,
+                   height);
   if ((uint64_t)width * height > KAFU_NN_IMAGE_MAX_PIXELS || (uint64_t)sw * height * 3 > MAX_TMP_FLOATS)
-    return img_fail(err, KAFU_NN_TOO_LARGE, KAFU_ENOMEM, "resize %ux%u -> %ux%u is over the size limits", sw,
-                    sh, width, height);
+    return NN_FAIL(err, KAFU_NN_TOO_LARGE, "resize %ux%u -> %ux%u is over the size limits", sw, sh, width,
+                   height);
   size_t plane = (size_t)width * height;
   uint8_t *px = malloc(plane * 3);
-  if (!px) return img_fail(err, KAFU_NN_TOO_LARGE, KAFU_ENOMEM, "out of memory");
+  if (!px) return NN_FAIL(err, KAFU_NN_TOO_LARGE, "out of memory");
   if (sw == width && sh == height) {
     memcpy(px, rgb, plane * 3);
   } else {
@@ -275,7 +262,7 @@ int kafu_nn_rgb_to_tensor(const uint8_t *rgb, uint32_t sw, uint32_t sh, uint32_t
     float *tmp = malloc(sizeof(float) * (size_t)sw * height * 3);
     if (!tmp || make_taps(sh, height, &tv) || make_taps(sw, width, &th)) {
       free(tmp), free_taps(&tv), free_taps(&th), free(px);
-      return img_fail(err, KAFU_NN_TOO_LARGE, KAFU_ENOMEM, "out of memory");
+      return NN_FAIL(err, KAFU_NN_TOO_LARGE, "out of memory");
     }
     /* vertical: sh rows -> height rows, full source width, kept in float */
     for (uint32_t oy = 0; oy < height; oy++) {
@@ -323,11 +310,10 @@ int kafu_nn_rgb_to_tensor(const uint8_t *rgb, uint32_t sw, uint32_t sh, uint32_t
 int kafu_nn_image_to_tensor(const uint8_t *file, size_t len, uint32_t height, uint32_t width, float *out,
                             kafu_err *err) {
   if (!width || !height)
-    return img_fail(err, KAFU_NN_INVALID_ARGUMENT, KAFU_EINVAL, "target size %ux%u has a zero dimension",
-                    width, height);
+    return NN_FAIL(err, KAFU_NN_INVALID_ARGUMENT, "target size %ux%u has a zero dimension", width, height);
   if ((uint64_t)width * height > KAFU_NN_IMAGE_MAX_PIXELS)
-    return img_fail(err, KAFU_NN_TOO_LARGE, KAFU_ENOMEM, "target size %ux%u is over the limit of %u pixels",
-                    width, height, KAFU_NN_IMAGE_MAX_PIXELS);
+    return NN_FAIL(err, KAFU_NN_TOO_LARGE, "target size %ux%u is over the limit of %u pixels", width, height,
+                   KAFU_NN_IMAGE_MAX_PIXELS);
   uint8_t *rgb;
   uint32_t w, h;
   int st = kafu_nn_image_decode_rgb(file, len, &rgb, &w, &h, err);

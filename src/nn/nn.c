@@ -8,7 +8,6 @@
  */
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 
 #include "cv_shim.h"
 #include "kafu/nn.h"
+#include "nn_internal.h"
 #include "onnx_pb.h"
 
 struct kafu_nn_model {
@@ -86,37 +86,24 @@ void kafu_nn_limits_default(kafu_nn_limits *l) {
   l->max_tensor_bytes = 256ull << 20;
 }
 
-/* Every failure: message into err, the negative code that goes with it, and
- * the wasi-nn status returned. */
-static int nn_fail(kafu_err *err, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int nn_fail(kafu_err *err, int status, const char *fmt, ...) {
-  if (err) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-    switch (status) {
-      case KAFU_NN_UNSUPPORTED:
-        err->code = KAFU_EUNSUP;
-        break;
-      case KAFU_NN_INVALID_ENCODING:
-        err->code = KAFU_EFORMAT;
-        break;
-      case KAFU_NN_MISSING_MEMORY:
-      case KAFU_NN_TOO_LARGE:
-        err->code = KAFU_ENOMEM;
-        break;
-      case KAFU_NN_NOT_FOUND:
-        err->code = KAFU_ENOENT;
-        break;
-      case KAFU_NN_RUNTIME_ERROR:
-        err->code = KAFU_EIO;
-        break;
-      default:
-        err->code = KAFU_EINVAL;
-    }
+int kafu_nn_status_code(int status) {
+  switch (status) {
+    case KAFU_NN_OK:
+      return 0;
+    case KAFU_NN_UNSUPPORTED:
+      return KAFU_EUNSUP;
+    case KAFU_NN_INVALID_ENCODING:
+      return KAFU_EFORMAT;
+    case KAFU_NN_MISSING_MEMORY:
+    case KAFU_NN_TOO_LARGE:
+      return KAFU_ENOMEM;
+    case KAFU_NN_NOT_FOUND:
+      return KAFU_ENOENT;
+    case KAFU_NN_RUNTIME_ERROR:
+      return KAFU_EIO;
+    default:
+      return KAFU_EINVAL;
   }
-  return status;
 }
 
 /* ---- half precision ------------------------------------------------------------ */
@@ -189,43 +176,43 @@ int kafu_nn_model_load(uint32_t encoding, uint32_t target, const uint8_t *bytes,
     kafu_nn_limits_default(&L);
   if (L.max_rank > KAFU_NN_MAX_RANK) L.max_rank = KAFU_NN_MAX_RANK;
   if (encoding != KAFU_NN_ENC_ONNX)
-    return nn_fail(err, encoding <= KAFU_NN_ENC_AUTODETECT ? KAFU_NN_UNSUPPORTED : KAFU_NN_INVALID_ARGUMENT,
+    return NN_FAIL(err, encoding <= KAFU_NN_ENC_AUTODETECT ? KAFU_NN_UNSUPPORTED : KAFU_NN_INVALID_ARGUMENT,
                    "graph encoding '%s' is not supported (this node runs onnx only)",
                    kafu_nn_encoding_name(encoding));
   if (target != KAFU_NN_TARGET_CPU)
-    return nn_fail(err, target <= KAFU_NN_TARGET_TPU ? KAFU_NN_UNSUPPORTED : KAFU_NN_INVALID_ARGUMENT,
+    return NN_FAIL(err, target <= KAFU_NN_TARGET_TPU ? KAFU_NN_UNSUPPORTED : KAFU_NN_INVALID_ARGUMENT,
                    "execution target '%s' is not supported (this node runs on cpu only)",
                    kafu_nn_target_name(target));
-  if (!bytes || len == 0) return nn_fail(err, KAFU_NN_INVALID_ARGUMENT, "empty model");
+  if (!bytes || len == 0) return NN_FAIL(err, KAFU_NN_INVALID_ARGUMENT, "empty model");
   if (len > L.max_model_bytes)
-    return nn_fail(err, KAFU_NN_TOO_LARGE, "model of %zu bytes is over the limit of %llu bytes", len,
+    return NN_FAIL(err, KAFU_NN_TOO_LARGE, "model of %zu bytes is over the limit of %llu bytes", len,
                    (unsigned long long)L.max_model_bytes);
 
   kafu_nn_model *m = calloc(1, sizeof *m);
-  if (!m) return nn_fail(err, KAFU_NN_MISSING_MEMORY, "out of memory");
+  if (!m) return NN_FAIL(err, KAFU_NN_MISSING_MEMORY, "out of memory");
   char eb[512] = "";
   if (kafu_onnx_model_info(bytes, len, &m->info, eb, sizeof eb)) {
     free(m);
-    return nn_fail(err, KAFU_NN_INVALID_ENCODING, "%s", eb);
+    return NN_FAIL(err, KAFU_NN_INVALID_ENCODING, "%s", eb);
   }
   int st = KAFU_NN_OK;
   kafu_buf ops = {0};
   for (size_t i = 0; i < m->info.nops; i++) kafu_buf_printf(&ops, "%s%s", i ? "," : "", m->info.ops[i]);
   m->ops = ops.data ? kafu_buf_cstr(&ops) : strdup("");
   if (m->info.external_data) {
-    st = nn_fail(err, KAFU_NN_INVALID_ENCODING,
+    st = NN_FAIL(err, KAFU_NN_INVALID_ENCODING,
                  "the model refers to external data files, which are never opened: embed the weights");
     goto fail;
   }
   if (!m->ops || !(m->bytes = malloc(len))) {
-    st = nn_fail(err, KAFU_NN_MISSING_MEMORY, "out of memory");
+    st = NN_FAIL(err, KAFU_NN_MISSING_MEMORY, "out of memory");
     goto fail;
   }
   memcpy(m->bytes, bytes, len);
   m->len = len;
   st = kafu_cv_load_onnx(bytes, len, &m->net, eb, sizeof eb);
   if (st != KAFU_NN_OK) {
-    st = nn_fail(err, st, "%s (operators: %s)", eb, m->ops);
+    st = NN_FAIL(err, st, "%s (operators: %s)", eb, m->ops);
     goto fail;
   }
   atomic_init(&m->refs, 1);
@@ -300,7 +287,7 @@ int kafu_nn_exec_new(kafu_nn_model *m, kafu_nn_exec **out, kafu_err *err) {
   if (!e || !e->in || !e->out) {
     if (e) free(e->in), free(e->out);
     free(e);
-    return nn_fail(err, KAFU_NN_MISSING_MEMORY, "out of memory");
+    return NN_FAIL(err, KAFU_NN_MISSING_MEMORY, "out of memory");
   }
   e->m = kafu_nn_model_ref(m);
   *out = e;
@@ -349,37 +336,37 @@ static int wasi_type_for(int32_t onnx) {
 int kafu_nn_exec_set_input(kafu_nn_exec *e, uint32_t index, const kafu_nn_tensor *t, kafu_err *err) {
   const kafu_onnx_info *info = &e->m->info;
   if (index >= info->ninputs)
-    return nn_fail(err, KAFU_NN_INVALID_ARGUMENT, "input index %u out of range: the graph has %zu input%s",
+    return NN_FAIL(err, KAFU_NN_INVALID_ARGUMENT, "input index %u out of range: the graph has %zu input%s",
                    index, info->ninputs, info->ninputs == 1 ? "" : "s");
   const kafu_onnx_value *decl = &info->inputs[index];
   size_t esz = kafu_nn_type_size(t->type);
   if (!esz)
-    return nn_fail(err, KAFU_NN_INVALID_ARGUMENT, "input '%s': unknown tensor type %u", decl->name, t->type);
+    return NN_FAIL(err, KAFU_NN_INVALID_ARGUMENT, "input '%s': unknown tensor type %u", decl->name, t->type);
   if (t->rank > e->m->lim.max_rank)
-    return nn_fail(err, KAFU_NN_TOO_LARGE, "input '%s': rank %u is over the limit of %u", decl->name, t->rank,
+    return NN_FAIL(err, KAFU_NN_TOO_LARGE, "input '%s': rank %u is over the limit of %u", decl->name, t->rank,
                    e->m->lim.max_rank);
   uint64_t count = 1;
   for (uint32_t i = 0; i < t->rank; i++) {
     if (t->dims[i] && count > UINT64_MAX / t->dims[i])
-      return nn_fail(err, KAFU_NN_TOO_LARGE, "input '%s': dimensions overflow", decl->name);
+      return NN_FAIL(err, KAFU_NN_TOO_LARGE, "input '%s': dimensions overflow", decl->name);
     count *= t->dims[i];
   }
   char a[256], b[256];
   if (count > e->m->lim.max_tensor_bytes / esz)
-    return nn_fail(err, KAFU_NN_TOO_LARGE, "input '%s': %s %s tensor is over the limit of %llu bytes",
+    return NN_FAIL(err, KAFU_NN_TOO_LARGE, "input '%s': %s %s tensor is over the limit of %llu bytes",
                    decl->name, dims_str(a, sizeof a, t->rank, t->dims, NULL), kafu_nn_type_name(t->type),
                    (unsigned long long)e->m->lim.max_tensor_bytes);
   if (t->len != count * esz)
-    return nn_fail(err, KAFU_NN_INVALID_ARGUMENT, "input '%s': %zu data bytes, but a %s %s tensor has %llu",
+    return NN_FAIL(err, KAFU_NN_INVALID_ARGUMENT, "input '%s': %zu data bytes, but a %s %s tensor has %llu",
                    decl->name, t->len, dims_str(a, sizeof a, t->rank, t->dims, NULL),
                    kafu_nn_type_name(t->type), (unsigned long long)(count * esz));
   if (decl->elem_type) {
     int want = wasi_type_for(decl->elem_type);
     if (want < 0)
-      return nn_fail(err, KAFU_NN_UNSUPPORTED, "input '%s' is %s, which no wasi-nn tensor type carries",
+      return NN_FAIL(err, KAFU_NN_UNSUPPORTED, "input '%s' is %s, which no wasi-nn tensor type carries",
                      decl->name, kafu_onnx_type_name(decl->elem_type));
     if ((uint32_t)want != t->type)
-      return nn_fail(err, KAFU_NN_INVALID_ARGUMENT, "input '%s' is %s (wasi-nn %s), got a %s tensor",
+      return NN_FAIL(err, KAFU_NN_INVALID_ARGUMENT, "input '%s' is %s (wasi-nn %s), got a %s tensor",
                      decl->name, kafu_onnx_type_name(decl->elem_type), kafu_nn_type_name((uint32_t)want),
                      kafu_nn_type_name(t->type));
   }
@@ -389,13 +376,13 @@ int kafu_nn_exec_set_input(kafu_nn_exec *e, uint32_t index, const kafu_nn_tensor
     for (uint32_t i = 0; ok && !scalar_as_1 && i < t->rank; i++)
       if (decl->dims[i] >= 0 && (uint64_t)decl->dims[i] != t->dims[i]) ok = false;
     if (!ok)
-      return nn_fail(err, KAFU_NN_INVALID_ARGUMENT, "input '%s' has shape %s, got %s", decl->name,
+      return NN_FAIL(err, KAFU_NN_INVALID_ARGUMENT, "input '%s' has shape %s, got %s", decl->name,
                      dims_str(a, sizeof a, decl->rank, NULL, decl->dims),
                      dims_str(b, sizeof b, t->rank, t->dims, NULL));
   }
   uint8_t *copy = malloc(t->len ? t->len : 1);
   if (!copy)
-    return nn_fail(err, KAFU_NN_TOO_LARGE, "input '%s': out of memory for %zu bytes", decl->name, t->len);
+    return NN_FAIL(err, KAFU_NN_TOO_LARGE, "input '%s': out of memory for %zu bytes", decl->name, t->len);
   if (t->len) memcpy(copy, t->data, t->len);
   owned_tensor *o = &e->in[index];
   owned_clear(o);
@@ -492,15 +479,15 @@ int kafu_nn_exec_compute(kafu_nn_exec *e, kafu_err *err) {
   const kafu_onnx_info *info = &e->m->info;
   for (size_t i = 0; i < info->ninputs; i++)
     if (!e->in[i].set)
-      return nn_fail(err, KAFU_NN_INVALID_ARGUMENT, "input #%zu '%s' was not set before compute", i,
+      return NN_FAIL(err, KAFU_NN_INVALID_ARGUMENT, "input #%zu '%s' was not set before compute", i,
                      info->inputs[i].name);
-  if (info->noutputs == 0) return nn_fail(err, KAFU_NN_INVALID_ENCODING, "the graph has no outputs");
+  if (info->noutputs == 0) return NN_FAIL(err, KAFU_NN_INVALID_ENCODING, "the graph has no outputs");
   size_t nin = info->ninputs, nout = info->noutputs;
   kafu_cv_blob *ins = calloc(nin + 1, sizeof *ins), *outs = calloc(nout, sizeof *outs);
   const char **in_names = calloc(nin + 1, sizeof *in_names), **out_names = calloc(nout, sizeof *out_names);
   int st = KAFU_NN_OK;
   if (!ins || !outs || !in_names || !out_names) {
-    st = nn_fail(err, KAFU_NN_MISSING_MEMORY, "out of memory");
+    st = NN_FAIL(err, KAFU_NN_MISSING_MEMORY, "out of memory");
     goto done;
   }
   for (size_t i = 0; i < nin; i++) {
@@ -511,7 +498,7 @@ int kafu_nn_exec_compute(kafu_nn_exec *e, kafu_err *err) {
     for (uint32_t d = 0; d < t->rank; d++) {
       if (t->dims[d] > INT32_MAX) {
         st =
-            nn_fail(err, KAFU_NN_TOO_LARGE, "input '%s': dimension %u is too large", in_names[i], t->dims[d]);
+            NN_FAIL(err, KAFU_NN_TOO_LARGE, "input '%s': dimension %u is too large", in_names[i], t->dims[d]);
         goto done;
       }
       ins[i].dims[d] = (int)t->dims[d];
@@ -519,7 +506,7 @@ int kafu_nn_exec_compute(kafu_nn_exec *e, kafu_err *err) {
     ins[i].count = count;
     ins[i].data = malloc(count ? count * sizeof(float) : sizeof(float));
     if (!ins[i].data) {
-      st = nn_fail(err, KAFU_NN_TOO_LARGE, "out of memory converting input '%s'", in_names[i]);
+      st = NN_FAIL(err, KAFU_NN_TOO_LARGE, "out of memory converting input '%s'", in_names[i]);
       goto done;
     }
     for (size_t k = 0; k < count; k++)
@@ -531,7 +518,7 @@ int kafu_nn_exec_compute(kafu_nn_exec *e, kafu_err *err) {
   st = kafu_cv_forward(e->m->net, nin, in_names, ins, nout, out_names, outs, msg, sizeof msg);
   pthread_mutex_unlock(&e->m->lock);
   if (st != KAFU_NN_OK) {
-    st = nn_fail(err, st, "compute failed: %s", msg);
+    st = NN_FAIL(err, st, "compute failed: %s", msg);
     goto done;
   }
   for (size_t i = 0; i < nout; i++) owned_clear(&e->out[i]);
@@ -542,13 +529,13 @@ int kafu_nn_exec_compute(kafu_nn_exec *e, kafu_err *err) {
     uint32_t type = out_type_for(decl->elem_type);
     size_t esz = kafu_nn_type_size(type);
     if (outs[i].count > e->m->lim.max_tensor_bytes / esz) {
-      st = nn_fail(err, KAFU_NN_TOO_LARGE, "output '%s' of %zu elements is over the limit of %llu bytes",
+      st = NN_FAIL(err, KAFU_NN_TOO_LARGE, "output '%s' of %zu elements is over the limit of %llu bytes",
                    decl->name, outs[i].count, (unsigned long long)e->m->lim.max_tensor_bytes);
       goto done;
     }
     o->buf = malloc(outs[i].count ? outs[i].count * esz : 1);
     if (!o->buf) {
-      st = nn_fail(err, KAFU_NN_TOO_LARGE, "out of memory for output '%s'", decl->name);
+      st = NN_FAIL(err, KAFU_NN_TOO_LARGE, "out of memory for output '%s'", decl->name);
       goto done;
     }
     for (size_t k = 0; k < outs[i].count; k++)
@@ -592,10 +579,10 @@ int kafu_nn_exec_get_output(const kafu_nn_exec *e, uint32_t index, const kafu_nn
                             kafu_err *err) {
   *out = NULL;
   if (index >= e->m->info.noutputs)
-    return nn_fail(err, KAFU_NN_INVALID_ARGUMENT, "output index %u out of range: the graph has %zu output%s",
+    return NN_FAIL(err, KAFU_NN_INVALID_ARGUMENT, "output index %u out of range: the graph has %zu output%s",
                    index, e->m->info.noutputs, e->m->info.noutputs == 1 ? "" : "s");
   if (!e->computed || !e->out[index].set)
-    return nn_fail(err, KAFU_NN_INVALID_ARGUMENT, "output '%s' is not available: compute has not succeeded",
+    return NN_FAIL(err, KAFU_NN_INVALID_ARGUMENT, "output '%s' is not available: compute has not succeeded",
                    e->m->info.outputs[index].name);
   *out = &e->out[index].t;
   return KAFU_NN_OK;

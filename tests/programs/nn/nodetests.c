@@ -34,6 +34,11 @@
 #include "kafu/nn.h"
 #endif
 
+#if defined(__GNUC__) && !defined(__clang__)
+/* messages and paths are cut at their buffer size on purpose (a cut path only fails to open) */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
+
 #define MAX_IO 16
 #define MAX_TENSOR_BYTES (64u << 20)
 
