@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 typedef enum {
-  KAFU_DRV_PASSTHROUGH, /* one clang call: --version, -###, -print-*, no inputs at all */
+  KAFU_DRV_PASSTHROUGH, /* one clang call: --version, -###, -print-*, no inputs at all, "--" */
   KAFU_DRV_COMPILE,     /* one clang call: -c, -S, -E, -M, -MM, -fsyntax-only, -emit-llvm, ... */
   KAFU_DRV_LINK,        /* compile sources separately, link without -O, Snapify */
 } kafu_drv_mode;
@@ -69,6 +69,8 @@ typedef struct kafu_drv {
   bool debug;          /* a -g flag (not cancelled by -g0): keep DWARF at link */
   bool snapify;        /* false with --no-snapify */
   bool verbose;        /* --kafu-verbose: print every command run */
+  bool raw;            /* a "--" token (dropped): PASSTHROUGH, one plain clang call with the
+                          rest, no Snapify (the original Kafu's `kafu clang -- ARGS`) */
   bool any_cxx_source; /* some source is C++ (by extension or -x c++) */
   bool dep_md;         /* -MD / -MMD given */
   bool dep_mf;         /* -MF given */

@@ -244,6 +244,7 @@ typedef struct kafu_tunables {
   /* where Kafu finds things */
   const char *share_dir;   /* KAFU_SHARE_DIR: guest support files (NULL: next to the binary) */
   const char *include_dir; /* KAFU_INCLUDE_DIR: the dir holding kafu.h */
+  const char *sdk_path;    /* KAFU_SDK_PATH: original-SDK layout root (libexec/kafu_*) for `kafu list` */
   const char *cache_dir;   /* KAFU_CACHE_DIR: engine cache (NULL: $XDG_CACHE_HOME/kafu, ~/.cache/kafu) */
   /* kafu cc: the wasm32-wasi toolchain */
   const char *clang;             /* KAFU_CLANG (NULL: clang, clang-14 in PATH) */

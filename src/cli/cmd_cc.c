@@ -28,12 +28,14 @@
 
 void kafu_usage_cc(void) {
   printf(
-      "Usage: kafu cc  [OPTIONS] FILE...      (also: kafu clang, kafu-cc)\n"
-      "       kafu c++ [OPTIONS] FILE...      (also: kafu clang++, kafu-c++)\n"
+      "Usage: kafu cc  [OPTIONS] FILE...   (also: kafu clang, kafu-cc, libexec/kafu_clang)\n"
+      "       kafu c++ [OPTIONS] FILE...   (also: kafu clang++, kafu-c++, libexec/kafu_clang++)\n"
+      "       kafu cc -- CLANG-ARGS...     one plain clang call (wasm32-wasi), no Snapify\n"
       "\n"
       "Compile C/C++ to a wasm32-wasi Kafu module: clang --target=wasm32-wasi\n"
-      "--sysroot=/usr with Kafu's include directory (kafu.h), then Snapify, which\n"
-      "makes the module migrate at KAFU_DEST-annotated functions.\n"
+      "--sysroot=/usr with Kafu's include directory (kafu.h, and the original SDK's\n"
+      "spectest.h, wasi_nn_*.h, kafu_helper.h), then Snapify, which makes the\n"
+      "module migrate at KAFU_DEST-annotated functions.\n"
       "\n"
       "Every clang option is accepted and passed to clang, which decides (-c, -o,\n"
       "-O*, -g, -I, -D, -L, -l, -std=, -W*, -Wl,..., -x, -MD/-MF, -E, -S, @file,\n"

@@ -29,17 +29,19 @@
 
 void kafu_usage_doctor(void) {
   printf(
-      "Usage: kafu doctor [--quiet]\n"
+      "Usage: kafu doctor [--quiet] [--verbose]\n"
       "\n"
       "Check the toolchain and environment Kafu needs: clang, wasm-ld, the\n"
       "wasm32-wasi sysroot, wasm32 compiler-rt, libc++ for wasm32, Kafu's own\n"
       "files, libbinaryen, wasm2c and its runtime, a C compiler for AOT, a\n"
-      "writable cache directory; optionally llvm-ar (static libraries of wasm\n"
-      "objects) and node. Each missing piece is shown with the Debian package\n"
-      "that provides it (scripts/install-deps.sh installs them all). Exits 1 when\n"
-      "a required piece is missing.\n"
+      "writable cache directory, the original SDK layout (libexec/kafu_*, under\n"
+      "$KAFU_SDK_PATH when set: required then); optionally llvm-ar (static\n"
+      "libraries of wasm objects) and node. Each missing piece is shown with the\n"
+      "Debian package that provides it (scripts/install-deps.sh installs them\n"
+      "all). Exits 1 when a required piece is missing.\n"
       "\n"
-      "  -q, --quiet   print only what is missing\n"
+      "  -q, --quiet     print only what is missing\n"
+      "  -v, --verbose   also list the installed subcommands and their paths\n"
       "\n"
       "Probe overrides (for testing): KAFU_CLANG, KAFU_WASM_LD, KAFU_WASI_SYSROOT,\n"
       "KAFU_CLANG_RT_BUILTINS, KAFU_BINARYEN_LIB, KAFU_WASM2C, KAFU_WASM_RT_IMPL,\n"
@@ -171,12 +173,33 @@ static void probe_cache(kafu_tc_check *c) {
   snprintf(c->detail, sizeof c->detail, "%.500s", dir);
 }
 
+/* The original Kafu SDK layout: <sdk>/libexec/kafu_clang, ... (cmd_list.c).
+ * Required when KAFU_SDK_PATH is set: the user's Makefiles rely on it. */
+static void probe_sdk(kafu_tc_check *c, char **dir, kafu_subcommand **subs, size_t *nsubs) {
+  const char *sdk = kafu_tunables_get()->sdk_path;
+  init(c, "SDK layout (libexec/kafu_*)", "", sdk != NULL);
+  kafu_err e = {0};
+  *dir = kafu_cli_libexec_dir();
+  if (!*dir || kafu_cli_subcommands(*dir, subs, nsubs, &e) < 0) {
+    snprintf(c->detail, sizeof c->detail, "%.400s%s", *dir ? e.msg : "out of memory",
+             sdk ? " (KAFU_SDK_PATH must be a Kafu install prefix)" : " (reinstall kafu: make install)");
+    return;
+  }
+  for (size_t i = 0; i < *nsubs; i++) c->ok |= !strcmp((*subs)[i].name, "clang");
+  snprintf(c->detail, sizeof c->detail, "%.400s: %zu subcommand%s%s", *dir, *nsubs, *nsubs == 1 ? "" : "s",
+           !c->ok ? ", no kafu_clang (reinstall kafu: make install)"
+           : !sdk ? "; KAFU_SDK_PATH not set (the original Makefiles want it: the install prefix)"
+                  : "");
+}
+
 int kafu_cmd_doctor(int argc, char **argv) {
   const kafu_tunables *t = kafu_tunables_get();
-  bool quiet = false;
+  bool quiet = false, verbose = false;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
       quiet = true;
+    } else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+      verbose = true;
     } else {
       fprintf(stderr, "kafu doctor: unknown option '%s'\nRun `kafu doctor --help` for usage.\n", argv[i]);
       return KAFU_EXIT_USAGE;
@@ -210,6 +233,10 @@ int kafu_cmd_doctor(int argc, char **argv) {
   init(c, "node (optional)", "nodejs", false);
   probe_exe(c, "KAFU_NODE", t->node, (const char *const[]){"node", "nodejs", NULL});
   append_version(c, "--version");
+  char *sdk_dir = NULL;
+  kafu_subcommand *subs = NULL;
+  size_t nsubs = 0;
+  probe_sdk(&checks[n++], &sdk_dir, &subs, &nsubs);
 
   if (!quiet) printf("kafu doctor (kafu %s)\n", KAFU_VERSION);
   kafu_buf pkgs = {0};
@@ -242,6 +269,12 @@ int kafu_cmd_doctor(int argc, char **argv) {
   } else if (!quiet) {
     printf("kafu doctor: all required checks passed\n");
   }
+  if (verbose && nsubs) {
+    printf("installed subcommands (%s):\n", sdk_dir);
+    for (size_t i = 0; i < nsubs; i++) printf("  - %s (%s)\n", subs[i].name, subs[i].path);
+  }
+  kafu_cli_subcommands_free(subs, nsubs);
+  free(sdk_dir);
   kafu_buf_free(&pkgs);
   return missing ? 1 : 0;
 }

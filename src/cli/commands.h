@@ -13,6 +13,10 @@
 #ifndef KAFU_CLI_COMMANDS_H
 #define KAFU_CLI_COMMANDS_H
 
+#include <stddef.h>
+
+#include "kafu/util.h"
+
 #define KAFU_EXIT_USAGE 2
 
 typedef struct kafu_command {
@@ -37,6 +41,20 @@ KAFU_DECLARE_COMMAND(launch)
 KAFU_DECLARE_COMMAND(kustomize)
 KAFU_DECLARE_COMMAND(config)
 KAFU_DECLARE_COMMAND(doctor)
+KAFU_DECLARE_COMMAND(list)
+
+/* The original Kafu SDK layout (cmd_list.c): libexec/kafu_<name> executables
+ * under $KAFU_SDK_PATH, else under the prefix of this kafu (<bin>/..). */
+typedef struct kafu_subcommand {
+  const char *name; /* after "kafu_" (points into path) */
+  char *path;       /* <libexec>/kafu_<name> */
+} kafu_subcommand;
+/* malloc'd "<sdk>/libexec", NULL when out of memory */
+char *kafu_cli_libexec_dir(void);
+/* The kafu_* regular files (links followed) in dir, sorted by name; free with
+ * kafu_cli_subcommands_free. Fails (err names dir) when dir cannot be read. */
+int kafu_cli_subcommands(const char *dir, kafu_subcommand **out, size_t *n, kafu_err *err);
+void kafu_cli_subcommands_free(kafu_subcommand *v, size_t n);
 
 /* true when argv contains -h/--help before a "--" */
 int kafu_cli_wants_help(int argc, char **argv);

@@ -374,7 +374,10 @@ int kafu_drv_parse(kafu_drv *d, int argc, char **argv, bool cxx, kafu_err *err) 
       }
       continue;
     }
-    if (is_kafu_option(t)) {
+    if (!strcmp(t, "--")) { /* the original kafu_clang: plain clang, nothing of Kafu's */
+      a->kind = KAFU_ARG_KAFU;
+      d->raw = true;
+    } else if (is_kafu_option(t)) {
       a->kind = KAFU_ARG_KAFU;
       if ((rc = parse_kafu_option(d, t, NULL, err)) < 0) return rc;
     } else if (in_list(t, compile_only_flags)) {
@@ -403,7 +406,7 @@ int kafu_drv_parse(kafu_drv *d, int argc, char **argv, bool cxx, kafu_err *err) 
     }
   }
 
-  if (info)
+  if (info || d->raw)
     d->mode = KAFU_DRV_PASSTHROUGH;
   else if (compile_only)
     d->mode = KAFU_DRV_COMPILE;

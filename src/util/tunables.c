@@ -43,6 +43,7 @@ void kafu_tunables_read(kafu_tunables *t, kafu_buf *warn) {
   t->log = str("KAFU_LOG");
   t->share_dir = str("KAFU_SHARE_DIR");
   t->include_dir = str("KAFU_INCLUDE_DIR");
+  t->sdk_path = str("KAFU_SDK_PATH");
   t->cache_dir = str("KAFU_CACHE_DIR");
 
   t->clang = str("KAFU_CLANG");

@@ -6,7 +6,7 @@ set -u
 fail() { echo "FAIL: $*"; exit 1; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-for c in snapify run aot inspect singlenode serve launch kustomize config doctor version help; do
+for c in snapify run aot inspect singlenode serve launch kustomize config doctor list version help; do
   "$KAFU" "$c" --help > "$T/h" 2> "$T/e" || fail "kafu $c --help exited $?"
   grep -q '^Usage: kafu' "$T/h" || fail "kafu $c --help: no Usage line"
   "$KAFU" help "$c" > "$T/h2" || fail "kafu help $c exited $?"
@@ -19,7 +19,7 @@ sys.exit(0 if helptext.strip() in doc else 1)
 PY
   esac
 done
-for c in snapify run aot inspect singlenode serve launch kustomize config doctor; do
+for c in snapify run aot inspect singlenode serve launch kustomize config doctor list; do
   "$KAFU" "$c" --no-such-option > /dev/null 2>&1
   rc=$?
   [ "$rc" = 2 ] || fail "kafu $c --no-such-option exited $rc, want 2"

@@ -4,7 +4,9 @@
 # hello.wasm` yields a valid module that runs, built from the prefix's own
 # kafu.h and kafu_rt.c (found relative to the executable, also after moving
 # the prefix); kafu-cc / kafu-c++ entry points; `kafu doctor`; a CMake project
-# (examples/cmake-app) with the installed toolchain file; DESTDIR staging.
+# (examples/cmake-app) with the installed toolchain file; DESTDIR staging; the
+# original SDK layout (libexec/kafu_*, its guest headers) used by an
+# original-style Makefile with KAFU_SDK_PATH=<prefix>.
 set -u
 KAFU=${KAFU:?} ; T=$(mktemp -d) ; trap 'rm -rf "$T"' EXIT
 fails=0
@@ -28,8 +30,12 @@ if ! make -s -C "$KAFU_SRC" install BUILD="$KAFU_BUILD" PREFIX="$P" JOBS=2 > "$T
   echo "FAIL: make install: $(tail -20 "$T/install.log")"; exit 1
 fi
 for f in bin/kafu bin/kafu-cc bin/kafu-c++ include/kafu.h share/kafu/guest/kafu_rt.c \
-         share/kafu/cmake/kafu-toolchain.cmake share/kafu/cmake/Platform/WASI.cmake; do
+         share/kafu/cmake/kafu-toolchain.cmake share/kafu/cmake/Platform/WASI.cmake \
+         include/spectest.h include/kafu_helper.h include/wasi_nn_types.h include/wasi_nn_backend.h; do
   [ -e "$P/$f" ] || fail "missing after install: $f"
+done
+for n in kafu_clang kafu_clang++ kafu_serve kafu_singlenode kafu_kustomize; do
+  [ "$(readlink "$P/libexec/$n")" = ../bin/kafu ] || fail "libexec/$n is not a link to ../bin/kafu"
 done
 [ "$(readlink "$P/bin/kafu-cc")" = kafu ] && [ "$(readlink "$P/bin/kafu-c++")" = kafu ] &&
   ok "installed: bin/kafu (+kafu-cc, kafu-c++), include/kafu.h, share/kafu/{guest,cmake}" ||
@@ -77,6 +83,21 @@ PATH="$P/bin:$PATH" kafu-cc -O2 hello.c -o h2.wasm && [ "$(run h2.wasm)" = "hell
 PATH="$P/bin:$PATH" kafu-c++ -std=c++17 -O2 hello.cpp -o h3.wasm && [ "$(run h3.wasm)" = "2 ab" ] &&
   ok "kafu-c++ from PATH" || fail "kafu-c++ from PATH"
 
+# the original SDK layout: an original-style Makefile with KAFU_SDK_PATH=<prefix>
+cp -r "$KAFU_SRC/tests/programs/sdk/basic" "$T/sdk-basic"
+if (cd "$T/sdk-basic" && KAFU_SDK_PATH="$P" make > make.log 2>&1); then
+  out=$(cd "$T/sdk-basic" && KAFU_SDK_PATH="$P" "$P/libexec/kafu_singlenode" serve kafu-config.yaml 2>/dev/null)
+  [ "$out" = $'main starts on cloud1\nstep 1 on cloud1\nstep 8 on edge1\n-8: i64\n2: f64\n8: i32' ] &&
+    ok "KAFU_SDK_PATH=<prefix> make (libexec/kafu_clang, spectest.h) + libexec/kafu_singlenode" ||
+    fail "sdk basic output: $out"
+  grep -q "^$P/libexec/kafu_clang main.c" "$T/sdk-basic/make.log" || fail "make did not call $P/libexec/kafu_clang"
+else
+  fail "KAFU_SDK_PATH=<prefix> make: $(cat "$T/sdk-basic/make.log")"
+fi
+[ "$(KAFU_SDK_PATH="$P" "$P/bin/kafu" list)" = $'clang\nclang++\nkustomize\nserve\nsinglenode' ] &&
+  [ "$(env -u KAFU_SDK_PATH "$P/bin/kafu" list -l | head -1)" = "clang	$P/libexec/kafu_clang" ] &&
+  ok "kafu list (KAFU_SDK_PATH or the prefix of kafu)" || fail "installed kafu list: $("$P/bin/kafu" list -l 2>&1)"
+
 # doctor from the prefix
 "$P/bin/kafu" doctor > doctor.txt 2>&1 && grep -q "kafu_rt.c *$P/share/kafu/guest/kafu_rt.c" doctor.txt &&
   ok "installed kafu doctor passes" || fail "installed doctor: $(cat doctor.txt)"
@@ -99,6 +120,7 @@ fi
 # DESTDIR staging (packagers): everything, symlinks included, lands under DESTDIR
 if DESTDIR="$T/stage" cmake --install "$KAFU_BUILD" --prefix /opt/kafu > "$T/stage.log" 2>&1; then
   [ -x "$T/stage/opt/kafu/bin/kafu" ] && [ -L "$T/stage/opt/kafu/bin/kafu-cc" ] &&
+    [ -L "$T/stage/opt/kafu/libexec/kafu_clang" ] && [ -f "$T/stage/opt/kafu/include/spectest.h" ] &&
     ok "DESTDIR install" || fail "DESTDIR install layout: $(find "$T/stage" | head)"
 else
   fail "DESTDIR install: $(cat "$T/stage.log")"

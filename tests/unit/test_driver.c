@@ -104,12 +104,32 @@ static void test_modes(void **s) {
       {"-### main.c", KAFU_DRV_PASSTHROUGH},
       {"-O2", KAFU_DRV_PASSTHROUGH},
       {"", KAFU_DRV_PASSTHROUGH},
+      {"-- main.c -o main.wasm -O3", KAFU_DRV_PASSTHROUGH}, /* the original's `kafu clang -- ARGS` */
+      {"main.c -- -o main.wasm", KAFU_DRV_PASSTHROUGH},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     assert_int_equal(parse(&d, false, cases[i].line, &e), 0);
     if (d.mode != cases[i].mode) fail_msg("'%s': mode %d, expected %d", cases[i].line, d.mode, cases[i].mode);
     kafu_drv_free(&d);
   }
+}
+
+/* `kafu clang -- ARGS`: one plain clang call with ARGS; the "--" never reaches clang */
+static void test_raw(void **s) {
+  kafu_drv d;
+  kafu_err e;
+  kafu_argv a = {0};
+  assert_int_equal(parse(&d, false, "-- main.c -O3 -o main.wasm", &e), 0);
+  assert_true(d.raw);
+  assert_int_equal(kafu_drv_passthrough_argv(&d, &tc, &a), 0);
+  assert_int_equal(find_arg(&a, "--"), -1);
+  assert_true(find_arg(&a, "main.c") > 0 && find_arg(&a, "-O3") > 0 && find_arg(&a, "main.wasm") > 0);
+  assert_true(find_arg(&a, "--target=wasm32-wasi") > 0);
+  kafu_argv_free(&a);
+  kafu_drv_free(&d);
+  assert_int_equal(parse(&d, false, "main.c -o main.wasm", &e), 0);
+  assert_false(d.raw);
+  kafu_drv_free(&d);
 }
 
 static void test_classify(void **s) {
@@ -492,6 +512,7 @@ int main(void) {
       cmocka_unit_test(test_lang_and_names),
       cmocka_unit_test(test_parse_size),
       cmocka_unit_test(test_modes),
+      cmocka_unit_test(test_raw),
       cmocka_unit_test(test_classify),
       cmocka_unit_test(test_kafu_options),
       cmocka_unit_test(test_compile_and_link_argv),
