@@ -1,6 +1,7 @@
 /*
- * aot_cache.c — wasm2c AOT: compile a module to a shared object once, cache it
- * by content, load it with dlopen.
+ * aot_cache.c — the wasm2c AOT backend's artifact cache: find a module's
+ * compiled shared object by content, build it once (aot_build.c) when it is
+ * missing, seal and store it, and load it with dlopen.
  *
  * Layout:  <cache>/aot/<module sha256>/<glue16>-<tool16>.so
  *   glue16  first 16 hex digits of the glue/engine version hash: which engine
@@ -26,33 +27,19 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <sched.h>
-#include <signal.h>
-#include <assert.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "engine_internal.h"
+#include "aot_internal.h"
 
 #define TRAILER_MAGIC "KAFUSO01"
 #define TRAILER_LEN 24
-
-/* snprintf whose truncation is intended (paths are bounded by PATH_MAX anyway) */
-static __attribute__((format(printf, 3, 4))) void sfmt(char *buf, size_t cap, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf, cap, fmt, ap);
-  va_end(ap);
-}
 
 /* ---- cache directory -------------------------------------------------------- */
 
@@ -72,285 +59,6 @@ int kafu_engine_cache_dir(const kafu_engine_opts *opts, char *buf, size_t cap, k
                         "cannot locate the engine cache: set KAFU_CACHE_DIR (no HOME either)");
   if (n < 0 || (size_t)n >= cap) return kafu_err_set(err, KAFU_EINVAL, "cache directory path too long");
   return 0;
-}
-
-/* ---- processes -------------------------------------------------------------- */
-
-/* Run argv with stdout+stderr captured into *out (NUL-terminated). Returns the
- * exit status, or -1 when it could not run. */
-int kafu_engine_capture(char *const argv[], kafu_buf *out) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return -1;
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(fds[0]);
-    close(fds[1]);
-    return -1;
-  }
-  if (pid == 0) {
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    execv(argv[0], argv);
-    _exit(127);
-  }
-  close(fds[1]);
-  char tmp[4096];
-  ssize_t n;
-  while ((n = read(fds[0], tmp, sizeof tmp)) != 0) {
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    kafu_buf_append(out, tmp, (size_t)n);
-  }
-  close(fds[0]);
-  kafu_buf_cstr(out);
-  int st;
-  while (waitpid(pid, &st, 0) < 0)
-    if (errno != EINTR) return -1;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-typedef struct progress {
-  const char *name;
-  int mode;    /* 0 off, 1 line, 2 bar */
-  uint64_t t0; /* ns */
-  double est;  /* estimated seconds */
-  bool shown;
-  const char *what;
-  double last; /* seconds at the last redraw */
-} progress;
-
-static void progress_tick(progress *p) {
-  if (!p || !p->mode) return;
-  double el = kafu_ms_since(p->t0) / 1000.0;
-  if (el < 1.0) return;
-  if (p->mode == 1) {
-    if (!p->shown)
-      fprintf(stderr, "kafu: %s %s to native code (one-time, ~%.0f s) ...\n", p->what, p->name,
-              p->est < 1 ? 1 : p->est);
-    p->shown = true;
-    return;
-  }
-  if (p->shown && el - p->last < 0.2) return; /* redraw 5 times a second */
-  p->last = el;
-  double f = el / (p->est > 0.1 ? p->est : 0.1);
-  if (f > 0.97) f = 0.97;
-  int w = 30, k = (int)(f * w);
-  char bar[64];
-  for (int i = 0; i < w; i++) bar[i] = i < k ? '#' : '.';
-  bar[w] = 0;
-  fprintf(stderr, "\r\033[Kkafu: %s %s [%s] %3d%% %.1fs", p->what, p->name, bar, (int)(f * 100), el);
-  p->shown = true;
-}
-
-static void progress_done(progress *p, bool ok) {
-  if (!p || !p->shown) return;
-  double el = kafu_ms_since(p->t0) / 1000.0;
-  if (p->mode == 2) fprintf(stderr, "\r\033[K");
-  if (ok) fprintf(stderr, "kafu: compiled %s in %.1f s (cached for next time)\n", p->name, el);
-}
-
-/* Start argv with stdout+stderr to log_path; returns the pid or -1. */
-static pid_t spawn_logged(char *const argv[], const char *log_path) {
-  pid_t pid = fork();
-  if (pid != 0) return pid;
-  int devnull = open("/dev/null", O_RDONLY);
-  if (devnull >= 0) dup2(devnull, 0);
-  int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd >= 0) {
-    dup2(fd, 1);
-    dup2(fd, 2);
-  }
-  execv(argv[0], argv);
-  fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-  _exit(127);
-}
-
-/* Run n commands at once, ticking progress until all ended. Returns 0 when all
- * succeeded, else the exit status of the first failure (*failed = its index),
- * or < 0 + err. */
-static int run_all(char **const argvs[], char *const logs[], int n, progress *p, int *failed, kafu_err *err) {
-  pid_t pids[64];
-  int status[64], left = 0, rc = 0;
-  for (int i = 0; i < n && i < 64; i++) {
-    pids[i] = spawn_logged(argvs[i], logs[i]);
-    if (pids[i] < 0)
-      rc = kafu_err_set(err, KAFU_EIO, "fork: %s", strerror(errno));
-    else
-      left++;
-  }
-  while (left > 0) {
-    for (int i = 0; i < n; i++) {
-      if (pids[i] <= 0) continue;
-      int st;
-      pid_t r = waitpid(pids[i], &st, WNOHANG);
-      if (r == pids[i] || (r < 0 && errno != EINTR)) {
-        status[i] = r == pids[i] ? (WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)) : 127;
-        pids[i] = 0;
-        left--;
-        if (status[i] != 0 && rc == 0) {
-          rc = status[i];
-          *failed = i;
-        }
-      }
-    }
-    if (left) {
-      progress_tick(p);
-      poll(NULL, 0, 50);
-    }
-  }
-  return rc;
-}
-
-static int run_logged(char *const argv[], const char *log_path, progress *p, kafu_err *err) {
-  char **const argvs[1] = {(char **)argv};
-  char *const logs[1] = {(char *)log_path};
-  int failed = 0;
-  return run_all(argvs, logs, 1, p, &failed, err);
-}
-
-/* last `lines` lines of a log file, for error messages */
-static void log_tail(const char *path, int lines, char *out, size_t cap) {
-  uint8_t *d;
-  size_t len;
-  out[0] = 0;
-  if (kafu_read_file(path, &d, &len, NULL) != 0) return;
-  size_t start = len;
-  int seen = 0;
-  while (start > 0) {
-    if (d[start - 1] == '\n' && start != len && ++seen >= lines) break;
-    start--;
-  }
-  while (len > start && (d[len - 1] == '\n' || d[len - 1] == ' ')) len--;
-  size_t n = len - start;
-  if (n >= cap) {
-    start = len - (cap - 1);
-    n = cap - 1;
-  }
-  memcpy(out, d + start, n);
-  out[n] = 0;
-  free(d);
-}
-
-/* ---- toolchain identity ------------------------------------------------------- */
-
-typedef struct toolchain {
-  bool ok;
-  char cc[PATH_MAX], wasm2c[PATH_MAX], rt_include[PATH_MAX];
-  char cflags[512];
-  char ident_hash[17]; /* tool16 */
-  kafu_err why;        /* when !ok */
-} toolchain;
-
-static toolchain g_tc;
-static pthread_once_t g_tc_once = PTHREAD_ONCE_INIT;
-
-static void first_line(const char *s, char *out, size_t cap) {
-  size_t n = strcspn(s, "\n");
-  if (n >= cap) n = cap - 1;
-  memcpy(out, s, n);
-  out[n] = 0;
-}
-
-static void toolchain_init(void) {
-  toolchain *t = &g_tc;
-  /* C compiler: $KAFU_CC, else cc, gcc, clang. ($CC is deliberately ignored: in
-   * wasm projects it often points at a wasm cross compiler such as kafu-cc.) */
-  const char *cands[] = {getenv("KAFU_CC"), "cc", "gcc", "clang"};
-  char *cc = NULL;
-  for (size_t i = 0; i < 4 && !cc; i++) {
-    if (!cands[i] || !cands[i][0]) continue;
-    cc = kafu_which(cands[i]);
-    if (!cc && i == 0) {
-      kafu_err_set(&t->why, KAFU_ENOENT, "the C compiler KAFU_CC=%s was not found", cands[0]);
-      return;
-    }
-  }
-  if (!cc) {
-    kafu_err_set(
-        &t->why, KAFU_ENOENT,
-        "no C compiler found (looked for cc, gcc, clang in PATH): the wasm2c AOT engine needs one to "
-        "compile a module the first time; install the Debian package gcc (apt-get install gcc) or set "
-        "KAFU_CC");
-    return;
-  }
-  sfmt(t->cc, sizeof t->cc, "%s", cc);
-  free(cc);
-  const char *w = getenv("KAFU_WASM2C");
-  char *w2c = kafu_which(w && w[0] ? w : "wasm2c");
-  if (!w2c) {
-    kafu_err_set(&t->why, KAFU_ENOENT,
-                 "wasm2c not found in PATH: install the Debian package wabt (apt-get install wabt) or set "
-                 "KAFU_WASM2C");
-    return;
-  }
-  sfmt(t->wasm2c, sizeof t->wasm2c, "%s", w2c);
-  free(w2c);
-  const char *inc = getenv("KAFU_WASM_RT_INCLUDE");
-  const char *incs[] = {inc, "/usr/include", "/usr/local/include", "/usr/src/wasm2c"};
-  for (size_t i = 0; i < 4; i++) {
-    if (!incs[i] || !incs[i][0]) continue;
-    char p[PATH_MAX];
-    sfmt(p, sizeof p, "%s/wasm-rt.h", incs[i]);
-    if (kafu_file_exists(p)) {
-      sfmt(t->rt_include, sizeof t->rt_include, "%s", incs[i]);
-      break;
-    }
-  }
-  if (!t->rt_include[0]) {
-    kafu_err_set(&t->why, KAFU_ENOENT,
-                 "wasm-rt.h (wasm2c's runtime header) not found: install the Debian package wabt");
-    return;
-  }
-  const char *extra = getenv("KAFU_AOT_CFLAGS");
-  sfmt(t->cflags, sizeof t->cflags, "-O2 -g1 -fno-optimize-sibling-calls -fPIC -shared -fvisibility=hidden -DNDEBUG%s%s",
-       extra && extra[0] ? " " : "", extra ? extra : "");
-
-  kafu_buf id = {0}, v = {0};
-  char *argv_cc[] = {t->cc, "--version", NULL};
-  int rc = kafu_engine_capture(argv_cc, &v);
-  if (rc != 0) {
-    kafu_err_set(&t->why, KAFU_EIO, "the C compiler %s does not run (`%s --version` exited with %d)", t->cc,
-                 t->cc, rc);
-    kafu_buf_free(&v);
-    return;
-  }
-  char line[512];
-  first_line(v.data ? (char *)v.data : "", line, sizeof line);
-  kafu_buf_printf(&id, "cc=%s %s\n", t->cc, line);
-  v.len = 0;
-  char *argv_w[] = {t->wasm2c, "--version", NULL};
-  rc = kafu_engine_capture(argv_w, &v);
-  if (rc != 0) {
-    kafu_err_set(&t->why, KAFU_EIO, "%s --version failed (exit %d): is wabt installed correctly?", t->wasm2c,
-                 rc);
-    kafu_buf_free(&v);
-    kafu_buf_free(&id);
-    return;
-  }
-  first_line(v.data ? (char *)v.data : "", line, sizeof line);
-  kafu_buf_printf(&id, "wasm2c=%s %s\ncflags=%s\n", t->wasm2c, line, t->cflags);
-  kafu_buf_free(&v);
-  char hp[PATH_MAX];
-  sfmt(hp, sizeof hp, "%s/wasm-rt.h", t->rt_include);
-  uint8_t *h;
-  size_t hl;
-  if (kafu_read_file(hp, &h, &hl, NULL) == 0) {
-    kafu_buf_printf(&id, "wasm-rt.h=%016llx\n", (unsigned long long)kafu_hash64(h, hl));
-    free(h);
-  }
-  uint8_t d[KAFU_SHA256_LEN];
-  kafu_sha256(id.data, id.len, d);
-  char hex[2 * KAFU_SHA256_LEN + 1];
-  kafu_hex(d, sizeof d, hex);
-  memcpy(t->ident_hash, hex, 16);
-  t->ident_hash[16] = 0;
-  kafu_debug("engine: toolchain %s", kafu_buf_cstr(&id));
-  kafu_buf_free(&id);
-  t->ok = true;
 }
 
 /* ---- artifacts ---------------------------------------------------------------- */
@@ -507,185 +215,10 @@ static int rm_rf(const char *path) {
   return rmdir(path);
 }
 
-/* Two small, optional edits of wasm2c's output (when its layout is not the
- * expected one they are skipped and only message precision suffers):
- *  - call_indirect: wasm2c merges "undefined element" and "signature
- *    mismatch" into one trap; report which one it was;
- *  - every trap site passes a unique number (__COUNTER__), so the C compiler
- *    cannot merge the trap calls of different wasm code (cross-jumping) and the
- *    trap's return address names the right wasm function. */
-static int patch_module_c(const char *path, kafu_err *err) {
-  static const char *const edits[][2] = {
-      {"TRAP(CALL_INDIRECT)", "(KAFU_CI_TRAP(table, x), 0)"},
-      {"#define TRAP(x) (wasm_rt_trap(WASM_RT_TRAP_##x), 0)",
-       "#define TRAP(x) (kafu_trap_here(WASM_RT_TRAP_##x, __COUNTER__), 0)"},
-  };
-  uint8_t *d;
-  size_t len;
-  int rc = kafu_read_file(path, &d, &len, err);
-  if (rc) return rc;
-  for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
-    const char *needle = edits[e][0];
-    char *at = memmem(d, len, needle, strlen(needle));
-    if (!at) {
-      kafu_debug("engine: wasm2c output lacks '%s'; trap reports will be less precise", needle);
-      continue;
-    }
-    kafu_buf b = {0};
-    size_t pre = (size_t)((uint8_t *)at - d), post = pre + strlen(needle);
-    kafu_buf_append(&b, d, pre);
-    kafu_buf_printf(&b, "%s", edits[e][1]);
-    kafu_buf_append(&b, d + post, len - post);
-    free(d);
-    len = b.len;
-    d = (uint8_t *)kafu_buf_cstr(&b);
-  }
-  rc = kafu_write_file_atomic(path, d, len, err);
-  free(d);
-  return rc;
-}
-
-typedef struct ccargs {
-  char *v[112];
-  int n;
-  char flags[512];
-} ccargs;
-
-/* compiler, flags and include paths; the caller appends -c/-o/sources */
-static void cc_args(ccargs *a, const toolchain *t, char *pinc, char *pdir) {
-  a->n = 0;
-  sfmt(a->flags, sizeof a->flags, "%s", t->cflags);
-  a->v[a->n++] = (char *)t->cc;
-  char *save = NULL;
-  for (char *s = strtok_r(a->flags, " ", &save); s && a->n < 64; s = strtok_r(NULL, " ", &save))
-    a->v[a->n++] = s;
-  a->v[a->n++] = "-pipe";
-  a->v[a->n++] = "-w";
-  a->v[a->n++] = pinc;
-  a->v[a->n++] = pdir;
-}
-
-/* How many translation units to compile in parallel: $KAFU_AOT_JOBS, else 1
- * for small modules (splitting costs cross-function inlining: see aot_split.c),
- * else one per ~1 MB of C, at most the CPUs we may use and 8. */
-static int aot_jobs(double csize) {
-  const char *e = getenv("KAFU_AOT_JOBS");
-  if (e && e[0]) {
-    int j = atoi(e);
-    return j < 1 ? 1 : j > 32 ? 32 : j;
-  }
-  if (csize < 1.5e6) return 1;
-  cpu_set_t cs;
-  long ncpu = sched_getaffinity(0, sizeof cs, &cs) == 0 ? CPU_COUNT(&cs) : sysconf(_SC_NPROCESSORS_ONLN);
-  long j = (long)(csize / 1e6) + 1;
-  if (j > ncpu) j = ncpu;
-  if (j > 8) j = 8;
-  return j < 1 ? 1 : (int)j;
-}
-
-/* Compile into dir/out.so. */
-static int build(const uint8_t *wasm, size_t len, const wasm_info *wi, const char *key, const char *sha_hex,
-                 const char *dir, const char *name, int progress_mode, kafu_err *err) {
-  toolchain *t = &g_tc;
-  char pw[PATH_MAX], pc[PATH_MAX], pg[PATH_MAX], pso[PATH_MAX], plog[PATH_MAX], pinc[PATH_MAX + 2],
-      pdir[PATH_MAX + 2];
-  static_assert(sizeof(((toolchain *)0)->cflags) <= sizeof(((ccargs *)0)->flags), "flags");
-  sfmt(pw, sizeof pw, "%s/module.wasm", dir);
-  sfmt(pc, sizeof pc, "%s/module.c", dir);
-  sfmt(pg, sizeof pg, "%s/glue.c", dir);
-  sfmt(pso, sizeof pso, "%s/out.so", dir);
-  int rc = kafu_write_file_atomic(pw, wasm, len, err);
-  if (rc) return rc;
-  progress p = {name, progress_mode, kafu_now_ns(), 0, false, "translating", 0};
-  sfmt(plog, sizeof plog, "%s/wasm2c.log", dir);
-  char *argv_w[] = {t->wasm2c, "--no-debug-names", "-n", "app", pw, "-o", pc, NULL};
-  rc = run_logged(argv_w, plog, &p, err);
-  if (rc < 0) return rc;
-  if (rc != 0) {
-    char tail[700];
-    log_tail(plog, 6, tail, sizeof tail);
-    progress_done(&p, false);
-    return kafu_err_set(err, KAFU_EFORMAT, "wasm2c rejected %s: %s", name, tail[0] ? tail : "(no output)");
-  }
-  if ((rc = patch_module_c(pc, err))) return rc;
-  kafu_buf g = {0};
-  rc = kafu_aot_write_glue(wi, key, sha_hex, &g, err);
-  if (!rc) rc = kafu_write_file_atomic(pg, g.data, g.len, err);
-  kafu_buf_free(&g);
-  if (rc) return rc;
-  struct stat st;
-  double csize = stat(pc, &st) == 0 ? (double)st.st_size : 1e6;
-  int jobs = aot_jobs(csize);
-  if (jobs > 1) {
-    kafu_buf wp = {0};
-    kafu_aot_write_worker_prelude(&wp);
-    jobs = kafu_aot_split(dir, jobs, kafu_buf_cstr(&wp), err);
-    kafu_buf_free(&wp);
-    if (jobs < 0) return jobs;
-  }
-  /* measured: ~0.38 MB of wasm2c output per second and core at -O2 */
-  p.est = 0.4 + csize / 380e3 / (jobs > 1 ? jobs * 0.85 : 1);
-  p.what = "compiling";
-  sfmt(pinc, sizeof pinc, "-I%s", t->rt_include);
-  sfmt(pdir, sizeof pdir, "-I%s", dir);
-  /* one command per translation unit (+ a link step when split) */
-  struct units {
-    ccargs cc[33], ln;
-    char **argvs[33], *logs[33], srcs[33][PATH_MAX], objs[33][PATH_MAX], logp[34][PATH_MAX];
-  } *u = calloc(1, sizeof *u);
-  if (!u) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
-  ccargs *cc = u->cc;
-  char ***argvs = u->argvs, **logs = u->logs, (*srcs)[PATH_MAX] = u->srcs, (*objs)[PATH_MAX] = u->objs,
-       (*logp)[PATH_MAX] = u->logp;
-  for (int i = 0; i < jobs; i++) {
-    cc_args(&cc[i], t, pinc, pdir);
-    if (i == 0)
-      sfmt(srcs[i], sizeof srcs[i], "%s", pg);
-    else
-      sfmt(srcs[i], sizeof srcs[i], "%s/part%d.c", dir, i);
-    sfmt(logp[i], sizeof logp[i], "%s/cc%d.log", dir, i);
-    if (jobs == 1) {
-      sfmt(objs[i], sizeof objs[i], "%s", pso);
-    } else {
-      sfmt(objs[i], sizeof objs[i], "%s/part%d.o", dir, i);
-      cc[i].v[cc[i].n++] = "-c";
-    }
-    cc[i].v[cc[i].n++] = "-o";
-    cc[i].v[cc[i].n++] = objs[i];
-    cc[i].v[cc[i].n++] = srcs[i];
-    cc[i].v[cc[i].n] = NULL;
-    argvs[i] = cc[i].v;
-    logs[i] = logp[i];
-  }
-  uint64_t t0 = kafu_now_ns();
-  int failed = 0;
-  rc = run_all(argvs, logs, jobs, &p, &failed, err);
-  if (rc == 0 && jobs > 1) { /* link */
-    ccargs *ln = &u->ln;
-    cc_args(ln, t, pinc, pdir);
-    ln->v[ln->n++] = "-o";
-    ln->v[ln->n++] = pso;
-    for (int i = 0; i < jobs; i++) ln->v[ln->n++] = objs[i];
-    ln->v[ln->n] = NULL;
-    sfmt(logp[jobs], sizeof logp[jobs], "%s/link.log", dir);
-    failed = jobs;
-    rc = run_logged(ln->v, logp[jobs], &p, err);
-  }
-  if (rc != 0) {
-    char tail[700];
-    if (rc > 0) log_tail(logp[failed], 8, tail, sizeof tail);
-    free(u);
-    progress_done(&p, false);
-    if (rc < 0) return rc;
-    return kafu_err_set(err, KAFU_EIO, "the C compiler %s failed on the generated code for %s (exit %d): %s",
-                        t->cc, name, rc, tail[0] ? tail : "(no output)");
-  }
-  free(u);
-  progress_done(&p, true);
-  kafu_debug("engine: compiled %s (%.0f KB of C, %d unit%s) in %.0f ms", name, csize / 1024, jobs,
-             jobs > 1 ? "s" : "", kafu_ms_since(t0));
-  rc = append_trailer(pso, err);
-  if (!rc && chmod(pso, 0644) != 0) rc = kafu_err_set(err, KAFU_EIO, "%s: chmod: %s", pso, strerror(errno));
+/* A freshly built artifact: its trailer appended, readable by all, writable by us only. */
+static int seal(const char *so, kafu_err *err) {
+  int rc = append_trailer(so, err);
+  if (!rc && chmod(so, 0644) != 0) rc = kafu_err_set(err, KAFU_EIO, "%s: chmod: %s", so, strerror(errno));
   return rc;
 }
 
@@ -741,8 +274,7 @@ int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const 
   if (rc) return rc;
   char moddir[PATH_MAX];
   sfmt(moddir, sizeof moddir, "%s/aot/%s", cache, sha_hex);
-  pthread_once(&g_tc_once, toolchain_init);
-  toolchain *t = &g_tc;
+  const aot_toolchain *t = kafu_aot_toolchain();
   bool force = opts && opts->force_compile;
   /* an entry directory someone else can write is never loaded from */
   char dwhy[700] = "";
@@ -800,9 +332,10 @@ int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const 
     char tmpl[PATH_MAX];
     sfmt(tmpl, sizeof tmpl, "%s/kafu-aot-XXXXXX", td && td[0] ? td : "/tmp");
     if (!mkdtemp(tmpl)) return kafu_err_set(err, KAFU_EIO, "%s: cannot create: %s", tmpl, strerror(errno));
-    rc = build(wasm, len, wi, key, sha_hex, tmpl, name, pm, err);
+    rc = kafu_aot_build(wasm, len, wi, key, sha_hex, tmpl, name, pm, err);
     char so[PATH_MAX + 16];
     sfmt(so, sizeof so, "%s/out.so", tmpl);
+    if (!rc) rc = seal(so, err);
     if (!rc && open_artifact(so, key, sha_hex, a, why, sizeof why) != 0)
       rc = kafu_err_set(err, KAFU_EIO, "freshly compiled %s is unusable: %s", so, why);
     if (rc) {
@@ -837,10 +370,11 @@ int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const 
     rc = kafu_err_set(err, KAFU_EIO, "%s: cannot create: %s", tmpl, strerror(errno));
     goto out;
   }
-  rc = build(wasm, len, wi, key, sha_hex, tmpl, name, pm, err);
+  rc = kafu_aot_build(wasm, len, wi, key, sha_hex, tmpl, name, pm, err);
+  char so[PATH_MAX + 16];
+  sfmt(so, sizeof so, "%s/out.so", tmpl);
+  if (!rc) rc = seal(so, err);
   if (!rc) {
-    char so[PATH_MAX + 16];
-    sfmt(so, sizeof so, "%s/out.so", tmpl);
     if (rename(so, path) != 0)
       rc = kafu_err_set(err, KAFU_EIO, "%s: cannot store: %s", path, strerror(errno));
   }

@@ -1,6 +1,6 @@
 /*
  * aot_glue.c — the generated "glue" C file that turns any wasm2c output into
- * the same C interface (kafu_aot_module, engine_internal.h).
+ * the same C interface (kafu_aot_module, aot_internal.h).
  *
  * wasm2c (-n app) emits one C API per module: Z_app_instantiate with one
  * pointer per imported module, exports as Z_appZ_<mangled name>, imports as
@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_internal.h"
+#include "aot_internal.h"
 
 /* Bump when the per-module code below changes shape (part of the cache key). */
 #define GLUE_REVISION "glue-6"

@@ -33,7 +33,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "engine_internal.h"
+#include "aot_internal.h"
 
 #define WASM_PAGE 65536u
 #define RESERVATION (((size_t)8 << 30) + WASM_PAGE)
@@ -92,11 +92,11 @@ static void rt_alloc_memory(wasm_rt_memory_t *m, uint32_t initial, uint32_t max)
   m->max_pages = max;
   m->size = initial * WASM_PAGE;
   kafu_exec *ex = kafu_rt_current;
-  if (ex && ex->inst && ex->inst->nres < KAFU_MAX_MEMORIES) {
-    kafu_instance *inst = ex->inst;
-    inst->res[inst->nres].base = p;
-    inst->res[inst->nres].len = RESERVATION;
-    __atomic_store_n(&inst->nres, inst->nres + 1, __ATOMIC_RELEASE);
+  aot_instance *ai = ex && ex->inst ? aot_inst(ex->inst) : NULL;
+  if (ai && ai->nres < KAFU_MAX_MEMORIES) {
+    ai->res[ai->nres].base = p;
+    ai->res[ai->nres].len = RESERVATION;
+    __atomic_store_n(&ai->nres, ai->nres + 1, __ATOMIC_RELEASE);
   }
 }
 
@@ -194,10 +194,10 @@ static void fault_handler(int sig, siginfo_t *si, void *ucv) {
     uintptr_t a = (uintptr_t)si->si_addr, pc = 0;
     uintptr_t sp = uc_sp(ucv, &pc);
     uint32_t code = 0;
-    kafu_instance *inst = ex->inst;
-    int n = __atomic_load_n(&inst->nres, __ATOMIC_ACQUIRE);
+    aot_instance *ai = aot_inst(ex->inst);
+    int n = __atomic_load_n(&ai->nres, __ATOMIC_ACQUIRE);
     for (int i = 0; i < n; i++)
-      if (a >= (uintptr_t)inst->res[i].base && a - (uintptr_t)inst->res[i].base < inst->res[i].len)
+      if (a >= (uintptr_t)ai->res[i].base && a - (uintptr_t)ai->res[i].base < ai->res[i].len)
         code = WASM_RT_TRAP_OOB;
     if (!code && sp && a < sp + 65536 && a + (1u << 20) > sp) code = WASM_RT_TRAP_EXHAUSTION;
     if (code) {
@@ -270,38 +270,6 @@ void kafu_rt_prepare_thread(void) {
 
 /* ---- entering wasm ------------------------------------------------------------ */
 
-const char *kafu_trap_kind_str(kafu_trap_kind k) {
-  switch (k) {
-    case KAFU_TRAP_NONE:
-      return "no trap";
-    case KAFU_TRAP_OUT_OF_BOUNDS:
-      return "out of bounds memory access";
-    case KAFU_TRAP_UNREACHABLE:
-      return "unreachable instruction executed";
-    case KAFU_TRAP_INT_DIV_BY_ZERO:
-      return "integer divide by zero";
-    case KAFU_TRAP_INT_OVERFLOW:
-      return "integer overflow";
-    case KAFU_TRAP_INVALID_CONVERSION:
-      return "invalid conversion to integer";
-    case KAFU_TRAP_STACK_EXHAUSTED:
-      return "call stack exhausted";
-    case KAFU_TRAP_INDIRECT_CALL_TYPE:
-      return "indirect call type mismatch";
-    case KAFU_TRAP_INDIRECT_CALL_NULL:
-      return "indirect call to undefined table element";
-    case KAFU_TRAP_UNCAUGHT_EXCEPTION:
-      return "uncaught wasm exception";
-    case KAFU_TRAP_ASYNCIFY_OVERFLOW:
-      return "Asyncify buffer overflow";
-    case KAFU_TRAP_RESOURCE:
-      return "out of resources";
-    case KAFU_TRAP_HOST:
-      return "aborted by the host";
-  }
-  return "unknown trap";
-}
-
 static kafu_trap_kind classify(uint32_t code) {
   switch (code) {
     case WASM_RT_TRAP_OOB:
@@ -333,19 +301,16 @@ static kafu_trap_kind classify(uint32_t code) {
 
 #define KAFU_TRAP_CODE_HOST 200u
 
-void kafu_instance_abort(kafu_instance *inst, const char *fmt, ...) {
+void kafu_rt_abort(kafu_instance *inst, const char *msg) {
   kafu_exec *ex = kafu_rt_current;
   if (!ex || ex->inst != inst) no_frame("kafu_instance_abort");
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(ex->msg, sizeof ex->msg, fmt, ap);
-  va_end(ap);
+  snprintf(ex->msg, sizeof ex->msg, "%s", msg);
   ex->trap_code = KAFU_TRAP_CODE_HOST;
   ex->nbt = 0;
   leave(ex, 1);
 }
 
-bool kafu_instance_executing(const kafu_instance *inst) {
+bool kafu_rt_executing(const kafu_instance *inst) {
   for (kafu_exec *e = kafu_rt_current; e; e = e->prev)
     if (e->inst == inst) return true;
   return false;
@@ -355,13 +320,15 @@ bool kafu_instance_executing(const kafu_instance *inst) {
  * the unwind ran out of buffer (docs/abi.md). */
 static bool asyncify_overflowed(kafu_instance *inst, uint32_t *bufsize) {
   if (inst->ex_state < 0) return false;
-  const kafu_aot_export *ex = &inst->m->art.mod->exports[inst->ex_state];
+  const kafu_aot_module *mod = aot_mod(inst->m)->art.mod;
+  void *gi = aot_inst(inst)->gi;
+  const kafu_aot_export *ex = &mod->exports[inst->ex_state];
   uint64_t r = 0;
-  ((kafu_aot_invoke_fn)ex->fn)(inst->gi, NULL, &r);
+  ((kafu_aot_invoke_fn)ex->fn)(gi, NULL, &r);
   *bufsize = 0;
   if (inst->ex_buf_size >= 0) {
-    const kafu_aot_export *g = &inst->m->art.mod->exports[inst->ex_buf_size];
-    if (g->fn) *bufsize = *(uint32_t *)((kafu_aot_global_fn)g->fn)(inst->gi);
+    const kafu_aot_export *g = &mod->exports[inst->ex_buf_size];
+    if (g->fn) *bufsize = *(uint32_t *)((kafu_aot_global_fn)g->fn)(gi);
   }
   return (uint32_t)r == 1;
 }
@@ -422,8 +389,10 @@ static int finish(kafu_instance *inst, kafu_exec *e, kafu_outcome *out, const ch
     out->trap = KAFU_TRAP_ASYNCIFY_OVERFLOW;
   kafu_symbolize(inst->m, e, out);
   char where[400] = "";
-  if (out->function[0]) snprintf(where, sizeof where, " in function '%s'", out->function);
-  else if (what) snprintf(where, sizeof where, " (while running '%s')", what);
+  if (out->function[0])
+    snprintf(where, sizeof where, " in function '%s'", out->function);
+  else if (what)
+    snprintf(where, sizeof where, " (while running '%s')", what);
   switch (out->trap) {
     case KAFU_TRAP_HOST:
     case KAFU_TRAP_RESOURCE:

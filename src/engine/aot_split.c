@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_internal.h"
+#include "aot_internal.h"
 
 typedef struct line {
   const char *p;

@@ -1,22 +1,29 @@
 /*
- * engine.c — the public engine API (engine.h) on top of the wasm2c AOT backend.
+ * engine.c — the public engine API (engine.h), written against the backend
+ * seam (kafu_engine_backend, engine_internal.h) and so the same for every
+ * backend: module loading (parse, import check against the host modules,
+ * the export model), instances and their host-module contexts, argument
+ * checks, globals, linear memory and Asyncify control. The one backend today
+ * is wasm2c AOT (aot_backend.c).
  *
- * Loading checks the module's imports against what we provide BEFORE any
- * compile (a wrong import should cost milliseconds, not a compiler run), then
- * gets the artifact from the cache (aot_cache.c). Every call into wasm goes
- * through kafu_rt_exec (aot_rt.c), which owns trap and exit handling.
- *
- * A second, portable backend would replace aot_artifact and the kafu_aot_*
- * calls here; the API, the import checks and the outcome reporting stay.
+ * Loading checks the module's imports against what we provide BEFORE the
+ * backend gets the module (a wrong import should cost milliseconds, not a
+ * compiler run).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine_internal.h"
 
-static pthread_mutex_t g_init_mu = PTHREAD_MUTEX_INITIALIZER;
-
+/* The backend that runs a module. One today; a second one (a portable
+ * interpreter, precompiled artifacts for nodes without a compiler) is chosen
+ * here, from the options or what the node has. */
+static const kafu_engine_backend *backend_for(const kafu_engine_opts *opts) {
+  (void)opts;
+  return &kafu_aot_backend;
+}
 
 static const char *kind_name(uint8_t k) {
   switch (k) {
@@ -203,7 +210,6 @@ int kafu_module_load(const uint8_t *wasm, size_t len, const kafu_engine_opts *op
   *out = NULL;
   kafu_module *m = calloc(1, sizeof *m);
   if (!m) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
-  pthread_mutex_init(&m->sym_mu, NULL);
   snprintf(m->name, sizeof m->name, "%s", opts && opts->name ? opts->name : "module");
   kafu_sha256(wasm, len, m->sha);
   kafu_hex(m->sha, sizeof m->sha, m->sha_hex);
@@ -218,28 +224,10 @@ int kafu_module_load(const uint8_t *wasm, size_t len, const kafu_engine_opts *op
       m->snapified = true;
   if ((rc = check_imports(m, err)) || (rc = build_exports(m, err))) goto fail;
   uint64_t t0 = kafu_now_ns();
-  if ((rc = kafu_aot_obtain(wasm, len, m->sha_hex, &m->wi, opts, m->name, &m->art, err))) goto fail;
-  const kafu_aot_module *mod = m->art.mod;
-  bool same = mod->nexports == m->wi.nexports;
-  for (uint32_t i = 0; same && i < mod->nexports; i++)
-    same = !strcmp(mod->exports[i].name, m->wi.exports[i].name);
-  if (!same) {
-    rc = kafu_err_set(err, KAFU_EFORMAT, "%s: compiled artifact %s does not match the module's exports",
-                      m->name, m->art.path);
-    goto fail;
-  }
-  pthread_mutex_lock(&g_init_mu);
-  uint32_t unresolved = mod->init(kafu_aot_rt_get());
-  pthread_mutex_unlock(&g_init_mu);
-  if (unresolved) {
-    const wi_import *im = unresolved <= m->wi.nimports ? &m->wi.imports[unresolved - 1] : NULL;
-    rc = kafu_err_set(err, KAFU_EFORMAT,
-                      "%s: compiled artifact %s asks for import %s.%s, which has no handler", m->name,
-                      m->art.path, im ? im->module : "?", im ? im->name : "?");
-    goto fail;
-  }
-  kafu_debug("engine: loaded %s (sha256 %.16s, %s) in %.1f ms", m->name, m->sha_hex,
-             m->art.compiled ? "compiled" : "cache hit", kafu_ms_since(t0));
+  m->be = backend_for(opts);
+  if ((rc = m->be->module_load(m, wasm, len, opts, err))) goto fail;
+  kafu_debug("engine: loaded %s (sha256 %.16s, %s, %s) in %.1f ms", m->name, m->sha_hex, m->be->name,
+             m->be->module_compiled(m) ? "compiled" : "cache hit", kafu_ms_since(t0));
   *out = m;
   return 0;
 fail:
@@ -262,19 +250,17 @@ int kafu_module_load_file(const char *path, const kafu_engine_opts *opts, kafu_m
 
 void kafu_module_free(kafu_module *m) {
   if (!m) return;
-  kafu_aot_release(&m->art);
-  kafu_symbols_free(m);
+  if (m->be) m->be->module_free(m);
   free(m->exports);
   free(m->hostmods);
   kafu_wasm_info_free(&m->wi);
-  pthread_mutex_destroy(&m->sym_mu);
   free(m);
 }
 
 const uint8_t *kafu_module_sha256(const kafu_module *m) { return m->sha; }
 const char *kafu_module_sha256_hex(const kafu_module *m) { return m->sha_hex; }
-const char *kafu_module_artifact(const kafu_module *m) { return m->art.in_cache ? m->art.path : ""; }
-bool kafu_module_compiled(const kafu_module *m) { return m->art.compiled; }
+const char *kafu_module_artifact(const kafu_module *m) { return m->be->module_artifact(m); }
+bool kafu_module_compiled(const kafu_module *m) { return m->be->module_compiled(m); }
 bool kafu_module_is_snapified(const kafu_module *m) { return m->snapified; }
 size_t kafu_module_export_count(const kafu_module *m) { return m->nexports; }
 const kafu_export *kafu_module_export_at(const kafu_module *m, size_t i) {
@@ -294,15 +280,10 @@ const kafu_export *kafu_module_find_export(const kafu_module *m, const char *nam
 
 /* ---- instances ---------------------------------------------------------------- */
 
-static void do_instantiate(void *arg) {
-  kafu_instance *inst = arg;
-  inst->m->art.mod->instantiate(inst->gi, inst, (void *const *)inst->hctx);
-}
-
 static int func_export(kafu_module *m, const char *name, uint32_t np, uint32_t nr) {
   int i = find_export(m, name);
   if (i < 0 || m->exports[i].kind != KAFU_EXTERN_FUNC || m->exports[i].nparams != np ||
-      m->exports[i].nresults != nr || !m->art.mod->exports[i].fn)
+      m->exports[i].nresults != nr || !m->be->export_usable(m, (size_t)i))
     return -1;
   return i;
 }
@@ -339,8 +320,9 @@ static int bind_host(kafu_instance *inst, kafu_err *err) {
 
 void kafu_instance_set_host(kafu_instance *inst, const kafu_host *host) {
   inst->host = host ? *host : (kafu_host){0};
-  if (inst->host.wasi) kafu_wasi_set_exit_hook(inst->host.wasi, kafu_rt_exit_hook, inst);
-  bind_host(inst, NULL); /* the glue reads hctx on every call */
+  if (inst->host.wasi) kafu_wasi_set_exit_hook(inst->host.wasi, inst->m->be->proc_exit, inst);
+  bind_host(inst, NULL);
+  inst->m->be->host_changed(inst);
 }
 
 int kafu_instance_new(kafu_module *m, const kafu_host *host, kafu_instance **out, kafu_err *err) {
@@ -349,27 +331,22 @@ int kafu_instance_new(kafu_module *m, const kafu_host *host, kafu_instance **out
   if (!inst) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
   inst->m = m;
   inst->host = host ? *host : (kafu_host){0};
-  inst->gi = calloc(1, m->art.mod->instance_size);
   inst->hctx = calloc(m->wi.nimport_mods ? m->wi.nimport_mods : 1, sizeof *inst->hctx);
-  int rc = !inst->gi || !inst->hctx ? kafu_err_set(err, KAFU_ENOMEM, "out of memory") : bind_host(inst, err);
+  int rc = !inst->hctx ? kafu_err_set(err, KAFU_ENOMEM, "out of memory") : bind_host(inst, err);
   if (rc) {
     free(inst->hctx);
-    free(inst->gi);
     free(inst);
     return rc;
   }
-  if (inst->host.wasi) kafu_wasi_set_exit_hook(inst->host.wasi, kafu_rt_exit_hook, inst);
+  if (inst->host.wasi) kafu_wasi_set_exit_hook(inst->host.wasi, m->be->proc_exit, inst);
   kafu_outcome o;
-  rc = kafu_rt_exec(inst, do_instantiate, inst, "instantiation", &o, err);
+  rc = m->be->instance_new(inst, &o, err);
   if (rc) {
-    kafu_err_prefix(err, "%s: instantiation failed", m->name);
-    m->art.mod->free_instance(inst->gi);
+    if (rc == KAFU_ETRAP || rc == KAFU_EEXIT) kafu_err_prefix(err, "%s: instantiation failed", m->name);
     free(inst->hctx);
-    free(inst->gi);
     free(inst);
     return rc;
   }
-  inst->mem = m->art.mod->memory(inst->gi);
   inst->ex_start = func_export(m, "_start", 0, 0);
   inst->ex_unwind_start = func_export(m, "asyncify_start_unwind", 1, 0);
   inst->ex_unwind_stop = func_export(m, "asyncify_stop_unwind", 0, 0);
@@ -386,33 +363,17 @@ int kafu_instance_new(kafu_module *m, const kafu_host *host, kafu_instance **out
 
 void kafu_instance_free(kafu_instance *inst) {
   if (!inst) return;
-  inst->m->art.mod->free_instance(inst->gi);
+  inst->m->be->instance_free(inst);
   free(inst->hctx);
-  free(inst->gi);
   free(inst);
 }
 
 kafu_module *kafu_instance_module(const kafu_instance *inst) { return inst->m; }
 const kafu_host *kafu_instance_host(const kafu_instance *inst) { return &inst->host; }
 
-typedef struct call_ctx {
-  kafu_aot_invoke_fn fn;
-  void *gi;
-  const uint64_t *args;
-  uint64_t *results;
-} call_ctx;
-
-static void do_call(void *arg) {
-  call_ctx *c = arg;
-  c->fn(c->gi, c->args, c->results);
-}
-
 static int call_index(kafu_instance *inst, int idx, const uint64_t *args, uint64_t *results, const char *what,
                       kafu_outcome *out, kafu_err *err) {
-  uint64_t dummy[1];
-  call_ctx c = {(kafu_aot_invoke_fn)inst->m->art.mod->exports[idx].fn, inst->gi, args,
-                results ? results : dummy};
-  return kafu_rt_exec(inst, do_call, &c, what, out, err);
+  return inst->m->be->call(inst, (size_t)idx, args, results, what, out, err);
 }
 
 int kafu_instance_run_start(kafu_instance *inst, kafu_outcome *out, kafu_err *err) {
@@ -438,7 +399,7 @@ int kafu_instance_call(kafu_instance *inst, const char *name, const uint64_t *ar
                         "%s: function '%s' takes %u arguments and returns %u results (called "
                         "with %zu and %zu)",
                         inst->m->name, name, e->nparams, e->nresults, nargs, nresults);
-  if (!inst->m->art.mod->exports[i].fn)
+  if (!inst->m->be->export_usable(inst->m, (size_t)i))
     return kafu_err_set(err, KAFU_EUNSUP,
                         "%s: function '%s' has v128/reference parameters or results, which "
                         "cannot be passed through the engine API",
@@ -453,13 +414,13 @@ static void *global_addr(kafu_instance *inst, size_t i, kafu_err *err) {
     kafu_err_set(err, KAFU_EINVAL, "%s: export #%zu is not a global", inst->m->name, i);
     return NULL;
   }
-  const kafu_aot_export *x = &inst->m->art.mod->exports[i];
-  if (!x->fn) {
+  void *p = inst->m->be->export_usable(inst->m, i) ? inst->m->be->global_addr(inst, i) : NULL;
+  if (!p) {
     kafu_err_set(err, KAFU_EUNSUP, "%s: global '%s' has a v128/reference type", inst->m->name,
                  inst->m->exports[i].name);
     return NULL;
   }
-  return ((kafu_aot_global_fn)x->fn)(inst->gi);
+  return p;
 }
 
 int kafu_instance_global_get_at(kafu_instance *inst, size_t i, uint64_t *val, kafu_err *err) {
@@ -507,24 +468,36 @@ int kafu_instance_global_set(kafu_instance *inst, const char *name, uint64_t val
 /* ---- memory -------------------------------------------------------------------------- */
 
 uint8_t *kafu_instance_memory(kafu_instance *inst, uint64_t *size) {
-  if (!inst->mem) {
-    if (size) *size = 0;
-    return NULL;
-  }
-  if (size) *size = inst->mem->size;
-  return inst->mem->data;
+  uint64_t sz;
+  uint32_t pages, max;
+  uint8_t *base = inst->m->be->memory(inst, &sz, &pages, &max);
+  if (size) *size = sz;
+  return base;
 }
 
-uint32_t kafu_instance_memory_pages(kafu_instance *inst) { return inst->mem ? inst->mem->pages : 0; }
-uint32_t kafu_instance_memory_max_pages(kafu_instance *inst) { return inst->mem ? inst->mem->max_pages : 0; }
+uint32_t kafu_instance_memory_pages(kafu_instance *inst) {
+  uint64_t sz;
+  uint32_t pages, max;
+  inst->m->be->memory(inst, &sz, &pages, &max);
+  return pages;
+}
+
+uint32_t kafu_instance_memory_max_pages(kafu_instance *inst) {
+  uint64_t sz;
+  uint32_t pages, max;
+  inst->m->be->memory(inst, &sz, &pages, &max);
+  return max;
+}
 
 int kafu_instance_memory_grow(kafu_instance *inst, uint32_t delta, uint32_t *old_pages, kafu_err *err) {
-  if (!inst->mem) return kafu_err_set(err, KAFU_EINVAL, "%s: module exports no memory", inst->m->name);
-  uint32_t cur = inst->mem->pages;
-  uint32_t r = kafu_aot_rt_get()->grow_memory(inst->mem, delta);
+  uint64_t sz;
+  uint32_t cur, max;
+  if (!inst->m->be->memory(inst, &sz, &cur, &max))
+    return kafu_err_set(err, KAFU_EINVAL, "%s: module exports no memory", inst->m->name);
+  uint32_t r = inst->m->be->memory_grow(inst, delta);
   if (r == UINT32_MAX)
     return kafu_err_set(err, KAFU_ENOMEM, "%s: cannot grow memory from %u by %u pages (maximum %u pages)",
-                        inst->m->name, cur, delta, inst->mem->max_pages);
+                        inst->m->name, cur, delta, max);
   if (old_pages) *old_pages = r;
   return 0;
 }
@@ -559,4 +532,49 @@ int kafu_instance_asyncify_state(kafu_instance *inst) {
   uint64_t r = 0;
   int rc = asyncify_call(inst, inst->ex_state, NULL, &r, "asyncify_get_state");
   return rc ? rc : (int)(uint32_t)r;
+}
+
+/* ---- execution state ---------------------------------------------------------------------- */
+
+bool kafu_instance_executing(const kafu_instance *inst) { return inst->m->be->executing(inst); }
+
+void kafu_instance_abort(kafu_instance *inst, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  inst->m->be->abort(inst, msg);
+}
+
+const char *kafu_trap_kind_str(kafu_trap_kind k) {
+  switch (k) {
+    case KAFU_TRAP_NONE:
+      return "no trap";
+    case KAFU_TRAP_OUT_OF_BOUNDS:
+      return "out of bounds memory access";
+    case KAFU_TRAP_UNREACHABLE:
+      return "unreachable instruction executed";
+    case KAFU_TRAP_INT_DIV_BY_ZERO:
+      return "integer divide by zero";
+    case KAFU_TRAP_INT_OVERFLOW:
+      return "integer overflow";
+    case KAFU_TRAP_INVALID_CONVERSION:
+      return "invalid conversion to integer";
+    case KAFU_TRAP_STACK_EXHAUSTED:
+      return "call stack exhausted";
+    case KAFU_TRAP_INDIRECT_CALL_TYPE:
+      return "indirect call type mismatch";
+    case KAFU_TRAP_INDIRECT_CALL_NULL:
+      return "indirect call to undefined table element";
+    case KAFU_TRAP_UNCAUGHT_EXCEPTION:
+      return "uncaught wasm exception";
+    case KAFU_TRAP_ASYNCIFY_OVERFLOW:
+      return "Asyncify buffer overflow";
+    case KAFU_TRAP_RESOURCE:
+      return "out of resources";
+    case KAFU_TRAP_HOST:
+      return "aborted by the host";
+  }
+  return "unknown trap";
 }

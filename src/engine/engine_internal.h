@@ -1,28 +1,29 @@
 /*
- * engine_internal.h — private structures of the engine (src/engine only).
+ * engine_internal.h — the engine's backend-neutral internals (src/engine only):
+ * the module facts, struct kafu_module / kafu_instance, and the seam between
+ * the public API and an execution backend (kafu_engine_backend). The wasm2c
+ * AOT backend's own internals are in aot_internal.h. Files:
  *
+ *   engine.c      the public API of engine.h, written against the backend seam:
+ *                 loading (parse, import check, exports), instances, globals,
+ *                 memory, Asyncify control, host-module contexts
  *   wasm_info.c   the facts the engine needs about a module (types, imports,
  *                 exports, globals, function names), from the wasm reader
- *   aot_glue.c    generates the glue C file that gives every wasm2c module the
- *                 same C interface (kafu_aot_module, below)
- *   aot_cache.c   toolchain identity, cache key, compile, verify, dlopen
- *   aot_split.c   splits large wasm2c output for parallel compilation
- *   aot_rt.c      what generated code calls (wasm-rt functions via kafu_aot_rt):
- *                 traps, guarded linear memory, signal handler, exec frames
- *   symbolize.c   trap PC -> wasm function name (ELF .symtab of the artifact)
- *   engine.c      the public API of engine.h
+ *   aot_backend.c the wasm2c AOT backend: the ops table below, implemented on
+ *   aot_cache.c   the artifact cache (lookup, trailer, lock, dlopen),
+ *   aot_build.c   the build (toolchain, wasm2c, C compiler, progress),
+ *   aot_glue.c    the generated glue C file (one C interface per module),
+ *   aot_split.c   splitting large wasm2c output for parallel compilation,
+ *   aot_rt.c      what generated code calls: traps, guarded linear memory,
+ *                 signal handler, exec frames,
+ *   symbolize.c   and trap PC -> wasm function name (ELF .symtab).
  */
 #ifndef KAFU_ENGINE_INTERNAL_H
 #define KAFU_ENGINE_INTERNAL_H
 
-#include <limits.h>
-#include <pthread.h>
-#include <setjmp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <wasm-rt.h>
 
 #include "kafu/engine.h"
 #include "kafu/hostmod.h"
@@ -80,139 +81,15 @@ void kafu_wasm_info_free(wasm_info *wi);
 /* total number of functions (imported + defined) */
 static inline uint32_t wi_nfuncs_total(const wasm_info *wi) { return wi->nfunc_imports + wi->nfuncs; }
 
-/* ---- engine <-> generated code ABI ------------------------------------------ */
-
-#define KAFU_AOT_ABI 2
-#define KAFU_AOT_SYMBOL "kafu_aot_module_v2"
-
-/* Trap codes the generated code reports besides wasm_rt_trap_t's own (1..8). */
-#define KAFU_AOT_TRAP_CI_TYPE 100
-#define KAFU_AOT_TRAP_CI_NULL 101
-#define KAFU_AOT_TRAP_RESOURCE 102
-
-#define KAFU_STR_(...) #__VA_ARGS__
-#define KAFU_STR(...) KAFU_STR_(__VA_ARGS__)
-
-/* One definition, compiled into kafu AND written (stringified) into every glue
- * file, so the two sides cannot disagree. */
-#define KAFU_AOT_ABI_DEFS                                                                \
-  typedef struct kafu_aot_rt {                                                           \
-    uint32_t abi;                                                                        \
-    /* handler of a host function (kafu_hostfn.fn); NULL when unknown */                 \
-    const void *(*host_fn)(const char *module, const char *name);                        \
-    void (*trap)(uint32_t code, void *pc) __attribute__((noreturn));                     \
-    void (*alloc_memory)(wasm_rt_memory_t * m, uint32_t initial, uint32_t max);          \
-    uint32_t (*grow_memory)(wasm_rt_memory_t * m, uint32_t delta);                       \
-    void (*free_memory)(wasm_rt_memory_t * m);                                           \
-    void (*proc_exit_returned)(void *owner, uint32_t code) __attribute__((noreturn));    \
-  } kafu_aot_rt;                                                                         \
-  typedef void (*kafu_aot_invoke_fn)(void *gi, const uint64_t *args, uint64_t *results); \
-  typedef void *(*kafu_aot_global_fn)(void *gi);                                         \
-  typedef struct kafu_aot_export {                                                       \
-    const char *name;                                                                    \
-    uint32_t kind;                                                                       \
-    void *fn;                                                                            \
-  } kafu_aot_export;                                                                     \
-  typedef struct kafu_aot_module {                                                       \
-    char magic[8];                                                                       \
-    uint32_t abi;                                                                        \
-    char key[65];                                                                        \
-    char module_sha256[65];                                                              \
-    uint32_t sizeof_memory, sizeof_funcref_table, offsetof_memory_size;                  \
-    size_t instance_size; /* glue instance: starts with void *owner, void **hctx */      \
-    /* 0, or 1 + the index of an import whose handler host_fn did not give */            \
-    uint32_t (*init)(const kafu_aot_rt *rt);                                             \
-    /* hctx[k]: context of the k-th import module (wi_import.mod), read per call */      \
-    void (*instantiate)(void *gi, void *owner, void *const *hctx);                       \
-    void (*free_instance)(void *gi);                                                     \
-    wasm_rt_memory_t *(*memory)(void *gi);                                               \
-    uint32_t nexports;                                                                   \
-    const kafu_aot_export *exports;                                                      \
-  } kafu_aot_module;
-
-KAFU_AOT_ABI_DEFS
-
-/* ---- glue generator ------------------------------------------------------------ */
+/* ---- host modules ------------------------------------------------------------ */
 
 /* The host module behind an import module name: the engine's own "kafu"
  * (migration_point) or one of the registry (kafu/hostmod.h); NULL if none. */
 const kafu_hostmod *kafu_engine_hostmod(const char *module);
 
-/* Write the glue C file that #includes the wasm2c output "module.c" (module name
- * "app"). key/sha are the cache key and module sha256 (hex) to embed. Every
- * function import must have passed the engine's import check. */
-int kafu_aot_write_glue(const wasm_info *wi, const char *key, const char *sha_hex, kafu_buf *out,
-                        kafu_err *err);
-/* The prelude of a worker part of a split module (aot_split.c). */
-void kafu_aot_write_worker_prelude(kafu_buf *b);
-/* Split dir/module.c into `jobs` translation units (module.c + part1.c ...).
- * Returns the number of units written (1 = left as one file), or < 0 + err. */
-int kafu_aot_split(const char *dir, int jobs, const char *worker_prelude, kafu_err *err);
-/* Hash of everything the glue generator emits that is not module-specific
- * (part of the cache key). */
-const char *kafu_aot_glue_version(void);
-/* wasm2c's name legalisation (non [A-Za-z0-9_] -> '_'), for symbol lookup. */
-void kafu_aot_legalize(const char *in, char *out, size_t cap);
-/* wasm2c's export/import name mangling (Z_appZ_<this>) */
-void kafu_aot_mangle(const char *in, char *out, size_t cap);
+/* ---- modules and instances (backend-neutral) ------------------------------------- */
 
-/* ---- cache / compile ------------------------------------------------------------- */
-
-typedef struct aot_artifact {
-  char path[PATH_MAX]; /* the .so that was dlopen'ed */
-  bool in_cache;       /* false: private temp dir (delete at module free) */
-  bool compiled;       /* this load compiled it */
-  void *dl;
-  const kafu_aot_module *mod;
-} aot_artifact;
-
-int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const wasm_info *wi,
-                    const kafu_engine_opts *opts, const char *display_name, aot_artifact *out, kafu_err *err);
-void kafu_aot_release(aot_artifact *a);
-/* Run argv (argv[0] a path) with stdout+stderr captured into *out (NUL-terminated);
- * returns the exit status or -1 when it could not run. */
-int kafu_engine_capture(char *const argv[], kafu_buf *out);
-
-/* ---- runtime -------------------------------------------------------------------- */
-
-#define KAFU_BT_MAX 48
-#define KAFU_MAX_MEMORIES 4
-
-typedef struct kafu_exec {
-  sigjmp_buf jb;
-  struct kafu_exec *prev;
-  kafu_instance *inst;
-  volatile int kind;  /* 0 none, 1 trap, 2 exit */
-  uint32_t trap_code; /* wasm_rt_trap_t or KAFU_AOT_TRAP_* */
-  uint32_t exit_code;
-  void *pc; /* precise faulting PC (signals) or NULL */
-  void *bt[KAFU_BT_MAX];
-  int nbt;
-  char msg[512]; /* KAFU_TRAP_HOST / RESOURCE detail */
-} kafu_exec;
-
-typedef struct mem_reservation {
-  uint8_t *base;
-  size_t len;
-} mem_reservation;
-
-struct kafu_instance {
-  kafu_module *m;
-  kafu_host host;
-  void *gi;              /* glue instance (kafu_aot_module.instance_size bytes) */
-  wasm_rt_memory_t *mem; /* exported memory or NULL */
-  mem_reservation res[KAFU_MAX_MEMORIES];
-  int nres;
-  void **hctx; /* per import module (wi_import.mod): its handlers' context */
-  /* export indices, -1 when absent */
-  int ex_start, ex_unwind_start, ex_unwind_stop, ex_rewind_start, ex_rewind_stop, ex_state;
-  int ex_buf_size;
-};
-
-typedef struct sym_entry {
-  uintptr_t start, end; /* offsets in the artifact */
-  int32_t func;         /* wasm function index, -1 for non-wasm code */
-} sym_entry;
+typedef struct kafu_engine_backend kafu_engine_backend;
 
 struct kafu_module {
   uint8_t sha[KAFU_SHA256_LEN];
@@ -220,37 +97,86 @@ struct kafu_module {
   char name[256];
   bool snapified;
   wasm_info wi;
-  aot_artifact art;
   size_t nexports;
   kafu_export *exports;
   int memory_export;             /* index into exports or -1 */
   const kafu_hostmod **hostmods; /* per import module (wi_import.mod) */
-  /* symbolization, loaded on the first trap */
-  pthread_mutex_t sym_mu;
-  bool sym_loaded;
-  sym_entry *syms;
-  size_t nsyms;
-  uintptr_t load_base;
+  const kafu_engine_backend *be; /* the backend that loaded it */
+  void *be_data;                 /* the backend's module (aot_backend.c: aot_module) */
 };
 
-/* The table handed to generated code at init. */
-const kafu_aot_rt *kafu_aot_rt_get(void);
-/* proc_exit hook installed on every instance's WASI context: leaves wasm. */
-void kafu_rt_exit_hook(void *ctx, uint32_t code);
+struct kafu_instance {
+  kafu_module *m;
+  kafu_host host;
+  void **hctx; /* per import module (wi_import.mod): its handlers' context */
+  /* export indices, -1 when absent */
+  int ex_start, ex_unwind_start, ex_unwind_stop, ex_rewind_start, ex_rewind_stop, ex_state;
+  int ex_buf_size;
+  void *be_data; /* the backend's instance (aot_backend.c: aot_instance) */
+};
 
-/* Install the fault handler (once) and an alternate signal stack on this thread. */
-void kafu_rt_prepare_thread(void);
-extern __thread kafu_exec *kafu_rt_current;
+/* ---- the backend seam --------------------------------------------------------------
+ *
+ * What engine.c needs from whatever runs the code, in the manner of CRIU's
+ * page-xfer ops or libuv's platform layer: engine.c owns the API, argument
+ * checks, the import check, host-module contexts and the export model; a
+ * backend owns code (producing and loading it), execution, traps, linear
+ * memory and globals. The wasm2c AOT backend (aot_backend.c) is the one
+ * implementation; a portable interpreter or a loader of precompiled artifacts
+ * for nodes without a C compiler would be a second table, chosen in
+ * engine.c's backend_for(), and nothing outside src/engine changes
+ * (docs/engine.md, "Backends").
+ *
+ * Every function gets module/instance structs whose neutral fields engine.c
+ * has filled; a backend keeps its own state in be_data. Values cross as in
+ * engine.h (u64-encoded). */
+struct kafu_engine_backend {
+  const char *name; /* for messages: "wasm2c-aot" */
 
-/* Run fn(arg) as wasm execution of inst: set up a trap frame unless wasm of inst
- * is already running on this thread (then call directly). Fills out/err. */
-int kafu_rt_exec(kafu_instance *inst, void (*fn)(void *arg), void *arg, const char *what, kafu_outcome *out,
-                 kafu_err *err);
+  /* Obtain and load code for m: m->sha/name/wi/exports/hostmods are filled,
+   * and every import has passed the host-module check. Sets m->be_data.
+   * Errors name the module, the artifact or the missing tool. */
+  int (*module_load)(kafu_module *m, const uint8_t *wasm, size_t len, const kafu_engine_opts *opts,
+                     kafu_err *err);
+  /* Free m->be_data (all instances are gone). Also called after a failed load. */
+  void (*module_free)(kafu_module *m);
+  /* kafu_module_artifact / kafu_module_compiled */
+  const char *(*module_artifact)(const kafu_module *m);
+  bool (*module_compiled)(const kafu_module *m);
+  /* Can export i be called (a function) or read (a global) through the u64
+   * API? False for v128/reference signatures and types. */
+  bool (*export_usable)(const kafu_module *m, size_t i);
 
-/* Symbolize a trap frame into out->function / out->backtrace. */
-void kafu_symbolize(kafu_module *m, const kafu_exec *ex, kafu_outcome *out);
-void kafu_symbols_free(kafu_module *m);
-/* Display name of a wasm function index ("main", or "function #12"). */
-void kafu_function_display_name(const kafu_module *m, int32_t func, char *out, size_t cap);
+  /* Create the backend's instance (inst->m, host and hctx are set): memories,
+   * tables, segments, the wasm start function. May trap (KAFU_ETRAP + out). */
+  int (*instance_new)(kafu_instance *inst, kafu_outcome *out, kafu_err *err);
+  void (*instance_free)(kafu_instance *inst);
+  /* The host changed (kafu_instance_set_host): inst->host and hctx are new. */
+  void (*host_changed)(kafu_instance *inst);
+  /* Call usable function export i; results has room for its results. Runs as
+   * a nested call when wasm of inst is already on this thread's stack (from
+   * a host callback), so traps and exits then unwind to the outermost call.
+   * Returns 0, KAFU_EEXIT or KAFU_ETRAP with out (may be NULL) and err filled. */
+  int (*call)(kafu_instance *inst, size_t i, const uint64_t *args, uint64_t *results, const char *what,
+              kafu_outcome *out, kafu_err *err);
+  /* Address of usable global export i's value: 4 bytes (i32, f32) or 8. */
+  void *(*global_addr)(kafu_instance *inst, size_t i);
+  /* The primary memory (the module's export "memory", else its first exported
+   * one): base (NULL = none), size in bytes, pages, maximum pages. */
+  uint8_t *(*memory)(kafu_instance *inst, uint64_t *size, uint32_t *pages, uint32_t *max_pages);
+  /* Grow the primary memory; the previous page count, or UINT32_MAX. */
+  uint32_t (*memory_grow)(kafu_instance *inst, uint32_t delta_pages);
+  /* true while wasm code of inst is on the calling thread's stack. */
+  bool (*executing)(const kafu_instance *inst);
+  /* From a host callback of inst: leave wasm; the outermost call returns
+   * KAFU_ETRAP with KAFU_TRAP_HOST and msg. */
+  void (*abort)(kafu_instance *inst, const char *msg) __attribute__((noreturn));
+  /* WASI proc_exit (installed on the instance's WASI context, ctx = inst):
+   * leave wasm; the outermost call returns KAFU_EEXIT with code. */
+  void (*proc_exit)(void *inst, uint32_t code);
+};
+
+/* The wasm2c AOT backend (aot_backend.c). */
+extern const kafu_engine_backend kafu_aot_backend;
 
 #endif

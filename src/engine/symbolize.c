@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_internal.h"
+#include "aot_internal.h"
 
 static int sym_cmp(const void *a, const void *b) {
   const sym_entry *x = a, *y = b;
@@ -63,13 +63,13 @@ static int32_t func_of_symbol(const kafu_module *m, const char *sym) {
 }
 
 static void load_symbols(kafu_module *m) {
-  m->sym_loaded = true;
+  aot_mod(m)->sym_loaded = true;
   struct link_map *lm = NULL;
-  if (!m->art.dl || dlinfo(m->art.dl, RTLD_DI_LINKMAP, &lm) != 0 || !lm) return;
-  m->load_base = (uintptr_t)lm->l_addr;
+  if (!aot_mod(m)->art.dl || dlinfo(aot_mod(m)->art.dl, RTLD_DI_LINKMAP, &lm) != 0 || !lm) return;
+  aot_mod(m)->load_base = (uintptr_t)lm->l_addr;
   uint8_t *f = NULL;
   size_t len = 0;
-  if (kafu_read_file(m->art.path, &f, &len, NULL) != 0) return;
+  if (kafu_read_file(aot_mod(m)->art.path, &f, &len, NULL) != 0) return;
   if (len < sizeof(Elf64_Ehdr) || memcmp(f, ELFMAG, SELFMAG) != 0 || f[EI_CLASS] != ELFCLASS64) goto out;
   const Elf64_Ehdr *eh = (const Elf64_Ehdr *)f;
   if (eh->e_shoff == 0 || eh->e_shentsize != sizeof(Elf64_Shdr) ||
@@ -83,19 +83,19 @@ static void load_symbols(kafu_module *m) {
     const Elf64_Sym *syms = (const Elf64_Sym *)(f + sh[i].sh_offset);
     size_t nsyms = sh[i].sh_size / sizeof(Elf64_Sym);
     const char *strs = (const char *)(f + st->sh_offset);
-    m->syms = calloc(nsyms ? nsyms : 1, sizeof *m->syms);
-    if (!m->syms) goto out;
+    aot_mod(m)->syms = calloc(nsyms ? nsyms : 1, sizeof *aot_mod(m)->syms);
+    if (!aot_mod(m)->syms) goto out;
     for (size_t k = 0; k < nsyms; k++) {
       if (ELF64_ST_TYPE(syms[k].st_info) != STT_FUNC || !syms[k].st_size || syms[k].st_name >= st->sh_size)
         continue;
       const char *name = strs + syms[k].st_name;
       if (!memchr(name, 0, st->sh_size - syms[k].st_name)) continue;
-      sym_entry *e = &m->syms[m->nsyms++];
+      sym_entry *e = &aot_mod(m)->syms[aot_mod(m)->nsyms++];
       e->start = syms[k].st_value;
       e->end = syms[k].st_value + syms[k].st_size;
       e->func = func_of_symbol(m, name);
     }
-    qsort(m->syms, m->nsyms, sizeof *m->syms, sym_cmp);
+    qsort(aot_mod(m)->syms, aot_mod(m)->nsyms, sizeof *aot_mod(m)->syms, sym_cmp);
     break;
   }
 out:
@@ -104,18 +104,18 @@ out:
 
 /* -2: address not in a known function of the artifact; else func index or -1 */
 static int32_t lookup(const kafu_module *m, uintptr_t addr) {
-  if (addr < m->load_base) return -2;
-  uintptr_t off = addr - m->load_base;
-  size_t lo = 0, hi = m->nsyms;
+  if (addr < aot_mod(m)->load_base) return -2;
+  uintptr_t off = addr - aot_mod(m)->load_base;
+  size_t lo = 0, hi = aot_mod(m)->nsyms;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (m->syms[mid].start <= off)
+    if (aot_mod(m)->syms[mid].start <= off)
       lo = mid + 1;
     else
       hi = mid;
   }
   if (lo == 0) return -2;
-  const sym_entry *e = &m->syms[lo - 1];
+  const sym_entry *e = &aot_mod(m)->syms[lo - 1];
   return off < e->end ? e->func : -2;
 }
 
@@ -147,7 +147,7 @@ static int addr2line_frames(const kafu_module *m, const uintptr_t *offs, int n, 
   argv[k++] = "-i";
   argv[k++] = "-a";
   argv[k++] = "-e";
-  argv[k++] = (char *)m->art.path;
+  argv[k++] = (char *)aot_mod(m)->art.path;
   for (int i = 0; i < n && i <= KAFU_BT_MAX; i++) {
     snprintf(addrs[i], sizeof addrs[i], "0x%lx", (unsigned long)offs[i]);
     argv[k++] = addrs[i];
@@ -184,21 +184,21 @@ static int addr2line_frames(const kafu_module *m, const uintptr_t *offs, int n, 
 void kafu_symbolize(kafu_module *m, const kafu_exec *ex, kafu_outcome *out) {
   out->function[0] = out->backtrace[0] = 0;
   if (!ex->pc && ex->nbt == 0) return;
-  pthread_mutex_lock(&m->sym_mu);
-  if (!m->sym_loaded) load_symbols(m);
-  pthread_mutex_unlock(&m->sym_mu);
-  if (!m->nsyms) return;
+  pthread_mutex_lock(&aot_mod(m)->sym_mu);
+  if (!aot_mod(m)->sym_loaded) load_symbols(m);
+  pthread_mutex_unlock(&aot_mod(m)->sym_mu);
+  if (!aot_mod(m)->nsyms) return;
   /* artifact offsets of the frames, innermost first. Return addresses are
    * looked up at addr-1 so a call at a function's very end (to a noreturn trap)
    * still resolves to the caller; the faulting PC of a signal is exact. */
   uintptr_t offs[KAFU_BT_MAX + 1];
   int32_t funcs[4 * KAFU_BT_MAX];
   int noffs = 0, nf = 0;
-  if (ex->pc && lookup(m, (uintptr_t)ex->pc) != -2) offs[noffs++] = (uintptr_t)ex->pc - m->load_base;
+  if (ex->pc && lookup(m, (uintptr_t)ex->pc) != -2) offs[noffs++] = (uintptr_t)ex->pc - aot_mod(m)->load_base;
   for (int i = 0; i < ex->nbt && noffs <= KAFU_BT_MAX; i++) {
     if (ex->bt[i] == ex->pc) continue;
     uintptr_t a = (uintptr_t)ex->bt[i] - 1;
-    if (lookup(m, a) != -2) offs[noffs++] = a - m->load_base;
+    if (lookup(m, a) != -2) offs[noffs++] = a - aot_mod(m)->load_base;
   }
   if (!noffs) return;
   nf = getenv("KAFU_NO_ADDR2LINE")
@@ -207,7 +207,7 @@ void kafu_symbolize(kafu_module *m, const kafu_exec *ex, kafu_outcome *out) {
   if (nf <= 0) {
     nf = 0;
     for (int i = 0; i < noffs; i++) {
-      int32_t f = lookup(m, offs[i] + m->load_base);
+      int32_t f = lookup(m, offs[i] + aot_mod(m)->load_base);
       if (f >= 0) funcs[nf++] = f;
     }
   }
@@ -236,8 +236,8 @@ void kafu_symbolize(kafu_module *m, const kafu_exec *ex, kafu_outcome *out) {
 }
 
 void kafu_symbols_free(kafu_module *m) {
-  free(m->syms);
-  m->syms = NULL;
-  m->nsyms = 0;
-  m->sym_loaded = false;
+  free(aot_mod(m)->syms);
+  aot_mod(m)->syms = NULL;
+  aot_mod(m)->nsyms = 0;
+  aot_mod(m)->sym_loaded = false;
 }
