@@ -14,7 +14,9 @@
 # loopback TCP copy of the same dirty bytes (bench/programs/tcp_floor.c),
 # measured in the same run.
 #
-# Prints a table, writes bench/results/migration.csv, and ends with
+# Prints a table, writes migration.csv and migration-latency.png to
+# $KAFU_BENCH_OUT (default build/bench-results; bench/results/ holds the
+# curated copies docs/benchmarks.md cites), and ends with
 #   migration p50_ms_16MiB_10pct=X floor_ratio_16MiB_10pct=Y
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,7 +44,7 @@ done
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 export KAFU_CACHE_DIR=${KAFU_CACHE_DIR:-$WORK/cache}
-OUT=$ROOT/bench/results
+OUT=${KAFU_BENCH_OUT:-${KAFU_BUILD:-$ROOT/build}/bench-results}
 mkdir -p "$OUT"
 CSV=${CSV_OUT:-$OUT/migration.csv}
 

@@ -15,7 +15,8 @@
 # bench/kernels/bench.h), that variant runs too and adds snapified_s and
 # snapified_vs_native_geomean; otherwise the column is "-" and skipped.
 #
-# Prints a table, writes bench/results/overhead.csv, and ends with
+# Prints a table, writes overhead.csv to $KAFU_BENCH_OUT (default
+# build/bench-results; bench/results/ holds the curated copies), and ends with
 #   overhead plain_vs_native_geomean=X node_vs_native_geomean=Z [snapified_vs_native_geomean=Y]
 set -euo pipefail
 
@@ -42,7 +43,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 export KAFU_CACHE_DIR=${KAFU_CACHE_DIR:-$WORK/cache}
 K=$ROOT/bench/kernels
-OUTDIR=$ROOT/bench/results
+OUTDIR=${KAFU_BENCH_OUT:-${KAFU_BUILD:-$ROOT/build}/bench-results}
 mkdir -p "$OUTDIR"
 WASI_CC=(clang --target=wasm32-wasi --sysroot=/usr -O2)
 

@@ -10,9 +10,10 @@
 # Reports per-migration latency p50/p99 over both directions (first frame
 # excluded: it carries the whole memory image) and frames per second over the
 # whole run (wall clock of `kafu launch`, start-up included, and of the frames
-# alone). Prints a table, writes bench/results/pipeline.csv and
-# bench/results/pipeline-latency.csv (per frame), draws
-# bench/results/pipeline-latency.png when gnuplot is installed, and ends with
+# alone). Prints a table, writes pipeline.csv and pipeline-latency.csv (per
+# frame) to $KAFU_BENCH_OUT (default build/bench-results; bench/results/ holds
+# the curated copies), draws pipeline-latency.png there when gnuplot is
+# installed, and ends with
 #   pipeline migration_p50_ms=X migration_p99_ms=Y fps=Z frames=N
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,7 +34,7 @@ done
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 export KAFU_CACHE_DIR=${KAFU_CACHE_DIR:-$WORK/cache}
-OUT=$ROOT/bench/results
+OUT=${KAFU_BENCH_OUT:-${KAFU_BUILD:-$ROOT/build}/bench-results}
 mkdir -p "$OUT"
 "$KAFU" cc -O2 "$ROOT/examples/image-pipeline/pipeline.c" -o "$WORK/pipeline.wasm"
 "$KAFU" aot "$WORK/pipeline.wasm" >/dev/null

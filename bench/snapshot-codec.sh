@@ -7,13 +7,14 @@
 # usage: bench/snapshot-codec.sh [BUILD_DIR] [snapshot_codec args...]
 #   BUILD_DIR defaults to ./build (configured + built if needed); extra args
 #   replace the default sweep (see bench/snapshot_codec.c).
-# Prints tables, writes bench/results/snapshot-codec.csv and ends with one line
+# Prints tables, writes snapshot-codec.csv to $KAFU_BENCH_OUT (default
+# BUILD/bench-results; bench/results/ holds the curated copies) and ends with one line
 #   snapshot-codec lz4_delta_16MiB_10pct_t0_encode_ms=X ..._decode_ms=Y ...
 # Timings are medians; on a shared machine the threaded rows need idle cores.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(dirname "$here")"
-build="${1:-$src/build}"
+build="${1:-${KAFU_BUILD:-$src/build}}"
 shift || true
 [[ "$build" = /* ]] || build="$PWD/$build"
 
@@ -22,8 +23,9 @@ if [[ ! -f "$build/CMakeCache.txt" ]]; then
 fi
 cmake --build "$build" -j 2 --target snapshot_codec >/dev/null
 bin="$build/bench/snapshot_codec"
-mkdir -p "$here/results"
-csv="$here/results/snapshot-codec.csv"
+OUT="${KAFU_BENCH_OUT:-$build/bench-results}"
+mkdir -p "$OUT"
+csv="$OUT/snapshot-codec.csv"
 rm -f "$csv"
 
 echo "# snapshot codec ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)); medians; MB/s = raw page bytes carried per second"

@@ -7,7 +7,8 @@
 #   bench/startup.sh [-r REPS]
 #
 # Times are wall-clock, median of REPS runs (cold runs each use a fresh cache).
-# Prints a table and writes bench/results/startup.csv.
+# Prints a table and writes startup.csv to $KAFU_BENCH_OUT (default
+# build/bench-results; bench/results/ holds the curated copies).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KAFU=${KAFU:-$ROOT/build/bin/kafu}
@@ -22,8 +23,9 @@ done
 [ -x "$KAFU" ] || { echo "startup.sh: $KAFU not built (set KAFU=...)" >&2; exit 1; }
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-mkdir -p "$ROOT/bench/results"
-CSV=$ROOT/bench/results/startup.csv
+OUT=${KAFU_BENCH_OUT:-${KAFU_BUILD:-$ROOT/build}/bench-results}
+mkdir -p "$OUT"
+CSV=$OUT/startup.csv
 
 cat > "$WORK/hello.c" <<'C'
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * config.h — kafu-config.yaml: load, validate, normalize, emit.
  *
- * The schema is the original Kafu's (DESIGN.md §5) plus additive extensions; the
+ * The schema is the original Kafu's plus additive extensions; the
  * full reference is docs/config.md. Parsing uses libyaml's document API so every
  * key keeps its line and column: every error names "file:line:col: key.path: what
  * is wrong" (e.g. `kafu-config.yaml:7:5: nodes.edge.port: must be an integer

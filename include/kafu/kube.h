@@ -3,7 +3,7 @@
  *
  * For a config with nodes n1..nk this produces one ConfigMap holding the
  * config, and per node a headless Service and a Pod, all named and labelled as
- * the original Kafu did (DESIGN.md §5):
+ * the original Kafu did (docs/kubernetes.md):
  *
  *   ConfigMap  kafu-config                  (kafu-config-<instance-id> with an instance id)
  *   Service    [<instance-id>-]kafu-server-<node-id>   headless, port = the node's port

@@ -2,8 +2,8 @@
  * runtime.h — one node's view of a running Kafu program: the migration logic.
  *
  * A kafu_runtime owns the loaded module, this node's WASI context and engine
- * instance, the migration stack (DESIGN §4.2) and the memory image this node
- * last held (its delta baseline, DESIGN §4.5). It is driven by a front end:
+ * instance, the migration stack (docs/migration.md) and the memory image this node
+ * last held (its delta baseline, docs/snapshot-format.md). It is driven by a front end:
  *
  *   kafu singlenode  — one runtime plays every node: kafu_runtime_run() loops
  *                      until the program ends. EMULATE switches the "current

@@ -1,7 +1,7 @@
 /*
  * snapshot.h — Kafu's engine-independent program snapshot: the model, the
  * streamed wire format (docs/snapshot-format.md), and memory-image tracking for
- * correct delta transfer in every topology (DESIGN §4.5).
+ * correct delta transfer in every topology (docs/snapshot-format.md).
  *
  * Pure library: no engine, no HTTP. The single-process checkpoint/restore and
  * the cluster transport build on three pieces:
@@ -33,9 +33,9 @@
  */
 #ifndef KAFU_SNAPSHOT_H
 #define KAFU_SNAPSHOT_H
-/* NOTE (lead): enum/function names here are prefixed kafu_snap_/KAFU_SNAP_ (kafu_snap_comp,
- * KAFU_SNAP_COMP_*, KAFU_SNAP_VAL_*) so this header can be included together with
- * config.h (kafu_compression) and engine.h (KAFU_VAL_*). Keep it that way. */
+/* Names here are prefixed kafu_snap_/KAFU_SNAP_ (kafu_snap_comp, KAFU_SNAP_COMP_*,
+ * KAFU_SNAP_VAL_*) so this header can be included together with config.h
+ * (kafu_compression) and engine.h (KAFU_VAL_*). */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -73,7 +73,7 @@ typedef enum {
 } kafu_snap_val_type;
 typedef enum { KAFU_MIG_ENTER = 0, KAFU_MIG_EXIT = 1 } kafu_mig_kind;
 
-/* One entry of the migration stack (DESIGN §4.2), bottom (outermost) first. */
+/* One entry of the migration stack (docs/migration.md), bottom (outermost) first. */
 typedef struct kafu_snap_frame {
   uint32_t fn_id;    /* index into kafu.meta's function table */
   char *caller_node; /* node the annotated function was called from */

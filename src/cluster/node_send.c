@@ -144,13 +144,14 @@ static FILE *open_tee(kafu_node *n, const char *target) {
  * first and POSTed with its length from the engine thread itself: no transfer
  * thread to create, no ring, no wake-ups between encoder and libcurl, the
  * receiver gets large unchunked pieces, and the 200 wakes the engine thread
- * directly. Measured on loopback this beats overlapping encode and send at
- * every size up to 64 MiB (docs/benchmarks.md, round 2). Beyond that the
- * encoder switches to streaming on the fly (transfer thread + ring, the
- * buffered bytes first), so memory stays bounded. The buffer is kept between
- * sends (its pages stay mapped: up to 64 MiB of resident memory on a node
- * that sent that much). $KAFU_SEND_BUFFER_MAX (bytes, 0 = always stream) is
- * for benchmarking. */
+ * directly. Measured on loopback this beats overlapping encode and send up
+ * to the 16 MiB cap (docs/benchmarks.md, round 2; a 64 MiB cap lost on full
+ * images). Beyond the cap, or when the encoder is slower than the link, it
+ * switches to streaming on the fly (transfer thread + ring, the buffered
+ * bytes first), so memory stays bounded. The buffer is kept between sends
+ * (its pages stay mapped: up to 16 MiB of resident memory on a node that sent
+ * that much). $KAFU_SEND_BUFFER_MAX (bytes, 0 = always stream) is for
+ * benchmarking (docs/tunables.md). */
 #define SEND_BUFFER_MAX (16u << 20)
 
 static size_t send_buffer_max(void) {

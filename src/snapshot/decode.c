@@ -385,7 +385,8 @@ static int parse_memory(kafu_snap_decoder *d, rd *r) {
     return fail(d, KAFU_EFORMAT, "%u chunks cannot carry %" PRIu64 " pages of at most %" PRIu64 " per chunk",
                 d->decl_chunks, d->decl_pages, cp);
 
-  /* A delta must apply to exactly the image held here (DESIGN §4.5). */
+  /* A delta must apply to exactly the image held here (docs/snapshot-format.md,
+   * "Memory images and delta correctness"). */
   const kafu_mem_image *held = d->o.held;
   if (mode == MEM_DELTA && !d->inspect) {
     char want[17], have[17];

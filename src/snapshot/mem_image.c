@@ -1,5 +1,6 @@
 /*
- * mem_image.c — identities of linear-memory images (DESIGN §4.5).
+ * mem_image.c — identities of linear-memory images (docs/snapshot-format.md,
+ * "Memory images and delta correctness").
  *
  * A delta is only valid against the exact image the receiver holds, so every
  * image gets an id: xxh3-64 over its 4 KiB page hashes, seeded with its size.

@@ -4,25 +4,11 @@
 # the KAFU_DEST function still a separate function called from main at -O2
 # (clang's link-time wasm-opt would inline it), DWARF stripped unless -g,
 # default output a.out, --kafu-stack-size reaches the guest support object.
-set -u
-KAFU=${KAFU:?} ; T=$(mktemp -d) ; trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-is_wasm() { [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = '\0asm' ]; }
-validate() { if command -v wasm-validate >/dev/null; then wasm-validate "$1"; else is_wasm "$1"; fi; }
-cat > "$T/run.js" <<'EOF'
-// run a wasm32-wasi module under node; kafu.migration_point is a no-op here
-const { WASI } = require("node:wasi");
-const fs = require("fs");
-const wasi = new WASI({ version: "preview1", args: process.argv.slice(2), env: {}, returnOnExit: true });
-const imports = wasi.getImportObject();
-imports.kafu = { migration_point: () => {} };
-WebAssembly.instantiate(fs.readFileSync(process.argv[2]), imports)
-  .then(({ instance }) => process.exit(wasi.start(instance)))
-  .catch((e) => { console.error(e); process.exit(99); });
-EOF
-run() { node --no-warnings "$T/run.js" "$@"; }
+source "$KAFU_SRC/tests/shell/lib/common.sh"
+need node nodejs
+need wasm-objdump wabt
+need wasm-validate wabt
+validate() { wasm-validate "$1"; }
 
 cat > "$T/main.c" <<'EOF'
 #include <stdio.h>
@@ -43,7 +29,7 @@ cd "$T"
 # 1. a runnable, valid module
 if "$KAFU" cc -O2 main.c -o main.wasm 2> cc.err; then
   validate main.wasm && ok "-O2 build is a valid module" || fail "main.wasm does not validate"
-  out=$(run main.wasm); rc=$?
+  out=$(node_run main.wasm); rc=$?
   [ "$rc" = 0 ] && [ "$out" = $'Hello, from cloud!\nHello, from edge!' ] && ok "module runs" ||
     fail "run: rc=$rc output: $out"
 else
@@ -69,6 +55,8 @@ if command -v wasm-opt >/dev/null; then
   clang --target=wasm32-wasi --sysroot=/usr -I"$KAFU_SRC/include" -O2 main.c -o pitfall.wasm 2>/dev/null &&
     [ "$(calls_of_f pitfall.wasm)" = 0 ] && ok "control: plain clang -O2 link inlines f (pitfall reproduced)" ||
     echo "note: control build with plain clang did not reproduce the inlining"
+else
+  skip_part "wasm-opt not installed (Debian package binaryen): the inlining control build was not run"
 fi
 wasm-objdump -x plain.wasm | grep -q '"__kafu_asyncify_buf"' && ok "__kafu_asyncify_buf exported" ||
   fail "__kafu_asyncify_buf not exported"
@@ -98,4 +86,4 @@ ps=$(pages small.wasm) pd=$(pages plain.wasm) pb=$(pages big.wasm)
 "$KAFU" cc -O0 -c main.c -o o0.o && "$KAFU" cc -O2 -c main.c -o o2.o && ! cmp -s o0.o o2.o &&
   ok "-O reaches the compile step" || fail "-O0 and -O2 objects are identical"
 
-[ "$fails" = 0 ] && echo "cc_c: all passed" || { echo "cc_c: $fails failure(s)"; exit 1; }
+echo "cc_c: all passed"

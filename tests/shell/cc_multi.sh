@@ -3,23 +3,9 @@
 # link, several sources at once, .o and .a inputs with -L/-l, -D/-I/-std=/-W,
 # -Wl,..., -x, -MD/-MF (build-system dependency files), -E, -S, @response
 # files, --version passthrough, the kafu-cc entry point, -o - (stdout).
-set -u
-KAFU=${KAFU:?} ; T=$(mktemp -d) ; trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-is_wasm() { [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = '\0asm' ]; }
-cat > "$T/run.js" <<'EOF'
-const { WASI } = require("node:wasi");
-const fs = require("fs");
-const wasi = new WASI({ version: "preview1", args: process.argv.slice(2), env: {}, returnOnExit: true });
-const imports = wasi.getImportObject();
-imports.kafu = { migration_point: () => {} };
-WebAssembly.instantiate(fs.readFileSync(process.argv[2]), imports)
-  .then(({ instance }) => process.exit(wasi.start(instance)))
-  .catch((e) => { console.error(e); process.exit(99); });
-EOF
-run() { node --no-warnings "$T/run.js" "$@"; }
+source "$KAFU_SRC/tests/shell/lib/common.sh"
+need node nodejs
+need wasm-objdump wabt
 cd "$T"
 mkdir -p inc lib
 cat > inc/calc.h <<'EOF'
@@ -62,11 +48,11 @@ CF=(-O2 -std=c11 -Wall -Werror -Iinc '-DGREETING="hi"')
 "$KAFU" cc "${CF[@]}" -c main.c -o main.o && "$KAFU" cc "${CF[@]}" -c add.c && "$KAFU" cc "${CF[@]}" -c mul.c &&
   "$KAFU" cc "${CF[@]}" -c root.c && is_wasm add.o ||
   fail "-c steps"
-"$KAFU" cc -O2 main.o add.o mul.o root.o -lm -o app1.wasm && [ "$(run app1.wasm)" = "$want" ] &&
+"$KAFU" cc -O2 main.o add.o mul.o root.o -lm -o app1.wasm && [ "$(node_run app1.wasm)" = "$want" ] &&
   ok "-c then link" || fail "link of objects"
 
 # several sources in one command, mixed with an object
-"$KAFU" cc "${CF[@]}" main.c add.c mul.c root.o -lm -o app2.wasm && [ "$(run app2.wasm)" = "$want" ] &&
+"$KAFU" cc "${CF[@]}" main.c add.c mul.c root.o -lm -o app2.wasm && [ "$(node_run app2.wasm)" = "$want" ] &&
   ok "several sources + .o in one command" || fail "several sources"
 ls "$T"/*.o | grep -qv -e main.o -e add.o -e mul.o -e root.o && fail "temporary objects left in the working directory"
 
@@ -74,12 +60,12 @@ ls "$T"/*.o | grep -qv -e main.o -e add.o -e mul.o -e root.o && fail "temporary 
 AR=$(command -v llvm-ar || command -v llvm-ar-14 || true)
 if [ -n "$AR" ]; then
   "$AR" rcs lib/libcalc.a add.o mul.o root.o &&
-    "$KAFU" cc "${CF[@]}" main.c -Llib -lcalc -lm -o app3.wasm && [ "$(run app3.wasm)" = "$want" ] &&
+    "$KAFU" cc "${CF[@]}" main.c -Llib -lcalc -lm -o app3.wasm && [ "$(node_run app3.wasm)" = "$want" ] &&
     ok ".a via -L/-l ($AR)" || fail ".a via -L/-l"
-  "$KAFU" cc "${CF[@]}" main.c lib/libcalc.a -lm -o app4.wasm && [ "$(run app4.wasm)" = "$want" ] &&
+  "$KAFU" cc "${CF[@]}" main.c lib/libcalc.a -lm -o app4.wasm && [ "$(node_run app4.wasm)" = "$want" ] &&
     ok ".a as an input file" || fail ".a as input"
 else
-  echo "skip: no llvm-ar (GNU ar cannot index wasm objects), .a cases not run"
+  skip_part "llvm-ar not installed (Debian package llvm; GNU ar cannot index wasm objects): .a cases not run"
 fi
 
 # -Wl,... reaches the linker
@@ -88,7 +74,7 @@ fi
 
 # -x: a source with an unusual extension
 cp add.c add.txt
-"$KAFU" cc "${CF[@]}" main.c -x c add.txt -x none mul.o root.o -o app6.wasm && [ "$(run app6.wasm)" = "$want" ] &&
+"$KAFU" cc "${CF[@]}" main.c -x c add.txt -x none mul.o root.o -o app6.wasm && [ "$(node_run app6.wasm)" = "$want" ] &&
   ok "-x c / -x none" || fail "-x"
 
 # dependency files: -MD -MF with -c (CMake/Make style) and -MMD in a compile+link
@@ -110,7 +96,7 @@ cat > args.rsp <<'EOF'
 -O2 -std=c11 -Wall -Werror -Iinc '-DGREETING="hi"'
 main.c add.c mul.c root.c -o "app 8.wasm"
 EOF
-"$KAFU" cc @args.rsp && [ "$(run 'app 8.wasm')" = "$want" ] && ok "@response file" || fail "@response file"
+"$KAFU" cc @args.rsp && [ "$(node_run 'app 8.wasm')" = "$want" ] && ok "@response file" || fail "@response file"
 
 # --version passes through to clang
 v=$("$KAFU" cc --version) && echo "$v" | grep -q 'clang version' && echo "$v" | grep -q 'wasm32-unknown-wasi' &&
@@ -118,10 +104,10 @@ v=$("$KAFU" cc --version) && echo "$v" | grep -q 'clang version' && echo "$v" | 
 
 # the single-path entry point
 CCBIN="$(dirname "$KAFU")/kafu-cc"
-"$CCBIN" "${CF[@]}" main.c add.c mul.c root.c -o app9.wasm && [ "$(run app9.wasm)" = "$want" ] &&
+"$CCBIN" "${CF[@]}" main.c add.c mul.c root.c -o app9.wasm && [ "$(node_run app9.wasm)" = "$want" ] &&
   ok "kafu-cc entry point" || fail "kafu-cc"
 
 # -o - writes the module to stdout
 "$KAFU" cc "${CF[@]}" main.c add.c mul.c root.c -o - > app10.wasm && is_wasm app10.wasm && ok "-o -" || fail "-o -"
 
-[ "$fails" = 0 ] && echo "cc_multi: all passed" || { echo "cc_multi: $fails failure(s)"; exit 1; }
+echo "cc_multi: all passed"

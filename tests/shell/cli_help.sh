@@ -2,10 +2,7 @@
 # cli_help.sh — every command answers --help (stdout, exit 0, a Usage line) and
 # `kafu help CMD` the same; unknown commands/options exit 2; docs/cli.md holds
 # each command's current --help text verbatim (so the reference never drifts).
-set -u
-fail() { echo "FAIL: $*"; exit 1; }
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+source "$KAFU_SRC/tests/shell/lib/common.sh"
 for c in snapify run aot inspect singlenode serve launch kustomize config doctor list version help; do
   "$KAFU" "$c" --help > "$T/h" 2> "$T/e" || fail "kafu $c --help exited $?"
   grep -q '^Usage: kafu' "$T/h" || fail "kafu $c --help: no Usage line"

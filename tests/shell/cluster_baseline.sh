@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The "baseline" conflict (DESIGN §4.5), both sides:
+# The "baseline" conflict (docs/cluster.md, "Migration protocol"), both sides:
 #  - receiver: a delta against an image the node does not hold is refused
 #    with 409 {"error":"baseline"} before memory is touched; the node stays
 #    idle and takes a full snapshot next;
 #  - sender: answered 409 "baseline", it retries at once with a full image
 #    (here against a fake node that claims to hold the sender's own image,
 #    which makes the sender try an empty delta first).
-source "$KAFU_SRC/tests/programs/cluster/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 build pingpong
 
 # capture a full (0001) and a delta (0002) snapshot a -> b
@@ -34,7 +34,7 @@ for ((i = 0; i < 100; i++)); do grep -q 'pong 0' "$T/b.out" && break; sleep 0.05
 grep -q 'pong 0' "$T/b.out" || fail "b did not resume the full snapshot"
 http POST "$PB" /shutdown --data-binary '{"exit_code": 0}'
 wait_exit "$PID_B" 10
-pass "receiver: delta against a missing baseline -> 409 baseline; full accepted after"
+ok "receiver: delta against a missing baseline -> 409 baseline; full accepted after"
 
 # sender side, against a fake b
 read -r PA PB <<<"$(free_ports 2)"
@@ -96,4 +96,4 @@ grep -q 'node a: b does not hold the delta.s baseline; sending the full image' "
 http POST "$PA" /shutdown --data-binary '{"exit_code": 0}'
 wait_exit "$PID_A" 10
 [ "$EXIT_CODE" = 0 ] || fail "a exited $EXIT_CODE"
-pass "sender: 409 baseline -> immediate retry with the full image"
+ok "sender: 409 baseline -> immediate retry with the full image"

@@ -5,7 +5,7 @@
 # program's output must equal the native build's, and every transfer must
 # make the same delta/full decision (same raw bytes) as when every send asks
 # first ($KAFU_BASELINE_QUERY=1), with no 409 "baseline" retries.
-source "$KAFU_SRC/tests/programs/cluster/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 build walk3
 cc -O2 -I"$KAFU_SRC/include" "$PROGS/walk3.c" -o "$T/walk3-native" || fail "native build of walk3.c"
 
@@ -31,6 +31,6 @@ for seed in 3 8; do
   diff "$T/d${seed}1" "$T/d${seed}0" || fail "seed $seed: cached guesses changed delta/full decisions"
   grep -q "does not hold the delta" "$T/w${seed}0.err" && fail "seed $seed: a cached guess led to a 409 baseline retry"
   grep -q true "$T/d${seed}0" || fail "seed $seed: no delta transfer"
-  pass "seed $seed: $(wc -l <"$T/d${seed}0") transfers, same decisions with and without GET /baseline"
+  ok "seed $seed: $(wc -l <"$T/d${seed}0") transfers, same decisions with and without GET /baseline"
 done
-pass "baseline cache"
+ok "baseline cache"

@@ -2,7 +2,7 @@
 # The node's HTTP API (docs/cluster.md): /healthz /readyz /status /metrics
 # /baseline, 404/405, bad JSON bodies, counters during a run, and POST
 # /shutdown ending a node with the given exit code.
-source "$KAFU_SRC/tests/programs/cluster/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 build ending
 
 read -r PA PB <<<"$(free_ports 2)"
@@ -41,7 +41,7 @@ http POST "$PB" /heartbeat --data-binary '{"node":"zz"}'
 head -c 100000 /dev/zero | tr '\0' x >"$T/big.json"
 http POST "$PB" /heartbeat --data-binary @"$T/big.json"
 [ "$HTTP_STATUS" = 413 ] || fail "oversized heartbeat body: $HTTP_STATUS"
-pass "endpoints of an idle follower"
+ok "endpoints of an idle follower"
 
 # counters during a run
 serve a "$T/e.yaml"; PID_A=$LAST_PID
@@ -57,7 +57,7 @@ done
 grep -q 'kafu_migration_bytes_total{node="b",kind="raw"} [1-9]' <<<"$HTTP_BODY" || fail "no raw bytes"
 http GET "$PA" /status
 [ "$(json_get coordinator <<<"$HTTP_BODY")" = true ] || fail "a is not the coordinator: $HTTP_BODY"
-pass "counters during a run (in=$in out=$out)"
+ok "counters during a run (in=$in out=$out)"
 
 # POST /shutdown ends a node with that code
 http POST "$PB" /shutdown --data-binary '{"exit_code": 42, "reason": "test says stop"}'
@@ -67,4 +67,4 @@ wait_exit "$PID_B" 10
 grep -q 'shutdown requested by 127.0.0.1:[0-9]* (exit code 42): test says stop' "$T/b.err" || fail "shutdown not logged"
 wait_exit "$PID_A" 15 # a loses b: it ends the run
 [ "$EXIT_CODE" = 1 ] || fail "coordinator exited $EXIT_CODE after b went away"
-pass "POST /shutdown"
+ok "POST /shutdown"

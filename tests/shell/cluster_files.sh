@@ -3,7 +3,7 @@
 # "b" and again on "a" (reopened at the same offset each time), a file read
 # partly on "a" is read on to its end on "b", and a file created on "b" is
 # read and removed on "a".
-source "$KAFU_SRC/tests/programs/cluster/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 build files
 read -r PA PB <<<"$(free_ports 2)"
 config "$T/files.yaml" files.wasm '[]' a="$PA" b="$PB"
@@ -19,4 +19,4 @@ done'
 [ "$(cat "$T/log.txt")" = $'1 written on a\n2 written on b\n3 written on a after b' ] || fail "log.txt: $(cat "$T/log.txt")"
 [ -e "$T/scratch.txt" ] && fail "scratch.txt was not removed"
 [ "$(migrations_in "$T/ev.jsonl")" = 4 ] || fail "expected 4 migrations, got $(migrations_in "$T/ev.jsonl")"
-pass "files written and read across nodes"
+ok "files written and read across nodes"

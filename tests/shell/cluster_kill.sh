@@ -3,7 +3,7 @@
 # coordinator end the run non-zero, naming the node; a killed coordinator
 # makes its followers shut down (follower_on_coordinator_lost: shutdown_self)
 # or keep running (ignore). Heartbeats every 100 ms.
-source "$KAFU_SRC/tests/programs/cluster/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 build ending
 
 wait_for_line() { # file regex seconds
@@ -28,7 +28,7 @@ wait_exit "$PID_A" 15
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$EXIT_CODE" = 1 ] || fail "coordinator exited $EXIT_CODE after follower b was killed, expected 1"
 grep -q "kafu serve: error: .*node b at 127.0.0.1:$PB" "$T/a.err" || fail "coordinator's error does not name node b and its address"
-pass "follower killed -> coordinator exits 1 naming b (after $ms ms)"
+ok "follower killed -> coordinator exits 1 naming b (after $ms ms)"
 
 # 2. coordinator killed, followers on shutdown_self (b is idle, a sleeps)
 read -r PA PB <<<"$(free_ports 2)"
@@ -40,7 +40,7 @@ kill9 "$PID_A"
 wait_exit "$PID_B" 10
 [ "$EXIT_CODE" = 1 ] || fail "follower exited $EXIT_CODE after losing the coordinator, expected 1"
 grep -q 'lost the coordinator a .*shutting down .*shutdown_self' "$T/b.err" || fail "follower's message does not explain"
-pass "coordinator killed -> follower shuts down (shutdown_self)"
+ok "coordinator killed -> follower shuts down (shutdown_self)"
 
 # 3. coordinator killed, followers on ignore: b stays up and healthy
 read -r PA PB <<<"$(free_ports 2)"
@@ -53,7 +53,7 @@ wait_for_line "$T/b.err" 'lost the coordinator a .*continuing' 10
 sleep 1
 kill -0 "$PID_B" 2>/dev/null || fail "follower exited although follower_on_coordinator_lost is ignore"
 [ "$(status_of "$PB" /healthz)" = 200 ] || fail "follower not healthy after losing the coordinator"
-pass "coordinator killed -> follower keeps running (ignore)"
+ok "coordinator killed -> follower keeps running (ignore)"
 
 # 4. the program running on b when the coordinator dies (shutdown_self): b still exits
 read -r PA PB <<<"$(free_ports 2)"
@@ -64,7 +64,7 @@ wait_for_line "$T/b.out" 'on b (3)' 30
 kill9 "$PID_A"
 wait_exit "$PID_B" 10
 [ "$EXIT_CODE" = 1 ] || fail "busy follower exited $EXIT_CODE after losing the coordinator, expected 1"
-pass "coordinator killed while b runs the program -> b exits 1"
+ok "coordinator killed while b runs the program -> b exits 1"
 
 # 5. the target is down for a moment when a migration starts: the sender keeps
 #    its state and retries with backoff until the restarted node takes it
@@ -81,4 +81,4 @@ wait_exit "$PID_A" 20
 [ "$(cat "$T/a.out")" = $'start slow_a\nround 0\nround 1' ] || fail "a's output: $(cat "$T/a.out")"
 grep -q 'on b (3)' "$T/b.out" || fail "the restarted b did not run on_b"
 grep -q 'node a: migrated to b: .*(after retries)' "$T/a.err" || fail "no successful retry logged"
-pass "transient send failure retried with backoff; nothing lost"
+ok "transient send failure retried with backoff; nothing lost"

@@ -2,7 +2,7 @@
 # `kafu launch` as a process manager: Ctrl-C (SIGINT) is forwarded and no node
 # is left behind; a node killed mid-run ends the launch non-zero naming it;
 # and the quick-start example (what `make demo` runs) works.
-source "$KAFU_SRC/tests/programs/cluster/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 build ending
 
 node_pid() { pgrep -f -- "serve --node-id $1 .*$2" | head -1; }
@@ -20,7 +20,7 @@ kill -INT "$L"
 wait_exit "$L" 15
 [ "$EXIT_CODE" = 130 ] || fail "launch exited $EXIT_CODE after SIGINT, expected 130"
 port_closed "$PA" && port_closed "$PB" || fail "a node is still listening after SIGINT"
-pass "SIGINT forwarded, launch exits 130, no node left"
+ok "SIGINT forwarded, launch exits 130, no node left"
 
 # 2. a node killed during the run
 read -r PA PB <<<"$(free_ports 2)"
@@ -36,7 +36,7 @@ wait_exit "$L" 15
 [ "$EXIT_CODE" = 1 ] || fail "launch exited $EXIT_CODE after node b was killed, expected 1"
 grep -q "^\[a\] kafu serve: error: node b at 127.0.0.1:$PB died during execution" "$T/kill.err" ||
   fail "no error naming node b: $(grep error "$T/kill.err")"
-pass "node killed mid-run -> launch exits 1 naming it"
+ok "node killed mid-run -> launch exits 1 naming it"
 
 # 3. the quick-start example, on free ports
 read -r PA PB <<<"$(free_ports 2)"
@@ -47,4 +47,4 @@ sed -e "s/port: 50051/port: $PA/" -e "s/port: 50052/port: $PB/" "$KAFU_SRC/examp
 "$KAFU" cc -O2 -I"$KAFU_SRC/include" "$T/basic/main.c" -o "$T/basic/main.wasm" || fail "building examples/basic"
 timeout 60 "$KAFU" launch "$T/basic/kafu-config.yaml" >"$T/basic.out" 2>"$T/basic.err" || fail "examples/basic failed"
 [ "$(cat "$T/basic.out")" = $'[cloud] Hello, from cloud!\n[edge] Hello, from edge!' ] || fail "examples/basic: $(cat "$T/basic.out")"
-pass "examples/basic via kafu launch"
+ok "examples/basic via kafu launch"

@@ -3,7 +3,7 @@
 # prefixed output attributed to the right node, exact migration count from the
 # merged --events file, exit code 0; and the same program with zstd + full
 # memory transfers.
-source "$KAFU_SRC/tests/programs/cluster/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 build pingpong
 
 read -r PA PB <<<"$(free_ports 2)"
@@ -27,7 +27,7 @@ assert t == sorted(t), "not sorted"
 assert nodes == {"a", "b"}, nodes
 PY
 grep -q 'node a: migrated to b' "$T/launch.err" || fail "no 'migrated to b' log line naming node a"
-pass "ping-pong: exact output, 12 migrations, exit 0"
+ok "ping-pong: exact output, 12 migrations, exit 0"
 
 # prefixed mode: every program line is attributed to the node that printed it
 read -r PA PB <<<"$(free_ports 2)"
@@ -36,7 +36,7 @@ timeout 60 "$KAFU" launch "$T/pp2.yaml" >"$T/prefixed.out" 2>"$T/prefixed.err" |
 exp2=$(printf '[a] ping 0\n[a] ping 1\n[a] ping 2\n[a] sum 6\n[b] pong 0\n[b] pong 1\n[b] pong 2')
 [ "$(sort "$T/prefixed.out")" = "$exp2" ] || fail "prefixed stdout: $(cat "$T/prefixed.out")"
 grep -q '^\[b\] .*node b: received a snapshot' "$T/prefixed.err" || fail "stderr lines not prefixed with [b]"
-pass "prefixed output"
+ok "prefixed output"
 
 # full transfers with zstd
 read -r PA PB <<<"$(free_ports 2)"
@@ -47,4 +47,4 @@ timeout 60 "$KAFU" launch --no-prefix --events "$T/ev3.jsonl" "$T/pp3.yaml" >"$T
 [ "$(tail -1 "$T/full.out")" = "sum 12" ] || fail "full/zstd output: $(cat "$T/full.out")"
 [ "$(migrations_in "$T/ev3.jsonl")" = 8 ] || fail "full/zstd: expected 8 migrations"
 grep -q '"delta":true' "$T/ev3.jsonl" && fail "memory_migration: full sent a delta"
-pass "memory_migration: full + zstd"
+ok "memory_migration: full + zstd"

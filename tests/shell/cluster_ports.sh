@@ -2,7 +2,7 @@
 # Start-up errors of `kafu serve` / `kafu launch`: port already in use,
 # non-local address or duplicate port for launch, unknown node id, usage
 # errors, an unreachable peer (start-up timeout naming it), and --listen.
-source "$KAFU_SRC/tests/programs/cluster/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 build pingpong
 
 read -r PA PB <<<"$(free_ports 2)"
@@ -16,7 +16,7 @@ rc=$?
 [ $rc = 1 ] || fail "second serve on a busy port exited $rc, expected 1"
 grep -q "kafu serve: error: node b: cannot listen on 127.0.0.1:$PB: address already in use" "$T/dup.err" ||
   fail "port-in-use message: $(cat "$T/dup.err")"
-pass "serve: port in use names address:port"
+ok "serve: port in use names address:port"
 
 # launch: the same busy port is found before anything starts
 "$KAFU" launch "$T/c.yaml" >"$T/l.out" 2>"$T/l.err"
@@ -26,7 +26,7 @@ grep -q "kafu launch: error: node b: cannot listen on 127.0.0.1:$PB: address alr
   fail "launch port-in-use message: $(cat "$T/l.err")"
 kill "$PID_B"; wait_exit "$PID_B" 10
 [ "$EXIT_CODE" = 143 ] || fail "SIGTERM'd serve exited $EXIT_CODE, expected 143"
-pass "launch: busy port found up front; SIGTERM -> 143"
+ok "launch: busy port found up front; SIGTERM -> 143"
 
 # launch: non-local address, duplicate ports
 awk '/address: 127.0.0.1/ && ++n == 2 { sub(/127.0.0.1/, "10.1.2.3") } 1' "$T/c.yaml" >"$T/remote.yaml"
@@ -37,7 +37,7 @@ awk -v pa="$PA" -v pb="$PB" '/address: 127.0.0.1/ && ++n == 2 { sub(/127.0.0.1/,
   { sub("port: " pb, "port: " pa) } 1' "$T/c.yaml" >"$T/dupport.yaml"
 "$KAFU" launch "$T/dupport.yaml" >/dev/null 2>"$T/d.err" && fail "launch accepted two nodes on one port"
 grep -q "nodes 'a' and 'b' both use port $PA" "$T/d.err" || fail "duplicate-port message: $(cat "$T/d.err")"
-pass "launch: non-local address and duplicate port rejected, naming the node"
+ok "launch: non-local address and duplicate port rejected, naming the node"
 
 # usage errors
 "$KAFU" serve --node-id x "$T/c.yaml" >/dev/null 2>"$T/u.err"; rc=$?
@@ -49,7 +49,7 @@ pass "launch: non-local address and duplicate port rejected, naming the node"
 "$KAFU" serve --help | grep -q 'Usage: kafu serve --node-id ID' || fail "serve --help"
 "$KAFU" launch --help | grep -q 'Usage: kafu launch' || fail "launch --help"
 "$KAFU" serve --node-id b "$T/missing.yaml" >/dev/null 2>"$T/m.err"; [ $? = 1 ] || fail "missing config should exit 1"
-pass "usage errors"
+ok "usage errors"
 
 # a peer that never comes up: the coordinator gives up naming it
 read -r PA PB <<<"$(free_ports 2)"
@@ -60,7 +60,7 @@ wait_exit "$PID_A" 30
 [ "$EXIT_CODE" = 1 ] || fail "coordinator without its peer exited $EXIT_CODE"
 grep -q "node b at 127.0.0.1:$PB did not become ready within 1500 ms.*refused\|node b at 127.0.0.1:$PB did not become ready within 1500 ms.*connect" "$T/a.err" ||
   fail "start-up timeout message: $(tail -3 "$T/a.err")"
-pass "start-up timeout names the unreachable node and its address"
+ok "start-up timeout names the unreachable node and its address"
 
 # --listen overrides where a node listens
 read -r PA PB PX <<<"$(free_ports 3)"
@@ -69,4 +69,4 @@ serve b "$T/li.yaml" --listen "127.0.0.1:$PX"; PID_B=$LAST_PID
 wait_ready "$PX"
 [ "$(get "$PX" /status | json_get node)" = b ] || fail "--listen: /status on the override port"
 kill "$PID_B"; wait_exit "$PID_B" 10
-pass "--listen"
+ok "--listen"

@@ -5,7 +5,7 @@
 # HTTP 4xx and a JSON reason, logged by the node, and the node stays healthy,
 # idle, and still accepts the real migrations of a run started afterwards.
 # Also: 409 while a node is receiving or running.
-source "$KAFU_SRC/tests/programs/cluster/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 build pingpong
 build other
 build ending
@@ -29,7 +29,7 @@ if ! "$KAFU" inspect "$GOOD" >"$T/inspect.txt" 2>&1; then
   grep -q 'unknown file type' "$T/inspect.txt" || fail "kafu inspect rejects a captured snapshot: $(cat "$T/inspect.txt")"
   echo "  (kafu inspect cannot read snapshots yet: not checked)"
 fi
-pass "captured snapshots with --save-snapshots"
+ok "captured snapshots with --save-snapshots"
 
 # 2. bad snapshots
 size=$(stat -c %s "$GOOD")
@@ -54,7 +54,9 @@ flip "$GOOD" "$T/corrupt-version.snap" 8
 "$T/snappatch" "$GOOD" "$T/chunks-huge.snap" chunks 0xffffffff || fail snappatch
 
 read -r PA PB PC <<<"$(free_ports 3)"
-config "$T/r.yaml" pingpong.wasm '["3"]' a="$PA" b="$PB" c="$PC"
+# the coordinator a starts only in part 4: b and c must not give up on it
+# meanwhile, however long the rejections take on a loaded machine
+ON_LOST=ignore config "$T/r.yaml" pingpong.wasm '["3"]' a="$PA" b="$PB" c="$PC"
 serve b "$T/r.yaml"; PID_B=$LAST_PID
 serve c "$T/r.yaml"; PID_C=$LAST_PID
 wait_ready "$PB"
@@ -89,7 +91,7 @@ reject chunks-huge "$PB" "$T/chunks-huge.snap" 400 invalid
 http POST "$PC" /migrate --data-binary @"$GOOD"
 grep -q "addressed to node 'b'" <<<"$HTTP_BODY" || fail "wrong target not named: $HTTP_BODY"
 grep -q 'node b: rejected a snapshot from 127.0.0.1:[0-9]* .*bytes' "$T/b.err" || fail "rejections not logged by node b"
-pass "bad snapshots rejected with 4xx + JSON, node stays healthy"
+ok "bad snapshots rejected with 4xx + JSON, node stays healthy"
 
 # 3. 409 while receiving: a chunked upload that stalls keeps b busy
 (sleep 2; head -c 100 "$GOOD") | curl -s -o "$T/stalled.json" -w '%{http_code}' -X POST -T - \
@@ -106,7 +108,7 @@ http POST "$PB" /migrate --data-binary @"$GOOD"
 wait "$STALL"
 [ "$(cat "$T/stalled.code")" = 400 ] || fail "stalled truncated upload: HTTP $(cat "$T/stalled.code"), expected 400"
 [ "$(get "$PB" /status | json_get state)" = idle ] || fail "b not idle after the stalled upload"
-pass "409 busy while receiving; the stalled upload is then rejected"
+ok "409 busy while receiving; the stalled upload is then rejected"
 
 # 4. b still takes a good snapshot: the real run goes through it
 serve a "$T/r.yaml"; PID_A=$LAST_PID
@@ -116,7 +118,7 @@ wait_exit "$PID_A" 30
   fail "run after the rejections: $(cat "$T/a.out" "$T/b.out")"
 wait_exit "$PID_B" 10
 wait_exit "$PID_C" 10
-pass "after the rejections, node b accepted the real migrations"
+ok "after the rejections, node b accepted the real migrations"
 
 # 5. 409 while running: b sleeps inside on_b
 read -r PA PB <<<"$(free_ports 2)"
@@ -130,7 +132,7 @@ body=$HTTP_BODY
 grep -q 'running the program' <<<"$body" || fail "409 does not say why: $body"
 wait_exit "$PID_A" 30
 [ "$EXIT_CODE" = 0 ] || fail "the running program was disturbed by the rejected POST (exit $EXIT_CODE)"
-pass "409 busy while running; the run is unaffected"
+ok "409 busy while running; the run is unaffected"
 
 # 6. a retry after a lost acknowledgement: the same migration id is answered
 #    200 "duplicate" (the receiver already runs it), never 409
@@ -146,4 +148,4 @@ for ((i = 0; i < 100; i++)); do grep -q 'pong 0' "$T/b.out" && break; sleep 0.05
 [ "$(grep -c 'pong 0' "$T/b.out")" = 1 ] || fail "b did not resume the hand-posted snapshot exactly once"
 http POST "$PB" /shutdown --data-binary '{"exit_code": 0, "reason": "test over"}'
 wait_exit "$PID_B" 10
-pass "same migration id twice -> 200 duplicate; the snapshot resumed once"
+ok "same migration id twice -> 200 duplicate; the snapshot resumed once"

@@ -2,7 +2,7 @@
 # cluster.token: every POST needs `Authorization: Bearer <token>` (401 + JSON
 # otherwise); GETs stay open (probes); a cluster whose nodes share the token
 # runs normally; a sender with the wrong token is refused and says so.
-source "$KAFU_SRC/tests/programs/cluster/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 build pingpong
 
 read -r PA PB <<<"$(free_ports 2)"
@@ -21,7 +21,7 @@ http POST "$PB" /heartbeat -H 'Authorization: Bearer s3cret-token' --data-binary
 [ "$(status_of "$PB" /healthz)" = 200 ] && [ "$(status_of "$PB" /status)" = 200 ] || fail "GETs need no token"
 kill -0 "$PID_B" || fail "node died from unauthorized requests"
 grep -q 'refused POST /shutdown from 127.0.0.1:[0-9]*: missing or wrong cluster token' "$T/b.err" || fail "refusal not logged"
-pass "401 without/with a wrong token; GETs open"
+ok "401 without/with a wrong token; GETs open"
 
 # the real run with the token
 serve a "$T/tok.yaml"; PID_A=$LAST_PID
@@ -29,7 +29,7 @@ wait_exit "$PID_A" 30
 [ "$EXIT_CODE" = 0 ] || fail "run with a token exited $EXIT_CODE"
 [ "$(cat "$T/a.out")" = $'ping 0\nping 1\nsum 2' ] || fail "run with a token: $(cat "$T/a.out")"
 wait_exit "$PID_B" 10
-pass "a cluster sharing the token runs"
+ok "a cluster sharing the token runs"
 
 # a coordinator with another token: its snapshot is refused, and it says so
 read -r PA PB <<<"$(free_ports 2)"
@@ -45,4 +45,4 @@ grep -q 'refused POST /migrate' "$T/b.err" || fail "receiver did not log the ref
 # (b may never have reached a before it left, so it would wait for the start-up timeout)
 kill "$PID_B"
 wait_exit "$PID_B" 10
-pass "wrong token: refused (401), logged on both sides"
+ok "wrong token: refused (401), logged on both sides"

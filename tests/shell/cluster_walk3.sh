@@ -5,7 +5,7 @@
 # program itself computes. Run with delta transfers (the topology where a
 # "delta against some baseline" goes wrong) for two seeds, then with full
 # transfers, and check both delta and full snapshots were used.
-source "$KAFU_SRC/tests/programs/cluster/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 build walk3
 cc -O2 -I"$KAFU_SRC/include" "$PROGS/walk3.c" -o "$T/walk3-native" || fail "native build of walk3.c"
 
@@ -25,7 +25,7 @@ run_walk() { # name steps seed [cluster yaml lines...]
   got=$(migrations_in "$T/$name.jsonl")
   [ "$got" = "$want" ] || fail "$name: $got migration events, program expects $want"
   [ "$want" -ge 10 ] || fail "$name: walk too short ($want migrations)"
-  pass "$name: $(tail -1 "$T/$name.out") ($got migration events)"
+  ok "$name: $(tail -1 "$T/$name.out") ($got migration events)"
 }
 
 run_walk delta1 12 1
@@ -34,4 +34,4 @@ grep -q '"delta":true' "$T/delta1.jsonl" "$T/delta7.jsonl" || fail "no delta tra
 grep -q '"delta":false' "$T/delta1.jsonl" || fail "no full transfer in the walk (3 nodes need some)"
 run_walk full 12 3 "  migration:" "    memory_migration: full" "    memory_compression: false"
 grep -q '"delta":true' "$T/full.jsonl" && fail "memory_migration: full sent a delta"
-pass "three-node walks"
+ok "three-node walks"

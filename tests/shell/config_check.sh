@@ -4,20 +4,9 @@
 # redaction, and `--app`: the module fetched from app.path, file:// and
 # http:// URLs with app.sha256 checked (match and mismatch). The schema itself
 # is covered in detail by tests/unit/test_config.c.
-set -u
-KAFU=${KAFU:?} KAFU_SRC=${KAFU_SRC:?}
-T=$(mktemp -d)
-HTTP_PID=
-cleanup() { [ -n "$HTTP_PID" ] && kill "$HTTP_PID" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
+source "$KAFU_SRC/tests/shell/lib/common.sh"
 DATA=$KAFU_SRC/tests/data/config
 export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-run() { "$@" >"$T/out" 2>"$T/err"; rc=$?; err=$(cat "$T/err"); }
-expect_rc() { [ "$rc" -eq "$1" ] || fail "$2: exit $rc, want $1; stderr: $err"; }
-expect_err() { grep -qF -- "$1" "$T/err" || fail "$2: stderr lacks '$1': $err"; }
-expect_out() { grep -qxF -- "$1" "$T/out" || fail "$2: stdout lacks line '$1'"; }
 
 # ---- normalized output ----
 run "$KAFU" config check "$DATA/original.yaml"; expect_rc 0 "original example"
@@ -107,7 +96,7 @@ run "$KAFU" config check -q "$T/f-missing.yaml"; expect_rc 0 "no --app, no fetch
 if command -v python3 >/dev/null 2>&1; then
   mkdir -p "$T/www"; cp "$T/app.wasm" "$T/www/"
   python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$T/www" >"$T/http.log" 2>&1 &
-  HTTP_PID=$!
+  PIDS+=($!)
   PORT=
   for _ in $(seq 100); do
     PORT=$(sed -n 's/.*port \([0-9][0-9]*\).*/\1/p' "$T/http.log" | head -1)
@@ -125,8 +114,7 @@ if command -v python3 >/dev/null 2>&1; then
     expect_err "404" "http:// 404"
   fi
 else
-  echo "SKIP: python3 not installed; http:// fetch not tested"
+  skip_part "python3 not installed (Debian package python3): http:// fetch not tested"
 fi
 
-if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
 echo "config_check: all checks passed"

@@ -3,11 +3,8 @@
 # aot`, recovery from corrupt entries, concurrent compiles of one module (one
 # compile, all runs succeed), unwritable cache, missing C compiler / wasm2c, and
 # bad modules rejected before any compile.
-set -u
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+source "$KAFU_SRC/tests/shell/lib/common.sh"
 P=$KAFU_SRC/tests/programs/engine
-fail() { echo "FAIL: $*"; exit 1; }
 export KAFU_CACHE_DIR=$T/cache
 clang --target=wasm32-wasi --sysroot=/usr -O2 "$P/basics.c" -o "$T/basics.wasm" || fail "clang basics.c"
 wat2wasm "$P/mp_noop.wat" -o "$T/small.wasm" || fail "wat2wasm"

@@ -2,7 +2,7 @@
 # example_pipeline.sh — examples/image-pipeline gives the same output natively,
 # under `kafu run`, in `kafu singlenode --verify`, and on a real two-node cluster
 # (`kafu launch`, delta transfers), with exactly two migrations per frame.
-source "$KAFU_SRC/tests/programs/cluster/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 EX="$KAFU_SRC/examples/image-pipeline"
 FRAMES=4
 
@@ -12,7 +12,7 @@ cc -O2 -I"$KAFU_SRC/include" "$EX/pipeline.c" -o "$T/native" || fail "native bui
 
 "$KAFU" run "$T/pipeline.wasm" $FRAMES > "$T/run.out" 2> "$T/run.err" || fail "kafu run"
 cmp -s "$T/native.out" "$T/run.out" || fail "kafu run output differs from native"
-pass "kafu run = native"
+ok "kafu run = native"
 
 set -- $(free_ports 2)
 cat > "$T/kafu-config.yaml" <<YAML
@@ -31,7 +31,7 @@ YAML
 cmp -s "$T/native.out" "$T/sn.out" || fail "singlenode --verify output differs from native"
 n=$(grep -c '"type":"migration"' "$T/sn.jsonl")
 [ "$n" -eq $((2 * FRAMES)) ] || fail "singlenode: $n migrations, want $((2 * FRAMES))"
-pass "singlenode --verify = native, $n migrations"
+ok "singlenode --verify = native, $n migrations"
 
 timeout 120 "$KAFU" launch --no-prefix --events "$T/ev.jsonl" "$T/kafu-config.yaml" > "$T/launch.out" 2> "$T/launch.err" ||
   fail "kafu launch"
@@ -40,4 +40,4 @@ n=$(grep -c '"type":"migration"' "$T/ev.jsonl")
 [ "$n" -eq $((2 * FRAMES)) ] || fail "cluster: $n migrations, want $((2 * FRAMES))"
 d=$(grep '"type":"migration"' "$T/ev.jsonl" | grep -c '"delta":true')
 [ "$d" -ge $((2 * FRAMES - 2)) ] || fail "cluster: only $d of $n migrations were deltas"
-pass "cluster = native, $n migrations ($d deltas)"
+ok "cluster = native, $n migrations ($d deltas)"

@@ -4,25 +4,15 @@
 # app.path warning, and the -o DIR kustomize base (rendered by `kubectl
 # kustomize` when kubectl is installed). Object-level checks live in
 # tests/unit/test_kube.c.
-set -u
-KAFU=${KAFU:?} KAFU_SRC=${KAFU_SRC:?}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+source "$KAFU_SRC/tests/shell/lib/common.sh"
 DATA=$KAFU_SRC/tests/data/config GOLD=$KAFU_SRC/tests/golden/kustomize
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# run CMD...: sets rc, out, err
-run() { "$@" >"$T/out" 2>"$T/err"; rc=$?; out=$(cat "$T/out"); err=$(cat "$T/err"); }
-expect_rc() { [ "$rc" -eq "$1" ] || fail "$2: exit $rc, want $1; stderr: $err"; }
-expect_err() { grep -qF -- "$1" "$T/err" || fail "$2: stderr lacks '$1': $err"; }
 
 # ---- goldens (same cases as test_kube.c) ----
 golden() { # golden-file config args...
   local g=$1 cfg=$2; shift 2
   run "$KAFU" kustomize build "$DATA/$cfg" "$@"
   expect_rc 0 "golden $g"
-  diff -u "$GOLD/$g" "$T/out" >"$T/diff" || { fail "golden $g differs:"; head -40 "$T/diff"; }
+  diff -u "$GOLD/$g" "$T/out" >"$T/diff" || fail "golden $g differs: $(head -40 "$T/diff")"
 }
 golden one-node.yaml minimal.yaml
 golden one-node-instance.yaml minimal.yaml --instance-id blue
@@ -111,8 +101,7 @@ if command -v kubectl >/dev/null 2>&1; then
     fail "kubectl kustomize failed: $(cat "$T/kerr")"
   fi
 else
-  echo "SKIP: kubectl not installed; not rendering the -o DIR base (Debian: apt-get install kubernetes-client)"
+  skip_part "kubectl not installed (Debian package kubernetes-client): the -o DIR base was not rendered"
 fi
 
-if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
 echo "kustomize_build: all checks passed"

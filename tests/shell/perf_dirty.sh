@@ -5,7 +5,7 @@
 # delta/full decisions on a three-node random walk that writes and grows memory
 # on every node (the topology where a wrong dirty set would show), and the
 # tracker actually chosen must be the one reported.
-source "$KAFU_SRC/tests/programs/cluster/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 build walk3
 cc -O2 -I"$KAFU_SRC/include" "$PROGS/walk3.c" -o "$T/walk3-native" || fail "native build of walk3.c"
 
@@ -40,6 +40,6 @@ for seed in 2 5; do
   fi
   diff "$T/hash$seed.modes" "$T/auto$seed.modes" >/dev/null || fail "seed $seed: delta/full decisions differ"
   grep -q true "$T/auto$seed.modes" || fail "seed $seed: no delta transfer"
-  pass "seed $seed: same output and $(wc -l <"$T/auto$seed.modes") transfers with $mode and with hashing"
+  ok "seed $seed: same output and $(wc -l <"$T/auto$seed.modes") transfers with $mode and with hashing"
 done
-pass "dirty tracking"
+ok "dirty tracking"

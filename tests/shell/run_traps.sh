@@ -1,11 +1,8 @@
 #!/usr/bin/env bash
 # run_traps.sh — a trapping program ends `kafu run` with exit code 134 and a
 # message naming the trap kind and the wasm function (one case per kind).
-set -u
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+source "$KAFU_SRC/tests/shell/lib/common.sh"
 export KAFU_CACHE_DIR=$T/cache
-fail() { echo "FAIL: $*"; exit 1; }
 clang --target=wasm32-wasi --sysroot=/usr -O2 -c "$KAFU_SRC/tests/programs/engine/traps.c" -o "$T/traps.o" &&
   clang --target=wasm32-wasi --sysroot=/usr "$T/traps.o" -o "$T/traps.wasm" || fail "clang traps.c"
 

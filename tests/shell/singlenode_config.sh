@@ -3,7 +3,7 @@
 # destinations missing from the config (all named), a bad config (file:line:col),
 # a missing or un-Snapified module; and its command line (help, usage errors,
 # the original's `kafu singlenode serve CONFIG` and the shorter form, app.args).
-source "$KAFU_SRC/tests/programs/singlenode/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/singlenode.sh"
 build unknown
 
 # expect RC NEEDLE CMD... : exit code RC, NEEDLE in stderr, nothing on stdout
@@ -30,7 +30,7 @@ NODES="cloud edge mars venus" config "$T/all.yaml" "$T/unknown.wasm"
 "$KAFU" singlenode serve -q --events "$T/all.jsonl" "$T/all.yaml" >"$T/all.out" 2>"$T/all.err" ||
   fail "all nodes present: exit $?"
 [ "$(migrations "$T/all.jsonl")" = 6 ] || fail "all nodes present: $(migrations "$T/all.jsonl") migrations, expected 6"
-pass "unknown destinations listed before anything runs; 6 migrations once they exist"
+ok "unknown destinations listed before anything runs; 6 migrations once they exist"
 
 # a bad config: file:line:col and the key, exit 1 (details: tests/unit/test_config.c)
 cat >"$T/bad.yaml" <<YAML
@@ -47,7 +47,7 @@ expect 1 "kafu singlenode: error: $T/bad.yaml:7:5: nodes.cloud.port: must be an 
 sed 's/port: 70000/port: 7/; s/^app:/app:\n  argz: []/' "$T/bad.yaml" >"$T/bad2.yaml"
 expect 1 "bad2.yaml:3:3: app.argz: unknown key (did you mean \`args\`?)" "$KAFU" singlenode serve "$T/bad2.yaml"
 expect 1 "cannot read config: $T/nope.yaml" "$KAFU" singlenode serve "$T/nope.yaml"
-pass "bad config -> exit 1 with file:line:col"
+ok "bad config -> exit 1 with file:line:col"
 
 # the module: missing, not Snapified
 NODES="cloud edge" config "$T/missing.yaml" "$T/missing.wasm"
@@ -56,7 +56,7 @@ printf 'int main(void) { return 0; }\n' >"$T/plain.c"
 clang --target=wasm32-wasi --sysroot=/usr -O2 "$T/plain.c" -o "$T/plain.wasm" || fail "clang plain.c"
 NODES="cloud edge" config "$T/plain.yaml" "$T/plain.wasm"
 expect 1 "module is not Snapified (no kafu.meta section); build it with \`kafu cc\`" "$KAFU" singlenode serve "$T/plain.yaml"
-pass "missing and un-Snapified modules -> exit 1"
+ok "missing and un-Snapified modules -> exit 1"
 
 # command line
 "$KAFU" singlenode --help >"$T/help.out" 2>&1 || fail "--help: exit $?"
@@ -70,7 +70,7 @@ expect 1 "cannot write events" "$KAFU" singlenode serve --events "$T/no/such/dir
 # `kafu singlenode CONFIG` (no "serve") and options after CONFIG work too
 "$KAFU" singlenode "$T/all.yaml" --events="$T/short.jsonl" -q >"$T/short.out" 2>&1 || fail "short form: exit $?"
 [ "$(migrations "$T/short.jsonl")" = 6 ] || fail "short form: wrong migrations"
-pass "help, usage errors (exit 2), short form"
+ok "help, usage errors (exit 2), short form"
 
 # app.args reach the program as argv[1..]; argv[0] is the module's file name
 build nest
@@ -80,4 +80,4 @@ rc=$?
 [ "$rc" = 2 ] || fail "args: exit $rc, expected the program's 2"
 grep -q "bad path letter 'a'" "$T/args.err" || fail "args: argv[2] should be 'a b': $(cat "$T/args.err")"
 head -1 "$T/args.out" | grep -qx "path E:" || fail "args: argv[1]"
-pass "app.args passed in order"
+ok "app.args passed in order"

@@ -3,7 +3,7 @@
 # in both singlenode modes with the output their READMEs promise, identical to
 # `kafu run`, with exactly 2 migrations (cloud -> edge -> cloud); and both
 # READMEs show the two singlenode commands.
-source "$KAFU_SRC/tests/programs/singlenode/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/singlenode.sh"
 EX=$KAFU_SRC/examples
 
 example() { # DIR SOURCE DRIVER FUNCTION EXPECTED
@@ -30,7 +30,7 @@ example() { # DIR SOURCE DRIVER FUNCTION EXPECTED
   grep -qF "kafu singlenode serve kafu-config.yaml" "$EX/$dir/README.md" || fail "$dir/README.md lacks the emulate command"
   grep -qF "kafu singlenode serve --verify kafu-config.yaml" "$EX/$dir/README.md" ||
     fail "$dir/README.md lacks the --verify command"
-  pass "examples/$dir: both modes print the README's output, 2 migrations"
+  ok "examples/$dir: both modes print the README's output, 2 migrations"
 }
 
 example basic main.c cc f $'Hello, from cloud!\nHello, from edge!'

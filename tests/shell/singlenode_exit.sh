@@ -5,7 +5,7 @@
 # nested two nodes deep, or after a nested call came back. A trap on any node
 # ends the run with 134 and a message naming that node. The "finish" event
 # names the node where the program ended.
-source "$KAFU_SRC/tests/programs/singlenode/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/singlenode.sh"
 build ending
 
 # finish_node LABEL -> node of the finish event (--verify run)
@@ -17,7 +17,7 @@ case_() {
   [ "$RC" = "$4" ] || fail "$1: exit code $RC, expected $4"
   expect_count "$1" "$5"
   [ "$(finish_of "$1")" = "$6 $4" ] || fail "$1: finish event '$(finish_of "$1")', expected '$6 $4'"
-  pass "$1: exit $RC on $6 after $5 migrations (both modes = kafu run)"
+  ok "$1: exit $RC on $6 after $5 migrations (both modes = kafu run)"
 }
 case_ ret return 3 3 2 cloud
 case_ ret0 return 0 0 2 cloud
@@ -45,7 +45,7 @@ trap_case() { # LABEL MODE NODE NEEDLE MIGRATIONS
   done
   grep -q '"type":"finish".*"node":"'"$3"'","status":"trapped","exit_code":134' "$T/$1.ver.jsonl" ||
     fail "$1: finish event: $(grep finish "$T/$1.ver.jsonl")"
-  pass "$1: trap on $3 -> 134, '$(grep -o "node $3: .*" "$T/$1.ver.err" | head -1 | cut -c1-90)'"
+  ok "$1: trap on $3 -> 134, '$(grep -o "node $3: .*" "$T/$1.ver.err" | head -1 | cut -c1-90)'"
 }
 trap_case trap_edge trap_edge edge "integer divide by zero" 1
 trap_case trap_fog trap_fog fog "unreachable" 2

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # singlenode_files.sh — open files and directories travel with the program
-# (DESIGN §4.4): files opened on one node are read, written and seeked on
+# (docs/migration.md, "Files"): files opened on one node are read, written and seeked on
 # another at the right offsets (FILE*, raw fds, O_APPEND, O_EXCL, O_TRUNC not
 # re-applied, pread/pwrite, a directory stream, fds closed and reused on the
 # other node, stdin), identical to an uninterrupted `kafu run`. A file that cannot
 # be reopened (deleted while open; moved out of the preopened directory with a
 # different file put at its path) is a clear error naming fd and path, exit 1,
 # and never a silently different file. A file renamed while open follows.
-source "$KAFU_SRC/tests/programs/singlenode/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/singlenode.sh"
 NODES="cloud edge"
 build files
 mkdir -p "$T/data.init/dir"
@@ -46,7 +46,7 @@ for line in \
   grep -qxF "$line" "$T/off.ver.out" || fail "offsets: missing line '$line'"
 done
 [ "$(grep -c '^cloud: log line' "$T/off.ver.out")" = 3 ] || fail "offsets: log.txt must have 3 lines"
-pass "files across 4 migrations: offsets, appends, pread/pwrite, readdir, fd reuse as in kafu run"
+ok "files across 4 migrations: offsets, appends, pread/pwrite, readdir, fd reuse as in kafu run"
 
 # stdin across migrations: in one process every "node" reads the same host
 # stdin, so the offset continues (on real nodes each has its own stdin)
@@ -56,7 +56,7 @@ expect_count stdin 14
 [ "$(grep -c '^edge: stdin line' "$T/stdin.ver.out")" = 66 ] || fail "stdin: edge should read 66 lines"
 grep -q '^edge raw: 10 ' "$T/stdin.ver.out" || fail "stdin: raw read on edge"
 [ "$(grep -c 'stdin line' "$T/stdin.ver.out")" -ge 290 ] || fail "stdin: lines lost"
-pass "stdin read alternately on both nodes (stdio buffer in memory, host offset shared)"
+ok "stdin read alternately on both nodes (stdio buffer in memory, host offset shared)"
 
 # renamed while open (also with a different file or a directory put at the old
 # path): the open file follows the rename, like a local program's fd does
@@ -69,7 +69,7 @@ for how in rename shorter dir; do
     fail "$how: moved.txt is '$(cat "$T/data/moved.txt")'"
   [ "$how" != shorter ] || [ "$(cat "$T/data/doomed.txt")" = new ] || fail "shorter: the new doomed.txt was written to"
 done
-pass "a file renamed while open is reopened under its new name (3 variants)"
+ok "a file renamed while open is reopened under its new name (3 variants)"
 
 # deleted while open: --verify refuses to checkpoint it (emulate and kafu run,
 # which never reopen, continue like a local program)
@@ -92,7 +92,7 @@ modes_err v-unlink "kafu singlenode: error: node cloud: saving open files" "fd 4
 reset_data
 "$KAFU" singlenode serve "$T/unlink.yaml" >"$T/e-unlink.out" 2>"$T/e-unlink.err" || fail "unlink: emulate failed"
 grep -qx "edge wrote" "$T/e-unlink.out" || fail "unlink: emulate: edge did not write"
-pass "deleted while open -> --verify: exit 1, 'fd 4 (./doomed.txt) was deleted while open'"
+ok "deleted while open -> --verify: exit 1, 'fd 4 (./doomed.txt) was deleted while open'"
 
 # moved out of the preopened directory by someone else, a different file put
 # at its path: must not silently continue with the new file
@@ -112,4 +112,4 @@ rc=$?
 modes_err v-wait "fd 4 (./doomed.txt) is no longer inside preopened directory '.'"
 [ "$(cat "$T/data/doomed.txt")" = "impostor" ] || fail "wait: the impostor file was written to"
 [ "$(cat "$T/outside/doomed.txt")" = "twenty bytes, cloud" ] || fail "wait: the moved file changed"
-pass "moved out of the preopen, impostor at its path -> exit 1 naming fd 4 and the path; impostor untouched"
+ok "moved out of the preopen, impostor at its path -> exit 1 naming fd 4 and the path; impostor untouched"

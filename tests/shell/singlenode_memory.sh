@@ -4,7 +4,7 @@
 # mutations, must equal a native build and an uninterrupted `kafu run`, in both
 # singlenode modes; --verify moves the whole (8 MiB+) memory through every
 # snapshot. Then mutable wasm globals and a deep stack across migrations.
-source "$KAFU_SRC/tests/programs/singlenode/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/singlenode.sh"
 build memory3
 cc -O2 -I"$KAFU_SRC/include" "$PROGS/memory3.c" -o "$T/memory3-native" || fail "native build of memory3.c"
 
@@ -25,7 +25,7 @@ assert all(s >= 8 << 20 for s in sizes), sizes
 assert sizes[-1] > sizes[0], sizes  # grown on edge/fog
 assert all(e["raw_bytes"] == e["memory_bytes"] for e in ev), "VERIFY transfers full images"
 PY
-pass "three nodes, 8 MiB mutated on each: $(tail -1 "$T/mem.ver.out"), 12 migrations, same as native"
+ok "three nodes, 8 MiB mutated on each: $(tail -1 "$T/mem.ver.out"), 12 migrations, same as native"
 
 # mutable wasm globals (i32, i64, f64 beside __stack_pointer) changed on both nodes
 "$KAFU" cc -O2 "$PROGS/gvars.c" "$KAFU_SRC/tests/programs/snapify/globals_asm.s" -o "$T/gvars.wasm" >"$T/cc-gvars.log" 2>&1 ||
@@ -35,7 +35,7 @@ n=$("$KAFU" inspect "$T/gvars.wasm" | sed -n 's/^globals: *\([0-9]*\) mutable.*/
 modes gvars gvars.wasm 6
 expect_count gvars 24
 grep -q "^final counter=" "$T/gvars.ver.out" || fail "gvars: no final line"
-pass "4 mutable globals across 24 migrations: $(tail -1 "$T/gvars.ver.out")"
+ok "4 mutable globals across 24 migrations: $(tail -1 "$T/gvars.ver.out")"
 
 # a deep stack: 3000 levels of plain recursion (1 KiB frames on the shadow
 # stack) inside an annotated call, migrating at the bottom and returning
@@ -44,7 +44,7 @@ modes deep deepstack.wasm 3000
 [ "$RC" = 0 ] || fail "deep: exit $RC"
 expect_walk deep "cloud>edge:enter:deep_edge edge>cloud:enter:bottom_cloud cloud>edge:exit:bottom_cloud \
 edge>cloud:exit:deep_edge"
-pass "3000-level recursion inside an annotated call: $(tail -1 "$T/deep.ver.out")"
+ok "3000-level recursion inside an annotated call: $(tail -1 "$T/deep.ver.out")"
 
 # the Asyncify region too small for that stack: a clear error in --verify mode
 build deepstack -Wl,-z,stack-size=8388608 --kafu-stack-size=16K
@@ -54,7 +54,7 @@ rc=$?
 [ "$rc" = 134 ] || fail "small Asyncify buffer: exit $rc, expected 134"
 grep -q "node edge: the call stack did not fit in the Asyncify buffer (16384 bytes).*--kafu-stack-size" \
   "$T/small.err" || fail "small Asyncify buffer: message: $(cat "$T/small.err")"
-pass "Asyncify buffer overflow -> exit 134, message names the node and --kafu-stack-size"
+ok "Asyncify buffer overflow -> exit 134, message names the node and --kafu-stack-size"
 
 # a module Snapified without kafu cc's guest support object (plain clang, then
 # `kafu snapify`): the runtime reserves the Asyncify region by growing memory at
@@ -66,4 +66,4 @@ clang --target=wasm32-wasi --sysroot=/usr -O2 -I"$KAFU_SRC/include" -c "$PROGS/m
 modes m3snap m3snap.wasm 2 3
 cmp -s "$T/m3snap.ver.out" <("$T/memory3-native" 2 3) || fail "m3snap: output differs from native"
 expect_count m3snap 12
-pass "Asyncify region reserved by the runtime: same output as native, 12 migrations"
+ok "Asyncify region reserved by the runtime: same output as native, 12 migrations"

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# singlenode_nesting.sh — the migration stack (DESIGN §4.2) is exact for nested
+# singlenode_nesting.sh — the migration stack (docs/migration.md) is exact for nested
 # and recursive annotated calls: a function annotated for the node it is
 # already on does not migrate, and every return goes back to the node that
 # made the matching call. Each case compares emulate and --verify with an
 # uninterrupted `kafu run` (same stdout and exit code) and checks the exact
 # migration sequence (from>to:kind:function) from the --events file.
-source "$KAFU_SRC/tests/programs/singlenode/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/singlenode.sh"
 build nest
 
 # rep N WORDS -> WORDS repeated N times (space separated)
@@ -20,7 +20,7 @@ modes nested nest.wasm ECE
 [ "$RC" = 0 ] || fail "nested: exit $RC"
 expect_walk nested "cloud>edge:enter:at_edge edge>cloud:enter:at_cloud cloud>edge:enter:at_edge \
 edge>cloud:exit:at_edge cloud>edge:exit:at_cloud edge>cloud:exit:at_edge"
-pass "cloud -> edge -> cloud -> edge and back: 6 migrations, each return to its caller"
+ok "cloud -> edge -> cloud -> edge and back: 6 migrations, each return to its caller"
 
 # annotated for the node it is already on: no migration, also when reached
 # through a plain function; only the real node changes migrate
@@ -28,7 +28,7 @@ modes same nest.wasm C CC EE EnE CEC
 expect_walk same "cloud>edge:enter:at_edge edge>cloud:exit:at_edge \
 cloud>edge:enter:at_edge edge>cloud:exit:at_edge \
 cloud>edge:enter:at_edge edge>cloud:enter:at_cloud cloud>edge:exit:at_cloud edge>cloud:exit:at_edge"
-pass "same-node annotated calls do not migrate (8 migrations for C CC EE EnE CEC)"
+ok "same-node annotated calls do not migrate (8 migrations for C CC EE EnE CEC)"
 
 # three nodes: the return path retraces edge -> fog -> edge -> cloud exactly;
 # and a call through a function pointer migrates like a direct one
@@ -36,13 +36,13 @@ modes three nest.wasm EFEC FpE
 expect_walk three "cloud>edge:enter:at_edge edge>fog:enter:at_fog fog>edge:enter:at_edge \
 edge>cloud:enter:at_cloud cloud>edge:exit:at_cloud edge>fog:exit:at_edge fog>edge:exit:at_fog \
 edge>cloud:exit:at_edge cloud>fog:enter:at_fog fog>edge:enter:at_edge edge>fog:exit:at_edge fog>cloud:exit:at_fog"
-pass "three nodes, nested 4 deep, and an indirect call: 12 migrations"
+ok "three nodes, nested 4 deep, and an indirect call: 12 migrations"
 
 # recursion through one annotated function: only the outermost call migrates
 modes rec nest.wasm rec:60
 grep -q '^rec_edge(60) = ' "$T/rec.ver.out" || fail "rec: no result line"
 expect_walk rec "cloud>edge:enter:rec_edge edge>cloud:exit:rec_edge"
-pass "recursion 60 deep through rec_edge: 2 migrations"
+ok "recursion 60 deep through rec_edge: 2 migrations"
 
 # mutual recursion across nodes: every call migrates, returns unwind in reverse
 modes ping nest.wasm ping:5
@@ -50,18 +50,18 @@ want="$(rep 3 "cloud>edge:enter:ping edge>cloud:enter:pong") $(rep 3 "cloud>edge
 expect_walk ping "$want"
 modes ping40 nest.wasm ping:40
 expect_count ping40 82
-pass "ping/pong recursion: 12 migrations for depth 5, 82 for depth 40"
+ok "ping/pong recursion: 12 migrations for depth 5, 82 for depth 40"
 
 # a loop of round trips
 modes loop nest.wasm loop:7
 expect_walk loop "$(rep 7 "cloud>edge:enter:at_edge edge>cloud:exit:at_edge")"
-pass "7 round trips: 14 migrations"
+ok "7 round trips: 14 migrations"
 
 # the guest's monotonic clock across a checkpoint (the snapshot carries it)
 modes clock nest.wasm clock
 grep -qx "clock: elapsed 0 s, monotonic" "$T/clock.ver.out" || fail "clock: $(cat "$T/clock.ver.out")"
 expect_walk clock "cloud>edge:enter:clock_edge edge>cloud:exit:clock_edge"
-pass "CLOCK_MONOTONIC continues across the migration"
+ok "CLOCK_MONOTONIC continues across the migration"
 
 # random call paths against an independent model of the migration stack
 for seed in 1 2 3; do
@@ -104,5 +104,5 @@ PY
   )
   modes "random$seed" nest.wasm "${paths[@]}"
   expect_walk "random$seed" "$want"
-  pass "random paths (seed $seed: ${paths[*]}): $(migrations "$T/random$seed.ver.jsonl") migrations as modelled"
+  ok "random paths (seed $seed: ${paths[*]}): $(migrations "$T/random$seed.ver.jsonl") migrations as modelled"
 done

@@ -5,7 +5,7 @@
 # with the right nodes and migration stack; the --events JSON Lines (every line
 # JSON; --verify migrations carry bytes and per-phase milliseconds); the info
 # logs "Migration cloud -> edge (Entering f)" / "(Returning from f)".
-source "$KAFU_SRC/tests/programs/singlenode/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/singlenode.sh"
 build nest
 config "$T/n.yaml" "$T/nest.wasm" EFEC
 
@@ -38,7 +38,7 @@ assert j["bytes"] == int(sys.argv[5]), ("bytes", j["bytes"])
 PY
     fail "inspect --json $name: wrong content"
 done
-pass "--save-snapshots: 8 files named NNNN-from-to, each valid for kafu inspect (text, JSON), stack depths $depths"
+ok "--save-snapshots: 8 files named NNNN-from-to, each valid for kafu inspect (text, JSON), stack depths $depths"
 
 # events: every line is JSON; --verify migrations have bytes and per-phase ms
 python3 - "$T/n.jsonl" <<'PY' || fail "events of --verify"
@@ -67,7 +67,7 @@ ev = [json.loads(l) for l in open(sys.argv[1])]
 mig = [e for e in ev if e["type"] == "migration"]
 assert len(mig) == 8 and all("wire_bytes" not in e for e in mig), mig
 PY
-pass "events: JSON Lines; --verify migrations carry raw/wire/memory bytes and 6 phase timings"
+ok "events: JSON Lines; --verify migrations carry raw/wire/memory bytes and 6 phase timings"
 
 # info logs
 for line in "INFO Program is starting on cloud" "INFO Migration cloud -> edge (Entering at_edge)" \
@@ -78,7 +78,7 @@ done
 "$KAFU" singlenode serve -q --verify "$T/n.yaml" >"$T/q.out" 2>"$T/q.err" || fail "-q run"
 [ -s "$T/q.err" ] && fail "-q still logs: $(head -3 "$T/q.err")"
 cmp -s "$T/q.out" "$T/e.out" || fail "-q changed the output"
-pass "info logs name every migration; -q silences them"
+ok "info logs name every migration; -q silences them"
 
 # --save-snapshots into something that cannot be a directory
 : >"$T/afile"
@@ -87,7 +87,7 @@ rc=$?
 [ "$rc" = 1 ] || fail "--save-snapshots under a file: exit $rc"
 grep -q "kafu singlenode: error: --save-snapshots $T/afile/sub" "$T/x.err" || fail "--save-snapshots error: $(cat "$T/x.err")"
 [ -s "$T/x.out" ] && fail "the program ran although --save-snapshots failed"
-pass "--save-snapshots DIR that cannot be created -> exit 1 before the program runs"
+ok "--save-snapshots DIR that cannot be created -> exit 1 before the program runs"
 
 # the config's compression reaches the snapshots --verify makes
 for c in "memory_compression: false|none" "compression: zstd|zstd" "compression: lz4|lz4"; do
@@ -97,4 +97,4 @@ for c in "memory_compression: false|none" "compression: zstd|zstd" "compression:
   "$KAFU" inspect "$T/cs/0001-cloud-edge.kafusnap" | grep -q "full image, ${c#*|}," ||
     fail "${c%|*}: snapshot is not ${c#*|}: $("$KAFU" inspect "$T/cs/0001-cloud-edge.kafusnap" | grep memory:)"
 done
-pass "cluster.migration compression none/zstd/lz4 used by --verify snapshots"
+ok "cluster.migration compression none/zstd/lz4 used by --verify snapshots"

@@ -3,12 +3,8 @@
 # options, every bad input of the Snapify issue (each must exit non-zero with
 # a message naming the function/section, never crash), idempotence, and what
 # `kafu inspect` reports (text and --json).
-set -u
-: "${KAFU:?}" "${KAFU_SRC:?}"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail=0
-err() { echo "FAIL: $*"; fail=1; }
+source "$KAFU_SRC/tests/shell/lib/common.sh"
+need wasm-validate wabt
 CC=(clang --target=wasm32-wasi --sysroot=/usr)
 
 # expect CODE NEEDLE CMD... : exit status CODE and NEEDLE in stderr+stdout
@@ -17,9 +13,9 @@ expect() {
   "$@" >"$T/out" 2>&1
   local rc=$?
   if [ "$rc" != "$code" ] || ! grep -qF -- "$needle" "$T/out"; then
-    err "'$*' -> rc=$rc (want $code), output:"; sed 's/^/    /' "$T/out"; echo "    (wanted: $needle)"
+    fail "'$*' -> rc=$rc (want $code and '$needle'), output: $(cat "$T/out")"
   elif [ "$rc" -ge 128 ]; then
-    err "'$*' crashed ($rc)"
+    fail "'$*' crashed ($rc)"
   else
     echo "ok   rc=$rc $needle"
   fi
@@ -47,7 +43,7 @@ expect 2 "unknown option '--bogus'" "$KAFU" inspect --bogus x.wasm
 expect 1 "No such file" "$KAFU" snapify "$T/missing.wasm" -o "$T/o.wasm"
 
 # --- a good program ---------------------------------------------------------
-c_module good <<'EOF' || err "compile good"
+c_module good <<'EOF' || fail "compile good"
 #include <kafu.h>
 #include <stdio.h>
 KAFU_DEST(work, "cloud")
@@ -60,30 +56,29 @@ int main(void) { printf("%d\n", other(20)); return 0; }
 EOF
 expect 1 "--kafu-stack-size: 'lots' is not a size" "$KAFU" snapify "$T/good.wasm" -o "$T/g.wasm" --kafu-stack-size=lots
 expect 1 "--kafu-stack-size=100: must be a multiple of 8 between 256" "$KAFU" snapify "$T/good.wasm" -o "$T/g.wasm" --kafu-stack-size=100
-"$KAFU" snapify "$T/good.wasm" -o "$T/good.snap.wasm" --kafu-stack-size=64K || err "snapify good"
-wasm-validate "$T/good.snap.wasm" || err "good.snap.wasm does not validate"
-"$KAFU" snapify -v "$T/good.wasm" -o "$T/good.v.wasm" 2>"$T/v.err" || err "snapify -v"
-grep -q "instrumented [0-9]* of [0-9]* functions; code [0-9]* -> [0-9]* bytes" "$T/v.err" || { err "-v summary"; cat "$T/v.err"; }
-grep -q "id 0  other -> edge" "$T/v.err" || { err "-v annotation list"; cat "$T/v.err"; }
+"$KAFU" snapify "$T/good.wasm" -o "$T/good.snap.wasm" --kafu-stack-size=64K || fail "snapify good"
+wasm-validate "$T/good.snap.wasm" || fail "good.snap.wasm does not validate"
+"$KAFU" snapify -v "$T/good.wasm" -o "$T/good.v.wasm" 2>"$T/v.err" || fail "snapify -v"
+grep -q "instrumented [0-9]* of [0-9]* functions; code [0-9]* -> [0-9]* bytes" "$T/v.err" || fail "-v summary: $(cat "$T/v.err")"
+grep -q "id 0  other -> edge" "$T/v.err" || fail "-v annotation list: $(cat "$T/v.err")"
 
 # idempotent: Snapify of a Snapified module copies it unchanged
 expect 0 "is already Snapified; copied unchanged" "$KAFU" snapify "$T/good.snap.wasm" -o "$T/again.wasm"
-cmp -s "$T/good.snap.wasm" "$T/again.wasm" || err "re-snapify changed the module"
+cmp -s "$T/good.snap.wasm" "$T/again.wasm" || fail "re-snapify changed the module"
 expect 1 "already Snapified with --kafu-stack-size=65536" "$KAFU" snapify "$T/good.snap.wasm" -o "$T/again.wasm" --kafu-stack-size=1M
 
 # --- kafu inspect ---------------------------------------------------------------
-"$KAFU" inspect "$T/good.snap.wasm" >"$T/i.txt" || err "inspect snapified"
-grep -q "^snapified:   yes" "$T/i.txt" || err "inspect: snapified yes"
-grep -q "^buffer:      65536 bytes" "$T/i.txt" || err "inspect: buffer size"
+"$KAFU" inspect "$T/good.snap.wasm" >"$T/i.txt" || fail "inspect snapified"
+grep -q "^snapified:   yes" "$T/i.txt" || fail "inspect: snapified yes"
+grep -q "^buffer:      65536 bytes" "$T/i.txt" || fail "inspect: buffer size"
 # function ids are assigned in alphabetical order of the function names
-grep -Eq "^  0 +other +edge$" "$T/i.txt" || err "inspect: id 0 other edge"
-grep -Eq "^  1 +work +cloud$" "$T/i.txt" || err "inspect: id 1 work cloud"
-grep -Eq "^functions:   [0-9]+ defined, [0-9]+ instrumented by Asyncify" "$T/i.txt" || err "inspect: functions"
-grep -q "kafu.migration_point (i32, i32) -> ()" "$T/i.txt" || err "inspect: import signature"
-[ $fail = 0 ] || cat "$T/i.txt"
-"$KAFU" inspect "$T/good.wasm" | grep -q "^snapified:   no" || err "inspect: unsnapified"
-"$KAFU" inspect --json "$T/good.snap.wasm" >"$T/i.json" || err "inspect --json"
-python3 - "$T/i.json" <<'EOF' || err "inspect --json content"
+grep -Eq "^  0 +other +edge$" "$T/i.txt" || fail "inspect: id 0 other edge"
+grep -Eq "^  1 +work +cloud$" "$T/i.txt" || fail "inspect: id 1 work cloud"
+grep -Eq "^functions:   [0-9]+ defined, [0-9]+ instrumented by Asyncify" "$T/i.txt" || fail "inspect: functions"
+grep -q "kafu.migration_point (i32, i32) -> ()" "$T/i.txt" || fail "inspect: import signature"
+"$KAFU" inspect "$T/good.wasm" | grep -q "^snapified:   no" || fail "inspect: unsnapified"
+"$KAFU" inspect --json "$T/good.snap.wasm" >"$T/i.json" || fail "inspect --json"
+python3 - "$T/i.json" <<'EOF' || fail "inspect --json content"
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["kind"] == "wasm-module" and d["snapified"] is True, d
@@ -106,7 +101,7 @@ expect 1 "extends past the end of the module" "$KAFU" inspect "$T/trunc.wasm"
 expect 1 "relocatable object file" "$KAFU" snapify "$T/good_obj.wasm" -o "$T/x.wasm"
 
 # annotation of a static function the compiler kept / inlined away
-c_module static_kept <<'EOF' || err "compile static_kept"
+c_module static_kept <<'EOF' || fail "compile static_kept"
 #include <kafu.h>
 KAFU_DEST(helper, "cloud")
 __attribute__((noinline)) static int helper(int x) { return x * 3 + 1; }
@@ -116,7 +111,7 @@ expect 1 "annotated function 'helper' (section '.kafu_dest.helper.cloud') exists
   "$KAFU" snapify "$T/static_kept.wasm" -o "$T/x.wasm"
 expect 1 "annotated function 'helper' (section '.kafu_dest.helper.cloud') exists but is not exported" \
   "$KAFU" inspect "$T/static_kept.wasm"
-c_module static_gone <<'EOF' || err "compile static_gone"
+c_module static_gone <<'EOF' || fail "compile static_gone"
 #include <kafu.h>
 KAFU_DEST(helper, "cloud")
 static int helper(int x) { return x + 1; }
@@ -124,7 +119,7 @@ int main(int argc, char **argv) { return helper(argc); }
 EOF
 expect 1 "section '.kafu_dest.helper.cloud' names function 'helper', but the module exports no function of that name" \
   "$KAFU" snapify "$T/static_gone.wasm" -o "$T/x.wasm"
-c_module two <<'EOF' || err "compile two"
+c_module two <<'EOF' || fail "compile two"
 #include <kafu.h>
 KAFU_DEST(work, "cloud")
 KAFU_DEST(work, "edge")
@@ -134,7 +129,7 @@ int main(int argc, char **argv) { return work(argc); }
 EOF
 expect 1 "function 'work' has two destinations: '" \
   "$KAFU" snapify "$T/two.wasm" -o "$T/x.wasm"
-c_module plain <<'EOF' || err "compile plain"
+c_module plain <<'EOF' || fail "compile plain"
 #include <kafu.h>
 KAFU_EXPORT(work)
 int work(int x) { return x; }
@@ -153,7 +148,7 @@ expect 1 "names function 'wrok', but the module exports no function of that name
   "$KAFU" snapify "$T/missing.wasm" -o "$T/x.wasm"
 # reactor module: no _start
 "${CC[@]}" -O2 -I"$KAFU_SRC/include" -mexec-model=reactor -c "$T/plain.c" -o "$T/reactor.o" &&
-  "${CC[@]}" -mexec-model=reactor "$T/reactor.o" -o "$T/reactor.wasm" || err "compile reactor"
+  "${CC[@]}" -mexec-model=reactor "$T/reactor.o" -o "$T/reactor.wasm" || fail "compile reactor"
 add_custom "$T/reactor.wasm" ".kafu_dest.work.cloud"
 expect 1 "the module has no '_start' export" "$KAFU" snapify "$T/reactor.wasm" -o "$T/x.wasm"
 # features Binaryen 108 cannot handle
@@ -172,6 +167,6 @@ cat >"$T/mm.wat" <<'EOF'
 EOF
 wat2wasm --enable-multi-memory "$T/mm.wat" -o "$T/mm.wasm"
 expect 1 "multi-memory is not supported by Binaryen 108" "$KAFU" snapify "$T/mm.wasm" -o "$T/x.wasm"
-[ ! -e "$T/x.wasm" ] || err "a failed snapify left an output file"
+[ ! -e "$T/x.wasm" ] || fail "a failed snapify left an output file"
 
-exit $fail
+echo "snapify_cli: all passed"

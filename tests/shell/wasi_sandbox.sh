@@ -5,11 +5,7 @@
 # the host that point outside, symlinks it tries to create) is denied — with
 # openat2 and with the portable resolver (KAFU_WASI_NO_OPENAT2=1). Also: stdin
 # and poll() on stdin, and the error for a missing preopen directory.
-set -u
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-export KAFU_CACHE_DIR=${KAFU_CACHE_DIR:-$T/cache}
-fail() { echo "FAIL: $*"; exit 1; }
+source "$KAFU_SRC/tests/shell/lib/common.sh"
 
 cat >"$T/probe.c" <<'EOF'
 #include <dirent.h>

@@ -1,4 +1,4 @@
-/* test_snapshot_delta.c — delta transfer is correct in every topology (DESIGN §4.5).
+/* test_snapshot_delta.c — delta transfer is correct in every topology (docs/snapshot-format.md).
  *
  * Simulated nodes each keep a linear memory and the image they last held. The
  * program runs on one node at a time, mutates memory (page writes, single-byte

@@ -106,7 +106,7 @@ static inline uint32_t popen_at(kafu_wasi *w, uint32_t dirfd, uint32_t lookup, c
                                 uint32_t *fd) {
   uint32_t len = put_str(A_PATH, path);
   uint32_t rc = kafu_wasi_path_open(w, &M, dirfd, lookup, A_PATH, len, oflags, base, inh, fdflags, A_OUT);
-  if (rc == 0 && fd) *fd = ld32(A_OUT);
+  if (fd) *fd = rc == 0 ? ld32(A_OUT) : UINT32_MAX; /* never left unset */
   return rc;
 }
 

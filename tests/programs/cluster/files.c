@@ -1,5 +1,5 @@
 /*
- * files.c — open files travel with the program (DESIGN §4.4). Node "a" opens
+ * files.c — open files travel with the program (docs/migration.md, "Files"). Node "a" opens
  * log.txt in the preopened directory and writes a line; the same FILE* is
  * written on "b" (the fd is reopened there at the same offset), then again
  * on "a". "b" then reads the whole file back through a file it opened on "a"

@@ -1,6 +1,6 @@
 /*
  * walk3.c — a deterministic random walk over three nodes (a, b, c) that
- * changes memory on every node, for delta-transfer correctness (DESIGN §4.5).
+ * changes memory on every node, for delta-transfer correctness (docs/snapshot-format.md).
  *
  * Each visit rewrites a few random pages of a 2 MiB static array, sometimes
  * allocates a new heap block (memory.grow on the way), and prints a checksum

@@ -1,49 +1,12 @@
-# lib.sh — helpers for tests/shell/cluster_*.sh (sourced, not run).
-#
-# Every test gets a private temp dir ($T), free loopback ports (bound to port 0
-# by python3, so two tests running in parallel never collide), and a cleanup
-# trap that kills exactly the processes the test started (by pid).
-set -u
-
-: "${KAFU:?KAFU must point at the kafu binary}"
-: "${KAFU_SRC:?KAFU_SRC must point at the source tree}"
-export KAFU_CACHE_DIR="${KAFU_CACHE_DIR:-${KAFU_BUILD:-/tmp}/test-cache}"
+# cluster.sh — helpers for tests/shell/cluster_*.sh (sourced, not run; it
+# sources common.sh): build a program of tests/programs/cluster, write a
+# config for real nodes on free 127.0.0.1 ports, start `kafu serve` processes
+# (killed at exit by pid), wait for them, talk HTTP to them. On failure the
+# last lines of every node's stdout/stderr ($T/NODE.out, $T/NODE.err) are shown.
+source "$KAFU_SRC/tests/shell/lib/common.sh"
 PROGS="$KAFU_SRC/tests/programs/cluster"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/kafu-cluster.XXXXXX")
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  local f
-  for f in "$T"/*.err "$T"/*.out; do
-    [ -s "$f" ] || continue
-    echo "---- ${f##*/} (last 25 lines)" >&2
-    tail -n 25 "$f" >&2
-  done
-  exit 1
-}
-pass() { echo "ok: $*"; }
-
-# free_ports N -> N distinct free TCP ports on 127.0.0.1, space separated
-free_ports() {
-  python3 - "$1" <<'PY'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
-}
+fail_context() { tail_logs "$T"/*.err "$T"/*.out; }
 
 # build NAME -> $T/NAME.wasm from tests/programs/cluster/NAME.c, checked to be Snapified
 build() {

@@ -1,4 +1,4 @@
-# lib.sh — helpers for tests/shell/singlenode_*.sh (sourced, not run).
+# singlenode.sh — helpers for tests/shell/singlenode_*.sh (sourced, not run).
 #
 # The core check is `modes`: run a module uninterrupted with `kafu run`, then
 # with `kafu singlenode` in both modes (emulate, --verify); stdout and exit
@@ -6,33 +6,14 @@
 # singlenode modes must describe the same walk. Tests then assert the exact
 # number and sequence of migrations from the JSON Lines events.
 #
-# Every test has a private temp dir $T; the program's preopened directory is
-# $T/data, reset from $T/data.init (if it exists) before every run, so all three
-# runs see the same files. The AOT cache ($KAFU_CACHE_DIR) is shared by all
-# tests, so each module compiles to native code once.
-set -u
-
-: "${KAFU:?KAFU must point at the kafu binary}"
-: "${KAFU_SRC:?KAFU_SRC must point at the source tree}"
-export KAFU_CACHE_DIR="${KAFU_CACHE_DIR:-${KAFU_BUILD:-/tmp}/test-cache}"
+# The program's preopened directory is $T/data, reset from $T/data.init (if it
+# exists) before every run, so all three runs see the same files. On failure
+# the stderr of the current case ($LABEL) is shown.
+source "$KAFU_SRC/tests/shell/lib/common.sh"
 PROGS="$KAFU_SRC/tests/programs/singlenode"
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/kafu-singlenode.XXXXXX")
-trap 'rm -rf "$T"' EXIT
 mkdir -p "$T/data"
 
-# fail MESSAGE: print it and the stderr of the current case ($LABEL), exit 1
-fail() {
-  echo "FAIL: $*" >&2
-  local f
-  for f in "$T/${LABEL:-}"*.err; do
-    [ -s "$f" ] || continue
-    echo "---- ${f##*/} (last 15 lines)" >&2
-    tail -n 15 "$f" >&2
-  done
-  exit 1
-}
-pass() { echo "ok: $*"; }
+fail_context() { tail_logs "$T/${LABEL:-}"*.err; }
 
 # build NAME [kafu cc args...] -> $T/NAME.wasm from $PROGS/NAME.c (or .cpp with
 # kafu c++), checked to be Snapified
