@@ -3,12 +3,7 @@
 # entry points (act as `kafu <cmd>`), `kafu list [-l]`, plug-ins run as
 # `kafu NAME`, `kafu doctor -v`, `--version` on subcommands, and
 # `kafu clang -- ARGS` (one plain clang call, no Snapify).
-set -u
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-export KAFU_CACHE_DIR=${KAFU_CACHE_DIR:-$T/cache}
-fail() { echo "FAIL: $*"; exit 1; }
-ok() { echo "ok: $*"; }
+source "$KAFU_SRC/tests/shell/lib/common.sh"
 B=$KAFU_BUILD
 
 # kafu list: the kafu_* of the SDK's libexec (KAFU_SDK_PATH, else next to bin/)

@@ -11,7 +11,7 @@
 # (and is in order among the lines of its node).
 # Also: annotated functions an optimizer would delete (pure, empty, result
 # unused) still migrate at -O0..-O3, -Os and with LTO.
-source "$KAFU_SRC/tests/programs/cluster/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 export KAFU_SDK_PATH=$KAFU_BUILD
 [ -x "$KAFU_SDK_PATH/libexec/kafu_clang" ] || fail "$KAFU_SDK_PATH/libexec/kafu_clang missing (build the kafu target)"
 
@@ -41,7 +41,7 @@ run_three() {
   done
   [ "$(wc -l <<<"$out")" = "$(wc -l <<<"$want_launch")" ] || fail "$dir: launch printed '$out'"
   grep -q "\[edge1\].*received a snapshot" "$T/$dir-launch.err" || fail "$dir: edge1 never received a snapshot"
-  pass "$dir: make with KAFU_SDK_PATH, singlenode, --verify, launch (2 nodes)"
+  ok "$dir: make with KAFU_SDK_PATH, singlenode, --verify, launch (2 nodes)"
 }
 
 run_three basic $'main starts on cloud1\nstep 1 on cloud1\nstep 8 on edge1\n-8: i64\n2: f64\n8: i32' \
@@ -66,4 +66,4 @@ for opt in -O0 -O2 -O3 -Os "-O3 -flto"; do
   n=$(grep -c '"type":"migration"' "$T/pure.events")
   [ "$n" = 8 ] || fail "pure_dest.c $opt: $n migrations, expected 8 (4 calls, there and back)"
 done
-pass "pure, empty and unused-result annotated functions migrate at -O0, -O2, -O3, -Os, -O3 -flto"
+ok "pure, empty and unused-result annotated functions migrate at -O0, -O2, -O3, -Os, -O3 -flto"

@@ -7,11 +7,10 @@
 # Nothing of the original is stored in this repository: without the mirror
 # ($KAFU_ORIGINAL_REPO, a git directory; default the workspace's mirror) the
 # test is skipped (exit 77).
-source "$KAFU_SRC/tests/programs/cluster/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 REPO=${KAFU_ORIGINAL_REPO:-/work/.mirror/tamaroning+kafu/repo}
 if ! git -C "$REPO" cat-file -e HEAD:examples/basic/Makefile 2>/dev/null; then
-  echo "skip: no mirror of the original Kafu repository at $REPO (set KAFU_ORIGINAL_REPO)"
-  exit 77
+  skip "no mirror of the original Kafu repository at $REPO (set KAFU_ORIGINAL_REPO)"
 fi
 export KAFU_SDK_PATH=$KAFU_BUILD
 
@@ -39,7 +38,7 @@ check() {
     fail "$dir: launch exited $?"
   [ "$(sort <<<"$out")" = "$(sort <<<"$want")" ] || fail "$dir: launch printed '$out'"
   grep -q "node edge1: received a snapshot" "$T/$dir-launch.err" || fail "$dir: no migration to edge1"
-  pass "original examples/$dir: make, singlenode, --verify, launch"
+  ok "original examples/$dir: make, singlenode, --verify, launch"
 }
 
 check basic $'Hello, from cloud\nHello, from edge'
