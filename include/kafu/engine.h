@@ -224,6 +224,12 @@ uint32_t kafu_instance_memory_max_pages(kafu_instance *inst);
 /* Grow by delta 64 KiB pages (new pages are zero). *old_pages (may be NULL)
  * gets the previous page count. Fails past the memory's maximum. */
 int kafu_instance_memory_grow(kafu_instance *inst, uint32_t delta_pages, uint32_t *old_pages, kafu_err *err);
+/* Undo the host's own growth: back to `pages` (<= the current count), the pages
+ * above decommitted (zero if grown again). Wasm memory never shrinks, so this
+ * is only for a grow the host made while no wasm code ran since, e.g. for a
+ * snapshot that was then refused (the program never saw the larger size).
+ * Fails while wasm of inst is executing. */
+int kafu_instance_memory_shrink(kafu_instance *inst, uint32_t pages, kafu_err *err);
 
 /* ---- Asyncify control (exports added by Snapify; docs/abi.md) ------------------- */
 

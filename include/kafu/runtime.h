@@ -129,12 +129,15 @@ void kafu_runtime_sent(kafu_runtime *rt, double transfer_ms);
 
 /* NODE mode, receiver side: a decoder that writes straight into this node's
  * instance memory (rejects another module's snapshot or one not addressed to
- * this node). Feed it the body, then kafu_runtime_resume(). */
+ * this node). Feed it the body, then kafu_runtime_finish_receive() and
+ * kafu_runtime_resume(); freeing it instead (a body that broke off) undoes
+ * what it wrote: memory, its size and the baseline are as before. */
 int kafu_runtime_decoder(kafu_runtime *rt, kafu_snap_decoder **out, kafu_err *err);
 /* Finish the decoder (validates everything), restore globals, fds and the
  * migration stack, rewind and run until the program ends or leaves again.
- * The decoder is consumed (freed) in all cases. If validation fails nothing
- * runs: returns negative + err, and the node stays ready for another attempt. */
+ * The decoder is consumed (freed) in all cases. If validation or the restore
+ * fails nothing runs: returns negative + err, the node's memory, memory size
+ * and baseline are as before, and it stays ready for another attempt. */
 int kafu_runtime_finish_receive(kafu_runtime *rt, kafu_snap_decoder *dec, kafu_err *err);
 int kafu_runtime_resume(kafu_runtime *rt, kafu_rt_result *res, kafu_err *err);
 

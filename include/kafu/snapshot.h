@@ -268,9 +268,17 @@ typedef struct kafu_snap_decoder_opts {
    * decompressed into scratch, checked, and dropped. */
   uint8_t *(*memory)(void *ctx, uint64_t size, kafu_err *err);
   void *memory_ctx;
+  /* Optional: give the destination back (ctx = memory_ctx). Called once when a
+   * decode that had called memory() is refused or undone: the destination must
+   * return to the size it had before memory() (e.g. an engine memory grown for
+   * the snapshot shrinks back). With it set, the decoder copies every page of
+   * the held image aside before overwriting it and puts it back before calling
+   * this, and the held image stays: a refused snapshot changes nothing. */
+  void (*memory_undo)(void *ctx);
   /* The receiver's image (its delta baseline). On success it becomes the new
-   * image; on a failure after memory was touched it is cleared (id 0), since the
-   * memory no longer equals it. NULL = this node tracks nothing: deltas rejected. */
+   * image. On a failure after memory was touched it stays when memory_undo is
+   * set (see there), else it is cleared (id 0), since the memory no longer
+   * equals it. NULL = this node tracks nothing: deltas rejected. */
   kafu_mem_image *held;
   /* Rehash the whole destination at finish() and compare with the image: catches
    * a destination that did not actually hold the claimed baseline. Costs one
@@ -296,12 +304,17 @@ int kafu_snap_decoder_feed(kafu_snap_decoder *dec, const void *data, size_t len,
  * kafu_snapshot_clear); stats may be NULL. */
 int kafu_snap_decoder_finish(kafu_snap_decoder *dec, kafu_snapshot *out, kafu_snap_stats *stats,
                              kafu_err *err);
+/* Undo a decode, also one that finished successfully (before it is freed):
+ * with opts.memory_undo the destination and the held image are put back as
+ * they were before (for a receiver whose restore failed after the decode);
+ * without it the held image is cleared. */
+void kafu_snap_decoder_undo(kafu_snap_decoder *dec);
 /* Pages of memory the stream will write, as its MEMORY section declared them
  * (0 before that section was read, e.g. from inside the memory callback it is
  * known); *delta (may be NULL) = the memory is a delta. */
 uint64_t kafu_snap_decoder_pages(const kafu_snap_decoder *dec, bool *delta);
-/* Safe on any state; a decoder freed before a successful finish() clears
- * opts->held if it had touched memory. */
+/* Safe on any state; a decoder freed before a successful finish() undoes what
+ * it wrote (opts.memory_undo) or clears opts->held if it had touched memory. */
 void kafu_snap_decoder_free(kafu_snap_decoder *dec);
 /* Convenience: new + feed(all) + finish + free. */
 int kafu_snap_decode_buf(const void *data, size_t len, const kafu_snap_decoder_opts *opts, kafu_snapshot *out,

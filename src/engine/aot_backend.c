@@ -137,6 +137,10 @@ static uint32_t aot_memory_grow(kafu_instance *inst, uint32_t delta) {
   return kafu_aot_rt_get()->grow_memory(aot_inst(inst)->mem, delta);
 }
 
+static int aot_memory_shrink(kafu_instance *inst, uint32_t pages) {
+  return kafu_rt_shrink_memory(aot_inst(inst)->mem, pages);
+}
+
 const kafu_engine_backend kafu_aot_backend = {
     .name = "wasm2c-aot",
     .module_load = aot_module_load,
@@ -151,6 +155,7 @@ const kafu_engine_backend kafu_aot_backend = {
     .global_addr = aot_global_addr,
     .memory = aot_memory,
     .memory_grow = aot_memory_grow,
+    .memory_shrink = aot_memory_shrink,
     .executing = kafu_rt_executing,
     .abort = kafu_rt_abort,
     .proc_exit = kafu_rt_exit_hook,

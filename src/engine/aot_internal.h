@@ -185,6 +185,9 @@ typedef struct kafu_exec {
 const kafu_aot_rt *kafu_aot_rt_get(void);
 /* proc_exit hook installed on every instance's WASI context: leaves wasm. */
 void kafu_rt_exit_hook(void *ctx, uint32_t code);
+/* Give back pages [pages, m->pages) of a memory (decommitted, zero when grown
+ * again). Only the host's own undo of a grow it made while no wasm ran. */
+int kafu_rt_shrink_memory(wasm_rt_memory_t *m, uint32_t pages);
 /* Leave wasm of inst with a host trap carrying msg (kafu_instance_abort). */
 __attribute__((noreturn)) void kafu_rt_abort(kafu_instance *inst, const char *msg);
 /* true while wasm code of inst is on this thread's stack. */

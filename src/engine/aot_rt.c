@@ -112,6 +112,17 @@ static uint32_t rt_grow_memory(wasm_rt_memory_t *m, uint32_t delta) {
   return old;
 }
 
+int kafu_rt_shrink_memory(wasm_rt_memory_t *m, uint32_t pages) {
+  if (pages >= m->pages) return pages == m->pages ? 0 : -1;
+  uint8_t *from = m->data + (size_t)pages * WASM_PAGE;
+  size_t len = (size_t)(m->pages - pages) * WASM_PAGE;
+  /* drop the contents first (a later grow must yield zeros), then the access */
+  if (madvise(from, len, MADV_DONTNEED) != 0 || mprotect(from, len, PROT_NONE) != 0) return -1;
+  m->pages = pages;
+  m->size = pages * WASM_PAGE;
+  return 0;
+}
+
 static void rt_free_memory(wasm_rt_memory_t *m) {
   if (m->data) munmap(m->data, RESERVATION);
   m->data = NULL;

@@ -502,6 +502,19 @@ int kafu_instance_memory_grow(kafu_instance *inst, uint32_t delta, uint32_t *old
   return 0;
 }
 
+int kafu_instance_memory_shrink(kafu_instance *inst, uint32_t pages, kafu_err *err) {
+  uint64_t sz;
+  uint32_t cur, max;
+  if (!inst->m->be->memory(inst, &sz, &cur, &max))
+    return kafu_err_set(err, KAFU_EINVAL, "%s: module exports no memory", inst->m->name);
+  if (kafu_instance_executing(inst))
+    return kafu_err_set(err, KAFU_EINVAL, "%s: memory cannot shrink while wasm runs", inst->m->name);
+  if (pages > cur || inst->m->be->memory_shrink(inst, pages))
+    return kafu_err_set(err, KAFU_EIO, "%s: cannot shrink memory from %u to %u pages", inst->m->name, cur,
+                        pages);
+  return 0;
+}
+
 /* ---- Asyncify -------------------------------------------------------------------------- */
 
 bool kafu_instance_has_asyncify(const kafu_instance *inst) {

@@ -166,6 +166,9 @@ struct kafu_engine_backend {
   uint8_t *(*memory)(kafu_instance *inst, uint64_t *size, uint32_t *pages, uint32_t *max_pages);
   /* Grow the primary memory; the previous page count, or UINT32_MAX. */
   uint32_t (*memory_grow)(kafu_instance *inst, uint32_t delta_pages);
+  /* back to `pages` (<= current; the pages above decommitted, zero when grown
+   * again): the host undoing its own grow; 0 or -1 */
+  int (*memory_shrink)(kafu_instance *inst, uint32_t pages);
   /* true while wasm code of inst is on the calling thread's stack. */
   bool (*executing)(const kafu_instance *inst);
   /* From a host callback of inst: leave wasm; the outermost call returns

@@ -4,9 +4,12 @@
  *
  * The decoder writes straight into this node's instance memory. Before it
  * touches memory it checks the module, that the snapshot is addressed to this
- * node, and the whole non-memory state (rt_validate_state), so a refused
- * snapshot leaves memory and baseline intact. Once finished, the globals, fds
- * and migration stack are restored; kafu_runtime_resume() then rewinds.
+ * node, and the whole non-memory state (rt_validate_state). Whatever is
+ * refused later (a truncated body, a bad checksum, a file that cannot be
+ * reopened) is undone: the decoder puts back the pages of the held image it
+ * overwrote and decoder_memory_undo shrinks memory back to its old size, so the
+ * node is exactly as before, baseline included. Once finished, the globals,
+ * fds and migration stack are restored; kafu_runtime_resume() then rewinds.
  */
 #include "runtime_internal.h"
 
@@ -24,11 +27,27 @@ static uint8_t *decoder_memory(void *ctx, uint64_t size, kafu_err *err) {
                  cur);
     return NULL;
   }
+  rt->recv.pages_before = kafu_instance_memory_pages(rt->inst);
+  rt->recv.grown = size > cur;
   if (size > cur) {
     if (kafu_instance_memory_grow(rt->inst, (uint32_t)((size - cur) / 65536), NULL, err)) return NULL;
     base = kafu_instance_memory(rt->inst, &cur);
   }
   return base;
+}
+
+/* The decode was refused: memory grown for it goes back (the program never saw
+ * the larger size; wasm's "memory never shrinks" is about the program's view). */
+static void decoder_memory_undo(void *ctx) {
+  kafu_runtime *rt = ctx;
+  if (!rt->recv.grown) return;
+  rt->recv.grown = false;
+  kafu_err e = {0};
+  if (kafu_instance_memory_shrink(rt->inst, rt->recv.pages_before, &e)) {
+    /* cannot happen with this engine; never leave a wrong baseline behind */
+    kafu_warn("node %s: %s", rt_here(rt), e.msg);
+    kafu_mem_image_clear(&rt->image);
+  }
 }
 
 static int decoder_on_meta(void *ctx, const kafu_snapshot *meta, kafu_err *err) {
@@ -50,6 +69,7 @@ int rt_new_decoder(kafu_runtime *rt, kafu_mem_image *held, kafu_snap_decoder **o
                               .on_state = decoder_on_state,
                               .on_state_ctx = rt,
                               .memory = decoder_memory,
+                              .memory_undo = decoder_memory_undo,
                               .memory_ctx = rt,
                               .held = held,
                               .on_runs = rt_dirty_on_runs,
@@ -72,9 +92,9 @@ int kafu_runtime_finish_receive(kafu_runtime *rt, kafu_snap_decoder *dec, kafu_e
   }
   kafu_snap_stats ds;
   int rc = kafu_snap_decoder_finish(dec, &r->snap, &ds, err);
-  kafu_snap_decoder_free(dec);
   r->dec = NULL;
   if (rc) {
+    kafu_snap_decoder_free(dec); /* undoes the decode */
     kafu_snapshot_clear(&r->snap);
     return rc;
   }
@@ -86,12 +106,14 @@ int kafu_runtime_finish_receive(kafu_runtime *rt, kafu_snap_decoder *dec, kafu_e
   rt_dirty_collect(rt, msize);
   rc = rt_restore_state(rt, &r->snap, &r->restore_ms, err);
   if (rc) {
-    /* memory holds the rejected snapshot's image: forget it as a baseline so
-     * the next transfer to this node is a full one */
-    kafu_mem_image_clear(&rt->image);
+    /* refused after all (e.g. a file that cannot be reopened here): memory,
+     * its size and the baseline go back to what they were */
+    kafu_snap_decoder_undo(dec);
+    kafu_snap_decoder_free(dec);
     kafu_snapshot_clear(&r->snap);
     return rc;
   }
+  kafu_snap_decoder_free(dec);
   rt->stats.last = (kafu_rt_migration_stats){.decode_ms = r->decode_ms,
                                              .restore_ms = r->restore_ms,
                                              .raw_bytes = ds.raw_bytes,

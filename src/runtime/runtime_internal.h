@@ -81,6 +81,9 @@ typedef struct rt_recv {
   kafu_snapshot snap; /* received, validated and restored; not yet resumed */
   bool have;
   double decode_ms, restore_ms;
+  /* memory as the decoder found it, to shrink back to if the snapshot is refused */
+  uint32_t pages_before;
+  bool grown;
 } rt_recv;
 
 /* Dirty-page tracking, NODE mode (dirty_policy.c). */

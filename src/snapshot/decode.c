@@ -16,8 +16,12 @@
  * before the section counts. Memory is modified before its chunk's checksum is
  * checked, so nothing is "accepted" until finish() has seen END, matched every
  * count, and recomputed the image id from the held page hashes plus the
- * received pages. If anything fails after memory was touched, the held image
- * is cleared, so the next transfer to this node is a full one.
+ * received pages. If anything fails after memory was touched, the decode is
+ * undone when the caller can give memory back (opts.memory_undo): every page
+ * of the held image is copied aside before it is overwritten and put back, the
+ * destination returns to its old size, and the held image stays — a refused
+ * snapshot changes nothing. Without memory_undo the held image is cleared, so
+ * the next transfer to this node is a full one.
  */
 #include <inttypes.h>
 #include <lz4.h>
@@ -25,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <zstd.h>
 
 #include "snap_internal.h"
@@ -104,6 +109,16 @@ struct kafu_snap_decoder {
 
   kafu_snap_stats stats;
   bool image_verified;
+
+  /* undo (opts.memory_undo): the held image's pages this decode overwrote */
+  uint64_t undo_pages;  /* pages [0, undo_pages) are kept before being overwritten */
+  uint8_t *undo;        /* their copies, in run order (reserved lazily, undo_pages pages) */
+  uint64_t undo_used;   /* pages copied */
+  uint32_t *undo_runs;  /* (first, n) of each copied run */
+  size_t undo_nruns, undo_runs_cap;
+  kafu_mem_image held_before; /* held as it was, for an undo after finish() */
+  bool swapped;               /* finish() installed the new image in held */
+  bool undone;
 };
 
 static const char *state_name(int s) {
@@ -127,6 +142,8 @@ static const char *state_name(int s) {
   return "end";
 }
 
+static void discard(kafu_snap_decoder *d);
+
 /* Record a failure (sticky). Messages name the section, its index and offset. */
 __attribute__((format(printf, 3, 4))) static int fail(kafu_snap_decoder *d, int code, const char *fmt, ...) {
   char msg[768];
@@ -140,8 +157,39 @@ __attribute__((format(printf, 3, 4))) static int fail(kafu_snap_decoder *d, int 
     kafu_err_set(&d->ferr, code, "snapshot: section %s (#%u at offset %" PRIu64 "): %s",
                  kafu_snap_section_name(d->sec_type), d->sec_index, d->sec_off, msg);
   d->failed = code;
-  if (d->touched && d->o.held) kafu_mem_image_clear(d->o.held); /* memory no longer equals it */
+  discard(d);
   return code;
+}
+
+/* Put back what this decode changed: the held image's pages it overwrote, the
+ * held image itself (after finish()), and the destination's size. */
+static void undo(kafu_snap_decoder *d) {
+  if (d->swapped) {
+    uint64_t *mine = d->o.held->hashes;
+    *d->o.held = d->held_before;
+    d->hashes = mine;
+    d->swapped = false;
+  }
+  if (!d->touched || d->undone) return;
+  d->undone = true;
+  uint64_t off = 0;
+  for (size_t i = 0; i < d->undo_nruns; i++) {
+    uint64_t first = d->undo_runs[2 * i], n = d->undo_runs[2 * i + 1];
+    memcpy(d->dest + first * KAFU_SNAP_PAGE, d->undo + off * KAFU_SNAP_PAGE, n * KAFU_SNAP_PAGE);
+    off += n;
+  }
+  d->undo_nruns = 0;
+  d->undo_used = 0;
+  d->o.memory_undo(d->o.memory_ctx);
+}
+
+/* The destination no longer holds what it held: undo, or forget the held image. */
+static void discard(kafu_snap_decoder *d) {
+  if (!d->touched) return;
+  if (d->o.memory_undo)
+    undo(d);
+  else if (d->o.held)
+    kafu_mem_image_clear(d->o.held); /* memory no longer equals it */
 }
 
 static int copy_err(kafu_snap_decoder *d, kafu_err *err) {
@@ -164,7 +212,9 @@ int kafu_snap_decoder_new(kafu_snap_decoder **out, const kafu_snap_decoder_opts 
 
 void kafu_snap_decoder_free(kafu_snap_decoder *d) {
   if (!d) return;
-  if (d->touched && !d->finished && d->o.held) kafu_mem_image_clear(d->o.held);
+  if (!d->finished) discard(d);
+  if (d->undo) munmap(d->undo, d->undo_pages * KAFU_SNAP_PAGE);
+  free(d->undo_runs);
   kafu_snapshot_clear(&d->snap);
   XXH3_freeState(d->xs);
   kafu_buf_free(&d->body);
@@ -418,6 +468,9 @@ static int parse_memory(kafu_snap_decoder *d, rd *r) {
   }
   if (d->o.memory && size) {
     kafu_err e = {0};
+    /* with undo, the held image's pages are copied aside before they are
+     * overwritten (a node without an image has nothing worth keeping) */
+    if (d->o.memory_undo && held && held->id) d->undo_pages = held->npages < np ? held->npages : np;
     d->touched = true; /* the callback may already have grown/changed memory */
     d->dest = d->o.memory(d->o.memory_ctx, size, &e);
     if (!d->dest)
@@ -554,6 +607,33 @@ static int check_runs(kafu_snap_decoder *d) {
                 d->sec_len);
   if (d->pages_got + pages > d->decl_pages)
     return fail(d, KAFU_EFORMAT, "more pages than the %" PRIu64 " declared", d->decl_pages);
+  return 0;
+}
+
+/* Before a chunk's pages are written: copy the held image's pages it overwrites. */
+static int keep_old_pages(kafu_snap_decoder *d) {
+  for (uint32_t i = 0; i < d->nruns; i++) {
+    uint64_t first = run_first(d, i), n = run_n(d, i);
+    if (first >= d->undo_pages) break; /* runs ascend */
+    if (n > d->undo_pages - first) n = d->undo_pages - first;
+    if (!d->undo) {
+      void *p = mmap(NULL, d->undo_pages * KAFU_SNAP_PAGE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (p == MAP_FAILED) return fail(d, KAFU_ENOMEM, "out of memory for the undo copy of the held image");
+      d->undo = p;
+    }
+    if (d->undo_nruns == d->undo_runs_cap) {
+      size_t cap = d->undo_runs_cap ? 2 * d->undo_runs_cap : 64;
+      uint32_t *r = realloc(d->undo_runs, cap * 2 * sizeof *r);
+      if (!r) return fail(d, KAFU_ENOMEM, "out of memory");
+      d->undo_runs = r, d->undo_runs_cap = cap;
+    }
+    memcpy(d->undo + d->undo_used * KAFU_SNAP_PAGE, d->dest + first * KAFU_SNAP_PAGE, n * KAFU_SNAP_PAGE);
+    d->undo_runs[2 * d->undo_nruns] = (uint32_t)first;
+    d->undo_runs[2 * d->undo_nruns + 1] = (uint32_t)n;
+    d->undo_nruns++;
+    d->undo_used += n;
+  }
   return 0;
 }
 
@@ -741,6 +821,7 @@ int kafu_snap_decoder_feed(kafu_snap_decoder *d, const void *data, size_t len, k
         p += take, len -= take, d->off += take, d->runtab_got += take, d->sec_left -= take;
         if (d->runtab_got < d->runtab_len) break;
         if (check_runs(d)) return copy_err(d, err);
+        if (d->dest && d->undo_pages && keep_old_pages(d)) return copy_err(d, err);
         if (d->dest && d->o.on_runs && announce_runs(d)) return copy_err(d, err);
         d->run_i = 0;
         d->blk_got = 0;
@@ -819,6 +900,8 @@ int kafu_snap_decoder_finish(kafu_snap_decoder *d, kafu_snapshot *out, kafu_snap
   }
   kafu_mem_image *held = d->o.held;
   if (held && !d->inspect) { /* the new image is what this node now holds */
+    d->held_before = *held;
+    d->swapped = true;
     uint64_t *old = held->hashes;
     held->hashes = d->hashes;
     held->cap = d->npages;
@@ -849,6 +932,18 @@ int kafu_snap_decode_buf(const void *data, size_t len, const kafu_snap_decoder_o
   if (!(rc = kafu_snap_decoder_feed(d, data, len, err))) rc = kafu_snap_decoder_finish(d, out, stats, err);
   kafu_snap_decoder_free(d);
   return rc;
+}
+
+void kafu_snap_decoder_undo(kafu_snap_decoder *d) {
+  if (!d->finished) {
+    discard(d);
+    return;
+  }
+  d->finished = false; /* nothing is accepted any more */
+  if (d->o.memory_undo)
+    undo(d);
+  else if ((d->touched || d->swapped) && d->o.held)
+    kafu_mem_image_clear(d->o.held);
 }
 
 uint64_t kafu_snap_decoder_pages(const kafu_snap_decoder *d, bool *delta) {

@@ -8,7 +8,11 @@
  * mode, text and JSON). Invariants checked on top of "no crash / no leak":
  *  - a decode that succeeds leaves memory whose recomputed image id equals the
  *    receiver's new held image (never a wrong resume);
- *  - a decode that fails after memory was handed out leaves no held image.
+ *  - without memory_undo, a decode that fails after memory was handed out
+ *    leaves no held image;
+ *  - with memory_undo (every other input), a decode that fails, or succeeds
+ *    and is then undone, leaves the receiver's memory, its size and the held
+ *    image exactly as they were.
  * Seeds: tests/fuzz/corpus/fuzz_snapshot_decode (regenerate with
  * KAFU_WRITE_SEEDS=<dir> build/tests/test_snapshot).
  */
@@ -25,13 +29,14 @@
 
 typedef struct recv {
   uint8_t *mem;
-  uint64_t size;
-  int calls;
+  uint64_t size, size_before;
+  int calls, undos;
 } recv_t;
 
 static uint8_t *dest(void *ctx, uint64_t size, kafu_err *err) {
   recv_t *r = ctx;
   r->calls++;
+  r->size_before = r->size;
   if (size > MAX_DEST) {
     kafu_err_set(err, KAFU_ENOMEM, "fuzz receiver: %llu bytes is more than it offers",
                  (unsigned long long)size);
@@ -46,19 +51,44 @@ static uint8_t *dest(void *ctx, uint64_t size, kafu_err *err) {
   return r->mem;
 }
 
+static void undo(void *ctx) {
+  recv_t *r = ctx;
+  r->undos++;
+  r->size = r->size_before; /* dest() zeroes anything above it when growing again */
+}
+
+static uint8_t pattern(uint32_t i) { return (uint8_t)((i * 7) ^ (i >> 9)); }
+
+/* With undo: the receiver is exactly as before the decode. */
+static void check_untouched(const recv_t *r, const kafu_mem_image *held, uint64_t held_id, const char *when) {
+  bool same = r->size == BASE_SIZE && held->id == held_id && held->size == BASE_SIZE;
+  for (uint32_t i = 0; same && i < BASE_SIZE; i++) same = r->mem[i] == pattern(i);
+  if (!same || (r->calls && r->undos != 1)) {
+    fprintf(stderr, "%s: receiver changed (size %llu, held %016llx, undo calls %d)\n", when,
+            (unsigned long long)r->size, (unsigned long long)held->id, r->undos);
+    abort();
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   recv_t r = {.size = BASE_SIZE};
   r.mem = malloc(BASE_SIZE);
-  for (uint32_t i = 0; i < BASE_SIZE; i++) r.mem[i] = (uint8_t)((i * 7) ^ (i >> 9));
+  for (uint32_t i = 0; i < BASE_SIZE; i++) r.mem[i] = pattern(i);
   kafu_mem_image held;
   kafu_mem_image_init(&held);
   kafu_mem_image_compute(&held, r.mem, BASE_SIZE, NULL);
+  uint64_t held_id = held.id;
+  uint64_t rng = kafu_hash64(data, size) | 1;
+  bool with_undo = rng & 2;
 
-  kafu_snap_decoder_opts o = {.memory = dest, .memory_ctx = &r, .held = &held, .verify_full = size % 2};
+  kafu_snap_decoder_opts o = {.memory = dest,
+                              .memory_undo = with_undo ? undo : NULL,
+                              .memory_ctx = &r,
+                              .held = &held,
+                              .verify_full = size % 2};
   kafu_snap_decoder *d;
   kafu_err e;
   if (kafu_snap_decoder_new(&d, &o, &e) == 0) {
-    uint64_t rng = kafu_hash64(data, size) | 1;
     size_t pos = 0;
     int rc = 0;
     while (!rc && pos < size) {
@@ -70,7 +100,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     kafu_snapshot out = {0};
     if (!rc) rc = kafu_snap_decoder_finish(d, &out, NULL, &e);
+    if (rc == 0 && with_undo && rng & 4) { /* e.g. the receiver's restore failed */
+      kafu_snap_decoder_undo(d);
+      kafu_snap_decoder_free(d);
+      check_untouched(&r, &held, held_id, "undone decode");
+      kafu_snapshot_clear(&out);
+      goto describe;
+    }
     kafu_snap_decoder_free(d);
+    if (rc != 0 && with_undo) check_untouched(&r, &held, held_id, "failed decode");
     if (rc == 0 && out.memory_size) {
       kafu_mem_image check;
       kafu_mem_image_init(&check);
@@ -81,12 +119,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       }
       kafu_mem_image_free(&check);
     }
-    if (rc != 0 && r.calls && held.id != 0) {
+    if (rc != 0 && !with_undo && r.calls && held.id != 0) {
       fprintf(stderr, "failed decode kept a held image after touching memory: %s\n", e.msg);
       abort();
     }
     kafu_snapshot_clear(&out);
   }
+describe:;
   kafu_buf t = {0};
   kafu_snap_describe(data, size, &t, false, NULL);
   t.len = 0;

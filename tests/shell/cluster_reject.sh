@@ -3,7 +3,9 @@
 # truncated, corrupted (body and header), another module's, one addressed to
 # another node, and snapshots declaring absurd sizes. Each is rejected with
 # HTTP 4xx and a JSON reason, logged by the node, and the node stays healthy,
-# idle, and still accepts the real migrations of a run started afterwards.
+# idle, and still accepts the real migrations of a run started afterwards
+# (issue 16: a MEMORY section declaring 1 GiB, cut off right after, used to
+# grow the node's memory for good, and every later snapshot was refused).
 # Also: 409 while a node is receiving or running.
 source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 build pingpong
@@ -49,6 +51,9 @@ flip "$GOOD" "$T/corrupt-body.snap" $((size * 2 / 3))
 flip "$GOOD" "$T/corrupt-magic.snap" 0
 flip "$GOOD" "$T/corrupt-version.snap" 8
 "$T/snappatch" "$GOOD" "$T/size-8g.snap" size 0x200000000 || fail snappatch
+# a full image of 1 GiB (262144 pages in 1024 chunks), cut off after MEMORY
+"$T/snappatch" "$GOOD" "$T/1g-a.snap" size 0x40000000 && "$T/snappatch" "$T/1g-a.snap" "$T/1g-b.snap" pages 262144 &&
+  "$T/snappatch" "$T/1g-b.snap" "$T/size-1g-cut.snap" chunks 1024 cut || fail snappatch
 "$T/snappatch" "$GOOD" "$T/pages-huge.snap" pages 0xffffffffff || fail snappatch
 "$T/snappatch" "$GOOD" "$T/chunk-huge.snap" chunk_size 0x7ffff000 || fail snappatch
 "$T/snappatch" "$GOOD" "$T/chunks-huge.snap" chunks 0xffffffff || fail snappatch
@@ -85,6 +90,7 @@ reject corrupt-version "$PB" "$T/corrupt-version.snap" 400 invalid
 reject wrong-module "$PB" "$T/snaps-other/0001-a-b.kafusnap" 400 module
 reject wrong-target "$PC" "$GOOD" 400 invalid
 reject size-8GiB "$PB" "$T/size-8g.snap" 400 invalid
+reject size-1GiB-cut "$PB" "$T/size-1g-cut.snap" 400 invalid
 reject pages-huge "$PB" "$T/pages-huge.snap" 400 invalid
 reject chunk-huge "$PB" "$T/chunk-huge.snap" 400 invalid
 reject chunks-huge "$PB" "$T/chunks-huge.snap" 400 invalid

@@ -26,6 +26,9 @@
 
 #include "kafu/runtime.h"
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 static const char *NODES[3] = {"cloud", "edge", "fog"};
 
 typedef struct world {
@@ -320,6 +323,96 @@ static void test_refuses_bad_snapshots(void **state) {
   world_free(&w);
 }
 
+/* Offset of the first section of type `type` in an encoded snapshot (its
+ * 16-byte header), or 0. */
+static size_t find_section(const kafu_buf *b, uint32_t type, uint64_t *len) {
+  size_t off = 24;
+  while (off + 16 <= b->len) {
+    uint32_t t;
+    uint64_t l;
+    memcpy(&t, b->data + off, 4);
+    memcpy(&l, b->data + off + 8, 8);
+    if (t == type) {
+      *len = l;
+      return off;
+    }
+    off += 16 + l + 8;
+  }
+  return 0;
+}
+
+/* Issue 16, defect 2: a refused snapshot changes nothing on the receiver — not
+ * its memory size (a MEMORY section declaring 1 GiB, cut off right after, grew
+ * the instance for good, and every later snapshot was "smaller than the
+ * instance's"), not its memory (a full image whose END never came overwrote
+ * it), not its baseline (the genuine delta that follows must still apply). */
+static void test_refused_snapshot_changes_nothing(void **state) {
+  (void)state;
+  world w;
+  world_init(&w, "\"loop:3\"");
+  kafu_rt_result res;
+  kafu_err err = {0};
+  assert_int_equal(kafu_runtime_run(w.rt[0], &res, &err), 0);
+  hop(&w, &res); /* cloud>edge */
+  hop(&w, &res); /* edge>cloud: edge keeps what it sent as its baseline */
+  assert_int_equal(res.status, KAFU_RT_MIGRATED);
+  assert_string_equal(res.target, "edge");
+  uint64_t held = kafu_runtime_image_id(w.rt[1]);
+  assert_true(held != 0);
+  kafu_buf good = {0}, full = {0};
+  kafu_snap_stats st;
+  assert_int_equal(kafu_runtime_encode(w.rt[0], held, buf_write, &good, &st, &err), 0);
+  assert_true(st.delta);
+  assert_int_equal(kafu_runtime_encode(w.rt[0], 0, buf_write, &full, &st, &err), 0);
+  assert_false(st.delta);
+
+  /* 1. MEMORY declares 1 GiB (checksum fixed up), the stream ends right after */
+  uint64_t mlen = 0;
+  size_t mo = find_section(&good, 5, &mlen);
+  assert_true(mo > 0 && mlen == 56);
+  kafu_buf bad = {0};
+  assert_int_equal(kafu_buf_append(&bad, good.data, mo + 16 + mlen + 8), 0);
+  uint64_t gib = 1ull << 30;
+  memcpy(bad.data + mo + 16, &gib, 8);
+  uint64_t sum = XXH3_64bits(bad.data + mo, 16 + mlen);
+  memcpy(bad.data + mo + 16 + mlen, &sum, 8);
+  assert_int_not_equal(deliver(&w, 1, &bad, &err), 0);
+  assert_non_null(strstr(err.msg, "truncated"));
+  assert_true(kafu_runtime_image_id(w.rt[1]) == held);
+
+  /* 2. a full image of other memory (every page rewritten) without its END */
+  uint8_t *mem = NULL;
+  kafu_snap_decoder_opts dopts = {.memory = scratch_memory, .memory_ctx = &mem};
+  kafu_snapshot s;
+  assert_int_equal(kafu_snap_decode_buf(full.data, full.len, &dopts, &s, NULL, &err), 0);
+  memset(s.memory, 0x5a, s.memory_size);
+  bad.len = 0;
+  assert_int_equal(kafu_snap_encode_buf(&s, NULL, &bad, NULL, &err), 0);
+  bad.len -= 10;
+  assert_int_not_equal(deliver(&w, 1, &bad, &err), 0);
+  assert_non_null(strstr(err.msg, "truncated"));
+  assert_true(kafu_runtime_image_id(w.rt[1]) == held);
+  kafu_snapshot_clear(&s);
+  free(mem);
+  kafu_buf_free(&bad);
+  kafu_buf_free(&full);
+
+  /* the genuine delta still applies, and the run ends as under `kafu run` */
+  int rc = deliver(&w, 1, &good, &err);
+  if (rc) fprintf(stderr, "deliver: %s\n", err.msg);
+  assert_int_equal(rc, 0);
+  kafu_buf_free(&good);
+  kafu_runtime_sent(w.rt[0], 0.0);
+  assert_int_equal(kafu_runtime_resume(w.rt[1], &res, &err), 0);
+  while (res.status == KAFU_RT_MIGRATED) hop(&w, &res);
+  assert_int_equal(res.status, KAFU_RT_FINISHED);
+  char *ref = reference_output(&w, "loop:3"), *out = program_output(&w);
+  assert_string_equal(out, ref);
+  free(ref);
+  free(out);
+  world_free(&w);
+}
+
 /* The guest's monotonic clock travels as host state: a receiver continues from
  * the saved value plus the wall-clock time the migration took. With the saved
  * clock moved 1000 s ahead and the send time 500 s back (as if the transfer had
@@ -370,6 +463,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_three_nodes_walk),
       cmocka_unit_test(test_refuses_bad_snapshots),
+      cmocka_unit_test(test_refused_snapshot_changes_nothing),
       cmocka_unit_test(test_clock_continues),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);

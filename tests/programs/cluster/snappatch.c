@@ -3,7 +3,9 @@
  * MEMORY section and fix that section's checksum, to build snapshots that are
  * well-formed byte-wise but declare absurd sizes (docs/snapshot-format.md).
  *
- *   snappatch IN OUT size|pages|chunk_size|chunks VALUE
+ *   snappatch IN OUT size|pages|chunk_size|chunks VALUE [cut]
+ *
+ * With "cut", OUT ends right after the MEMORY section (no page data, no END).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,8 +23,8 @@ static void wr(unsigned char *p, uint64_t v, int n) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: snappatch IN OUT size|pages|chunk_size|chunks VALUE\n");
+  if (argc != 5 && !(argc == 6 && !strcmp(argv[5], "cut"))) {
+    fprintf(stderr, "usage: snappatch IN OUT size|pages|chunk_size|chunks VALUE [cut]\n");
     return 2;
   }
   FILE *f = fopen(argv[1], "rb");
@@ -50,6 +52,7 @@ int main(int argc, char **argv) {
       else
         return fprintf(stderr, "unknown field %s\n", argv[3]), 2;
       wr(buf + off + 16 + plen, XXH3_64bits(buf + off, 16 + plen), 8);
+      if (argc == 6) len = off + 16 + plen + 8;
       f = fopen(argv[2], "wb");
       if (!f || fwrite(buf, 1, len, f) != len) return perror(argv[2]), 1;
       fclose(f);
