@@ -4,12 +4,9 @@
 # program under `kafu run` once the wasi_ephemeral_nn host module exists. Both
 # runs must pass the same tests; the count is a floor that catches regressions
 # of the shim (OpenCV 4.6 itself cannot run the rest: scripts/nn-nodetests.sh).
-set -u
+source "$KAFU_SRC/tests/shell/lib/common.sh"
 DATA=/usr/share/libonnx-testdata/data/node
-[ -d "$DATA" ] || { echo "SKIP: libonnx-testdata is not installed"; exit 77; }
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+[ -d "$DATA" ] || skip "libonnx-testdata is not installed (Debian package libonnx-testdata)"
 NATIVE=$KAFU_BUILD/tests/nn_nodetests
 
 "$NATIVE" -v "$DATA" > "$T/native.txt" || fail "native runner exited $?"
