@@ -218,6 +218,17 @@ int kafu_proc_wait(pid_t pid, bool nohang, int *status, kafu_err *err);
  * start. capture may be NULL only when no stream is KAFU_IO_CAPTURE. */
 int kafu_proc_run(char *const argv[], const kafu_proc_opts *o, kafu_buf *capture, kafu_err *err);
 
+/* Run fn(ctx) in a forked child without exec, to isolate code that may crash
+ * or exit() on its own (Binaryen's fatal errors), with the child's streams set
+ * per o (no capture: use KAFU_IO_FD with a pipe or memfd), and wait. stdio is
+ * flushed first; the child flushes stdout/stderr and _exits with fn's result
+ * (0-255). Returns that status, 128+N when signal N ended the child, or < 0 +
+ * err when it could not start. Only for code that does not need the parent's
+ * other threads. */
+int kafu_proc_fork_run(int (*fn)(void *ctx), void *ctx, const kafu_proc_opts *o, kafu_err *err);
+/* "exited with status N" or "was killed by signal N (Aborted)", into buf. */
+const char *kafu_proc_status_text(int status, char *buf, size_t cap);
+
 /* ---- node ids ------------------------------------------------------------------ */
 
 /* A node id (the keys of `nodes:` in kafu-config.yaml and the names in

@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "snapify_internal.h"
@@ -183,6 +182,31 @@ typedef struct {
 /* A unit of Binaryen work, run in a child process. */
 typedef int (*binaryen_job)(void *ctx, kafu_buf *out, kafu_buf *extra, kafu_err *err);
 
+typedef struct isolated {
+  binaryen_job job;
+  void *ctx;
+  int res_fd; /* the result goes here: result_hdr, message, out, extra */
+  int log_fd; /* the parent's stderr, for our own log lines */
+} isolated;
+
+/* The child of run_isolated (its stdout/stderr are the captured log). */
+static int isolated_main(void *arg) {
+  isolated *iso = arg;
+  /* Binaryen's own output (printf, std::cerr) is captured; our log lines keep
+   * going to the real stderr */
+  FILE *logf = iso->log_fd >= 0 ? fdopen(iso->log_fd, "w") : NULL;
+  if (logf) kafu_log_set_output(logf);
+  kafu_buf o = {0}, e = {0};
+  kafu_err cerr = {0};
+  int rc = iso->job(iso->ctx, &o, &e, &cerr);
+  result_hdr h = {rc, rc < 0 ? (uint32_t)strlen(cerr.msg) : 0, o.len, e.len};
+  int w = write_all(iso->res_fd, &h, sizeof h);
+  if (!w && h.msglen) w = write_all(iso->res_fd, cerr.msg, h.msglen);
+  if (!w && o.len) w = write_all(iso->res_fd, o.data, o.len);
+  if (!w && e.len) w = write_all(iso->res_fd, e.data, e.len);
+  return w ? 3 : 0;
+}
+
 /* Run job in a forked child; its stdout/stderr (Binaryen's messages) are
  * captured. Any abnormal end (exit() from Binaryen's Fatal, a signal) becomes
  * an error quoting those messages. Binaryen must not have been used in this
@@ -199,34 +223,13 @@ static int run_isolated(binaryen_job job, void *ctx, bool verbose, kafu_buf *out
     if (logfd >= 0) close(logfd);
     return kafu_err_setc(&ks_log, err, KAFU_EIO, "memfd_create: %s", strerror(errno));
   }
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid < 0) {
+  isolated iso = {job, ctx, resfd, dup(STDERR_FILENO)};
+  kafu_proc_opts po = {.out = {KAFU_IO_FD, .fd = logfd}, .err = {KAFU_IO_STDOUT}};
+  int status = kafu_proc_fork_run(isolated_main, &iso, &po, err);
+  if (iso.log_fd >= 0) close(iso.log_fd);
+  if (status < 0) {
     close(resfd), close(logfd);
-    return kafu_err_setc(&ks_log, err, KAFU_EIO, "fork: %s", strerror(errno));
-  }
-  if (pid == 0) {
-    /* Binaryen's own output (printf, std::cerr) is captured; our log lines
-     * keep going to the real stderr */
-    int real_err = dup(STDERR_FILENO);
-    FILE *logf = real_err >= 0 ? fdopen(real_err, "w") : NULL;
-    if (logf) kafu_log_set_output(logf);
-    dup2(logfd, STDOUT_FILENO);
-    dup2(logfd, STDERR_FILENO);
-    kafu_buf o = {0}, e = {0};
-    kafu_err cerr = {0};
-    int rc = job(ctx, &o, &e, &cerr);
-    result_hdr h = {rc, rc < 0 ? (uint32_t)strlen(cerr.msg) : 0, o.len, e.len};
-    int w = write_all(resfd, &h, sizeof h);
-    if (!w && h.msglen) w = write_all(resfd, cerr.msg, h.msglen);
-    if (!w && o.len) w = write_all(resfd, o.data, o.len);
-    if (!w && e.len) w = write_all(resfd, e.data, e.len);
-    fflush(stdout);
-    fflush(stderr);
-    _exit(w ? 3 : 0);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    return kafu_err_prefix(err, "snapify");
   }
   kafu_buf res = {0}, log = {0};
   int rc = 0;
@@ -238,12 +241,9 @@ static int run_isolated(binaryen_job job, void *ctx, bool verbose, kafu_buf *out
   log_excerpt(&log, excerpt, sizeof excerpt);
   if (verbose) kafu_log_lines(&ks_log, KAFU_LOG_INFO, (const char *)log.data, log.len);
   result_hdr h;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || res.len < sizeof h) {
-    char how[64];
-    if (WIFSIGNALED(status))
-      snprintf(how, sizeof how, "crashed with signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
-    else
-      snprintf(how, sizeof how, "exited with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  if (status != 0 || res.len < sizeof h) {
+    char how[96];
+    kafu_proc_status_text(status, how, sizeof how);
     rc = kafu_err_set(err, KAFU_EUNSUP, "Binaryen 108 could not process the module (it %s): %s", how,
                       excerpt[0] ? excerpt : "no message");
     goto out;

@@ -1,6 +1,7 @@
 /*
- * proc.c — child processes: the one place Kafu forks and execs (clang,
- * wasm-ld, wasm2c, the C compiler, addr2line, `kafu serve` nodes).
+ * proc.c — child processes: the one place Kafu forks (clang, wasm-ld, wasm2c,
+ * the C compiler, addr2line, `kafu serve` nodes, and Snapify's isolated
+ * Binaryen runs, which fork without exec).
  *
  * fork + execv rather than posix_spawn because a node child must die with its
  * launcher (PR_SET_PDEATHSIG), which posix_spawn cannot arrange. Everything the
@@ -18,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -66,17 +68,19 @@ static void child_dup(int fd, int target) {
     dup2(fd, target);
 }
 
-static int spawn(char *const argv[], const kafu_proc_opts *o, int capture_w, pid_t *pid, kafu_err *err) {
+/* What the child runs after its streams are set up: a program (argv, path
+ * resolved by the parent) or a function. */
+typedef struct child_job {
+  char *const *argv;
+  const char *path;
+  int (*fn)(void *ctx);
+  void *ctx;
+  const char *what; /* for messages: argv[0] or "a child process" */
+} child_job;
+
+static int start(const child_job *job, const kafu_proc_opts *o, int capture_w, pid_t *pid, kafu_err *err) {
   static const kafu_proc_opts inherit;
   if (!o) o = &inherit;
-  if (!argv || !argv[0] || !argv[0][0]) return kafu_err_set(err, KAFU_EINVAL, "no program to run");
-  char *path = kafu_which(argv[0]);
-  if (!path) {
-    if (strchr(argv[0], '/'))
-      return kafu_err_set(err, KAFU_ENOENT, "cannot run %s: %s", argv[0],
-                          access(argv[0], F_OK) == 0 ? "not executable" : "no such file");
-    return kafu_err_set(err, KAFU_ENOENT, "cannot run %s: not found in PATH", argv[0]);
-  }
   int fds[3] = {-1, -1, -1}, rc = 0;
   const kafu_io *ios[3] = {&o->in, &o->out, &o->err};
   for (int k = 0; k < 3 && !rc; k++) {
@@ -86,14 +90,15 @@ static int spawn(char *const argv[], const kafu_proc_opts *o, int capture_w, pid
   if (o->in.kind == KAFU_IO_STDOUT || o->out.kind == KAFU_IO_STDOUT)
     rc = rc ? rc : kafu_err_set(err, KAFU_EINVAL, "KAFU_IO_STDOUT is for stderr only");
   int ep[2] = {-1, -1}; /* exec-error pipe */
-  if (!rc && pipe2(ep, O_CLOEXEC) != 0) rc = kafu_err_set(err, KAFU_EIO, "pipe: %s", strerror(errno));
+  if (!rc && job->path && pipe2(ep, O_CLOEXEC) != 0) rc = kafu_err_set(err, KAFU_EIO, "pipe: %s", strerror(errno));
   pid_t parent = getpid(), p = -1;
   if (!rc) {
+    fflush(NULL); /* nothing buffered may be written twice */
     p = fork();
-    if (p < 0) rc = kafu_err_set(err, KAFU_EIO, "cannot run %s: fork: %s", argv[0], strerror(errno));
+    if (p < 0) rc = kafu_err_set(err, KAFU_EIO, "cannot run %s: fork: %s", job->what, strerror(errno));
   }
   if (p == 0) {
-    /* child: async-signal-safe calls only */
+    /* child: async-signal-safe calls only until exec */
     if (o->die_with_parent) {
       prctl(PR_SET_PDEATHSIG, SIGTERM);
       if (getppid() != parent) _exit(127);
@@ -112,32 +117,75 @@ static int spawn(char *const argv[], const kafu_proc_opts *o, int capture_w, pid
       dup2(1, 2);
     else
       child_dup(fds[2], 2);
-    execv(path, argv);
+    if (job->fn) {
+      int code = job->fn(job->ctx);
+      fflush(stdout);
+      fflush(stderr);
+      _exit(code & 0xff);
+    }
+    execv(job->path, job->argv);
     int e = errno;
     ssize_t w = write(ep[1], &e, sizeof e);
     (void)w;
     _exit(127);
   }
-  free(path);
   for (int k = 0; k < 3; k++)
     if (fds[k] >= 0 && owned_by_us(ios[k])) close(fds[k]);
   if (rc) {
     if (ep[0] >= 0) close(ep[0]), close(ep[1]);
     return rc;
   }
-  close(ep[1]);
-  int e = 0;
-  ssize_t r;
-  while ((r = read(ep[0], &e, sizeof e)) < 0 && errno == EINTR) {
-  }
-  close(ep[0]);
-  if (r == (ssize_t)sizeof e) { /* exec failed: reap the child, report errno */
-    while (waitpid(p, NULL, 0) < 0 && errno == EINTR) {
+  if (job->path) {
+    close(ep[1]);
+    int e = 0;
+    ssize_t r;
+    while ((r = read(ep[0], &e, sizeof e)) < 0 && errno == EINTR) {
     }
-    return kafu_err_set(err, e == ENOENT ? KAFU_ENOENT : KAFU_EIO, "cannot run %s: %s", argv[0], strerror(e));
+    close(ep[0]);
+    if (r == (ssize_t)sizeof e) { /* exec failed: reap the child, report errno */
+      while (waitpid(p, NULL, 0) < 0 && errno == EINTR) {
+      }
+      return kafu_err_set(err, e == ENOENT ? KAFU_ENOENT : KAFU_EIO, "cannot run %s: %s", job->what,
+                          strerror(e));
+    }
   }
   *pid = p;
   return 0;
+}
+
+static int spawn(char *const argv[], const kafu_proc_opts *o, int capture_w, pid_t *pid, kafu_err *err) {
+  if (!argv || !argv[0] || !argv[0][0]) return kafu_err_set(err, KAFU_EINVAL, "no program to run");
+  char *path = kafu_which(argv[0]);
+  if (!path) {
+    if (strchr(argv[0], '/'))
+      return kafu_err_set(err, KAFU_ENOENT, "cannot run %s: %s", argv[0],
+                          access(argv[0], F_OK) == 0 ? "not executable" : "no such file");
+    return kafu_err_set(err, KAFU_ENOENT, "cannot run %s: not found in PATH", argv[0]);
+  }
+  child_job job = {.argv = argv, .path = path, .what = argv[0]};
+  int rc = start(&job, o, capture_w, pid, err);
+  free(path);
+  return rc;
+}
+
+int kafu_proc_fork_run(int (*fn)(void *ctx), void *ctx, const kafu_proc_opts *o, kafu_err *err) {
+  if (o && (o->out.kind == KAFU_IO_CAPTURE || o->err.kind == KAFU_IO_CAPTURE))
+    return kafu_err_set(err, KAFU_EINVAL, "kafu_proc_fork_run: no capture (use KAFU_IO_FD)");
+  child_job job = {.fn = fn, .ctx = ctx, .what = "a child process"};
+  pid_t pid;
+  int rc = start(&job, o, -1, &pid, err);
+  if (rc < 0) return rc;
+  int status = 0;
+  rc = kafu_proc_wait(pid, false, &status, err);
+  return rc < 0 ? rc : status;
+}
+
+const char *kafu_proc_status_text(int status, char *buf, size_t cap) {
+  if (status > 128 && status < 128 + 65)
+    snprintf(buf, cap, "was killed by signal %d (%s)", status - 128, strsignal(status - 128));
+  else
+    snprintf(buf, cap, "exited with status %d", status);
+  return buf;
 }
 
 int kafu_proc_spawn(char *const argv[], const kafu_proc_opts *o, pid_t *pid, kafu_err *err) {

@@ -254,6 +254,34 @@ static void test_proc_spawn_wait_fd(void **s) {
   assert_true(kafu_proc_wait(pid, false, &st, &e) < 0); /* already reaped */
 }
 
+static int child_fn(void *ctx) {
+  const char *what = ctx;
+  if (!strcmp(what, "abort")) abort();
+  printf("child says %s\n", what); /* to the pipe: flushed before _exit */
+  return 42;
+}
+
+static void test_proc_fork_run(void **s) {
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  kafu_err e = {0};
+  kafu_proc_opts o = {.out = {KAFU_IO_FD, .fd = p[1]}, .err = {KAFU_IO_NULL}};
+  assert_int_equal(kafu_proc_fork_run(child_fn, "hi", &o, &e), 42);
+  close(p[1]);
+  char buf[64] = {0};
+  ssize_t n = 0, r;
+  while ((r = read(p[0], buf + n, sizeof buf - 1 - (size_t)n)) > 0) n += r;
+  close(p[0]);
+  assert_string_equal(buf, "child says hi\n");
+  int st = kafu_proc_fork_run(child_fn, "abort", &o, &e);
+  assert_int_equal(st, 128 + 6);
+  char how[80];
+  assert_string_equal(kafu_proc_status_text(st, how, sizeof how), "was killed by signal 6 (Aborted)");
+  assert_string_equal(kafu_proc_status_text(1, how, sizeof how), "exited with status 1");
+  kafu_proc_opts cap = {.out = {KAFU_IO_CAPTURE}};
+  assert_int_equal(kafu_proc_fork_run(child_fn, "x", &cap, &e), KAFU_EINVAL);
+}
+
 /* ---- node ids ---- */
 
 static void test_node_id(void **s) {
@@ -386,7 +414,7 @@ int main(void) {
       cmocka_unit_test(test_paths), cmocka_unit_test(test_hash), cmocka_unit_test(test_edit_distance),
       cmocka_unit_test(test_json_quote), cmocka_unit_test(test_json_fquote_matches_buf),
       cmocka_unit_test(test_opt_value), cmocka_unit_test(test_proc_run_status_and_capture),
-      cmocka_unit_test(test_proc_cannot_start), cmocka_unit_test(test_proc_spawn_wait_fd),
+      cmocka_unit_test(test_proc_cannot_start), cmocka_unit_test(test_proc_spawn_wait_fd), cmocka_unit_test(test_proc_fork_run),
       cmocka_unit_test(test_node_id), cmocka_unit_test(test_log_ctx), cmocka_unit_test(test_tunables),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
