@@ -12,9 +12,25 @@
 
 #include "kafu/util.h"
 
+/* While the process copy is read (under g_mu), strings are copied and kept
+ * here, so it does not point into an environment that may change later. */
+static bool g_copying;
+static char **g_owned;
+static size_t g_nowned, g_capowned;
+
 static const char *str(const char *name) {
   const char *v = getenv(name);
-  return v && *v ? v : NULL;
+  if (!v || !*v) return NULL;
+  if (!g_copying) return v;
+  if (g_nowned == g_capowned) {
+    size_t cap = g_capowned ? 2 * g_capowned : 32;
+    char **o = realloc(g_owned, cap * sizeof *o);
+    if (!o) return NULL;
+    g_owned = o, g_capowned = cap;
+  }
+  char *c = strdup(v);
+  if (c) g_owned[g_nowned++] = c;
+  return c;
 }
 
 /* set, non-empty and not "0" */
@@ -94,36 +110,23 @@ void kafu_tunables_read(kafu_tunables *t, kafu_buf *warn) {
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static kafu_tunables g_t;
 static bool g_loaded;
-static kafu_buf g_strings; /* owned copies of g_t's strings */
-
-/* Copy every string field of t into one owned buffer (the environment may
- * change after the read). */
-static void own_strings(kafu_tunables *t) {
-  const char **fields[] = {&t->log,     &t->share_dir,       &t->include_dir,     &t->cache_dir,
-                           &t->clang,   &t->wasm_ld,         &t->wasi_sysroot,    &t->clang_rt_builtins,
-                           &t->cc,      &t->wasm2c,          &t->wasm_rt_include, &t->aot_cflags,
-                           &t->dirty_tracking, &t->binaryen_lib, &t->wasm_rt_impl, &t->llvm_ar,
-                           &t->node};
-  size_t n = sizeof fields / sizeof fields[0], off[sizeof fields / sizeof fields[0]];
-  kafu_buf_free(&g_strings);
-  for (size_t i = 0; i < n; i++) {
-    off[i] = g_strings.len;
-    if (*fields[i]) kafu_buf_append(&g_strings, *fields[i], strlen(*fields[i]) + 1);
-  }
-  for (size_t i = 0; i < n; i++)
-    if (*fields[i]) *fields[i] = g_strings.data ? (const char *)g_strings.data + off[i] : NULL;
-}
-
 /* Read under the lock unless already loaded (or force); warnings are logged
  * after the lock is released, by the thread that read. */
 static void load(bool force) {
   kafu_buf warn = {0};
   pthread_mutex_lock(&g_mu);
   if (force || !g_loaded) {
+    size_t old = g_nowned; /* the previous copy's strings, freed once replaced */
     kafu_tunables t;
+    g_copying = true;
     kafu_tunables_read(&t, &warn);
-    own_strings(&t);
+    g_copying = false;
     g_t = t;
+    if (old) {
+      for (size_t i = 0; i < old; i++) free(g_owned[i]);
+      memmove(g_owned, g_owned + old, (g_nowned - old) * sizeof *g_owned);
+      g_nowned -= old;
+    }
     __atomic_store_n(&g_loaded, true, __ATOMIC_RELEASE);
   }
   pthread_mutex_unlock(&g_mu);

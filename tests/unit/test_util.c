@@ -398,9 +398,14 @@ static void test_tunables(void **s) {
   kafu_tunables_reload();
   const kafu_tunables *g = kafu_tunables_get();
   assert_string_equal(g->cc, "gcc-12");
+  setenv("KAFU_SDK_PATH", "/opt/sdk", 1);
+  kafu_tunables_reload();
   setenv("KAFU_CC", "clang-99", 1);
+  setenv("KAFU_SDK_PATH", "/elsewhere", 1);
   assert_ptr_equal(kafu_tunables_get(), g);
   assert_string_equal(kafu_tunables_get()->cc, "gcc-12");
+  assert_string_equal(kafu_tunables_get()->sdk_path, "/opt/sdk");
+  unsetenv("KAFU_SDK_PATH");
   kafu_tunables_reload();
   assert_string_equal(kafu_tunables_get()->cc, "clang-99");
   for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
