@@ -125,7 +125,7 @@ static void probe_sysroot_files(const kafu_toolchain *tc, kafu_tc_check *c, cons
     snprintf(path, sizeof path, "%s/%s", tc->sysroot, *rel);
     bool dir = path[strlen(path) - 1] == '/';
     if (dir ? !is_dir(path) : !is_file(path)) {
-      snprintf(c->detail, sizeof c->detail, "%s not found", path);
+      snprintf(c->detail, sizeof c->detail, "%.490s not found", path);
       return;
     }
   }
