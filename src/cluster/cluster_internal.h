@@ -1,6 +1,6 @@
 /*
  * cluster_internal.h — pieces of the cluster stage shared between its files
- * (and its unit tests): a tiny JSON helper, the HTTP server (libmicrohttpd)
+ * (and its unit tests): a tiny JSON reader, the HTTP server (libmicrohttpd)
  * and client (libcurl) wrappers, metrics, addresses, and the line prefixer
  * used by `kafu launch`. The public API is include/kafu/cluster.h.
  */
@@ -17,9 +17,8 @@
 #include "kafu/util.h"
 
 /* ---- JSON (flat objects only: what the endpoints exchange) ------------------------- */
+/* Strings are written with util's kafu_json_quote; these read. */
 
-/* Append s as a JSON string literal (quotes included). */
-void kafu_json_str(kafu_buf *b, const char *s);
 /* Look up top-level key in a JSON object text. Returns 0, KAFU_ENOENT (no such key)
  * or KAFU_EFORMAT (not an object / wrong type). Strings are unescaped into out
  * (truncated to cap-1 bytes, always NUL-terminated). */

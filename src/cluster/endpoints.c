@@ -81,15 +81,15 @@ static void get_status(kafu_node *n, kafu_http_response *resp) {
   kafu_mem_image_id_str(n->image_id, img);
   kafu_buf *b = &resp->body;
   kafu_buf_printf(b, "{\"node\":");
-  kafu_json_str(b, n->self);
+  kafu_json_quote(b, n->self);
   kafu_buf_printf(
       b, ",\"coordinator\":%s,\"state\":\"%s\",\"ready\":%s,\"address\":", n->coordinator ? "true" : "false",
       kafu_node_state_name(n->state), n->ready ? "true" : "false");
-  kafu_json_str(b, n->hostport);
+  kafu_json_quote(b, n->hostport);
   kafu_buf_printf(b, ",\"module_sha256\":");
-  kafu_json_str(b, n->module_sha);
+  kafu_json_quote(b, n->module_sha);
   kafu_buf_printf(b, ",\"engine\":");
-  kafu_json_str(b, KAFU_ENGINE_VERSION);
+  kafu_json_quote(b, KAFU_ENGINE_VERSION);
   kafu_buf_printf(
       b, ",\"migrations\":{\"in\":%" PRIu64 ",\"out\":%" PRIu64 "},\"image_id\":\"%s\",\"uptime_s\":%.3f",
       n->mig_in, n->mig_out, img, kafu_ms_since(n->start_ns) / 1000.0);
@@ -104,10 +104,10 @@ static kafu_http_mode begin_migrate(kafu_node *n, kafu_http_request *r, kafu_htt
   if (id && *id && !strcmp(id, n->last_mig_id)) {
     /* we accepted this one already; the sender missed our 200 and retries */
     pthread_mutex_unlock(&n->mu);
-    kafu_info("node %s: migration %s was already received; acknowledging again", n->self, id);
+    kafu_infoc(&n->log, "migration %s was already received; acknowledging again", id);
     ok_json(resp, 200);
     kafu_buf_printf(&resp->body, "{\"ok\":true,\"duplicate\":true,\"node\":");
-    kafu_json_str(&resp->body, n->self);
+    kafu_json_quote(&resp->body, n->self);
     kafu_buf_printf(&resp->body, "}\n");
     return KAFU_HTTP_RESPOND;
   }
@@ -131,8 +131,7 @@ static kafu_http_mode begin_migrate(kafu_node *n, kafu_http_request *r, kafu_htt
     pthread_mutex_unlock(&n->mu);
     char peer[80];
     peer_name(r, peer, sizeof peer);
-    kafu_warn("node %s: refused a snapshot from %s: %s (state %s)", n->self, peer, busy,
-              kafu_node_state_name(st));
+    kafu_warnc(&n->log, "refused a snapshot from %s: %s (state %s)", peer, busy, kafu_node_state_name(st));
     kafu_metrics_add(&n->metrics, &n->metrics.rejected, 1);
     kafu_http_error(resp, code, n->self, code == 503 ? "not_ready" : "busy", "%s", busy);
     return KAFU_HTTP_RESPOND;
@@ -196,7 +195,7 @@ static void complete_migrate(kafu_node *n, kafu_http_request *r, kafu_http_respo
   if (!rc) {
     ok_json(resp, 200);
     kafu_buf_printf(&resp->body, "{\"ok\":true,\"node\":");
-    kafu_json_str(&resp->body, n->self);
+    kafu_json_quote(&resp->body, n->self);
     kafu_buf_printf(&resp->body, ",\"bytes\":%" PRIu64 "}\n", r->body_bytes);
     return;
   }
@@ -204,13 +203,12 @@ static void complete_migrate(kafu_node *n, kafu_http_request *r, kafu_http_respo
   peer_name(r, peer, sizeof peer);
   kafu_metrics_add(&n->metrics, &n->metrics.rejected, 1);
   if (rc == KAFU_EBASELINE) {
-    kafu_info("node %s: snapshot from %s is a delta against an image this node does not hold: %s", n->self,
-              peer, err.msg);
+    kafu_infoc(&n->log, "snapshot from %s is a delta against an image this node does not hold: %s", peer,
+               err.msg);
     kafu_http_error(resp, 409, n->self, "baseline", "%s", err.msg);
     return;
   }
-  kafu_warn("node %s: rejected a snapshot from %s (%" PRIu64 " bytes): %s", n->self, peer, r->body_bytes,
-            err.msg);
+  kafu_warnc(&n->log, "rejected a snapshot from %s (%" PRIu64 " bytes): %s", peer, r->body_bytes, err.msg);
   if (rc == KAFU_EMODULE)
     kafu_http_error(resp, 400, n->self, "module", "%s", err.msg);
   else
@@ -223,8 +221,8 @@ static void aborted_migrate(kafu_node *n, kafu_http_request *r) {
   if (!m) return;
   char peer[80];
   peer_name(r, peer, sizeof peer);
-  kafu_warn("node %s: snapshot upload from %s broke off after %" PRIu64 " bytes; discarded", n->self, peer,
-            r->body_bytes);
+  kafu_warnc(&n->log, "snapshot upload from %s broke off after %" PRIu64 " bytes; discarded", peer,
+             r->body_bytes);
   kafu_err ignore;
   kafu_node_engine_call(n, KAFU_CALL_ABORT, &m->dec, &ignore);
   free(m);
@@ -248,7 +246,7 @@ static void complete_heartbeat(kafu_node *n, kafu_http_request *r, kafu_http_res
   pthread_mutex_unlock(&n->mu);
   ok_json(resp, 200);
   kafu_buf_printf(&resp->body, "{\"node\":");
-  kafu_json_str(&resp->body, n->self);
+  kafu_json_quote(&resp->body, n->self);
   kafu_buf_printf(&resp->body, ",\"state\":\"%s\"}\n", st);
 }
 
@@ -267,8 +265,8 @@ static void complete_shutdown(kafu_node *n, kafu_http_request *r, kafu_http_resp
   bool failure = !strcmp(status, "trapped") || !strcmp(status, "failed") || (!status[0] && code != 0);
   char peer[80];
   peer_name(r, peer, sizeof peer);
-  kafu_info("node %s: shutdown requested by %s%s (exit code %lld)%s%s", n->self, from[0] ? "node " : "",
-            from[0] ? from : peer, code, reason[0] ? ": " : "", reason);
+  kafu_infoc(&n->log, "shutdown requested by %s%s (exit code %lld)%s%s", from[0] ? "node " : "",
+             from[0] ? from : peer, code, reason[0] ? ": " : "", reason);
   ok_json(resp, 200);
   kafu_buf_printf(&resp->body, "{\"ok\":true}\n");
   if (!reason[0]) snprintf(reason, sizeof reason, "shut down by %s", from[0] ? from : peer);
@@ -298,7 +296,7 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
   if (is_post && !authorized(n, r)) {
     char peer[80];
     peer_name(r, peer, sizeof peer);
-    kafu_warn("node %s: refused POST %s from %s: missing or wrong cluster token", n->self, u, peer);
+    kafu_warnc(&n->log, "refused POST %s from %s: missing or wrong cluster token", u, peer);
     kafu_http_error(resp, 401, n->self, "unauthorized",
                     "POST %s needs the header 'Authorization: Bearer <cluster.token>'", u);
     resp->header_name = "WWW-Authenticate";
@@ -308,19 +306,19 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
   if (!strcmp(u, "/healthz")) {
     ok_json(resp, 200);
     kafu_buf_printf(&resp->body, "{\"status\":\"ok\",\"node\":");
-    kafu_json_str(&resp->body, n->self);
+    kafu_json_quote(&resp->body, n->self);
     kafu_buf_printf(&resp->body, "}\n");
   } else if (!strcmp(u, "/readyz")) {
     pthread_mutex_lock(&n->mu);
     bool ready = n->ready && !n->done;
     ok_json(resp, ready ? 200 : 503);
     kafu_buf_printf(&resp->body, "{\"ready\":%s,\"node\":", ready ? "true" : "false");
-    kafu_json_str(&resp->body, n->self);
+    kafu_json_quote(&resp->body, n->self);
     kafu_buf_printf(&resp->body, ",\"state\":\"%s\",\"module_sha256\":", kafu_node_state_name(n->state));
-    kafu_json_str(&resp->body, n->module_sha);
+    kafu_json_quote(&resp->body, n->module_sha);
     if (!ready) {
       kafu_buf_printf(&resp->body, ",\"reason\":");
-      kafu_json_str(&resp->body, n->done ? "the run is over" : n->not_ready);
+      kafu_json_quote(&resp->body, n->done ? "the run is over" : n->not_ready);
     }
     kafu_buf_printf(&resp->body, "}\n");
     pthread_mutex_unlock(&n->mu);
@@ -338,7 +336,7 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
     pthread_mutex_unlock(&n->mu);
     ok_json(resp, 200);
     kafu_buf_printf(&resp->body, "{\"node\":");
-    kafu_json_str(&resp->body, n->self);
+    kafu_json_quote(&resp->body, n->self);
     kafu_buf_printf(&resp->body, ",\"image_id\":\"%s\"}\n", img);
   } else if (!strcmp(u, "/migrate")) {
     return begin_migrate(n, r, resp);

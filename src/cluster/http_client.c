@@ -101,8 +101,8 @@ static int perform(kafu_http_client *c, const char *path, const void *body, size
      * after the server drained the body (http_server.c). A stream keeps
      * libcurl's Expect: its size has no cap, and a rejection should not cost
      * the whole upload. $KAFU_HTTP_EXPECT=1 / =0 forces it on / off. */
-    const char *ex = getenv("KAFU_HTTP_EXPECT");
-    if (ex ? *ex == '0' : !rd->fn) extra = curl_slist_append(extra, "Expect:");
+    int ex = kafu_tunables_get()->http_expect;
+    if (ex >= 0 ? ex == 0 : !rd->fn) extra = curl_slist_append(extra, "Expect:");
     if (rd->extra_header) extra = curl_slist_append(extra, rd->extra_header);
     hd = extra;
     curl_easy_setopt(h, CURLOPT_POST, 1L);

@@ -190,8 +190,7 @@ int kafu_http_server_start(int listen_fd, const kafu_http_handlers *h, kafu_http
                           (size_t)(512 * 1024), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
                           /* one thread per connection: bound them (nodes need a handful) */
                           MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                          (unsigned)64,
-                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+                          (unsigned)64, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
   if (!s->d) {
     close(listen_fd);
     pthread_mutex_destroy(&s->mu);
@@ -235,12 +234,12 @@ void kafu_http_error(kafu_http_response *resp, int status, const char *node, con
   resp->content_type = "application/json";
   kafu_buf_free(&resp->body);
   kafu_buf_printf(&resp->body, "{\"error\":");
-  kafu_json_str(&resp->body, kind);
+  kafu_json_quote(&resp->body, kind);
   kafu_buf_printf(&resp->body, ",\"message\":");
-  kafu_json_str(&resp->body, msg);
+  kafu_json_quote(&resp->body, msg);
   if (node) {
     kafu_buf_printf(&resp->body, ",\"node\":");
-    kafu_json_str(&resp->body, node);
+    kafu_json_quote(&resp->body, node);
   }
   kafu_buf_printf(&resp->body, "}\n");
 }

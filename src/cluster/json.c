@@ -1,44 +1,16 @@
 /*
- * json.c — the little JSON the cluster endpoints exchange: flat objects of
- * strings, numbers and booleans ({"exit_code": 0, "reason": "..."}). A full
- * JSON library would be a new dependency for a dozen keys; this scanner reads
- * any valid JSON object (nested values are skipped over) and never reads past
- * len, so a malformed body is an error, not a crash.
+ * json.c — reading the little JSON the cluster endpoints exchange: flat
+ * objects of strings, numbers and booleans ({"exit_code": 0, "reason": "..."}).
+ * A full JSON library would be a new dependency for a dozen keys; this scanner
+ * reads any valid JSON object (nested values are skipped over) and never reads
+ * past len, so a malformed body is an error, not a crash. Writing strings is
+ * util's kafu_json_quote.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cluster_internal.h"
-
-void kafu_json_str(kafu_buf *b, const char *s) {
-  kafu_buf_putc(b, '"');
-  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-    switch (*p) {
-      case '"':
-        kafu_buf_append(b, "\\\"", 2);
-        break;
-      case '\\':
-        kafu_buf_append(b, "\\\\", 2);
-        break;
-      case '\n':
-        kafu_buf_append(b, "\\n", 2);
-        break;
-      case '\r':
-        kafu_buf_append(b, "\\r", 2);
-        break;
-      case '\t':
-        kafu_buf_append(b, "\\t", 2);
-        break;
-      default:
-        if (*p < 0x20)
-          kafu_buf_printf(b, "\\u%04x", *p);
-        else
-          kafu_buf_putc(b, (char)*p);
-    }
-  }
-  kafu_buf_putc(b, '"');
-}
 
 typedef struct {
   const char *p, *end;

@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -166,49 +165,29 @@ static int spawn(const kafu_launch_opts *o, const char *exe, size_t idx, child *
         close_pipes(p);
         return kafu_err_set(err, KAFU_EIO, "node %s: pipe: %s", c->id, strerror(e));
       }
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) {
-    int e = errno;
-    close_pipes(p);
-    return kafu_err_set(err, KAFU_EIO, "node %s: fork: %s", c->id, strerror(e));
+  char *argv[10];
+  int a = 0;
+  argv[a++] = (char *)exe;
+  argv[a++] = "serve";
+  argv[a++] = "--node-id";
+  argv[a++] = (char *)c->id;
+  if (o->events_path) {
+    argv[a++] = "--events";
+    argv[a++] = (char *)o->events_path;
   }
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(KAFU_EXIT_CLUSTER);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGCHLD, SIG_DFL);
-    signal(SIGPIPE, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    if (idx > 0) { /* only the coordinator gets the terminal's stdin */
-      int nul = open("/dev/null", O_RDONLY);
-      if (nul >= 0 && nul != 0) {
-        dup2(nul, 0);
-        close(nul);
-      }
-    }
-    int to1 = o->no_prefix ? out_fd : p[0][1], to2 = o->no_prefix ? err_fd : p[1][1];
-    if (to1 != 1) dup2(to1, 1);
-    if (to2 != 2) dup2(to2, 2);
-    char *argv[10];
-    int a = 0;
-    argv[a++] = (char *)exe;
-    argv[a++] = "serve";
-    argv[a++] = "--node-id";
-    argv[a++] = (char *)c->id;
-    if (o->events_path) {
-      argv[a++] = "--events";
-      argv[a++] = (char *)o->events_path;
-    }
-    argv[a++] = "--"; /* a config file named "-x.yaml" is still a file */
-    argv[a++] = (char *)o->config_path;
-    argv[a] = NULL;
-    execv(exe, argv);
-    dprintf(2, "kafu launch: error: node %s: cannot run %s: %s\n", c->id, exe, strerror(errno));
-    _exit(127);
+  argv[a++] = "--"; /* a config file named "-x.yaml" is still a file */
+  argv[a++] = (char *)o->config_path;
+  argv[a] = NULL;
+  /* only the coordinator gets the terminal's stdin; every node dies with us */
+  kafu_proc_opts po = {.in = {.kind = idx > 0 ? KAFU_IO_NULL : KAFU_IO_INHERIT},
+                       .out = {.kind = KAFU_IO_FD, .fd = o->no_prefix ? out_fd : p[0][1]},
+                       .err = {.kind = KAFU_IO_FD, .fd = o->no_prefix ? err_fd : p[1][1]},
+                       .die_with_parent = true};
+  pid_t pid;
+  int rc = kafu_proc_spawn(argv, &po, &pid, err);
+  if (rc) {
+    close_pipes(p);
+    return kafu_err_prefix(err, "node %s", c->id);
   }
   c->pid = pid;
   for (int k = 0; k < 2; k++) {

@@ -35,7 +35,7 @@ static void heartbeat_loop(kafu_node *n) {
   uint64_t t_start = kafu_now_ns();
   kafu_buf body = {0};
   kafu_buf_printf(&body, "{\"node\":");
-  kafu_json_str(&body, n->self);
+  kafu_json_quote(&body, n->self);
   kafu_buf_printf(&body, "}");
   for (bool first = true; kafu_node_sleep(n, first ? 0 : iv); first = false) {
     kafu_err err = {0};
@@ -44,7 +44,7 @@ static void heartbeat_loop(kafu_node *n) {
     kafu_http_client *c = kafu_node_client(n, n->live_cl, 0, &err);
     int rc = c ? kafu_http_post(c, "/heartbeat", body.data, body.len, timeout, &st, &resp, &err) : -1;
     if (rc == 0 && st == 200) {
-      if (lost) kafu_info("node %s: coordinator %s is reachable again", n->self, co->id);
+      if (lost) kafu_infoc(&n->log, "coordinator %s is reachable again", co->id);
       had_ok = true;
       lost = false;
       fails = 0;
@@ -52,15 +52,15 @@ static void heartbeat_loop(kafu_node *n) {
       size_t bl = resp.len > 300 ? 300 : resp.len;
       while (bl && (resp.data[bl - 1] == '\n' || resp.data[bl - 1] == '\r')) bl--;
       if (!warned)
-        kafu_warn("node %s: coordinator %s answered a heartbeat with HTTP %ld: %.*s", n->self, co->id, st,
-                  (int)bl, resp.data ? (char *)resp.data : "");
+        kafu_warnc(&n->log, "coordinator %s answered a heartbeat with HTTP %ld: %.*s", co->id, st, (int)bl,
+                   resp.data ? (char *)resp.data : "");
       warned = true;
       had_ok = true;
       fails = 0;
     } else {
       fails++;
       kafu_metrics_add(&n->metrics, &n->metrics.heartbeat_failures, 1);
-      kafu_debug("node %s: heartbeat %d to %s failed: %s", n->self, fails, co->id, err.msg);
+      kafu_debugc(&n->log, "heartbeat %d to %s failed: %s", fails, co->id, err.msg);
       bool is_lost = had_ok ? fails >= KAFU_HEARTBEAT_MISSES
                             : kafu_ms_since(t_start) > (double)n->cfg->startup_timeout_ms;
       if (is_lost && !lost) {
@@ -78,7 +78,7 @@ static void heartbeat_loop(kafu_node *n) {
           kafu_node_finish(n, KAFU_EXIT_CLUSTER, true, reason);
           break;
         }
-        kafu_warn("node %s: %s", n->self, reason);
+        kafu_warnc(&n->log, "%s", reason);
       }
     }
     kafu_buf_free(&resp);
@@ -103,8 +103,8 @@ static void monitor_loop(kafu_node *n) {
       kafu_http_client *c = kafu_node_client(n, n->live_cl, i, &err);
       int rc = c ? kafu_http_get(c, "/healthz", (long)max_u64(iv, 500), &st, NULL, &err) : -1;
       if (rc == 0 && st == 200) {
-        kafu_debug("node %s: node %s is alive but its heartbeats are late (%.0f ms)", n->self,
-                   n->cfg->nodes[i].id, silent_ms);
+        kafu_debugc(&n->log, "node %s is alive but its heartbeats are late (%.0f ms)", n->cfg->nodes[i].id,
+                    silent_ms);
         pthread_mutex_lock(&n->mu);
         n->last_seen[i] = kafu_now_ns();
         pthread_mutex_unlock(&n->mu);
@@ -137,8 +137,7 @@ void *kafu_node_liveness_main(void *arg) {
 int kafu_node_wait_peers(kafu_node *n, kafu_err *err) {
   uint64_t t0 = kafu_now_ns();
   double limit = (double)n->cfg->startup_timeout_ms;
-  if (n->cfg->nnodes > 1)
-    kafu_info("node %s: waiting for %zu peer(s) to be ready", n->self, n->cfg->nnodes - 1);
+  if (n->cfg->nnodes > 1) kafu_infoc(&n->log, "waiting for %zu peer(s) to be ready", n->cfg->nnodes - 1);
   for (size_t i = 0; i < n->cfg->nnodes; i++) {
     if ((int)i == n->self_idx) continue;
     const kafu_config_node *p = &n->cfg->nodes[i];
@@ -186,6 +185,6 @@ int kafu_node_wait_peers(kafu_node *n, kafu_err *err) {
         return kafu_err_set(err, KAFU_EIO, "shut down while waiting for node %s", p->id);
     }
   }
-  if (n->cfg->nnodes > 1) kafu_info("node %s: all nodes ready after %.0f ms", n->self, kafu_ms_since(t0));
+  if (n->cfg->nnodes > 1) kafu_infoc(&n->log, "all nodes ready after %.0f ms", kafu_ms_since(t0));
   return 0;
 }

@@ -94,11 +94,11 @@ void kafu_node_broadcast_shutdown(kafu_node *n, kafu_http_client *set, int code,
                                   const char *reason) {
   kafu_buf body = {0};
   kafu_buf_printf(&body, "{\"exit_code\":%d,\"status\":", code);
-  kafu_json_str(&body, status);
+  kafu_json_quote(&body, status);
   kafu_buf_printf(&body, ",\"node\":");
-  kafu_json_str(&body, n->self);
+  kafu_json_quote(&body, n->self);
   kafu_buf_printf(&body, ",\"reason\":");
-  kafu_json_str(&body, reason);
+  kafu_json_quote(&body, reason);
   kafu_buf_printf(&body, "}");
   for (size_t k = 0; k < n->cfg->nnodes; k++) {
     size_t i = (k + 1) % n->cfg->nnodes; /* 1, 2, ..., N-1, then 0 */
@@ -107,11 +107,11 @@ void kafu_node_broadcast_shutdown(kafu_node *n, kafu_http_client *set, int code,
     long st = 0;
     kafu_http_client *c = kafu_node_client(n, set, i, &err);
     if (c && !kafu_http_post(c, "/shutdown", body.data, body.len, 2000, &st, NULL, &err) && st == 200) {
-      kafu_debug("node %s: told node %s to shut down", n->self, n->cfg->nodes[i].id);
+      kafu_debugc(&n->log, "told node %s to shut down", n->cfg->nodes[i].id);
       continue;
     }
     if (c && st) kafu_err_set(&err, KAFU_EIO, "HTTP %ld", st);
-    kafu_info("node %s: could not tell node %s to shut down (%s)", n->self, n->cfg->nodes[i].id, err.msg);
+    kafu_infoc(&n->log, "could not tell node %s to shut down (%s)", n->cfg->nodes[i].id, err.msg);
   }
   kafu_buf_free(&body);
 }
@@ -178,6 +178,7 @@ int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err) 
   n->self_idx = idx;
   n->coordinator = idx == 0;
   snprintf(n->self, sizeof n->self, "%s", me->id);
+  kafu_log_ctx_init(&n->log, "node %s", n->self);
   n->start_ns = kafu_now_ns();
   struct timespec wall;
   clock_gettime(CLOCK_REALTIME, &wall);
@@ -216,7 +217,7 @@ int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err) 
 
   int fd = kafu_listen_socket(host, port, &n->port, err);
   if (fd < 0) {
-    kafu_err_prefix(err, "node %s", n->self);
+    kafu_err_prefix(err, "%s", n->log.prefix);
     kafu_node_free(n);
     return err->code;
   }
@@ -227,8 +228,7 @@ int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err) 
     kafu_node_free(n);
     return rc;
   }
-  kafu_info("node %s: listening on %s (%s)", n->self, n->hostport,
-            n->coordinator ? "coordinator" : "follower");
+  kafu_infoc(&n->log, "listening on %s (%s)", n->hostport, n->coordinator ? "coordinator" : "follower");
 
   n->engine_running = true;
   if (pthread_create(&n->engine_thr, NULL, kafu_node_engine_main, n)) {
@@ -241,7 +241,7 @@ int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err) 
     if (pthread_create(&n->live_thr, NULL, kafu_node_liveness_main, n) == 0)
       n->live_started = true;
     else
-      kafu_warn("node %s: cannot start the liveness thread: heartbeats disabled", n->self);
+      kafu_warnc(&n->log, "cannot start the liveness thread: heartbeats disabled");
   }
   *out = n;
   return 0;

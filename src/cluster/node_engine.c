@@ -32,7 +32,7 @@ static void set_state(kafu_node *n, kafu_node_state s) {
 static void after_run(kafu_node *n, int rc, kafu_rt_result *res, kafu_err *err) {
   char reason[1200];
   if (rc < 0) {
-    snprintf(reason, sizeof reason, "node %s: %s", n->self, err->msg);
+    snprintf(reason, sizeof reason, "%s: %s", n->log.prefix, err->msg);
     kafu_node_end_cluster(n, n->eng_cl, KAFU_EXIT_CLUSTER, "failed", true, reason);
     return;
   }
@@ -48,7 +48,7 @@ static void after_run(kafu_node *n, int rc, kafu_rt_result *res, kafu_err *err) 
       bool done = n->done;
       pthread_mutex_unlock(&n->mu);
       if (done) return; /* shut down while sending: nothing to report */
-      snprintf(reason, sizeof reason, "node %s: the program cannot continue: %s", n->self, serr.msg);
+      snprintf(reason, sizeof reason, "%s: the program cannot continue: %s", n->log.prefix, serr.msg);
       kafu_node_end_cluster(n, n->eng_cl, KAFU_EXIT_CLUSTER, "failed", true, reason);
       return;
     }
@@ -63,8 +63,8 @@ static void after_run(kafu_node *n, int rc, kafu_rt_result *res, kafu_err *err) 
     case KAFU_RT_FAILED: {
       /* the runtime's message may already start with "node <self>: " */
       const char *msg = res->message[0] ? res->message : "(no message)";
-      char own[80];
-      snprintf(own, sizeof own, "node %s: ", n->self);
+      char own[sizeof n->log.prefix + 2];
+      snprintf(own, sizeof own, "%s: ", n->log.prefix);
       if (!strncmp(msg, own, strlen(own))) msg += strlen(own);
       snprintf(reason, sizeof reason, "program %s on node %s: %s",
                res->status == KAFU_RT_TRAPPED ? "trapped" : "failed", n->self, msg);
@@ -133,8 +133,8 @@ static int do_call(kafu_node *n, kafu_call_kind kind, kafu_snap_decoder **decp, 
     const char *from = kafu_runtime_received_from(n->rt);
     int fi = from ? kafu_config_node_index(n->cfg, from) : -1;
     if (fi >= 0 && fi != n->self_idx) n->tx.peer_image[fi] = kafu_runtime_image_id(n->rt);
-    kafu_info("node %s: received a snapshot (%" PRIu64 " bytes, %.2f ms), validated and restored; resuming",
-              n->self, n->recv_bytes, n->recv_ms);
+    kafu_infoc(&n->log, "received a snapshot (%" PRIu64 " bytes, %.2f ms), validated and restored; resuming",
+               n->recv_bytes, n->recv_ms);
   }
   return rc;
 }
@@ -170,7 +170,7 @@ void *kafu_node_engine_main(void *arg) {
   kafu_err err = {0};
   char reason[1200];
   if (create_runtime(n, &err)) {
-    snprintf(reason, sizeof reason, "node %s: cannot load the program: %s", n->self, err.msg);
+    snprintf(reason, sizeof reason, "%s: cannot load the program: %s", n->log.prefix, err.msg);
     pthread_mutex_lock(&n->mu);
     snprintf(n->not_ready, sizeof n->not_ready, "%s", reason);
     pthread_mutex_unlock(&n->mu);
@@ -184,7 +184,7 @@ void *kafu_node_engine_main(void *arg) {
   kafu_node_refresh_cache(n);
   pthread_cond_broadcast(&n->cv);
   pthread_mutex_unlock(&n->mu);
-  kafu_info("node %s: ready on %s (module %.12s)", n->self, n->hostport, n->module_sha);
+  kafu_infoc(&n->log, "ready on %s (module %.12s)", n->hostport, n->module_sha);
 
   if (n->coordinator) {
     if (kafu_node_wait_peers(n, &err)) {
@@ -192,7 +192,7 @@ void *kafu_node_engine_main(void *arg) {
       bool done = n->done;
       pthread_mutex_unlock(&n->mu);
       if (!done) {
-        snprintf(reason, sizeof reason, "node %s: %s", n->self, err.msg);
+        snprintf(reason, sizeof reason, "%s: %s", n->log.prefix, err.msg);
         kafu_node_end_cluster(n, n->eng_cl, KAFU_EXIT_CLUSTER, "failed", true, reason);
       }
       goto out;
@@ -263,9 +263,7 @@ out:
  * end makes it leave without touching the runtime). Nothing in a call runs
  * guest code. $KAFU_ENGINE_INLINE=0 always uses the mailbox (for comparison). */
 static bool call_inline(kafu_node *n) {
-  static int enabled = -1;
-  if (enabled < 0) enabled = !(getenv("KAFU_ENGINE_INLINE") && !strcmp(getenv("KAFU_ENGINE_INLINE"), "0"));
-  return enabled && n->engine_running && n->engine_parked && !n->mbox.borrowed &&
+  return kafu_tunables_get()->engine_inline && n->engine_running && n->engine_parked && !n->mbox.borrowed &&
          n->mbox.kind == KAFU_CALL_NONE && !n->mbox.resume && !n->done && n->rt;
 }
 
@@ -289,7 +287,7 @@ int kafu_node_engine_call(kafu_node *n, kafu_call_kind kind, kafu_snap_decoder *
   if (!n->engine_running) {
     pthread_mutex_unlock(&n->mu);
     if (kind != KAFU_CALL_DECODER && *dec) kafu_snap_decoder_free(*dec);
-    return kafu_err_set(err, KAFU_EIO, "node %s is shutting down", n->self);
+    return kafu_err_setc(&n->log, err, KAFU_EIO, "shutting down");
   }
   n->mbox.kind = kind;
   n->mbox.dec = *dec;
@@ -304,7 +302,7 @@ int kafu_node_engine_call(kafu_node *n, kafu_call_kind kind, kafu_snap_decoder *
       kafu_snap_decoder_free(*dec);
       *dec = NULL;
     }
-    rc = kafu_err_set(err, KAFU_EIO, "node %s is shutting down", n->self);
+    rc = kafu_err_setc(&n->log, err, KAFU_EIO, "shutting down");
   } else {
     rc = n->mbox.rc;
     if (rc && err) *err = n->mbox.err;

@@ -39,6 +39,7 @@ struct kafu_node {
   int self_idx;
   bool coordinator;
   char self[64];
+  kafu_log_ctx log;   /* "node <self>": the prefix of this node's logs and errors */
   char hostport[300]; /* where we listen */
   uint16_t port;
   uint64_t start_ns, start_wall_ns;

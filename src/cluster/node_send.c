@@ -136,7 +136,7 @@ static FILE *open_tee(kafu_node *n, const char *target) {
   char path[4200];
   snprintf(path, sizeof path, "%s/%04u-%s-%s.kafusnap", n->o.save_snapshots_dir, n->tx.seq, n->self, target);
   FILE *f = fopen(path, "w");
-  if (!f) kafu_warn("node %s: --save-snapshots: cannot write %s: %s", n->self, path, strerror(errno));
+  if (!f) kafu_warnc(&n->log, "--save-snapshots: cannot write %s: %s", path, strerror(errno));
   return f;
 }
 
@@ -150,14 +150,10 @@ static FILE *open_tee(kafu_node *n, const char *target) {
  * switches to streaming on the fly (transfer thread + ring, the buffered
  * bytes first), so memory stays bounded. The buffer is kept between sends
  * (its pages stay mapped: up to 16 MiB of resident memory on a node that sent
- * that much). $KAFU_SEND_BUFFER_MAX (bytes, 0 = always stream) is for
- * benchmarking (docs/tunables.md). */
-#define SEND_BUFFER_MAX (16u << 20)
+ * that much). The cap is KAFU_TUNE_SEND_BUFFER_MAX; $KAFU_SEND_BUFFER_MAX
+ * (bytes, 0 = always stream) overrides it for benchmarking (docs/tunables.md). */
 
-static size_t send_buffer_max(void) {
-  const char *v = getenv("KAFU_SEND_BUFFER_MAX");
-  return v && *v ? (size_t)strtoull(v, NULL, 10) : SEND_BUFFER_MAX;
-}
+static size_t send_buffer_max(void) { return (size_t)kafu_tunables_get()->send_buffer_max; }
 
 typedef struct send_ctx {
   snap_pipe sp;
@@ -184,10 +180,10 @@ static int start_stream(send_ctx *sc) {
  * while the encoder produces bytes faster than loopback TCP carries them
  * (pages stored raw: a memcpy), and a lot when it is slow (LZ4 on compressible
  * pages: the image pipeline's frames). So after SEND_PROBE_NS of encoding, an
- * encoder that produced less than SEND_STREAM_RATE bytes per ns switches to
- * streaming. Measured both ways in docs/benchmarks.md (round 2). */
+ * encoder that produced less than KAFU_TUNE_SEND_STREAM_RATE bytes per ns
+ * (2 GB/s; $KAFU_SEND_STREAM_RATE) switches to streaming. Measured both ways
+ * in docs/benchmarks.md (round 2). */
 #define SEND_PROBE_NS 300000ull
-#define SEND_STREAM_RATE 2 /* bytes per ns = 2 GB/s */
 
 static int send_write(void *ctx, const void *p, size_t n) {
   send_ctx *sc = ctx;
@@ -218,8 +214,7 @@ static attempt_result send_once(kafu_node *n, kafu_http_client *cl, const char *
   sc.buf->len = 0;
   sp->tee = open_tee(n, target);
   sc.cap = send_buffer_max();
-  const char *rv = getenv("KAFU_SEND_STREAM_RATE"); /* benchmarking: 0 = never switch */
-  sc.rate = rv && *rv ? strtoull(rv, NULL, 10) : SEND_STREAM_RATE;
+  sc.rate = kafu_tunables_get()->send_stream_rate;            /* benchmarking: 0 = never switch */
   if (sc.buf->cap < sc.cap) kafu_buf_reserve(sc.buf, sc.cap); /* once; pages stay mapped */
   char header[200];
   snprintf(header, sizeof header, KAFU_MIGRATION_ID_HEADER ": %s", n->tx.mig_id);
@@ -321,7 +316,7 @@ int kafu_node_send_snapshot(kafu_node *n, const char *target, kafu_err *err) {
   uint64_t wait_ms = KAFU_SEND_RETRY_FIRST_MS;
   bool full_next = false; /* after a 409 "baseline": send the full image */
   /* $KAFU_BASELINE_QUERY=1: always ask (the pre-cache behaviour, for comparison) */
-  bool always_query = getenv("KAFU_BASELINE_QUERY") && *getenv("KAFU_BASELINE_QUERY") == '1';
+  bool always_query = kafu_tunables_get()->baseline_query;
   for (int attempt = 1;; attempt++) {
     if (attempt > 1) kafu_metrics_add(&n->metrics, &n->metrics.retries, 1);
     uint64_t rid = 0;
@@ -349,9 +344,10 @@ int kafu_node_send_snapshot(kafu_node *n, const char *target, kafu_err *err) {
         n->metrics.raw_bytes += st.raw_bytes;
         n->metrics.wire_bytes += st.wire_bytes;
         pthread_mutex_unlock(&n->metrics.mu);
-        kafu_info("node %s: migrated to %s: %" PRIu64 " bytes on the wire (%s, %" PRIu64 " pages), %.2f ms%s",
-                  n->self, target, st.wire_bytes, st.delta ? "delta" : "full", st.pages, ms,
-                  attempt > 1 ? " (after retries)" : "");
+        kafu_infoc(&n->log,
+                   "migrated to %s: %" PRIu64 " bytes on the wire (%s, %" PRIu64 " pages), %.2f ms%s", target,
+                   st.wire_bytes, st.delta ? "delta" : "full", st.pages, ms,
+                   attempt > 1 ? " (after retries)" : "");
         return 0;
       }
       if (ar == ATTEMPT_FATAL)
@@ -359,7 +355,7 @@ int kafu_node_send_snapshot(kafu_node *n, const char *target, kafu_err *err) {
       if (ar == ATTEMPT_BASELINE && !full_next) {
         /* the receiver no longer holds the image the delta was against (e.g. a
          * rejected upload overwrote its memory): receiver_image_id 0 = full image */
-        kafu_info("node %s: %s does not hold the delta's baseline; sending the full image", n->self, target);
+        kafu_infoc(&n->log, "%s does not hold the delta's baseline; sending the full image", target);
         full_next = true;
         continue;
       }
@@ -370,9 +366,8 @@ int kafu_node_send_snapshot(kafu_node *n, const char *target, kafu_err *err) {
     if (elapsed + (double)wait_ms > KAFU_SEND_RETRY_TOTAL_MS)
       return kafu_err_prefix(err, "could not deliver the snapshot to node %s at %s (%d attempts in %.1f s)",
                              target, cl->hostport, attempt, elapsed / 1000.0);
-    kafu_warn("node %s: sending to %s failed (%s); retrying in %" PRIu64 " ms", n->self, target, err->msg,
-              wait_ms);
-    if (!kafu_node_sleep(n, wait_ms)) return kafu_err_set(err, KAFU_EIO, "node %s is shutting down", n->self);
+    kafu_warnc(&n->log, "sending to %s failed (%s); retrying in %" PRIu64 " ms", target, err->msg, wait_ms);
+    if (!kafu_node_sleep(n, wait_ms)) return kafu_err_setc(&n->log, err, KAFU_EIO, "shutting down");
     wait_ms = wait_ms * 2 > KAFU_SEND_RETRY_MAX_WAIT_MS ? KAFU_SEND_RETRY_MAX_WAIT_MS : wait_ms * 2;
   }
 }

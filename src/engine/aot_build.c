@@ -24,41 +24,14 @@
 
 /* ---- processes -------------------------------------------------------------- */
 
-/* Run argv with stdout+stderr captured into *out (NUL-terminated). Returns the
- * exit status, or -1 when it could not run. */
+/* Run argv with stdout+stderr captured into *out (NUL-terminated), stdin
+ * from /dev/null. Returns the exit status, or -1 when it could not run. */
 int kafu_engine_capture(char *const argv[], kafu_buf *out) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return -1;
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(fds[0]);
-    close(fds[1]);
-    return -1;
-  }
-  if (pid == 0) {
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    execv(argv[0], argv);
-    _exit(127);
-  }
-  close(fds[1]);
-  char tmp[4096];
-  ssize_t n;
-  while ((n = read(fds[0], tmp, sizeof tmp)) != 0) {
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    kafu_buf_append(out, tmp, (size_t)n);
-  }
-  close(fds[0]);
+  kafu_proc_opts o = {
+      .in = {.kind = KAFU_IO_NULL}, .out = {.kind = KAFU_IO_CAPTURE}, .err = {.kind = KAFU_IO_STDOUT}};
+  int rc = kafu_proc_run(argv, &o, out, NULL);
   kafu_buf_cstr(out);
-  int st;
-  while (waitpid(pid, &st, 0) < 0)
-    if (errno != EINTR) return -1;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return rc < 0 ? -1 : rc;
 }
 
 typedef struct progress {
@@ -101,48 +74,33 @@ static void progress_done(progress *p, bool ok) {
   if (ok) fprintf(stderr, "kafu: compiled %s in %.1f s (cached for next time)\n", p->name, el);
 }
 
-/* Start argv with stdout+stderr to log_path; returns the pid or -1. */
-static pid_t spawn_logged(char *const argv[], const char *log_path) {
-  pid_t pid = fork();
-  if (pid != 0) return pid;
-  int devnull = open("/dev/null", O_RDONLY);
-  if (devnull >= 0) dup2(devnull, 0);
-  int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd >= 0) {
-    dup2(fd, 1);
-    dup2(fd, 2);
-  }
-  execv(argv[0], argv);
-  fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-  _exit(127);
-}
-
-/* Run n commands at once, ticking progress until all ended. Returns 0 when all
- * succeeded, else the exit status of the first failure (*failed = its index),
- * or < 0 + err. */
+/* Run n commands at once (stdout+stderr of each to its log), ticking progress
+ * until all ended. Returns 0 when all succeeded, else the exit status of the
+ * first failure (*failed = its index), or < 0 + err when one could not start. */
 static int run_all(char **const argvs[], char *const logs[], int n, progress *p, int *failed, kafu_err *err) {
   pid_t pids[64];
-  int status[64], left = 0, rc = 0;
+  int left = 0, rc = 0;
   for (int i = 0; i < n && i < 64; i++) {
-    pids[i] = spawn_logged(argvs[i], logs[i]);
-    if (pids[i] < 0)
-      rc = kafu_err_set(err, KAFU_EIO, "fork: %s", strerror(errno));
-    else
+    kafu_proc_opts o = {.in = {.kind = KAFU_IO_NULL},
+                        .out = {.kind = KAFU_IO_FILE, .path = logs[i]},
+                        .err = {.kind = KAFU_IO_STDOUT}};
+    kafu_err e = {0};
+    pids[i] = 0;
+    if (kafu_proc_spawn(argvs[i], &o, &pids[i], &e) == 0)
       left++;
+    else if (rc == 0)
+      rc = kafu_err_set(err, e.code, "%s", e.msg);
   }
   while (left > 0) {
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && i < 64; i++) {
       if (pids[i] <= 0) continue;
-      int st;
-      pid_t r = waitpid(pids[i], &st, WNOHANG);
-      if (r == pids[i] || (r < 0 && errno != EINTR)) {
-        status[i] = r == pids[i] ? (WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)) : 127;
-        pids[i] = 0;
-        left--;
-        if (status[i] != 0 && rc == 0) {
-          rc = status[i];
-          *failed = i;
-        }
+      int st = 127;
+      if (kafu_proc_wait(pids[i], true, &st, NULL) == 1) continue; /* still running */
+      pids[i] = 0;
+      left--;
+      if (st != 0 && rc == 0) {
+        rc = st;
+        *failed = i;
       }
     }
     if (left) {
@@ -197,9 +155,10 @@ static void first_line(const char *s, char *out, size_t cap) {
 
 static void toolchain_init(void) {
   aot_toolchain *t = &g_tc;
+  const kafu_tunables *tun = kafu_tunables_get();
   /* C compiler: $KAFU_CC, else cc, gcc, clang. ($CC is deliberately ignored: in
    * wasm projects it often points at a wasm cross compiler such as kafu-cc.) */
-  const char *cands[] = {getenv("KAFU_CC"), "cc", "gcc", "clang"};
+  const char *cands[] = {tun->cc, "cc", "gcc", "clang"};
   char *cc = NULL;
   for (size_t i = 0; i < 4 && !cc; i++) {
     if (!cands[i] || !cands[i][0]) continue;
@@ -219,8 +178,7 @@ static void toolchain_init(void) {
   }
   sfmt(t->cc, sizeof t->cc, "%s", cc);
   free(cc);
-  const char *w = getenv("KAFU_WASM2C");
-  char *w2c = kafu_which(w && w[0] ? w : "wasm2c");
+  char *w2c = kafu_which(tun->wasm2c ? tun->wasm2c : "wasm2c");
   if (!w2c) {
     kafu_err_set(&t->why, KAFU_ENOENT,
                  "wasm2c not found in PATH: install the Debian package wabt (apt-get install wabt) or set "
@@ -229,8 +187,7 @@ static void toolchain_init(void) {
   }
   sfmt(t->wasm2c, sizeof t->wasm2c, "%s", w2c);
   free(w2c);
-  const char *inc = getenv("KAFU_WASM_RT_INCLUDE");
-  const char *incs[] = {inc, "/usr/include", "/usr/local/include", "/usr/src/wasm2c"};
+  const char *incs[] = {tun->wasm_rt_include, "/usr/include", "/usr/local/include", "/usr/src/wasm2c"};
   for (size_t i = 0; i < 4; i++) {
     if (!incs[i] || !incs[i][0]) continue;
     char p[PATH_MAX];
@@ -245,7 +202,7 @@ static void toolchain_init(void) {
                  "wasm-rt.h (wasm2c's runtime header) not found: install the Debian package wabt");
     return;
   }
-  const char *extra = getenv("KAFU_AOT_CFLAGS");
+  const char *extra = tun->aot_cflags;
   sfmt(t->cflags, sizeof t->cflags,
        "-O2 -g1 -fno-optimize-sibling-calls -fPIC -shared -fvisibility=hidden -DNDEBUG%s%s",
        extra && extra[0] ? " " : "", extra ? extra : "");
@@ -289,7 +246,7 @@ static void toolchain_init(void) {
   kafu_hex(d, sizeof d, hex);
   memcpy(t->ident_hash, hex, 16);
   t->ident_hash[16] = 0;
-  kafu_debug("engine: toolchain %s", kafu_buf_cstr(&id));
+  kafu_debugc(&kafu_engine_log, "toolchain %s", kafu_buf_cstr(&id));
   kafu_buf_free(&id);
   t->ok = true;
 }
@@ -322,7 +279,7 @@ static int patch_module_c(const char *path, kafu_err *err) {
     const char *needle = edits[e][0];
     char *at = memmem(d, len, needle, strlen(needle));
     if (!at) {
-      kafu_debug("engine: wasm2c output lacks '%s'; trap reports will be less precise", needle);
+      kafu_debugc(&kafu_engine_log, "wasm2c output lacks '%s'; trap reports will be less precise", needle);
       continue;
     }
     kafu_buf b = {0};
@@ -363,11 +320,8 @@ static void cc_args(ccargs *a, const aot_toolchain *t, char *pinc, char *pdir) {
  * for small modules (splitting costs cross-function inlining: see aot_split.c),
  * else one per ~1 MB of C, at most the CPUs we may use and 8. */
 static int aot_jobs(double csize) {
-  const char *e = getenv("KAFU_AOT_JOBS");
-  if (e && e[0]) {
-    int j = atoi(e);
-    return j < 1 ? 1 : j > 32 ? 32 : j;
-  }
+  int forced = kafu_tunables_get()->aot_jobs; /* 1..32 when set */
+  if (forced) return forced;
   if (csize < 1.5e6) return 1;
   cpu_set_t cs;
   long ncpu = sched_getaffinity(0, sizeof cs, &cs) == 0 ? CPU_COUNT(&cs) : sysconf(_SC_NPROCESSORS_ONLN);
@@ -475,7 +429,7 @@ int kafu_aot_build(const uint8_t *wasm, size_t len, const wasm_info *wi, const c
   }
   free(u);
   progress_done(&p, true);
-  kafu_debug("engine: compiled %s (%.0f KB of C, %d unit%s) in %.0f ms", name, csize / 1024, jobs,
-             jobs > 1 ? "s" : "", kafu_ms_since(t0));
+  kafu_debugc(&kafu_engine_log, "compiled %s (%.0f KB of C, %d unit%s) in %.0f ms", name, csize / 1024, jobs,
+              jobs > 1 ? "s" : "", kafu_ms_since(t0));
   return 0;
 }

@@ -48,7 +48,7 @@ int kafu_engine_cache_dir(const kafu_engine_opts *opts, char *buf, size_t cap, k
   int n;
   if (opts && opts->cache_dir && opts->cache_dir[0])
     n = snprintf(buf, cap, "%s", opts->cache_dir);
-  else if ((v = getenv("KAFU_CACHE_DIR")) && v[0])
+  else if ((v = kafu_tunables_get()->cache_dir))
     n = snprintf(buf, cap, "%s", v);
   else if ((v = getenv("XDG_CACHE_HOME")) && v[0])
     n = snprintf(buf, cap, "%s/kafu", v);
@@ -241,7 +241,7 @@ static void clean_stale_builds(const char *tmproot) {
     struct stat st;
     sfmt(p, sizeof p, "%s/%s", tmproot, e->d_name);
     if (stat(p, &st) == 0 && now - st.st_mtime > 3600) {
-      kafu_debug("engine: removing stale build directory %s", p);
+      kafu_debugc(&kafu_engine_log, "removing stale build directory %s", p);
       rm_rf(p);
     }
   }
@@ -283,7 +283,7 @@ int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const 
     /* no toolchain: any artifact of our ABI will do */
     if (!force && trusted && find_any(moddir, sha_hex, a) == 0) {
       a->in_cache = true;
-      kafu_debug("engine: cache hit %s (toolchain unavailable: %s)", a->path, t->why.msg);
+      kafu_debugc(&kafu_engine_log, "cache hit %s (toolchain unavailable: %s)", a->path, t->why.msg);
       return 0;
     }
     return kafu_err_set(err, t->why.code, "%s", t->why.msg);
@@ -295,10 +295,10 @@ int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const 
   if (!force && trusted && kafu_file_exists(path)) {
     if (open_artifact(path, key, sha_hex, a, why, sizeof why) == 0) {
       a->in_cache = true;
-      kafu_debug("engine: cache hit %s", path);
+      kafu_debugc(&kafu_engine_log, "cache hit %s", path);
       return 0;
     }
-    kafu_warn("engine: cache entry %s is unusable (%s); recompiling", path, why);
+    kafu_warnc(&kafu_engine_log, "cache entry %s is unusable (%s); recompiling", path, why);
     unlink(path);
   }
 
@@ -353,13 +353,13 @@ int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const 
   int lfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) != 0) {
     if (pm) fprintf(stderr, "kafu: waiting for another kafu process compiling %s ...\n", name);
-    kafu_debug("engine: waiting for lock %s", lockp);
+    kafu_debugc(&kafu_engine_log, "waiting for lock %s", lockp);
     while (flock(lfd, LOCK_EX) != 0 && errno == EINTR) {
     }
     if (!force && open_artifact(path, key, sha_hex, a, why, sizeof why) == 0) {
       close(lfd);
       a->in_cache = true;
-      kafu_debug("engine: cache hit %s (built by another process)", path);
+      kafu_debugc(&kafu_engine_log, "cache hit %s (built by another process)", path);
       return 0;
     }
   }
@@ -378,8 +378,8 @@ int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const 
     if (rename(so, path) != 0)
       rc = kafu_err_set(err, KAFU_EIO, "%s: cannot store: %s", path, strerror(errno));
   }
-  if (getenv("KAFU_AOT_KEEP"))
-    kafu_info("engine: build directory kept: %s", tmpl);
+  if (kafu_tunables_get()->aot_keep)
+    kafu_infoc(&kafu_engine_log, "build directory kept: %s", tmpl);
   else
     rm_rf(tmpl);
   if (!rc && open_artifact(path, key, sha_hex, a, why, sizeof why) != 0)
@@ -387,7 +387,7 @@ int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const 
   if (!rc) {
     a->compiled = true;
     a->in_cache = true;
-    kafu_debug("engine: compiled and cached %s", path);
+    kafu_debugc(&kafu_engine_log, "compiled and cached %s", path);
   }
 out:
   if (lfd >= 0) close(lfd);

@@ -186,7 +186,7 @@ int kafu_aot_split(const char *dir, int jobs, const char *worker_prelude, kafu_e
   result = jobs;
   goto out;
 nosplit:
-  kafu_debug("engine: wasm2c output layout not recognised for splitting; compiling one file");
+  kafu_debugc(&kafu_engine_log, "wasm2c output layout not recognised for splitting; compiling one file");
   result = 1;
 out:
   kafu_buf_free(&head);

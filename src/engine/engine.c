@@ -17,6 +17,8 @@
 
 #include "engine_internal.h"
 
+const kafu_log_ctx kafu_engine_log = {"engine"};
+
 /* The backend that runs a module. One today; a second one (a portable
  * interpreter, precompiled artifacts for nodes without a compiler) is chosen
  * here, from the options or what the node has. */
@@ -226,8 +228,8 @@ int kafu_module_load(const uint8_t *wasm, size_t len, const kafu_engine_opts *op
   uint64_t t0 = kafu_now_ns();
   m->be = backend_for(opts);
   if ((rc = m->be->module_load(m, wasm, len, opts, err))) goto fail;
-  kafu_debug("engine: loaded %s (sha256 %.16s, %s, %s) in %.1f ms", m->name, m->sha_hex, m->be->name,
-             m->be->module_compiled(m) ? "compiled" : "cache hit", kafu_ms_since(t0));
+  kafu_debugc(&kafu_engine_log, "loaded %s (sha256 %.16s, %s, %s) in %.1f ms", m->name, m->sha_hex,
+              m->be->name, m->be->module_compiled(m) ? "compiled" : "cache hit", kafu_ms_since(t0));
   *out = m;
   return 0;
 fail:

@@ -81,6 +81,9 @@ void kafu_wasm_info_free(wasm_info *wi);
 /* total number of functions (imported + defined) */
 static inline uint32_t wi_nfuncs_total(const wasm_info *wi) { return wi->nfunc_imports + wi->nfuncs; }
 
+/* The prefix of the engine's logs ("engine: ..."). */
+extern const kafu_log_ctx kafu_engine_log;
+
 /* ---- host modules ------------------------------------------------------------ */
 
 /* The host module behind an import module name: the engine's own "kafu"

@@ -160,7 +160,7 @@ static int addr2line_frames(const kafu_module *m, const uintptr_t *offs, int n, 
     kafu_buf_free(&out);
     return -1;
   }
-  kafu_debug("engine: addr2line:\n%s", (char *)out.data);
+  kafu_debugc(&kafu_engine_log, "addr2line:\n%s", (char *)out.data);
   /* groups: "0x<addr>" then pairs of lines (function, file:line), innermost first */
   int nf = 0, line_in_group = 0;
   int32_t group_last = -3;
@@ -201,7 +201,7 @@ void kafu_symbolize(kafu_module *m, const kafu_exec *ex, kafu_outcome *out) {
     if (lookup(m, a) != -2) offs[noffs++] = a - aot_mod(m)->load_base;
   }
   if (!noffs) return;
-  nf = getenv("KAFU_NO_ADDR2LINE")
+  nf = kafu_tunables_get()->no_addr2line
            ? -1
            : addr2line_frames(m, offs, noffs, funcs, (int)(sizeof funcs / sizeof funcs[0]));
   if (nf <= 0) {

@@ -74,10 +74,7 @@ struct kafu_dirty {
   struct page_region regs[NREGIONS];
 };
 
-const char *kafu_dirty_env_mode(void) {
-  const char *v = getenv("KAFU_DIRTY_TRACKING");
-  return v && *v ? v : "auto";
-}
+const char *kafu_dirty_env_mode(void) { return kafu_tunables_get()->dirty_tracking; }
 
 int kafu_dirty_open(uint8_t *base, uint64_t span, kafu_dirty **out, kafu_err *err) {
   *out = NULL;
@@ -145,8 +142,7 @@ int kafu_dirty_collect(kafu_dirty *d, uint64_t size, uint64_t *bits, kafu_err *e
                             .category_mask = PAGE_IS_WRITTEN,
                             .return_mask = PAGE_IS_WRITTEN};
     long n = ioctl(d->pagemap, PAGEMAP_SCAN, &a);
-    if (n < 0)
-      return kafu_err_set(err, KAFU_EIO, "dirty tracking: PAGEMAP_SCAN: %s", strerror(errno));
+    if (n < 0) return kafu_err_set(err, KAFU_EIO, "dirty tracking: PAGEMAP_SCAN: %s", strerror(errno));
     for (long r = 0; bits && r < n; r++) {
       uint64_t f = (d->regs[r].start - (uintptr_t)d->base) / PAGE;
       uint64_t l = (d->regs[r].end - (uintptr_t)d->base) / PAGE;

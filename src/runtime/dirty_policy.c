@@ -16,10 +16,6 @@
 /* share of memory pages (%) a received snapshot must write before the write
  * protection is dropped in bulk (see rt_dirty_before_decode) */
 #define DIRTY_RELEASE_PCT 15
-/* receiving: runs this many pages apart share one UFFDIO_WRITEPROTECT; shorter
- * ranges than WP_MIN_PAGES are left to fault (see rt_dirty_on_runs) */
-#define WP_GAP_PAGES 4
-#define WP_MIN_PAGES 2
 
 /* NODE mode keeps one instance (and one memory reservation) for its whole
  * life, so the tracker is registered once. Any failure = hashing fallback. */
@@ -27,7 +23,7 @@ void rt_dirty_open(kafu_runtime *rt) {
   rt_dirty *d = &rt->dirty;
   const char *mode = kafu_dirty_env_mode();
   if (!strcmp(mode, "hash")) {
-    kafu_debug("node %s: dirty pages found by hashing ($KAFU_DIRTY_TRACKING=hash)", rt->self);
+    kafu_debugc(&rt->log, "dirty pages found by hashing ($KAFU_DIRTY_TRACKING=hash)");
     return;
   }
   uint64_t size = 0;
@@ -36,15 +32,17 @@ void rt_dirty_open(kafu_runtime *rt) {
   kafu_err e = {0};
   if (!base || !span || kafu_dirty_open(base, span, &d->tracker, &e)) {
     d->tracker = NULL;
-    kafu_debug("node %s: dirty pages found by hashing (%s)", rt->self, base ? e.msg : "no memory");
+    kafu_debugc(&rt->log, "dirty pages found by hashing (%s)", base ? e.msg : "no memory");
     return;
   }
-  kafu_debug("node %s: dirty pages tracked with userfaultfd write-protection", rt->self);
-  /* receive side; the environment overrides are for benchmarking only */
-  const char *v = getenv("KAFU_WP_RELEASE");
-  d->wp_bulk = v && !strcmp(v, "bulk");
-  d->wp_gap = (v = getenv("KAFU_WP_GAP")) && *v ? (uint32_t)atoi(v) : WP_GAP_PAGES;
-  d->wp_min = (v = getenv("KAFU_WP_MIN")) && *v ? (uint32_t)atoi(v) : WP_MIN_PAGES;
+  kafu_debugc(&rt->log, "dirty pages tracked with userfaultfd write-protection");
+  /* receive side: runs this many pages apart share one UFFDIO_WRITEPROTECT,
+   * shorter ranges are left to fault (rt_dirty_on_runs); the overrides are
+   * for benchmarking only (defaults KAFU_TUNE_WP_GAP, KAFU_TUNE_WP_MIN) */
+  const kafu_tunables *t = kafu_tunables_get();
+  d->wp_bulk = t->wp_release_bulk;
+  d->wp_gap = t->wp_gap;
+  d->wp_min = t->wp_min;
 }
 
 void rt_dirty_close(kafu_runtime *rt) {
@@ -57,7 +55,7 @@ void rt_dirty_close(kafu_runtime *rt) {
 
 /* The tracker failed: hash from now on. */
 static void fall_back(kafu_runtime *rt, const kafu_err *e) {
-  kafu_warn("node %s: %s; finding dirty pages by hashing from now on", rt->self, e->msg);
+  kafu_warnc(&rt->log, "%s; finding dirty pages by hashing from now on", e->msg);
   kafu_dirty_close(rt->dirty.tracker);
   rt->dirty.tracker = NULL;
 }

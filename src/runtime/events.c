@@ -10,26 +10,12 @@
 #include <inttypes.h>
 #include <time.h>
 
-static void json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; s && *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\')
-      fprintf(f, "\\%c", c);
-    else if (c < 0x20)
-      fprintf(f, "\\u%04x", c);
-    else
-      fputc(c, f);
-  }
-  fputc('"', f);
-}
-
 static void event_head_at(kafu_runtime *rt, const char *type, const char *node) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   fprintf(rt->o.events, "{\"type\":\"%s\",\"time_ns\":%" PRIu64 ",\"node\":", type,
           (uint64_t)((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec));
-  json_str(rt->o.events, node);
+  kafu_json_fquote(rt->o.events, node);
 }
 
 static void event_end(kafu_runtime *rt) {
@@ -42,11 +28,11 @@ void rt_event_migration(kafu_runtime *rt, const char *from, const char *to, uint
   if (!rt->o.events) return;
   event_head_at(rt, "migration", from);
   fputs(",\"from\":", rt->o.events);
-  json_str(rt->o.events, from);
+  kafu_json_fquote(rt->o.events, from);
   fputs(",\"to\":", rt->o.events);
-  json_str(rt->o.events, to);
+  kafu_json_fquote(rt->o.events, to);
   fprintf(rt->o.events, ",\"kind\":\"%s\",\"function\":", kind == KAFU_MIG_ENTER ? "enter" : "exit");
-  json_str(rt->o.events, rt_fn_name(rt, fn_id));
+  kafu_json_fquote(rt->o.events, rt_fn_name(rt, fn_id));
   fprintf(rt->o.events, ",\"fn_id\":%u", fn_id);
   if (st)
     fprintf(
@@ -67,7 +53,7 @@ void rt_event_simple(kafu_runtime *rt, const char *type, const kafu_rt_result *r
     fprintf(rt->o.events, ",\"status\":\"%s\",\"exit_code\":%d", names[res->status], res->exit_code);
     if (res->message[0]) {
       fputs(",\"message\":", rt->o.events);
-      json_str(rt->o.events, res->message);
+      kafu_json_fquote(rt->o.events, res->message);
     }
   }
   event_end(rt);
@@ -77,7 +63,7 @@ void rt_event_restore(kafu_runtime *rt, const char *from, double decode_ms, doub
   if (!rt->o.events) return;
   event_head_at(rt, "restore", rt_here(rt));
   fprintf(rt->o.events, ",\"from\":");
-  json_str(rt->o.events, from);
+  kafu_json_fquote(rt->o.events, from);
   fprintf(rt->o.events, ",\"decode_ms\":%.3f,\"restore_ms\":%.3f}\n", decode_ms, restore_ms);
   fflush(rt->o.events);
 }

@@ -37,17 +37,17 @@ static uint32_t asyncify_region(kafu_runtime *rt, kafu_instance *inst, uint32_t 
   kafu_err e;
   if (kafu_instance_global_get(inst, "kafu_asyncify_buf_size", &sz, &e) ||
       kafu_instance_global_get(inst, "kafu_asyncify_buf_addr", &v, &e))
-    kafu_instance_abort(inst, "node %s: module lacks Snapify exports: %s", rt->cur, e.msg);
+    kafu_instance_abort(inst, "%s: module lacks Snapify exports: %s", rt->log.prefix, e.msg);
   if (sz < 64)
-    kafu_instance_abort(inst, "node %s: Asyncify buffer too small (%u bytes)", rt->cur, (unsigned)sz);
+    kafu_instance_abort(inst, "%s: Asyncify buffer too small (%u bytes)", rt->log.prefix, (unsigned)sz);
   if (v == 0) {
     uint32_t old = 0;
     uint32_t pages = (uint32_t)((sz + 65535) / 65536);
     if (kafu_instance_memory_grow(inst, pages, &old, &e))
-      kafu_instance_abort(inst, "node %s: cannot reserve the Asyncify buffer: %s", rt->cur, e.msg);
+      kafu_instance_abort(inst, "%s: cannot reserve the Asyncify buffer: %s", rt->log.prefix, e.msg);
     v = (uint64_t)old * 65536;
     if (kafu_instance_global_set(inst, "kafu_asyncify_buf_addr", v, &e))
-      kafu_instance_abort(inst, "node %s: %s", rt->cur, e.msg);
+      kafu_instance_abort(inst, "%s: %s", rt->log.prefix, e.msg);
   }
   *size = (uint32_t)sz;
   return (uint32_t)v;
@@ -74,18 +74,18 @@ void rt_on_migration_point(void *ctx, kafu_instance *inst, uint32_t fn_id, uint3
     return;
   }
   const kafu_meta_func *f = rt_meta_func(rt, fn_id);
-  if (!f) kafu_instance_abort(inst, "node %s: migration point with unknown function id %u", rt->cur, fn_id);
+  if (!f) kafu_instance_abort(inst, "%s: migration point with unknown function id %u", rt->log.prefix, fn_id);
   rt_stack *s = &rt->stack;
   const char *target = NULL;
   if (kind == KAFU_MIG_ENTER) {
     if (rt_stack_reserve(s, s->n + 1))
-      kafu_instance_abort(inst, "node %s: out of memory (migration stack)", rt->cur);
+      kafu_instance_abort(inst, "%s: out of memory (migration stack)", rt->log.prefix);
     bool migrate = strcmp(f->dest, rt->cur) != 0;
     s->frames[s->n++] = (kafu_snap_frame){fn_id, strdup(rt->cur), migrate};
     if (migrate) target = f->dest;
   } else if (kind == KAFU_MIG_EXIT) {
     if (s->n == 0 || s->frames[s->n - 1].fn_id != fn_id)
-      kafu_instance_abort(inst, "node %s: migration stack mismatch at exit of %s", rt->cur, f->name);
+      kafu_instance_abort(inst, "%s: migration stack mismatch at exit of %s", rt->log.prefix, f->name);
     kafu_snap_frame fr = s->frames[--s->n];
     if (fr.migrated) {
       snprintf(rt->pend.target, sizeof rt->pend.target, "%s", fr.caller_node);
@@ -93,7 +93,7 @@ void rt_on_migration_point(void *ctx, kafu_instance *inst, uint32_t fn_id, uint3
     }
     free(fr.caller_node);
   } else {
-    kafu_instance_abort(inst, "node %s: migration point with bad kind %u", rt->cur, kind);
+    kafu_instance_abort(inst, "%s: migration point with bad kind %u", rt->log.prefix, kind);
   }
   if (!target) return;
 
@@ -101,7 +101,7 @@ void rt_on_migration_point(void *ctx, kafu_instance *inst, uint32_t fn_id, uint3
             kind == KAFU_MIG_ENTER ? "Entering" : "Returning from", f->name);
   if (rt->o.mode == KAFU_RT_EMULATE) {
     rt_event_migration(rt, rt->cur, target, fn_id, kind, NULL);
-    snprintf(rt->cur, sizeof rt->cur, "%s", target);
+    rt_set_cur(rt, target);
     return;
   }
   rt_pending *p = &rt->pend;
@@ -115,7 +115,7 @@ void rt_on_migration_point(void *ctx, kafu_instance *inst, uint32_t fn_id, uint3
   uint64_t msize = 0;
   uint8_t *mem = kafu_instance_memory(inst, &msize);
   if ((uint64_t)addr + size > msize)
-    kafu_instance_abort(inst, "node %s: Asyncify buffer [%u, +%u) outside memory", rt->cur, addr, size);
+    kafu_instance_abort(inst, "%s: Asyncify buffer [%u, +%u) outside memory", rt->log.prefix, addr, size);
   uint32_t hdr[2] = {addr + 8, addr + size};
   memcpy(mem + addr, hdr, sizeof hdr);
   p->asy_addr = addr;

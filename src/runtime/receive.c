@@ -128,8 +128,8 @@ int kafu_runtime_finish_receive(kafu_runtime *rt, kafu_snap_decoder *dec, kafu_e
 
 int kafu_runtime_resume(kafu_runtime *rt, kafu_rt_result *res, kafu_err *err) {
   rt_recv *r = &rt->recv;
-  if (!r->have) return kafu_err_set(err, KAFU_EINVAL, "node %s: nothing received to resume", rt->self);
-  snprintf(rt->cur, sizeof rt->cur, "%s", rt->self);
+  if (!r->have) return kafu_err_setc(&rt->log, err, KAFU_EINVAL, "nothing received to resume");
+  rt_set_cur(rt, rt->self);
   rt_event_restore(rt, r->snap.source_node ? r->snap.source_node : "", r->decode_ms, r->restore_ms);
   kafu_snapshot_clear(&r->snap);
   r->have = false;

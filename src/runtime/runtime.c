@@ -40,6 +40,11 @@ const char *rt_fn_name(const kafu_runtime *rt, uint32_t fn_id) {
 
 const char *rt_here(const kafu_runtime *rt) { return rt->o.mode == KAFU_RT_NODE ? rt->self : rt->cur; }
 
+void rt_set_cur(kafu_runtime *rt, const char *node) {
+  if (node != rt->cur) snprintf(rt->cur, sizeof rt->cur, "%s", node);
+  kafu_log_ctx_init(&rt->log, "node %s", rt_here(rt));
+}
+
 /* ---- WASI + instance ---------------------------------------------------------- */
 
 int rt_make_wasi(kafu_runtime *rt, kafu_wasi **out, kafu_err *err) {
@@ -95,7 +100,7 @@ int kafu_runtime_new(const kafu_runtime_opts *opts, kafu_runtime **out, kafu_err
     goto fail;
   }
   snprintf(rt->self, sizeof rt->self, "%s", self);
-  snprintf(rt->cur, sizeof rt->cur, "%s", cfg->nodes[0].id);
+  rt_set_cur(rt, cfg->nodes[0].id);
 
   /* what Snapify recorded: function ids -> names -> destinations */
   kafu_wasm_module wm;
@@ -152,7 +157,7 @@ int kafu_runtime_new(const kafu_runtime_opts *opts, kafu_runtime **out, kafu_err
   if (rc) goto fail;
   rc = rt_fresh_instance(rt, err);
   if (rc) {
-    kafu_err_prefix(err, "node %s", rt->self);
+    kafu_err_prefix(err, "%s", rt->log.prefix);
     goto fail;
   }
   if (rt->o.mode == KAFU_RT_NODE && rt->cfg->migration.mode != KAFU_MEMORY_MIGRATION_FULL) rt_dirty_open(rt);
@@ -249,9 +254,10 @@ static int run_loop(kafu_runtime *rt, bool rewind, kafu_rt_result *res, kafu_err
       if (unwind_overflowed(rt, &used) || kafu_instance_asyncify_stop_unwind(rt->inst)) {
         char msg[512];
         snprintf(msg, sizeof msg,
-                 "node %s: the call stack did not fit in the Asyncify buffer (%u bytes) while checkpointing "
+                 "%s: the call stack did not fit in the Asyncify buffer (%u bytes) while checkpointing "
                  "at %s %s (needs %u bytes); rebuild with a larger --kafu-stack-size=BYTES",
-                 node, rt->pend.asy_size, rt->pend.kind == KAFU_MIG_ENTER ? "the call of" : "the return from",
+                 rt->log.prefix, rt->pend.asy_size,
+                 rt->pend.kind == KAFU_MIG_ENTER ? "the call of" : "the return from",
                  rt_fn_name(rt, rt->pend.fn), used);
         set_result(res, KAFU_RT_TRAPPED, KAFU_EXIT_TRAP, node, msg);
         return 0;
@@ -287,11 +293,11 @@ static int run_loop(kafu_runtime *rt, bool rewind, kafu_rt_result *res, kafu_err
       char msg[1024];
       if (oc.trap == KAFU_TRAP_ASYNCIFY_OVERFLOW || (rt->pend.active && oc.trap == KAFU_TRAP_UNREACHABLE))
         snprintf(msg, sizeof msg,
-                 "node %s: the call stack did not fit in the Asyncify buffer (%u bytes) while checkpointing; "
+                 "%s: the call stack did not fit in the Asyncify buffer (%u bytes) while checkpointing; "
                  "rebuild with a larger --kafu-stack-size=BYTES",
-                 node, rt->meta.asyncify_buf_size);
+                 rt->log.prefix, rt->meta.asyncify_buf_size);
       else
-        snprintf(msg, sizeof msg, "node %s: %.900s", node, e.msg);
+        snprintf(msg, sizeof msg, "%s: %.900s", rt->log.prefix, e.msg);
       set_result(res, KAFU_RT_TRAPPED, KAFU_EXIT_TRAP, node, msg);
       return 0;
     }

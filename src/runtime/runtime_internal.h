@@ -129,7 +129,8 @@ struct kafu_runtime {
   /* the program */
   kafu_wasi *wasi;
   kafu_instance *inst;
-  char cur[64]; /* node the program currently runs on */
+  char cur[64];     /* node the program currently runs on (rt_set_cur) */
+  kafu_log_ctx log; /* "node <rt_here()>": the prefix of this runtime's logs and errors */
   rt_stack stack;
   rt_pending pend;
   rt_ckpt ckpt;
@@ -149,6 +150,8 @@ const kafu_meta_func *rt_meta_func(const kafu_runtime *rt, uint32_t fn_id);
 const char *rt_fn_name(const kafu_runtime *rt, uint32_t fn_id);
 /* The node messages speak for: this node in NODE mode, else the current one. */
 const char *rt_here(const kafu_runtime *rt);
+/* The program now runs on `node` (rt->cur; in singlenode modes also rt->log). */
+void rt_set_cur(kafu_runtime *rt, const char *node);
 /* config.h's compression setting in snapshot.h's terms. */
 kafu_snap_comp rt_snap_compression(const kafu_config *cfg);
 /* A fresh WASI context for the guest (argv, preopen, stdio of the options). */

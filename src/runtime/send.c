@@ -37,7 +37,7 @@ static void encode_opts(kafu_runtime *rt, uint64_t receiver_image_id, kafu_snap_
 
 int kafu_runtime_send_estimate(kafu_runtime *rt, uint64_t receiver_image_id, uint64_t *raw_bytes,
                                kafu_err *err) {
-  if (!rt->ckpt.have) return kafu_err_set(err, KAFU_EINVAL, "node %s: no pending checkpoint", rt->self);
+  if (!rt->ckpt.have) return kafu_err_setc(&rt->log, err, KAFU_EINVAL, "no pending checkpoint");
   uint64_t t0 = kafu_now_ns();
   int rc = image_refresh(rt, err);
   rt->send.refresh_ms = kafu_ms_since(t0); /* counted in the encode phase */
@@ -52,7 +52,7 @@ int kafu_runtime_send_estimate(kafu_runtime *rt, uint64_t receiver_image_id, uin
 
 int kafu_runtime_encode(kafu_runtime *rt, uint64_t receiver_image_id, kafu_snap_write_fn write, void *ctx,
                         kafu_snap_stats *stats, kafu_err *err) {
-  if (!rt->ckpt.have) return kafu_err_set(err, KAFU_EINVAL, "node %s: no pending checkpoint", rt->self);
+  if (!rt->ckpt.have) return kafu_err_setc(&rt->log, err, KAFU_EINVAL, "no pending checkpoint");
   uint64_t t0 = kafu_now_ns();
   bool refreshed = !rt->send.image_fresh;
   int rc0 = image_refresh(rt, err);

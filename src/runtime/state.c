@@ -86,8 +86,8 @@ int rt_capture(kafu_runtime *rt, kafu_err *err) {
     if (rc) return rc;
     uint8_t type;
     if (!snap_val_type(x->type, &type))
-      return kafu_err_set(err, KAFU_EUNSUP, "node %s: mutable global '%s' has a type a snapshot cannot carry",
-                          rt->cur, x->name);
+      return kafu_err_setc(&rt->log, err, KAFU_EUNSUP,
+                           "mutable global '%s' has a type a snapshot cannot carry", x->name);
     kafu_snap_global *g = &c->globals[c->nglobals++];
     g->name = strdup(x->name);
     g->type = type;
@@ -99,7 +99,7 @@ int rt_capture(kafu_runtime *rt, kafu_err *err) {
   h[1] = (kafu_snap_global){strdup(HOST_REALTIME), KAFU_SNAP_VAL_I64, realtime_ns()};
   c->nglobals += 2;
   int rc = kafu_wasi_fd_export(rt->wasi, &c->fds, &c->nfds, err);
-  if (rc) return kafu_err_prefix(err, "node %s: saving open files", rt->cur);
+  if (rc) return kafu_err_prefix(err, "%s: saving open files", rt->log.prefix);
   c->have = true;
   return 0;
 }
@@ -124,22 +124,20 @@ void rt_fill_snapshot(kafu_runtime *rt, kafu_snapshot *s) {
  * for this module and config: every frame a function of kafu.meta called from
  * a node of the config (an exit goes back there), the resume point a known
  * function. Checked before anything is restored. */
-static int check_stack(kafu_runtime *rt, const kafu_snapshot *s, const char *here, kafu_err *err) {
+static int check_stack(kafu_runtime *rt, const kafu_snapshot *s, kafu_err *err) {
   if (!rt_meta_func(rt, s->resume_fn_id) || s->resume_kind > KAFU_MIG_EXIT)
-    return kafu_err_set(err, KAFU_EFORMAT, "node %s: snapshot resumes at unknown function id %u (kind %u)",
-                        here, s->resume_fn_id, s->resume_kind);
+    return kafu_err_setc(&rt->log, err, KAFU_EFORMAT, "snapshot resumes at unknown function id %u (kind %u)",
+                         s->resume_fn_id, s->resume_kind);
   for (uint32_t i = 0; i < s->nframes; i++) {
     const kafu_snap_frame *f = &s->frames[i];
     if (!rt_meta_func(rt, f->fn_id))
-      return kafu_err_set(err, KAFU_EFORMAT,
-                          "node %s: snapshot's migration stack frame %u has unknown function id %u", here, i,
-                          f->fn_id);
+      return kafu_err_setc(&rt->log, err, KAFU_EFORMAT,
+                           "snapshot's migration stack frame %u has unknown function id %u", i, f->fn_id);
     if (!f->caller_node || kafu_config_node_index(rt->cfg, f->caller_node) < 0)
-      return kafu_err_set(
-          err, KAFU_EFORMAT,
-          "node %s: snapshot's migration stack frame %u (%s) was called from node '%s', which is not "
-          "in the config",
-          here, i, rt_fn_name(rt, f->fn_id), f->caller_node ? f->caller_node : "");
+      return kafu_err_setc(&rt->log, err, KAFU_EFORMAT,
+                           "snapshot's migration stack frame %u (%s) was called from node '%s', which is not "
+                           "in the config",
+                           i, rt_fn_name(rt, f->fn_id), f->caller_node ? f->caller_node : "");
   }
   return 0;
 }
@@ -150,8 +148,7 @@ static int check_stack(kafu_runtime *rt, const kafu_snapshot *s, const char *her
  * gets the host clocks. */
 static int validate(kafu_runtime *rt, const kafu_snapshot *s, kafu_err *err, bool *have_mono, uint64_t *mono,
                     uint64_t *sent_at) {
-  const char *here = rt_here(rt);
-  int vrc = check_stack(rt, s, here, err);
+  int vrc = check_stack(rt, s, err);
   if (vrc) return vrc;
   /* Validate every global before changing anything: each one a mutable
    * exported global of this module with the same type, each exactly once, and
@@ -172,30 +169,31 @@ static int validate(kafu_runtime *rt, const kafu_snapshot *s, kafu_err *err, boo
       } else if (g->type == KAFU_SNAP_VAL_I64 && !strcmp(g->name, HOST_REALTIME)) {
         *sent_at = g->bits;
       } else {
-        return kafu_err_set(err, KAFU_EFORMAT, "node %s: snapshot carries unknown host state '%s'", here,
-                            g->name);
+        return kafu_err_setc(&rt->log, err, KAFU_EFORMAT, "snapshot carries unknown host state '%s'",
+                             g->name);
       }
       continue;
     }
     const kafu_export *x = kafu_module_find_export(rt->mod, g->name);
     if (!x || x->kind != KAFU_EXTERN_GLOBAL || !x->is_mutable)
-      return kafu_err_set(err, KAFU_EFORMAT,
-                          "node %s: snapshot carries global '%s', not a mutable global of "
-                          "this module",
-                          here, g->name);
+      return kafu_err_setc(&rt->log, err, KAFU_EFORMAT,
+                           "snapshot carries global '%s', not a mutable global of "
+                           "this module",
+                           g->name);
     uint8_t want_type;
     if (!snap_val_type(x->type, &want_type) || want_type != g->type)
-      return kafu_err_set(err, KAFU_EFORMAT, "node %s: snapshot global '%s' has type %s, the module's has %s",
-                          here, g->name, snap_val_type_name(g->type),
-                          snap_val_type(x->type, &want_type) ? snap_val_type_name(want_type) : "another");
+      return kafu_err_setc(&rt->log, err, KAFU_EFORMAT,
+                           "snapshot global '%s' has type %s, the module's has %s", g->name,
+                           snap_val_type_name(g->type),
+                           snap_val_type(x->type, &want_type) ? snap_val_type_name(want_type) : "another");
     for (uint32_t j = 0; j < i; j++)
       if (!strcmp(s->globals[j].name, g->name))
-        return kafu_err_set(err, KAFU_EFORMAT, "node %s: snapshot carries global '%s' twice", here, g->name);
+        return kafu_err_setc(&rt->log, err, KAFU_EFORMAT, "snapshot carries global '%s' twice", g->name);
     got++;
   }
   if (got != want)
-    return kafu_err_set(err, KAFU_EFORMAT,
-                        "node %s: snapshot carries %zu of the module's %zu mutable globals", here, got, want);
+    return kafu_err_setc(&rt->log, err, KAFU_EFORMAT,
+                         "snapshot carries %zu of the module's %zu mutable globals", got, want);
   return 0;
 }
 
@@ -207,7 +205,6 @@ int rt_validate_state(kafu_runtime *rt, const kafu_snapshot *s, kafu_err *err) {
 
 int rt_restore_state(kafu_runtime *rt, const kafu_snapshot *s, double *ms, kafu_err *err) {
   uint64_t t0 = kafu_now_ns();
-  const char *here = rt_here(rt);
   bool have_mono = false;
   uint64_t mono = 0, sent_at = 0;
   int vrc = validate(rt, s, err, &have_mono, &mono, &sent_at);
@@ -226,7 +223,7 @@ int rt_restore_state(kafu_runtime *rt, const kafu_snapshot *s, double *ms, kafu_
   rc = kafu_wasi_fd_restore(w, s->fds, s->nfds, err);
   if (rc) {
     kafu_wasi_free(w);
-    return kafu_err_prefix(err, "node %s: restoring open files", here);
+    return kafu_err_prefix(err, "%s: restoring open files", rt->log.prefix);
   }
   for (uint32_t i = 0; i < s->nglobals; i++) {
     const kafu_snap_global *g = &s->globals[i];
@@ -234,7 +231,7 @@ int rt_restore_state(kafu_runtime *rt, const kafu_snapshot *s, double *ms, kafu_
     rc = kafu_instance_global_set(rt->inst, g->name, g->bits, err);
     if (rc) {
       kafu_wasi_free(w);
-      return kafu_err_prefix(err, "node %s: restoring global %s", here, g->name);
+      return kafu_err_prefix(err, "%s: restoring global %s", rt->log.prefix, g->name);
     }
   }
   kafu_host h = rt_host_of(rt, w);

@@ -26,7 +26,7 @@ int rt_verify_hop(kafu_runtime *rt, kafu_err *err) {
   rt_ckpt_clear(rt);
   if (rc) {
     kafu_buf_free(&wire);
-    return kafu_err_prefix(err, "node %s: encoding snapshot", rt->cur);
+    return kafu_err_prefix(err, "%s: encoding snapshot", rt->log.prefix);
   }
   char from_copy[64];
   snprintf(from_copy, sizeof from_copy, "%s", s.source_node);
@@ -37,7 +37,7 @@ int rt_verify_hop(kafu_runtime *rt, kafu_err *err) {
     rc = kafu_write_file_atomic(path, wire.data, wire.len, err);
     if (rc) {
       kafu_buf_free(&wire);
-      return kafu_err_prefix(err, "node %s: saving the snapshot", rt->cur);
+      return kafu_err_prefix(err, "%s: saving the snapshot", rt->log.prefix);
     }
   }
 
@@ -58,7 +58,7 @@ int rt_verify_hop(kafu_runtime *rt, kafu_err *err) {
   st.decode_ms = kafu_ms_since(t0);
   kafu_buf_free(&wire);
   if (rc) return kafu_err_prefix(err, "node %s: snapshot rejected", rt->pend.target);
-  snprintf(rt->cur, sizeof rt->cur, "%s", got.target_node ? got.target_node : rt->pend.target);
+  rt_set_cur(rt, got.target_node ? got.target_node : rt->pend.target);
   rc = rt_restore_state(rt, &got, &st.restore_ms, err);
   kafu_snapshot_clear(&got);
   if (rc) return rc;

@@ -62,7 +62,7 @@ static void test_json(void **state) {
   assert_int_equal(kafu_json_get_int("{\"a\":5}", 5, "a", &v), KAFU_EFORMAT);
 
   kafu_buf out = {0};
-  kafu_json_str(&out, "a\"b\\c\n\x01");
+  kafu_json_quote(&out, "a\"b\\c\n\x01");
   assert_string_equal(kafu_buf_cstr(&out), "\"a\\\"b\\\\c\\n\\u0001\"");
   assert_int_equal(kafu_json_get_str(kafu_buf_cstr(&out), out.len, "x", s, sizeof s), KAFU_EFORMAT);
   kafu_buf_free(&out);
@@ -415,6 +415,7 @@ static void test_http_early_answer_no_expect(void **state) {
   long st = 0;
   kafu_buf b = {0};
   setenv("KAFU_HTTP_EXPECT", "0", 1);
+  kafu_tunables_reload();
   for (int i = 0; i < 10; i++) {
     gen g = {.total = 8u << 20};
     b.len = 0;
@@ -424,6 +425,7 @@ static void test_http_early_answer_no_expect(void **state) {
     assert_non_null(strstr(kafu_buf_cstr(&b), "busy"));
   }
   unsetenv("KAFU_HTTP_EXPECT");
+  kafu_tunables_reload();
   size_t len = 3u << 20;
   uint8_t *p = malloc(len);
   assert_non_null(p);

@@ -542,9 +542,11 @@ static void test_cache(void **s) {
   char buf[PATH_MAX];
   kafu_engine_opts none = {0};
   setenv("KAFU_CACHE_DIR", "/x/y", 1);
+  kafu_tunables_reload();
   assert_int_equal(kafu_engine_cache_dir(&none, buf, sizeof buf, NULL), 0);
   assert_string_equal(buf, "/x/y");
   unsetenv("KAFU_CACHE_DIR");
+  kafu_tunables_reload();
   setenv("XDG_CACHE_HOME", "/xdg", 1);
   assert_int_equal(kafu_engine_cache_dir(&none, buf, sizeof buf, NULL), 0);
   assert_string_equal(buf, "/xdg/kafu");
