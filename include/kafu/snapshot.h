@@ -71,6 +71,8 @@ typedef enum {
   KAFU_SNAP_VAL_F32 = 2,
   KAFU_SNAP_VAL_F64 = 3
 } kafu_snap_val_type;
+/* "i32", "i64", "f32", "f64"; "?" for anything else. */
+const char *kafu_snap_val_name(uint8_t t);
 typedef enum { KAFU_MIG_ENTER = 0, KAFU_MIG_EXIT = 1 } kafu_mig_kind;
 
 /* One entry of the migration stack (docs/migration.md), bottom (outermost) first. */

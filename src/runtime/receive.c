@@ -45,7 +45,7 @@ static void decoder_memory_undo(void *ctx) {
   kafu_err e = {0};
   if (kafu_instance_memory_shrink(rt->inst, rt->recv.pages_before, &e)) {
     /* cannot happen with this engine; never leave a wrong baseline behind */
-    kafu_warn("node %s: %s", rt_here(rt), e.msg);
+    kafu_warnc(&rt->log, "%s", e.msg);
     kafu_mem_image_clear(&rt->image);
   }
 }

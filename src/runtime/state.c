@@ -54,11 +54,6 @@ static bool snap_val_type(kafu_valtype t, uint8_t *out) {
   }
 }
 
-static const char *snap_val_type_name(uint8_t t) {
-  static const char *const names[] = {"i32", "i64", "f32", "f64"};
-  return t <= KAFU_SNAP_VAL_F64 ? names[t] : "invalid";
-}
-
 void rt_ckpt_clear(kafu_runtime *rt) {
   rt_ckpt *c = &rt->ckpt;
   for (uint32_t i = 0; i < c->nglobals; i++) free(c->globals[i].name);
@@ -184,8 +179,8 @@ static int validate(kafu_runtime *rt, const kafu_snapshot *s, kafu_err *err, boo
     if (!snap_val_type(x->type, &want_type) || want_type != g->type)
       return kafu_err_setc(&rt->log, err, KAFU_EFORMAT,
                            "snapshot global '%s' has type %s, the module's has %s", g->name,
-                           snap_val_type_name(g->type),
-                           snap_val_type(x->type, &want_type) ? snap_val_type_name(want_type) : "another");
+                           kafu_snap_val_name(g->type),
+                           snap_val_type(x->type, &want_type) ? kafu_snap_val_name(want_type) : "another");
     for (uint32_t j = 0; j < i; j++)
       if (!strcmp(s->globals[j].name, g->name))
         return kafu_err_setc(&rt->log, err, KAFU_EFORMAT, "snapshot carries global '%s' twice", g->name);

@@ -11,27 +11,6 @@
 
 #include "snap_internal.h"
 
-static void json_str(kafu_buf *o, const char *s) {
-  if (!s) {
-    kafu_buf_printf(o, "null");
-    return;
-  }
-  kafu_buf_putc(o, '"');
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      kafu_buf_printf(o, "\\%c", *p);
-    else if (*p < 0x20 || *p == 0x7f)
-      kafu_buf_printf(o, "\\u%04x", *p);
-    else
-      kafu_buf_putc(o, (char)*p);
-  }
-  kafu_buf_putc(o, '"');
-}
-
-static const char *val_type(uint8_t t) {
-  static const char *n[] = {"i32", "i64", "f32", "f64"};
-  return t < 4 ? n[t] : "?";
-}
 static const char *fd_kind(uint8_t k) {
   static const char *n[] = {"stdio", "preopen", "file", "dir", "listen", "socket"};
   return k < 6 ? n[k] : "?";
@@ -63,7 +42,7 @@ static void text(kafu_buf *o, const kafu_snap_decoder_view *v, size_t len, int r
   kafu_buf_printf(o, "  globals: %u\n", s->nglobals);
   for (uint32_t i = 0; i < s->nglobals; i++)
     kafu_buf_printf(o, "    %s %s 0x%" PRIx64 "\n", str_or(s->globals[i].name, "?"),
-                    val_type(s->globals[i].type), s->globals[i].bits);
+                    kafu_snap_val_name(s->globals[i].type), s->globals[i].bits);
   kafu_buf_printf(o, "  fds: %u\n", s->nfds);
   for (uint32_t i = 0; i < s->nfds; i++) {
     const kafu_fd_entry *f = &s->fds[i];
@@ -103,27 +82,27 @@ static void json(kafu_buf *o, const kafu_snap_decoder_view *v, size_t len, int r
   const kafu_snapshot *s = v->snap;
   char id[17];
   kafu_buf_printf(o, "{\"valid\":%s,\"error\":", rc ? "false" : "true");
-  json_str(o, rc ? e->msg : NULL);
+  kafu_json_quote(o, rc ? e->msg : NULL);
   kafu_buf_printf(o, ",\"version\":%u,\"bytes\":%zu", KAFU_SNAP_VERSION, len);
   if (v->have_meta) {
     char sha[65];
     kafu_hex(s->module_sha256, KAFU_SHA256_LEN, sha);
     kafu_buf_printf(o, ",\"module_sha256\":\"%s\",\"source_node\":", sha);
-    json_str(o, s->source_node);
+    kafu_json_quote(o, s->source_node);
     kafu_buf_printf(o, ",\"target_node\":");
-    json_str(o, s->target_node);
+    kafu_json_quote(o, s->target_node);
     kafu_buf_printf(o, ",\"resume\":{\"fn_id\":%u,\"kind\":\"%s\"},\"stack\":[", s->resume_fn_id,
                     s->resume_kind ? "exit" : "enter");
     for (uint32_t i = 0; i < s->nframes; i++) {
       kafu_buf_printf(o, "%s{\"fn_id\":%u,\"caller_node\":", i ? "," : "", s->frames[i].fn_id);
-      json_str(o, s->frames[i].caller_node);
+      kafu_json_quote(o, s->frames[i].caller_node);
       kafu_buf_printf(o, ",\"migrated\":%s}", s->frames[i].migrated ? "true" : "false");
     }
     kafu_buf_printf(o, "],\"globals\":[");
     for (uint32_t i = 0; i < s->nglobals; i++) {
       kafu_buf_printf(o, "%s{\"name\":", i ? "," : "");
-      json_str(o, s->globals[i].name);
-      kafu_buf_printf(o, ",\"type\":\"%s\",\"bits\":%" PRIu64 "}", val_type(s->globals[i].type),
+      kafu_json_quote(o, s->globals[i].name);
+      kafu_buf_printf(o, ",\"type\":\"%s\",\"bits\":%" PRIu64 "}", kafu_snap_val_name(s->globals[i].type),
                       s->globals[i].bits);
     }
     kafu_buf_printf(o, "],\"fds\":[");
@@ -131,9 +110,9 @@ static void json(kafu_buf *o, const kafu_snap_decoder_view *v, size_t len, int r
       const kafu_fd_entry *f = &s->fds[i];
       kafu_buf_printf(o, "%s{\"fd\":%u,\"kind\":\"%s\",\"filetype\":%u,\"preopen\":", i ? "," : "", f->fd,
                       fd_kind(f->kind), f->filetype);
-      json_str(o, f->preopen);
+      kafu_json_quote(o, f->preopen);
       kafu_buf_printf(o, ",\"path\":");
-      json_str(o, f->path);
+      kafu_json_quote(o, f->path);
       kafu_buf_printf(o,
                       ",\"oflags\":%u,\"rights_base\":%" PRIu64 ",\"rights_inheriting\":%" PRIu64
                       ",\"fdflags\":%u,\"offset\":%" PRIu64 ",\"index\":%u}",

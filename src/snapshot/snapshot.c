@@ -23,6 +23,11 @@ void kafu_snapshot_clear(kafu_snapshot *s) {
   memset(s, 0, sizeof *s);
 }
 
+const char *kafu_snap_val_name(uint8_t t) {
+  static const char *const names[] = {"i32", "i64", "f32", "f64"};
+  return t <= KAFU_SNAP_VAL_F64 ? names[t] : "?";
+}
+
 const char *kafu_snap_comp_name(kafu_snap_comp c) {
   switch (c) {
     case KAFU_SNAP_COMP_NONE:
