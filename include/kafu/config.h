@@ -63,6 +63,7 @@ typedef struct kafu_config_app {
   char **args;                     /* argv[1..] for the guest (not including argv[0]) */
   size_t nargs;
   char *preopened_dir; /* absolute directory, or NULL when absent */
+  bool allow_root_preopen; /* app.allow_root_preopen: preopened_dir may be "/" */
 } kafu_config_app;
 
 typedef struct kafu_config {
@@ -78,7 +79,8 @@ typedef struct kafu_config {
     kafu_compression compression; /* memory_compression:false == NONE */
     kafu_memory_migration mode;
   } migration;
-  char *token;                 /* cluster.token shared secret, or NULL */
+  char *token;                 /* cluster.token shared secret (or read from token_file), or NULL */
+  char *token_file;            /* cluster.token_file (absolute), or NULL */
   uint32_t startup_timeout_ms; /* coordinator waits this long for peers */
   char *config_path;           /* absolute path of the file ("<string>" when loaded from memory) */
   char *config_dir;            /* absolute directory relative paths resolved against */
@@ -133,6 +135,22 @@ const char *kafu_config_app_location(const kafu_config *c);
  * any directory) gives an equal config. */
 #define KAFU_CONFIG_YAML_REDACT_TOKEN 1u /* write cluster.token as "<redacted>" */
 int kafu_config_to_yaml(const kafu_config *c, unsigned flags, kafu_buf *out, kafu_err *err);
+
+/* Read the cluster token from a file (cluster.token_file, `kafu serve
+ * --token-file`): trailing whitespace is dropped; the token must be 1..4096
+ * visible ASCII characters (it travels in an HTTP header). Replaces c->token
+ * and sets c->token_file (absolute). Errors name the file. */
+int kafu_config_set_token_file(kafu_config *c, const char *path, kafu_err *err);
+/* Why a token is unusable ("" when fine): empty, too long, or a character that
+ * is not visible ASCII. */
+const char *kafu_config_token_problem(const char *token, char *why, size_t cap);
+#define KAFU_CONFIG_TOKEN_MAX 4096
+
+/* Settings that are legal but unsafe, one message each (no prefix, no newline):
+ * no cluster token, app.preopened_dir "/", a token file others can read.
+ * Nodes log them at start; `kafu config check` and `kafu doctor CONFIG` print
+ * them. Returns how many were reported. */
+int kafu_config_warnings(const kafu_config *c, void (*emit)(void *ctx, const char *msg), void *ctx);
 
 /* Deep copy (kustomize rewrites addresses/paths in a copy). NULL on ENOMEM. */
 kafu_config *kafu_config_dup(const kafu_config *c);

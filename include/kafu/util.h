@@ -145,6 +145,11 @@ const char *kafu_path_basename(const char *path);
 void kafu_sha256(const void *data, size_t len, uint8_t out[KAFU_SHA256_LEN]);
 /* lowercase hex of n bytes into out (2n+1 bytes) */
 void kafu_hex(const uint8_t *in, size_t n, char *out);
+/* A fresh secret from the kernel's CSPRNG: 32 random bytes as 64 lowercase hex
+ * characters (out: KAFU_TOKEN_HEX_LEN + 1 bytes). The cluster token `kafu
+ * launch` and `kafu kustomize build` generate. */
+#define KAFU_TOKEN_HEX_LEN 64
+int kafu_random_token(char *out, kafu_err *err);
 /* fast non-cryptographic 64-bit hash (xxh3) */
 uint64_t kafu_hash64(const void *data, size_t len);
 

@@ -33,6 +33,11 @@ void kafu_usage_config(void) {
       "Reference: docs/config.md\n");
 }
 
+static void print_warning(void *ctx, const char *msg) {
+  (void)ctx;
+  fprintf(stderr, "kafu config: warning: %s\n", msg);
+}
+
 static int check(int argc, char **argv) {
   bool quiet = false, app = false, show_token = false;
   const char *file = NULL;
@@ -63,6 +68,7 @@ static int check(int argc, char **argv) {
     fprintf(stderr, "kafu config: error: %s\n", err.msg);
     return 1;
   }
+  kafu_config_warnings(c, print_warning, NULL);
   struct stat st;
   if (c->app.path && stat(c->app.path, &st) != 0)
     fprintf(stderr, "kafu config: warning: app.path %s does not exist on this machine\n", c->app.path);

@@ -25,11 +25,12 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "kafu/config.h"
 #include "kafu/driver.h"
 
 void kafu_usage_doctor(void) {
   printf(
-      "Usage: kafu doctor [--quiet] [--verbose]\n"
+      "Usage: kafu doctor [--quiet] [--verbose] [CONFIG]\n"
       "\n"
       "Check the toolchain and environment Kafu needs: clang, wasm-ld, the\n"
       "wasm32-wasi sysroot, wasm32 compiler-rt, libc++ for wasm32, Kafu's own\n"
@@ -38,7 +39,9 @@ void kafu_usage_doctor(void) {
       "$KAFU_SDK_PATH when set: required then); optionally llvm-ar (static\n"
       "libraries of wasm objects) and node. Each missing piece is shown with the\n"
       "Debian package that provides it (scripts/install-deps.sh installs them\n"
-      "all). Exits 1 when a required piece is missing.\n"
+      "all). Exits 1 when a required piece is missing. With CONFIG, also checks\n"
+      "that config (as `kafu config check`) and shows its unsafe settings as WARN\n"
+      "lines: no cluster token, app.preopened_dir /, a token file others can read.\n"
       "\n"
       "  -q, --quiet     print only what is missing\n"
       "  -v, --verbose   also list the installed subcommands and their paths\n"
@@ -192,14 +195,22 @@ static void probe_sdk(kafu_tc_check *c, char **dir, kafu_subcommand **subs, size
                   : "");
 }
 
+static void print_warn(void *ctx, const char *msg) {
+  (void)ctx;
+  printf("  WARN     %-32s %s\n", "config", msg);
+}
+
 int kafu_cmd_doctor(int argc, char **argv) {
   const kafu_tunables *t = kafu_tunables_get();
   bool quiet = false, verbose = false;
+  const char *config = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
       quiet = true;
     } else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
       verbose = true;
+    } else if (argv[i][0] != '-' && !config) {
+      config = argv[i];
     } else {
       fprintf(stderr, "kafu doctor: unknown option '%s'\nRun `kafu doctor --help` for usage.\n", argv[i]);
       return KAFU_EXIT_USAGE;
@@ -259,6 +270,18 @@ int kafu_cmd_doctor(int argc, char **argv) {
     if (dup) continue;
     listed[nlisted++] = c->package;
     kafu_buf_printf(&pkgs, " %s", c->package);
+  }
+  if (config) {
+    kafu_err err = {0};
+    kafu_config *cfg = NULL;
+    if (kafu_config_load(config, &cfg, &err)) {
+      printf("  BAD      %-32s %s\n", "config", err.msg);
+      missing++;
+    } else {
+      if (!quiet) printf("  OK       %-32s %s\n", "config", cfg->config_path);
+      kafu_config_warnings(cfg, print_warn, NULL);
+      kafu_config_free(cfg);
+    }
   }
   if (missing) {
     printf("kafu doctor: %d required piece%s missing.", missing, missing == 1 ? "" : "s");

@@ -22,7 +22,8 @@
 
 void kafu_usage_serve(void) {
   printf(
-      "Usage: kafu serve --node-id ID [--listen ADDR] [--events FILE] [--save-snapshots DIR] CONFIG\n"
+      "Usage: kafu serve --node-id ID [--listen ADDR] [--token-file FILE] [--events FILE]\n"
+      "                  [--save-snapshots DIR] CONFIG\n"
       "\n"
       "Run one node of a Kafu cluster: an HTTP server (see docs/cluster.md) and the\n"
       "WebAssembly engine. The first node in CONFIG's `nodes` is the coordinator: it\n"
@@ -35,13 +36,16 @@ void kafu_usage_serve(void) {
       "  --listen ADDR         where to listen: HOST, HOST:PORT, :PORT or [V6]:PORT\n"
       "                        (default: the node's port, on its address if that is a\n"
       "                        loopback address, else on all interfaces)\n"
+      "  --token-file FILE     read the cluster token from FILE (instead of CONFIG's\n"
+      "                        cluster.token / cluster.token_file)\n"
       "  --events FILE         append migration events to FILE as JSON Lines\n"
       "  --save-snapshots DIR  debugging: also write every outgoing snapshot to DIR\n"
       "                        (`kafu inspect DIR/0001-a-b.kafusnap`)\n"
       "  -h, --help            show this help\n"
       "\n"
       "Endpoints: GET /healthz /readyz /status /metrics /baseline;\n"
-      "           POST /migrate /heartbeat /shutdown (cluster.token, when set, is required).\n"
+      "           POST /migrate /heartbeat /shutdown need the cluster token (without one,\n"
+      "           only the nodes' own addresses may POST; a warning says so at start).\n"
       "Exit status: the program's exit code; %d when the cluster failed (a peer died,\n"
       "a snapshot could not be delivered, start-up timed out); 128+N on signal N.\n",
       KAFU_EXIT_CLUSTER);
@@ -72,6 +76,8 @@ static void *signal_watcher(void *arg) {
   }
 }
 
+static void warn_at_start(void *ctx, const char *msg) { kafu_warn("node %s: %s", (const char *)ctx, msg); }
+
 static int usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, "kafu serve: ");
   fprintf(stderr, fmt, arg);
@@ -82,13 +88,14 @@ static int usage_error(const char *fmt, const char *arg) {
 }
 
 int kafu_cmd_serve(int argc, char **argv) {
-  const char *node_id = NULL, *listen = NULL, *events = NULL, *save = NULL, *config = NULL;
+  const char *node_id = NULL, *listen = NULL, *events = NULL, *save = NULL, *config = NULL, *token_file = NULL;
   kafu_err oerr = {0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     int r;
     if ((r = kafu_opt_value(argc, argv, &i, "--node-id", NULL, &node_id, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--listen", NULL, &listen, &oerr)) ||
+        (r = kafu_opt_value(argc, argv, &i, "--token-file", NULL, &token_file, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--events", NULL, &events, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--save-snapshots", NULL, &save, &oerr))) {
       if (r < 0) return usage_error("%s", oerr.msg);
@@ -107,10 +114,12 @@ int kafu_cmd_serve(int argc, char **argv) {
 
   kafu_err err = {0};
   kafu_config *cfg = NULL;
-  if (kafu_config_load(config, &cfg, &err)) {
+  if (kafu_config_load(config, &cfg, &err) || (token_file && kafu_config_set_token_file(cfg, token_file, &err))) {
     fprintf(stderr, "kafu serve: error: %s\n", err.msg);
+    kafu_config_free(cfg);
     return 1;
   }
+  kafu_config_warnings(cfg, warn_at_start, (void *)node_id);
   if (pipe2(g_sig_pipe, O_CLOEXEC)) {
     fprintf(stderr, "kafu serve: error: pipe: %s\n", strerror(errno));
     kafu_config_free(cfg);

@@ -144,3 +144,55 @@ int kafu_write_all(int fd, const void *p, size_t n) {
   }
   return 0;
 }
+
+/* The IPv4 address inside a v4-mapped IPv6 one ("::ffff:a.b.c.d"), as the
+ * dual-stack listener reports IPv4 clients. */
+static void unmap(const struct sockaddr *sa, struct sockaddr_storage *out) {
+  memset(out, 0, sizeof *out);
+  if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+    if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+      struct sockaddr_in *s4 = (struct sockaddr_in *)out;
+      s4->sin_family = AF_INET;
+      memcpy(&s4->sin_addr, s6->sin6_addr.s6_addr + 12, 4);
+      return;
+    }
+    memcpy(out, sa, sizeof *s6);
+  } else if (sa->sa_family == AF_INET) {
+    memcpy(out, sa, sizeof(struct sockaddr_in));
+  }
+}
+
+static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr *b) {
+  struct sockaddr_storage bb;
+  unmap(b, &bb);
+  if (a->ss_family != bb.ss_family) return false;
+  if (a->ss_family == AF_INET)
+    return !memcmp(&((const struct sockaddr_in *)a)->sin_addr, &((struct sockaddr_in *)&bb)->sin_addr, 4);
+  if (a->ss_family == AF_INET6)
+    return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((struct sockaddr_in6 *)&bb)->sin6_addr, 16);
+  return false;
+}
+
+bool kafu_addr_is_node(const kafu_config *cfg, const struct sockaddr *client) {
+  if (!client || (client->sa_family != AF_INET && client->sa_family != AF_INET6)) return false;
+  struct sockaddr_storage c;
+  unmap(client, &c);
+  for (size_t i = 0; i < cfg->nnodes; i++) {
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    const char *host = cfg->nodes[i].address;
+    char buf[256];
+    size_t hl = strlen(host);
+    if (host[0] == '[' && hl > 2 && hl < sizeof buf && host[hl - 1] == ']') { /* "[::1]" */
+      memcpy(buf, host + 1, hl - 2);
+      buf[hl - 2] = 0;
+      host = buf;
+    }
+    if (getaddrinfo(host, NULL, &hints, &res) != 0) continue;
+    bool hit = false;
+    for (struct addrinfo *ai = res; ai && !hit; ai = ai->ai_next) hit = same_ip(&c, ai->ai_addr);
+    freeaddrinfo(res);
+    if (hit) return true;
+  }
+  return false;
+}

@@ -28,6 +28,11 @@ int kafu_json_get_bool(const char *json, size_t len, const char *key, bool *out)
 
 /* ---- addresses ---------------------------------------------------------------------- */
 
+/* Whether a client address is one of the config's node addresses (resolved
+ * now; v4-mapped IPv6 clients compare as IPv4). How a node without a cluster
+ * token tells its peers from anyone else. */
+struct sockaddr;
+bool kafu_addr_is_node(const kafu_config *cfg, const struct sockaddr *client);
 /* "host:port" for messages and URLs, with IPv6 literals bracketed. */
 void kafu_hostport(const char *host, uint16_t port, char *out, size_t cap);
 /* Parse --listen: "HOST", "HOST:PORT", ":PORT", "[V6]", "[V6]:PORT" or a bare IPv6

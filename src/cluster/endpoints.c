@@ -10,7 +10,10 @@
  *   POST /heartbeat  follower -> coordinator liveness
  *   POST /shutdown   {exit_code, reason}: the run is over
  *
- * With cluster.token set, every POST needs `Authorization: Bearer <token>`.
+ * With a cluster token, every POST needs `Authorization: Bearer <token>`, and
+ * any request carrying a wrong token gets 401 (so a peer with another token
+ * is found at start-up, on its first GET /readyz). Without one, POSTs are
+ * accepted only from the nodes' own addresses (403 otherwise).
  * Errors are JSON {"error": kind, "message": text, "node": id}.
  */
 #include <arpa/inet.h>
@@ -50,17 +53,31 @@ static void peer_name(kafu_http_request *r, char *out, size_t cap) {
   }
 }
 
+typedef enum {
+  AUTH_NO_TOKEN, /* this node has no cluster token */
+  AUTH_MISSING,  /* it has one; the request carries none */
+  AUTH_WRONG,    /* ... another one */
+  AUTH_OK,
+} auth_state;
+
 /* Constant-time comparison of the Authorization header with "Bearer <token>". */
-static bool authorized(kafu_node *n, kafu_http_request *r) {
+static auth_state auth_of(kafu_node *n, kafu_http_request *r) {
   const char *tok = n->cfg->token;
-  if (!tok || !*tok) return true;
+  if (!tok || !*tok) return AUTH_NO_TOKEN;
   const char *h = kafu_http_header(r, "Authorization");
-  if (!h || strncmp(h, "Bearer ", 7)) return false;
+  if (!h) return AUTH_MISSING;
+  if (strncmp(h, "Bearer ", 7)) return AUTH_WRONG;
   h += 7;
   size_t a = strlen(h), b = strlen(tok);
   unsigned char diff = (unsigned char)(a != b);
   for (size_t i = 0; i < b; i++) diff |= (unsigned char)(h[i < a ? i : 0] ^ tok[i]);
-  return diff == 0;
+  return diff == 0 ? AUTH_OK : AUTH_WRONG;
+}
+
+/* No token: is the client one of the nodes? */
+static bool from_a_node(kafu_node *n, kafu_http_request *r) {
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  return ci && kafu_addr_is_node(n->cfg, ci->client_addr);
 }
 
 static void ok_json(kafu_http_response *resp, int status) {
@@ -293,14 +310,27 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
     resp->header_value = is_get ? "GET, HEAD" : "POST";
     return KAFU_HTTP_RESPOND;
   }
-  if (is_post && !authorized(n, r)) {
+  auth_state auth = auth_of(n, r);
+  if (auth == AUTH_WRONG || (is_post && auth == AUTH_MISSING)) {
     char peer[80];
     peer_name(r, peer, sizeof peer);
-    kafu_warnc(&n->log, "refused POST %s from %s: missing or wrong cluster token", u, peer);
+    kafu_warnc(&n->log, "refused %s %s from %s: %s cluster token", r->method, u, peer,
+               auth == AUTH_WRONG ? "wrong" : "missing");
     kafu_http_error(resp, 401, n->self, "unauthorized",
-                    "POST %s needs the header 'Authorization: Bearer <cluster.token>'", u);
+                    auth == AUTH_WRONG ? "the cluster token does not match this node's"
+                                       : "POST %s needs the header 'Authorization: Bearer <cluster token>'",
+                    u);
     resp->header_name = "WWW-Authenticate";
     resp->header_value = "Bearer";
+    return KAFU_HTTP_RESPOND;
+  }
+  if (is_post && auth == AUTH_NO_TOKEN && !from_a_node(n, r)) {
+    char peer[80];
+    peer_name(r, peer, sizeof peer);
+    kafu_warnc(&n->log, "refused POST %s from %s: not a node of the config (no cluster token is set)", u, peer);
+    kafu_http_error(resp, 403, n->self, "forbidden",
+                    "POST %s is accepted only from the nodes of %s (this node has no cluster token)", u,
+                    n->cfg->name);
     return KAFU_HTTP_RESPOND;
   }
   if (!strcmp(u, "/healthz")) {
@@ -316,6 +346,8 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
     kafu_json_quote(&resp->body, n->self);
     kafu_buf_printf(&resp->body, ",\"state\":\"%s\",\"module_sha256\":", kafu_node_state_name(n->state));
     kafu_json_quote(&resp->body, n->module_sha);
+    /* whether this node needs the token: a coordinator without one finds out here */
+    kafu_buf_printf(&resp->body, ",\"token\":%s", n->cfg->token ? "true" : "false");
     if (!ready) {
       kafu_buf_printf(&resp->body, ",\"reason\":");
       kafu_json_quote(&resp->body, n->done ? "the run is over" : n->not_ready);

@@ -15,6 +15,11 @@
  * with O_APPEND and one write(2) per event line, so the file is one JSON
  * Lines stream in time order (the appends are serialized by the kernel).
  *
+ * Token. Unless the config names one, launch makes a random cluster token for
+ * the run and hands it to every child through a pipe (`--token-file
+ * /dev/fd/N`): it is never on a command line, in the environment or on disk,
+ * and only these nodes can POST to each other.
+ *
  * Lifetime. Signals SIGINT/SIGTERM are forwarded to the children (a second
  * one sends SIGKILL). Children die with the parent (PR_SET_PDEATHSIG). The
  * run ends when the coordinator exits; stragglers get SIGTERM after a grace
@@ -156,7 +161,7 @@ static void close_pipes(int p[2][2]) {
 }
 
 static int spawn(const kafu_launch_opts *o, const char *exe, size_t idx, child *c, int out_fd, int err_fd,
-                 kafu_err *err) {
+                 const char *token, kafu_err *err) {
   int p[2][2] = {{-1, -1}, {-1, -1}};
   if (!o->no_prefix)
     for (int k = 0; k < 2; k++)
@@ -165,7 +170,21 @@ static int spawn(const kafu_launch_opts *o, const char *exe, size_t idx, child *
         close_pipes(p);
         return kafu_err_set(err, KAFU_EIO, "node %s: pipe: %s", c->id, strerror(e));
       }
-  char *argv[10];
+  /* the token: a pipe holding it, whose read end (only) the child inherits */
+  int tp[2] = {-1, -1};
+  char token_arg[32] = "";
+  if (token) {
+    size_t tl = strlen(token);
+    if (pipe2(tp, O_CLOEXEC) || write(tp[1], token, tl) != (ssize_t)tl || fcntl(tp[0], F_SETFD, 0)) {
+      int e = errno;
+      close_pipes(p);
+      if (tp[0] >= 0) close(tp[0]), close(tp[1]);
+      return kafu_err_set(err, KAFU_EIO, "node %s: handing over the cluster token: %s", c->id, strerror(e));
+    }
+    close(tp[1]);
+    snprintf(token_arg, sizeof token_arg, "/dev/fd/%d", tp[0]);
+  }
+  char *argv[12];
   int a = 0;
   argv[a++] = (char *)exe;
   argv[a++] = "serve";
@@ -174,6 +193,10 @@ static int spawn(const kafu_launch_opts *o, const char *exe, size_t idx, child *
   if (o->events_path) {
     argv[a++] = "--events";
     argv[a++] = (char *)o->events_path;
+  }
+  if (token) {
+    argv[a++] = "--token-file";
+    argv[a++] = token_arg;
   }
   argv[a++] = "--"; /* a config file named "-x.yaml" is still a file */
   argv[a++] = (char *)o->config_path;
@@ -185,6 +208,7 @@ static int spawn(const kafu_launch_opts *o, const char *exe, size_t idx, child *
                        .die_with_parent = true};
   pid_t pid;
   int rc = kafu_proc_spawn(argv, &po, &pid, err);
+  if (tp[0] >= 0) close(tp[0]);
   if (rc) {
     close_pipes(p);
     return kafu_err_prefix(err, "node %s", c->id);
@@ -262,10 +286,16 @@ int kafu_launch_run(const kafu_launch_opts *o, kafu_err *err) {
     kafu_line_prefixer_init(&c->pre[0], prefix, out_fd);
     kafu_line_prefixer_init(&c->pre[1], prefix, err_fd);
   }
+  /* a token for this run when the config has none */
+  char token[KAFU_TOKEN_HEX_LEN + 1] = "";
+  if (!cfg->token && kafu_random_token(token, err)) {
+    rc = err->code;
+    goto out;
+  }
   /* followers first: they are listening by the time the coordinator looks for them */
   for (size_t k = 0; k < n; k++) {
     size_t i = (k + 1) % n;
-    if (spawn(o, exe, i, &cs[i], out_fd, err_fd, err)) {
+    if (spawn(o, exe, i, &cs[i], out_fd, err_fd, token[0] ? token : NULL, err)) {
       signal_children(cs, n, SIGTERM);
       rc = err->code;
       break;

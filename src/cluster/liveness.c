@@ -48,6 +48,17 @@ static void heartbeat_loop(kafu_node *n) {
       had_ok = true;
       lost = false;
       fails = 0;
+    } else if (rc == 0 && (st == 401 || st == 403)) { /* a configuration error: waiting cannot fix it */
+      char reason[600];
+      snprintf(reason, sizeof reason,
+               st == 401 ? "the coordinator %s refused this node's cluster token (cluster.token / token_file "
+                           "differ between the nodes)"
+                         : "the coordinator %s refused this node's heartbeat: it has no cluster token and does "
+                           "not know this node's address; give every node the same cluster.token_file",
+               co->id);
+      kafu_buf_free(&resp);
+      kafu_node_finish(n, KAFU_EXIT_CLUSTER, true, reason);
+      break;
     } else if (rc == 0) { /* it answered, so it is alive; but something is misconfigured */
       size_t bl = resp.len > 300 ? 300 : resp.len;
       while (bl && (resp.data[bl - 1] == '\n' || resp.data[bl - 1] == '\r')) bl--;
@@ -150,11 +161,25 @@ int kafu_node_wait_peers(kafu_node *n, kafu_err *err) {
       kafu_buf resp = {0};
       int rc = kafu_http_get(c, "/readyz", 1000, &st, &resp, &e);
       const char *b = resp.data ? (const char *)resp.data : "";
+      if (rc == 0 && st == 401) {
+        kafu_buf_free(&resp);
+        return kafu_err_set(err, KAFU_EINVAL,
+                            "node %s at %s refused this node's cluster token: cluster.token / token_file differ "
+                            "between the nodes",
+                            p->id, c->hostport);
+      }
       if (rc == 0 && st == 200) {
         char who[128] = "", sha[80] = "";
+        bool peer_token = false;
         kafu_json_get_str(b, resp.len, "node", who, sizeof who);
         kafu_json_get_str(b, resp.len, "module_sha256", sha, sizeof sha);
+        bool told = kafu_json_get_bool(b, resp.len, "token", &peer_token) == 0;
         kafu_buf_free(&resp);
+        if (told && peer_token != (n->cfg->token != NULL))
+          return kafu_err_set(err, KAFU_EINVAL,
+                              "node %s at %s %s a cluster token but this node %s: give every node the same "
+                              "cluster.token_file",
+                              p->id, c->hostport, peer_token ? "requires" : "has no", peer_token ? "has none" : "has one");
         if (strcmp(who, p->id))
           return kafu_err_set(
               err, KAFU_EINVAL,

@@ -2,10 +2,13 @@
  * config_core.c — lifetime (free, dup), lookups, enum names, path resolution
  * and the KAFU_DEST destination check for kafu_config.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config_internal.h"
@@ -26,6 +29,7 @@ void kafu_config_free(kafu_config *c) {
   }
   free(c->nodes);
   free(c->token);
+  free(c->token_file);
   free(c->config_path);
   free(c->config_dir);
   free(c->raw);
@@ -42,13 +46,14 @@ kafu_config *kafu_config_dup(const kafu_config *c) {
   if (!d) return NULL;
   *d = *c;
   /* clear every owned pointer first so a failure half way frees only ours */
-  d->name = d->app.path = d->app.url = d->app.preopened_dir = d->token = NULL;
+  d->name = d->app.path = d->app.url = d->app.preopened_dir = d->token = d->token_file = NULL;
   d->config_path = d->config_dir = d->raw = NULL;
   d->app.args = NULL, d->app.nargs = 0;
   d->nodes = NULL, d->nnodes = 0;
   bool ok = dup_str(&d->name, c->name) && dup_str(&d->app.path, c->app.path) &&
             dup_str(&d->app.url, c->app.url) && dup_str(&d->app.preopened_dir, c->app.preopened_dir) &&
-            dup_str(&d->token, c->token) && dup_str(&d->config_path, c->config_path) &&
+            dup_str(&d->token, c->token) && dup_str(&d->token_file, c->token_file) &&
+            dup_str(&d->config_path, c->config_path) &&
             dup_str(&d->config_dir, c->config_dir);
   if (ok && c->raw) {
     d->raw = malloc(c->raw_len + 1);
@@ -215,4 +220,98 @@ char *kafu_config_resolve(const char *dir, const char *p) {
   char *r = normalize(j);
   free(j);
   return r;
+}
+
+/* ---- the cluster token and unsafe settings -------------------------------------- */
+
+const char *kafu_config_token_problem(const char *t, char *why, size_t cap) {
+  size_t n = strlen(t);
+  if (!n) return snprintf(why, cap, "it is empty"), why;
+  if (n > KAFU_CONFIG_TOKEN_MAX)
+    return snprintf(why, cap, "it is %zu bytes long (at most %d)", n, KAFU_CONFIG_TOKEN_MAX), why;
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)t[i] <= ' ' || (unsigned char)t[i] >= 0x7f)
+      return snprintf(why, cap,
+                      "character %zu (0x%02x) is not visible ASCII (the token travels in an HTTP header)",
+                      i + 1, (unsigned char)t[i]),
+             why;
+  return "";
+}
+
+int kafu_config_set_token_file(kafu_config *c, const char *path, kafu_err *err) {
+  char *abs = kafu_config_resolve(c->config_dir, path);
+  if (!abs) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  int fd = open(abs, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    kafu_err_set(err, e == ENOENT ? KAFU_ENOENT : KAFU_EIO, "token file %s: %s", abs, strerror(e));
+    free(abs);
+    return err->code;
+  }
+  /* a token is short: read at most one byte more than the limit (also from a
+   * pipe such as /dev/fd/N, which is how `kafu launch` hands its token over) */
+  char buf[KAFU_CONFIG_TOKEN_MAX + 2];
+  size_t len = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf + len, sizeof buf - 1 - len);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      int e = errno;
+      close(fd);
+      kafu_err_set(err, KAFU_EIO, "token file %s: %s", abs, strerror(e));
+      free(abs);
+      return err->code;
+    }
+    if (r == 0 || (len += (size_t)r) == sizeof buf - 1) break;
+  }
+  close(fd);
+  buf[len] = 0;
+  while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+    buf[--len] = 0;
+  char why[160];
+  const char *w = kafu_config_token_problem(buf, why, sizeof why);
+  if (*w) {
+    kafu_err_set(err, KAFU_EINVAL, "token file %s: unusable token: %s", abs, w);
+    explicit_bzero(buf, sizeof buf);
+    free(abs);
+    return err->code;
+  }
+  char *tok = strdup(buf);
+  explicit_bzero(buf, sizeof buf);
+  if (!tok) {
+    free(abs);
+    return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  }
+  free(c->token);
+  free(c->token_file);
+  c->token = tok;
+  c->token_file = abs;
+  return 0;
+}
+
+int kafu_config_warnings(const kafu_config *c, void (*emit)(void *ctx, const char *msg), void *ctx) {
+  int n = 0;
+  char msg[600];
+  if (!c->token) {
+    snprintf(msg, sizeof msg,
+             "no cluster token (cluster.token_file or cluster.token): any client that can reach a node's port "
+             "can send it snapshots or end the run; nodes accept POSTs only from the nodes' own addresses "
+             "then. `kafu launch` and `kafu kustomize build` generate a token");
+    emit(ctx, msg), n++;
+  }
+  if (c->token_file && strncmp(c->token_file, "/dev/fd/", 8) && strncmp(c->token_file, "/proc/", 6)) {
+    struct stat st;
+    if (stat(c->token_file, &st) == 0 && (st.st_mode & 0077)) {
+      snprintf(msg, sizeof msg, "token file %s is readable by other users (mode %03o); chmod 600 it",
+               c->token_file, (unsigned)(st.st_mode & 0777));
+      emit(ctx, msg), n++;
+    }
+  }
+  if (c->app.preopened_dir && !strcmp(c->app.preopened_dir, "/")) {
+    snprintf(msg, sizeof msg,
+             "app.preopened_dir is / (allowed by app.allow_root_preopen): the program can read and write "
+             "every file this process can");
+    emit(ctx, msg), n++;
+  }
+  return n;
 }

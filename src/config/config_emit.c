@@ -22,6 +22,7 @@ int kafu_config_to_yaml(const kafu_config *c, unsigned flags, kafu_buf *out, kaf
   kafu_ynode *args = kafu_y_put(app, "args", c->app.nargs ? kafu_y_seq() : kafu_y_flow_seq());
   for (size_t i = 0; i < c->app.nargs; i++) kafu_y_push(args, kafu_y_str(c->app.args[i]));
   if (c->app.preopened_dir) kafu_y_put_str(app, "preopened_dir", c->app.preopened_dir);
+  if (c->app.allow_root_preopen) kafu_y_put(app, "allow_root_preopen", kafu_y_bool(true));
 
   kafu_ynode *nodes = kafu_y_put(root, "nodes", kafu_y_map());
   for (size_t i = 0; i < c->nnodes; i++) {
@@ -41,7 +42,9 @@ int kafu_config_to_yaml(const kafu_config *c, unsigned flags, kafu_buf *out, kaf
   kafu_y_put_str(mig, "memory_migration", kafu_memory_migration_name(c->migration.mode));
   kafu_y_put_str(mig, "compression", kafu_compression_name(c->migration.compression));
   kafu_y_put_int(cl, "startup_timeout_ms", c->startup_timeout_ms);
-  if (c->token)
+  if (c->token_file) /* the file stays the token's one home */
+    kafu_y_put_str(cl, "token_file", c->token_file);
+  else if (c->token)
     kafu_y_put_str(cl, "token", (flags & KAFU_CONFIG_YAML_REDACT_TOKEN) ? "<redacted>" : c->token);
 
   int rc = kafu_y_emit(&root, 1, out, err);

@@ -132,12 +132,14 @@ static const char *const all_keys[] = {
     "app.sha256",
     "app.args",
     "app.preopened_dir",
+    "app.allow_root_preopen",
     "nodes.<id>.address",
     "nodes.<id>.port",
     "nodes.<id>.placement",
     "cluster.heartbeat",
     "cluster.migration",
     "cluster.token",
+    "cluster.token_file",
     "cluster.startup_timeout_ms",
     "cluster.heartbeat.follower_on_coordinator_lost",
     "cluster.heartbeat.interval_ms",
@@ -337,9 +339,10 @@ static int parse_app(parser *p, const yaml_node_t *appkey, const yaml_node_t *ma
   kafu_config *c = p->c;
   int rc = want_mapping(p, appkey, map, "app");
   if (rc < 0) return rc;
-  field f[] = {FIELD("path"), FIELD("url"), FIELD("sha256"), FIELD("args"), FIELD("preopened_dir")};
-  if ((rc = get_fields(p, map, "app", f, 5)) < 0) return rc;
-  const field *path = &f[0], *url = &f[1], *sha = &f[2], *args = &f[3], *pre = &f[4];
+  field f[] = {FIELD("path"),          FIELD("url"), FIELD("sha256"), FIELD("args"), FIELD("preopened_dir"),
+               FIELD("allow_root_preopen")};
+  if ((rc = get_fields(p, map, "app", f, 6)) < 0) return rc;
+  const field *path = &f[0], *url = &f[1], *sha = &f[2], *args = &f[3], *pre = &f[4], *root_ok = &f[5];
   bool has_path = path->key && !is_null(path->val), has_url = url->key && !is_null(url->val);
   if (has_path && has_url) {
     const field *second = path->key->start_mark.index > url->key->start_mark.index ? path : url;
@@ -389,6 +392,24 @@ static int parse_app(parser *p, const yaml_node_t *appkey, const yaml_node_t *ma
     c->app.preopened_dir = kafu_config_resolve(c->config_dir, raw);
     free(raw);
     if (!c->app.preopened_dir) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
+  }
+  if (root_ok->key && !is_null(root_ok->val) &&
+      (rc = get_bool(p, root_ok->key, root_ok->val, "app.allow_root_preopen", &c->app.allow_root_preopen)) < 0)
+    return rc;
+  if (c->app.preopened_dir) {
+    /* the host's root as the program's "." is almost surely a mistake */
+    char *real = realpath(c->app.preopened_dir, NULL);
+    bool root = !strcmp(c->app.preopened_dir, "/") || (real && !strcmp(real, "/"));
+    free(real);
+    if (root && !c->app.allow_root_preopen)
+      return fail(p, pre->key, "app.preopened_dir",
+                  "\"%s\" is the host's root directory: the program could read and write every file of "
+                  "this machine; name the directory it needs, or set app.allow_root_preopen: true",
+                  c->app.preopened_dir);
+    if (root) { /* normalized, so the warning and the sandbox see "/" */
+      free(c->app.preopened_dir);
+      if (!(c->app.preopened_dir = strdup("/"))) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
+    }
   }
   return 0;
 }
@@ -473,9 +494,10 @@ static int parse_cluster(parser *p, const yaml_node_t *ckey, const yaml_node_t *
   if (is_null(map)) return 0;
   int rc = want_mapping(p, ckey, map, "cluster");
   if (rc < 0) return rc;
-  field f[] = {FIELD("heartbeat"), FIELD("migration"), FIELD("token"), FIELD("startup_timeout_ms")};
-  if ((rc = get_fields(p, map, "cluster", f, 4)) < 0) return rc;
-  const field *hb = &f[0], *mig = &f[1], *tok = &f[2], *st = &f[3];
+  field f[] = {FIELD("heartbeat"), FIELD("migration"), FIELD("token"), FIELD("startup_timeout_ms"),
+               FIELD("token_file")};
+  if ((rc = get_fields(p, map, "cluster", f, 5)) < 0) return rc;
+  const field *hb = &f[0], *mig = &f[1], *tok = &f[2], *st = &f[3], *tokf = &f[4];
   long long x;
   if (hb->key && !is_null(hb->val)) {
     if ((rc = want_mapping(p, hb->key, hb->val, "cluster.heartbeat")) < 0) return rc;
@@ -539,8 +561,28 @@ static int parse_cluster(parser *p, const yaml_node_t *ckey, const yaml_node_t *
       c->migration.compression = (kafu_compression)e;
     }
   }
-  if (tok->key && !is_null(tok->val)) {
+  bool has_tok = tok->key && !is_null(tok->val), has_tokf = tokf->key && !is_null(tokf->val);
+  if (has_tok && has_tokf) {
+    const field *second = tok->key->start_mark.index > tokf->key->start_mark.index ? tok : tokf;
+    const field *first = second == tok ? tokf : tok;
+    return fail(p, second->key, second == tok ? "cluster.token" : "cluster.token_file",
+                "only one of cluster.token and cluster.token_file may be set (cluster.%s is at line %d)",
+                first->name, (int)first->key->start_mark.line + 1);
+  }
+  if (has_tok) {
     if ((rc = get_string(p, tok->key, tok->val, "cluster.token", true, &c->token)) < 0) return rc;
+    char why[160];
+    const char *w = kafu_config_token_problem(c->token, why, sizeof why);
+    if (*w) return fail(p, tok->key, "cluster.token", "unusable token: %s", w);
+  }
+  if (has_tokf) {
+    char *raw;
+    if ((rc = get_string(p, tokf->key, tokf->val, "cluster.token_file", true, &raw)) < 0) return rc;
+    kafu_err e = {0};
+    rc = kafu_config_set_token_file(c, raw, &e);
+    free(raw);
+    if (rc == KAFU_ENOMEM) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
+    if (rc < 0) return fail(p, tokf->key, "cluster.token_file", "%s", e.msg);
   }
   if (st->key) {
     if ((rc = get_int(p, st->key, st->val, "cluster.startup_timeout_ms", 1, 86400000, &x)) < 0) return rc;

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -383,6 +384,20 @@ void kafu_hex(const uint8_t *in, size_t n, char *out) {
     out[2 * i + 1] = hx[in[i] & 15];
   }
   out[2 * n] = 0;
+}
+
+int kafu_random_token(char *out, kafu_err *err) {
+  uint8_t b[KAFU_TOKEN_HEX_LEN / 2];
+  size_t got = 0;
+  while (got < sizeof b) {
+    ssize_t r = getrandom(b + got, sizeof b - got, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return kafu_err_set(err, KAFU_EIO, "getrandom: %s", strerror(errno));
+    got += (size_t)r;
+  }
+  kafu_hex(b, sizeof b, out);
+  explicit_bzero(b, sizeof b);
+  return 0;
 }
 
 uint64_t kafu_hash64(const void *data, size_t len) { return XXH3_64bits(data, len); }

@@ -33,6 +33,20 @@ run "$KAFU" config check --show-token "$DATA/three.yaml"; expect_out "  token: s
 run "$KAFU" config check -q "$DATA/three.yaml"; expect_rc 0 "-q"
 [ -s "$T/out" ] && fail "-q prints nothing"
 
+# app.preopened_dir "/" (issue 16: accepted silently): refused unless allowed, then warned
+printf 'name: x\napp:\n  path: a.wasm\n  preopened_dir: /\nnodes:\n  a: {address: 127.0.0.1, port: 1}\n' >"$T/root.yaml"
+run "$KAFU" config check "$T/root.yaml"; expect_rc 1 "preopened_dir /"
+expect_err "root.yaml:4:3: app.preopened_dir: \"/\" is the host's root directory" "preopened_dir /"
+printf 'name: x\napp:\n  path: a.wasm\n  preopened_dir: /usr/..\nnodes:\n  a: {address: 127.0.0.1, port: 1}\n' >"$T/root2.yaml"
+run "$KAFU" config check "$T/root2.yaml"; expect_rc 1 "preopened_dir /usr/.."
+mkdir -p "$T/links" && ln -sfn / "$T/links/top"
+printf 'name: x\napp:\n  path: a.wasm\n  preopened_dir: links/top\nnodes:\n  a: {address: 127.0.0.1, port: 1}\n' >"$T/root3.yaml"
+run "$KAFU" config check "$T/root3.yaml"; expect_rc 1 "preopened_dir: a link to /"
+printf 'name: x\napp:\n  path: a.wasm\n  preopened_dir: /\n  allow_root_preopen: true\nnodes:\n  a: {address: 127.0.0.1, port: 1}\n' >"$T/root-ok.yaml"
+run "$KAFU" config check "$T/root-ok.yaml"; expect_rc 0 "preopened_dir / allowed"
+expect_err "warning: app.preopened_dir is / (allowed by app.allow_root_preopen)" "preopened_dir / warned"
+expect_out "  allow_root_preopen: true" "allow_root_preopen kept"
+
 # default file name
 cp "$DATA/minimal.yaml" "$T/kafu-config.yaml"
 (cd "$T" && "$KAFU" config check >"$T/out" 2>/dev/null) || fail "default ./kafu-config.yaml"

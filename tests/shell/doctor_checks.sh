@@ -62,6 +62,13 @@ KAFU_NODE=/nonexistent/node "$KAFU" doctor --quiet > "$T/out" 2>&1 && [ "$(wc -l
 KAFU_LLVM_AR=/nonexistent/llvm-ar "$KAFU" doctor > "$T/out" 2>&1 && grep -q "MISSING  llvm-ar.*\[Debian package: llvm\]" "$T/out" &&
   ok "missing llvm-ar is reported but optional" || fail "llvm-ar: $(cat "$T/out")"
 
+# a config: its unsafe settings are WARN lines (issue 16: no token was silent)
+"$KAFU" doctor --quiet "$KAFU_SRC/tests/data/config/original.yaml" > "$T/out" 2>&1 &&
+  grep -q "WARN     config .*no cluster token" "$T/out" && ok "doctor CONFIG warns about a missing token" ||
+  fail "doctor CONFIG: $(cat "$T/out")"
+"$KAFU" doctor --quiet "$KAFU_SRC/tests/data/config/three.yaml" > "$T/out" 2>&1 && ! grep -q "WARN" "$T/out" ||
+  fail "doctor CONFIG with a token: $(cat "$T/out")"
+
 # usage
 "$KAFU" doctor --help > "$T/out" && grep -q "Usage: kafu doctor" "$T/out" && ok "--help" || fail "--help"
 "$KAFU" help doctor > "$T/out" && grep -q "Usage: kafu doctor" "$T/out" || fail "kafu help doctor"

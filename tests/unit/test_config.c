@@ -49,13 +49,14 @@ static const bad bads[] = {
     {"name: x\napp:\n  path: a.wasm\n  preopen_dir: d\n" NODES,
      "kafu-config.yaml:4:3: app.preopen_dir: unknown key (did you mean `preopened_dir`?); allowed here: "
      "path, url, "
-     "sha256, args, preopened_dir"},
+     "sha256, args, preopened_dir, allow_root_preopen"},
     {"nmae: x\n",
      "kafu-config.yaml:1:1: nmae: unknown key (did you mean `name`?); allowed here: name, app, nodes, "
      "cluster"},
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  interval_ms: 5\n",
      "kafu-config.yaml:9:3: cluster.interval_ms: unknown key (`interval_ms` belongs at "
-     "`cluster.heartbeat.interval_ms`); allowed here: heartbeat, migration, token, startup_timeout_ms"},
+     "`cluster.heartbeat.interval_ms`); allowed here: heartbeat, migration, token, startup_timeout_ms, "
+     "token_file"},
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  heartbeat:\n    intervall_ms: 5\n",
      "kafu-config.yaml:10:5: cluster.heartbeat.intervall_ms: unknown key (did you mean `interval_ms`?); "
      "allowed "
