@@ -163,6 +163,8 @@ typedef struct kafu_metrics {
   uint64_t hist[KAFU_PHASE_COUNT][KAFU_HIST_BUCKETS + 1]; /* last = +Inf */
   double hist_sum[KAFU_PHASE_COUNT];
   uint64_t hist_count[KAFU_PHASE_COUNT];
+  /* the log summary (kafu_metrics_note): migrations since the last INFO line */
+  uint64_t win_n, win_in, win_wire, win_t0, win_last;
 } kafu_metrics;
 
 void kafu_metrics_init(kafu_metrics *m);
@@ -175,6 +177,15 @@ void kafu_metrics_observe_decode(kafu_metrics *m, const kafu_rt_migration_stats 
 void kafu_metrics_observe_rewind(kafu_metrics *m, const kafu_rt_migration_stats *st);
 void kafu_metrics_add(kafu_metrics *m, uint64_t *counter, uint64_t v);
 void kafu_metrics_render(kafu_metrics *m, const char *node, kafu_buf *out);
+/* Log volume: a node in a migration loop must not write a line per migration
+ * at INFO. Call once per migration (in = received; wire = its bytes): returns
+ * true when the caller's own line about it should be INFO — the first after a
+ * quiet spell — and false during a burst (log it at debug), for which an INFO
+ * summary ("N migrations in T s ...") comes every KAFU_LOG_SUMMARY_S seconds
+ * and once more from kafu_metrics_note_end when the run ends. */
+#define KAFU_LOG_SUMMARY_S 10
+bool kafu_metrics_note(kafu_metrics *m, const char *node, bool in, uint64_t wire);
+void kafu_metrics_note_end(kafu_metrics *m, const char *node);
 
 /* ---- launch: line prefixer ----------------------------------------------------------- */
 

@@ -220,8 +220,8 @@ static void complete_migrate(kafu_node *n, kafu_http_request *r, kafu_http_respo
   peer_name(r, peer, sizeof peer);
   kafu_metrics_add(&n->metrics, &n->metrics.rejected, 1);
   if (rc == KAFU_EBASELINE) {
-    kafu_infoc(&n->log, "snapshot from %s is a delta against an image this node does not hold: %s", peer,
-               err.msg);
+    kafu_debugc(&n->log, "snapshot from %s is a delta against an image this node does not hold: %s", peer,
+                err.msg);
     kafu_http_error(resp, 409, n->self, "baseline", "%s", err.msg);
     return;
   }

@@ -97,8 +97,10 @@ void rt_on_migration_point(void *ctx, kafu_instance *inst, uint32_t fn_id, uint3
   }
   if (!target) return;
 
-  kafu_info("Migration %s -> %s (%s %s)", rt->cur, target,
-            kind == KAFU_MIG_ENTER ? "Entering" : "Returning from", f->name);
+  /* a cluster node logs its migrations itself, at INFO only outside bursts
+   * (src/cluster, kafu_metrics_note); singlenode shows each one */
+  kafu_log(rt->o.mode == KAFU_RT_NODE ? KAFU_LOG_DEBUG : KAFU_LOG_INFO, "Migration %s -> %s (%s %s)", rt->cur,
+           target, kind == KAFU_MIG_ENTER ? "Entering" : "Returning from", f->name);
   if (rt->o.mode == KAFU_RT_EMULATE) {
     rt_event_migration(rt, rt->cur, target, fn_id, kind, NULL);
     rt_set_cur(rt, target);

@@ -48,3 +48,16 @@ timeout 60 "$KAFU" launch --no-prefix --events "$T/ev3.jsonl" "$T/pp3.yaml" >"$T
 [ "$(migrations_in "$T/ev3.jsonl")" = 8 ] || fail "full/zstd: expected 8 migrations"
 grep -q '"delta":true' "$T/ev3.jsonl" && fail "memory_migration: full sent a delta"
 ok "memory_migration: full + zstd"
+
+# log volume (issue 16: every migration wrote INFO lines, ~430 KB/s per node in
+# a loop): 800 migrations leave a handful of lines at the default level, the
+# first migration of the burst and a summary of it; KAFU_LOG=debug has them all
+read -r PA PB <<<"$(free_ports 2)"
+config "$T/pp4.yaml" pingpong.wasm '["400"]' a="$PA" b="$PB"
+timeout 120 "$KAFU" launch --no-prefix "$T/pp4.yaml" >"$T/loop.out" 2>"$T/loop.err" || fail "400 round trips failed"
+[ "$(tail -1 "$T/loop.out")" = "sum 159600" ] || fail "400 round trips: $(tail -1 "$T/loop.out")"
+lines=$(wc -l <"$T/loop.err")
+[ "$lines" -lt 40 ] || fail "800 migrations wrote $lines log lines at INFO: $(sort "$T/loop.err" | cut -c26- | uniq -c | sort -rn | head -5)"
+grep -q 'node a: migrated to b' "$T/loop.err" || fail "the first migration is not logged at INFO"
+grep -q 'node a: [0-9]* migrations in [0-9.]* s (' "$T/loop.err" || fail "no summary of the migrations: $(cat "$T/loop.err")"
+ok "800 migrations: $lines log lines at INFO, with a summary"
