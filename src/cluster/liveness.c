@@ -57,6 +57,10 @@ static void heartbeat_loop(kafu_node *n) {
                            "not know this node's address; give every node the same cluster.token_file",
                co->id);
       kafu_buf_free(&resp);
+      /* stay up a moment: the coordinator's own start-up check of this node
+       * then sees the mismatch too and says so, instead of "not ready" */
+      kafu_error("node %s: %s; exiting", n->self, reason);
+      kafu_node_sleep(n, 2000);
       kafu_node_finish(n, KAFU_EXIT_CLUSTER, true, reason);
       break;
     } else if (rc == 0) { /* it answered, so it is alive; but something is misconfigured */
