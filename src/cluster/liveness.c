@@ -59,7 +59,7 @@ static void heartbeat_loop(kafu_node *n) {
       kafu_buf_free(&resp);
       /* stay up a moment: the coordinator's own start-up check of this node
        * then sees the mismatch too and says so, instead of "not ready" */
-      kafu_error("node %s: %s; exiting", n->self, reason);
+      kafu_errorc(&n->log, "%s; exiting", reason);
       kafu_node_sleep(n, 2000);
       kafu_node_finish(n, KAFU_EXIT_CLUSTER, true, reason);
       break;
