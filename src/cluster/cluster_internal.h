@@ -97,6 +97,10 @@ int kafu_http_server_start(int listen_fd, const kafu_http_handlers *h, kafu_http
 int kafu_http_server_active(kafu_http_server *s);
 /* Stop accepting, give in-flight requests up to grace_ms to finish, stop. */
 void kafu_http_server_stop(kafu_http_server *s, int grace_ms);
+/* Close the connection when it stays silent this long (from now on; the server's
+ * default is longer). For a streamed body that stalls. */
+void kafu_http_set_idle_timeout(kafu_http_request *r, unsigned secs);
+#define KAFU_HTTP_IDLE_S 60 /* the server's idle timeout of a connection */
 /* Request header (case-insensitive) or NULL. */
 const char *kafu_http_header(kafu_http_request *r, const char *name);
 /* Convenience: JSON error body {"error": kind, "message": msg, "node": node}. */

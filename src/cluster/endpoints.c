@@ -28,12 +28,14 @@
 #include "node_internal.h"
 
 #define SENDING_WAIT_MS 5000 /* a peer may answer our POST and call back before we saw the answer */
+#define KAFU_RECV_STALL_S 5  /* a snapshot body that sends nothing this long is dropped */
 
 typedef struct migrate_req {
   char id[128]; /* X-Kafu-Migration-Id, "" when absent */
   kafu_snap_decoder *dec;
   int rc; /* first decoder error */
   kafu_err err;
+  bool released; /* the decoder was discarded and the node released at the error */
 } migrate_req;
 
 static void peer_name(kafu_http_request *r, char *out, size_t cap) {
@@ -171,20 +173,33 @@ static kafu_http_mode begin_migrate(kafu_node *n, kafu_http_request *r, kafu_htt
   }
   snprintf(m->id, sizeof m->id, "%s", id ? id : "");
   r->user = m;
+  /* an upload that stalls must not hold the node in `receiving` for long */
+  kafu_http_set_idle_timeout(r, KAFU_RECV_STALL_S);
   return KAFU_HTTP_STREAM;
 }
 
-static int data_migrate(void *ctx, kafu_http_request *r, const uint8_t *p, size_t len) {
-  (void)ctx;
+static int data_migrate(kafu_node *n, kafu_http_request *r, const uint8_t *p, size_t len) {
   migrate_req *m = r->user;
   if (!m || m->rc) return -1;
   m->rc = kafu_snap_decoder_feed(m->dec, p, len, &m->err);
-  return m->rc ? -1 : 0;
+  if (!m->rc) return 0;
+  /* refused: release the node now (the decode is undone), not when the rest
+   * of the body has been read and dropped, which a sender may drag out */
+  kafu_err ignore;
+  kafu_node_engine_call(n, KAFU_CALL_ABORT, &m->dec, &ignore);
+  m->released = true;
+  char peer[80];
+  peer_name(r, peer, sizeof peer);
+  kafu_logc(&n->log, m->rc == KAFU_EBASELINE ? KAFU_LOG_DEBUG : KAFU_LOG_WARN,
+            "rejected a snapshot from %s (after %" PRIu64 " bytes; the rest is dropped): %s", peer,
+            r->body_bytes, m->err.msg);
+  return -1;
 }
 
 static void complete_migrate(kafu_node *n, kafu_http_request *r, kafu_http_response *resp) {
   migrate_req *m = r->user;
   r->user = NULL;
+  kafu_http_set_idle_timeout(r, KAFU_HTTP_IDLE_S); /* the body is in: a kept-alive connection again */
   double recv_ms = kafu_ms_since(r->start_ns);
   int rc = m->rc;
   kafu_err err = m->err;
@@ -204,10 +219,11 @@ static void complete_migrate(kafu_node *n, kafu_http_request *r, kafu_http_respo
       kafu_metrics_observe(&n->metrics, KAFU_PHASE_RESTORE, kafu_ms_since(t0));
       kafu_metrics_add(&n->metrics, &n->metrics.migrations_in, 1);
     }
-  } else {
+  } else if (!m->released) {
     kafu_err ignore;
     kafu_node_engine_call(n, KAFU_CALL_ABORT, &m->dec, &ignore);
   }
+  bool logged = m->released;
   free(m);
   if (!rc) {
     ok_json(resp, 200);
@@ -225,7 +241,7 @@ static void complete_migrate(kafu_node *n, kafu_http_request *r, kafu_http_respo
     kafu_http_error(resp, 409, n->self, "baseline", "%s", err.msg);
     return;
   }
-  kafu_warnc(&n->log, "rejected a snapshot from %s (%" PRIu64 " bytes): %s", peer, r->body_bytes, err.msg);
+  if (!logged) kafu_warnc(&n->log, "rejected a snapshot from %s (%" PRIu64 " bytes): %s", peer, r->body_bytes, err.msg);
   if (rc == KAFU_EMODULE)
     kafu_http_error(resp, 400, n->self, "module", "%s", err.msg);
   else
@@ -238,10 +254,10 @@ static void aborted_migrate(kafu_node *n, kafu_http_request *r) {
   if (!m) return;
   char peer[80];
   peer_name(r, peer, sizeof peer);
-  kafu_warnc(&n->log, "snapshot upload from %s broke off after %" PRIu64 " bytes; discarded", peer,
-             r->body_bytes);
+  kafu_warnc(&n->log, "snapshot upload from %s broke off (or stalled %u s) after %" PRIu64 " bytes; discarded",
+             peer, KAFU_RECV_STALL_S, r->body_bytes);
   kafu_err ignore;
-  kafu_node_engine_call(n, KAFU_CALL_ABORT, &m->dec, &ignore);
+  if (!m->released) kafu_node_engine_call(n, KAFU_CALL_ABORT, &m->dec, &ignore);
   free(m);
 }
 

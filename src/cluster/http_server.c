@@ -187,7 +187,7 @@ int kafu_http_server_start(int listen_fd, const kafu_http_handlers *h, kafu_http
                               MHD_USE_ITC | MHD_USE_ERROR_LOG,
                           0, NULL, NULL, on_access, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
                           MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                          (size_t)(512 * 1024), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                          (size_t)(512 * 1024), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)KAFU_HTTP_IDLE_S,
                           /* one thread per connection: bound them (nodes need a handful) */
                           MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                           (unsigned)64, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
@@ -217,6 +217,10 @@ void kafu_http_server_stop(kafu_http_server *s, int grace_ms) {
   MHD_stop_daemon(s->d);
   pthread_mutex_destroy(&s->mu);
   free(s);
+}
+
+void kafu_http_set_idle_timeout(kafu_http_request *r, unsigned secs) {
+  MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, secs);
 }
 
 const char *kafu_http_header(kafu_http_request *r, const char *name) {

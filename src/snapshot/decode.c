@@ -768,7 +768,13 @@ int kafu_snap_decoder_feed(kafu_snap_decoder *d, const void *data, size_t len, k
   while (len) {
     switch (d->state) {
       case S_FILEHDR:
-        if (!gather(d, &p, &len, SNAP_FILE_HDR)) break;
+        if (!gather(d, &p, &len, SNAP_FILE_HDR)) {
+          /* refuse a wrong magic with its first wrong byte, not after 24 */
+          size_t have = d->hold_len < SNAP_MAGIC_LEN ? d->hold_len : SNAP_MAGIC_LEN;
+          if (memcmp(d->hold, SNAP_MAGIC, have))
+            return fail(d, KAFU_EFORMAT, "not a kafu snapshot (bad magic)"), copy_err(d, err);
+          break;
+        }
         if (memcmp(d->hold, SNAP_MAGIC, SNAP_MAGIC_LEN))
           return fail(d, KAFU_EFORMAT, "not a kafu snapshot (bad magic)"), copy_err(d, err);
         if (get16(d->hold + 8) != KAFU_SNAP_VERSION)

@@ -116,6 +116,34 @@ wait "$STALL"
 [ "$(get "$PB" /status | json_get state)" = idle ] || fail "b not idle after the stalled upload"
 ok "409 busy while receiving; the stalled upload is then rejected"
 
+# 3b. a body refused by its first bytes releases the node at once, while the
+#     upload is still open (issue 16: b stayed `receiving`, real senders got 409)
+before=$(grep -c 'rejected a snapshot' "$T/b.err")
+(printf 'garbage!'; sleep 8) | curl -s -o /dev/null -X POST -T - "http://127.0.0.1:$PB/migrate" &
+GARB=$!
+for ((i = 0; i < 100; i++)); do [ "$(grep -c 'rejected a snapshot' "$T/b.err")" -gt "$before" ] && break; sleep 0.05; done
+[ "$(grep -c 'rejected a snapshot' "$T/b.err")" -gt "$before" ] || fail "the garbage upload was not refused at once"
+kill -0 "$GARB" 2>/dev/null || fail "the garbage upload ended early (cannot test)"
+[ "$(get "$PB" /status | json_get state)" = idle ] || fail "a refused upload still holds b: $(get "$PB" /status)"
+http POST "$PB" /migrate --data-binary @"$T/garbage.snap"
+[ "$HTTP_STATUS" = 400 ] || fail "a sender while a refused upload is open: HTTP $HTTP_STATUS, expected 400 (not 409 busy)"
+kill "$GARB" 2>/dev/null; wait "$GARB" 2>/dev/null
+
+# 3c. an upload that stalls is dropped after a short timeout (5 s, not 60)
+(head -c 100 "$GOOD"; sleep 30) | curl -s -o /dev/null -X POST -T - "http://127.0.0.1:$PB/migrate" &
+STALL2=$!
+for ((i = 0; i < 100; i++)); do [ "$(get "$PB" /status | json_get state)" = receiving ] && break; sleep 0.05; done
+[ "$(get "$PB" /status | json_get state)" = receiving ] || fail "the stalled upload did not put b into receiving"
+t0=$(date +%s)
+for ((i = 0; i < 300; i++)); do [ "$(get "$PB" /status | json_get state)" = idle ] && break; sleep 0.1; done
+[ "$(get "$PB" /status | json_get state)" = idle ] || fail "a stalled upload held b for more than 30 s"
+held=$(( $(date +%s) - t0 ))
+[ "$held" -le 12 ] || fail "a stalled upload held b for $held s"
+grep -q 'snapshot upload from 127.0.0.1:[0-9]* broke off (or stalled 5 s) after 100 bytes' "$T/b.err" ||
+  fail "the dropped upload is not logged"
+kill "$STALL2" 2>/dev/null; wait "$STALL2" 2>/dev/null
+ok "a refused upload releases b at once; a stalled one after 5 s ($held s)"
+
 # 4. b still takes a good snapshot: the real run goes through it
 serve a "$T/r.yaml"; PID_A=$LAST_PID
 wait_exit "$PID_A" 30
