@@ -244,8 +244,8 @@ char *kafu_wasm_format_functype(const kafu_wasm_functype *t, char *buf, size_t n
 
 /* ---- code scanning -------------------------------------------------------- */
 
-/* Opcodes of interest. Prefixed opcodes are (prefix << 8) | subopcode, e.g.
- * memory.copy = 0xfc0a. */
+/* Opcodes of interest. Prefixed opcodes are (prefix << 16) | subopcode, e.g.
+ * memory.copy = 0xfc000a, i32x4.add = 0xfd00ae. */
 enum {
   KAFU_WASM_OP_UNREACHABLE = 0x00,
   KAFU_WASM_OP_BLOCK = 0x02,
@@ -282,6 +282,28 @@ typedef int (*kafu_wasm_instr_fn)(void *ud, const kafu_wasm_instr *ins);
  * Returns 0, fn's non-zero value, or a negative error naming the function. */
 int kafu_wasm_scan_code(const kafu_wasm_module *m, uint32_t fi, kafu_wasm_instr_fn fn, void *ud,
                         uint32_t *features, kafu_err *err);
+
+/* The text name of an opcode ("i32.add", "v128.load", "i32x4.add"), or NULL
+ * when this build has no name for it (names come from wabt's opcode table). */
+const char *kafu_wasm_opcode_name(uint32_t op);
+
+/* Where a module first uses Wasm SIMD: a 0xfd-prefixed instruction (in
+ * function-index order), else the v128 type in a function signature or a
+ * global. what = "instruction i32x4.add in function 'dot'",
+ * "v128 in the signature of function 'f'", "v128 global #2". */
+typedef struct kafu_wasm_simd_use {
+  int64_t func;  /* function index, -1 for a global */
+  size_t offset; /* of the instruction in the module (0 for types/globals) */
+  uint32_t op;   /* 0xfdXXXX, 0 for a type */
+  char what[160];
+} kafu_wasm_simd_use;
+/* 1 and *use when the module uses SIMD, 0 when not, < 0 + err on a decode error. */
+int kafu_wasm_find_simd(const kafu_wasm_module *m, kafu_wasm_simd_use *use, kafu_err *err);
+/* For kafu cc and the engine: 0 when the module p uses no SIMD, else
+ * KAFU_EUNSUP with err = "NAME uses Wasm SIMD (first: ...): Kafu's engine ...
+ * cannot compile Wasm SIMD; build without -msimd128 ..." (docs/engine.md), or a
+ * decode error. */
+int kafu_wasm_refuse_simd(const uint8_t *p, size_t len, const char *name, kafu_err *err);
 
 /* Scan all bodies; *features = structural features | every proposal used. */
 int kafu_wasm_detect_features(const kafu_wasm_module *m, uint32_t *features, kafu_err *err);

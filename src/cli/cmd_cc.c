@@ -25,6 +25,7 @@
 #include "commands.h"
 #include "kafu/driver.h"
 #include "kafu/snapify.h"
+#include "kafu/wasm.h"
 
 void kafu_usage_cc(void) {
   printf(
@@ -191,9 +192,18 @@ static int do_link(cc_ctx *c) {
   free(objs);
   if (st) return st;
 
-  /* 4. Snapify */
   const char *final = linked;
   const char *out = d->output ? d->output : KAFU_DRV_DEFAULT_OUTPUT;
+  /* 4. refuse what Kafu's engine cannot run (Wasm SIMD), naming its first use */
+  uint8_t *bytes;
+  size_t nbytes;
+  if (kafu_read_file(linked, &bytes, &nbytes, &e) < 0) return fail(c, 1, "%s", e.msg);
+  int simd = kafu_wasm_refuse_simd(bytes, nbytes, out, &e);
+  free(bytes);
+  if (simd == KAFU_EUNSUP)
+    return fail(c, 1, "%s (`kafu %s -- ARGS` builds a plain module for other runtimes)", e.msg, c->cmd);
+
+  /* 5. Snapify */
   if (d->snapify) {
     kafu_snapify_opts so = {.asyncify_buf_size = d->stack_size, .verbose = d->verbose};
     int rc = kafu_snapify_file(linked, snapified, &so, &e);

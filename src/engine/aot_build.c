@@ -341,7 +341,9 @@ int kafu_aot_build(const uint8_t *wasm, size_t len, const wasm_info *wi, const c
   sfmt(pc, sizeof pc, "%s/module.c", dir);
   sfmt(pg, sizeof pg, "%s/glue.c", dir);
   sfmt(pso, sizeof pso, "%s/out.so", dir);
-  int rc = kafu_write_file_atomic(pw, wasm, len, err);
+  /* wasm2c aborts without a word on Wasm SIMD: refuse it by name first */
+  int rc = kafu_wasm_refuse_simd(wasm, len, name, err);
+  if (!rc) rc = kafu_write_file_atomic(pw, wasm, len, err);
   if (rc) return rc;
   progress p = {name, progress_mode, kafu_now_ns(), 0, false, "translating", 0};
   sfmt(plog, sizeof plog, "%s/wasm2c.log", dir);
@@ -352,7 +354,8 @@ int kafu_aot_build(const uint8_t *wasm, size_t len, const wasm_info *wi, const c
     char tail[700];
     log_tail(plog, 6, tail, sizeof tail);
     progress_done(&p, false);
-    return kafu_err_set(err, KAFU_EFORMAT, "wasm2c rejected %s: %s", name, tail[0] ? tail : "(no output)");
+    if (!tail[0]) return kafu_engine_explain_wasm2c_crash(wasm, len, name, err);
+    return kafu_err_set(err, KAFU_EFORMAT, "wasm2c rejected %s: %s", name, tail);
   }
   if ((rc = patch_module_c(pc, err))) return rc;
   kafu_buf g = {0};

@@ -28,6 +28,7 @@
 #include "kafu/engine.h"
 #include "kafu/hostmod.h"
 #include "kafu/util.h"
+#include "kafu/wasm.h"
 
 /* ---- module reader ------------------------------------------------------------ */
 
@@ -78,6 +79,8 @@ typedef struct wasm_info {
  * needs. Structure errors -> KAFU_EFORMAT naming the section and offset. */
 int kafu_wasm_info_parse(const uint8_t *p, size_t len, wasm_info *wi, kafu_err *err);
 void kafu_wasm_info_free(wasm_info *wi);
+/* wasm2c failed without any output: an error naming what the module uses. */
+int kafu_engine_explain_wasm2c_crash(const uint8_t *p, size_t len, const char *name, kafu_err *err);
 /* total number of functions (imported + defined) */
 static inline uint32_t wi_nfuncs_total(const wasm_info *wi) { return wi->nfunc_imports + wi->nfuncs; }
 

@@ -148,3 +148,17 @@ void kafu_wasm_info_free(wasm_info *wi) {
   }
   memset(wi, 0, sizeof *wi);
 }
+
+int kafu_engine_explain_wasm2c_crash(const uint8_t *p, size_t len, const char *name, kafu_err *err) {
+  kafu_wasm_module m;
+  uint32_t f = 0;
+  char feats[256] = "";
+  if (kafu_wasm_parse(p, len, &m, NULL) == 0) {
+    if (kafu_wasm_detect_features(&m, &f, NULL) == 0) kafu_wasm_format_features(f, feats, sizeof feats);
+    kafu_wasm_module_free(&m);
+  }
+  return kafu_err_set(err, KAFU_EUNSUP,
+                      "wasm2c crashed on %s without a message (it cannot compile every WebAssembly proposal); "
+                      "the module uses: %s",
+                      name, feats[0] ? feats : "nothing beyond the MVP");
+}

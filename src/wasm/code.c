@@ -252,7 +252,7 @@ static int decode(dec *d, kafu_wasm_instr *in) {
     uint32_t sub;
     if (kw_u32(r, &sub, "prefixed opcode") < 0) return r->failed;
     if (sub > 0xffff) return kw_fail(r, KAFU_EFORMAT, "prefixed opcode 0x%02x %u out of range", op, sub);
-    in->op = (uint32_t)op << 8 | sub;
+    in->op = (uint32_t)op << 16 | sub;
     if (d->const_expr && !(op == 0xfd && sub == 12))
       return kw_fail(r, KAFU_EFORMAT, "opcode 0x%02x %u is not allowed in a constant expression", op, sub);
     if (op == 0xfc) {
@@ -435,4 +435,83 @@ int kafu_wasm_detect_features(const kafu_wasm_module *m, uint32_t *features, kaf
   }
   *features = f;
   return 0;
+}
+
+/* ---- SIMD ------------------------------------------------------------------- */
+
+static int simd_instr(void *ud, const kafu_wasm_instr *in) {
+  if (in->op >> 16 != 0xfd) return 0;
+  kafu_wasm_simd_use *u = ud;
+  u->op = in->op;
+  u->offset = in->offset;
+  return 1;
+}
+
+static void func_label(const kafu_wasm_module *m, uint32_t fi, char *out, size_t cap) {
+  if (fi < m->nfuncs && m->funcs[fi].name)
+    snprintf(out, cap, "function '%.80s'", m->funcs[fi].name);
+  else
+    snprintf(out, cap, "function #%u", fi);
+}
+
+static bool has_v128(const kafu_wasm_functype *t) {
+  for (uint32_t i = 0; i < t->nparams; i++)
+    if (t->params[i] == KAFU_WASM_V128) return true;
+  for (uint32_t i = 0; i < t->nresults; i++)
+    if (t->results[i] == KAFU_WASM_V128) return true;
+  return false;
+}
+
+int kafu_wasm_find_simd(const kafu_wasm_module *m, kafu_wasm_simd_use *use, kafu_err *err) {
+  memset(use, 0, sizeof *use);
+  use->func = -1;
+  char fn[128];
+  for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++) {
+    int rc = kafu_wasm_scan_code(m, i, simd_instr, use, NULL, err);
+    if (rc < 0) return rc;
+    if (rc > 0) {
+      use->func = i;
+      func_label(m, i, fn, sizeof fn);
+      const char *name = kafu_wasm_opcode_name(use->op);
+      if (name)
+        snprintf(use->what, sizeof use->what, "instruction %s in %s", name, fn);
+      else
+        snprintf(use->what, sizeof use->what, "instruction 0xfd %u in %s", use->op & 0xffff, fn);
+      return 1;
+    }
+  }
+  for (uint32_t i = 0; i < m->nfuncs; i++) {
+    const kafu_wasm_functype *t = kafu_wasm_func_type(m, i);
+    if (t && has_v128(t)) {
+      use->func = i;
+      func_label(m, i, fn, sizeof fn);
+      snprintf(use->what, sizeof use->what, "v128 in the signature of %s", fn);
+      return 1;
+    }
+  }
+  for (uint32_t i = 0; i < m->nglobals; i++)
+    if (m->globals[i].valtype == KAFU_WASM_V128) {
+      snprintf(use->what, sizeof use->what, "v128 global #%u", i);
+      return 1;
+    }
+  return 0;
+}
+
+int kafu_wasm_refuse_simd(const uint8_t *p, size_t len, const char *name, kafu_err *err) {
+  kafu_wasm_module m;
+  kafu_wasm_simd_use use;
+  int rc = kafu_wasm_parse(p, len, &m, err);
+  if (rc == 0) {
+    rc = kafu_wasm_find_simd(&m, &use, err);
+    kafu_wasm_module_free(&m);
+  }
+  if (rc < 0) kafu_err_prefix(err, "%s", name);
+  if (rc <= 0) return rc;
+  char at[40] = "";
+  if (use.offset) snprintf(at, sizeof at, " at offset 0x%zx", use.offset);
+  return kafu_err_set(err, KAFU_EUNSUP,
+                      "%s uses Wasm SIMD (first: %s%s): Kafu's engine (wasm2c of Debian 12's wabt 1.0.32) "
+                      "cannot compile Wasm SIMD; build without -msimd128 and without wasm_simd128.h "
+                      "intrinsics",
+                      name, use.what, at);
 }

@@ -293,8 +293,55 @@ static void test_features(void **st) {
   char buf[128];
   assert_string_equal(kafu_wasm_format_features(f, buf, sizeof buf),
                       "sign-ext, nontrapping-fptoint, bulk-memory, simd");
+  /* the first SIMD use is named: instruction, function, offset */
+  kafu_wasm_simd_use use;
+  assert_int_equal(kafu_wasm_find_simd(&mod, &use, &e), 1);
+  assert_int_equal(use.op, 0xfd000c);
+  assert_int_equal(use.func, 0);
+  assert_string_equal(use.what, "instruction v128.const in function #0");
+  assert_int_equal(m.data[use.offset], 0xfd);
+  kafu_wasm_module_free(&mod);
+  assert_int_equal(kafu_wasm_refuse_simd((const uint8_t *)m.data, m.len, "t.wasm", &e), KAFU_EUNSUP);
+  snprintf(buf, sizeof buf, "t.wasm uses Wasm SIMD (first: instruction v128.const in function #0 at offset 0x%zx)",
+           use.offset);
+  assert_non_null(strstr(e.msg, buf));
+  assert_non_null(strstr(e.msg, "build without -msimd128"));
+  kafu_buf_free(&m);
+
+  /* v128 only in a signature (an import): still SIMD */
+  header(&m);
+  uleb(&s, 1);
+  bytes(&s, "\x60\x01\x7b\x00", 4);
+  section(&m, 1, &s);
+  uleb(&s, 1);
+  name(&s, "env");
+  name(&s, "f");
+  u8(&s, 0);
+  uleb(&s, 0);
+  section(&m, 2, &s);
+  assert_int_equal(kafu_wasm_parse(m.data, m.len, &mod, &e), 0);
+  assert_int_equal(kafu_wasm_find_simd(&mod, &use, &e), 1);
+  assert_string_equal(use.what, "v128 in the signature of function #0");
   kafu_wasm_module_free(&mod);
   kafu_buf_free(&m);
+
+  /* none */
+  build_basic(&m);
+  assert_int_equal(kafu_wasm_parse(m.data, m.len, &mod, &e), 0);
+  assert_int_equal(kafu_wasm_find_simd(&mod, &use, &e), 0);
+  kafu_wasm_module_free(&mod);
+  assert_int_equal(kafu_wasm_refuse_simd((const uint8_t *)m.data, m.len, "t.wasm", &e), 0);
+  kafu_buf_free(&m);
+}
+
+/* opcode names (wabt's table); prefixed opcodes are prefix << 16 | subopcode */
+static void test_opcode_names(void **st) {
+  assert_string_equal(kafu_wasm_opcode_name(0x6a), "i32.add");
+  assert_string_equal(kafu_wasm_opcode_name(0xfc000a), "memory.copy");
+  assert_string_equal(kafu_wasm_opcode_name(0xfd00ae), "i32x4.add");
+  assert_string_equal(kafu_wasm_opcode_name(0xfd0100), "i8x16.relaxed_swizzle"); /* > 0xff: no clash */
+  assert_string_equal(kafu_wasm_opcode_name(0xfe0000), "memory.atomic.notify");
+  assert_null(kafu_wasm_opcode_name(0xfd0fff));
 }
 
 static void expect_error(const kafu_buf *b, const char *needle) {
@@ -542,6 +589,7 @@ int main(void) {
       cmocka_unit_test(test_truncation),
       cmocka_unit_test(test_bad_names_ignored),
       cmocka_unit_test(test_meta),
+      cmocka_unit_test(test_opcode_names),
       cmocka_unit_test(test_corpus),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
