@@ -65,6 +65,8 @@ typedef struct kafu_http_request {
   bool discarding; /* STREAM: data() rejected; the rest of the body is dropped */
   bool completed;  /* complete() was called */
   bool too_large;  /* BUFFER: limit exceeded */
+  bool trusted;    /* begin() found the request authenticated: its connection leaves the
+                      anonymous pool (admission in http_server.c) */
   void *user;      /* handler's per-request state */
   /* an early answer held back until the body is drained (http_server.c) */
   struct kafu_http_response *deferred;

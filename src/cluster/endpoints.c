@@ -340,7 +340,9 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
     resp->header_value = "Bearer";
     return KAFU_HTTP_RESPOND;
   }
-  if (is_post && auth == AUTH_NO_TOKEN && !from_a_node(n, r)) {
+  bool node_addr = is_post && auth == AUTH_NO_TOKEN && from_a_node(n, r);
+  r->trusted = auth == AUTH_OK || node_addr;
+  if (is_post && auth == AUTH_NO_TOKEN && !node_addr) {
     char peer[80];
     peer_name(r, peer, sizeof peer);
     kafu_warnc(&n->log, "refused POST %s from %s: not a node of the config (no cluster token is set)", u, peer);

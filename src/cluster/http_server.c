@@ -14,17 +14,53 @@
  * thread to set up a decoder) without stalling heartbeats on other
  * connections. A rejected stream keeps reading and dropping its body so the
  * client gets a clean response instead of a reset connection.
+ *
+ * Admission (a bounded pool; issue 16: 70 slow connections from one address
+ * made /healthz unreachable, 256 from other addresses locked the peers out).
+ * A connection is *trusted* once one of its requests was authenticated (the
+ * begin handler sets r->trusted: the cluster token, or without one a POST
+ * from a node's address); all others are anonymous. Anonymous connections
+ * get at most ANON_MAX of the CONN_MAX slots (the rest is reserved for
+ * trusted ones), at most ANON_PER_IP per client address, and HEADER_S
+ * seconds to send a request's headers (counted from the accept, or from the
+ * end of their previous request); the reaper thread closes the ones that
+ * take longer. A new connection that would exceed a limit evicts the oldest
+ * anonymous connection of its address (per-address limit) or of anyone
+ * (global limit) that is not inside a request, so probes and peers always get
+ * in and a slow client only ever fills its own share. Eviction and the reaper
+ * shut the socket down (a dup of it we hold, so its number is never reused
+ * under us); its MHD thread then sees the end of the stream and closes it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cluster_internal.h"
+
+#define CONN_MAX 256   /* connections, i.e. threads */
+#define ANON_MAX 192   /* of them anonymous (not yet authenticated) */
+#define ANON_PER_IP 16 /* anonymous ones per client address */
+#define HEADER_S 5     /* an anonymous connection's time to send a request's headers */
+
+/* One TCP connection (MHD's socket context). */
+typedef struct conn {
+  struct conn *prev, *next;
+  int fd; /* our dup of the socket, for shutdown() */
+  struct sockaddr_storage addr;
+  uint64_t since_ns; /* accepted, or its last request ended */
+  bool in_request;   /* headers in, response not yet sent */
+  bool trusted;      /* a request on it was authenticated */
+  bool evicted;      /* shut down by us; gone soon */
+} conn;
 
 struct kafu_http_server {
   struct MHD_Daemon *d;
@@ -32,6 +68,12 @@ struct kafu_http_server {
   int listen_fd;
   pthread_mutex_t mu;
   int active;
+  /* admission (mu) */
+  conn *conns;
+  int nanon;
+  pthread_t reaper;
+  bool reaper_started, stopping;
+  pthread_cond_t cv;
 };
 
 #define DEFAULT_BODY_LIMIT (64u * 1024u)
@@ -43,6 +85,138 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   size_t n = strlen(msg);
   while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = 0;
   kafu_debug("http server: %s", msg);
+}
+
+/* ---- admission ------------------------------------------------------------------- */
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr *b) {
+  if (a->ss_family != b->sa_family) return false;
+  if (b->sa_family == AF_INET)
+    return !memcmp(&((const struct sockaddr_in *)a)->sin_addr, &((const struct sockaddr_in *)b)->sin_addr, 4);
+  if (b->sa_family == AF_INET6)
+    return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr,
+                   16);
+  return false;
+}
+
+/* With s->mu held: close c (its MHD thread notices and cleans up). */
+static void evict_locked(kafu_http_server *s, conn *c, const char *why) {
+  c->evicted = true;
+  if (!c->trusted) s->nanon--;
+  kafu_debug("http server: closing an anonymous connection: %s", why);
+  shutdown(c->fd, SHUT_RDWR);
+}
+
+/* With s->mu held: the oldest anonymous connection between requests (from addr
+ * when addr != NULL), or NULL. */
+static conn *oldest_idle_anon(kafu_http_server *s, const struct sockaddr *addr) {
+  conn *best = NULL;
+  for (conn *c = s->conns; c; c = c->next)
+    if (!c->trusted && !c->evicted && !c->in_request && (!addr || same_addr(&c->addr, addr)) &&
+        (!best || c->since_ns < best->since_ns))
+      best = c;
+  return best;
+}
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len) {
+  (void)len;
+  kafu_http_server *s = cls;
+  pthread_mutex_lock(&s->mu);
+  int same = 0;
+  for (conn *c = s->conns; c; c = c->next) same += !c->trusted && !c->evicted && same_addr(&c->addr, addr);
+  bool ok = true;
+  if (same >= ANON_PER_IP) {
+    conn *v = oldest_idle_anon(s, addr);
+    if (v)
+      evict_locked(s, v, "too many from one address");
+    else
+      ok = false; /* all of that address's connections are inside requests */
+  }
+  if (ok && s->nanon >= ANON_MAX) {
+    conn *v = oldest_idle_anon(s, NULL);
+    if (v)
+      evict_locked(s, v, "too many anonymous connections");
+    else
+      ok = false;
+  }
+  pthread_mutex_unlock(&s->mu);
+  if (!ok) kafu_debug("http server: refused a connection (anonymous connections all busy)");
+  return ok ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+  kafu_http_server *s = cls;
+  if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+    conn *c = calloc(1, sizeof *c);
+    const union MHD_ConnectionInfo *fi = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ai = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!c) return;
+    c->fd = fi ? fcntl(fi->connect_fd, F_DUPFD_CLOEXEC, 3) : -1;
+    if (ai && ai->client_addr) {
+      size_t l = ai->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+      memcpy(&c->addr, ai->client_addr, l);
+    }
+    c->since_ns = kafu_now_ns();
+    pthread_mutex_lock(&s->mu);
+    c->next = s->conns;
+    if (s->conns) s->conns->prev = c;
+    s->conns = c;
+    s->nanon++;
+    pthread_mutex_unlock(&s->mu);
+    *socket_context = c;
+  } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+    conn *c = *socket_context;
+    if (!c) return;
+    pthread_mutex_lock(&s->mu);
+    if (c->prev)
+      c->prev->next = c->next;
+    else
+      s->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    if (!c->trusted && !c->evicted) s->nanon--;
+    pthread_mutex_unlock(&s->mu);
+    if (c->fd >= 0) close(c->fd);
+    free(c);
+    *socket_context = NULL;
+  }
+}
+
+static conn *conn_of(struct MHD_Connection *mc) {
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return ci ? ci->socket_context : NULL;
+}
+
+/* A request begins (trusted: it was authenticated) or ends on c. */
+static void conn_mark(kafu_http_server *s, conn *c, bool begin, bool trusted) {
+  if (!c) return;
+  pthread_mutex_lock(&s->mu);
+  c->in_request = begin;
+  if (!begin) c->since_ns = kafu_now_ns();
+  if (trusted && !c->trusted) {
+    c->trusted = true;
+    if (!c->evicted) s->nanon--;
+  }
+  pthread_mutex_unlock(&s->mu);
+}
+
+/* Closes anonymous connections that take too long to send their headers. */
+static void *reaper_main(void *arg) {
+  kafu_http_server *s = arg;
+  pthread_mutex_lock(&s->mu);
+  while (!s->stopping) {
+    uint64_t now = kafu_now_ns();
+    for (conn *c = s->conns; c; c = c->next)
+      if (!c->trusted && !c->evicted && !c->in_request && now - c->since_ns > HEADER_S * 1000000000ull)
+        evict_locked(s, c, "no complete request headers in time");
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 250 * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+  }
+  pthread_mutex_unlock(&s->mu);
+  return NULL;
 }
 
 static enum MHD_Result send_response(kafu_http_request *r, kafu_http_response *resp) {
@@ -98,6 +272,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     s->active++;
     pthread_mutex_unlock(&s->mu);
     r->mode = s->h.begin(s->h.ctx, r, &resp);
+    conn_mark(s, conn_of(conn), true, r->trusted);
     if (r->mode == KAFU_HTTP_RESPOND) {
       r->completed = true;
       if (body_follows(conn) && (r->deferred = malloc(sizeof *r->deferred))) {
@@ -150,7 +325,6 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-  (void)conn;
   kafu_http_server *s = cls;
   kafu_http_request *r = *con_cls;
   if (!r) return;
@@ -166,6 +340,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   }
   free(r);
   *con_cls = NULL;
+  conn_mark(s, conn_of(conn), false, false);
   pthread_mutex_lock(&s->mu);
   s->active--;
   pthread_mutex_unlock(&s->mu);
@@ -181,22 +356,25 @@ int kafu_http_server_start(int listen_fd, const kafu_http_handlers *h, kafu_http
   s->h = *h;
   s->listen_fd = listen_fd;
   pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cv, NULL);
   /* Connection memory bounds the read buffer, i.e. the size of the pieces a
    * streamed body arrives in: bigger pieces = fewer decoder calls. */
-  s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-                              MHD_USE_ITC | MHD_USE_ERROR_LOG,
-                          0, NULL, NULL, on_access, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
-                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                          (size_t)(512 * 1024), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)KAFU_HTTP_IDLE_S,
-                          /* one thread per connection: bound them (nodes need a handful) */
-                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                          (unsigned)64, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+  s->d = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC |
+          MHD_USE_ERROR_LOG,
+      0, on_accept, s, on_access, s, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
+      on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+      (size_t)(512 * 1024), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)KAFU_HTTP_IDLE_S,
+      /* one thread per connection: bounded, with admission control (see the top) */
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_MAX, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
   if (!s->d) {
     close(listen_fd);
     pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
     free(s);
     return kafu_err_set(err, KAFU_EIO, "cannot start the HTTP server (libmicrohttpd)");
   }
+  s->reaper_started = pthread_create(&s->reaper, NULL, reaper_main, s) == 0;
   *out = s;
   return 0;
 }
@@ -214,8 +392,16 @@ void kafu_http_server_stop(kafu_http_server *s, int grace_ms) {
   if (fd >= 0) close(fd);
   /* let answers already queued (e.g. to POST /shutdown) reach their clients */
   for (int waited = 0; waited < grace_ms && kafu_http_server_active(s) > 0; waited += 5) usleep(5000);
-  MHD_stop_daemon(s->d);
+  if (s->reaper_started) {
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->reaper, NULL);
+  }
+  MHD_stop_daemon(s->d); /* closes what is left: every conn is freed by on_connection */
   pthread_mutex_destroy(&s->mu);
+  pthread_cond_destroy(&s->cv);
   free(s);
 }
 
