@@ -103,6 +103,13 @@ extern const kafu_hostmod kafu_hostmod_wasi;
  * behind the guest's stdout (ctx = kafu_wasi *; host fd 1 without one). */
 extern const kafu_hostmod kafu_hostmod_spectest;
 
+/* "wasi_ephemeral_nn": wasi-nn, witx preview1 (src/nn/wasi_nn_host.c); ctx =
+ * the program's kafu_nn_host (kafu/nn.h), bound by the embedder. */
+extern const kafu_hostmod kafu_hostmod_wasi_nn;
+/* "kafu_helper": image_to_tensor, the original Kafu's image preprocessing
+ * (src/nn/wasi_nn_host.c); ctx = kafu_wasi *, whose sandbox resolves the path. */
+extern const kafu_hostmod kafu_hostmod_kafu_helper;
+
 /* spectest's formatting, exposed for tests: "VALUE: TYPE\n" for one value,
  * type letter as in signatures; returns the length (always < 512). Floats are
  * written like Rust's `{}`: the shortest decimal that reads back to the same

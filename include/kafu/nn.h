@@ -134,6 +134,15 @@ bool kafu_nn_model_output(const kafu_nn_model *m, size_t i, kafu_nn_io *out);
 /* Operators the model uses, comma separated ("Conv,Relu,Gemm"). */
 const char *kafu_nn_model_ops(const kafu_nn_model *m);
 
+/* The node's model cache, keyed by sha256: models stay loaded while a
+ * program uses them and, past that, while the cache holds under 2 GiB.
+ * kafu_nn_cache_load = kafu_nn_model_load through the cache (a hit skips the
+ * import); kafu_nn_cache_get = the cached model with that digest (a new
+ * reference) or NULL. */
+int kafu_nn_cache_load(uint32_t encoding, uint32_t target, const uint8_t *bytes, size_t len,
+                       const kafu_nn_limits *lim, kafu_nn_model **out, kafu_err *err);
+kafu_nn_model *kafu_nn_cache_get(const uint8_t sha256[KAFU_SHA256_LEN]);
+
 /* ---- execution contexts ----------------------------------------------------- */
 
 typedef struct kafu_nn_exec kafu_nn_exec;
@@ -158,6 +167,44 @@ int kafu_nn_exec_compute(kafu_nn_exec *e, kafu_err *err);
  * output type where that is a wasi-nn type (int64 outputs come back as i64,
  * bool/int8 as one byte each, undeclared as fp32). */
 int kafu_nn_exec_get_output(const kafu_nn_exec *e, uint32_t index, const kafu_nn_tensor **out, kafu_err *err);
+
+/* ---- the wasi-nn host: a program's graphs and execution contexts ------------- */
+
+/* One named model of this node (kafu-config.yaml nodes.<id>.models, or
+ * `kafu run --nn-preload name:path`): load_by_name(name) loads the file at path
+ * (a host path, read by the node, not by the guest). */
+typedef struct kafu_nn_named {
+  const char *name;
+  const char *path;
+} kafu_nn_named;
+
+typedef struct kafu_nn_host_opts {
+  const char *node; /* this node's id, for messages ("model 'x' is not on node 'edge'"); NULL = "this node" */
+  const kafu_nn_named *models;
+  size_t nmodels;
+  const kafu_nn_limits *limits; /* NULL = defaults */
+} kafu_nn_host_opts;
+
+/* The host state behind one program's wasi_ephemeral_nn imports: graph and
+ * execution-context handles. Bind it to the instance (kafu_host.bindings,
+ * module "wasi_ephemeral_nn"); see kafu_hostmod_wasi_nn (kafu/hostmod.h). */
+typedef struct kafu_nn_host kafu_nn_host;
+
+int kafu_nn_host_new(const kafu_nn_host_opts *opts, kafu_nn_host **out, kafu_err *err);
+void kafu_nn_host_free(kafu_nn_host *h);
+/* How many graphs / execution contexts the program holds. */
+size_t kafu_nn_host_graph_count(const kafu_nn_host *h);
+size_t kafu_nn_host_exec_count(const kafu_nn_host *h);
+
+/* The wasi-nn calls with host-side arguments (the host module's handlers
+ * check guest memory and call these; also used by tests and benchmarks).
+ * Each returns a kafu_nn_status; failures are also logged with the call. */
+int kafu_nn_host_load(kafu_nn_host *h, const uint8_t *const *builders, const size_t *sizes, size_t nbuilders,
+                      uint32_t encoding, uint32_t target, uint32_t *graph, kafu_err *err);
+int kafu_nn_host_load_by_name(kafu_nn_host *h, const char *name, size_t name_len, uint32_t *graph, kafu_err *err);
+int kafu_nn_host_init_exec(kafu_nn_host *h, uint32_t graph, uint32_t *ctx, kafu_err *err);
+/* The context behind a handle (NULL and invalid_argument for an unknown or stale one). */
+kafu_nn_exec *kafu_nn_host_exec(kafu_nn_host *h, uint32_t ctx, kafu_err *err);
 
 /* ---- image preprocessing (kafu_helper.image_to_tensor) ---------------------- */
 

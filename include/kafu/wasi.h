@@ -181,6 +181,17 @@ uint32_t kafu_wasi_sock_shutdown(kafu_wasi *w, const kafu_mem *m, uint32_t fd, u
  * print on the program's behalf (spectest). */
 int kafu_wasi_stdout_host_fd(const kafu_wasi *w);
 
+/* Read a whole file named by a guest path, for host functions that take paths
+ * (kafu_helper.image_to_tensor): the path is resolved as wasi-libc resolves
+ * the guest's own fopen() (the preopen whose guest name is the longest
+ * component prefix; "." / "" preopens take relative paths) and opened beneath
+ * that preopen through the sandbox, so it can never reach outside the guest's
+ * directories. Files over max_len bytes are refused (EFBIG). Returns 0 (WASI
+ * success) and *data (malloc'd) / *len, or a WASI errno (ENOENT, ENOTCAPABLE,
+ * EFBIG, ...). */
+uint32_t kafu_wasi_read_guest_file(kafu_wasi *w, const char *path, size_t path_len, size_t max_len,
+                                   uint8_t **data, size_t *len);
+
 /* ---- WASI constants (preview1) -------------------------------------------- */
 
 enum {

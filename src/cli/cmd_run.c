@@ -16,6 +16,7 @@
 
 #include "commands.h"
 #include "kafu/engine.h"
+#include "kafu/nn.h"
 #include "kafu/util.h"
 #include "kafu/wasi.h"
 
@@ -36,6 +37,8 @@ void kafu_usage_run(void) {
       "                        --env NAME passes kafu's own value of NAME.\n"
       "  --tcplisten HOST:PORT listen on a TCP socket and give it to the program as an\n"
       "                        fd after the preopens (accept() on it); repeatable\n"
+      "  --nn-preload NAME:PATH  make the ONNX model at host PATH loadable by the\n"
+      "                        program as wasi-nn load_by_name(NAME); repeatable\n"
       "  --cache-dir DIR       engine cache (default: $KAFU_CACHE_DIR, else\n"
       "                        $XDG_CACHE_HOME/kafu, else ~/.cache/kafu)\n"
       "  -h, --help            show this help\n"
@@ -88,6 +91,9 @@ int kafu_cmd_run(int argc, char **argv) {
   char **owned = calloc((size_t)argc + 1, sizeof(char *));
   int nenv = 0, nowned = 0;
   const char *cache_dir = NULL;
+  kafu_nn_named models[64];
+  size_t nmodels = 0;
+  kafu_nn_host *nn = NULL;
   int i = 1;
   int rc = 1;
   kafu_err oerr = {0};
@@ -143,6 +149,31 @@ int kafu_cmd_run(int argc, char **argv) {
       int fd = tcp_listen(v);
       if (fd < 0) goto fail_listen;
       lfds[nl++] = fd;
+    } else if (!r && (r = kafu_opt_value(argc, argv, &i, "--nn-preload", NULL, &v, &oerr)) > 0) {
+      const char *colon = strchr(v, ':');
+      if (!colon || colon == v || !colon[1]) {
+        fprintf(stderr, "kafu run: --nn-preload '%s': expected NAME:PATH\n", v);
+        goto usage;
+      }
+      if (nmodels >= sizeof models / sizeof models[0]) {
+        fprintf(stderr, "kafu run: too many --nn-preload options (at most 64)\n");
+        goto usage;
+      }
+      char *name = strndup(v, (size_t)(colon - v));
+      owned[nowned++] = name;
+      for (size_t k = 0; k < nmodels; k++)
+        if (!strcmp(models[k].name, name)) {
+          fprintf(stderr, "kafu run: --nn-preload: model name '%s' given twice\n", name);
+          goto usage;
+        }
+      if (!kafu_file_exists(colon + 1)) {
+        fprintf(stderr, "kafu run: error: --nn-preload %s: %s: no such file\n", v, colon + 1);
+        rc = 1;
+        goto cleanup;
+      }
+      models[nmodels].name = name;
+      models[nmodels].path = colon + 1;
+      nmodels++;
     } else if (!r && (r = kafu_opt_value(argc, argv, &i, "--cache-dir", NULL, &v, &oerr)) > 0) {
       cache_dir = v;
     } else if (r < 0) {
@@ -186,7 +217,13 @@ int kafu_cmd_run(int argc, char **argv) {
     fprintf(stderr, "kafu run: error: %s\n", err.msg);
     goto out;
   }
-  kafu_host host = {.wasi = wasi, .migration_point = NULL, .ctx = NULL};
+  kafu_nn_host_opts nno = {.node = NULL, .models = models, .nmodels = nmodels};
+  if (kafu_nn_host_new(&nno, &nn, &err) != 0) {
+    fprintf(stderr, "kafu run: error: %s\n", err.msg);
+    goto out;
+  }
+  kafu_host_binding bind[] = {{"wasi_ephemeral_nn", nn}};
+  kafu_host host = {.wasi = wasi, .migration_point = NULL, .ctx = NULL, .bindings = bind, .nbindings = 1};
   kafu_outcome oc;
   int r = kafu_instance_new(mod, &host, &inst, &err);
   if (r == 0)
@@ -197,7 +234,8 @@ int kafu_cmd_run(int argc, char **argv) {
     rc = 0;
   } else if (r == KAFU_EEXIT) {
     rc = (int)(oc.exit_code & 0xff);
-    if (oc.exit_code > 255) kafu_warn("the program exited with code %u, which the OS truncates to %d", oc.exit_code, rc);
+    if (oc.exit_code > 255)
+      kafu_warn("the program exited with code %u, which the OS truncates to %d", oc.exit_code, rc);
   } else if (r == KAFU_ETRAP) {
     fprintf(stderr, "kafu run: error: %s: %s\n", kafu_path_basename(path), err.msg);
     if (oc.backtrace[0] && strcmp(oc.backtrace, oc.function) != 0)
@@ -210,6 +248,7 @@ int kafu_cmd_run(int argc, char **argv) {
 out:
   kafu_instance_free(inst);
   kafu_module_free(mod);
+  kafu_nn_host_free(nn);
   if (wasi) kafu_wasi_free(wasi);
   for (int k = 0; k < nowned; k++) free(owned[k]);
   for (int k = 0; k < nl; k++) close(lfds[k]); /* the WASI host dup'ed them */

@@ -16,6 +16,8 @@
 static const kafu_hostmod *const g_builtin[] = {
     &kafu_hostmod_wasi,
     &kafu_hostmod_spectest,
+    &kafu_hostmod_wasi_nn,
+    &kafu_hostmod_kafu_helper,
 };
 #define NBUILTIN (sizeof g_builtin / sizeof g_builtin[0])
 #define MAX_REGISTERED 16

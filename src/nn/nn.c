@@ -237,6 +237,8 @@ kafu_nn_model *kafu_nn_model_ref(kafu_nn_model *m) {
   return m;
 }
 
+int kafu_nn_model_refs(const kafu_nn_model *m) { return atomic_load(&((kafu_nn_model *)m)->refs); }
+
 void kafu_nn_model_unref(kafu_nn_model *m) {
   if (!m || atomic_fetch_sub(&m->refs, 1) != 1) return;
   kafu_cv_free(m->net);

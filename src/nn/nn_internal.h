@@ -11,4 +11,7 @@ int kafu_nn_status_code(int status);
  *   return NN_FAIL(err, KAFU_NN_TOO_LARGE, "input '%s' ...", name); */
 #define NN_FAIL(err, status, ...) (kafu_err_set((err), kafu_nn_status_code(status), __VA_ARGS__), (status))
 
+/* Current reference count of m (the model cache drops models only it holds). */
+int kafu_nn_model_refs(const kafu_nn_model *m);
+
 #endif

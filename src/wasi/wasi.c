@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -618,3 +619,78 @@ const kafu_hostmod kafu_hostmod_wasi = {
     .fns = g_fns,
     .nfns = sizeof g_fns / sizeof g_fns[0],
 };
+
+/* ---- files by guest path, for host functions --------------------------------------- */
+
+/* Length of guest preopen name g as a prefix of p ("" and "." match any
+ * relative path with length 0); -1 when g is not a component prefix of p. */
+static int preopen_prefix(const char *g, const char *p) {
+  while (g[0] == '.' && g[1] == '/') g += 2;
+  while (*g == '/') g++;
+  size_t n = strlen(g);
+  while (n && g[n - 1] == '/') n--;
+  if (n == 1 && g[0] == '.') n = 0;
+  if (n == 0) return 0;
+  if (strncmp(g, p, n) != 0 || (p[n] && p[n] != '/')) return -1;
+  return (int)n;
+}
+
+uint32_t kafu_wasi_read_guest_file(kafu_wasi *w, const char *path, size_t path_len, size_t max_len,
+                                   uint8_t **data, size_t *len) {
+  *data = NULL;
+  *len = 0;
+  if (!path_len || memchr(path, 0, path_len)) return KAFU_WASI_EINVAL;
+  char *p = strndup(path, path_len);
+  if (!p) return KAFU_WASI_ENOMEM;
+  /* wasi-libc without chdir: leading "/" and "./" name the same root */
+  const char *rel = p;
+  for (;;) {
+    if (*rel == '/')
+      rel++;
+    else if (rel[0] == '.' && rel[1] == '/')
+      rel += 2;
+    else
+      break;
+  }
+  int best = -1, best_len = -1;
+  for (int i = 0; i < w->npre; i++) {
+    int n = preopen_prefix(w->pre[i].guest, rel);
+    if (n > best_len) best = i, best_len = n;
+  }
+  if (best < 0) {
+    free(p);
+    return KAFU_WASI_ENOTCAPABLE;
+  }
+  const char *sub = rel + best_len;
+  while (*sub == '/') sub++;
+  int fd = -1;
+  uint32_t e = kafu_sb_open(w, w->pre[best].root_fd, *sub ? sub : ".", O_RDONLY, 0, true, &fd);
+  free(p);
+  if (e) return e;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return S_ISDIR(st.st_mode) ? KAFU_WASI_EISDIR : KAFU_WASI_EINVAL;
+  }
+  if ((uint64_t)st.st_size > max_len) {
+    close(fd);
+    return KAFU_WASI_EFBIG;
+  }
+  uint8_t *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+  size_t got = 0;
+  while (buf && got < (size_t)st.st_size) {
+    ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += (size_t)r;
+  }
+  close(fd);
+  if (!buf) return KAFU_WASI_ENOMEM;
+  if (got != (size_t)st.st_size) {
+    free(buf);
+    return KAFU_WASI_EIO;
+  }
+  *data = buf;
+  *len = got;
+  return KAFU_WASI_ESUCCESS;
+}
