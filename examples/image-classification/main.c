@@ -127,7 +127,10 @@ int run_inference(char **label_out) {
 
 KAFU_DEST(report_inference_result, "cloud")
 KAFU_EXPORT(report_inference_result)
-void report_inference_result(char *label) { printf("Inference result: %s\n", label); }
+void report_inference_result(char *label) {
+  printf("Inference result: %s\n", label);
+  fflush(stdout);
+}
 
 int main(int argc, char **argv) {
   if (argc > 1) g_image = argv[1];

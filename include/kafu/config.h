@@ -47,12 +47,22 @@ typedef enum {
   KAFU_MEMORY_MIGRATION_FULL = 1,  /* always the whole linear memory */
 } kafu_memory_migration;
 
+/* A named model of a node (extension: nodes.<id>.models: {name: path}), what
+ * wasi-nn load_by_name(name) loads on that node. */
+typedef struct kafu_config_model {
+  char *name;
+  char *path; /* absolute (resolved against the config's directory) */
+  int line;   /* of the name in the file */
+} kafu_config_model;
+
 typedef struct kafu_config_node {
-  char *id;        /* key in `nodes` */
-  char *address;   /* host name or IP, non-empty */
-  uint16_t port;   /* 1..65535 */
-  char *placement; /* NULL when absent (tools then use id) */
-  int line, col;   /* 1-based position of the node's key in the file */
+  char *id;                  /* key in `nodes` */
+  char *address;             /* host name or IP, non-empty */
+  uint16_t port;             /* 1..65535 */
+  char *placement;           /* NULL when absent (tools then use id) */
+  kafu_config_model *models; /* nodes.<id>.models, file order */
+  size_t nmodels;
+  int line, col; /* 1-based position of the node's key in the file */
 } kafu_config_node;
 
 typedef struct kafu_config_app {

@@ -201,10 +201,31 @@ size_t kafu_nn_host_exec_count(const kafu_nn_host *h);
  * Each returns a kafu_nn_status; failures are also logged with the call. */
 int kafu_nn_host_load(kafu_nn_host *h, const uint8_t *const *builders, const size_t *sizes, size_t nbuilders,
                       uint32_t encoding, uint32_t target, uint32_t *graph, kafu_err *err);
-int kafu_nn_host_load_by_name(kafu_nn_host *h, const char *name, size_t name_len, uint32_t *graph, kafu_err *err);
+int kafu_nn_host_load_by_name(kafu_nn_host *h, const char *name, size_t name_len, uint32_t *graph,
+                              kafu_err *err);
 int kafu_nn_host_init_exec(kafu_nn_host *h, uint32_t graph, uint32_t *ctx, kafu_err *err);
 /* The context behind a handle (NULL and invalid_argument for an unknown or stale one). */
 kafu_nn_exec *kafu_nn_host_exec(kafu_nn_host *h, uint32_t ctx, kafu_err *err);
+
+/* ---- the wasi-nn host across a migration ------------------------------------- */
+
+/* What a snapshot carries of h (docs/snapshot-format.md, HOST section entry
+ * "wasi_ephemeral_nn"): per graph its handle, encoding, target, model sha256
+ * and size, and the model name when it was loaded by name; per execution
+ * context its graph and the inputs set so far (type, dims, bytes). Model
+ * bytes are not in it: see kafu_nn_host_graph_model. Appends to out. */
+int kafu_nn_host_save(const kafu_nn_host *h, kafu_buf *out, kafu_err *err);
+/* Rebuild graphs and contexts into h (which must hold none) from a save, with
+ * the same handles. A graph loaded by name is loaded by that name on this
+ * node (an edge and a cloud node may hold different models under one name;
+ * not found names model and node); any other graph must be in this node's
+ * model cache (kafu_nn_cache_load the bytes the snapshot carried first), else
+ * not_found names its digest. Inputs a rebuilt graph refuses are dropped with
+ * a warning (compute then reports them unset). h is unchanged on failure. */
+int kafu_nn_host_restore(kafu_nn_host *h, const uint8_t *state, size_t len, kafu_err *err);
+/* Graph i's model, and whether it was loaded by name (then a receiving node
+ * uses its own model of that name and needs no bytes). */
+const kafu_nn_model *kafu_nn_host_graph_model(const kafu_nn_host *h, size_t i, bool *by_name);
 
 /* ---- image preprocessing (kafu_helper.image_to_tensor) ---------------------- */
 

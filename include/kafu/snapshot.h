@@ -89,6 +89,15 @@ typedef struct kafu_snap_global {
   uint64_t bits; /* raw bits (i32/f32 in the low 32 bits) */
 } kafu_snap_global;
 
+/* Host state a host module carries across a migration (the HOST section):
+ * an opaque blob named by its owner, e.g. "wasi_ephemeral_nn". */
+typedef struct kafu_snap_blob {
+  char *name;
+  const uint8_t *data; /* encoder: borrowed; decoder: owned (freed by kafu_snapshot_clear) */
+  uint64_t len;
+} kafu_snap_blob;
+#define KAFU_SNAP_MAX_HOST (1ull << 30) /* HOST section payload limit (model bytes may ride in it) */
+
 typedef struct kafu_snapshot {
   uint8_t module_sha256[KAFU_SHA256_LEN];
   uint32_t version; /* set by the decoder (format major version) */
@@ -105,6 +114,8 @@ typedef struct kafu_snapshot {
   uint32_t nglobals;
   kafu_fd_entry *fds; /* WASI fd table (include/kafu/wasi.h) */
   uint32_t nfds;
+  kafu_snap_blob *host; /* host modules' state (HOST section, absent when 0) */
+  uint32_t nhost;
 
   /* linear memory: size is a multiple of KAFU_WASM_PAGE (0 = no memory). Encoder:
    * the guest memory itself (borrowed, never copied). Decoder: the destination

@@ -26,6 +26,11 @@ void kafu_config_free(kafu_config *c) {
     free(c->nodes[i].id);
     free(c->nodes[i].address);
     free(c->nodes[i].placement);
+    for (size_t j = 0; j < c->nodes[i].nmodels; j++) {
+      free(c->nodes[i].models[j].name);
+      free(c->nodes[i].models[j].path);
+    }
+    free(c->nodes[i].models);
   }
   free(c->nodes);
   free(c->token);
@@ -69,9 +74,20 @@ kafu_config *kafu_config_dup(const kafu_config *c) {
     for (size_t i = 0; ok && i < c->nnodes; i++) {
       d->nodes[i] = c->nodes[i];
       d->nodes[i].id = d->nodes[i].address = d->nodes[i].placement = NULL;
+      d->nodes[i].models = NULL;
+      d->nodes[i].nmodels = 0;
       d->nnodes = i + 1;
       ok = dup_str(&d->nodes[i].id, c->nodes[i].id) && dup_str(&d->nodes[i].address, c->nodes[i].address) &&
            dup_str(&d->nodes[i].placement, c->nodes[i].placement);
+      if (ok && c->nodes[i].nmodels) {
+        ok = (d->nodes[i].models = calloc(c->nodes[i].nmodels, sizeof *d->nodes[i].models)) != NULL;
+        for (size_t j = 0; ok && j < c->nodes[i].nmodels; j++) {
+          d->nodes[i].nmodels = j + 1;
+          d->nodes[i].models[j].line = c->nodes[i].models[j].line;
+          ok = dup_str(&d->nodes[i].models[j].name, c->nodes[i].models[j].name) &&
+               dup_str(&d->nodes[i].models[j].path, c->nodes[i].models[j].path);
+        }
+      }
     }
   } else {
     ok = false;

@@ -30,6 +30,11 @@ int kafu_config_to_yaml(const kafu_config *c, unsigned flags, kafu_buf *out, kaf
     kafu_y_put_str(n, "address", c->nodes[i].address);
     kafu_y_put_int(n, "port", c->nodes[i].port);
     if (c->nodes[i].placement) kafu_y_put_str(n, "placement", c->nodes[i].placement);
+    if (c->nodes[i].nmodels) {
+      kafu_ynode *ms = kafu_y_put(n, "models", kafu_y_map());
+      for (size_t j = 0; j < c->nodes[i].nmodels; j++)
+        kafu_y_put_str(ms, c->nodes[i].models[j].name, c->nodes[i].models[j].path);
+    }
   }
 
   kafu_ynode *cl = kafu_y_put(root, "cluster", kafu_y_map());

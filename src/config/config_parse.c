@@ -136,6 +136,7 @@ static const char *const all_keys[] = {
     "nodes.<id>.address",
     "nodes.<id>.port",
     "nodes.<id>.placement",
+    "nodes.<id>.models",
     "cluster.heartbeat",
     "cluster.migration",
     "cluster.token",
@@ -414,6 +415,43 @@ static int parse_app(parser *p, const yaml_node_t *appkey, const yaml_node_t *ma
   return 0;
 }
 
+/* nodes.<id>.models: {name: path} — the node's wasi-nn named models. Paths
+ * are resolved against the config's directory; whether the file exists is
+ * checked by the node that serves them (another machine may hold it). */
+static int parse_models(parser *p, const yaml_node_t *mkey, const yaml_node_t *map, const char *path,
+                        kafu_config_node *nd) {
+  char sub[256];
+  snprintf(sub, sizeof sub, "%s.models", path);
+  int rc = want_mapping(p, mkey, map, sub);
+  if (rc < 0) return rc;
+  size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+  if (n == 0) return 0;
+  if (!(nd->models = calloc(n, sizeof *nd->models)))
+    return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    yaml_node_pair_t *pr = &map->data.mapping.pairs.start[i];
+    const yaml_node_t *k = node(p, pr->key), *v = node(p, pr->value);
+    const char *name;
+    if ((rc = key_text(p, k, sub, &name)) < 0) return rc;
+    char key[512];
+    snprintf(key, sizeof key, "%s.%s", sub, name ? name : "");
+    if (!name[0] || strlen(name) > 255) return fail(p, k, key, "a model name must be 1 to 255 characters");
+    for (size_t j = 0; j < i; j++)
+      if (!strcmp(nd->models[j].name, name))
+        return fail(p, k, key, "duplicate model name (first at line %d)", nd->models[j].line);
+    char *raw;
+    if (!v || is_null(v)) return fail(p, k, key, "expected the path of an ONNX model file");
+    if ((rc = get_string(p, k, v, key, true, &raw)) < 0) return rc;
+    kafu_config_model *m = &nd->models[i];
+    nd->nmodels = i + 1;
+    m->line = (int)k->start_mark.line + 1;
+    m->path = kafu_config_resolve(p->c->config_dir, raw);
+    free(raw);
+    if (!(m->name = strdup(name)) || !m->path) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
+  }
+  return 0;
+}
+
 static int parse_nodes(parser *p, const yaml_node_t *nkey, const yaml_node_t *map) {
   kafu_config *c = p->c;
   if (!map || is_null(map)) return fail(p, nkey, "nodes", "at least one node is required");
@@ -449,8 +487,8 @@ static int parse_nodes(parser *p, const yaml_node_t *nkey, const yaml_node_t *ma
       goto node_done;
     }
     if ((rc = want_mapping(p, k, v, path)) < 0) goto node_done;
-    field f[] = {FIELD("address"), FIELD("port"), FIELD("placement")};
-    if ((rc = get_fields(p, v, path, f, 3)) < 0) goto node_done;
+    field f[] = {FIELD("address"), FIELD("port"), FIELD("placement"), FIELD("models")};
+    if ((rc = get_fields(p, v, path, f, 4)) < 0) goto node_done;
     char sub[160];
     if (!f[0].key || is_null(f[0].val)) {
       rc = fail(p, f[0].key ? f[0].key : k, path, "missing required key `address`");
@@ -476,6 +514,8 @@ static int parse_nodes(parser *p, const yaml_node_t *nkey, const yaml_node_t *ma
       snprintf(sub, sizeof sub, "%s.placement", path);
       if ((rc = get_string(p, f[2].key, f[2].val, sub, true, &nd->placement)) < 0) goto node_done;
     }
+    if (f[3].key && !is_null(f[3].val) && (rc = parse_models(p, f[3].key, f[3].val, path, nd)) < 0)
+      goto node_done;
     for (size_t j = 0; j < i; j++)
       if (!strcmp(c->nodes[j].address, nd->address) && c->nodes[j].port == nd->port) {
         rc = fail(p, k, path, "same address and port as node `%s` (%s:%u, line %d)", c->nodes[j].id,
@@ -660,12 +700,13 @@ int kafu_config_load_string(const char *text, size_t len, const char *display_na
     for (size_t i = 0; i < len; i++) {
       char ch = text[i];
       col++;
-      if (ch == '\n') line++, col = 0;
+      if (ch == '\n')
+        line++, col = 0;
       else if (ch == '[' || ch == '{') {
         if (++depth > KAFU_CONFIG_MAX_NESTING) {
           kafu_config_free(c);
-          return kafu_err_set(err, KAFU_EINVAL, "%s:%d:%d: YAML nested deeper than %d levels", file, line, col,
-                              KAFU_CONFIG_MAX_NESTING);
+          return kafu_err_set(err, KAFU_EINVAL, "%s:%d:%d: YAML nested deeper than %d levels", file, line,
+                              col, KAFU_CONFIG_MAX_NESTING);
         }
       } else if ((ch == ']' || ch == '}') && depth > 0) {
         depth--;

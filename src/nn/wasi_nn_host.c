@@ -505,3 +505,179 @@ const kafu_hostmod kafu_hostmod_kafu_helper = {
     .fns = g_helper_fns,
     .nfns = sizeof g_helper_fns / sizeof *g_helper_fns,
 };
+
+/* ---- migration: save and restore ------------------------------------------------------ */
+
+#define STATE_MAGIC "KNN1"
+
+const kafu_nn_model *kafu_nn_host_graph_model(const kafu_nn_host *h, size_t i, bool *by_name) {
+  if (i >= h->ngraphs) return NULL;
+  if (by_name) *by_name = h->graphs[i].name != NULL;
+  return h->graphs[i].m;
+}
+
+static void put_u32(kafu_buf *b, uint32_t v) { kafu_buf_append(b, &v, 4); }
+static void put_u64(kafu_buf *b, uint64_t v) { kafu_buf_append(b, &v, 8); }
+
+int kafu_nn_host_save(const kafu_nn_host *h, kafu_buf *out, kafu_err *err) {
+  size_t start = out->len;
+  int bad = kafu_buf_append(out, STATE_MAGIC, 4);
+  put_u32(out, (uint32_t)h->ngraphs);
+  for (size_t i = 0; i < h->ngraphs; i++) {
+    const nn_graph *g = &h->graphs[i];
+    put_u32(out, kafu_nn_model_encoding(g->m));
+    put_u32(out, kafu_nn_model_target(g->m));
+    kafu_buf_append(out, kafu_nn_model_sha256(g->m), KAFU_SHA256_LEN);
+    put_u64(out, kafu_nn_model_size(g->m));
+    size_t nl = g->name ? strlen(g->name) : 0;
+    put_u32(out, (uint32_t)nl);
+    if (nl) kafu_buf_append(out, g->name, nl);
+  }
+  put_u32(out, (uint32_t)h->nctxs);
+  for (size_t i = 0; i < h->nctxs; i++) {
+    const nn_ctx *c = &h->ctxs[i];
+    put_u32(out, c->graph);
+    uint32_t nin = (uint32_t)kafu_nn_model_input_count(kafu_nn_exec_model(c->e)), nset = 0;
+    for (uint32_t k = 0; k < nin; k++) nset += kafu_nn_exec_input(c->e, k) != NULL;
+    put_u32(out, nset);
+    for (uint32_t k = 0; k < nin; k++) {
+      const kafu_nn_tensor *t = kafu_nn_exec_input(c->e, k);
+      if (!t) continue;
+      put_u32(out, k);
+      put_u32(out, t->type);
+      put_u32(out, t->rank);
+      for (uint32_t d = 0; d < t->rank; d++) put_u32(out, t->dims[d]);
+      put_u64(out, t->len);
+      kafu_buf_append(out, t->data, t->len);
+    }
+  }
+  if (bad || !out->data || out->len < start + 12)
+    return NN_FAIL(err, KAFU_NN_MISSING_MEMORY, "out of memory");
+  return KAFU_NN_OK;
+}
+
+typedef struct rdr {
+  const uint8_t *p;
+  size_t n, pos;
+  bool bad;
+} rdr;
+
+static uint32_t get_u32(rdr *r) {
+  uint32_t v = 0;
+  if (r->n - r->pos < 4) r->bad = true;
+  if (r->bad) return 0;
+  memcpy(&v, r->p + r->pos, 4);
+  r->pos += 4;
+  return v;
+}
+
+static uint64_t get_u64(rdr *r) {
+  uint64_t v = 0;
+  if (r->n - r->pos < 8) r->bad = true;
+  if (r->bad) return 0;
+  memcpy(&v, r->p + r->pos, 8);
+  r->pos += 8;
+  return v;
+}
+
+static const uint8_t *get_bytes(rdr *r, uint64_t n) {
+  if (r->bad || n > r->n - r->pos) {
+    r->bad = true;
+    return NULL;
+  }
+  const uint8_t *p = r->p + r->pos;
+  r->pos += (size_t)n;
+  return p;
+}
+
+int kafu_nn_host_restore(kafu_nn_host *h, const uint8_t *state, size_t len, kafu_err *err) {
+  if (h->ngraphs || h->nctxs) return NN_FAIL(err, KAFU_NN_INVALID_ARGUMENT, "wasi-nn state restored twice");
+  rdr r = {state, len, 0, false};
+  const uint8_t *magic = get_bytes(&r, 4);
+  if (!magic || memcmp(magic, STATE_MAGIC, 4) != 0)
+    return NN_FAIL(err, KAFU_NN_INVALID_ENCODING, "wasi-nn state: bad magic");
+  uint32_t ng = get_u32(&r);
+  if (ng > MAX_GRAPHS) return NN_FAIL(err, KAFU_NN_INVALID_ENCODING, "wasi-nn state: %u graphs", ng);
+  int st = KAFU_NN_OK;
+  for (uint32_t i = 0; i < ng && st == KAFU_NN_OK; i++) {
+    uint32_t enc = get_u32(&r), target = get_u32(&r);
+    const uint8_t *sha = get_bytes(&r, KAFU_SHA256_LEN);
+    uint64_t size = get_u64(&r);
+    uint32_t nl = get_u32(&r);
+    const uint8_t *name = nl <= MAX_NAME ? get_bytes(&r, nl) : NULL;
+    if (r.bad || (nl && (!name || memchr(name, 0, nl))) || nl > MAX_NAME) {
+      st = NN_FAIL(err, KAFU_NN_INVALID_ENCODING, "wasi-nn state: graph %u is malformed", i);
+      break;
+    }
+    uint32_t handle;
+    if (nl) {
+      kafu_err e2;
+      st = kafu_nn_host_load_by_name(h, (const char *)name, nl, &handle, &e2);
+      if (st != KAFU_NN_OK) st = NN_FAIL(err, st, "graph %u: %s", i, e2.msg);
+    } else {
+      kafu_nn_model *m = kafu_nn_cache_get(sha);
+      if (!m) {
+        char hex[2 * KAFU_SHA256_LEN + 1];
+        kafu_hex(sha, KAFU_SHA256_LEN, hex);
+        st = NN_FAIL(
+            err, KAFU_NN_NOT_FOUND,
+            "graph %u: model sha256 %.16s... (%llu bytes, %s) is not on %s%s%s and the snapshot does not "
+            "carry it",
+            i, hex, (unsigned long long)size, kafu_nn_encoding_name(enc), h->node[0] ? "node '" : "",
+            node_of(h), h->node[0] ? "'" : "");
+      } else if (kafu_nn_model_encoding(m) != enc || kafu_nn_model_target(m) != target) {
+        kafu_nn_model_unref(m);
+        st = NN_FAIL(err, KAFU_NN_INVALID_ENCODING, "graph %u: encoding/target differ from the cached model",
+                     i);
+      } else {
+        st = add_graph(h, m, NULL, &handle, err);
+      }
+    }
+    if (st == KAFU_NN_OK && handle != i)
+      st = NN_FAIL(err, KAFU_NN_RUNTIME_ERROR, "graph %u rebuilt as handle %u", i, handle);
+  }
+  uint32_t nc = st == KAFU_NN_OK ? get_u32(&r) : 0;
+  if (st == KAFU_NN_OK && (r.bad || nc > MAX_EXECS))
+    st = NN_FAIL(err, KAFU_NN_INVALID_ENCODING, "wasi-nn state: bad context count");
+  for (uint32_t i = 0; i < nc && st == KAFU_NN_OK; i++) {
+    uint32_t graph = get_u32(&r), nset = get_u32(&r), c;
+    if (r.bad || graph >= h->ngraphs) {
+      st = NN_FAIL(err, KAFU_NN_INVALID_ENCODING, "wasi-nn state: context %u is malformed", i);
+      break;
+    }
+    kafu_err e2;
+    st = kafu_nn_host_init_exec(h, graph, &c, &e2);
+    if (st != KAFU_NN_OK) {
+      st = NN_FAIL(err, st, "context %u: %s", i, e2.msg);
+      break;
+    }
+    for (uint32_t k = 0; k < nset && !r.bad; k++) {
+      kafu_nn_tensor t = {0};
+      uint32_t index = get_u32(&r);
+      t.type = get_u32(&r);
+      t.rank = get_u32(&r);
+      if (t.rank > KAFU_NN_MAX_RANK) r.bad = true;
+      for (uint32_t d = 0; d < t.rank && !r.bad; d++) t.dims[d] = get_u32(&r);
+      t.len = (size_t)get_u64(&r);
+      t.data = get_bytes(&r, t.len);
+      if (r.bad) break;
+      if (kafu_nn_exec_set_input(h->ctxs[c].e, index, &t, &e2) != KAFU_NN_OK)
+        kafu_warn("wasi-nn: context %u: input %u set before the migration is dropped on %s: %s", i, index,
+                  node_of(h), e2.msg);
+    }
+    if (r.bad)
+      st = NN_FAIL(err, KAFU_NN_INVALID_ENCODING, "wasi-nn state: inputs of context %u are malformed", i);
+  }
+  if (st == KAFU_NN_OK && r.pos != r.n)
+    st = NN_FAIL(err, KAFU_NN_INVALID_ENCODING, "wasi-nn state: %zu trailing bytes", r.n - r.pos);
+  if (st != KAFU_NN_OK) {
+    /* back to empty */
+    for (size_t i = 0; i < h->nctxs; i++) kafu_nn_exec_free(h->ctxs[i].e);
+    for (size_t i = 0; i < h->ngraphs; i++) {
+      kafu_nn_model_unref(h->graphs[i].m);
+      free(h->graphs[i].name);
+    }
+    h->nctxs = h->ngraphs = 0;
+  }
+  return st;
+}

@@ -58,15 +58,32 @@ int rt_make_wasi(kafu_runtime *rt, kafu_wasi **out, kafu_err *err) {
   return kafu_wasi_new(&wc, out, err);
 }
 
+int rt_make_nn(kafu_runtime *rt, const char *node, kafu_nn_host **out, kafu_err *err) {
+  const kafu_config_node *n = kafu_config_node_find(rt->cfg, node);
+  kafu_nn_named named[64];
+  size_t nm = 0;
+  for (size_t i = 0; n && i < n->nmodels && nm < sizeof named / sizeof *named; i++)
+    named[nm++] = (kafu_nn_named){n->models[i].name, n->models[i].path};
+  kafu_nn_host_opts o = {.node = node, .models = named, .nmodels = nm};
+  return kafu_nn_host_new(&o, out, err) ? kafu_err_prefix(err, "node %s: wasi-nn", node) : 0;
+}
+
 kafu_host rt_host_of(kafu_runtime *rt, kafu_wasi *w) {
-  kafu_host h = {.wasi = w, .migration_point = rt_on_migration_point, .ctx = rt};
+  rt->nn_bind[0] = (kafu_host_binding){"wasi_ephemeral_nn", rt->nn};
+  kafu_host h = {.wasi = w,
+                 .migration_point = rt_on_migration_point,
+                 .ctx = rt,
+                 .bindings = rt->nn_bind,
+                 .nbindings = 1};
   return h;
 }
 
 int rt_fresh_instance(kafu_runtime *rt, kafu_err *err) {
   kafu_wasi *w = NULL;
   kafu_instance *inst = NULL;
-  int rc = rt_make_wasi(rt, &w, err);
+  int rc = rt->nn ? 0 : rt_make_nn(rt, rt_here(rt), &rt->nn, err);
+  if (rc) return rc;
+  rc = rt_make_wasi(rt, &w, err);
   if (rc) return rc;
   kafu_host h = rt_host_of(rt, w);
   rc = kafu_instance_new(rt->mod, &h, &inst, err);
@@ -179,6 +196,8 @@ void kafu_runtime_free(kafu_runtime *rt) {
   rt_dirty_close(rt);
   if (rt->inst) kafu_instance_free(rt->inst);
   if (rt->wasi) kafu_wasi_free(rt->wasi);
+  kafu_nn_host_free(rt->nn);
+  free(rt->nn_sent);
   if (rt->mod) kafu_module_free(rt->mod);
   kafu_meta_free(&rt->meta);
   for (int i = 0; rt->argv && i < rt->argc; i++) free(rt->argv[i]);

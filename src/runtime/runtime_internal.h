@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kafu/nn.h"
 #include "kafu/runtime.h"
 #include "kafu/wasm.h"
 
@@ -61,7 +62,18 @@ typedef struct rt_ckpt {
   uint32_t nglobals;
   kafu_fd_entry *fds;
   size_t nfds;
+  /* host modules' state (HOST section): the wasi-nn state, then the bytes of
+   * models the target may lack (borrowed from the models) */
+  kafu_buf nn_state;
+  kafu_snap_blob *host;
+  uint32_t nhost;
 } rt_ckpt;
+
+/* wasi-nn models whose bytes a peer has been sent (so they travel once per node). */
+typedef struct rt_nn_sent {
+  char peer[64];
+  uint8_t sha[KAFU_SHA256_LEN];
+} rt_nn_sent;
 
 /* NODE mode sender (send.c). */
 typedef struct rt_send {
@@ -129,6 +141,10 @@ struct kafu_runtime {
   /* the program */
   kafu_wasi *wasi;
   kafu_instance *inst;
+  kafu_nn_host *nn; /* its wasi-nn graphs and contexts (state.c carries them) */
+  kafu_host_binding nn_bind[1];
+  rt_nn_sent *nn_sent; /* NODE mode sender: models each peer has */
+  size_t nn_nsent;
   char cur[64];     /* node the program currently runs on (rt_set_cur) */
   kafu_log_ctx log; /* "node <rt_here()>": the prefix of this runtime's logs and errors */
   rt_stack stack;
@@ -144,6 +160,11 @@ struct kafu_runtime {
 };
 
 /* ---- runtime.c ------------------------------------------------------------------------ */
+
+/* After a successful send: the models that went with it are on the target now. */
+void rt_nn_mark_sent(kafu_runtime *rt);
+/* A wasi-nn host for node `node` (its named models from the config). */
+int rt_make_nn(kafu_runtime *rt, const char *node, kafu_nn_host **out, kafu_err *err);
 
 /* The kafu.meta entry of fn_id (NULL = unknown) and its name ("?" when unknown). */
 const kafu_meta_func *rt_meta_func(const kafu_runtime *rt, uint32_t fn_id);

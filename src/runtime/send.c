@@ -80,6 +80,7 @@ void kafu_runtime_sent(kafu_runtime *rt, double transfer_ms) {
   rt->stats.last = st;
   rt->stats.last_rewind_pending = false;
   rt_event_migration(rt, rt->self, rt->pend.target, rt->pend.fn, rt->pend.kind, &st);
+  rt_nn_mark_sent(rt);
   rt_ckpt_clear(rt);
   rt_stack_clear(&rt->stack);
   rt->stats.mig_out++;

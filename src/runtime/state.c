@@ -63,8 +63,45 @@ void rt_ckpt_clear(kafu_runtime *rt) {
   kafu_fd_entries_free(c->fds, c->nfds);
   c->fds = NULL;
   c->nfds = 0;
+  kafu_buf_free(&c->nn_state);
+  free(c->host);
+  c->host = NULL;
+  c->nhost = 0;
   c->have = false;
   rt->send.image_fresh = false;
+}
+
+/* Does peer already have the model with this digest (sent to it before)? */
+static bool nn_peer_has(const kafu_runtime *rt, const char *peer, const uint8_t *sha) {
+  for (size_t i = 0; i < rt->nn_nsent; i++)
+    if (!strcmp(rt->nn_sent[i].peer, peer) && !memcmp(rt->nn_sent[i].sha, sha, KAFU_SHA256_LEN)) return true;
+  return false;
+}
+
+/* The wasi-nn state into the checkpoint's HOST entries: "wasi_ephemeral_nn"
+ * (graphs, contexts, inputs set), then "wasi_ephemeral_nn/model" with the
+ * bytes of each model loaded from bytes that the target has not been sent
+ * yet (NODE mode; in one process the model cache already holds them). */
+static int capture_nn(kafu_runtime *rt, kafu_err *err) {
+  rt_ckpt *c = &rt->ckpt;
+  size_t ng = rt->nn ? kafu_nn_host_graph_count(rt->nn) : 0;
+  if (!ng) return 0;
+  if (kafu_nn_host_save(rt->nn, &c->nn_state, err))
+    return kafu_err_prefix(err, "%s: saving wasi-nn state", rt->log.prefix);
+  c->host = calloc(ng + 1, sizeof *c->host);
+  if (!c->host) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  c->host[c->nhost++] = (kafu_snap_blob){(char *)"wasi_ephemeral_nn", c->nn_state.data, c->nn_state.len};
+  for (size_t i = 0; i < ng && rt->o.mode == KAFU_RT_NODE; i++) {
+    bool by_name;
+    const kafu_nn_model *m = kafu_nn_host_graph_model(rt->nn, i, &by_name);
+    if (by_name || nn_peer_has(rt, rt->pend.target, kafu_nn_model_sha256(m))) continue;
+    bool dup = false;
+    for (uint32_t k = 1; k < c->nhost && !dup; k++) dup = c->host[k].data == kafu_nn_model_bytes(m);
+    if (!dup)
+      c->host[c->nhost++] =
+          (kafu_snap_blob){(char *)"wasi_ephemeral_nn/model", kafu_nn_model_bytes(m), kafu_nn_model_size(m)};
+  }
+  return 0;
 }
 
 int rt_capture(kafu_runtime *rt, kafu_err *err) {
@@ -95,8 +132,22 @@ int rt_capture(kafu_runtime *rt, kafu_err *err) {
   c->nglobals += 2;
   int rc = kafu_wasi_fd_export(rt->wasi, &c->fds, &c->nfds, err);
   if (rc) return kafu_err_prefix(err, "%s: saving open files", rt->log.prefix);
+  rc = capture_nn(rt, err);
+  if (rc) return rc;
   c->have = true;
   return 0;
+}
+
+void rt_nn_mark_sent(kafu_runtime *rt) {
+  const rt_ckpt *c = &rt->ckpt;
+  for (uint32_t i = 1; i < c->nhost; i++) { /* host[0] is the state, then model bytes */
+    rt_nn_sent *a = realloc(rt->nn_sent, (rt->nn_nsent + 1) * sizeof *a);
+    if (!a) return; /* forgetting only means sending the model again */
+    rt->nn_sent = a;
+    snprintf(a[rt->nn_nsent].peer, sizeof a->peer, "%s", rt->pend.target);
+    kafu_sha256(c->host[i].data, c->host[i].len, a[rt->nn_nsent].sha);
+    rt->nn_nsent++;
+  }
 }
 
 void rt_fill_snapshot(kafu_runtime *rt, kafu_snapshot *s) {
@@ -112,6 +163,8 @@ void rt_fill_snapshot(kafu_runtime *rt, kafu_snapshot *s) {
   s->nglobals = rt->ckpt.nglobals;
   s->fds = rt->ckpt.fds;
   s->nfds = (uint32_t)rt->ckpt.nfds;
+  s->host = rt->ckpt.host;
+  s->nhost = rt->ckpt.nhost;
   s->memory = kafu_instance_memory(rt->inst, &s->memory_size);
 }
 
@@ -154,6 +207,10 @@ static int validate(kafu_runtime *rt, const kafu_snapshot *s, kafu_err *err, boo
     const kafu_export *x = kafu_module_export_at(rt->mod, i);
     want += x->kind == KAFU_EXTERN_GLOBAL && x->is_mutable;
   }
+  for (uint32_t i = 0; i < s->nhost; i++)
+    if (strcmp(s->host[i].name, "wasi_ephemeral_nn") && strcmp(s->host[i].name, "wasi_ephemeral_nn/model"))
+      return kafu_err_set(err, KAFU_EFORMAT, "%s: snapshot carries unknown host state '%s'", rt->log.prefix,
+                          s->host[i].name);
   size_t got = 0;
   for (uint32_t i = 0; i < s->nglobals; i++) {
     const kafu_snap_global *g = &s->globals[i];
@@ -204,10 +261,34 @@ int rt_restore_state(kafu_runtime *rt, const kafu_snapshot *s, double *ms, kafu_
   uint64_t mono = 0, sent_at = 0;
   int vrc = validate(rt, s, err, &have_mono, &mono, &sent_at);
   if (vrc) return vrc;
+  /* the wasi-nn graphs and contexts, rebuilt for this node: models that came
+   * with the snapshot go into the node's cache first */
+  kafu_nn_host *nn = NULL;
+  int rc = rt_make_nn(rt, rt_here(rt), &nn, err);
+  if (rc) return rc;
+  for (uint32_t i = 0; i < s->nhost && !rc; i++) {
+    if (strcmp(s->host[i].name, "wasi_ephemeral_nn/model")) continue;
+    kafu_nn_model *m = NULL;
+    if (kafu_nn_cache_load(KAFU_NN_ENC_ONNX, KAFU_NN_TARGET_CPU, s->host[i].data, s->host[i].len, NULL, &m,
+                           err))
+      rc = kafu_err_prefix(err, "%s: a wasi-nn model the snapshot carries", rt->log.prefix);
+    kafu_nn_model_unref(m);
+  }
+  for (uint32_t i = 0; i < s->nhost && !rc; i++)
+    if (!strcmp(s->host[i].name, "wasi_ephemeral_nn") &&
+        kafu_nn_host_restore(nn, s->host[i].data, s->host[i].len, err))
+      rc = kafu_err_prefix(err, "%s: restoring wasi-nn state", rt->log.prefix);
+  if (rc) {
+    kafu_nn_host_free(nn);
+    return rc < 0 ? rc : KAFU_EINVAL;
+  }
   /* a fresh WASI context, then the program's open files reopened by path */
   kafu_wasi *w = NULL;
-  int rc = rt_make_wasi(rt, &w, err);
-  if (rc) return rc;
+  rc = rt_make_wasi(rt, &w, err);
+  if (rc) {
+    kafu_nn_host_free(nn);
+    return rc;
+  }
   /* the guest's CLOCK_MONOTONIC continues from where it was on the sender plus
    * the migration's wall-clock duration (0 if the clocks disagree), whatever
    * this host's monotonic clock says; it never goes backwards */
@@ -218,6 +299,7 @@ int rt_restore_state(kafu_runtime *rt, const kafu_snapshot *s, double *ms, kafu_
   rc = kafu_wasi_fd_restore(w, s->fds, s->nfds, err);
   if (rc) {
     kafu_wasi_free(w);
+    kafu_nn_host_free(nn);
     return kafu_err_prefix(err, "%s: restoring open files", rt->log.prefix);
   }
   for (uint32_t i = 0; i < s->nglobals; i++) {
@@ -226,9 +308,12 @@ int rt_restore_state(kafu_runtime *rt, const kafu_snapshot *s, double *ms, kafu_
     rc = kafu_instance_global_set(rt->inst, g->name, g->bits, err);
     if (rc) {
       kafu_wasi_free(w);
+      kafu_nn_host_free(nn);
       return kafu_err_prefix(err, "%s: restoring global %s", rt->log.prefix, g->name);
     }
   }
+  kafu_nn_host_free(rt->nn);
+  rt->nn = nn;
   kafu_host h = rt_host_of(rt, w);
   kafu_instance_set_host(rt->inst, &h);
   kafu_wasi_free(rt->wasi);

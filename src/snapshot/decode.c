@@ -80,6 +80,7 @@ struct kafu_snap_decoder {
   kafu_buf body;
   size_t nseq; /* known sections seen, in seq order */
   bool saw_memory;
+  bool saw_host; /* the optional HOST section came (once) */
 
   kafu_snapshot snap;
   bool have_meta;
@@ -388,6 +389,28 @@ static int parse_fds(kafu_snap_decoder *d, rd *r) {
   return r_end(r);
 }
 
+static int parse_host(kafu_snap_decoder *d, rd *r) {
+  kafu_snapshot *s = &d->snap;
+  uint32_t n;
+  if (!r_count(r, &n, 4 + 8, "host state count")) return d->failed;
+  if (n && !(s->host = calloc(n, sizeof *s->host))) return fail(d, KAFU_ENOMEM, "out of memory");
+  for (uint32_t i = 0; i < n; i++) {
+    kafu_snap_blob *b = &s->host[i];
+    s->nhost = i + 1;
+    if (!r_str(r, &b->name, false, "host state name") || !r_u64(r, &b->len, "host state length"))
+      return d->failed;
+    if (b->len > r->n - r->pos)
+      return fail(d, KAFU_EFORMAT, "host state '%s': length %" PRIu64 " exceeds the section", b->name,
+                  b->len);
+    uint8_t *copy = malloc(b->len ? b->len : 1);
+    if (!copy) return fail(d, KAFU_ENOMEM, "out of memory for host state '%s'", b->name);
+    memcpy(copy, r->p + r->pos, b->len);
+    b->data = copy;
+    r->pos += b->len;
+  }
+  return r_end(r);
+}
+
 static int parse_memory(kafu_snap_decoder *d, rd *r) {
   uint8_t mode, comp;
   uint16_t rsv;
@@ -424,8 +447,9 @@ static int parse_memory(kafu_snap_decoder *d, rd *r) {
     if (d->base_size % KAFU_SNAP_PAGE || d->base_size > d->o.max_memory)
       return fail(d, KAFU_EFORMAT, "baseline size %" PRIu64 " invalid", d->base_size);
     if (d->base_size > size) /* wasm memory never shrinks */
-      return fail(d, KAFU_EFORMAT, "delta memory of %" PRIu64 " bytes is smaller than its baseline (%" PRIu64 ")",
-                  size, d->base_size);
+      return fail(d, KAFU_EFORMAT,
+                  "delta memory of %" PRIu64 " bytes is smaller than its baseline (%" PRIu64 ")", size,
+                  d->base_size);
     if (d->decl_pages > np)
       return fail(d, KAFU_EFORMAT, "delta declares %" PRIu64 " pages, memory has %" PRIu64, d->decl_pages,
                   np);
@@ -505,6 +529,8 @@ static int parse_body(kafu_snap_decoder *d) {
       return parse_globals(d, &r);
     case SEC_FDS:
       return parse_fds(d, &r);
+    case SEC_HOST:
+      return parse_host(d, &r);
     case SEC_MEMORY:
       return parse_memory(d, &r);
     case SEC_END:
@@ -527,7 +553,7 @@ static int section_header(kafu_snap_decoder *d, const uint8_t *h) {
   XXH3_64bits_reset(d->xs);
   XXH3_64bits_update(d->xs, h, SNAP_SEC_HDR);
   uint32_t t = d->sec_type;
-  bool known = t == SEC_MEMCHUNK || t == SEC_END;
+  bool known = t == SEC_MEMCHUNK || t == SEC_END || t == SEC_HOST;
   for (size_t i = 0; i < NSEQ; i++) known |= seq[i] == t;
   if (!known) {
     if (!(d->sec_flags & SEC_FLAG_OPTIONAL))
@@ -537,6 +563,17 @@ static int section_header(kafu_snap_decoder *d, const uint8_t *h) {
     return 0;
   }
   if (d->sec_flags) return fail(d, KAFU_EFORMAT, "flags 0x%x set on a known section", d->sec_flags);
+  if (t == SEC_HOST) {
+    /* optional, once, right after FDS */
+    if (d->nseq != NSEQ - 1 || d->saw_host)
+      return fail(d, KAFU_EFORMAT, "HOST section out of order or repeated");
+    d->saw_host = true;
+    if (d->sec_len > KAFU_SNAP_MAX_HOST)
+      return fail(d, KAFU_EFORMAT, "HOST length %" PRIu64 " exceeds %llu", d->sec_len, KAFU_SNAP_MAX_HOST);
+    d->body.len = 0;
+    d->state = d->sec_len ? S_BODY : S_TRAILER;
+    return 0;
+  }
   if (d->nseq < NSEQ) {
     if (t != seq[d->nseq])
       return fail(d, KAFU_EFORMAT, "out of order: expected section %s", kafu_snap_section_name(seq[d->nseq]));

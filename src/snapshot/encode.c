@@ -182,6 +182,16 @@ static int write_meta(enc *e, const kafu_snapshot *s) {
     if (b->data) put32(b->data + at, (uint32_t)(b->len - at - 4));
   }
   if ((rc = sec_end(e, SEC_FDS))) return rc;
+  if (s->nhost) {
+    sec_begin(e);
+    b_u32(e, s->nhost);
+    for (uint32_t i = 0; i < s->nhost; i++) {
+      b_str(e, s->host[i].name);
+      b_u64(e, s->host[i].len);
+      b_raw(e, s->host[i].data, s->host[i].len);
+    }
+    if ((rc = sec_end(e, SEC_HOST))) return rc;
+  }
   return 0;
 }
 
@@ -477,7 +487,8 @@ static int write_chunks_parallel(enc *e, const memw *m, runit *it, uint32_t nchu
 }
 
 /* Delta only against an image the receiver is known to hold. */
-void kafu_snap_plan_memory(const kafu_snap_encode_opts *o, const kafu_mem_image *img, kafu_snap_mem_plan *out) {
+void kafu_snap_plan_memory(const kafu_snap_encode_opts *o, const kafu_mem_image *img,
+                           kafu_snap_mem_plan *out) {
   *out = (kafu_snap_mem_plan){.pages = img->npages};
   uint64_t rid = o->receiver_image_id;
   if (o->force_full || !rid) return;

@@ -30,6 +30,7 @@ enum {
   SEC_FDS = 4,
   SEC_MEMORY = 5,
   SEC_MEMCHUNK = 6,
+  SEC_HOST = 7, /* optional, between FDS and MEMORY */
   SEC_END = 15,
 };
 #define SEC_FLAG_OPTIONAL 1u /* an unknown section with this flag is skipped */

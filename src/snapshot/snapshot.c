@@ -20,6 +20,8 @@ void kafu_snapshot_clear(kafu_snapshot *s) {
   free(s->globals);
   for (uint32_t i = 0; i < s->nfds; i++) free(s->fds[i].preopen), free(s->fds[i].path);
   free(s->fds);
+  for (uint32_t i = 0; i < s->nhost; i++) free(s->host[i].name), free((void *)s->host[i].data);
+  free(s->host);
   memset(s, 0, sizeof *s);
 }
 
@@ -83,6 +85,8 @@ const char *kafu_snap_section_name(uint32_t type) {
       return "GLOBALS";
     case SEC_FDS:
       return "FDS";
+    case SEC_HOST:
+      return "HOST";
     case SEC_MEMORY:
       return "MEMORY";
     case SEC_MEMCHUNK:
