@@ -98,6 +98,9 @@ static int capture_nn(kafu_runtime *rt, kafu_err *err) {
     bool dup = false;
     for (uint32_t k = 1; k < c->nhost && !dup; k++) dup = c->host[k].data == kafu_nn_model_bytes(m);
     if (!dup)
+      kafu_info("node %s: wasi-nn model %.16s (%zu bytes) goes to %s with this migration", rt->cur,
+                kafu_nn_model_sha256_hex(m), kafu_nn_model_size(m), rt->pend.target);
+    if (!dup)
       c->host[c->nhost++] =
           (kafu_snap_blob){(char *)"wasi_ephemeral_nn/model", kafu_nn_model_bytes(m), kafu_nn_model_size(m)};
   }
@@ -138,15 +141,24 @@ int rt_capture(kafu_runtime *rt, kafu_err *err) {
   return 0;
 }
 
+/* Remember that peer holds the model with digest sha (forgetting only means
+ * sending it again). */
+static void nn_note_peer_has(kafu_runtime *rt, const char *peer, const uint8_t *sha) {
+  if (!peer || nn_peer_has(rt, peer, sha)) return;
+  rt_nn_sent *a = realloc(rt->nn_sent, (rt->nn_nsent + 1) * sizeof *a);
+  if (!a) return;
+  rt->nn_sent = a;
+  snprintf(a[rt->nn_nsent].peer, sizeof a->peer, "%s", peer);
+  memcpy(a[rt->nn_nsent].sha, sha, KAFU_SHA256_LEN);
+  rt->nn_nsent++;
+}
+
 void rt_nn_mark_sent(kafu_runtime *rt) {
   const rt_ckpt *c = &rt->ckpt;
   for (uint32_t i = 1; i < c->nhost; i++) { /* host[0] is the state, then model bytes */
-    rt_nn_sent *a = realloc(rt->nn_sent, (rt->nn_nsent + 1) * sizeof *a);
-    if (!a) return; /* forgetting only means sending the model again */
-    rt->nn_sent = a;
-    snprintf(a[rt->nn_nsent].peer, sizeof a->peer, "%s", rt->pend.target);
-    kafu_sha256(c->host[i].data, c->host[i].len, a[rt->nn_nsent].sha);
-    rt->nn_nsent++;
+    uint8_t sha[KAFU_SHA256_LEN];
+    kafu_sha256(c->host[i].data, c->host[i].len, sha);
+    nn_note_peer_has(rt, rt->pend.target, sha);
   }
 }
 
@@ -314,6 +326,12 @@ int rt_restore_state(kafu_runtime *rt, const kafu_snapshot *s, double *ms, kafu_
   }
   kafu_nn_host_free(rt->nn);
   rt->nn = nn;
+  /* the sender holds every model it had graphs of: never send them back */
+  for (size_t i = 0; rt->o.mode == KAFU_RT_NODE && i < kafu_nn_host_graph_count(nn); i++) {
+    bool by_name;
+    const kafu_nn_model *m = kafu_nn_host_graph_model(nn, i, &by_name);
+    if (!by_name) nn_note_peer_has(rt, s->source_node, kafu_nn_model_sha256(m));
+  }
   kafu_host h = rt_host_of(rt, w);
   kafu_instance_set_host(rt->inst, &h);
   kafu_wasi_free(rt->wasi);
