@@ -89,6 +89,10 @@ typedef struct kafu_config {
     kafu_compression compression; /* memory_compression:false == NONE */
     kafu_memory_migration mode;
   } migration;
+  struct {
+    uint64_t max_model_bytes;  /* cluster.wasi_nn.max_model_bytes, 0 = default (kafu/nn.h) */
+    uint64_t max_tensor_bytes; /* cluster.wasi_nn.max_tensor_bytes, 0 = default */
+  } wasi_nn;
   char *token;                 /* cluster.token shared secret (or read from token_file), or NULL */
   char *token_file;            /* cluster.token_file (absolute), or NULL */
   uint32_t startup_timeout_ms; /* coordinator waits this long for peers */

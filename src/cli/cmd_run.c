@@ -39,6 +39,8 @@ void kafu_usage_run(void) {
       "                        fd after the preopens (accept() on it); repeatable\n"
       "  --nn-preload NAME:PATH  make the ONNX model at host PATH loadable by the\n"
       "                        program as wasi-nn load_by_name(NAME); repeatable\n"
+      "  --nn-max-model-bytes N  refuse wasi-nn models larger than N bytes\n"
+      "                        (too_large; default 512 MiB)\n"
       "  --cache-dir DIR       engine cache (default: $KAFU_CACHE_DIR, else\n"
       "                        $XDG_CACHE_HOME/kafu, else ~/.cache/kafu)\n"
       "  -h, --help            show this help\n"
@@ -94,6 +96,8 @@ int kafu_cmd_run(int argc, char **argv) {
   kafu_nn_named models[64];
   size_t nmodels = 0;
   kafu_nn_host *nn = NULL;
+  kafu_nn_limits nnlim;
+  kafu_nn_limits_default(&nnlim);
   int i = 1;
   int rc = 1;
   kafu_err oerr = {0};
@@ -174,6 +178,14 @@ int kafu_cmd_run(int argc, char **argv) {
       models[nmodels].name = name;
       models[nmodels].path = colon + 1;
       nmodels++;
+    } else if (!r && (r = kafu_opt_value(argc, argv, &i, "--nn-max-model-bytes", NULL, &v, &oerr)) > 0) {
+      char *end;
+      unsigned long long n = strtoull(v, &end, 10);
+      if (!*v || *end || n == 0) {
+        fprintf(stderr, "kafu run: --nn-max-model-bytes '%s': expected a positive number of bytes\n", v);
+        goto usage;
+      }
+      nnlim.max_model_bytes = n;
     } else if (!r && (r = kafu_opt_value(argc, argv, &i, "--cache-dir", NULL, &v, &oerr)) > 0) {
       cache_dir = v;
     } else if (r < 0) {
@@ -217,7 +229,7 @@ int kafu_cmd_run(int argc, char **argv) {
     fprintf(stderr, "kafu run: error: %s\n", err.msg);
     goto out;
   }
-  kafu_nn_host_opts nno = {.node = NULL, .models = models, .nmodels = nmodels};
+  kafu_nn_host_opts nno = {.node = NULL, .models = models, .nmodels = nmodels, .limits = &nnlim};
   if (kafu_nn_host_new(&nno, &nn, &err) != 0) {
     fprintf(stderr, "kafu run: error: %s\n", err.msg);
     goto out;

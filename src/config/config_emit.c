@@ -47,6 +47,13 @@ int kafu_config_to_yaml(const kafu_config *c, unsigned flags, kafu_buf *out, kaf
   kafu_y_put_str(mig, "memory_migration", kafu_memory_migration_name(c->migration.mode));
   kafu_y_put_str(mig, "compression", kafu_compression_name(c->migration.compression));
   kafu_y_put_int(cl, "startup_timeout_ms", c->startup_timeout_ms);
+  if (c->wasi_nn.max_model_bytes || c->wasi_nn.max_tensor_bytes) {
+    kafu_ynode *nn = kafu_y_put(cl, "wasi_nn", kafu_y_map());
+    if (c->wasi_nn.max_model_bytes)
+      kafu_y_put_int(nn, "max_model_bytes", (long long)c->wasi_nn.max_model_bytes);
+    if (c->wasi_nn.max_tensor_bytes)
+      kafu_y_put_int(nn, "max_tensor_bytes", (long long)c->wasi_nn.max_tensor_bytes);
+  }
   if (c->token_file) /* the file stays the token's one home */
     kafu_y_put_str(cl, "token_file", c->token_file);
   else if (c->token)

@@ -142,6 +142,9 @@ static const char *const all_keys[] = {
     "cluster.token",
     "cluster.token_file",
     "cluster.startup_timeout_ms",
+    "cluster.wasi_nn",
+    "cluster.wasi_nn.max_model_bytes",
+    "cluster.wasi_nn.max_tensor_bytes",
     "cluster.heartbeat.follower_on_coordinator_lost",
     "cluster.heartbeat.interval_ms",
     "cluster.migration.memory_compression",
@@ -535,9 +538,9 @@ static int parse_cluster(parser *p, const yaml_node_t *ckey, const yaml_node_t *
   int rc = want_mapping(p, ckey, map, "cluster");
   if (rc < 0) return rc;
   field f[] = {FIELD("heartbeat"), FIELD("migration"), FIELD("token"), FIELD("startup_timeout_ms"),
-               FIELD("token_file")};
-  if ((rc = get_fields(p, map, "cluster", f, 5)) < 0) return rc;
-  const field *hb = &f[0], *mig = &f[1], *tok = &f[2], *st = &f[3], *tokf = &f[4];
+               FIELD("token_file"), FIELD("wasi_nn")};
+  if ((rc = get_fields(p, map, "cluster", f, 6)) < 0) return rc;
+  const field *hb = &f[0], *mig = &f[1], *tok = &f[2], *st = &f[3], *tokf = &f[4], *nn = &f[5];
   long long x;
   if (hb->key && !is_null(hb->val)) {
     if ((rc = want_mapping(p, hb->key, hb->val, "cluster.heartbeat")) < 0) return rc;
@@ -627,6 +630,22 @@ static int parse_cluster(parser *p, const yaml_node_t *ckey, const yaml_node_t *
   if (st->key) {
     if ((rc = get_int(p, st->key, st->val, "cluster.startup_timeout_ms", 1, 86400000, &x)) < 0) return rc;
     c->startup_timeout_ms = (uint32_t)x;
+  }
+  if (nn->key && !is_null(nn->val)) {
+    /* extension: limits of the wasi-nn host on every node */
+    if ((rc = want_mapping(p, nn->key, nn->val, "cluster.wasi_nn")) < 0) return rc;
+    field w[] = {FIELD("max_model_bytes"), FIELD("max_tensor_bytes")};
+    if ((rc = get_fields(p, nn->val, "cluster.wasi_nn", w, 2)) < 0) return rc;
+    if (w[0].key) {
+      if ((rc = get_int(p, w[0].key, w[0].val, "cluster.wasi_nn.max_model_bytes", 1, 1ll << 40, &x)) < 0)
+        return rc;
+      c->wasi_nn.max_model_bytes = (uint64_t)x;
+    }
+    if (w[1].key) {
+      if ((rc = get_int(p, w[1].key, w[1].val, "cluster.wasi_nn.max_tensor_bytes", 1, 1ll << 40, &x)) < 0)
+        return rc;
+      c->wasi_nn.max_tensor_bytes = (uint64_t)x;
+    }
   }
   return 0;
 }

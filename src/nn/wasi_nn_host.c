@@ -37,8 +37,8 @@
 #include "kafu/nn.h"
 #include "nn_internal.h"
 
-#define MAX_GRAPHS 256
-#define MAX_EXECS 1024
+#define MAX_GRAPHS 4096
+#define MAX_EXECS 16384
 #define MAX_BUILDERS 16
 #define MAX_NAME 4096
 #define IMAGE_MAX_FILE (256u << 20)

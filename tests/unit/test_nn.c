@@ -531,6 +531,75 @@ static void test_image_bad(void **s) {
   free(png);
 }
 
+/* ---- the wasi-nn host state across a migration ------------------------------------- */
+
+static void test_host_save_restore(void **s) {
+  size_t len;
+  uint8_t *bytes = slurp(example_model(), &len);
+  kafu_nn_named named[] = {{"shapes", example_model()}};
+  kafu_nn_host_opts o = {.node = "edge", .models = named, .nmodels = 1};
+  kafu_nn_host *h, *h2;
+  kafu_err err;
+  assert_int_equal(kafu_nn_host_new(&o, &h, &err), 0);
+  const uint8_t *b[] = {bytes};
+  size_t sz[] = {len};
+  uint32_t g0, g1, c0, c1;
+  assert_int_equal(kafu_nn_host_load(h, b, sz, 1, KAFU_NN_ENC_ONNX, KAFU_NN_TARGET_CPU, &g0, &err), 0);
+  assert_int_equal(kafu_nn_host_load_by_name(h, "shapes", 6, &g1, &err), 0);
+  assert_int_equal(kafu_nn_host_init_exec(h, g0, &c0, &err), 0);
+  assert_int_equal(kafu_nn_host_init_exec(h, g1, &c1, &err), 0);
+  /* one model, cached by digest: both graphs share it */
+  assert_ptr_equal(kafu_nn_host_graph_model(h, 0, NULL), kafu_nn_host_graph_model(h, 1, NULL));
+  static float x[3 * 224 * 224];
+  for (size_t i = 0; i < sizeof x / 4; i++) x[i] = (float)(i % 17) / 17.0f;
+  kafu_nn_tensor t = {
+      .type = KAFU_NN_FP32, .rank = 4, .dims = {1, 3, 224, 224}, .data = (uint8_t *)x, .len = sizeof x};
+  assert_int_equal(kafu_nn_exec_set_input(kafu_nn_host_exec(h, c1, &err), 0, &t, &err), 0);
+  kafu_buf st = {0};
+  assert_int_equal(kafu_nn_host_save(h, &st, &err), 0);
+  /* restore on "cloud": same handles, the input came along */
+  o.node = "cloud";
+  assert_int_equal(kafu_nn_host_new(&o, &h2, &err), 0);
+  assert_int_equal(kafu_nn_host_restore(h2, st.data, st.len, &err), 0);
+  assert_int_equal(kafu_nn_host_graph_count(h2), 2);
+  assert_int_equal(kafu_nn_host_exec_count(h2), 2);
+  kafu_nn_exec *e2 = kafu_nn_host_exec(h2, c1, &err);
+  assert_non_null(e2);
+  assert_memory_equal(kafu_nn_exec_input(e2, 0)->data, x, sizeof x);
+  assert_null(kafu_nn_exec_input(kafu_nn_host_exec(h2, c0, &err), 0));
+  assert_int_equal(kafu_nn_exec_compute(e2, &err), 0);
+  assert_null(kafu_nn_host_exec(h2, 2, &err));
+  assert_int_equal(kafu_nn_host_restore(h2, st.data, st.len, &err), KAFU_NN_INVALID_ARGUMENT);
+  kafu_nn_host_free(h2);
+  /* every truncation and some corruptions are refused, leaving an empty host */
+  for (size_t cut = 0; cut < st.len; cut += 1 + (cut > 200 ? 4099 : 0)) {
+    assert_int_equal(kafu_nn_host_new(&o, &h2, &err), 0);
+    int rc = kafu_nn_host_restore(h2, st.data, cut, &err);
+    if (rc == KAFU_NN_OK) fail_msg("a wasi-nn state cut to %zu of %zu bytes was accepted", cut, st.len);
+    assert_int_equal(kafu_nn_host_graph_count(h2), 0);
+    kafu_nn_host_free(h2);
+  }
+  /* a node without the named model: not_found naming model and node */
+  kafu_nn_host_opts bare = {.node = "cloud"};
+  assert_int_equal(kafu_nn_host_new(&bare, &h2, &err), 0);
+  assert_int_equal(kafu_nn_host_restore(h2, st.data, st.len, &err), KAFU_NN_NOT_FOUND);
+  assert_non_null(strstr(err.msg, "model 'shapes' is not on node 'cloud'"));
+  assert_int_equal(kafu_nn_host_graph_count(h2), 0);
+  kafu_nn_host_free(h2);
+  /* a model this node never saw (digest unknown): not_found naming it */
+  uint8_t *bad = malloc(st.len);
+  memcpy(bad, st.data, st.len);
+  bad[4 + 4 + 8] ^= 0xff; /* first byte of graph 0's sha256 */
+  assert_int_equal(kafu_nn_host_new(&o, &h2, &err), 0);
+  assert_int_equal(kafu_nn_host_restore(h2, bad, st.len, &err), KAFU_NN_NOT_FOUND);
+  assert_non_null(strstr(err.msg, "does not carry it"));
+  kafu_nn_host_free(h2);
+  free(bad);
+  kafu_buf_free(&st);
+  kafu_nn_host_free(h);
+  free(bytes);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_node_goldens),
@@ -547,6 +616,7 @@ int main(void) {
       cmocka_unit_test(test_image_goldens),
       cmocka_unit_test(test_image_jpeg),
       cmocka_unit_test(test_image_bad),
+      cmocka_unit_test(test_host_save_restore),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

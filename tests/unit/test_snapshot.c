@@ -303,6 +303,44 @@ static void expect_fail(const kafu_buf *b, const sample *x, int code, const char
   free(d.mem);
 }
 
+/* The HOST section: host modules' state blobs round trip; every truncation of
+ * a snapshot carrying one is refused. */
+static void test_host_section(void **st_) {
+  static const uint8_t model[] = "model bytes \0 with a NUL";
+  kafu_snap_blob blobs[] = {{"wasi_ephemeral_nn", (const uint8_t *)"KNN1state", 9},
+                            {"wasi_ephemeral_nn/model", model, sizeof model},
+                            {"empty", (const uint8_t *)"", 0}};
+  kafu_snapshot s = {.target_node = "n1", .host = blobs, .nhost = 3};
+  kafu_buf b = {0};
+  kafu_err e;
+  assert_int_equal(kafu_snap_encode_buf(&s, NULL, &b, NULL, &e), 0);
+  dest d = {0};
+  kafu_snap_decoder_opts o = {.memory = dest_cb, .memory_ctx = &d};
+  kafu_snapshot out;
+  assert_int_equal(kafu_snap_decode_buf(b.data, b.len, &o, &out, NULL, &e), 0);
+  assert_int_equal(out.nhost, 3);
+  for (int i = 0; i < 3; i++) {
+    assert_string_equal(out.host[i].name, blobs[i].name);
+    assert_int_equal(out.host[i].len, blobs[i].len);
+    assert_memory_equal(out.host[i].data, blobs[i].data, blobs[i].len);
+  }
+  kafu_snapshot_clear(&out);
+  for (size_t cut = 0; cut < b.len; cut++) {
+    int rc = kafu_snap_decode_buf(b.data, cut, &o, NULL, NULL, &e);
+    if (rc != KAFU_EFORMAT) fail_msg("cut %zu: rc %d %s", cut, rc, e.msg);
+  }
+  /* a snapshot without host state has none */
+  kafu_snapshot s2 = {.target_node = "n1"};
+  kafu_buf b2 = {0};
+  assert_int_equal(kafu_snap_encode_buf(&s2, NULL, &b2, NULL, &e), 0);
+  assert_true(b2.len < b.len);
+  assert_int_equal(kafu_snap_decode_buf(b2.data, b2.len, &o, &out, NULL, &e), 0);
+  assert_int_equal(out.nhost, 0);
+  kafu_snapshot_clear(&out);
+  kafu_buf_free(&b2);
+  kafu_buf_free(&b);
+}
+
 static void test_truncated_every_offset(void **st_) {
   for (int c = 0; c < 2; c++) {
     sample x;
@@ -936,6 +974,7 @@ int main(void) {
       cmocka_unit_test(test_describe),
       cmocka_unit_test(test_comp_names_and_ids),
       cmocka_unit_test(test_seed_corpus),
+      cmocka_unit_test(test_host_section),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
