@@ -23,8 +23,8 @@ onnx.save(m, sys.argv[2])
 PY
 "$KAFU" cc -O2 "$KAFU_SRC/tests/programs/nn/migrate.c" -o "$APP/migrate.wasm" >"$T/cc.log" 2>&1 || fail "kafu cc migrate.c"
 cd "$APP"
-native_a=$("$KAFU_BUILD/tests/nn_infer" models/a.onnx images/cross.jpg | sed 's/^native: //')
-native_b=$("$KAFU_BUILD/tests/nn_infer" models/b.onnx images/cross.jpg | sed 's/^native: //')
+native_a=$("$KAFU_BUILD/tests/nn_infer" models/a.onnx images/cross.jpg | sed -n "s/^native: //p")
+native_b=$("$KAFU_BUILD/tests/nn_infer" models/b.onnx images/cross.jpg | sed -n "s/^native: //p")
 [ -n "$native_a" ] && [ "$native_a" != "$native_b" ] || fail "native reference runs"
 
 expect_all() { # file expected-payload what

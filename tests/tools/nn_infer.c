@@ -5,8 +5,9 @@
  *
  *   nn_infer [--repeat N] MODEL IMAGE
  *
- * Prints "native: B bytes: v0 ... v7" (%a, like tests/programs/nn/migrate.c)
- * and, with --repeat, "native_ms_per_compute: X" (mean of N computes).
+ * Prints "native: B bytes: v0 ... v7" (%a, like tests/programs/nn/migrate.c),
+ * "argmax: K" (fp32 outputs) and, with --repeat, "native_ms_per_compute: X"
+ * (mean of N computes).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,10 @@ int main(int argc, char **argv) {
   printf("native: %zu bytes:", out->len);
   for (int i = 0; i < 8 && (size_t)i * 4 < out->len; i++) printf(" %a", ((const float *)out->data)[i]);
   printf("\n");
+  size_t best = 0, n = out->len / 4;
+  for (size_t i = 1; i < n; i++)
+    if (((const float *)out->data)[i] > ((const float *)out->data)[best]) best = i;
+  printf("argmax: %zu\n", best);
   if (repeat > 0) {
     uint64_t t0 = kafu_now_ns();
     for (int i = 0; i < repeat; i++)
