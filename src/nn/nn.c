@@ -6,6 +6,7 @@
  * The backend computes in float32: inputs are converted to float on the way
  * in, outputs to the graph's declared output type on the way out.
  */
+#include <dlfcn.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -104,6 +105,68 @@ int kafu_nn_status_code(int status) {
     default:
       return KAFU_EINVAL;
   }
+}
+
+/* ---- the backend plug-in -------------------------------------------------------- */
+
+/* cv_shim.cpp is built as libkafu_nn_opencv.so and loaded on first use, so a
+ * kafu process that never loads a model never starts OpenCV. Looked for at
+ * $KAFU_NN_BACKEND, <exe>/../lib/kafu/ (install and build tree), then the
+ * build tree's absolute path. */
+typedef struct cv_api {
+  int (*load_onnx)(const uint8_t *, size_t, kafu_cv_net **, char *, size_t);
+  int (*forward)(kafu_cv_net *, size_t, const char *const *, const kafu_cv_blob *, size_t,
+                 const char *const *, kafu_cv_blob *, char *, size_t);
+  void (*free)(kafu_cv_net *);
+  const char *(*version)(void);
+} cv_api;
+
+static pthread_once_t g_cv_once = PTHREAD_ONCE_INIT;
+static cv_api g_cv;
+static bool g_cv_ok;
+static char g_cv_err[768];
+
+static void cv_open(void) {
+  char exe_rel[4096];
+  snprintf(exe_rel, sizeof exe_rel, "%s/../lib/kafu/libkafu_nn_opencv.so", kafu_exe_dir());
+  const char *cands[] = {getenv("KAFU_NN_BACKEND"), exe_rel,
+#ifdef KAFU_NN_BACKEND_BUILD_PATH
+                         KAFU_NN_BACKEND_BUILD_PATH
+#else
+                         NULL
+#endif
+  };
+  kafu_buf tried = {0};
+  for (size_t i = 0; i < sizeof cands / sizeof *cands; i++) {
+    if (!cands[i] || !cands[i][0]) continue;
+    void *h = dlopen(cands[i], RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      kafu_buf_printf(&tried, "%s%s", tried.len ? "; " : "", dlerror());
+      continue;
+    }
+    g_cv.load_onnx =
+        (int (*)(const uint8_t *, size_t, kafu_cv_net **, char *, size_t))dlsym(h, "kafu_cv_load_onnx");
+    g_cv.forward = (int (*)(kafu_cv_net *, size_t, const char *const *, const kafu_cv_blob *, size_t,
+                            const char *const *, kafu_cv_blob *, char *, size_t))dlsym(h, "kafu_cv_forward");
+    g_cv.free = (void (*)(kafu_cv_net *))dlsym(h, "kafu_cv_free");
+    g_cv.version = (const char *(*)(void))dlsym(h, "kafu_cv_version");
+    if (g_cv.load_onnx && g_cv.forward && g_cv.free && g_cv.version) {
+      g_cv_ok = true;
+      kafu_debug("wasi-nn backend: %s (%s)", cands[i], g_cv.version());
+      break;
+    }
+    kafu_buf_printf(&tried, "%s%s: not a kafu ONNX backend", tried.len ? "; " : "", cands[i]);
+    dlclose(h);
+  }
+  if (!g_cv_ok)
+    snprintf(g_cv_err, sizeof g_cv_err, "the ONNX backend libkafu_nn_opencv.so could not be loaded (%s)",
+             tried.len ? kafu_buf_cstr(&tried) : "no candidate path");
+  kafu_buf_free(&tried);
+}
+
+static const cv_api *cv(void) {
+  pthread_once(&g_cv_once, cv_open);
+  return g_cv_ok ? &g_cv : NULL;
 }
 
 /* ---- half precision ------------------------------------------------------------ */
@@ -210,7 +273,11 @@ int kafu_nn_model_load(uint32_t encoding, uint32_t target, const uint8_t *bytes,
   }
   memcpy(m->bytes, bytes, len);
   m->len = len;
-  st = kafu_cv_load_onnx(bytes, len, &m->net, eb, sizeof eb);
+  if (!cv()) {
+    st = NN_FAIL(err, KAFU_NN_RUNTIME_ERROR, "%s", g_cv_err);
+    goto fail;
+  }
+  st = cv()->load_onnx(bytes, len, &m->net, eb, sizeof eb);
   if (st != KAFU_NN_OK) {
     st = NN_FAIL(err, st, "%s (operators: %s)", eb, m->ops);
     goto fail;
@@ -241,7 +308,7 @@ int kafu_nn_model_refs(const kafu_nn_model *m) { return atomic_load(&((kafu_nn_m
 
 void kafu_nn_model_unref(kafu_nn_model *m) {
   if (!m || atomic_fetch_sub(&m->refs, 1) != 1) return;
-  kafu_cv_free(m->net);
+  if (m->net) cv()->free(m->net);
   kafu_onnx_info_free(&m->info);
   pthread_mutex_destroy(&m->lock);
   free(m->ops);
@@ -517,7 +584,7 @@ int kafu_nn_exec_compute(kafu_nn_exec *e, kafu_err *err) {
   for (size_t i = 0; i < nout; i++) out_names[i] = info->outputs[i].name;
   char msg[768] = "";
   pthread_mutex_lock(&e->m->lock);
-  st = kafu_cv_forward(e->m->net, nin, in_names, ins, nout, out_names, outs, msg, sizeof msg);
+  st = cv()->forward(e->m->net, nin, in_names, ins, nout, out_names, outs, msg, sizeof msg);
   pthread_mutex_unlock(&e->m->lock);
   if (st != KAFU_NN_OK) {
     st = NN_FAIL(err, st, "compute failed: %s", msg);

@@ -56,7 +56,7 @@ static const bad bads[] = {
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  interval_ms: 5\n",
      "kafu-config.yaml:9:3: cluster.interval_ms: unknown key (`interval_ms` belongs at "
      "`cluster.heartbeat.interval_ms`); allowed here: heartbeat, migration, token, startup_timeout_ms, "
-     "token_file"},
+     "token_file, wasi_nn"},
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  heartbeat:\n    intervall_ms: 5\n",
      "kafu-config.yaml:10:5: cluster.heartbeat.intervall_ms: unknown key (did you mean `interval_ms`?); "
      "allowed "
@@ -64,7 +64,7 @@ static const bad bads[] = {
     {"name: x\napp:\n  path: a\nnodes:\n  e:\n    address: h\n    port: 1\n    placment: z\n",
      "kafu-config.yaml:8:5: nodes.e.placment: unknown key (did you mean `placement`?); allowed here: "
      "address, port, "
-     "placement"},
+     "placement, models"},
     {"name: x\napp:\n  path: a.wasm\n  url: http://x/a.wasm\n" NODES,
      "kafu-config.yaml:4:3: app.url: only one of app.path and app.url may be set (app.path is at line 3)"},
     {"name: x\napp:\n  args: []\n" NODES,
