@@ -10,9 +10,10 @@
 #
 #   bench/nn.sh [-n FRAMES] [-r REPEAT] [-m MODEL.onnx]
 #
-# Prints tables, writes bench/results/nn-inference.csv, nn-realtime.csv and
-# nn-realtime-latency.csv, draws nn-realtime-latency.png (gnuplot), and ends
-# with one line:
+# Prints tables, writes nn-inference.csv, nn-realtime.csv and
+# nn-realtime-latency.csv and draws nn-realtime-latency.png (gnuplot) in
+# $KAFU_BENCH_OUT (default build/bench-results; `make bench-keep` copies them
+# to bench/results/), and ends with one line:
 #   nn wasi_ms=X native_ms=Y ratio=Z fps=F migration_p50_ms=P frames=N
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,7 +37,7 @@ NATIVE=$KAFU_BUILD/tests/nn_infer
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 export KAFU_CACHE_DIR=${KAFU_CACHE_DIR:-$WORK/cache}
-OUT=$ROOT/bench/results
+OUT=${KAFU_BENCH_OUT:-$KAFU_BUILD/bench-results}
 mkdir -p "$OUT" "$WORK/app"
 cp -r "$EX/fixture" "$WORK/app/"
 cp "$MODEL" "$WORK/app/model.onnx"

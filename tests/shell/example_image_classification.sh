@@ -4,7 +4,7 @@
 # does (inference on edge, report on cloud) under singlenode, --verify and a
 # real two-node launch; realtime.c classifies frames captured on edge on the
 # cloud through wasi-nn, every label right.
-source "$KAFU_SRC/tests/programs/cluster/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 EX=$KAFU_SRC/examples/image-classification
 D=$T/ex
 mkdir -p "$D"
@@ -16,7 +16,7 @@ for c in circle square triangle cross; do
   out=$("$KAFU" run --dir . main.wasm "fixture/images/$c.jpg" 2>"$T/run.err") || fail "kafu run main.wasm $c"
   grep -q "^Inference result: $c (" <<<"$out" || fail "$c.jpg: $(grep Inference <<<"$out")"
 done
-pass "main.c: each fixture image classified as its shape"
+ok "main.c: each fixture image classified as its shape"
 
 read -r pe pc <<<"$(free_ports 2)"
 sed -i "s/port: 50052/port: $pe/; s/port: 50053/port: $pc/" kafu-config.yaml
@@ -25,7 +25,7 @@ for mode in "singlenode serve" "singlenode serve --verify" "launch --no-prefix";
   grep -q "^Inference result: circle (" "$T/m.out" || fail "$mode: $(cat "$T/m.out")"
 done
 grep -q "node edge: migrated to cloud" "$T/m.err" || fail "launch: no migration to cloud"
-pass "main.c under singlenode, --verify and launch"
+ok "main.c under singlenode, --verify and launch"
 
 read -r pe pc <<<"$(free_ports 2)"
 sed -i "s/port: 50062/port: $pe/; s/port: 50063/port: $pc/; s/args: \[\"12\"\]/args: [\"8\"]/" realtime.yaml
@@ -33,4 +33,4 @@ timeout 120 "$KAFU" launch --no-prefix realtime.yaml >"$T/rt.out" 2>"$T/rt.err" 
 grep -q "^done: 8 frames, 8 classified right" "$T/rt.out" || fail "realtime: $(tail -3 "$T/rt.out")"
 n=$(grep -c "node edge: migrated to cloud" "$T/rt.err")
 [ "$n" = 8 ] || fail "realtime: expected 8 migrations to cloud, saw $n"
-pass "realtime.c: 8 frames captured on edge, classified on cloud, all right"
+ok "realtime.c: 8 frames captured on edge, classified on cloud, all right"

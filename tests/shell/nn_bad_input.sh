@@ -5,11 +5,7 @@
 # sandbox (tests/programs/nn/bad_calls.wat checks 43 error codes); truncated
 # and oversized models by name; a malformed wasi-nn state in a snapshot. Each
 # is an error code and a log line; the node never crashes.
-set -u
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-export KAFU_CACHE_DIR=${KAFU_CACHE_DIR:-$T/cache}
-fail() { echo "FAIL: $*"; exit 1; }
+source "$KAFU_SRC/tests/shell/lib/common.sh"
 P=$KAFU_SRC/tests/programs/nn
 RELU=$KAFU_SRC/tests/fuzz/corpus/fuzz_nn_model/relu.onnx
 MODEL=$KAFU_SRC/examples/image-classification/fixture/models/shapes-cnn.onnx
@@ -25,7 +21,7 @@ for msg in "the graph builder array is outside guest memory" "graph encoding 'te
   "'../../../etc/passwd': outside the program's preopened directories" "model 'nope' is not on this node"; do
   grep -qF "$msg" "$T/bad.err" || fail "no log line '$msg'"
 done
-echo "ok: 43 hostile wasi-nn / kafu_helper calls give error codes and log lines"
+ok "43 hostile wasi-nn / kafu_helper calls give error codes and log lines"
 
 # a truncated model and one over the configured limit, loaded by name
 head -c 5000 "$MODEL" >"$T/trunc.onnx"
@@ -46,7 +42,7 @@ grep -q "invalid_encoding: model 'm' ($T/trunc.onnx): not an ONNX model" "$T/tru
 grep -q "too_large: model 'm' .* over the limit of 100000" "$T/big.err" || fail "limit: $(cat "$T/big.err")"
 "$KAFU" run --nn-max-model-bytes 0 "$T/byname.wasm" >/dev/null 2>&1
 [ $? = 2 ] || fail "--nn-max-model-bytes 0 must be a usage error"
-echo "ok: truncated model -> invalid_encoding, model over the limit -> too_large"
+ok "truncated model -> invalid_encoding, model over the limit -> too_large"
 
 # the limit from kafu-config.yaml (cluster.wasi_nn.max_model_bytes), on a node
 cat >"$T/byname.c" <<'C'
@@ -77,4 +73,4 @@ grep -q "node 'b': too_large: model 'm'" "$T/lim.err" || fail "the log must name
 printf 'name: x\napp: {path: a.wasm}\nnodes:\n  a: {address: 1.2.3.4, port: 1}\ncluster: {wasi_nn: {max_model_bytes: -1}}\n' >"$T/neg.yaml"
 "$KAFU" config check "$T/neg.yaml" >/dev/null 2>"$T/neg.err" && fail "a negative limit must be refused"
 grep -q "cluster.wasi_nn.max_model_bytes" "$T/neg.err" || fail "the error must name the key: $(cat "$T/neg.err")"
-echo "ok: cluster.wasi_nn limits from the config, applied on the node"
+ok "cluster.wasi_nn limits from the config, applied on the node"

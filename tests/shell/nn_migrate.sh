@@ -5,7 +5,7 @@
 # tensor: under `kafu run`, `singlenode --verify` and a real two-node cluster.
 # The model's bytes travel to cloud once. Named models resolve per node; a
 # node lacking one is named in the error. Bad guest calls are error codes.
-source "$KAFU_SRC/tests/programs/cluster/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 FIX=$KAFU_SRC/examples/image-classification/fixture
 APP=$T/app
 mkdir -p "$APP/models" "$APP/images"
@@ -38,7 +38,7 @@ expect_all() { # file expected-payload what
 expect_all "$T/run.out" "$native_a" "kafu run"
 grep -qx "stale context: 1" "$T/run.out" || fail "a stale handle must give invalid_argument (1)"
 grep -q "unknown execution context handle 100" "$T/run.err" || fail "no log line for the stale handle"
-pass "kafu run: outputs equal the native OpenCV run; stale handle -> invalid_argument + log"
+ok "kafu run: outputs equal the native OpenCV run; stale handle -> invalid_argument + log"
 
 # 2. singlenode --verify: a real checkpoint/restore into a fresh instance per hop
 read -r PE PC <<<"$(free_ports 2)"
@@ -55,7 +55,7 @@ YAML
 timeout 120 "$KAFU" singlenode serve --verify kafu-config.yaml >"$T/verify.out" 2>"$T/verify.err" ||
   fail "singlenode --verify"
 expect_all "$T/verify.out" "$native_a" "singlenode --verify"
-pass "singlenode --verify: graph, context and input survive 4 checkpoint/restores"
+ok "singlenode --verify: graph, context and input survive 4 checkpoint/restores"
 
 # 3. a real two-node cluster: the model goes to cloud once, outputs equal native
 timeout 120 "$KAFU" launch kafu-config.yaml >"$T/launch.out" 2>"$T/launch.err" || fail "kafu launch"
@@ -64,7 +64,7 @@ expect_all "$T/launch.out" "$native_a" "launch"
 n=$(grep -c "wasi-nn model .* goes to cloud" "$T/launch.err")
 [ "$n" = 1 ] || fail "the model should travel to cloud once over two migrations, log says $n times"
 grep -q "wasi-nn model .* goes to edge" "$T/launch.err" && fail "edge loaded the model itself: nothing to send back"
-pass "launch: computed on cloud with handles from edge, equal to native; model bytes sent once"
+ok "launch: computed on cloud with handles from edge, equal to native; model bytes sent once"
 
 # 4. named models: one name, a different model on each node
 cat >"$APP/named.yaml" <<YAML
@@ -85,14 +85,14 @@ grep -q "goes to" "$T/named.err" && fail "named models must not be sent"
 timeout 120 "$KAFU" singlenode serve --verify named.yaml >"$T/named-v.out" 2>&1 || fail "singlenode --verify, named"
 grep -qxF "cloud#2: $native_b" "$T/named-v.out" && grep -qxF "home: $native_a" "$T/named-v.out" ||
   fail "singlenode --verify must resolve names per node"
-pass "named models: the same name is each node's own model (launch and --verify)"
+ok "named models: the same name is each node's own model (launch and --verify)"
 
 # 5. a node lacking the named model: a clear error naming model and node
 sed -e 's/, models: {shapes: models\/b.onnx}//' named.yaml >missing.yaml
 timeout 120 "$KAFU" launch missing.yaml >"$T/missing.out" 2>"$T/missing.err" && fail "launch must fail"
 grep -q "model 'shapes' is not on node 'cloud'" "$T/missing.err" ||
   fail "no error naming model and node: $(grep -i error "$T/missing.err" | head -3)"
-pass "a node without the named model: error names model 'shapes' and node 'cloud'"
+ok "a node without the named model: error names model 'shapes' and node 'cloud'"
 
 # 6. kafu run --nn-preload
 "$KAFU" run --dir . --nn-preload shapes:models/b.onnx migrate.wasm name:shapes images/cross.jpg >"$T/pre.out" 2>&1 ||
@@ -102,4 +102,4 @@ expect_all "$T/pre.out" "$native_b" "--nn-preload"
 [ $? = 2 ] || fail "--nn-preload without a path must be a usage error"
 "$KAFU" run --dir . migrate.wasm name:nope images/cross.jpg >"$T/nope.out" 2>&1 && fail "an unknown name must fail"
 grep -q "model 'nope' is not on this node" "$T/nope.out" || fail "unknown name: $(cat "$T/nope.out")"
-pass "kafu run --nn-preload NAME:PATH; unknown names are not_found with a message"
+ok "kafu run --nn-preload NAME:PATH; unknown names are not_found with a message"

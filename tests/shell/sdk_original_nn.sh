@@ -8,11 +8,10 @@
 # are changed). The label it prints must be the native OpenCV run's arg max on
 # the same image (build/tests/nn_infer). Nothing of the original is stored in
 # this repository: without the mirror the test is skipped (exit 77).
-source "$KAFU_SRC/tests/programs/cluster/lib.sh"
+source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 REPO=${KAFU_ORIGINAL_REPO:-/work/.mirror/tamaroning+kafu/repo}
 if ! git -C "$REPO" cat-file -e HEAD:examples/image-classification/main.c 2>/dev/null; then
-  echo "skip: no mirror of the original Kafu repository at $REPO (set KAFU_ORIGINAL_REPO)"
-  exit 77
+  skip "no mirror of the original Kafu repository at $REPO (set KAFU_ORIGINAL_REPO)"
 fi
 export KAFU_SDK_PATH=$KAFU_BUILD
 D=$T/image-classification
@@ -41,4 +40,4 @@ sed -i "s/port: 50052/port: $pe/; s/port: 50053/port: $pc/" "$D/kafu-config.yaml
   fail "launch"
 grep -qxF "$want" "$T/launch.out" || fail "launch: $(grep Inference "$T/launch.out")"
 grep -q "node cloud: received a snapshot" "$T/launch.err" || fail "no migration to cloud"
-pass "original examples/image-classification, unchanged, our model at its path: make, singlenode, --verify, launch; '$want' = native OpenCV"
+ok "original examples/image-classification, unchanged, our model at its path: make, singlenode, --verify, launch; '$want' = native OpenCV"
