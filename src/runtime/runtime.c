@@ -58,6 +58,12 @@ int rt_make_wasi(kafu_runtime *rt, kafu_wasi **out, kafu_err *err) {
   return kafu_wasi_new(&wc, out, err);
 }
 
+void rt_nn_limits(const kafu_runtime *rt, kafu_nn_limits *lim) {
+  kafu_nn_limits_default(lim);
+  if (rt->cfg->wasi_nn.max_model_bytes) lim->max_model_bytes = rt->cfg->wasi_nn.max_model_bytes;
+  if (rt->cfg->wasi_nn.max_tensor_bytes) lim->max_tensor_bytes = rt->cfg->wasi_nn.max_tensor_bytes;
+}
+
 int rt_make_nn(kafu_runtime *rt, const char *node, kafu_nn_host **out, kafu_err *err) {
   const kafu_config_node *n = kafu_config_node_find(rt->cfg, node);
   kafu_nn_named named[64];
@@ -65,9 +71,7 @@ int rt_make_nn(kafu_runtime *rt, const char *node, kafu_nn_host **out, kafu_err 
   for (size_t i = 0; n && i < n->nmodels && nm < sizeof named / sizeof *named; i++)
     named[nm++] = (kafu_nn_named){n->models[i].name, n->models[i].path};
   kafu_nn_limits lim;
-  kafu_nn_limits_default(&lim);
-  if (rt->cfg->wasi_nn.max_model_bytes) lim.max_model_bytes = rt->cfg->wasi_nn.max_model_bytes;
-  if (rt->cfg->wasi_nn.max_tensor_bytes) lim.max_tensor_bytes = rt->cfg->wasi_nn.max_tensor_bytes;
+  rt_nn_limits(rt, &lim);
   kafu_nn_host_opts o = {.node = node, .models = named, .nmodels = nm, .limits = &lim};
   return kafu_nn_host_new(&o, out, err) ? kafu_err_prefix(err, "node %s: wasi-nn", node) : 0;
 }

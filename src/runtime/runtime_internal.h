@@ -163,6 +163,8 @@ struct kafu_runtime {
 
 /* After a successful send: the models that went with it are on the target now. */
 void rt_nn_mark_sent(kafu_runtime *rt);
+/* The wasi-nn limits of the config (cluster.wasi_nn), defaults elsewhere. */
+void rt_nn_limits(const kafu_runtime *rt, kafu_nn_limits *lim);
 /* A wasi-nn host for node `node` (its named models from the config). */
 int rt_make_nn(kafu_runtime *rt, const char *node, kafu_nn_host **out, kafu_err *err);
 

@@ -53,6 +53,9 @@ static void text(kafu_buf *o, const kafu_snap_decoder_view *v, size_t len, int r
         o, " offset=%" PRIu64 " oflags=0x%x fdflags=0x%x rights=0x%" PRIx64 "/0x%" PRIx64 " index=%u\n",
         f->offset, f->oflags, f->fdflags, f->rights_base, f->rights_inheriting, f->index);
   }
+  if (s->nhost) kafu_buf_printf(o, "  host state: %u\n", s->nhost);
+  for (uint32_t i = 0; i < s->nhost; i++)
+    kafu_buf_printf(o, "    %s %" PRIu64 " bytes\n", str_or(s->host[i].name, "?"), s->host[i].len);
   if (!v->have_memory) return;
   const kafu_snap_stats *st = &v->stats;
   kafu_buf_printf(o, "  memory: %" PRIu64 " bytes (%" PRIu64 " wasm pages), ", st->memory_size,
@@ -117,6 +120,12 @@ static void json(kafu_buf *o, const kafu_snap_decoder_view *v, size_t len, int r
                       ",\"oflags\":%u,\"rights_base\":%" PRIu64 ",\"rights_inheriting\":%" PRIu64
                       ",\"fdflags\":%u,\"offset\":%" PRIu64 ",\"index\":%u}",
                       f->oflags, f->rights_base, f->rights_inheriting, f->fdflags, f->offset, f->index);
+    }
+    kafu_buf_printf(o, "],\"host\":[");
+    for (uint32_t i = 0; i < s->nhost; i++) {
+      kafu_buf_printf(o, "%s{\"name\":", i ? "," : "");
+      json_str(o, s->host[i].name);
+      kafu_buf_printf(o, ",\"bytes\":%" PRIu64 "}", s->host[i].len);
     }
     kafu_buf_printf(o, "]");
   }

@@ -325,6 +325,14 @@ static void test_host_section(void **st_) {
     assert_memory_equal(out.host[i].data, blobs[i].data, blobs[i].len);
   }
   kafu_snapshot_clear(&out);
+  kafu_buf t = {0};
+  assert_int_equal(kafu_snap_describe(b.data, b.len, &t, false, &e), 0);
+  assert_non_null(strstr(kafu_buf_cstr(&t), "host state: 3"));
+  assert_non_null(strstr(kafu_buf_cstr(&t), "wasi_ephemeral_nn/model 25 bytes"));
+  t.len = 0;
+  assert_int_equal(kafu_snap_describe(b.data, b.len, &t, true, &e), 0);
+  assert_non_null(strstr(kafu_buf_cstr(&t), "\"host\":[{\"name\":\"wasi_ephemeral_nn\",\"bytes\":9}"));
+  kafu_buf_free(&t);
   for (size_t cut = 0; cut < b.len; cut++) {
     int rc = kafu_snap_decode_buf(b.data, cut, &o, NULL, NULL, &e);
     if (rc != KAFU_EFORMAT) fail_msg("cut %zu: rc %d %s", cut, rc, e.msg);
