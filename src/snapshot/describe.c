@@ -124,7 +124,7 @@ static void json(kafu_buf *o, const kafu_snap_decoder_view *v, size_t len, int r
     kafu_buf_printf(o, "],\"host\":[");
     for (uint32_t i = 0; i < s->nhost; i++) {
       kafu_buf_printf(o, "%s{\"name\":", i ? "," : "");
-      json_str(o, s->host[i].name);
+      kafu_json_quote(o, s->host[i].name);
       kafu_buf_printf(o, ",\"bytes\":%" PRIu64 "}", s->host[i].len);
     }
     kafu_buf_printf(o, "]");
