@@ -29,8 +29,9 @@ ok "main.c under singlenode, --verify and launch"
 
 read -r pe pc <<<"$(free_ports 2)"
 sed -i "s/port: 50062/port: $pe/; s/port: 50063/port: $pc/; s/args: \[\"12\"\]/args: [\"8\"]/" realtime.yaml
-timeout 120 "$KAFU" launch --no-prefix realtime.yaml >"$T/rt.out" 2>"$T/rt.err" || fail "realtime launch exited $?"
+timeout 120 "$KAFU" launch --no-prefix --events "$T/rt.jsonl" realtime.yaml >"$T/rt.out" 2>"$T/rt.err" ||
+  fail "realtime launch exited $?"
 grep -q "^done: 8 frames, 8 classified right" "$T/rt.out" || fail "realtime: $(tail -3 "$T/rt.out")"
-n=$(grep -c "node edge: migrated to cloud" "$T/rt.err")
+n=$(grep '"type":"migration"' "$T/rt.jsonl" | grep -c '"to":"cloud"')
 [ "$n" = 8 ] || fail "realtime: expected 8 migrations to cloud, saw $n"
 ok "realtime.c: 8 frames captured on edge, classified on cloud, all right"
