@@ -66,7 +66,7 @@ with open(os.path.join(out, "nn-inference.csv"), "w") as f:
     f.write(f"{model},{size},{r},{wm:.4f},{nm:.4f},{wm / nm:.3f}\n")
 print(f"{'model':<20} {'computes':>9} {'wasi-nn ms':>11} {'native ms':>10} {'ratio':>6}")
 print(f"{model:<20} {int(r) * 3:>9} {wm:>11.4f} {nm:>10.4f} {wm / nm:>6.3f}")
-open(f"{work}/inference.txt", "w").write(f"{wm:.4f} {nm:.4f} {wm / nm:.3f}")
+open(f"{work}/inference.txt", "w").write(f"{wm:.4f} {nm:.4f} {wm / nm:.3f}\n")
 PY
 echo "outputs of the two runs are bit-identical: $w_out"
 
