@@ -190,8 +190,8 @@ void kafu_metrics_render(kafu_metrics *m, const char *node, kafu_buf *out);
  * summary ("N migrations in T s ...") comes every KAFU_LOG_SUMMARY_S seconds
  * and once more from kafu_metrics_note_end when the run ends. */
 #define KAFU_LOG_SUMMARY_S 10
-bool kafu_metrics_note(kafu_metrics *m, const char *node, bool in, uint64_t wire);
-void kafu_metrics_note_end(kafu_metrics *m, const char *node);
+bool kafu_metrics_note(kafu_metrics *m, const kafu_log_ctx *log, bool in, uint64_t wire);
+void kafu_metrics_note_end(kafu_metrics *m, const kafu_log_ctx *log);
 
 /* ---- launch: line prefixer ----------------------------------------------------------- */
 

@@ -109,20 +109,22 @@ void kafu_metrics_render(kafu_metrics *m, const char *node, kafu_buf *o) {
 }
 
 /* With m->mu held: the INFO line for the migrations of the current window. */
-static void summary_locked(kafu_metrics *m, const char *node) {
+static void summary_locked(kafu_metrics *m, const kafu_log_ctx *log) {
   if (m->win_n > 1)
-    kafu_info("node %s: %" PRIu64 " migrations in %.1f s (%" PRIu64 " in, %" PRIu64 " out), %.1f MiB on the wire; "
-              "%" PRIu64 " in, %" PRIu64 " out since start (each one is logged at debug, KAFU_LOG=debug)",
-              node, m->win_n, (double)(m->win_last - m->win_t0) / 1e9, m->win_in, m->win_n - m->win_in,
-              (double)m->win_wire / 1048576.0, m->migrations_in, m->migrations_out);
+    kafu_infoc(log,
+               "%" PRIu64 " migrations in %.1f s (%" PRIu64 " in, %" PRIu64
+               " out), %.1f MiB on the wire; "
+               "%" PRIu64 " in, %" PRIu64 " out since start (each one is logged at debug, KAFU_LOG=debug)",
+               m->win_n, (double)(m->win_last - m->win_t0) / 1e9, m->win_in, m->win_n - m->win_in,
+               (double)m->win_wire / 1048576.0, m->migrations_in, m->migrations_out);
   m->win_n = m->win_in = m->win_wire = 0;
 }
 
-bool kafu_metrics_note(kafu_metrics *m, const char *node, bool in, uint64_t wire) {
+bool kafu_metrics_note(kafu_metrics *m, const kafu_log_ctx *log, bool in, uint64_t wire) {
   const uint64_t period = KAFU_LOG_SUMMARY_S * 1000000000ull;
   uint64_t now = kafu_now_ns();
   pthread_mutex_lock(&m->mu);
-  if (m->win_n && (now - m->win_last >= period || now - m->win_t0 >= period)) summary_locked(m, node);
+  if (m->win_n && (now - m->win_last >= period || now - m->win_t0 >= period)) summary_locked(m, log);
   bool first = m->win_n == 0;
   if (first) m->win_t0 = now;
   m->win_n++;
@@ -133,8 +135,8 @@ bool kafu_metrics_note(kafu_metrics *m, const char *node, bool in, uint64_t wire
   return first;
 }
 
-void kafu_metrics_note_end(kafu_metrics *m, const char *node) {
+void kafu_metrics_note_end(kafu_metrics *m, const kafu_log_ctx *log) {
   pthread_mutex_lock(&m->mu);
-  summary_locked(m, node);
+  summary_locked(m, log);
   pthread_mutex_unlock(&m->mu);
 }

@@ -77,7 +77,7 @@ void kafu_node_refresh_cache(kafu_node *n) {
 void kafu_node_finish(kafu_node *n, int code, bool failure, const char *reason) {
   pthread_mutex_lock(&n->mu);
   if (!n->done) {
-    kafu_metrics_note_end(&n->metrics, n->self);
+    kafu_metrics_note_end(&n->metrics, &n->log);
     n->done = true;
     n->exit_code = code;
     n->failure = failure;

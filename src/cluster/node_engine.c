@@ -133,7 +133,7 @@ static int do_call(kafu_node *n, kafu_call_kind kind, kafu_snap_decoder **decp, 
     const char *from = kafu_runtime_received_from(n->rt);
     int fi = from ? kafu_config_node_index(n->cfg, from) : -1;
     if (fi >= 0 && fi != n->self_idx) n->tx.peer_image[fi] = kafu_runtime_image_id(n->rt);
-    kafu_logc(&n->log, kafu_metrics_note(&n->metrics, n->self, true, n->recv_bytes) ? KAFU_LOG_INFO : KAFU_LOG_DEBUG,
+    kafu_logc(&n->log, kafu_metrics_note(&n->metrics, &n->log, true, n->recv_bytes) ? KAFU_LOG_INFO : KAFU_LOG_DEBUG,
               "received a snapshot (%" PRIu64 " bytes, %.2f ms), validated and restored; resuming", n->recv_bytes,
               n->recv_ms);
   }

@@ -345,7 +345,7 @@ int kafu_node_send_snapshot(kafu_node *n, const char *target, kafu_err *err) {
         n->metrics.wire_bytes += st.wire_bytes;
         pthread_mutex_unlock(&n->metrics.mu);
         kafu_logc(&n->log,
-                  kafu_metrics_note(&n->metrics, n->self, false, st.wire_bytes) ? KAFU_LOG_INFO : KAFU_LOG_DEBUG,
+                  kafu_metrics_note(&n->metrics, &n->log, false, st.wire_bytes) ? KAFU_LOG_INFO : KAFU_LOG_DEBUG,
                   "migrated to %s: %" PRIu64 " bytes on the wire (%s, %" PRIu64 " pages), %.2f ms%s", target,
                   st.wire_bytes, st.delta ? "delta" : "full", st.pages, ms, attempt > 1 ? " (after retries)" : "");
         return 0;
