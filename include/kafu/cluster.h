@@ -13,7 +13,9 @@
  *                   arrives (nothing is buffered whole, no size cap);
  *   liveness        followers POST /heartbeat to the coordinator every
  *                   cluster.heartbeat.interval_ms; the coordinator notices a
- *                   silent follower, confirms with GET /healthz, and ends the run.
+ *                   silent follower (and says so); a node that kept the entry
+ *                   checkpoint of a call probes the node running it (its
+ *                   incarnation) and re-runs the call when it was lost.
  *
  * The node's state (starting, idle, receiving, running, sending, finished) is
  * guarded by one mutex; the runtime itself is only touched while the state
@@ -34,15 +36,16 @@ extern "C" {
 #endif
 
 /* Exit status of a node (and of `kafu launch`) when the cluster, not the
- * program, failed: a peer died, a snapshot could not be delivered, start-up
- * timed out. The program's own exit code is used otherwise. */
+ * program, failed: a call could not run again after its node died, a snapshot
+ * could not be delivered, start-up timed out. The program's own exit code is
+ * used otherwise. */
 #define KAFU_EXIT_CLUSTER 1
 
 /* Transient send failures are retried with exponential backoff (first delay,
- * doubling, capped per wait) for at most this long in total. */
+ * doubling, capped per wait), for at most cluster.failover.wait_ms in total
+ * per node process tried. */
 #define KAFU_SEND_RETRY_FIRST_MS 50
 #define KAFU_SEND_RETRY_MAX_WAIT_MS 2000
-#define KAFU_SEND_RETRY_TOTAL_MS 10000
 
 /* Heartbeats: a follower declares the coordinator lost after this many
  * consecutive failed heartbeats; the coordinator probes a follower silent for
@@ -60,7 +63,14 @@ typedef struct kafu_node_opts {
    * interfaces (the config address may be a name only peers can resolve). */
   const char *listen;
   const char *events_path;        /* append JSON Lines events here (O_APPEND), or NULL */
-  const char *save_snapshots_dir; /* debug: also write each outgoing snapshot here, or NULL */
+  const char *save_snapshots_dir; /* debug: also write each outgoing snapshot (full) here, or NULL */
+  /* coordinator only: start the run from this saved snapshot instead of
+   * `_start` (kafu restore); it is validated before anything starts */
+  const char *restore_path;
+  /* `kafu launch`: when this node ends the run, it writes "exit <code>\n" to
+   * this descriptor (a pipe launch reads), so launch exits with the program's
+   * code even when the coordinator is gone. 0 = none. */
+  int report_fd;
   const kafu_engine_opts *engine; /* NULL = defaults */
 } kafu_node_opts;
 
@@ -84,6 +94,16 @@ uint16_t kafu_node_port(const kafu_node *n);
  * left running (the caller should then _exit() without running atexit code). */
 int kafu_node_free(kafu_node *n);
 
+/* ---- kafu checkpoint ------------------------------------------------------------------ */
+
+/* Ask the cluster of cfg for a checkpoint of its program: find the node
+ * running it (GET /status of each node, or only `node` when not NULL) and
+ * POST /checkpoint there; the node answers a full snapshot taken at the
+ * program's next migration point, within timeout_ms. *out gets the snapshot,
+ * taken_on (64 bytes) the node id. Errors name the nodes and why. */
+int kafu_cluster_checkpoint(const kafu_config *cfg, const char *node, long timeout_ms, kafu_buf *out,
+                            char *taken_on, kafu_err *err);
+
 /* ---- kafu launch ---------------------------------------------------------------------- */
 
 /* true for 127.0.0.0/8, ::1 (optionally bracketed) and "localhost". */
@@ -96,6 +116,7 @@ typedef struct kafu_launch_opts {
   bool no_prefix;          /* children write straight to out_fd/err_fd */
   const char *events_path; /* every node appends its events here (truncated first), or NULL */
   int out_fd, err_fd;      /* where output goes; 0 = 1 and 2 */
+  const char *restore_path; /* the coordinator starts the run from this snapshot (kafu restore), or NULL */
 } kafu_launch_opts;
 
 /* Every node must be local and every address:port distinct and free. Errors name
@@ -103,8 +124,11 @@ typedef struct kafu_launch_opts {
 int kafu_launch_check(const kafu_config *cfg, kafu_err *err);
 /* Start one `kafu serve --node-id ID CONFIG` per node, relay their output (line
  * by line, "[id] " prefixed unless no_prefix), forward SIGINT/SIGTERM, and wait.
- * Returns the coordinator's exit status (128+N when killed by signal N), or
- * KAFU_EXIT_CLUSTER with err set when a node failed before the program ended.
+ * Returns the exit code of the run, as the node where it ended reports it
+ * (kafu serve --report-fd), else the coordinator's exit status (128+N when
+ * killed by signal N), or KAFU_EXIT_CLUSTER with err set when a node failed
+ * before the program ended. A node killed by a signal launch did not send
+ * (the coordinator too) does not end the run: the others may fail over.
  * Negative + err when nothing could be started. */
 int kafu_launch_run(const kafu_launch_opts *opts, kafu_err *err);
 

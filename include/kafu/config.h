@@ -29,6 +29,8 @@ extern "C" {
 /* Defaults (documented in docs/config.md). */
 #define KAFU_CONFIG_DEFAULT_INTERVAL_MS 1000u
 #define KAFU_CONFIG_DEFAULT_STARTUP_TIMEOUT_MS 30000u
+#define KAFU_CONFIG_DEFAULT_FAILOVER_WAIT_MS 10000u
+#define KAFU_CONFIG_DEFAULT_CHECKPOINT_MEMORY_MB 1024u
 /* Node ids: kafu_node_id_valid (kafu/util.h), the one rule shared with Snapify. */
 
 typedef enum {
@@ -62,6 +64,10 @@ typedef struct kafu_config_node {
   char *placement;           /* NULL when absent (tools then use id) */
   kafu_config_model *models; /* nodes.<id>.models, file order */
   size_t nmodels;
+  /* (extension) node ids that take this node's calls when it is down, tried in
+   * order (docs/migration.md, "Failover"); each a node of `nodes`, not this one */
+  char **standby;
+  size_t nstandby;
   int line, col; /* 1-based position of the node's key in the file */
 } kafu_config_node;
 
@@ -93,6 +99,10 @@ typedef struct kafu_config {
     uint64_t max_model_bytes;  /* cluster.wasi_nn.max_model_bytes, 0 = default (kafu/nn.h) */
     uint64_t max_tensor_bytes; /* cluster.wasi_nn.max_tensor_bytes, 0 = default */
   } wasi_nn;
+  struct {
+    uint32_t wait_ms;              /* how long a send waits for one node to come back before the next */
+    uint32_t checkpoint_memory_mb; /* entry checkpoints kept per node (MiB); the outermost go first */
+  } failover;
   char *token;                 /* cluster.token shared secret (or read from token_file), or NULL */
   char *token_file;            /* cluster.token_file (absolute), or NULL */
   uint32_t startup_timeout_ms; /* coordinator waits this long for peers */

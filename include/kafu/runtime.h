@@ -86,6 +86,13 @@ typedef struct kafu_runtime_opts {
    * DIR/NNNN-<from>-<to>.kafusnap (NNNN = migration number from 0001), for
    * `kafu inspect`. NULL = don't. The directory must exist. */
   const char *snapshot_dir;
+  /* NODE mode: called for every received snapshot before it touches memory,
+   * with its META, RUN, stack, globals and fds decoded (memory not yet); return
+   * negative + err to refuse it (a stale hop, another run, ...). NULL = all
+   * snapshots addressed to this node are taken. Not called for the runtime's
+   * own snapshots (kafu_runtime_restore, entry checkpoints). */
+  int (*admit)(void *ctx, const kafu_snapshot *s, kafu_err *err);
+  void *admit_ctx;
 } kafu_runtime_opts;
 
 /* Load + compile the module, read kafu.meta, check every destination is a node
@@ -101,6 +108,9 @@ uint64_t kafu_runtime_image_id(const kafu_runtime *rt);
 /* Source node of the snapshot received and not yet resumed (NULL otherwise):
  * that node keeps holding kafu_runtime_image_id() as its own baseline. */
 const char *kafu_runtime_received_from(const kafu_runtime *rt);
+/* The snapshot received and not yet resumed (NULL otherwise): its META and RUN
+ * fields (memory aside). */
+const kafu_snapshot *kafu_runtime_received(const kafu_runtime *rt);
 /* Counters for status/metrics. */
 uint64_t kafu_runtime_migrations_in(const kafu_runtime *rt);
 uint64_t kafu_runtime_migrations_out(const kafu_runtime *rt);
@@ -140,6 +150,87 @@ int kafu_runtime_decoder(kafu_runtime *rt, kafu_snap_decoder **out, kafu_err *er
  * and baseline are as before, and it stays ready for another attempt. */
 int kafu_runtime_finish_receive(kafu_runtime *rt, kafu_snap_decoder *dec, kafu_err *err);
 int kafu_runtime_resume(kafu_runtime *rt, kafu_rt_result *res, kafu_err *err);
+
+/* ---- run identity, entry checkpoints, failover (NODE mode; docs/migration.md) --------- */
+
+/* The run and this process's incarnation, written into the RUN section of
+ * every snapshot this runtime sends (0 = no run: no RUN section). */
+void kafu_runtime_set_run(kafu_runtime *rt, uint64_t run_id, uint64_t incarnation);
+/* The hop number the pending checkpoint goes out with (set before encoding it;
+ * retries of the same checkpoint keep it). */
+void kafu_runtime_set_hop(kafu_runtime *rt, uint64_t hop);
+
+/* The pending checkpoint: where it goes (a node id), which call. */
+typedef struct kafu_rt_pending_info {
+  const char *target, *from; /* node ids: destination, and where the program is now */
+  uint32_t fn_id;
+  uint8_t kind; /* kafu_mig_kind */
+  const char *function;
+} kafu_rt_pending_info;
+/* false when there is no pending checkpoint. */
+bool kafu_runtime_pending(const kafu_runtime *rt, kafu_rt_pending_info *out);
+
+/* Entry checkpoints. When the program migrates *into* an annotated call
+ * (ENTER) and the receiver acknowledged, the sender keeps that checkpoint
+ * until the call's return comes back: one per nesting level that left this
+ * node, outermost first. The newest one is "live": its memory is this node's
+ * instance memory (unchanged while the program is elsewhere) and costs
+ * nothing extra. Before a received snapshot overwrites memory while a live
+ * entry stays outstanding, that entry's memory is copied (the pages that
+ * differ from the copy before it, or all of it); above
+ * cluster.failover.checkpoint_memory_mb of copies, the outermost ones are
+ * dropped (their calls can then no longer fail over). A received snapshot
+ * whose migration stack no longer holds an entry's frame resolves (drops) it. */
+typedef struct kafu_rt_entry_info {
+  uint64_t hop;         /* hop of the send into the call */
+  const char *target;   /* node id the call went to */
+  const char *from;     /* node id it was called from */
+  const char *function; /* the annotated function */
+  uint32_t fn_id, depth;
+  bool live;
+  uint64_t bytes; /* held beyond the instance memory */
+  /* kafu_runtime_entry_note: the node process that acknowledged it */
+  const char *delivered_to; /* NULL until noted */
+  uint64_t delivered_incarnation;
+} kafu_rt_entry_info;
+size_t kafu_runtime_entry_count(const kafu_runtime *rt);
+/* i = 0 is the outermost; the strings live until the entries change. */
+void kafu_runtime_entry_get(const kafu_runtime *rt, size_t i, kafu_rt_entry_info *out);
+/* Bytes all entries hold, and how many were dropped over the limit so far. */
+uint64_t kafu_runtime_entry_bytes(const kafu_runtime *rt);
+uint64_t kafu_runtime_entries_dropped(const kafu_runtime *rt);
+/* Record which node process took the newest entry (after kafu_runtime_sent). */
+void kafu_runtime_entry_note(kafu_runtime *rt, const char *delivered_to, uint64_t incarnation);
+/* Failover: the innermost entry becomes the pending checkpoint again, to be
+ * sent to target (the call's node id; its standby may receive it) and run
+ * from its entry. Then kafu_runtime_send_estimate/encode/sent as for any
+ * migration (the acknowledgement makes it an entry again). */
+int kafu_runtime_rearm_entry(kafu_runtime *rt, const char *target, kafu_err *err);
+/* Drop the pending checkpoint unsent (the program went on elsewhere). */
+void kafu_runtime_discard_pending(kafu_runtime *rt);
+
+/* Resume a saved snapshot (kafu restore): validate it fully for this module
+ * and config (format, checksums, module sha256, state, full image), then
+ *  - kafu_runtime_restore: run it here (singlenode modes: as its target node;
+ *    NODE mode: its target must be this node or one it stands by for), until
+ *    the program ends or leaves, as kafu_runtime_resume;
+ *  - kafu_runtime_arm_snapshot (NODE mode): make it the pending checkpoint, to
+ *    be sent to its target node (kafu_runtime_pending tells which). */
+int kafu_runtime_restore(kafu_runtime *rt, const uint8_t *bytes, size_t len, kafu_rt_result *res,
+                         kafu_err *err);
+int kafu_runtime_arm_snapshot(kafu_runtime *rt, const uint8_t *bytes, size_t len, kafu_err *err);
+/* Whether this node may resume a snapshot addressed to node id `role`: its
+ * own id, or a node it is a standby for (nodes.<id>.standby). */
+bool kafu_runtime_has_role(const kafu_runtime *rt, const char *role);
+
+/* On-demand checkpoint (POST /checkpoint): at the next migration point the
+ * program reaches on this node, a full snapshot that resumes right there is
+ * encoded and handed to on_ready (on the engine thread); the program goes on
+ * (or migrates, as it was about to). Thread-safe. */
+typedef void (*kafu_rt_checkpoint_fn)(void *ctx, const uint8_t *bytes, size_t len, const char *err);
+void kafu_runtime_request_checkpoint(kafu_runtime *rt, kafu_rt_checkpoint_fn on_ready, void *ctx);
+/* Forget a request not served yet (returns true when there was one). Thread-safe. */
+bool kafu_runtime_cancel_checkpoint(kafu_runtime *rt);
 
 /* Timing and size of this node's last migration, every phase it saw: a sender
  * fills unwind/encode/transfer (after kafu_runtime_sent), a receiver decode/

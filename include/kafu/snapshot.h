@@ -108,6 +108,16 @@ typedef struct kafu_snapshot {
   uint32_t resume_fn_id;
   uint8_t resume_kind; /* kafu_mig_kind */
 
+  /* the run it belongs to (RUN section, format 1.1; all zero/NULL when absent):
+   * run_id is chosen when a run starts, hop numbers its migrations (high 32
+   * bits: failover epoch, low 32 bits: sequence), sender is the node process
+   * that sent it (a standby sends for another node id), identified by its
+   * incarnation (random per process start). docs/snapshot-format.md, RUN. */
+  uint64_t run_id; /* 0 = no RUN section */
+  uint64_t hop;
+  char *sender; /* may be NULL */
+  uint64_t sender_incarnation;
+
   kafu_snap_frame *frames; /* migration stack, bottom first */
   uint32_t nframes;
   kafu_snap_global *globals;

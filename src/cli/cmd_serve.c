@@ -23,7 +23,7 @@
 void kafu_usage_serve(void) {
   printf(
       "Usage: kafu serve --node-id ID [--listen ADDR] [--token-file FILE] [--events FILE]\n"
-      "                  [--save-snapshots DIR] CONFIG\n"
+      "                  [--save-snapshots DIR] [--restore SNAPSHOT] CONFIG\n"
       "\n"
       "Run one node of a Kafu cluster: an HTTP server (see docs/cluster.md) and the\n"
       "WebAssembly engine. The first node in CONFIG's `nodes` is the coordinator: it\n"
@@ -39,15 +39,21 @@ void kafu_usage_serve(void) {
       "  --token-file FILE     read the cluster token from FILE (instead of CONFIG's\n"
       "                        cluster.token / cluster.token_file)\n"
       "  --events FILE         append migration events to FILE as JSON Lines\n"
-      "  --save-snapshots DIR  debugging: also write every outgoing snapshot to DIR\n"
-      "                        (`kafu inspect DIR/0001-a-b.kafusnap`)\n"
+      "  --save-snapshots DIR  also write every outgoing snapshot to DIR\n"
+      "                        (`kafu inspect DIR/0001-a-b.kafusnap`; a delta gets a full\n"
+      "                        companion 0001-a-b.full.kafusnap for `kafu restore`)\n"
+      "  --restore SNAPSHOT    coordinator only: start the run from SNAPSHOT instead of\n"
+      "                        from the beginning (see `kafu restore`)\n"
+      "  --report-fd FD        (kafu launch) when this node ends the run, write\n"
+      "                        \"exit CODE\" to the open descriptor FD\n"
       "  -h, --help            show this help\n"
       "\n"
       "Endpoints: GET /healthz /readyz /status /metrics /baseline;\n"
-      "           POST /migrate /heartbeat /shutdown need the cluster token (without one,\n"
-      "           only the nodes' own addresses may POST; a warning says so at start).\n"
-      "Exit status: the program's exit code; %d when the cluster failed (a peer died,\n"
-      "a snapshot could not be delivered, start-up timed out); 128+N on signal N.\n",
+      "           POST /migrate /heartbeat /run /checkpoint /shutdown need the cluster token\n"
+      "           (without one, only the nodes' own addresses may POST; a warning says so at start).\n"
+      "Exit status: the program's exit code; %d when the cluster failed (a call could\n"
+      "not run again after its node died, a snapshot could not be delivered, start-up\n"
+      "timed out); 128+N on signal N.\n",
       KAFU_EXIT_CLUSTER);
 }
 
@@ -88,7 +94,8 @@ static int usage_error(const char *fmt, const char *arg) {
 }
 
 int kafu_cmd_serve(int argc, char **argv) {
-  const char *node_id = NULL, *listen = NULL, *events = NULL, *save = NULL, *config = NULL, *token_file = NULL;
+  const char *node_id = NULL, *listen = NULL, *events = NULL, *save = NULL, *config = NULL, *token_file = NULL,
+             *restore = NULL, *report = NULL;
   kafu_err oerr = {0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -97,7 +104,9 @@ int kafu_cmd_serve(int argc, char **argv) {
         (r = kafu_opt_value(argc, argv, &i, "--listen", NULL, &listen, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--token-file", NULL, &token_file, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--events", NULL, &events, &oerr)) ||
-        (r = kafu_opt_value(argc, argv, &i, "--save-snapshots", NULL, &save, &oerr))) {
+        (r = kafu_opt_value(argc, argv, &i, "--save-snapshots", NULL, &save, &oerr)) ||
+        (r = kafu_opt_value(argc, argv, &i, "--restore", NULL, &restore, &oerr)) ||
+        (r = kafu_opt_value(argc, argv, &i, "--report-fd", NULL, &report, &oerr))) {
       if (r < 0) return usage_error("%s", oerr.msg);
       continue;
     }
@@ -133,8 +142,13 @@ int kafu_cmd_serve(int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
   signal(SIGPIPE, SIG_IGN); /* a peer closing a connection must not kill the node */
 
-  kafu_node_opts o = {
-      .cfg = cfg, .self = node_id, .listen = listen, .events_path = events, .save_snapshots_dir = save};
+  kafu_node_opts o = {.cfg = cfg,
+                      .self = node_id,
+                      .listen = listen,
+                      .events_path = events,
+                      .save_snapshots_dir = save,
+                      .restore_path = restore,
+                      .report_fd = report ? atoi(report) : 0};
   kafu_node *node = NULL;
   if (kafu_node_start(&o, &node, &err)) {
     fprintf(stderr, "kafu serve: error: %s\n", err.msg);

@@ -24,7 +24,8 @@
 
 void kafu_usage_singlenode(void) {
   printf(
-      "Usage: kafu singlenode serve [--verify] [--events FILE] [--save-snapshots DIR] CONFIG\n"
+      "Usage: kafu singlenode serve [--verify] [--events FILE] [--save-snapshots DIR]\n"
+      "                             [--restore SNAPSHOT] CONFIG\n"
       "\n"
       "Run a Kafu app in one process, playing every node of CONFIG (kafu-config.yaml).\n"
       "Execution starts on the first node; each call of a KAFU_DEST function switches the\n"
@@ -38,6 +39,8 @@ void kafu_usage_singlenode(void) {
       "                       with --verify, migrations carry bytes and per-phase ms\n"
       "  --save-snapshots DIR write each snapshot as DIR/NNNN-<from>-<to>.kafusnap\n"
       "                       (implies --verify; DIR is created); see `kafu inspect FILE`\n"
+      "  --restore SNAPSHOT   start from SNAPSHOT instead of from the beginning (see\n"
+      "                       `kafu restore`)\n"
       "  -q, --quiet          only warnings and errors on stderr\n"
       "  -h, --help           show this help\n"
       "\n"
@@ -50,7 +53,7 @@ int kafu_cmd_singlenode(int argc, char **argv) {
   int i = 1;
   if (i < argc && !strcmp(argv[i], "serve")) i++;
   bool verify = false, dashdash = false;
-  const char *events_path = NULL, *config_path = NULL, *snap_dir = NULL, *v;
+  const char *events_path = NULL, *config_path = NULL, *snap_dir = NULL, *restore = NULL, *v;
   kafu_err oerr = {0};
   for (; i < argc; i++) {
     const char *a = argv[i];
@@ -70,6 +73,8 @@ int kafu_cmd_singlenode(int argc, char **argv) {
     } else if (!r && (r = kafu_opt_value(argc, argv, &i, "--save-snapshots", NULL, &v, &oerr)) > 0) {
       snap_dir = v;
       verify = true;
+    } else if (!r && (r = kafu_opt_value(argc, argv, &i, "--restore", NULL, &v, &oerr)) > 0) {
+      restore = v;
     } else if (r < 0) {
       return kafu_cli_usage_error("singlenode", "%s", oerr.msg);
     } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
@@ -123,7 +128,16 @@ int kafu_cmd_singlenode(int argc, char **argv) {
     goto out;
   }
   kafu_rt_result res;
-  if (kafu_runtime_run(rt, &res, &err)) {
+  uint8_t *snap = NULL;
+  size_t snap_len = 0;
+  if (restore && kafu_read_file(restore, &snap, &snap_len, &err)) {
+    fprintf(stderr, "kafu singlenode: error: %s\n", err.msg);
+    goto out;
+  }
+  int rrc = restore ? kafu_runtime_restore(rt, snap, snap_len, &res, &err) : kafu_runtime_run(rt, &res, &err);
+  free(snap);
+  if (rrc) {
+    if (restore) kafu_err_prefix(&err, "cannot restore %s", restore);
     fprintf(stderr, "kafu singlenode: error: %s\n", err.msg);
   } else {
     code = res.exit_code;

@@ -131,7 +131,9 @@ int kafu_http_client_init(kafu_http_client *c, const char *host, uint16_t port, 
 void kafu_http_client_free(kafu_http_client *c);
 /* All return 0 when a response arrived (*status set, resp body appended when
  * resp != NULL), or negative + err for a transport failure (refused, timeout,
- * reset). timeout_ms 0 = none (stream: stalls are still detected). */
+ * reset): KAFU_EREFUSED when nothing listens there (the process is gone),
+ * KAFU_EIO otherwise. timeout_ms 0 = none (stream: stalls are still detected). */
+#define KAFU_EREFUSED (-1210)
 int kafu_http_get(kafu_http_client *c, const char *path, long timeout_ms, long *status, kafu_buf *resp,
                   kafu_err *err);
 int kafu_http_post(kafu_http_client *c, const char *path, const void *body, size_t len, long timeout_ms,
@@ -166,6 +168,12 @@ typedef struct kafu_metrics {
   uint64_t heartbeat_failures;
   uint64_t rejected;                                      /* POST /migrate answered 4xx */
   uint64_t retries;                                       /* send attempts beyond the first */
+  uint64_t stale; /* incoming snapshots refused as replays/other runs */
+  /* failover (docs/migration.md): re-runs of a lost call, and their time to recover */
+  uint64_t failover_attempts, failover_successes;
+  double failover_recover_sum; /* seconds, successes only */
+  /* entry checkpoints held (gauges, from the runtime) */
+  uint64_t entries, entry_bytes, entries_dropped;
   uint64_t hist[KAFU_PHASE_COUNT][KAFU_HIST_BUCKETS + 1]; /* last = +Inf */
   double hist_sum[KAFU_PHASE_COUNT];
   uint64_t hist_count[KAFU_PHASE_COUNT];

@@ -7,7 +7,9 @@
  *   GET  /metrics    Prometheus text
  *   GET  /baseline   the memory image id this node holds (delta baseline)
  *   POST /migrate    streamed snapshot body -> decoder -> validate -> resume
- *   POST /heartbeat  follower -> coordinator liveness
+ *   POST /heartbeat  follower -> coordinator liveness (both learn each other's incarnation and run)
+ *   POST /run        coordinator -> followers: the run that starts (its id)
+ *   POST /checkpoint a full snapshot at the program's next migration point on this node
  *   POST /shutdown   {exit_code, reason}: the run is over
  *
  * With a cluster token, every POST needs `Authorization: Bearer <token>`, and
@@ -112,7 +114,12 @@ static void get_status(kafu_node *n, kafu_http_response *resp) {
   kafu_buf_printf(
       b, ",\"migrations\":{\"in\":%" PRIu64 ",\"out\":%" PRIu64 "},\"image_id\":\"%s\",\"uptime_s\":%.3f",
       n->mig_in, n->mig_out, img, kafu_ms_since(n->start_ns) / 1000.0);
-  kafu_buf_printf(b, ",\"version\":\"%s\"}\n", KAFU_VERSION);
+  kafu_node_json_identity(n, b);
+  kafu_buf_printf(b,
+                  ",\"joined\":%s,\"entries\":%zu,\"entry_hop\":%" PRIu64 ",\"entry_bytes\":%" PRIu64
+                  ",\"checkpoint_requested\":%s,\"version\":\"%s\"}\n",
+                  n->run.joined ? "true" : "false", n->ent.n, n->ent.inner_hop, n->ent.bytes,
+                  n->ck.waiting ? "true" : "false", KAFU_VERSION);
   pthread_mutex_unlock(&n->mu);
   ok_json(resp, 200);
 }
@@ -137,6 +144,8 @@ static kafu_http_mode begin_migrate(kafu_node *n, kafu_http_request *r, kafu_htt
     busy = "the run is over on this node", code = 409;
   else if (!n->ready)
     busy = "the module is not loaded yet", code = 503;
+  else if (!n->run.joined)
+    busy = "this node is still asking its peers about a run in progress", code = 503;
   else if (n->state == KAFU_NODE_RUNNING)
     busy = "this node is running the program";
   else if (n->state == KAFU_NODE_RECEIVING)
@@ -227,14 +236,24 @@ static void complete_migrate(kafu_node *n, kafu_http_request *r, kafu_http_respo
   free(m);
   if (!rc) {
     ok_json(resp, 200);
+    char inc[17];
+    kafu_id_str(n->incarnation, inc);
     kafu_buf_printf(&resp->body, "{\"ok\":true,\"node\":");
     kafu_json_quote(&resp->body, n->self);
-    kafu_buf_printf(&resp->body, ",\"bytes\":%" PRIu64 "}\n", r->body_bytes);
+    kafu_buf_printf(&resp->body, ",\"incarnation\":\"%s\",\"bytes\":%" PRIu64 "}\n", inc, r->body_bytes);
     return;
   }
   char peer[80];
   peer_name(r, peer, sizeof peer);
   kafu_metrics_add(&n->metrics, &n->metrics.rejected, 1);
+  if (rc == KAFU_ESTALE || rc == KAFU_ERUN) {
+    /* not malformed: not the snapshot this node expects (a replay, or a copy
+     * the run has moved past); the sender must not retry it */
+    kafu_metrics_add(&n->metrics, &n->metrics.stale, 1);
+    kafu_warnc(&n->log, "refused a snapshot from %s: %s", peer, err.msg);
+    kafu_http_error(resp, 409, n->self, rc == KAFU_ERUN ? "run" : "stale", "%s", err.msg);
+    return;
+  }
   if (rc == KAFU_EBASELINE) {
     kafu_debugc(&n->log, "snapshot from %s is a delta against an image this node does not hold: %s", peer,
                 err.msg);
@@ -273,14 +292,134 @@ static void complete_heartbeat(kafu_node *n, kafu_http_request *r, kafu_http_res
                     from, n->cfg->name);
     return;
   }
+  const char *b = (const char *)r->body.data;
+  char hex[40] = "";
+  uint64_t inc = 0, run = 0;
+  long long hop = 0;
+  if (!kafu_json_get_str(b, r->body.len, "incarnation", hex, sizeof hex)) kafu_mem_image_id_parse(hex, &inc);
+  if (!kafu_json_get_str(b, r->body.len, "run", hex, sizeof hex)) kafu_mem_image_id_parse(hex, &run);
+  if (kafu_json_get_int(b, r->body.len, "hop", &hop) || hop < 0) hop = 0;
+  ok_json(resp, 200);
   pthread_mutex_lock(&n->mu);
   n->last_seen[i] = kafu_now_ns();
-  const char *st = kafu_node_state_name(n->state);
-  pthread_mutex_unlock(&n->mu);
-  ok_json(resp, 200);
+  kafu_node_learn_locked(n, i, inc, run, (uint64_t)hop);
   kafu_buf_printf(&resp->body, "{\"node\":");
   kafu_json_quote(&resp->body, n->self);
-  kafu_buf_printf(&resp->body, ",\"state\":\"%s\"}\n", st);
+  kafu_buf_printf(&resp->body, ",\"state\":\"%s\"", kafu_node_state_name(n->state));
+  kafu_node_json_identity(n, &resp->body);
+  pthread_mutex_unlock(&n->mu);
+  kafu_buf_printf(&resp->body, "}\n");
+}
+
+/* POST /run {"run","hop","node","incarnation"}: the coordinator announces the
+ * run it starts. A node in another run refuses (409 run), unless nothing has
+ * happened in that one yet (no hop, no entry: a start that was superseded). */
+static void complete_run(kafu_node *n, kafu_http_request *r, kafu_http_response *resp) {
+  const char *b = (const char *)r->body.data;
+  char hex[40] = "", from[128] = "";
+  uint64_t run = 0, inc = 0;
+  long long hop = 0;
+  if (kafu_json_get_str(b, r->body.len, "run", hex, sizeof hex) || kafu_mem_image_id_parse(hex, &run) ||
+      !run) {
+    kafu_http_error(resp, 400, n->self, "invalid",
+                    "body must be {\"run\": \"<16 hex>\", \"node\": \"<id>\", ...}");
+    return;
+  }
+  kafu_json_get_str(b, r->body.len, "node", from, sizeof from);
+  if (!kafu_json_get_str(b, r->body.len, "incarnation", hex, sizeof hex)) kafu_mem_image_id_parse(hex, &inc);
+  if (kafu_json_get_int(b, r->body.len, "hop", &hop) || hop < 0) hop = 0;
+  int i = kafu_config_node_index(n->cfg, from);
+  pthread_mutex_lock(&n->mu);
+  if (n->run.id && n->run.id != run) {
+    if (n->run.hop == 0 && n->ent.n == 0 && n->state == KAFU_NODE_IDLE) {
+      n->run.id = 0; /* nothing happened in it: take the new one */
+    } else {
+      char a[17];
+      kafu_id_str(n->run.id, a);
+      uint64_t h = n->run.hop;
+      pthread_mutex_unlock(&n->mu);
+      kafu_http_error(resp, 409, n->self, "run", "this node takes part in run %s (hop %" PRIu64 ")", a, h);
+      return;
+    }
+  }
+  kafu_node_learn_locked(n, i, inc, run, (uint64_t)hop);
+  ok_json(resp, 200);
+  kafu_buf_printf(&resp->body, "{\"ok\":true,\"node\":");
+  kafu_json_quote(&resp->body, n->self);
+  kafu_node_json_identity(n, &resp->body);
+  pthread_mutex_unlock(&n->mu);
+  kafu_buf_printf(&resp->body, "}\n");
+}
+
+/* The runtime hands over an on-demand checkpoint (engine thread). */
+static void checkpoint_ready(void *ctx, const uint8_t *bytes, size_t len, const char *err) {
+  kafu_node *n = ctx;
+  pthread_mutex_lock(&n->mu);
+  n->ck.bytes.len = 0;
+  n->ck.err[0] = 0;
+  if (err)
+    snprintf(n->ck.err, sizeof n->ck.err, "%s", err);
+  else if (kafu_buf_append(&n->ck.bytes, bytes, len))
+    snprintf(n->ck.err, sizeof n->ck.err, "out of memory");
+  n->ck.ready = true;
+  pthread_cond_broadcast(&n->cv);
+  pthread_mutex_unlock(&n->mu);
+}
+
+/* POST /checkpoint [{"timeout_ms": N}]: wait (up to N ms, default 30 s) for
+ * the program to reach a migration point on this node, answer the full
+ * snapshot taken there (application/octet-stream). */
+static void complete_checkpoint(kafu_node *n, kafu_http_request *r, kafu_http_response *resp) {
+  long long timeout = 30000;
+  if (r->body.len && !kafu_json_get_int((const char *)r->body.data, r->body.len, "timeout_ms", &timeout) &&
+      (timeout < 1 || timeout > 86400000)) {
+    kafu_http_error(resp, 400, n->self, "invalid", "timeout_ms must be 1..86400000");
+    return;
+  }
+  pthread_mutex_lock(&n->mu);
+  if (n->state != KAFU_NODE_RUNNING || !n->rt) {
+    kafu_node_state st = n->state;
+    pthread_mutex_unlock(&n->mu);
+    kafu_http_error(resp, 409, n->self, "not_running", "the program is not running on this node (state %s)",
+                    kafu_node_state_name(st));
+    return;
+  }
+  if (n->ck.waiting) {
+    pthread_mutex_unlock(&n->mu);
+    kafu_http_error(resp, 409, n->self, "busy", "a checkpoint is being taken already");
+    return;
+  }
+  n->ck.waiting = true;
+  n->ck.ready = false;
+  pthread_mutex_unlock(&n->mu);
+  kafu_runtime_request_checkpoint(n->rt, checkpoint_ready, n);
+  uint64_t end = kafu_now_ns() + (uint64_t)timeout * 1000000ull;
+  pthread_mutex_lock(&n->mu);
+  while (!n->ck.ready && !n->done && kafu_now_ns() < end) kafu_node_timed_wait(n, 50);
+  bool ready = n->ck.ready;
+  if (!ready && kafu_runtime_cancel_checkpoint(n->rt)) {
+    n->ck.waiting = false;
+    bool done = n->done;
+    pthread_mutex_unlock(&n->mu);
+    if (done)
+      kafu_http_error(resp, 409, n->self, "finished",
+                      "the run ended before the program reached a migration point");
+    else
+      kafu_http_error(resp, 504, n->self, "timeout", "the program reached no migration point within %lld ms",
+                      timeout);
+    return;
+  }
+  while (!n->ck.ready) kafu_node_timed_wait(n, 50); /* taken meanwhile: being handed over */
+  n->ck.waiting = false;
+  if (n->ck.err[0]) {
+    kafu_http_error(resp, 500, n->self, "checkpoint", "%s", n->ck.err);
+  } else {
+    resp->status = 200;
+    resp->content_type = "application/octet-stream";
+    resp->body = n->ck.bytes;
+    n->ck.bytes = (kafu_buf){0};
+  }
+  pthread_mutex_unlock(&n->mu);
 }
 
 static void complete_shutdown(kafu_node *n, kafu_http_request *r, kafu_http_response *resp) {
@@ -312,7 +451,7 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
   bool get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
   bool post = !strcmp(r->method, "POST");
   static const char *const gets[] = {"/healthz", "/readyz", "/status", "/metrics", "/baseline"};
-  static const char *const posts[] = {"/migrate", "/heartbeat", "/shutdown"};
+  static const char *const posts[] = {"/migrate", "/heartbeat", "/shutdown", "/run", "/checkpoint"};
   bool is_get = false, is_post = false;
   for (size_t i = 0; i < sizeof gets / sizeof *gets; i++) is_get |= !strcmp(u, gets[i]);
   for (size_t i = 0; i < sizeof posts / sizeof *posts; i++) is_post |= !strcmp(u, posts[i]);
@@ -353,12 +492,15 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
   }
   if (!strcmp(u, "/healthz")) {
     ok_json(resp, 200);
+    char inc[17];
+    kafu_id_str(n->incarnation, inc);
     kafu_buf_printf(&resp->body, "{\"status\":\"ok\",\"node\":");
     kafu_json_quote(&resp->body, n->self);
-    kafu_buf_printf(&resp->body, "}\n");
+    kafu_buf_printf(&resp->body, ",\"incarnation\":\"%s\"}\n", inc);
   } else if (!strcmp(u, "/readyz")) {
     pthread_mutex_lock(&n->mu);
-    bool ready = n->ready && !n->done;
+    /* ready to take a snapshot: loaded, and it asked its peers about a run in progress */
+    bool ready = n->ready && n->run.joined && !n->done;
     ok_json(resp, ready ? 200 : 503);
     kafu_buf_printf(&resp->body, "{\"ready\":%s,\"node\":", ready ? "true" : "false");
     kafu_json_quote(&resp->body, n->self);
@@ -366,9 +508,12 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
     kafu_json_quote(&resp->body, n->module_sha);
     /* whether this node needs the token: a coordinator without one finds out here */
     kafu_buf_printf(&resp->body, ",\"token\":%s", n->cfg->token ? "true" : "false");
+    kafu_node_json_identity(n, &resp->body);
     if (!ready) {
       kafu_buf_printf(&resp->body, ",\"reason\":");
-      kafu_json_quote(&resp->body, n->done ? "the run is over" : n->not_ready);
+      kafu_json_quote(&resp->body, n->done      ? "the run is over"
+                                   : n->ready ? "asking the peers about a run in progress"
+                                              : n->not_ready);
     }
     kafu_buf_printf(&resp->body, "}\n");
     pthread_mutex_unlock(&n->mu);
@@ -391,7 +536,7 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
   } else if (!strcmp(u, "/migrate")) {
     return begin_migrate(n, r, resp);
   } else {
-    return KAFU_HTTP_BUFFER; /* /heartbeat, /shutdown: small JSON bodies */
+    return KAFU_HTTP_BUFFER; /* /heartbeat, /shutdown, /run, /checkpoint: small JSON bodies */
   }
   return KAFU_HTTP_RESPOND;
 }
@@ -406,6 +551,10 @@ static void complete(void *ctx, kafu_http_request *r, kafu_http_response *resp) 
     complete_migrate(n, r, resp);
   else if (!strcmp(r->url, "/heartbeat"))
     complete_heartbeat(n, r, resp);
+  else if (!strcmp(r->url, "/run"))
+    complete_run(n, r, resp);
+  else if (!strcmp(r->url, "/checkpoint"))
+    complete_checkpoint(n, r, resp);
   else
     complete_shutdown(n, r, resp);
 }

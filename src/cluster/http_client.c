@@ -129,7 +129,8 @@ static int perform(kafu_http_client *c, const char *path, const void *body, size
   if (extra) curl_slist_free_all(extra);
   if (cc != CURLE_OK) {
     *status = 0;
-    return kafu_err_set(err, KAFU_EIO, "%s %s%s: %s", rd || body ? "POST" : "GET", c->hostport, path,
+    return kafu_err_set(err, cc == CURLE_COULDNT_CONNECT ? KAFU_EREFUSED : KAFU_EIO, "%s %s%s: %s",
+                        rd || body ? "POST" : "GET", c->hostport, path,
                         c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
   }
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);

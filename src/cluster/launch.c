@@ -22,9 +22,13 @@
  *
  * Lifetime. Signals SIGINT/SIGTERM are forwarded to the children (a second
  * one sends SIGKILL). Children die with the parent (PR_SET_PDEATHSIG). The
- * run ends when the coordinator exits; stragglers get SIGTERM after a grace
- * period, SIGKILL later. If a follower dies while the coordinator still runs
- * and the coordinator does not end by itself within a grace period (e.g. the
+ * run ends when the node where it ended reports its exit code on a pipe
+ * (kafu serve --report-fd), or when the coordinator exits by itself;
+ * stragglers get SIGTERM after a grace period, SIGKILL later. A node killed
+ * by a signal launch did not send (also the coordinator) does not end the
+ * run: the program may go on elsewhere (failover, docs/migration.md). If a
+ * follower exits with an error while the coordinator still runs and the
+ * coordinator does not end by itself within a grace period (e.g. the
  * follower could not bind its port), the coordinator is stopped and launch
  * exits with KAFU_EXIT_CLUSTER naming the follower.
  */
@@ -161,7 +165,7 @@ static void close_pipes(int p[2][2]) {
 }
 
 static int spawn(const kafu_launch_opts *o, const char *exe, size_t idx, child *c, int out_fd, int err_fd,
-                 const char *token, kafu_err *err) {
+                 const char *token, int report_fd, kafu_err *err) {
   int p[2][2] = {{-1, -1}, {-1, -1}};
   if (!o->no_prefix)
     for (int k = 0; k < 2; k++)
@@ -184,7 +188,7 @@ static int spawn(const kafu_launch_opts *o, const char *exe, size_t idx, child *
     close(tp[1]);
     snprintf(token_arg, sizeof token_arg, "/dev/fd/%d", tp[0]);
   }
-  char *argv[12];
+  char *argv[16];
   int a = 0;
   argv[a++] = (char *)exe;
   argv[a++] = "serve";
@@ -197,6 +201,16 @@ static int spawn(const kafu_launch_opts *o, const char *exe, size_t idx, child *
   if (token) {
     argv[a++] = "--token-file";
     argv[a++] = token_arg;
+  }
+  if (o->restore_path && idx == 0) {
+    argv[a++] = "--restore";
+    argv[a++] = (char *)o->restore_path;
+  }
+  char report_arg[16];
+  if (report_fd > 2) {
+    snprintf(report_arg, sizeof report_arg, "%d", report_fd);
+    argv[a++] = "--report-fd";
+    argv[a++] = report_arg;
   }
   argv[a++] = "--"; /* a config file named "-x.yaml" is still a file */
   argv[a++] = (char *)o->config_path;
@@ -256,6 +270,13 @@ int kafu_launch_run(const kafu_launch_opts *o, kafu_err *err) {
   }
   if (pipe2(g_sig_pipe, O_CLOEXEC | O_NONBLOCK))
     return kafu_err_set(err, KAFU_EIO, "pipe: %s", strerror(errno));
+  /* the node that ends the run reports its exit code on this pipe: every
+   * node inherits the write end (kafu serve --report-fd) */
+  int rep[2] = {-1, -1};
+  if (pipe2(rep, O_CLOEXEC | O_NONBLOCK) || fcntl(rep[1], F_SETFD, 0)) {
+    if (rep[0] >= 0) close(rep[0]), close(rep[1]);
+    rep[0] = rep[1] = -1;
+  }
   struct sigaction sa = {0}, old_int, old_term, old_chld, old_pipe;
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
@@ -269,9 +290,9 @@ int kafu_launch_run(const kafu_launch_opts *o, kafu_err *err) {
 
   size_t n = cfg->nnodes;
   child *cs = calloc(n, sizeof *cs);
-  struct pollfd *pf = calloc(1 + 2 * n, sizeof *pf);
-  child **owner = calloc(1 + 2 * n, sizeof *owner);
-  int *kind = calloc(1 + 2 * n, sizeof *kind);
+  struct pollfd *pf = calloc(2 + 2 * n, sizeof *pf);
+  child **owner = calloc(2 + 2 * n, sizeof *owner);
+  int *kind = calloc(2 + 2 * n, sizeof *kind);
   int rc = 0;
   if (!cs || !pf || !owner || !kind) {
     rc = kafu_err_set(err, KAFU_ENOMEM, "out of memory");
@@ -295,15 +316,19 @@ int kafu_launch_run(const kafu_launch_opts *o, kafu_err *err) {
   /* followers first: they are listening by the time the coordinator looks for them */
   for (size_t k = 0; k < n; k++) {
     size_t i = (k + 1) % n;
-    if (spawn(o, exe, i, &cs[i], out_fd, err_fd, token[0] ? token : NULL, err)) {
+    if (spawn(o, exe, i, &cs[i], out_fd, err_fd, token[0] ? token : NULL, rep[1], err)) {
       signal_children(cs, n, SIGTERM);
       rc = err->code;
       break;
     }
   }
 
+  if (rep[1] >= 0) close(rep[1]);
   int sigs = 0;
   bool coord_done = rc != 0;
+  bool reported = false;
+  int run_code = 0;
+  kafu_buf rep_buf = {0};
   uint64_t straggler_term = 0, straggler_kill = 0, coord_stop_at = 0;
   char failed_node[128] = "";
   int failed_status = 0;
@@ -317,12 +342,20 @@ int kafu_launch_run(const kafu_launch_opts *o, kafu_err *err) {
         if (cs[i].pid != pid) continue;
         cs[i].exited = true;
         cs[i].status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        if (i == 0) {
+        bool killed = WIFSIGNALED(st) && !sigs; /* by someone else: the run may go on elsewhere */
+        if (i == 0 && killed && !reported) {
+          kafu_warn(
+              "kafu launch: the coordinator %s was killed (signal %d); the run goes on if the program is "
+              "elsewhere",
+              cs[i].id, WTERMSIG(st));
+        } else if (i == 0) {
+          if (!coord_done) {
+            uint64_t now = kafu_now_ns();
+            straggler_term = now + 2000ull * 1000000ull;
+            straggler_kill = now + 5000ull * 1000000ull;
+          }
           coord_done = true;
-          uint64_t now = kafu_now_ns();
-          straggler_term = now + 2000ull * 1000000ull;
-          straggler_kill = now + 5000ull * 1000000ull;
-        } else if (!coord_done && cs[i].status != 0 && !failed_node[0] && !sigs) {
+        } else if (!coord_done && !killed && cs[i].status != 0 && !failed_node[0] && !sigs) {
           snprintf(failed_node, sizeof failed_node, "%s", cs[i].id);
           failed_status = cs[i].status;
           uint64_t grace = 2000 + 4ull * cfg->heartbeat.interval_ms;
@@ -353,6 +386,12 @@ int kafu_launch_run(const kafu_launch_opts *o, kafu_err *err) {
 
     nfds_t np = 0;
     pf[np++] = (struct pollfd){.fd = g_sig_pipe[0], .events = POLLIN};
+    nfds_t rep_slot = 0;
+    if (rep[0] >= 0) {
+      rep_slot = np;
+      owner[np] = NULL;
+      pf[np++] = (struct pollfd){.fd = rep[0], .events = POLLIN};
+    }
     for (size_t i = 0; i < n; i++)
       for (int k = 0; k < 2; k++)
         if (cs[i].fds[k] >= 0) {
@@ -364,7 +403,33 @@ int kafu_launch_run(const kafu_launch_opts *o, kafu_err *err) {
     if (pr < 0 && errno != EINTR) break;
     if (pr <= 0) continue;
     for (nfds_t j = 1; j < np; j++)
-      if (pf[j].revents) drain(owner[j], kind[j]);
+      if (pf[j].revents && (!rep_slot || j != rep_slot)) drain(owner[j], kind[j]);
+    if (rep_slot && pf[rep_slot].revents) {
+      char rb[256];
+      ssize_t r = read(rep[0], rb, sizeof rb);
+      if (r > 0) kafu_buf_append(&rep_buf, rb, (size_t)r);
+      if (r == 0) { /* every writer is gone */
+        close(rep[0]);
+        rep[0] = -1;
+      }
+      char *nl;
+      while (rep_buf.len && (nl = memchr(rep_buf.data, '\n', rep_buf.len))) {
+        int code;
+        if (!reported && sscanf((char *)rep_buf.data, "exit %d", &code) == 1) {
+          reported = true;
+          run_code = code;
+          if (!coord_done) { /* the run is over: the others get their grace period */
+            uint64_t now = kafu_now_ns();
+            straggler_term = now + 2000ull * 1000000ull;
+            straggler_kill = now + 5000ull * 1000000ull;
+            coord_done = true;
+          }
+        }
+        size_t used = (size_t)(nl - (char *)rep_buf.data) + 1;
+        memmove(rep_buf.data, rep_buf.data + used, rep_buf.len - used);
+        rep_buf.len -= used;
+      }
+    }
     if (pf[0].revents) {
       unsigned char sb[64];
       ssize_t r = read(g_sig_pipe[0], sb, sizeof sb);
@@ -382,9 +447,11 @@ int kafu_launch_run(const kafu_launch_opts *o, kafu_err *err) {
                    failed_node, failed_status > 128 ? "signal" : "code",
                    failed_status > 128 ? failed_status - 128 : failed_status);
     } else {
-      rc = cs[0].status;
+      rc = reported ? run_code : cs[0].status;
     }
   }
+  kafu_buf_free(&rep_buf);
+  if (rep[0] >= 0) close(rep[0]);
 out:
   for (size_t i = 0; cs && i < n; i++) {
     for (int k = 0; k < 2; k++) {

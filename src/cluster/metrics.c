@@ -85,6 +85,43 @@ void kafu_metrics_render(kafu_metrics *m, const char *node, kafu_buf *o) {
                   "kafu_migration_retries_total{node=\"%s\"} %" PRIu64 "\n",
                   node, m->retries);
   kafu_buf_printf(o,
+                  "# HELP kafu_migration_stale_total Incoming snapshots refused (HTTP 409) as a replay, a "
+                  "superseded copy or another run.\n"
+                  "# TYPE kafu_migration_stale_total counter\n"
+                  "kafu_migration_stale_total{node=\"%s\"} %" PRIu64 "\n",
+                  node, m->stale);
+  kafu_buf_printf(o,
+                  "# HELP kafu_entry_checkpoints Entry checkpoints this node keeps (calls that left it and "
+                  "have not returned).\n"
+                  "# TYPE kafu_entry_checkpoints gauge\n"
+                  "kafu_entry_checkpoints{node=\"%s\"} %" PRIu64
+                  "\n"
+                  "# HELP kafu_entry_checkpoint_bytes Memory the entry checkpoints hold beyond the instance "
+                  "(cluster.failover.checkpoint_memory_mb bounds it).\n"
+                  "# TYPE kafu_entry_checkpoint_bytes gauge\n"
+                  "kafu_entry_checkpoint_bytes{node=\"%s\"} %" PRIu64
+                  "\n"
+                  "# HELP kafu_entry_checkpoints_dropped_total Entry checkpoints dropped over the limit.\n"
+                  "# TYPE kafu_entry_checkpoints_dropped_total counter\n"
+                  "kafu_entry_checkpoints_dropped_total{node=\"%s\"} %" PRIu64 "\n",
+                  node, m->entries, node, m->entry_bytes, node, m->entries_dropped);
+  kafu_buf_printf(o,
+                  "# HELP kafu_failover_attempts_total Calls re-run from their entry checkpoint after their "
+                  "node was lost.\n"
+                  "# TYPE kafu_failover_attempts_total counter\n"
+                  "kafu_failover_attempts_total{node=\"%s\"} %" PRIu64
+                  "\n"
+                  "# HELP kafu_failover_successes_total Re-runs that a node took.\n"
+                  "# TYPE kafu_failover_successes_total counter\n"
+                  "kafu_failover_successes_total{node=\"%s\"} %" PRIu64
+                  "\n"
+                  "# HELP kafu_failover_recover_seconds From noticing the loss to the call running again.\n"
+                  "# TYPE kafu_failover_recover_seconds summary\n"
+                  "kafu_failover_recover_seconds_sum{node=\"%s\"} %.6f\n"
+                  "kafu_failover_recover_seconds_count{node=\"%s\"} %" PRIu64 "\n",
+                  node, m->failover_attempts, node, m->failover_successes, node, m->failover_recover_sum,
+                  node, m->failover_successes);
+  kafu_buf_printf(o,
                   "# HELP kafu_migration_phase_seconds Migration latency by phase.\n"
                   "# TYPE kafu_migration_phase_seconds histogram\n");
   for (int p = 0; p < KAFU_PHASE_COUNT; p++) {

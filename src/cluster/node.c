@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,6 +73,128 @@ void kafu_node_refresh_cache(kafu_node *n) {
   n->image_id = kafu_runtime_image_id(n->rt);
   n->mig_in = kafu_runtime_migrations_in(n->rt);
   n->mig_out = kafu_runtime_migrations_out(n->rt);
+  n->ent.n = kafu_runtime_entry_count(n->rt);
+  n->ent.bytes = kafu_runtime_entry_bytes(n->rt);
+  n->ent.dropped = kafu_runtime_entries_dropped(n->rt);
+  if (n->ent.n) {
+    kafu_rt_entry_info e;
+    kafu_runtime_entry_get(n->rt, n->ent.n - 1, &e);
+    n->ent.inner_hop = e.hop;
+    snprintf(n->ent.inner_fn, sizeof n->ent.inner_fn, "%s", e.function);
+    snprintf(n->ent.inner_target, sizeof n->ent.inner_target, "%s", e.target);
+    snprintf(n->ent.inner_to, sizeof n->ent.inner_to, "%s", e.delivered_to ? e.delivered_to : e.target);
+    n->ent.inner_inc = e.delivered_incarnation;
+  } else {
+    n->ent.inner_hop = 0;
+    n->ent.inner_fn[0] = n->ent.inner_target[0] = n->ent.inner_to[0] = 0;
+    n->ent.inner_inc = 0;
+  }
+  pthread_mutex_lock(&n->metrics.mu);
+  n->metrics.entries = n->ent.n;
+  n->metrics.entry_bytes = n->ent.bytes;
+  n->metrics.entries_dropped = n->ent.dropped;
+  pthread_mutex_unlock(&n->metrics.mu);
+}
+
+/* ---- run identity ---------------------------------------------------------------------------- */
+
+void kafu_id_str(uint64_t id, char out[17]) { snprintf(out, 17, "%016" PRIx64, id); }
+
+uint64_t kafu_next_epoch(uint64_t hop) { return ((hop >> 32) + 1) << 32 | 1; }
+
+void kafu_node_learn_locked(kafu_node *n, int peer, uint64_t inc, uint64_t run, uint64_t hop) {
+  if (peer >= 0 && (size_t)peer < n->cfg->nnodes && inc) n->run.peer_inc[peer] = inc;
+  if (!run) return;
+  if (!n->run.id) {
+    n->run.id = run; /* the runtime gets it before its next send (engine thread) */
+    char id[17];
+    kafu_id_str(run, id);
+    kafu_infoc(&n->log, "joined run %s (learnt from node %s)", id, peer >= 0 ? n->cfg->nodes[peer].id : "?");
+  }
+  if (run == n->run.id && hop > n->run.hop) n->run.hop = hop;
+}
+
+void kafu_node_identity_body(kafu_node *n, kafu_buf *b) {
+  pthread_mutex_lock(&n->mu);
+  kafu_buf_printf(b, "{\"node\":");
+  kafu_json_quote(b, n->self);
+  kafu_node_json_identity(n, b);
+  pthread_mutex_unlock(&n->mu);
+  kafu_buf_printf(b, "}");
+}
+
+void kafu_node_json_identity(kafu_node *n, kafu_buf *b) {
+  char inc[17], run[17];
+  kafu_id_str(n->incarnation, inc);
+  kafu_id_str(n->run.id, run);
+  kafu_buf_printf(b, ",\"incarnation\":\"%s\",\"run\":\"%s\",\"hop\":%" PRIu64, inc, run, n->run.hop);
+}
+
+/* The current incarnation of node i (GET /healthz), 0 when it does not answer. */
+static uint64_t ask_incarnation(kafu_node *n, int i) {
+  kafu_http_client c = {0};
+  kafu_err e = {0};
+  long st = 0;
+  kafu_buf resp = {0};
+  uint64_t inc = 0;
+  char hex[40] = "";
+  if (!kafu_http_client_init(&c, n->cfg->nodes[i].address, n->cfg->nodes[i].port, n->cfg->token, &e) &&
+      !kafu_http_get(&c, "/healthz", 1000, &st, &resp, &e) && st == 200 &&
+      !kafu_json_get_str((const char *)resp.data, resp.len, "incarnation", hex, sizeof hex))
+    kafu_mem_image_id_parse(hex, &inc);
+  kafu_buf_free(&resp);
+  kafu_http_client_free(&c);
+  return inc;
+}
+
+int kafu_node_admit(void *ctx, const kafu_snapshot *s, kafu_err *err) {
+  kafu_node *n = ctx;
+  int si = s->sender ? kafu_config_node_index(n->cfg, s->sender) : -1;
+  pthread_mutex_lock(&n->mu);
+  uint64_t run = n->run.id, hop = n->run.hop, known = si >= 0 ? n->run.peer_inc[si] : 0;
+  pthread_mutex_unlock(&n->mu);
+  char a[17], b[17];
+  kafu_id_str(run, a);
+  kafu_id_str(s->run_id, b);
+  if (!s->run_id) {
+    if (!run) return 0; /* no run known here either: e.g. a snapshot posted by hand to a lone node */
+    return kafu_err_set(
+        err, KAFU_ERUN,
+        "the snapshot names no run (written by an older kafu?); this node takes part in run %s", a);
+  }
+  if (run && s->run_id != run)
+    return kafu_err_set(err, KAFU_ERUN, "the snapshot belongs to run %s; this node takes part in run %s", b,
+                        a);
+  if (run && s->hop <= hop)
+    return kafu_err_set(err, KAFU_ESTALE,
+                        "the snapshot is hop %" PRIu64 " of run %s, but this node has seen hop %" PRIu64
+                        " already: a replay of an earlier migration, or a copy the run has moved past",
+                        s->hop, b, hop);
+  if (si >= 0 && si != n->self_idx && s->sender_incarnation && known && known != s->sender_incarnation) {
+    /* the sender may have restarted since we last heard of it: ask it */
+    uint64_t now = ask_incarnation(n, si);
+    if (now != s->sender_incarnation) {
+      kafu_id_str(s->sender_incarnation, a);
+      kafu_id_str(now, b);
+      return kafu_err_set(
+          err, KAFU_ESTALE,
+          "the snapshot was sent by incarnation %s of node %s, which is now %s%s: a snapshot of a "
+          "process that is gone",
+          a, s->sender, now ? "incarnation " : "unreachable", now ? b : "");
+    }
+  }
+  return 0;
+}
+
+/* The node that ends a run under `kafu launch` tells it the exit code
+ * (--report-fd, a pipe launch reads), so launch exits with it even when the
+ * coordinator is gone. */
+static void report_to_launch(kafu_node *n, int code) {
+  if (n->o.report_fd <= 2) return;
+  char line[32];
+  int len = snprintf(line, sizeof line, "exit %d\n", code);
+  if (write(n->o.report_fd, line, (size_t)len) < 0) { /* launch is gone: nothing to tell */
+  }
 }
 
 void kafu_node_finish(kafu_node *n, int code, bool failure, const char *reason) {
@@ -126,6 +249,7 @@ void kafu_node_end_cluster(kafu_node *n, kafu_http_client *set, int code, const 
   pthread_mutex_unlock(&n->mu);
   if (already) return;
   /* no log here: `kafu serve` prints the reason as its final error */
+  report_to_launch(n, code);
   kafu_node_broadcast_shutdown(n, set, code, status, reason);
   kafu_node_finish(n, code, failure, reason);
 }
@@ -138,6 +262,11 @@ int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err) 
   *out = NULL;
   const kafu_config *cfg = opts->cfg;
   if (!cfg || !opts->self) return kafu_err_set(err, KAFU_EINVAL, "node options need a config and a node id");
+  if (opts->restore_path && cfg->nnodes && strcmp(opts->self, cfg->nodes[0].id))
+    return kafu_err_set(
+        err, KAFU_EINVAL,
+        "a run is restored by the coordinator (node %s, the first in `nodes`), not by node %s",
+        cfg->nodes[0].id, opts->self);
   int idx = kafu_config_node_index(cfg, opts->self);
   if (idx < 0) {
     kafu_buf names = {0};
@@ -175,6 +304,7 @@ int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err) 
   n->o.listen = dup_or_null(opts->listen);
   n->o.events_path = dup_or_null(opts->events_path);
   n->o.save_snapshots_dir = dup_or_null(opts->save_snapshots_dir);
+  n->o.restore_path = dup_or_null(opts->restore_path);
   n->cfg = cfg;
   n->self_idx = idx;
   n->coordinator = idx == 0;
@@ -197,10 +327,18 @@ int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err) 
   n->eng_cl = calloc(cfg->nnodes, sizeof *n->eng_cl);
   n->live_cl = calloc(cfg->nnodes, sizeof *n->live_cl);
   n->tx.peer_image = calloc(cfg->nnodes, sizeof *n->tx.peer_image);
-  if (!n->last_seen || !n->eng_cl || !n->live_cl || !n->tx.peer_image) {
+  n->run.peer_inc = calloc(cfg->nnodes, sizeof *n->run.peer_inc);
+  n->run.route = calloc(cfg->nnodes, sizeof *n->run.route);
+  if (!n->last_seen || !n->eng_cl || !n->live_cl || !n->tx.peer_image || !n->run.peer_inc || !n->run.route) {
     kafu_node_free(n);
     return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
   }
+  for (size_t i = 0; i < cfg->nnodes; i++) n->run.route[i] = (int)i;
+  if (n->o.report_fd > 2) fcntl(n->o.report_fd, F_SETFD, FD_CLOEXEC); /* not for our own children */
+  while (!n->incarnation)
+    if (getrandom(&n->incarnation, sizeof n->incarnation, 0) != sizeof n->incarnation)
+      n->incarnation = kafu_now_ns() ^ ((uint64_t)getpid() << 32);
+  n->run.peer_inc[idx] = n->incarnation;
   kafu_http_global_init();
 
   if (n->o.events_path) {
@@ -229,7 +367,10 @@ int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err) 
     kafu_node_free(n);
     return rc;
   }
-  kafu_infoc(&n->log, "listening on %s (%s)", n->hostport, n->coordinator ? "coordinator" : "follower");
+  char inc[17];
+  kafu_id_str(n->incarnation, inc);
+  kafu_infoc(&n->log, "listening on %s (%s, incarnation %s)", n->hostport,
+             n->coordinator ? "coordinator" : "follower", inc);
 
   n->engine_running = true;
   if (pthread_create(&n->engine_thr, NULL, kafu_node_engine_main, n)) {
@@ -306,6 +447,9 @@ int kafu_node_free(kafu_node *n) {
   free(n->live_cl);
   free(n->last_seen);
   free(n->tx.peer_image);
+  free(n->run.peer_inc);
+  free(n->run.route);
+  kafu_buf_free(&n->ck.bytes);
   kafu_buf_free(&n->tx.buf);
   free(n->tx.ring);
   if (n->events) fclose(n->events);
@@ -315,6 +459,7 @@ int kafu_node_free(kafu_node *n) {
   free((char *)n->o.listen);
   free((char *)n->o.events_path);
   free((char *)n->o.save_snapshots_dir);
+  free((char *)n->o.restore_path);
   free(n);
   return 0;
 }

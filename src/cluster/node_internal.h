@@ -70,6 +70,39 @@ struct kafu_node {
     bool resume;   /* a snapshot was restored: run the program */
     bool borrowed; /* an HTTP thread runs a call itself while the engine is parked */
   } mbox;
+  uint64_t incarnation; /* random per process start: tells a restarted node from the one that held the run */
+  /* the run (docs/migration.md, "Run identity"): guarded by mu */
+  struct {
+    uint64_t id;        /* 0 = no run known yet */
+    uint64_t hop;       /* highest hop seen: sent, received, or learnt from a peer */
+    bool joined;        /* asked the peers about a run in progress (snapshots wait for it) */
+    uint64_t *peer_inc; /* per node: its incarnation as last seen (0 = unknown) */
+    int *route;         /* per node id: the node process that serves it now (a standby after failover) */
+  } run;
+  /* copies of the runtime's entry checkpoints for other threads (refresh_cache) */
+  struct {
+    size_t n;
+    uint64_t bytes, dropped;
+    uint64_t inner_hop; /* the innermost entry */
+    char inner_fn[128], inner_target[64], inner_to[64];
+    uint64_t inner_inc;
+  } ent;
+  /* failover of the innermost entry (liveness decides, the engine thread acts) */
+  struct {
+    bool requested;
+    uint64_t hop;       /* the hop (new epoch) the re-sent entry goes out with */
+    uint64_t entry_hop; /* the entry it is for */
+    char lost[64];      /* the node process that was lost */
+    char why[1000];
+    uint64_t t_lost;       /* when the loss was detected */
+    uint64_t accepted_inc; /* a changed incarnation found harmless (the program lives on) */
+  } fo;
+  /* POST /checkpoint: one waiting request at a time */
+  struct {
+    bool waiting, ready;
+    kafu_buf bytes;
+    char err[600];
+  } ck;
   char last_mig_id[128]; /* X-Kafu-Migration-Id of the last snapshot accepted here */
   uint64_t recv_bytes;   /* the snapshot being finished (for the log) */
   double recv_ms;
@@ -97,6 +130,12 @@ struct kafu_node {
     unsigned seq;
     char mig_id[128]; /* id of the outgoing migration: "<self>.<start time>.<seq>" */
   } tx;
+};
+
+/* Refusals of a snapshot that is not the one this node expects (409). */
+enum {
+  KAFU_ESTALE = -1200, /* a hop this node has already seen, or from a replaced sender: a replay */
+  KAFU_ERUN = -1201,   /* another run */
 };
 
 /* Header naming a migration, so a retry after a lost acknowledgement is
@@ -127,13 +166,45 @@ void *kafu_node_engine_main(void *arg);
 int kafu_node_engine_call(kafu_node *n, kafu_call_kind kind, kafu_snap_decoder **dec, kafu_err *err);
 
 /* node_send.c */
-/* Deliver the pending checkpoint to target; 0 once acknowledged. */
-int kafu_node_send_snapshot(kafu_node *n, const char *target, kafu_err *err);
+/* Deliver the pending checkpoint to node id target: its current node process,
+ * the node itself (waiting up to cluster.failover.wait_ms for it), then its
+ * standbys in order. hop 0 = the next hop of the run. 0 once acknowledged;
+ * KAFU_ESTALE when a receiver says the program has moved on without us (the
+ * checkpoint is then obsolete). */
+int kafu_node_send_snapshot(kafu_node *n, const char *target, uint64_t hop, kafu_err *err);
+
+/* node.c: run identity */
+/* "%016llx" of an id. */
+void kafu_id_str(uint64_t id, char out[17]);
+/* Learn what a peer says about the run (status, heartbeat): adopt its run when
+ * none is known, raise the hop. n->mu held. */
+void kafu_node_learn_locked(kafu_node *n, int peer, uint64_t inc, uint64_t run, uint64_t hop);
+/* The hop after every hop seen, in a new failover epoch (high 32 bits). */
+uint64_t kafu_next_epoch(uint64_t hop);
+/* Append the node's identity fields to a JSON object being written:
+ * ,"incarnation":"..","run":"..","hop":N (n->mu held). */
+void kafu_node_json_identity(kafu_node *n, kafu_buf *b);
+/* {"node":"<self>",<identity>}: what heartbeats and POST /run carry (takes n->mu). */
+void kafu_node_identity_body(kafu_node *n, kafu_buf *b);
+
+/* liveness.c: what the peers say (GET /status of each) */
+typedef struct kafu_peer_view {
+  bool ok;
+  uint64_t inc, run, hop, entry_hop;
+  bool holds; /* running, sending or receiving the program */
+  char state[16];
+} kafu_peer_view;
+void kafu_node_survey(kafu_node *n, kafu_http_client *set, kafu_peer_view *out, long timeout_ms);
 
 /* endpoints.c */
 kafu_http_handlers kafu_node_handlers(kafu_node *n);
 /* liveness.c */
 void *kafu_node_liveness_main(void *arg);
+/* 0 when every peer is ready; 1 when a peer takes part in a run already. */
 int kafu_node_wait_peers(kafu_node *n, kafu_err *err);
+/* The runtime's admission hook (kafu_runtime_opts.admit): a snapshot is taken
+ * only for this node's run and a hop it has not seen, from the current
+ * incarnation of its sender; else KAFU_ERUN / KAFU_ESTALE. */
+int kafu_node_admit(void *ctx, const kafu_snapshot *s, kafu_err *err);
 
 #endif

@@ -129,7 +129,11 @@ static void *xfer_main(void *arg) {
   return NULL;
 }
 
-typedef enum { ATTEMPT_OK, ATTEMPT_BASELINE, ATTEMPT_TRANSIENT, ATTEMPT_FATAL } attempt_result;
+typedef enum { ATTEMPT_OK, ATTEMPT_BASELINE, ATTEMPT_TRANSIENT, ATTEMPT_FATAL, ATTEMPT_STALE } attempt_result;
+
+static int buf_append_cb(void *ctx, const void *p, size_t n) {
+  return kafu_buf_append(ctx, p, n) ? KAFU_ENOMEM : 0;
+}
 
 static FILE *open_tee(kafu_node *n, const char *target) {
   if (!n->o.save_snapshots_dir) return NULL;
@@ -201,9 +205,10 @@ static int send_write(void *ctx, const void *p, size_t n) {
   return pipe_write(&sc->sp, p, n);
 }
 
-/* One POST /migrate with the snapshot encoded against receiver_id. */
+/* One POST /migrate with the snapshot encoded against receiver_id. *inc gets
+ * the receiver's incarnation from its 200. */
 static attempt_result send_once(kafu_node *n, kafu_http_client *cl, const char *target, uint64_t receiver_id,
-                                kafu_snap_stats *stats, bool *duplicate, kafu_err *err) {
+                                kafu_snap_stats *stats, bool *duplicate, uint64_t *inc, kafu_err *err) {
   send_ctx sc = {0};
   snap_pipe *sp = &sc.sp;
   pthread_mutex_init(&sp->mu, NULL);
@@ -265,6 +270,10 @@ static attempt_result send_once(kafu_node *n, kafu_http_client *cl, const char *
   } else if (x->status == 200) {
     ar = ATTEMPT_OK;
     *duplicate = strstr(body, "\"duplicate\":true") != NULL;
+    char hex[40] = "";
+    if (kafu_json_get_str(body, strlen(body), "incarnation", hex, sizeof hex) ||
+        kafu_mem_image_id_parse(hex, inc))
+      *inc = 0;
   } else {
     char kind[64] = "", msg[1024] = "";
     kafu_json_get_str(body, strlen(body), "error", kind, sizeof kind);
@@ -273,6 +282,8 @@ static attempt_result send_once(kafu_node *n, kafu_http_client *cl, const char *
                  kind, msg[0] ? ": " : "", msg);
     if (x->status == 409 && !strcmp(kind, "baseline"))
       ar = ATTEMPT_BASELINE;
+    else if (x->status == 409 && (!strcmp(kind, "stale") || !strcmp(kind, "run")))
+      ar = ATTEMPT_STALE; /* the run went on without this checkpoint */
     else if (x->status == 409 || x->status >= 500)
       ar = ATTEMPT_TRANSIENT;
     else
@@ -303,14 +314,48 @@ static int query_baseline(kafu_node *n, kafu_http_client *cl, uint64_t *id, kafu
   return rc;
 }
 
-/* Deliver the pending checkpoint to target; 0 once acknowledged. */
-int kafu_node_send_snapshot(kafu_node *n, const char *target, kafu_err *err) {
-  int ti = kafu_config_node_index(n->cfg, target);
-  if (ti < 0) return kafu_err_set(err, KAFU_EINVAL, "migration to unknown node '%s'", target);
-  kafu_http_client *cl = kafu_node_client(n, n->eng_cl, (size_t)ti, err);
+/* --save-snapshots: a delta needs the receiver's baseline to mean anything,
+ * so next to a snapshot that went out as a delta a full one is written too
+ * (NNNN-<from>-<to>.full.kafusnap), which `kafu restore` can resume. */
+static void save_full(kafu_node *n, const char *target) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%04u-%s-%s.full.kafusnap", n->o.save_snapshots_dir, n->tx.seq, n->self,
+           target);
+  kafu_buf b = {0};
+  kafu_err e = {0};
+  if (kafu_runtime_encode(n->rt, 0, buf_append_cb, &b, NULL, &e) ||
+      kafu_write_file_atomic(path, b.data, b.len, &e))
+    kafu_warnc(&n->log, "--save-snapshots: cannot write %s: %s", path, e.msg);
+  kafu_buf_free(&b);
+}
+
+/* The node processes that may take a snapshot for node id ti, in order: the
+ * one serving it now, the node itself, its standbys. Never this process. */
+static size_t candidates(kafu_node *n, int ti, int *out) {
+  size_t k = 0;
+  int first = n->run.route[ti];
+  int all[66];
+  size_t na = 0;
+  all[na++] = first;
+  all[na++] = ti;
+  const kafu_config_node *t = &n->cfg->nodes[ti];
+  for (size_t i = 0; i < t->nstandby && na < 66; i++)
+    all[na++] = kafu_config_node_index(n->cfg, t->standby[i]);
+  for (size_t i = 0; i < na; i++) {
+    bool dup = all[i] < 0 || all[i] == n->self_idx;
+    for (size_t j = 0; j < k && !dup; j++) dup = out[j] == all[i];
+    if (!dup) out[k++] = all[i];
+  }
+  return k;
+}
+
+/* Deliver the pending checkpoint to one node process (ci) for node id
+ * target; 0 once acknowledged. Transient failures are retried for up to
+ * cluster.failover.wait_ms. */
+static int send_to(kafu_node *n, const char *target, int ci, bool *stale, kafu_err *err) {
+  const char *cid = n->cfg->nodes[ci].id;
+  kafu_http_client *cl = kafu_node_client(n, n->eng_cl, (size_t)ci, err);
   if (!cl) return err->code;
-  n->tx.seq++;
-  snprintf(n->tx.mig_id, sizeof n->tx.mig_id, "%s.%" PRIu64 ".%u", n->self, n->start_wall_ns, n->tx.seq);
   bool full_only = n->cfg->migration.mode == KAFU_MEMORY_MIGRATION_FULL;
   uint64_t start = kafu_now_ns();
   uint64_t wait_ms = KAFU_SEND_RETRY_FIRST_MS;
@@ -321,20 +366,23 @@ int kafu_node_send_snapshot(kafu_node *n, const char *target, kafu_err *err) {
     if (attempt > 1) kafu_metrics_add(&n->metrics, &n->metrics.retries, 1);
     uint64_t rid = 0;
     /* the cached guess saves the GET /baseline round trip before every POST */
-    uint64_t guess = full_only || full_next || always_query ? 0 : n->tx.peer_image[ti];
-    n->tx.peer_image[ti] = 0; /* until this attempt is acknowledged */
+    uint64_t guess = full_only || full_next || always_query ? 0 : n->tx.peer_image[ci];
+    n->tx.peer_image[ci] = 0; /* until this attempt is acknowledged */
     if (guess) rid = guess;
     if (full_only || full_next || guess || query_baseline(n, cl, &rid, err) == 0) {
       uint64_t t0 = kafu_now_ns();
       kafu_snap_stats st = {0};
       bool dup = false;
-      attempt_result ar = send_once(n, cl, target, rid, &st, &dup, err);
+      uint64_t inc = 0;
+      attempt_result ar = send_once(n, cl, cid, rid, &st, &dup, &inc, err);
       if (ar == ATTEMPT_OK) {
         double ms = kafu_ms_since(t0);
+        if (n->o.save_snapshots_dir && st.delta) save_full(n, cid);
         kafu_runtime_sent(n->rt, ms);
+        kafu_runtime_entry_note(n->rt, cid, inc);
         /* the receiver now holds our image, unless it had taken this migration
          * earlier (duplicate) and may have moved on since */
-        n->tx.peer_image[ti] = dup ? 0 : kafu_runtime_image_id(n->rt);
+        n->tx.peer_image[ci] = dup ? 0 : kafu_runtime_image_id(n->rt);
         kafu_metrics_observe(&n->metrics, KAFU_PHASE_TRANSFER, ms);
         kafu_rt_migration_stats ls;
         kafu_runtime_last_stats(n->rt, &ls);
@@ -344,30 +392,95 @@ int kafu_node_send_snapshot(kafu_node *n, const char *target, kafu_err *err) {
         n->metrics.raw_bytes += st.raw_bytes;
         n->metrics.wire_bytes += st.wire_bytes;
         pthread_mutex_unlock(&n->metrics.mu);
+        pthread_mutex_lock(&n->mu);
+        if (inc) n->run.peer_inc[ci] = inc;
+        pthread_mutex_unlock(&n->mu);
+        bool standby = strcmp(cid, target) != 0; /* always worth a line */
         kafu_logc(&n->log,
-                  kafu_metrics_note(&n->metrics, &n->log, false, st.wire_bytes) ? KAFU_LOG_INFO : KAFU_LOG_DEBUG,
-                  "migrated to %s: %" PRIu64 " bytes on the wire (%s, %" PRIu64 " pages), %.2f ms%s", target,
-                  st.wire_bytes, st.delta ? "delta" : "full", st.pages, ms, attempt > 1 ? " (after retries)" : "");
+                  kafu_metrics_note(&n->metrics, &n->log, false, st.wire_bytes) || standby ? KAFU_LOG_INFO
+                                                                                            : KAFU_LOG_DEBUG,
+                  "migrated to %s%s%s: %" PRIu64 " bytes on the wire (%s, %" PRIu64 " pages), %.2f ms%s", target,
+                  standby ? " on its standby " : "", standby ? cid : "", st.wire_bytes, st.delta ? "delta" : "full",
+                  st.pages, ms, attempt > 1 ? " (after retries)" : "");
         return 0;
       }
+      if (ar == ATTEMPT_STALE) {
+        *stale = true;
+        return kafu_err_prefix(err, "node %s at %s", cid, cl->hostport);
+      }
       if (ar == ATTEMPT_FATAL)
-        return kafu_err_prefix(err, "snapshot for node %s at %s rejected", target, cl->hostport);
+        return kafu_err_prefix(err, "snapshot for node %s at %s rejected", cid, cl->hostport);
       if (ar == ATTEMPT_BASELINE && !full_next) {
         /* the receiver no longer holds the image the delta was against (e.g. a
          * rejected upload overwrote its memory): receiver_image_id 0 = full image */
-        kafu_infoc(&n->log, "%s does not hold the delta's baseline; sending the full image", target);
+        kafu_infoc(&n->log, "%s does not hold the delta's baseline; sending the full image", cid);
         full_next = true;
         continue;
       }
       if (ar == ATTEMPT_BASELINE)
-        return kafu_err_prefix(err, "node %s refused even a full snapshot as a delta", target);
+        return kafu_err_prefix(err, "node %s refused even a full snapshot as a delta", cid);
     }
     double elapsed = kafu_ms_since(start);
-    if (elapsed + (double)wait_ms > KAFU_SEND_RETRY_TOTAL_MS)
-      return kafu_err_prefix(err, "could not deliver the snapshot to node %s at %s (%d attempts in %.1f s)",
-                             target, cl->hostport, attempt, elapsed / 1000.0);
-    kafu_warnc(&n->log, "sending to %s failed (%s); retrying in %" PRIu64 " ms", target, err->msg, wait_ms);
+    if (elapsed + (double)wait_ms > (double)n->cfg->failover.wait_ms)
+      return kafu_err_prefix(err,
+                             "could not deliver the snapshot to node %s at %s (%d attempt%s in %.1f s, "
+                             "cluster.failover.wait_ms %u)",
+                             cid, cl->hostport, attempt, attempt == 1 ? "" : "s", elapsed / 1000.0,
+                             n->cfg->failover.wait_ms);
+    kafu_warnc(&n->log, "sending to %s failed (%s); retrying in %" PRIu64 " ms", cid, err->msg, wait_ms);
     if (!kafu_node_sleep(n, wait_ms)) return kafu_err_setc(&n->log, err, KAFU_EIO, "shutting down");
     wait_ms = wait_ms * 2 > KAFU_SEND_RETRY_MAX_WAIT_MS ? KAFU_SEND_RETRY_MAX_WAIT_MS : wait_ms * 2;
   }
+}
+
+int kafu_node_send_snapshot(kafu_node *n, const char *target, uint64_t hop, kafu_err *err) {
+  int ti = kafu_config_node_index(n->cfg, target);
+  if (ti < 0) return kafu_err_set(err, KAFU_EINVAL, "migration to unknown node '%s'", target);
+  n->tx.seq++;
+  snprintf(n->tx.mig_id, sizeof n->tx.mig_id, "%s.%" PRIu64 ".%u", n->self, n->start_wall_ns, n->tx.seq);
+  pthread_mutex_lock(&n->mu);
+  /* counted as seen once acknowledged: peers learn hops from each other
+   * (heartbeats, status), and one still in flight must not look like a replay
+   * to its own receiver */
+  if (!hop) hop = n->run.hop + 1;
+  kafu_runtime_set_run(n->rt, n->run.id, n->incarnation);
+  pthread_mutex_unlock(&n->mu);
+  kafu_runtime_set_hop(n->rt, hop);
+  int cand[66];
+  size_t nc = candidates(n, ti, cand);
+  if (!nc)
+    return kafu_err_set(err, KAFU_EINVAL,
+                        "node %s cannot take the program: it is this node's own id or a standby "
+                        "of it only",
+                        target);
+  kafu_buf why = {0};
+  int rc = 0;
+  for (size_t k = 0; k < nc; k++) {
+    bool stale = false;
+    kafu_err e = {0};
+    rc = send_to(n, target, cand[k], &stale, &e);
+    if (!rc) {
+      pthread_mutex_lock(&n->mu);
+      n->run.route[ti] = cand[k];
+      if (hop > n->run.hop) n->run.hop = hop;
+      pthread_mutex_unlock(&n->mu);
+      kafu_buf_free(&why);
+      return 0;
+    }
+    if (stale) {
+      kafu_buf_free(&why);
+      *err = e;
+      return KAFU_ESTALE;
+    }
+    kafu_buf_printf(&why, "%s%s", why.len ? "; " : "", e.msg);
+    pthread_mutex_lock(&n->mu);
+    bool done = n->done;
+    pthread_mutex_unlock(&n->mu);
+    if (done) break;
+    if (k + 1 < nc)
+      kafu_warnc(&n->log, "%s; trying %s (standby for %s)", e.msg, n->cfg->nodes[cand[k + 1]].id, target);
+  }
+  kafu_err_set(err, rc ? rc : KAFU_EIO, "%s", kafu_buf_cstr(&why));
+  kafu_buf_free(&why);
+  return err->code;
 }

@@ -31,6 +31,8 @@ void kafu_config_free(kafu_config *c) {
       free(c->nodes[i].models[j].path);
     }
     free(c->nodes[i].models);
+    for (size_t j = 0; j < c->nodes[i].nstandby; j++) free(c->nodes[i].standby[j]);
+    free(c->nodes[i].standby);
   }
   free(c->nodes);
   free(c->token);
@@ -76,6 +78,7 @@ kafu_config *kafu_config_dup(const kafu_config *c) {
       d->nodes[i].id = d->nodes[i].address = d->nodes[i].placement = NULL;
       d->nodes[i].models = NULL;
       d->nodes[i].nmodels = 0;
+      d->nodes[i].standby = NULL, d->nodes[i].nstandby = 0;
       d->nnodes = i + 1;
       ok = dup_str(&d->nodes[i].id, c->nodes[i].id) && dup_str(&d->nodes[i].address, c->nodes[i].address) &&
            dup_str(&d->nodes[i].placement, c->nodes[i].placement);
@@ -87,6 +90,11 @@ kafu_config *kafu_config_dup(const kafu_config *c) {
           ok = dup_str(&d->nodes[i].models[j].name, c->nodes[i].models[j].name) &&
                dup_str(&d->nodes[i].models[j].path, c->nodes[i].models[j].path);
         }
+      }
+      if (ok && c->nodes[i].nstandby) {
+        ok = (d->nodes[i].standby = calloc(c->nodes[i].nstandby, sizeof(char *))) != NULL;
+        for (size_t j = 0; ok && j < c->nodes[i].nstandby; j++)
+          if ((ok = dup_str(&d->nodes[i].standby[j], c->nodes[i].standby[j]))) d->nodes[i].nstandby = j + 1;
       }
     }
   } else {

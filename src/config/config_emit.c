@@ -35,6 +35,10 @@ int kafu_config_to_yaml(const kafu_config *c, unsigned flags, kafu_buf *out, kaf
       for (size_t j = 0; j < c->nodes[i].nmodels; j++)
         kafu_y_put_str(ms, c->nodes[i].models[j].name, c->nodes[i].models[j].path);
     }
+    if (c->nodes[i].nstandby) {
+      kafu_ynode *sb = kafu_y_put(n, "standby", kafu_y_flow_seq());
+      for (size_t j = 0; j < c->nodes[i].nstandby; j++) kafu_y_push(sb, kafu_y_str(c->nodes[i].standby[j]));
+    }
   }
 
   kafu_ynode *cl = kafu_y_put(root, "cluster", kafu_y_map());
@@ -46,6 +50,9 @@ int kafu_config_to_yaml(const kafu_config *c, unsigned flags, kafu_buf *out, kaf
   kafu_y_put(mig, "memory_compression", kafu_y_bool(c->migration.compression != KAFU_COMPRESSION_NONE));
   kafu_y_put_str(mig, "memory_migration", kafu_memory_migration_name(c->migration.mode));
   kafu_y_put_str(mig, "compression", kafu_compression_name(c->migration.compression));
+  kafu_ynode *fo = kafu_y_put(cl, "failover", kafu_y_map());
+  kafu_y_put_int(fo, "wait_ms", c->failover.wait_ms);
+  kafu_y_put_int(fo, "checkpoint_memory_mb", c->failover.checkpoint_memory_mb);
   kafu_y_put_int(cl, "startup_timeout_ms", c->startup_timeout_ms);
   if (c->wasi_nn.max_model_bytes || c->wasi_nn.max_tensor_bytes) {
     kafu_ynode *nn = kafu_y_put(cl, "wasi_nn", kafu_y_map());

@@ -137,6 +137,10 @@ static const char *const all_keys[] = {
     "nodes.<id>.port",
     "nodes.<id>.placement",
     "nodes.<id>.models",
+    "nodes.<id>.standby",
+    "cluster.failover",
+    "cluster.failover.wait_ms",
+    "cluster.failover.checkpoint_memory_mb",
     "cluster.heartbeat",
     "cluster.migration",
     "cluster.token",
@@ -455,6 +459,58 @@ static int parse_models(parser *p, const yaml_node_t *mkey, const yaml_node_t *m
   return 0;
 }
 
+/* nodes.<id>.standby: a list of node ids (checked against `nodes` once all are read). */
+static int parse_standby(parser *p, const yaml_node_t *at, const yaml_node_t *seq, const char *key,
+                         kafu_config_node *nd) {
+  if (seq->type != YAML_SEQUENCE_NODE) {
+    char d[96];
+    describe(seq, d, sizeof d);
+    return fail(p, at, key, "must be a list of node ids, got %s", d);
+  }
+  size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+  nd->standby = calloc(n + 1, sizeof(char *));
+  if (!nd->standby) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    const yaml_node_t *it = node(p, seq->data.sequence.items.start[i]);
+    char sub[200];
+    snprintf(sub, sizeof sub, "%s[%zu]", key, i);
+    int rc = get_string(p, it, it, sub, true, &nd->standby[i]);
+    if (rc < 0) return rc;
+    nd->nstandby = i + 1;
+  }
+  return 0;
+}
+
+/* Every standby names another node of `nodes`, at most once per list. */
+static int check_standby(parser *p, const yaml_node_t *map) {
+  kafu_config *c = p->c;
+  for (size_t i = 0; i < c->nnodes; i++) {
+    const kafu_config_node *nd = &c->nodes[i];
+    if (!nd->nstandby) continue;
+    /* the list's YAML node, for the position in messages */
+    const yaml_node_t *v = node(p, map->data.mapping.pairs.start[i].value), *at = NULL;
+    for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++)
+      if (!strcmp(stext(node(p, pr->key)), "standby")) at = node(p, pr->value);
+    for (size_t j = 0; j < nd->nstandby; j++) {
+      const yaml_node_t *it = at ? node(p, at->data.sequence.items.start[j]) : v;
+      char key[200];
+      snprintf(key, sizeof key, "nodes.%s.standby[%zu]", nd->id, j);
+      const char *s = nd->standby[j];
+      if (!strcmp(s, nd->id)) return fail(p, it, key, "a node cannot be its own standby");
+      if (kafu_config_node_index(c, s) < 0) {
+        kafu_buf names = {0};
+        for (size_t k = 0; k < c->nnodes; k++) kafu_buf_printf(&names, "%s%s", k ? ", " : "", c->nodes[k].id);
+        int rc = fail(p, it, key, "\"%s\" is not a node of `nodes` (nodes: %s)", s, kafu_buf_cstr(&names));
+        kafu_buf_free(&names);
+        return rc;
+      }
+      for (size_t k = 0; k < j; k++)
+        if (!strcmp(nd->standby[k], s)) return fail(p, it, key, "\"%s\" is listed twice", s);
+    }
+  }
+  return 0;
+}
+
 static int parse_nodes(parser *p, const yaml_node_t *nkey, const yaml_node_t *map) {
   kafu_config *c = p->c;
   if (!map || is_null(map)) return fail(p, nkey, "nodes", "at least one node is required");
@@ -490,8 +546,8 @@ static int parse_nodes(parser *p, const yaml_node_t *nkey, const yaml_node_t *ma
       goto node_done;
     }
     if ((rc = want_mapping(p, k, v, path)) < 0) goto node_done;
-    field f[] = {FIELD("address"), FIELD("port"), FIELD("placement"), FIELD("models")};
-    if ((rc = get_fields(p, v, path, f, 4)) < 0) goto node_done;
+    field f[] = {FIELD("address"), FIELD("port"), FIELD("placement"), FIELD("models"), FIELD("standby")};
+    if ((rc = get_fields(p, v, path, f, 5)) < 0) goto node_done;
     char sub[160];
     if (!f[0].key || is_null(f[0].val)) {
       rc = fail(p, f[0].key ? f[0].key : k, path, "missing required key `address`");
@@ -519,6 +575,10 @@ static int parse_nodes(parser *p, const yaml_node_t *nkey, const yaml_node_t *ma
     }
     if (f[3].key && !is_null(f[3].val) && (rc = parse_models(p, f[3].key, f[3].val, path, nd)) < 0)
       goto node_done;
+    if (f[4].key && !is_null(f[4].val)) {
+      snprintf(sub, sizeof sub, "%s.standby", path);
+      if ((rc = parse_standby(p, f[4].key, f[4].val, sub, nd)) < 0) goto node_done;
+    }
     for (size_t j = 0; j < i; j++)
       if (!strcmp(c->nodes[j].address, nd->address) && c->nodes[j].port == nd->port) {
         rc = fail(p, k, path, "same address and port as node `%s` (%s:%u, line %d)", c->nodes[j].id,
@@ -529,7 +589,7 @@ static int parse_nodes(parser *p, const yaml_node_t *nkey, const yaml_node_t *ma
     free(path);
     if (rc < 0) return rc;
   }
-  return 0;
+  return check_standby(p, map);
 }
 
 static int parse_cluster(parser *p, const yaml_node_t *ckey, const yaml_node_t *map) {
@@ -538,9 +598,9 @@ static int parse_cluster(parser *p, const yaml_node_t *ckey, const yaml_node_t *
   int rc = want_mapping(p, ckey, map, "cluster");
   if (rc < 0) return rc;
   field f[] = {FIELD("heartbeat"), FIELD("migration"), FIELD("token"), FIELD("startup_timeout_ms"),
-               FIELD("token_file"), FIELD("wasi_nn")};
-  if ((rc = get_fields(p, map, "cluster", f, 6)) < 0) return rc;
-  const field *hb = &f[0], *mig = &f[1], *tok = &f[2], *st = &f[3], *tokf = &f[4], *nn = &f[5];
+               FIELD("token_file"), FIELD("wasi_nn"), FIELD("failover")};
+  if ((rc = get_fields(p, map, "cluster", f, 7)) < 0) return rc;
+  const field *hb = &f[0], *mig = &f[1], *tok = &f[2], *st = &f[3], *tokf = &f[4], *nn = &f[5], *fo = &f[6];
   long long x;
   if (hb->key && !is_null(hb->val)) {
     if ((rc = want_mapping(p, hb->key, hb->val, "cluster.heartbeat")) < 0) return rc;
@@ -631,6 +691,20 @@ static int parse_cluster(parser *p, const yaml_node_t *ckey, const yaml_node_t *
     if ((rc = get_int(p, st->key, st->val, "cluster.startup_timeout_ms", 1, 86400000, &x)) < 0) return rc;
     c->startup_timeout_ms = (uint32_t)x;
   }
+  if (fo->key && !is_null(fo->val)) {
+    if ((rc = want_mapping(p, fo->key, fo->val, "cluster.failover")) < 0) return rc;
+    field h[] = {FIELD("wait_ms"), FIELD("checkpoint_memory_mb")};
+    if ((rc = get_fields(p, fo->val, "cluster.failover", h, 2)) < 0) return rc;
+    if (h[0].key) {
+      if ((rc = get_int(p, h[0].key, h[0].val, "cluster.failover.wait_ms", 0, 86400000, &x)) < 0) return rc;
+      c->failover.wait_ms = (uint32_t)x;
+    }
+    if (h[1].key) {
+      if ((rc = get_int(p, h[1].key, h[1].val, "cluster.failover.checkpoint_memory_mb", 0, 1048576, &x)) < 0)
+        return rc;
+      c->failover.checkpoint_memory_mb = (uint32_t)x;
+    }
+  }
   if (nn->key && !is_null(nn->val)) {
     /* extension: limits of the wasi-nn host on every node */
     if ((rc = want_mapping(p, nn->key, nn->val, "cluster.wasi_nn")) < 0) return rc;
@@ -699,6 +773,8 @@ int kafu_config_load_string(const char *text, size_t len, const char *display_na
   c->migration.compression = KAFU_COMPRESSION_LZ4;
   c->migration.mode = KAFU_MEMORY_MIGRATION_DELTA;
   c->startup_timeout_ms = KAFU_CONFIG_DEFAULT_STARTUP_TIMEOUT_MS;
+  c->failover.wait_ms = KAFU_CONFIG_DEFAULT_FAILOVER_WAIT_MS;
+  c->failover.checkpoint_memory_mb = KAFU_CONFIG_DEFAULT_CHECKPOINT_MEMORY_MB;
   c->raw = malloc(len + 1);
   c->config_dir = kafu_config_abs_dir(base_dir);
   c->config_path = strdup(file);

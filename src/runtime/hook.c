@@ -95,19 +95,28 @@ void rt_on_migration_point(void *ctx, kafu_instance *inst, uint32_t fn_id, uint3
   } else {
     kafu_instance_abort(inst, "%s: migration point with bad kind %u", rt->log.prefix, kind);
   }
-  if (!target) return;
-
-  /* a cluster node logs its migrations itself, at INFO only outside bursts
-   * (src/cluster, kafu_metrics_note); singlenode shows each one */
-  kafu_log(rt->o.mode == KAFU_RT_NODE ? KAFU_LOG_DEBUG : KAFU_LOG_INFO, "Migration %s -> %s (%s %s)", rt->cur,
-           target, kind == KAFU_MIG_ENTER ? "Entering" : "Returning from", f->name);
+  rt_pending *p = &rt->pend;
+  p->ckpt_only = false;
+  if (!target) {
+    /* an on-demand checkpoint is taken at the next migration point, even one
+     * that stays here: unwind, capture, rewind (runtime.c) */
+    if (!rt_checkpoint_wanted(rt)) return;
+    p->ckpt_only = true;
+    target = rt->cur;
+  } else {
+    /* a cluster node logs its migrations itself, at INFO only outside bursts
+     * (src/cluster, kafu_metrics_note); singlenode shows each one */
+    kafu_log(rt->o.mode == KAFU_RT_NODE ? KAFU_LOG_DEBUG : KAFU_LOG_INFO, "Migration %s -> %s (%s %s)", rt->cur,
+             target, kind == KAFU_MIG_ENTER ? "Entering" : "Returning from", f->name);
+  }
   if (rt->o.mode == KAFU_RT_EMULATE) {
     rt_event_migration(rt, rt->cur, target, fn_id, kind, NULL);
     rt_set_cur(rt, target);
     return;
   }
-  rt_pending *p = &rt->pend;
   if (target != p->target) snprintf(p->target, sizeof p->target, "%s", target);
+  snprintf(p->from, sizeof p->from, "%s", rt->cur);
+  p->hop = 0;
   p->active = true;
   p->fn = fn_id;
   p->kind = kind;

@@ -52,14 +52,22 @@ static void decoder_memory_undo(void *ctx) {
 
 static int decoder_on_meta(void *ctx, const kafu_snapshot *meta, kafu_err *err) {
   kafu_runtime *rt = ctx;
-  if (rt->o.mode == KAFU_RT_NODE && (!meta->target_node || strcmp(meta->target_node, rt->self) != 0))
+  /* a node takes snapshots addressed to it, or to a node it stands by for */
+  if (rt->o.mode == KAFU_RT_NODE && !kafu_runtime_has_role(rt, meta->target_node))
     return kafu_err_set(err, KAFU_EINVAL, "snapshot is addressed to node '%s', this is node '%s'",
                         meta->target_node ? meta->target_node : "", rt->self);
   return 0;
 }
 
 static int decoder_on_state(void *ctx, const kafu_snapshot *state, kafu_err *err) {
-  return rt_validate_state(ctx, state, err);
+  kafu_runtime *rt = ctx;
+  bool peer = rt->o.mode == KAFU_RT_NODE && !rt->recv_internal;
+  int rc = peer && rt->o.admit ? rt->o.admit(rt->o.admit_ctx, state, err) : 0;
+  if (!rc) rc = rt_validate_state(rt, state, err);
+  /* memory is about to change: an entry checkpoint that stays outstanding
+   * must not lose the memory it lives in */
+  if (!rc && rt->o.mode == KAFU_RT_NODE) rt_entries_before_receive(rt, state);
+  return rc;
 }
 
 int rt_new_decoder(kafu_runtime *rt, kafu_mem_image *held, kafu_snap_decoder **out, kafu_err *err) {
@@ -121,6 +129,7 @@ int kafu_runtime_finish_receive(kafu_runtime *rt, kafu_snap_decoder *dec, kafu_e
                                              .memory_size = ds.memory_size,
                                              .delta = ds.delta};
   rt->stats.last_rewind_pending = true;
+  rt_entries_after_receive(rt, &r->snap);
   r->have = true;
   rt->stats.mig_in++;
   return 0;
@@ -129,7 +138,8 @@ int kafu_runtime_finish_receive(kafu_runtime *rt, kafu_snap_decoder *dec, kafu_e
 int kafu_runtime_resume(kafu_runtime *rt, kafu_rt_result *res, kafu_err *err) {
   rt_recv *r = &rt->recv;
   if (!r->have) return kafu_err_setc(&rt->log, err, KAFU_EINVAL, "nothing received to resume");
-  rt_set_cur(rt, rt->self);
+  /* as the node it was addressed to: a standby runs the program as the node it stands in for */
+  rt_set_cur(rt, r->snap.target_node ? r->snap.target_node : rt->self);
   rt_event_restore(rt, r->snap.source_node ? r->snap.source_node : "", r->decode_ms, r->restore_ms);
   kafu_snapshot_clear(&r->snap);
   r->have = false;

@@ -119,6 +119,8 @@ int kafu_runtime_new(const kafu_runtime_opts *opts, kafu_runtime **out, kafu_err
   rt->o = *opts;
   rt->cfg = cfg;
   kafu_mem_image_init(&rt->image);
+  pthread_mutex_init(&rt->ck.mu, NULL);
+  atomic_init(&rt->ck.wanted, false);
   const char *self = opts->self ? opts->self : cfg->nodes[0].id;
   if (kafu_config_node_index(cfg, self) < 0) {
     kafu_err_set(err, KAFU_EINVAL, "%s: node '%s' is not in the config", cfg->config_path, self);
@@ -196,6 +198,9 @@ fail:
 void kafu_runtime_free(kafu_runtime *rt) {
   if (!rt) return;
   rt_ckpt_clear(rt);
+  rt_entries_free(rt);
+  rt_source_clear(rt);
+  pthread_mutex_destroy(&rt->ck.mu);
   rt_stack_clear(&rt->stack);
   free(rt->stack.frames);
   if (rt->recv.have) kafu_snapshot_clear(&rt->recv.snap);
@@ -219,9 +224,28 @@ uint64_t kafu_runtime_image_id(const kafu_runtime *rt) { return rt->image.id; }
 const char *kafu_runtime_received_from(const kafu_runtime *rt) {
   return rt->recv.have ? rt->recv.snap.source_node : NULL;
 }
+const kafu_snapshot *kafu_runtime_received(const kafu_runtime *rt) {
+  return rt->recv.have ? &rt->recv.snap : NULL;
+}
 uint64_t kafu_runtime_migrations_in(const kafu_runtime *rt) { return rt->stats.mig_in; }
 uint64_t kafu_runtime_migrations_out(const kafu_runtime *rt) { return rt->stats.mig_out; }
 void kafu_runtime_last_stats(const kafu_runtime *rt, kafu_rt_migration_stats *out) { *out = rt->stats.last; }
+
+void kafu_runtime_set_run(kafu_runtime *rt, uint64_t run_id, uint64_t incarnation) {
+  rt->run.id = run_id;
+  rt->run.incarnation = incarnation;
+}
+void kafu_runtime_set_hop(kafu_runtime *rt, uint64_t hop) { rt->pend.hop = hop; }
+
+bool kafu_runtime_pending(const kafu_runtime *rt, kafu_rt_pending_info *out) {
+  if (!rt->ckpt.have && !rt->src.active) return false;
+  *out = (kafu_rt_pending_info){.target = rt->pend.target,
+                                .from = rt->pend.from,
+                                .fn_id = rt->pend.fn,
+                                .kind = (uint8_t)rt->pend.kind,
+                                .function = rt_fn_name(rt, rt->pend.fn)};
+  return true;
+}
 
 /* ---- running ------------------------------------------------------------------------------ */
 
@@ -295,6 +319,12 @@ static int run_loop(kafu_runtime *rt, bool rewind, kafu_rt_result *res, kafu_err
         if (crc) {
           set_result(res, KAFU_RT_FAILED, 1, node, err->msg);
           return 0;
+        }
+        if (rt_checkpoint_wanted(rt)) rt_checkpoint_serve(rt);
+        if (rt->pend.ckpt_only) { /* taken on request: carry on right here */
+          rt_ckpt_clear(rt);
+          rewind = true;
+          continue;
         }
         set_result(res, KAFU_RT_MIGRATED, 0, node, NULL);
         snprintf(res->target, sizeof res->target, "%s", rt->pend.target);

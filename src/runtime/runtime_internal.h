@@ -15,6 +15,11 @@
  *                   collect, and dropping write protection ahead of the decoder
  *   dirty.c         the tracker itself (userfaultfd write-protect, PAGEMAP_SCAN)
  *   events.c        the JSON Lines event writer (--events)
+ *   entry.c         NODE mode: entry checkpoints kept until a call returns, and
+ *                   turning one back into the pending checkpoint (failover)
+ *   restore.c       resuming a saved snapshot (kafu restore), the on-demand
+ *                   checkpoint, and a snapshot decoded into scratch memory as
+ *                   the pending checkpoint (rt_source)
  *
  * Invariant that makes deltas safe in NODE mode: while this node is not
  * running the program, its instance memory is exactly the image recorded in
@@ -25,6 +30,8 @@
 #ifndef KAFU_RUNTIME_INTERNAL_H
 #define KAFU_RUNTIME_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -48,6 +55,9 @@ typedef struct rt_stack {
 typedef struct rt_pending {
   bool active;
   char target[64];
+  char from[64];  /* the node id the program leaves (rt->cur then; a standby runs as another id) */
+  uint64_t hop;   /* kafu_runtime_set_hop */
+  bool ckpt_only; /* on-demand checkpoint at a point that does not migrate: rewind after */
   uint32_t fn, kind;
   uint64_t t_unwind;
   double unwind_ms;
@@ -67,6 +77,10 @@ typedef struct rt_ckpt {
   kafu_buf nn_state;
   kafu_snap_blob *host;
   uint32_t nhost;
+  /* a re-armed entry checkpoint: the models its graphs were loaded from
+   * (held, so their bytes can ride in host[]) */
+  kafu_nn_model **models;
+  uint32_t nmodels;
 } rt_ckpt;
 
 /* wasi-nn models whose bytes a peer has been sent (so they travel once per node). */
@@ -126,6 +140,74 @@ typedef struct rt_event {
   char from[64];
 } rt_event;
 
+/* An entry checkpoint (entry.c; docs in runtime.h). Its memory is either
+ * the instance's (live: image_id), or a copy: the whole memory (full), or
+ * only the pages that differ from the entry before it (a chain that starts
+ * at a full one; consecutive nesting levels differ in few pages). */
+typedef struct rt_entry {
+  uint64_t hop;
+  char target[64], from[64];
+  uint32_t fn, kind, depth;
+  bool live, full;
+  uint64_t image_id;
+  uint64_t mem_size; /* bytes of its memory */
+  uint64_t *hashes;  /* page hashes of its memory (mem_size / 4 KiB pages) */
+  /* the state besides memory */
+  kafu_snap_frame *frames;
+  uint32_t nframes;
+  kafu_snap_global *globals;
+  uint32_t nglobals;
+  kafu_fd_entry *fds;
+  size_t nfds;
+  /* host modules' state: the wasi-nn state (owned), the models its graphs
+   * were loaded from (held: their bytes go with a re-run, whatever node takes
+   * it), and, for an entry from a restored snapshot, its HOST entries (owned) */
+  kafu_buf nn_state;
+  kafu_nn_model **models;
+  uint32_t nmodels;
+  kafu_snap_blob *host;
+  uint32_t nhost;
+  /* a copy: full = mem_size bytes; else ndiff pages listed in diff_pages */
+  uint8_t *data;
+  uint32_t *diff_pages;
+  size_t ndiff;
+  char delivered_to[64];
+  uint64_t delivered_inc;
+} rt_entry;
+
+typedef struct rt_entries {
+  rt_entry *v; /* outermost first */
+  size_t n, cap;
+  uint64_t dropped;
+  /* the buffer of the last whole copy, kept when its entry went, with its
+   * page hashes: the next whole copy only copies the pages that changed */
+  uint8_t *spare;
+  uint64_t spare_size, *spare_hashes;
+} rt_entries;
+
+/* A program state in scratch memory standing in for the instance as the
+ * pending checkpoint (restore.c): a re-armed copied entry, or a restored
+ * snapshot bound elsewhere. */
+typedef struct rt_source {
+  bool active;
+  kafu_snapshot snap; /* owns its strings and arrays; memory = mem */
+  uint8_t *mem;       /* malloc'd, snap.memory_size bytes */
+  /* a re-armed entry's host state: as rt_ckpt's (host[] borrows) */
+  kafu_buf nn_state;
+  kafu_nn_model **models;
+  uint32_t nmodels;
+  kafu_snap_blob *host;
+  uint32_t nhost;
+} rt_source;
+
+/* An on-demand checkpoint request (restore.c). */
+typedef struct rt_ckreq {
+  pthread_mutex_t mu;
+  atomic_bool wanted;
+  kafu_rt_checkpoint_fn fn;
+  void *ctx;
+} rt_ckreq;
+
 struct kafu_runtime {
   /* set up by kafu_runtime_new, fixed afterwards (runtime.c) */
   kafu_runtime_opts o;
@@ -157,6 +239,16 @@ struct kafu_runtime {
   rt_dirty dirty;
   rt_stats stats;
   rt_event ev;
+
+  /* NODE mode: the run and this process (kafu_runtime_set_run), entry
+   * checkpoints, a snapshot standing in as the pending checkpoint */
+  struct {
+    uint64_t id, incarnation;
+  } run;
+  rt_entries ent;
+  rt_source src;
+  rt_ckreq ck;
+  bool recv_internal; /* decoding our own snapshot: no admission, no entry bookkeeping */
 };
 
 /* ---- runtime.c ------------------------------------------------------------------------ */
@@ -234,6 +326,31 @@ const uint64_t *rt_dirty_collect(kafu_runtime *rt, uint64_t size);
  * before each chunk's page runs are written (kafu_snap_decoder_opts.on_runs). */
 void rt_dirty_before_decode(kafu_runtime *rt, uint64_t cur);
 void rt_dirty_on_runs(void *ctx, const uint32_t *runs, uint32_t n);
+
+/* ---- entry.c -------------------------------------------------------------------------- */
+
+/* After kafu_runtime_sent of an ENTER: keep the checkpoint as an entry. */
+int rt_entry_push(kafu_runtime *rt, kafu_err *err);
+/* A received snapshot with this state (stack) is about to overwrite memory:
+ * materialize a live entry that stays outstanding. */
+void rt_entries_before_receive(kafu_runtime *rt, const kafu_snapshot *s);
+/* A received snapshot was restored: drop the entries it resolves. */
+void rt_entries_after_receive(kafu_runtime *rt, const kafu_snapshot *s);
+void rt_entries_free(kafu_runtime *rt);
+/* Copy a migration stack (strings duplicated); NULL + count 0 on ENOMEM. */
+kafu_snap_frame *rt_frames_dup(const kafu_snap_frame *f, uint32_t n);
+void rt_frames_free(kafu_snap_frame *f, uint32_t n);
+
+/* ---- restore.c ------------------------------------------------------------------------ */
+
+/* Decode a full snapshot (all checks for this module and config) into
+ * scratch memory as rt->src. */
+int rt_source_load(kafu_runtime *rt, const uint8_t *bytes, size_t len, kafu_err *err);
+void rt_source_clear(kafu_runtime *rt);
+/* The run loop after a capture: serve a pending on-demand checkpoint request. */
+void rt_checkpoint_serve(kafu_runtime *rt);
+/* The hook: is an on-demand checkpoint wanted? */
+bool rt_checkpoint_wanted(kafu_runtime *rt);
 
 /* ---- events.c ------------------------------------------------------------------------- */
 

@@ -35,8 +35,37 @@ static void encode_opts(kafu_runtime *rt, uint64_t receiver_image_id, kafu_snap_
   eo->force_full = full;
 }
 
+/* The identity fields every snapshot this node sends carries (RUN section). */
+static void set_identity(kafu_runtime *rt, kafu_snapshot *s) {
+  s->source_node = rt->pend.from[0] ? rt->pend.from : rt->self;
+  s->target_node = rt->pend.target;
+  s->run_id = rt->run.id;
+  s->hop = rt->pend.hop;
+  s->sender = rt->self;
+  s->sender_incarnation = rt->run.incarnation;
+}
+
+/* A pending checkpoint held as a decoded snapshot (rt->src): always a full image. */
+static int encode_source(kafu_runtime *rt, kafu_snap_write_fn write, void *ctx, kafu_snap_stats *stats,
+                         kafu_err *err) {
+  uint64_t t0 = kafu_now_ns();
+  kafu_snapshot s = rt->src.snap; /* borrowed */
+  set_identity(rt, &s);
+  s.memory = rt->src.mem;
+  if (rt->src.nhost) s.host = rt->src.host, s.nhost = rt->src.nhost; /* a re-armed entry's host state */
+  kafu_snap_encode_opts eo = {.compression = rt_snap_compression(rt->cfg), .force_full = true};
+  int rc = kafu_snap_encode(&s, &eo, write, ctx, &rt->send.stats, err);
+  rt->send.encode_ms = kafu_ms_since(t0);
+  if (stats) *stats = rt->send.stats;
+  return rc;
+}
+
 int kafu_runtime_send_estimate(kafu_runtime *rt, uint64_t receiver_image_id, uint64_t *raw_bytes,
                                kafu_err *err) {
+  if (rt->src.active) {
+    *raw_bytes = rt->src.snap.memory_size;
+    return 0;
+  }
   if (!rt->ckpt.have) return kafu_err_setc(&rt->log, err, KAFU_EINVAL, "no pending checkpoint");
   uint64_t t0 = kafu_now_ns();
   int rc = image_refresh(rt, err);
@@ -52,6 +81,7 @@ int kafu_runtime_send_estimate(kafu_runtime *rt, uint64_t receiver_image_id, uin
 
 int kafu_runtime_encode(kafu_runtime *rt, uint64_t receiver_image_id, kafu_snap_write_fn write, void *ctx,
                         kafu_snap_stats *stats, kafu_err *err) {
+  if (rt->src.active) return encode_source(rt, write, ctx, stats, err);
   if (!rt->ckpt.have) return kafu_err_setc(&rt->log, err, KAFU_EINVAL, "no pending checkpoint");
   uint64_t t0 = kafu_now_ns();
   bool refreshed = !rt->send.image_fresh;
@@ -61,7 +91,7 @@ int kafu_runtime_encode(kafu_runtime *rt, uint64_t receiver_image_id, kafu_snap_
   rt->send.refresh_ms = 0;
   kafu_snapshot s;
   rt_fill_snapshot(rt, &s);
-  s.source_node = rt->self;
+  set_identity(rt, &s);
   kafu_snap_encode_opts eo;
   encode_opts(rt, receiver_image_id, &eo);
   int rc = kafu_snap_encode(&s, &eo, write, ctx, &rt->send.stats, err);
@@ -81,7 +111,13 @@ void kafu_runtime_sent(kafu_runtime *rt, double transfer_ms) {
   rt->stats.last_rewind_pending = false;
   rt_event_migration(rt, rt->self, rt->pend.target, rt->pend.fn, rt->pend.kind, &st);
   rt_nn_mark_sent(rt);
+  /* into a call: keep the checkpoint until the call returns (entry.c) */
+  kafu_err e = {0};
+  if (rt->pend.kind == KAFU_MIG_ENTER && rt_entry_push(rt, &e))
+    kafu_warnc(&rt->log, "cannot keep the entry checkpoint of %s: %s; that call cannot fail over",
+               rt_fn_name(rt, rt->pend.fn), e.msg);
   rt_ckpt_clear(rt);
+  rt_source_clear(rt);
   rt_stack_clear(&rt->stack);
   rt->stats.mig_out++;
 }

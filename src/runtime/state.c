@@ -67,6 +67,10 @@ void rt_ckpt_clear(kafu_runtime *rt) {
   free(c->host);
   c->host = NULL;
   c->nhost = 0;
+  for (uint32_t i = 0; i < c->nmodels; i++) kafu_nn_model_unref(c->models[i]);
+  free(c->models);
+  c->models = NULL;
+  c->nmodels = 0;
   c->have = false;
   rt->send.image_fresh = false;
 }

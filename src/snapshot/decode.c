@@ -83,7 +83,7 @@ struct kafu_snap_decoder {
   bool saw_host; /* the optional HOST section came (once) */
 
   kafu_snapshot snap;
-  bool have_meta;
+  bool have_meta, have_run;
 
   /* memory */
   uint64_t mem_size, npages, base_id, base_size, image_id, decl_pages;
@@ -518,11 +518,24 @@ static int parse_end(kafu_snap_decoder *d, rd *r) {
   return 0;
 }
 
+static int parse_run(kafu_snap_decoder *d, rd *r) {
+  kafu_snapshot *s = &d->snap;
+  if (!r_u64(r, &s->run_id, "run id") || !r_u64(r, &s->hop, "hop") || !r_str(r, &s->sender, true, "sender") ||
+      !r_u64(r, &s->sender_incarnation, "sender incarnation"))
+    return d->failed;
+  if (r_end(r)) return d->failed;
+  if (!s->run_id) return fail(d, KAFU_EFORMAT, "run id 0");
+  d->have_run = true;
+  return 0;
+}
+
 static int parse_body(kafu_snap_decoder *d) {
   rd r = {.d = d, .p = d->body.data, .n = d->body.len};
   switch (d->sec_type) {
     case SEC_META:
       return parse_meta(d, &r);
+    case SEC_RUN:
+      return parse_run(d, &r);
     case SEC_STACK:
       return parse_stack(d, &r);
     case SEC_GLOBALS:
@@ -555,6 +568,17 @@ static int section_header(kafu_snap_decoder *d, const uint8_t *h) {
   uint32_t t = d->sec_type;
   bool known = t == SEC_MEMCHUNK || t == SEC_END || t == SEC_HOST;
   for (size_t i = 0; i < NSEQ; i++) known |= seq[i] == t;
+  if (t == SEC_RUN) { /* known since 1.1; flagged OPTIONAL for 1.0 readers; only right after META */
+    if (d->sec_flags != SEC_FLAG_OPTIONAL)
+      return fail(d, KAFU_EFORMAT, "flags 0x%x on the RUN section (must be 0x%x)", d->sec_flags,
+                  SEC_FLAG_OPTIONAL);
+    if (d->nseq != 1 || d->have_run) return fail(d, KAFU_EFORMAT, "RUN section not right after META");
+    if (d->sec_len > SNAP_MAX_META_SECTION)
+      return fail(d, KAFU_EFORMAT, "length %" PRIu64 " exceeds %u", d->sec_len, SNAP_MAX_META_SECTION);
+    d->body.len = 0;
+    d->state = d->sec_len ? S_BODY : S_TRAILER;
+    return 0;
+  }
   if (!known) {
     if (!(d->sec_flags & SEC_FLAG_OPTIONAL))
       return fail(d, KAFU_EUNSUP, "unknown required section type %u (written by a newer kafu?)", t);

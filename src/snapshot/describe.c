@@ -34,6 +34,14 @@ static void text(kafu_buf *o, const kafu_snap_decoder_view *v, size_t len, int r
   kafu_buf_printf(o, "  module sha256: %s\n", sha);
   kafu_buf_printf(o, "  from node %s to node %s, resume at fn %u (%s)\n", str_or(s->source_node, "?"),
                   str_or(s->target_node, "?"), s->resume_fn_id, s->resume_kind ? "exit" : "enter");
+  if (s->run_id) {
+    kafu_mem_image_id_str(s->run_id, id);
+    kafu_buf_printf(o,
+                    "  run %s, hop %" PRIu64 " (epoch %" PRIu64 ", #%" PRIu64
+                    "), sent by %s (incarnation %016" PRIx64 ")\n",
+                    id, s->hop, s->hop >> 32, s->hop & 0xffffffffu, str_or(s->sender, "?"),
+                    s->sender_incarnation);
+  }
   kafu_buf_printf(o, "  migration stack: %u frame%s (bottom first)\n", s->nframes,
                   s->nframes == 1 ? "" : "s");
   for (uint32_t i = 0; i < s->nframes; i++)
@@ -94,6 +102,12 @@ static void json(kafu_buf *o, const kafu_snap_decoder_view *v, size_t len, int r
     kafu_json_quote(o, s->source_node);
     kafu_buf_printf(o, ",\"target_node\":");
     kafu_json_quote(o, s->target_node);
+    if (s->run_id) {
+      kafu_mem_image_id_str(s->run_id, id);
+      kafu_buf_printf(o, ",\"run\":{\"id\":\"%s\",\"hop\":%" PRIu64 ",\"sender\":", id, s->hop);
+      kafu_json_quote(o, s->sender);
+      kafu_buf_printf(o, ",\"sender_incarnation\":\"%016" PRIx64 "\"}", s->sender_incarnation);
+    }
     kafu_buf_printf(o, ",\"resume\":{\"fn_id\":%u,\"kind\":\"%s\"},\"stack\":[", s->resume_fn_id,
                     s->resume_kind ? "exit" : "enter");
     for (uint32_t i = 0; i < s->nframes; i++) {

@@ -70,12 +70,12 @@ static void sec_begin(enc *e) {
   uint8_t hdr[SNAP_SEC_HDR] = {0};
   b_raw(e, hdr, sizeof hdr);
 }
-static int sec_end(enc *e, uint32_t type) {
+static int sec_end_flags(enc *e, uint32_t type, uint32_t flags) {
   kafu_buf *b = &e->sec;
   if (e->oom || !b->data || b->len < SNAP_SEC_HDR)
     return kafu_err_set(e->err, KAFU_ENOMEM, "snapshot encode: out of memory");
   put32(b->data, type);
-  put32(b->data + 4, 0);
+  put32(b->data + 4, flags);
   put64(b->data + 8, b->len - SNAP_SEC_HDR);
   uint64_t sum = XXH3_64bits(b->data, b->len);
   b_raw(e, &sum, 8);
@@ -83,6 +83,7 @@ static int sec_end(enc *e, uint32_t type) {
   e->nsections++;
   return emit(e, b->data, b->len);
 }
+static int sec_end(enc *e, uint32_t type) { return sec_end_flags(e, type, 0); }
 
 /* ---- validation: refuse to write what a decoder would reject ------------------- */
 
@@ -99,6 +100,7 @@ static int validate(const kafu_snapshot *s, kafu_err *err) {
   if ((rc = check_str(s->target_node, false, "target node", err))) return rc;
   if (!s->target_node[0]) return kafu_err_set(err, KAFU_EINVAL, "snapshot encode: target node is empty");
   if ((rc = check_str(s->source_node, true, "source node", err))) return rc;
+  if ((rc = check_str(s->sender, true, "sender", err))) return rc;
   if (s->resume_kind > KAFU_MIG_EXIT)
     return kafu_err_set(err, KAFU_EINVAL, "snapshot encode: resume kind %u is not enter/exit",
                         s->resume_kind);
@@ -140,6 +142,15 @@ static int write_meta(enc *e, const kafu_snapshot *s) {
   b_u8(e, s->resume_kind);
   int rc;
   if ((rc = sec_end(e, SEC_META))) return rc;
+
+  if (s->run_id) { /* OPTIONAL: a 1.0 reader skips it */
+    sec_begin(e);
+    b_u64(e, s->run_id);
+    b_u64(e, s->hop);
+    b_str(e, s->sender);
+    b_u64(e, s->sender_incarnation);
+    if ((rc = sec_end_flags(e, SEC_RUN, SEC_FLAG_OPTIONAL))) return rc;
+  }
 
   sec_begin(e);
   b_u32(e, s->nframes);

@@ -20,7 +20,7 @@
 #define SNAP_FILE_HDR 24 /* magic, u16 major, u16 minor, u32 flags, u64 xxh3 of the first 16 bytes */
 #define SNAP_SEC_HDR 16  /* u32 type, u32 flags, u64 payload length */
 #define SNAP_TRAILER 8   /* u64 xxh3-64 of header || payload */
-#define SNAP_VERSION_MINOR 0
+#define SNAP_VERSION_MINOR 1 /* 1: the RUN section */
 
 /* section types (ascending order on the wire; MEMCHUNK repeats) */
 enum {
@@ -31,6 +31,7 @@ enum {
   SEC_MEMORY = 5,
   SEC_MEMCHUNK = 6,
   SEC_HOST = 7, /* optional, between FDS and MEMORY */
+  SEC_RUN = 8,  /* right after META, flagged OPTIONAL (readers of 1.0 skip it) */
   SEC_END = 15,
 };
 #define SEC_FLAG_OPTIONAL 1u /* an unknown section with this flag is skipped */

@@ -14,6 +14,7 @@ void kafu_snapshot_clear(kafu_snapshot *s) {
   if (!s) return;
   free(s->source_node);
   free(s->target_node);
+  free(s->sender);
   for (uint32_t i = 0; i < s->nframes; i++) free(s->frames[i].caller_node);
   free(s->frames);
   for (uint32_t i = 0; i < s->nglobals; i++) free(s->globals[i].name);
@@ -91,6 +92,8 @@ const char *kafu_snap_section_name(uint32_t type) {
       return "MEMORY";
     case SEC_MEMCHUNK:
       return "MEMCHUNK";
+    case SEC_RUN:
+      return "RUN";
     case SEC_END:
       return "END";
   }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Liveness: a follower killed with SIGKILL during execution makes the
-# coordinator end the run non-zero, naming the node; a killed coordinator
-# makes its followers shut down (follower_on_coordinator_lost: shutdown_self)
-# or keep running (ignore). Heartbeats every 100 ms.
+# Liveness: a follower killed with SIGKILL during execution, that neither
+# comes back nor has a standby, makes the coordinator end the run non-zero
+# once cluster.failover.wait_ms is over, naming the node (failover itself:
+# cluster_failover.sh); a killed coordinator makes its idle followers shut
+# down (follower_on_coordinator_lost: shutdown_self) or keep running (ignore);
+# a follower running the program keeps running it. Heartbeats every 100 ms.
 source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 build ending
 
@@ -17,7 +19,7 @@ wait_for_line() { # file regex seconds
 
 # 1. follower b killed while it runs the program
 read -r PA PB <<<"$(free_ports 2)"
-config "$T/k1.yaml" ending.wasm '["slow", "200", "100"]' a="$PA" b="$PB"
+config "$T/k1.yaml" ending.wasm '["slow", "200", "100"]' a="$PA" b="$PB" -- "  failover:" "    wait_ms: 500"
 serve b "$T/k1.yaml"; PID_B=$LAST_PID
 serve a "$T/k1.yaml"; PID_A=$LAST_PID
 wait_for_line "$T/b.out" 'on b (3)' 30
@@ -57,14 +59,17 @@ ok "coordinator killed -> follower keeps running (ignore)"
 
 # 4. the program running on b when the coordinator dies (shutdown_self): b still exits
 read -r PA PB <<<"$(free_ports 2)"
-config "$T/k4.yaml" ending.wasm '["slow", "200", "300"]' a="$PA" b="$PB"
+config "$T/k4.yaml" ending.wasm '["slow", "200", "300"]' a="$PA" b="$PB" -- "  failover:" "    wait_ms: 500"
 serve b "$T/k4.yaml"; PID_B=$LAST_PID
 serve a "$T/k4.yaml"; PID_A=$LAST_PID
 wait_for_line "$T/b.out" 'on b (3)' 30
 kill9 "$PID_A"
 wait_exit "$PID_B" 10
 [ "$EXIT_CODE" = 1 ] || fail "busy follower exited $EXIT_CODE after losing the coordinator, expected 1"
-ok "coordinator killed while b runs the program -> b exits 1"
+grep -q 'keeps serving' "$T/b.err" || fail "b did not keep serving while it ran the program"
+grep -q "kafu serve: error: node b: .*could not deliver the snapshot to node a at 127.0.0.1:$PA" "$T/b.err" ||
+  fail "b's error does not explain: $(grep error "$T/b.err")"
+ok "coordinator killed while b runs the program -> b finishes the call, cannot return, exits 1"
 
 # 5. the target is down for a moment when a migration starts: the sender keeps
 #    its state and retries with backoff until the restarted node takes it

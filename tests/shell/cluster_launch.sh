@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `kafu launch` as a process manager: Ctrl-C (SIGINT) is forwarded and no node
-# is left behind; a node killed mid-run ends the launch non-zero naming it;
+# is left behind; a node killed mid-run that neither comes back nor has a
+# standby ends the launch non-zero naming it;
 # and the quick-start example (what `make demo` runs) works.
 source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 build ending
@@ -24,7 +25,7 @@ ok "SIGINT forwarded, launch exits 130, no node left"
 
 # 2. a node killed during the run
 read -r PA PB <<<"$(free_ports 2)"
-config "$T/kill.yaml" ending.wasm '["slow", "200", "100"]' a="$PA" b="$PB"
+config "$T/kill.yaml" ending.wasm '["slow", "200", "100"]' a="$PA" b="$PB" -- "  failover:" "    wait_ms: 1000"
 "$KAFU" launch "$T/kill.yaml" >"$T/kill.out" 2>"$T/kill.err" &
 L=$!
 PIDS+=("$L")
@@ -34,9 +35,9 @@ pb=$(node_pid b "$T/kill.yaml")
 kill -9 "$pb"
 wait_exit "$L" 15
 [ "$EXIT_CODE" = 1 ] || fail "launch exited $EXIT_CODE after node b was killed, expected 1"
-grep -q "^\[a\] kafu serve: error: node b at 127.0.0.1:$PB died during execution" "$T/kill.err" ||
+grep -q "^\[a\] kafu serve: error: node a: node b at 127.0.0.1:$PB is gone .* while running on_b, and on_b could not run again: could not deliver the snapshot to node b" "$T/kill.err" ||
   fail "no error naming node b: $(grep error "$T/kill.err")"
-ok "node killed mid-run -> launch exits 1 naming it"
+ok "node killed mid-run (no restart, no standby) -> launch exits 1 naming it"
 
 # 3. the quick-start example, on free ports
 read -r PA PB <<<"$(free_ports 2)"

@@ -56,7 +56,7 @@ static const bad bads[] = {
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  interval_ms: 5\n",
      "kafu-config.yaml:9:3: cluster.interval_ms: unknown key (`interval_ms` belongs at "
      "`cluster.heartbeat.interval_ms`); allowed here: heartbeat, migration, token, startup_timeout_ms, "
-     "token_file, wasi_nn"},
+     "token_file, wasi_nn, failover"},
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  heartbeat:\n    intervall_ms: 5\n",
      "kafu-config.yaml:10:5: cluster.heartbeat.intervall_ms: unknown key (did you mean `interval_ms`?); "
      "allowed "
@@ -64,7 +64,7 @@ static const bad bads[] = {
     {"name: x\napp:\n  path: a\nnodes:\n  e:\n    address: h\n    port: 1\n    placment: z\n",
      "kafu-config.yaml:8:5: nodes.e.placment: unknown key (did you mean `placement`?); allowed here: "
      "address, port, "
-     "placement, models"},
+     "placement, models, standby"},
     {"name: x\napp:\n  path: a.wasm\n  url: http://x/a.wasm\n" NODES,
      "kafu-config.yaml:4:3: app.url: only one of app.path and app.url may be set (app.path is at line 3)"},
     {"name: x\napp:\n  args: []\n" NODES,
@@ -204,6 +204,20 @@ static const bad bads[] = {
      "kafu-config.yaml:2:1: YAML syntax error: found unexpected end of stream while scanning a "
      "quoted scalar (line 1)"},
     {"name: *nope\n", "kafu-config.yaml:1:7: YAML syntax error: found undefined alias"},
+    /* standby nodes and failover (extensions) */
+    {"name: x\napp:\n  path: a\n" NODES "    standby: [edge]\n",
+     "kafu-config.yaml:8:15: nodes.cloud.standby[0]: \"edge\" is not a node of `nodes` (nodes: cloud)"},
+    {"name: x\napp:\n  path: a\n" NODES "    standby: [cloud]\n",
+     "kafu-config.yaml:8:15: nodes.cloud.standby[0]: a node cannot be its own standby"},
+    {"name: x\napp:\n  path: a\n" NODES "    standby: [b, b]\n  b:\n    address: h\n    port: 2\n",
+     "kafu-config.yaml:8:18: nodes.cloud.standby[1]: \"b\" is listed twice"},
+    {"name: x\napp:\n  path: a\n" NODES "    standby: b\n",
+     "kafu-config.yaml:8:5: nodes.cloud.standby: must be a list of node ids, got \"b\""},
+    {"name: x\napp:\n  path: a\n" NODES "cluster:\n  failover:\n    wait_m: 5\n",
+     "kafu-config.yaml:10:5: cluster.failover.wait_m: unknown key (did you mean `wait_ms`?); allowed here: "
+     "wait_ms, checkpoint_memory_mb"},
+    {"name: x\napp:\n  path: a\n" NODES "cluster:\n  failover:\n    wait_ms: -1\n",
+     "kafu-config.yaml:10:5: cluster.failover.wait_ms: must be an integer 0..86400000, got -1"},
 };
 
 static void test_bad_inputs(void **s) {
@@ -344,6 +358,28 @@ static void test_every_field(void **s) {
   assert_int_equal(c->startup_timeout_ms, 60000);
   free(dir), free(rdir), free(parent), free(p);
   kafu_config_free(c);
+}
+
+static void test_standby(void **s) {
+  char *p = src_path("tests/data/config/standby.yaml");
+  kafu_config *c;
+  kafu_err e = {0};
+  assert_int_equal(kafu_config_load(p, &c, &e), 0);
+  assert_int_equal(c->nnodes, 4);
+  assert_int_equal(c->nodes[0].nstandby, 1);
+  assert_string_equal(c->nodes[0].standby[0], "edge-b");
+  assert_int_equal(c->nodes[1].nstandby, 2);
+  assert_string_equal(c->nodes[1].standby[0], "cloud-b");
+  assert_string_equal(c->nodes[1].standby[1], "edge-b");
+  assert_int_equal(c->nodes[2].nstandby, 0);
+  assert_int_equal(c->failover.wait_ms, 2500);
+  assert_int_equal(c->failover.checkpoint_memory_mb, 64);
+  kafu_config_free(c);
+  assert_int_equal(load(GOOD, &c, &e), 0);
+  assert_int_equal(c->failover.wait_ms, KAFU_CONFIG_DEFAULT_FAILOVER_WAIT_MS);
+  assert_int_equal(c->failover.checkpoint_memory_mb, KAFU_CONFIG_DEFAULT_CHECKPOINT_MEMORY_MB);
+  kafu_config_free(c);
+  free(p);
 }
 
 static void test_paths(void **s) {
@@ -489,7 +525,12 @@ static void assert_same(const kafu_config *a, const kafu_config *b) {
       assert_string_equal(a->nodes[i].placement, b->nodes[i].placement);
     else
       assert_null(b->nodes[i].placement);
+    assert_int_equal(a->nodes[i].nstandby, b->nodes[i].nstandby);
+    for (size_t j = 0; j < a->nodes[i].nstandby; j++)
+      assert_string_equal(a->nodes[i].standby[j], b->nodes[i].standby[j]);
   }
+  assert_int_equal(a->failover.wait_ms, b->failover.wait_ms);
+  assert_int_equal(a->failover.checkpoint_memory_mb, b->failover.checkpoint_memory_mb);
   assert_int_equal(a->heartbeat.interval_ms, b->heartbeat.interval_ms);
   assert_int_equal(a->heartbeat.on_coordinator_lost, b->heartbeat.on_coordinator_lost);
   assert_int_equal(a->migration.compression, b->migration.compression);
@@ -502,7 +543,8 @@ static void assert_same(const kafu_config *a, const kafu_config *b) {
 }
 
 static void test_emit_roundtrip(void **s) {
-  const char *files[] = {"original.yaml", "three.yaml", "url.yaml", "minimal.yaml", "test-server.yaml"};
+  const char *files[] = {"original.yaml", "three.yaml",       "url.yaml",
+                         "minimal.yaml",  "test-server.yaml", "standby.yaml"};
   for (size_t f = 0; f < sizeof files / sizeof *files; f++) {
     char rel[128];
     snprintf(rel, sizeof rel, "tests/data/config/%s", files[f]);
@@ -565,6 +607,9 @@ static void test_emit_exact(void **s) {
       "    memory_compression: true\n"
       "    memory_migration: delta\n"
       "    compression: lz4\n"
+      "  failover:\n"
+      "    wait_ms: 10000\n"
+      "    checkpoint_memory_mb: 1024\n"
       "  startup_timeout_ms: 30000\n"
       "  token: <redacted>\n";
   assert_string_equal(kafu_buf_cstr(&y), want);
@@ -751,6 +796,7 @@ int main(void) {
       cmocka_unit_test(test_original_example),
       cmocka_unit_test(test_every_field),
       cmocka_unit_test(test_paths),
+      cmocka_unit_test(test_standby),
       cmocka_unit_test(test_ordered_nodes),
       cmocka_unit_test(test_compression_matrix),
       cmocka_unit_test(test_scalars),

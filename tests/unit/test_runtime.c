@@ -89,6 +89,20 @@ static int group_teardown(void **state) {
   return 0;
 }
 
+/* Node i's runtime (a node process starting). */
+static void node_new(world *w, int i) {
+  kafu_runtime_opts o = {.cfg = w->cfg,
+                         .wasm = w->wasm,
+                         .wasm_len = w->wasm_len,
+                         .self = NODES[i],
+                         .mode = KAFU_RT_NODE,
+                         .stdout_fd = w->out_fd};
+  kafu_err err = {0};
+  int rc = kafu_runtime_new(&o, &w->rt[i], &err);
+  if (rc) fprintf(stderr, "%s\n", err.msg);
+  assert_int_equal(rc, 0);
+}
+
 static void world_init(world *w, const char *args) {
   memset(w, 0, sizeof *w);
   if (!g_dir[0]) skip();
@@ -105,17 +119,7 @@ static void world_init(world *w, const char *args) {
   snprintf(path, sizeof path, "%s/out.txt", w->dir);
   w->out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   assert_true(w->out_fd > 0);
-  for (int i = 0; i < 3; i++) {
-    kafu_runtime_opts o = {.cfg = w->cfg,
-                           .wasm = w->wasm,
-                           .wasm_len = w->wasm_len,
-                           .self = NODES[i],
-                           .mode = KAFU_RT_NODE,
-                           .stdout_fd = w->out_fd};
-    int rc = kafu_runtime_new(&o, &w->rt[i], &err);
-    if (rc) fprintf(stderr, "%s\n", err.msg);
-    assert_int_equal(rc, 0);
-  }
+  for (int i = 0; i < 3; i++) node_new(w, i);
 }
 
 static void world_free(world *w) {
@@ -211,6 +215,169 @@ static void test_three_nodes_walk(void **state) {
                        kafu_runtime_migrations_out(w.rt[2]),
                    20);
   world_free(&w);
+}
+
+/* ---- entry checkpoints and failover ------------------------------------------------------ */
+
+/* The node that keeps the innermost entry checkpoint of a call sent to `to`. */
+static int entry_holder(world *w, const char *to, kafu_rt_entry_info *out) {
+  int best = -1;
+  uint64_t hop = 0;
+  for (int i = 0; i < 3; i++) {
+    size_t n = w->rt[i] ? kafu_runtime_entry_count(w->rt[i]) : 0;
+    if (!n) continue;
+    kafu_rt_entry_info e;
+    kafu_runtime_entry_get(w->rt[i], n - 1, &e);
+    if (!strcmp(e.target, to) && e.hop >= hop) best = i, hop = e.hop, *out = e;
+  }
+  return best;
+}
+
+/* Replace node i's runtime by a fresh one: the process died and restarted. */
+static void restart(world *w, int i) {
+  kafu_runtime_free(w->rt[i]);
+  node_new(w, i);
+}
+
+static const char *last_line(char *s) {
+  size_t n = strlen(s);
+  while (n && s[n - 1] == '\n') s[--n] = 0;
+  char *l = strrchr(s, '\n');
+  return l ? l + 1 : s;
+}
+
+/* A walk in which the node receiving hop `kill_at` dies before it resumes:
+ * the caller that kept the call's entry checkpoint re-arms it and sends it
+ * to the restarted node, and the program runs on. Returns how the re-armed
+ * entry was kept (live / materialized). */
+static bool walk_with_kill(world *w, int kill_at, char **out) {
+  kafu_rt_result res;
+  kafu_err err = {0};
+  bool live = false;
+  int hops = 0;
+  assert_int_equal(kafu_runtime_run(w->rt[0], &res, &err), 0);
+  while (res.status == KAFU_RT_MIGRATED) {
+    if (++hops != kill_at) {
+      hop(w, &res);
+      continue;
+    }
+    int from = node_ix(res.node), to = node_ix(res.target);
+    kafu_buf b = {0};
+    assert_int_equal(kafu_runtime_encode(w->rt[from], 0, buf_write, &b, NULL, &err), 0);
+    kafu_runtime_sent(w->rt[from], 0.0);
+    assert_int_equal(deliver(w, to, &b, &err), 0); /* taken, then the node dies before running */
+    kafu_buf_free(&b);
+    restart(w, to);
+    kafu_rt_entry_info e = {0};
+    int h = entry_holder(w, NODES[to], &e);
+    assert_true(h >= 0);
+    live = e.live;
+    assert_int_equal(kafu_runtime_rearm_entry(w->rt[h], NODES[to], &err), 0);
+    kafu_rt_pending_info pi;
+    assert_true(kafu_runtime_pending(w->rt[h], &pi));
+    assert_string_equal(pi.target, NODES[to]);
+    res.status = KAFU_RT_MIGRATED;
+    snprintf(res.node, sizeof res.node, "%s", NODES[h]);
+    snprintf(res.target, sizeof res.target, "%s", NODES[to]);
+    hop(w, &res);
+  }
+  assert_int_equal(res.status, KAFU_RT_FINISHED);
+  *out = program_output(w);
+  return live;
+}
+
+static void test_entry_checkpoints(void **state) {
+  (void)state;
+  world w;
+  world_init(&w, "\"EFEC\"");
+  char *ref = reference_output(&w, "EFEC");
+  kafu_rt_result res;
+  kafu_err err = {0};
+  /* kept after a call left, materialized when a nested call comes back in,
+   * resolved by the return */
+  assert_int_equal(kafu_runtime_run(w.rt[0], &res, &err), 0);
+  hop(&w, &res); /* cloud > edge (at_edge) */
+  kafu_rt_entry_info e;
+  assert_int_equal(kafu_runtime_entry_count(w.rt[0]), 1);
+  kafu_runtime_entry_get(w.rt[0], 0, &e);
+  assert_true(e.live && e.depth == 1 && e.bytes == 0);
+  assert_string_equal(e.target, "edge");
+  assert_string_equal(e.function, "at_edge");
+  hop(&w, &res); /* edge > fog (at_fog) */
+  hop(&w, &res); /* fog > edge (at_edge, nested): edge's at_fog entry is encoded */
+  assert_int_equal(kafu_runtime_entry_count(w.rt[1]), 1);
+  kafu_runtime_entry_get(w.rt[1], 0, &e);
+  assert_true(!e.live && e.bytes > 0 && e.bytes == kafu_runtime_entry_bytes(w.rt[1]));
+  hop(&w, &res); /* edge > cloud (at_cloud) */
+  assert_int_equal(kafu_runtime_entry_count(w.rt[1]), 2);
+  /* a return that breaks off (its sender died mid-upload) leaves memory and
+   * the live entry as they were: the genuine return still applies as a delta */
+  {
+    kafu_buf b = {0};
+    uint64_t held = kafu_runtime_image_id(w.rt[1]);
+    assert_int_equal(kafu_runtime_encode(w.rt[0], 0, buf_write, &b, NULL, &err),
+                     0); /* full: overwrites all */
+    kafu_snap_decoder *dec = NULL;
+    assert_int_equal(kafu_runtime_decoder(w.rt[1], &dec, &err), 0);
+    assert_int_equal(kafu_snap_decoder_feed(dec, b.data, b.len - 100, &err), 0);
+    kafu_snap_decoder_free(dec); /* the decoder's undo puts memory back */
+    assert_true(kafu_runtime_image_id(w.rt[1]) == held);
+    kafu_buf_free(&b);
+  }
+  while (res.status == KAFU_RT_MIGRATED) hop(&w, &res);
+  assert_int_equal(res.status, KAFU_RT_FINISHED);
+  for (int i = 0; i < 3; i++) assert_int_equal(kafu_runtime_entry_count(w.rt[i]), 0);
+  char *out = program_output(&w);
+  assert_string_equal(out, ref);
+  free(out);
+  world_free(&w);
+
+  /* the node entering at_cloud dies: edge re-runs the call from its live entry */
+  world_init(&w, "\"EFEC\"");
+  assert_true(walk_with_kill(&w, 4, &out));
+  assert_string_equal(out, ref); /* nothing of the lost attempt ran */
+  free(out);
+  world_free(&w);
+
+  /* fog dies holding the program inside at_fog after the nested calls came
+   * back: edge re-runs at_fog from its materialized entry; the call tree
+   * printed by the lost attempt shows twice, the final checksum is exact */
+  world_init(&w, "\"EFEC\"");
+  assert_false(walk_with_kill(&w, 7 - 1, &out)); /* hop 6: edge returns to fog */
+  char *r2 = strdup(ref);
+  assert_string_equal(last_line(out), last_line(r2));
+  free(r2);
+  free(out);
+  world_free(&w);
+  free(ref);
+
+  /* ping(edge) <-> pong(cloud), 6 deep: cloud keeps one entry per ping it
+   * sent; each call coming back copies the newest, the first whole, the
+   * others as the few pages that differ from the one before */
+  world_init(&w, "\"ping:6\"");
+  ref = reference_output(&w, "ping:6");
+  assert_int_equal(kafu_runtime_run(w.rt[0], &res, &err), 0);
+  for (int k = 0; k < 6; k++) hop(&w, &res);
+  assert_int_equal(kafu_runtime_entry_count(w.rt[0]), 3);
+  kafu_rt_entry_info e0, e1, e2;
+  kafu_runtime_entry_get(w.rt[0], 0, &e0);
+  kafu_runtime_entry_get(w.rt[0], 1, &e1);
+  kafu_runtime_entry_get(w.rt[0], 2, &e2);
+  assert_true(!e0.live && !e1.live && !e2.live);
+  assert_true(e1.bytes > 0 && e1.bytes * 8 < e0.bytes && e2.bytes * 8 < e0.bytes);
+  while (res.status == KAFU_RT_MIGRATED) hop(&w, &res);
+  out = program_output(&w);
+  assert_string_equal(out, ref);
+  free(out);
+  world_free(&w);
+  /* edge dies as pong(1) returns to it: cloud re-runs ping(2) from its
+   * entry, a diff rebuilt on the whole copy and the diff before it */
+  world_init(&w, "\"ping:6\"");
+  assert_false(walk_with_kill(&w, 9, &out));
+  assert_string_equal(out, ref);
+  free(out);
+  world_free(&w);
+  free(ref);
 }
 
 /* Decode a snapshot into malloc'd memory so a test can alter and re-encode it. */
@@ -465,6 +632,7 @@ int main(void) {
       cmocka_unit_test(test_refuses_bad_snapshots),
       cmocka_unit_test(test_refused_snapshot_changes_nothing),
       cmocka_unit_test(test_clock_continues),
+      cmocka_unit_test(test_entry_checkpoints),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

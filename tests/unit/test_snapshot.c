@@ -428,9 +428,9 @@ static void test_magic_version_module(void **st_) {
   b.data[8] = 2; /* version 2 (header checksum deliberately left: the version is reported first) */
   expect_fail(&b, &x, KAFU_EUNSUP, "unsupported format version 2");
   b.data[8] = 1;
-  b.data[10] = 1; /* a minor bump needs a valid header checksum */
+  b.data[10] = 7; /* a minor bump needs a valid header checksum */
   expect_fail(&b, &x, KAFU_EFORMAT, "file header checksum");
-  b.data[10] = 0;
+  b.data[10] = 1;
   const char *plain = "just some text that is not a snapshot at all, longer than a header";
   kafu_buf t = {0};
   kafu_buf_append(&t, plain, strlen(plain));
@@ -669,6 +669,76 @@ static void test_section_order_unknown_trailing(void **st_) {
   put32at(&o, s[1].off + 4, 2);
   resum(&o, &s[1]);
   expect_fail(&o, &x, KAFU_EFORMAT, "flags 0x2");
+  kafu_buf_free(&o);
+  kafu_buf_free(&b);
+  free(x.mem);
+}
+
+/* The RUN section (format 1.1): written right after META, flagged OPTIONAL
+ * (so a 1.0 reader skips it), round-trips, is optional, and is refused
+ * anywhere else or without its flag. */
+static void test_run_section(void **st_) {
+  sample x;
+  sample_init(&x, 65536, 11);
+  x.s.run_id = 0x0123456789abcdefull;
+  x.s.hop = (2ull << 32) | 7;
+  x.s.sender = "cloud-b";
+  x.s.sender_incarnation = 0xfeedfacecafebeefull;
+  kafu_buf b = {0}, o = {0};
+  encode(&x, KAFU_SNAP_COMP_LZ4, 0, &b);
+  secref s[16];
+  int n = sections(&b, s, 16);
+  assert_int_equal(n, 8); /* META RUN STACK GLOBALS FDS MEMORY MEMCHUNK END */
+  assert_int_equal(s[1].type, 8);
+  uint32_t fl;
+  memcpy(&fl, b.data + s[1].off + 4, 4);
+  assert_int_equal(fl, 1); /* OPTIONAL */
+  dest d = {0};
+  kafu_snap_decoder_opts op = dec_opts(&x, &d, NULL);
+  kafu_snapshot out = {0};
+  kafu_err er = {0};
+  if (kafu_snap_decode_buf(b.data, b.len, &op, &out, NULL, &er)) fail_msg("%s", er.msg);
+  assert_same_meta(&x.s, &out);
+  assert_true(out.run_id == x.s.run_id && out.hop == x.s.hop);
+  assert_true(out.sender_incarnation == x.s.sender_incarnation);
+  assert_string_equal(out.sender, "cloud-b");
+  kafu_snapshot_clear(&out);
+  /* described by kafu inspect */
+  kafu_buf txt = {0};
+  assert_int_equal(kafu_snap_describe(b.data, b.len, &txt, false, &er), 0);
+  assert_non_null(
+      strstr(kafu_buf_cstr(&txt), "run 0123456789abcdef, hop 8589934599 (epoch 2, #7), sent by cloud-b"));
+  txt.len = 0;
+  assert_int_equal(kafu_snap_describe(b.data, b.len, &txt, true, &er), 0);
+  assert_non_null(strstr(kafu_buf_cstr(&txt), "\"run\":{\"id\":\"0123456789abcdef\",\"hop\":8589934599"));
+  kafu_buf_free(&txt);
+  /* without the flag: refused */
+  o.len = 0;
+  kafu_buf_append(&o, b.data, b.len);
+  put32at(&o, s[1].off + 4, 0);
+  resum(&o, &s[1]);
+  expect_fail(&o, &x, KAFU_EFORMAT, "flags 0x0 on the RUN section");
+  /* after STACK: refused */
+  o.len = 0;
+  kafu_buf_append(&o, b.data, s[1].off);
+  kafu_buf_append(&o, b.data + s[2].off, s[3].off - s[2].off);
+  kafu_buf_append(&o, b.data + s[1].off, s[2].off - s[1].off);
+  kafu_buf_append(&o, b.data + s[3].off, b.len - s[3].off);
+  expect_fail(&o, &x, KAFU_EFORMAT, "RUN section not right after META");
+  /* run id 0: refused */
+  o.len = 0;
+  kafu_buf_append(&o, b.data, b.len);
+  put64at(&o, s[1].off + 16, 0);
+  resum(&o, &s[1]);
+  expect_fail(&o, &x, KAFU_EFORMAT, "run id 0");
+  /* no run id: no section, decodes with run_id 0 */
+  x.s.run_id = 0;
+  encode(&x, KAFU_SNAP_COMP_LZ4, 0, &b);
+  assert_int_equal(sections(&b, s, 16), 7);
+  if (kafu_snap_decode_buf(b.data, b.len, &op, &out, NULL, &er)) fail_msg("%s", er.msg);
+  assert_true(out.run_id == 0 && out.sender == NULL);
+  kafu_snapshot_clear(&out);
+  free(d.mem);
   kafu_buf_free(&o);
   kafu_buf_free(&b);
   free(x.mem);
@@ -976,6 +1046,7 @@ int main(void) {
       cmocka_unit_test(test_oversized_and_inconsistent),
       cmocka_unit_test(test_run_rules),
       cmocka_unit_test(test_section_order_unknown_trailing),
+      cmocka_unit_test(test_run_section),
       cmocka_unit_test(test_callbacks_reject),
       cmocka_unit_test(test_encode_errors),
       cmocka_unit_test(test_threads_identical),

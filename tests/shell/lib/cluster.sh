@@ -109,3 +109,49 @@ json_get() {
 
 # count of migration events in an events file
 migrations_in() { grep -c '"type":"migration"' "$1" || true; }
+
+# ---- runs of tests/programs/cluster/failover.c (failover, identity, restore) ----
+# The program and the tests synchronize through marker files in $T (every
+# node of a loopback test shares it as its preopened directory).
+
+# await NAME [SECONDS] -> until the program created $T/NAME
+await() {
+  local i
+  for ((i = 0; i < ${2:-30} * 100; i++)); do [ -e "$T/$1" ] && return 0; sleep 0.01; done
+  fail "no $1 after ${2:-30} s"
+}
+# idle_at PORT -> until that node is idle: a caller is idle once it processed
+# the acknowledgement of its send (it keeps the entry checkpoint from then on)
+idle_at() {
+  local i
+  for ((i = 0; i < 1000; i++)); do [ "$(get "$1" /status | json_get state 2>/dev/null)" = idle ] && return 0; sleep 0.01; done
+  fail "node on port $1 never idle"
+}
+# fo_reset -> remove the program's markers and its effects file
+fo_reset() { rm -f "$T"/in-work "$T"/in-inner "$T"/effects.log "$T"/go-* "$T"/work-done "$T"/a-ready "$T"/a-between; }
+# fo_config FILE ARGS [NODE=PD] [-- cluster lines] -> nodes a b c on free
+# ports $PA $PB $PC, and one more node on the free port $PD when asked
+fo_config() {
+  local file=$1 args=$2 a more=()
+  shift 2
+  read -r PA PB PC PD <<<"$(free_ports 4)"
+  for a in "$@"; do [ "${a#*=}" = PD ] && more+=("${a%%=*}=$PD") || more+=("$a"); done
+  config "$file" failover.wasm "$args" a="$PA" b="$PB" c="$PC" "${more[@]}"
+}
+# fo_start CONFIG [a's extra args] -> serve c, b, a: $PID_A $PID_B $PID_C
+fo_start() {
+  local cfg=$1
+  shift
+  serve c "$cfg"; PID_C=$LAST_PID
+  serve b "$cfg"; PID_B=$LAST_PID
+  serve a "$cfg" "$@"; PID_A=$LAST_PID
+}
+# fo_done CODE WHAT -> a exits with CODE, then b and c end too
+fo_done() {
+  wait_exit "$PID_A" 30
+  [ "$EXIT_CODE" = "$1" ] || fail "$2: exit $EXIT_CODE, expected $1"
+  wait_exit "$PID_B" 10
+  wait_exit "$PID_C" 10
+}
+# work_runs -> how often work() ran (lines of effects.log)
+work_runs() { grep -c 'work ran' "$T/effects.log" 2>/dev/null || echo 0; }
