@@ -76,6 +76,11 @@ typedef struct kafu_drv {
   bool dep_mf;         /* -MF given */
   bool dep_mt;         /* -MT / -MQ given */
   uint32_t stack_size; /* --kafu-stack-size (Asyncify region), default 1 MiB */
+  /* --kafu-c-stack-size: the program's C stack, linked first in memory
+   * (--stack-first) so that an overflow runs below address 0 and traps
+   * instead of overwriting data; default 1 MiB (wasm-ld's own is 64 KiB). A
+   * -Wl,-z,stack-size=N of the user's wins. */
+  uint32_t c_stack_size;
   char **owned;        /* tokens read from @response files */
   size_t nowned;
 } kafu_drv;

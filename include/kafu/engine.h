@@ -104,6 +104,8 @@ typedef enum kafu_trap_kind {
   KAFU_TRAP_ASYNCIFY_OVERFLOW,  /* unwind ran out of Asyncify buffer (docs/abi.md) */
   KAFU_TRAP_RESOURCE,           /* could not allocate linear memory/table at instantiation */
   KAFU_TRAP_HOST,               /* a host callback aborted execution (kafu_instance_abort) */
+  KAFU_TRAP_C_STACK_OVERFLOW,   /* out of bounds just below address 0: the program's own stack in
+                                   linear memory ran out (kafu cc links it first in memory) */
 } kafu_trap_kind;
 
 /* "integer divide by zero", ... */

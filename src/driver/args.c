@@ -292,6 +292,15 @@ static int parse_kafu_option(kafu_drv *d, const char *t, const char *value, kafu
     d->snapify = false;
   } else if (!strcmp(t, "--kafu-verbose")) {
     d->verbose = true;
+  } else if (starts(t, "--kafu-c-stack-size")) {
+    const char *v = value ? value : (t[19] == '=' ? t + 20 : NULL);
+    if (!v || (t[19] && t[19] != '='))
+      return kafu_err_set(err, KAFU_EINVAL, "option '%s' needs a size, e.g. --kafu-c-stack-size=4M", t);
+    if (kafu_drv_parse_size(v, &d->c_stack_size) < 0 || d->c_stack_size < 4096 || d->c_stack_size % 16)
+      return kafu_err_set(err, KAFU_EINVAL,
+                          "invalid --kafu-c-stack-size '%s': expected bytes >= 4096, a multiple of 16, < 4G "
+                          "(suffix K, M, G allowed)",
+                          v);
   } else if (starts(t, "--kafu-stack-size")) {
     const char *v = value ? value : (t[17] == '=' ? t + 18 : NULL);
     if (!v || (t[17] && t[17] != '='))
@@ -303,7 +312,7 @@ static int parse_kafu_option(kafu_drv *d, const char *t, const char *value, kafu
   } else {
     return kafu_err_set(err, KAFU_EINVAL,
                         "unknown kafu option '%s' (kafu options: --kafu-stack-size=BYTES, "
-                        "--no-snapify, --kafu-verbose)",
+                        "--kafu-c-stack-size=BYTES, --no-snapify, --kafu-verbose)",
                         t);
   }
   return 0;
@@ -316,6 +325,7 @@ int kafu_drv_parse(kafu_drv *d, int argc, char **argv, bool cxx, kafu_err *err) 
   d->cxx = cxx;
   d->snapify = true;
   d->stack_size = 1024u * 1024u;
+  d->c_stack_size = 1024u * 1024u;
 
   kafu_argv toks = {0};
   int rc = expand_responses(argc, argv, &toks, 0);
@@ -615,6 +625,19 @@ int kafu_drv_link_argv(const kafu_drv *d, const kafu_toolchain *tc, char *const 
     PUSH(rt_obj);
     PUSH("-Wl,--export=__kafu_asyncify_buf");
     PUSH("-Wl,--export=__kafu_asyncify_buf_size");
+  }
+  /* the C stack below the data: an overflow wraps below address 0 and traps
+   * (out of bounds, named "C stack overflow" by the engine) instead of
+   * silently overwriting globals and the heap */
+  PUSH("-Wl,--stack-first");
+  bool own_size = false;
+  for (size_t i = 0; i < d->nargs; i++)
+    own_size |= (d->args[i].kind == KAFU_ARG_LINK || d->args[i].kind == KAFU_ARG_BOTH) &&
+                strstr(d->args[i].text, "stack-size") != NULL;
+  if (!own_size) {
+    char ss[64];
+    snprintf(ss, sizeof ss, "-Wl,-z,stack-size=%u", (unsigned)d->c_stack_size);
+    PUSH(ss);
   }
   if (!d->debug) PUSH("-Wl,--strip-debug"); /* DWARF only; custom sections such as .kafu_dest.* stay */
   if (d->nsources) PUSH("-Qunused-arguments");

@@ -176,6 +176,8 @@ typedef struct kafu_exec {
   uint32_t trap_code; /* wasm_rt_trap_t or KAFU_AOT_TRAP_* */
   uint32_t exit_code;
   void *pc; /* precise faulting PC (signals) or NULL */
+  uint64_t fault_off; /* out of bounds (signal): the offset into linear memory */
+  bool fault_known;
   void *bt[KAFU_BT_MAX];
   int nbt;
   char msg[512]; /* KAFU_TRAP_HOST / RESOURCE detail */

@@ -40,6 +40,9 @@
 /* wasm_rt_memory_t.size is a u32 in wabt 1.0.32: 65536 pages would not fit */
 #define MAX_PAGES 65535u
 #define ALTSTACK_SIZE (256 * 1024)
+/* where an access through a stack pointer that went below 0 lands */
+#define C_STACK_WRAP_LO (((uint64_t)4 << 30) - ((uint64_t)16 << 20))
+#define C_STACK_WRAP_HI (((uint64_t)4 << 30) + ((uint64_t)16 << 20))
 
 __thread kafu_exec *kafu_rt_current;
 
@@ -208,8 +211,11 @@ static void fault_handler(int sig, siginfo_t *si, void *ucv) {
     aot_instance *ai = aot_inst(ex->inst);
     int n = __atomic_load_n(&ai->nres, __ATOMIC_ACQUIRE);
     for (int i = 0; i < n; i++)
-      if (a >= (uintptr_t)ai->res[i].base && a - (uintptr_t)ai->res[i].base < ai->res[i].len)
+      if (a >= (uintptr_t)ai->res[i].base && a - (uintptr_t)ai->res[i].base < ai->res[i].len) {
         code = WASM_RT_TRAP_OOB;
+        ex->fault_off = a - (uintptr_t)ai->res[i].base;
+        ex->fault_known = true;
+      }
     if (!code && sp && a < sp + 65536 && a + (1u << 20) > sp) code = WASM_RT_TRAP_EXHAUSTION;
     if (code) {
       ex->trap_code = code;
@@ -362,6 +368,7 @@ int kafu_rt_exec(kafu_instance *inst, void (*fn)(void *arg), void *arg, const ch
   ex.kind = 0;
   ex.nbt = 0;
   ex.pc = NULL;
+  ex.fault_known = false;
   ex.msg[0] = 0;
   kafu_exec *volatile exp = &ex;
   kafu_outcome *volatile outp = out;
@@ -396,8 +403,16 @@ static int finish(kafu_instance *inst, kafu_exec *e, kafu_outcome *out, const ch
   out->status = KAFU_ETRAP;
   out->trap = classify(e->trap_code);
   uint32_t bufsize = 0;
-  if (out->trap == KAFU_TRAP_UNREACHABLE && asyncify_overflowed(inst, &bufsize))
+  /* an unwind that overflows its buffer ends in `unreachable`, or, when the
+   * buffer is the last thing in memory, out of bounds past its end */
+  if ((out->trap == KAFU_TRAP_UNREACHABLE || out->trap == KAFU_TRAP_OUT_OF_BOUNDS) &&
+      asyncify_overflowed(inst, &bufsize))
     out->trap = KAFU_TRAP_ASYNCIFY_OVERFLOW;
+  /* the stack pointer went below 0 (the C stack is first in memory): the
+   * access lands within a few MiB below 4 GiB (or just above, with an offset) */
+  if (out->trap == KAFU_TRAP_OUT_OF_BOUNDS && e->fault_known && e->fault_off >= C_STACK_WRAP_LO &&
+      e->fault_off < C_STACK_WRAP_HI)
+    out->trap = KAFU_TRAP_C_STACK_OVERFLOW;
   kafu_symbolize(inst->m, e, out);
   char where[400] = "";
   if (out->function[0])
@@ -413,6 +428,13 @@ static int finish(kafu_instance *inst, kafu_exec *e, kafu_outcome *out, const ch
       kafu_err_set(err, KAFU_ETRAP,
                    "wasm trap: Asyncify buffer overflow (%u bytes)%s: rebuild with --kafu-stack-size=%u",
                    bufsize, where, bufsize ? bufsize * 4 : 4u << 20);
+      break;
+    case KAFU_TRAP_C_STACK_OVERFLOW:
+      kafu_err_set(err, KAFU_ETRAP,
+                   "wasm trap: C stack overflow%s: the program's stack in linear memory is exhausted (access "
+                   "at 0x%llx, below address 0); give it more with kafu cc --kafu-c-stack-size=BYTES "
+                   "(default 1M) or -Wl,-z,stack-size=BYTES",
+                   where, (unsigned long long)(e->fault_off & 0xffffffffu));
       break;
     case KAFU_TRAP_INDIRECT_CALL_TYPE:
       kafu_err_set(err, KAFU_ETRAP, "wasm trap: %s%s",

@@ -590,6 +590,8 @@ const char *kafu_trap_kind_str(kafu_trap_kind k) {
       return "out of resources";
     case KAFU_TRAP_HOST:
       return "aborted by the host";
+    case KAFU_TRAP_C_STACK_OVERFLOW:
+      return "C stack overflow";
   }
   return "unknown trap";
 }

@@ -67,3 +67,20 @@ modes m3snap m3snap.wasm 2 3
 cmp -s "$T/m3snap.ver.out" <("$T/memory3-native" 2 3) || fail "m3snap: output differs from native"
 expect_count m3snap 12
 ok "Asyncify region reserved by the runtime: same output as native, 12 migrations"
+
+# ... and too small for the stack at a checkpoint: the region is the last
+# thing in memory, so the unwind runs past the end of memory; that is the
+# Asyncify overflow too (issue 16: it was reported as an out-of-bounds access
+# in the user's function)
+clang --target=wasm32-wasi --sysroot=/usr -O2 -I"$KAFU_SRC/include" -c "$PROGS/deepstack.c" -o "$T/ds.o" &&
+  clang --target=wasm32-wasi --sysroot=/usr -Wl,-z,stack-size=8388608 "$T/ds.o" -o "$T/dsplain.wasm" ||
+  fail "clang deepstack.c"
+"$KAFU" snapify --kafu-stack-size=16K "$T/dsplain.wasm" -o "$T/dssnap.wasm" >"$T/snapify2.log" 2>&1 ||
+  fail "kafu snapify: $(cat "$T/snapify2.log")"
+config "$T/dssnap.yaml" "$T/dssnap.wasm" 3000
+"$KAFU" singlenode serve --verify "$T/dssnap.yaml" >"$T/dssnap.out" 2>"$T/dssnap.err"
+rc=$?
+[ "$rc" = 134 ] || fail "runtime-reserved Asyncify region overflow: exit $rc, expected 134"
+grep -q "the call stack did not fit in the Asyncify buffer (16384 bytes).*--kafu-stack-size" "$T/dssnap.err" ||
+  fail "runtime-reserved Asyncify region overflow: message: $(cat "$T/dssnap.err")"
+ok "an unwind past the end of memory: the Asyncify overflow message, exit 134"
