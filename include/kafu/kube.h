@@ -35,11 +35,21 @@ extern "C" {
 #define KAFU_KUBE_DATA_DIR "/var/lib/kafu/data"
 #define KAFU_KUBE_HEALTH_PATH "/healthz" /* liveness: the node process answers */
 #define KAFU_KUBE_READY_PATH "/readyz"   /* readiness: the node can take a migration */
+#define KAFU_KUBE_TOKEN_DIR "/etc/kafu/token"        /* the token Secret, mounted */
+#define KAFU_KUBE_TOKEN_KEY "token"                  /* its key: the file in KAFU_KUBE_TOKEN_DIR */
+#define KAFU_KUBE_TOKEN_FILE "/etc/kafu/token/token" /* cluster.token_file in the ConfigMap */
+#define KAFU_KUBE_CACHE_DIR "/var/cache/kafu"        /* writable (emptyDir): the AOT cache */
+#define KAFU_KUBE_UID 65532                          /* runAsUser/runAsGroup/fsGroup: not root */
 
 typedef struct kafu_kube_opts {
   const char *image;       /* NULL = KAFU_KUBE_DEFAULT_IMAGE */
   const char *instance_id; /* NULL = none; else a DNS label used as name prefix */
   const char *ns;          /* NULL = no metadata.namespace (kubectl's current one) */
+  /* The cluster token. token_secret: the name of an existing Secret (key
+   * "token") to mount, none generated. Else a Secret is generated holding
+   * token, or the config's token, or a fresh random one. Never in the ConfigMap. */
+  const char *token_secret;
+  const char *token;
 } kafu_kube_opts;
 
 /* Check that the config and options can become Kubernetes objects: node ids
@@ -50,6 +60,8 @@ int kafu_kube_check(const kafu_config *c, const kafu_kube_opts *o, kafu_err *err
 
 /* "[<instance-id>-]kafu-server-<node-id>" (malloc'd). */
 char *kafu_kube_server_name(const kafu_kube_opts *o, const char *node_id);
+/* The token Secret: --token-secret's name, else "kafu-token[-<instance-id>]" (malloc'd). */
+char *kafu_kube_secret_name(const kafu_kube_opts *o);
 /* "kafu-config" or "kafu-config-<instance-id>" (malloc'd). */
 char *kafu_kube_configmap_name(const kafu_kube_opts *o);
 /* Label value for kafu-service-name derived from config name (malloc'd). */

@@ -19,6 +19,10 @@ void kafu_usage_kustomize(void) {
       "a ConfigMap with the config, and per node a headless Service and a Pod named\n"
       "kafu-server-<node-id>, scheduled with nodeSelector kafu-node=<placement or node id>.\n"
       "Node addresses in the embedded config are replaced by the Service names.\n"
+      "The cluster token goes into a Secret (kafu-token[-ID], mounted at " KAFU_KUBE_TOKEN_DIR ";\n"
+      "the config names it as cluster.token_file), never into the ConfigMap: the\n"
+      "config's token, else a fresh random one. Pods run as a non-root user, with a\n"
+      "read-only root file system, no capabilities and seccomp RuntimeDefault.\n"
       "\n"
       "Options:\n"
       "  --image IMAGE        container image (default " KAFU_KUBE_DEFAULT_IMAGE
@@ -26,6 +30,9 @@ void kafu_usage_kustomize(void) {
       "  --instance-id ID     prefix names with ID- and label objects kafu-instance=ID,\n"
       "                       so several instances of one config run side by side\n"
       "  --namespace NS       set metadata.namespace on every object\n"
+      "  --token-file FILE    put the token from FILE into the generated Secret\n"
+      "  --token-secret NAME  mount the existing Secret NAME (key \"token\") instead of\n"
+      "                       generating one\n"
       "  -o, --output DIR     write a kustomize base (kustomization.yaml + resources) to DIR\n"
       "                       instead of printing the manifests\n"
       "  -h, --help           show this help\n"
@@ -40,7 +47,7 @@ void kafu_usage_kustomize(void) {
 
 static int build(int argc, char **argv) {
   kafu_kube_opts o = {0};
-  const char *file = NULL, *outdir = NULL;
+  const char *file = NULL, *outdir = NULL, *token_file = NULL;
   kafu_err oerr = {0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -48,6 +55,8 @@ static int build(int argc, char **argv) {
     if ((r = kafu_opt_value(argc, argv, &i, "--image", NULL, &o.image, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--instance-id", NULL, &o.instance_id, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--namespace", "-n", &o.ns, &oerr)) ||
+        (r = kafu_opt_value(argc, argv, &i, "--token-secret", NULL, &o.token_secret, &oerr)) ||
+        (r = kafu_opt_value(argc, argv, &i, "--token-file", NULL, &token_file, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--output", "-o", &outdir, &oerr))) {
       if (r < 0) return kafu_cli_usage_error("kustomize", "%s", oerr.msg);
     } else if (a[0] == '-' && a[1]) {
@@ -62,9 +71,14 @@ static int build(int argc, char **argv) {
   if (!file) file = "kafu-config.yaml";
   kafu_err err = {0};
   kafu_config *c;
-  if (kafu_config_load(file, &c, &err) < 0) {
+  if (kafu_config_load(file, &c, &err) < 0 || (token_file && kafu_config_set_token_file(c, token_file, &err))) {
     fprintf(stderr, "kafu kustomize: error: %s\n", err.msg);
+    kafu_config_free(c);
     return 1;
+  }
+  if (o.token_secret && token_file) {
+    kafu_config_free(c);
+    return kafu_cli_usage_error("kustomize", "%s", "--token-secret and --token-file exclude each other");
   }
   int rc = kafu_kube_check(c, &o, &err);
   if (rc == 0) {

@@ -325,8 +325,8 @@ int kafu_config_warnings(const kafu_config *c, void (*emit)(void *ctx, const cha
   }
   if (c->token_file && strncmp(c->token_file, "/dev/fd/", 8) && strncmp(c->token_file, "/proc/", 6)) {
     struct stat st;
-    if (stat(c->token_file, &st) == 0 && (st.st_mode & 0077)) {
-      snprintf(msg, sizeof msg, "token file %s is readable by other users (mode %03o); chmod 600 it",
+    if (stat(c->token_file, &st) == 0 && (st.st_mode & 0007)) {
+      snprintf(msg, sizeof msg, "token file %s is readable by every user (mode %03o); chmod 600 it",
                c->token_file, (unsigned)(st.st_mode & 0777));
       emit(ctx, msg), n++;
     }

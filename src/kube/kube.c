@@ -16,6 +16,14 @@
  *    follower waiting for a migration that never comes.
  *  - Node addresses in the ConfigMap are the short Service names: all objects
  *    live in one namespace, so they resolve whatever the namespace is.
+ *  - The cluster token lives in a Secret mounted at /etc/kafu/token (the
+ *    ConfigMap's config names it as cluster.token_file), never in the
+ *    ConfigMap: generated at random unless the config or --token-file has one,
+ *    or an existing Secret named by --token-secret.
+ *  - Pods run as a non-root user with a read-only root file system, no
+ *    capabilities, no privilege escalation and the runtime's default seccomp
+ *    profile (userfaultfd is usually refused there: the node then finds dirty
+ *    pages by hashing); the AOT cache and /tmp are emptyDir volumes.
  */
 #include "kafu/kube.h"
 
@@ -181,6 +189,11 @@ kafu_config *kafu_kube_pod_config(const kafu_config *c, const kafu_kube_opts *o,
     free(p->app.preopened_dir);
     p->app.preopened_dir = nd;
   }
+  /* the token is in the Secret; the ConfigMap names only where it is mounted */
+  free(p->token);
+  free(p->token_file);
+  p->token = NULL;
+  if (!(p->token_file = strdup(KAFU_KUBE_TOKEN_FILE))) goto oom;
   return p;
 oom:
   kafu_config_free(p);
@@ -200,6 +213,17 @@ static kafu_ynode *labels(kafu_ynode *parent, const char *key, const char *servi
   return l;
 }
 
+/* The recommended app.kubernetes.io labels, on every object's metadata (not in
+ * selectors, which stay as they were). */
+static void app_labels(kafu_ynode *labels_map, const char *service, const kafu_kube_opts *o, bool server) {
+  kafu_y_put_str(labels_map, "app.kubernetes.io/name", "kafu");
+  kafu_y_put_str(labels_map, "app.kubernetes.io/instance", o->instance_id ? o->instance_id : service);
+  kafu_y_put_str(labels_map, "app.kubernetes.io/component", server ? "kafu-server" : "config");
+  kafu_y_put_str(labels_map, "app.kubernetes.io/part-of", service);
+  kafu_y_put_str(labels_map, "app.kubernetes.io/version", KAFU_VERSION);
+  kafu_y_put_str(labels_map, "app.kubernetes.io/managed-by", "kafu");
+}
+
 static kafu_ynode *metadata(kafu_ynode *obj, const char *name, const kafu_kube_opts *o) {
   kafu_ynode *m = kafu_y_put(obj, "metadata", kafu_y_map());
   kafu_y_put_str(m, "name", name);
@@ -213,10 +237,30 @@ static kafu_ynode *configmap(const char *cm_name, const char *service, const cha
   kafu_y_put_str(d, "apiVersion", "v1");
   kafu_y_put_str(d, "kind", "ConfigMap");
   kafu_ynode *m = metadata(d, cm_name, o);
-  labels(m, "labels", service, NULL, o, false);
+  app_labels(labels(m, "labels", service, NULL, o, false), service, o, false);
   kafu_ynode *data = kafu_y_put(d, "data", kafu_y_map());
   kafu_y_put(data, "kafu-config.yaml", kafu_y_literal(cfg_yaml));
   return d;
+}
+
+static kafu_ynode *secret(const char *name, const char *service, const char *token, const kafu_kube_opts *o) {
+  kafu_ynode *d = kafu_y_map();
+  kafu_y_put_str(d, "apiVersion", "v1");
+  kafu_y_put_str(d, "kind", "Secret");
+  kafu_ynode *m = metadata(d, name, o);
+  app_labels(labels(m, "labels", service, NULL, o, false), service, o, false);
+  kafu_y_put_str(d, "type", "Opaque");
+  kafu_ynode *data = kafu_y_put(d, "stringData", kafu_y_map());
+  kafu_y_put_str(data, KAFU_KUBE_TOKEN_KEY, token);
+  return d;
+}
+
+char *kafu_kube_secret_name(const kafu_kube_opts *o) {
+  kafu_buf b = {0};
+  if (o && o->token_secret) return strdup(o->token_secret);
+  kafu_buf_printf(&b, "kafu-token");
+  if (o && o->instance_id && *o->instance_id) kafu_buf_printf(&b, "-%s", o->instance_id);
+  return kafu_buf_cstr(&b);
 }
 
 static kafu_ynode *service(const kafu_config_node *n, const char *name, const char *svc,
@@ -225,7 +269,7 @@ static kafu_ynode *service(const kafu_config_node *n, const char *name, const ch
   kafu_y_put_str(d, "apiVersion", "v1");
   kafu_y_put_str(d, "kind", "Service");
   kafu_ynode *m = metadata(d, name, o);
-  labels(m, "labels", svc, n->id, o, true);
+  app_labels(labels(m, "labels", svc, n->id, o, true), svc, o, true);
   kafu_ynode *spec = kafu_y_put(d, "spec", kafu_y_map());
   kafu_y_put_str(spec, "clusterIP", "None");
   kafu_y_put(spec, "publishNotReadyAddresses", kafu_y_bool(true));
@@ -251,15 +295,42 @@ static void probe(kafu_ynode *container, const char *key, const char *path, int 
   kafu_y_put_int(pr, "failureThreshold", failures);
 }
 
+static void mount(kafu_ynode *vms, const char *name, const char *path, bool ro) {
+  kafu_ynode *vm = kafu_y_push(vms, kafu_y_map());
+  kafu_y_put_str(vm, "name", name);
+  kafu_y_put_str(vm, "mountPath", path);
+  if (ro) kafu_y_put(vm, "readOnly", kafu_y_bool(true));
+}
+
+static void empty_dir(kafu_ynode *vols, const char *name) {
+  kafu_ynode *v = kafu_y_push(vols, kafu_y_map());
+  kafu_y_put_str(v, "name", name);
+  kafu_y_put(v, "emptyDir", kafu_y_map());
+}
+
 static kafu_ynode *pod(const kafu_config *c, const kafu_config_node *n, const char *name, const char *svc,
-                       const char *cm_name, const kafu_kube_opts *o) {
+                       const char *cm_name, const char *secret_name, const kafu_kube_opts *o) {
   kafu_ynode *d = kafu_y_map();
   kafu_y_put_str(d, "apiVersion", "v1");
   kafu_y_put_str(d, "kind", "Pod");
   kafu_ynode *m = metadata(d, name, o);
-  labels(m, "labels", svc, n->id, o, true);
+  app_labels(labels(m, "labels", svc, n->id, o, true), svc, o, true);
+  /* Prometheus' usual scrape convention: GET /metrics on the node's port */
+  kafu_ynode *an = kafu_y_put(m, "annotations", kafu_y_map());
+  char port[16];
+  snprintf(port, sizeof port, "%u", n->port);
+  kafu_y_put_str(an, "prometheus.io/scrape", "true");
+  kafu_y_put_str(an, "prometheus.io/port", port);
+  kafu_y_put_str(an, "prometheus.io/path", "/metrics");
   kafu_ynode *spec = kafu_y_put(d, "spec", kafu_y_map());
   kafu_y_put_str(spec, "restartPolicy", "Never");
+  kafu_ynode *psc = kafu_y_put(spec, "securityContext", kafu_y_map());
+  kafu_y_put(psc, "runAsNonRoot", kafu_y_bool(true));
+  kafu_y_put_int(psc, "runAsUser", KAFU_KUBE_UID);
+  kafu_y_put_int(psc, "runAsGroup", KAFU_KUBE_UID);
+  kafu_y_put_int(psc, "fsGroup", KAFU_KUBE_UID);
+  kafu_ynode *sp = kafu_y_put(psc, "seccompProfile", kafu_y_map());
+  kafu_y_put_str(sp, "type", "RuntimeDefault");
   kafu_ynode *sel = kafu_y_put(spec, "nodeSelector", kafu_y_map());
   kafu_y_put_str(sel, "kafu-node", n->placement ? n->placement : n->id);
   kafu_ynode *cs = kafu_y_put(spec, "containers", kafu_y_seq());
@@ -267,6 +338,15 @@ static kafu_ynode *pod(const kafu_config *c, const kafu_config_node *n, const ch
   kafu_y_put_str(ct, "name", "kafu-server");
   kafu_y_put_str(ct, "image", o->image ? o->image : KAFU_KUBE_DEFAULT_IMAGE);
   kafu_y_put_str(ct, "imagePullPolicy", "IfNotPresent");
+  kafu_ynode *csc = kafu_y_put(ct, "securityContext", kafu_y_map());
+  kafu_y_put(csc, "allowPrivilegeEscalation", kafu_y_bool(false));
+  kafu_y_put(csc, "readOnlyRootFilesystem", kafu_y_bool(true));
+  kafu_ynode *caps = kafu_y_put(csc, "capabilities", kafu_y_map());
+  kafu_y_push(kafu_y_put(caps, "drop", kafu_y_seq()), kafu_y_str("ALL"));
+  kafu_ynode *env = kafu_y_put(ct, "env", kafu_y_seq());
+  kafu_ynode *ev = kafu_y_push(env, kafu_y_map());
+  kafu_y_put_str(ev, "name", "KAFU_CACHE_DIR");
+  kafu_y_put_str(ev, "value", KAFU_KUBE_CACHE_DIR);
   kafu_ynode *cmd = kafu_y_put(ct, "command", kafu_y_seq());
   const char *argv[] = {"kafu", "serve", "--node-id", n->id, KAFU_KUBE_CONFIG_FILE};
   for (size_t i = 0; i < sizeof argv / sizeof *argv; i++) kafu_y_push(cmd, kafu_y_str(argv[i]));
@@ -281,25 +361,24 @@ static kafu_ynode *pod(const kafu_config *c, const kafu_config_node *n, const ch
   probe(ct, "readinessProbe", KAFU_KUBE_READY_PATH, n->port, 1, 2, 3);
   probe(ct, "livenessProbe", KAFU_KUBE_HEALTH_PATH, n->port, 10, 10, 6);
   kafu_ynode *vms = kafu_y_put(ct, "volumeMounts", kafu_y_seq());
-  kafu_ynode *vm = kafu_y_push(vms, kafu_y_map());
-  kafu_y_put_str(vm, "name", "kafu-config");
-  kafu_y_put_str(vm, "mountPath", KAFU_KUBE_CONFIG_DIR);
-  kafu_y_put(vm, "readOnly", kafu_y_bool(true));
-  if (c->app.preopened_dir) {
-    vm = kafu_y_push(vms, kafu_y_map());
-    kafu_y_put_str(vm, "name", "kafu-data");
-    kafu_y_put_str(vm, "mountPath", KAFU_KUBE_DATA_DIR);
-  }
+  mount(vms, "kafu-config", KAFU_KUBE_CONFIG_DIR, true);
+  if (c->app.preopened_dir) mount(vms, "kafu-data", KAFU_KUBE_DATA_DIR, false);
+  mount(vms, "kafu-token", KAFU_KUBE_TOKEN_DIR, true);
+  mount(vms, "kafu-cache", KAFU_KUBE_CACHE_DIR, false);
+  mount(vms, "tmp", "/tmp", false);
   kafu_ynode *vols = kafu_y_put(spec, "volumes", kafu_y_seq());
   kafu_ynode *v = kafu_y_push(vols, kafu_y_map());
   kafu_y_put_str(v, "name", "kafu-config");
   kafu_ynode *cmv = kafu_y_put(v, "configMap", kafu_y_map());
   kafu_y_put_str(cmv, "name", cm_name);
-  if (c->app.preopened_dir) {
-    v = kafu_y_push(vols, kafu_y_map());
-    kafu_y_put_str(v, "name", "kafu-data");
-    kafu_y_put(v, "emptyDir", kafu_y_map());
-  }
+  if (c->app.preopened_dir) empty_dir(vols, "kafu-data");
+  v = kafu_y_push(vols, kafu_y_map());
+  kafu_y_put_str(v, "name", "kafu-token");
+  kafu_ynode *sv = kafu_y_put(v, "secret", kafu_y_map());
+  kafu_y_put_str(sv, "secretName", secret_name);
+  kafu_y_put_int(sv, "defaultMode", 0440); /* root:fsGroup, read-only */
+  empty_dir(vols, "kafu-cache");
+  empty_dir(vols, "tmp");
   return d;
 }
 
@@ -315,22 +394,36 @@ static int build_all(const kafu_config *c, const kafu_kube_opts *o, kafu_ynode *
     kafu_config_free(pc);
     return rc;
   }
-  char *svc = kafu_kube_label_value(c->name), *cm = kafu_kube_configmap_name(o);
-  size_t n = 1 + 2 * c->nnodes;
+  char *svc = kafu_kube_label_value(c->name), *cm = kafu_kube_configmap_name(o), *sec = kafu_kube_secret_name(o);
+  char token[KAFU_TOKEN_HEX_LEN + 1] = "";
+  const char *tok = o->token ? o->token : c->token;
+  if (!o->token_secret && !tok) {
+    if ((rc = kafu_random_token(token, err)) < 0) {
+      free(svc), free(cm), free(sec);
+      kafu_buf_free(&cfg);
+      kafu_config_free(pc);
+      return rc;
+    }
+    tok = token;
+  }
+  /* ConfigMap, [Secret], then a Service and a Pod per node */
+  size_t first = o->token_secret ? 1 : 2, n = first + 2 * c->nnodes;
   kafu_ynode **docs = calloc(n, sizeof *docs);
-  if (!svc || !cm || !docs || !kafu_buf_cstr(&cfg)) {
+  if (!svc || !cm || !sec || !docs || !kafu_buf_cstr(&cfg)) {
     rc = kafu_err_set(err, KAFU_ENOMEM, "out of memory");
   } else {
     docs[0] = configmap(cm, svc, (const char *)cfg.data, o);
+    if (!o->token_secret) docs[1] = secret(sec, svc, tok, o);
     for (size_t i = 0; i < c->nnodes; i++) {
       char *name = kafu_kube_server_name(o, c->nodes[i].id);
       if (!name) continue; /* NULL doc -> ENOMEM from emit */
-      docs[1 + 2 * i] = service(&c->nodes[i], name, svc, o);
-      docs[2 + 2 * i] = pod(c, &c->nodes[i], name, svc, cm, o);
+      docs[first + 2 * i] = service(&c->nodes[i], name, svc, o);
+      docs[first + 1 + 2 * i] = pod(c, &c->nodes[i], name, svc, cm, sec, o);
       free(name);
     }
   }
-  free(svc), free(cm);
+  explicit_bzero(token, sizeof token);
+  free(svc), free(cm), free(sec);
   kafu_buf_free(&cfg);
   kafu_config_free(pc);
   if (rc < 0) {
@@ -390,11 +483,16 @@ int kafu_kube_write_dir(const kafu_config *c, const kafu_kube_opts *o, const cha
   kafu_ynode *res = kafu_y_put(k, "resources", kafu_y_seq());
   kafu_y_push(res, kafu_y_str("configmap.yaml"));
   if ((rc = write_yaml(dir, "configmap.yaml", docs, 1, err)) < 0) goto done_k;
+  size_t first = n - 2 * c->nnodes; /* 2 when a Secret follows the ConfigMap */
+  if (first == 2) {
+    kafu_y_push(res, kafu_y_str("secret.yaml"));
+    if ((rc = write_yaml(dir, "secret.yaml", docs + 1, 1, err)) < 0) goto done_k;
+  }
   for (size_t i = 0; i < c->nnodes; i++) {
     char file[128];
     snprintf(file, sizeof file, "kafu-server-%s.yaml", c->nodes[i].id);
     kafu_y_push(res, kafu_y_str(file));
-    if ((rc = write_yaml(dir, file, docs + 1 + 2 * i, 2, err)) < 0) goto done_k;
+    if ((rc = write_yaml(dir, file, docs + first + 2 * i, 2, err)) < 0) goto done_k;
   }
   rc = write_yaml(dir, "kustomization.yaml", &k, 1, err);
 done_k:

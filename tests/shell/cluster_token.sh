@@ -78,7 +78,7 @@ printf 'file-token-123' >"$T/token2"; chmod 644 "$T/token2"
 config "$T/plain.yaml" pingpong.wasm '["2"]' a="$PA" b="$PB"
 serve b "$T/plain.yaml" --token-file "$T/token2"; PID_B=$LAST_PID
 wait_ready "$PB"
-grep -q "token file $T/token2 is readable by other users" "$T/b.err" || fail "no warning about a readable token file"
+grep -q "token file $T/token2 is readable by every user" "$T/b.err" || fail "no warning about a readable token file"
 http POST "$PB" /heartbeat -H 'Authorization: Bearer file-token-123' --data-binary '{"node":"a"}'
 [ "$HTTP_STATUS" = 200 ] || fail "--token-file: heartbeat with its token: HTTP $HTTP_STATUS"
 serve a "$T/tf.yaml"; PID_A=$LAST_PID

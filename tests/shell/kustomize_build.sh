@@ -14,13 +14,37 @@ golden() { # golden-file config args...
   expect_rc 0 "golden $g"
   diff -u "$GOLD/$g" "$T/out" >"$T/diff" || fail "golden $g differs: $(head -40 "$T/diff")"
 }
-golden one-node.yaml minimal.yaml
-golden one-node-instance.yaml minimal.yaml --instance-id blue
-golden two-node-original.yaml original.yaml
+# configs without a token get a random one; the goldens hold this one (test_kube.c)
+printf 'golden-token-0123456789abcdef\n' >"$T/golden-token"
+GT=(--token-file "$T/golden-token")
+golden one-node.yaml minimal.yaml "${GT[@]}"
+golden one-node-instance.yaml minimal.yaml --instance-id blue "${GT[@]}"
+golden two-node-original.yaml original.yaml "${GT[@]}"
 golden three-node.yaml three.yaml
 golden three-node-instance-image.yaml three.yaml --instance-id demo --image registry.example.com/kafu-pipeline:1.0 --namespace kafu
 golden three-node-instance-image.yaml three.yaml --namespace=kafu --image=registry.example.com/kafu-pipeline:1.0 --instance-id=demo
-golden two-node-url.yaml url.yaml --image kafu-server:0.1.0
+golden two-node-url.yaml url.yaml --image kafu-server:0.1.0 "${GT[@]}"
+
+# ---- the token (issue 16: it was in the ConfigMap, and without one there was none) ----
+run "$KAFU" kustomize build "$DATA/minimal.yaml"; expect_rc 0 "random token"
+tok1=$(sed -n -E 's/^  token: "?([0-9a-f]{64})"?$/\1/p' "$T/out")
+[ ${#tok1} = 64 ] || fail "no random 64-hex token in the Secret: $(grep -n token "$T/out")"
+run "$KAFU" kustomize build "$DATA/minimal.yaml"
+tok2=$(sed -n -E 's/^  token: "?([0-9a-f]{64})"?$/\1/p' "$T/out")
+[ "$tok1" != "$tok2" ] || fail "the same token twice"
+python3 - "$T/out" <<'PY' || fail "token placement"
+import sys
+docs = open(sys.argv[1]).read().split("\n---\n")
+cm = [d for d in docs if "kind: ConfigMap" in d][0]
+assert "token_file: /etc/kafu/token/token" in cm and "token:" not in cm, cm
+assert any("kind: Secret" in d for d in docs)
+PY
+run "$KAFU" kustomize build "$DATA/three.yaml"
+grep -q 's3cret' "$T/out" && ! sed -n '/kind: ConfigMap/,/^---/p' "$T/out" | grep -q s3cret ||
+  fail "the config's token must go to the Secret, not the ConfigMap"
+run "$KAFU" kustomize build "$DATA/minimal.yaml" --token-secret my-token; expect_rc 0 "--token-secret"
+! grep -q 'kind: Secret' "$T/out" && grep -q 'secretName: my-token' "$T/out" || fail "--token-secret: $(cat "$T/out")"
+run "$KAFU" kustomize build "$DATA/minimal.yaml" --token-secret x --token-file "$T/golden-token"; expect_rc 2 "both token options"
 
 # ---- warnings ----
 run "$KAFU" kustomize build "$DATA/original.yaml"
@@ -81,7 +105,7 @@ expect_err "$T/broken.yaml:3:1: YAML syntax error" "broken YAML"
 # default file name in the current directory
 (cd "$DATA" && "$KAFU" kustomize build >/dev/null 2>&1) && fail "no ./kafu-config.yaml in tests/data/config: should fail"
 cp "$DATA/url.yaml" "$T/kafu-config.yaml"
-(cd "$T" && "$KAFU" kustomize build --image kafu-server:0.1.0 >"$T/def.yaml" 2>/dev/null) || fail "default config file"
+(cd "$T" && "$KAFU" kustomize build --image kafu-server:0.1.0 --token-file "$T/golden-token" >"$T/def.yaml" 2>/dev/null) || fail "default config file"
 cmp -s "$T/def.yaml" "$GOLD/two-node-url.yaml" || fail "default config file output differs from golden"
 
 # ---- -o DIR ----
@@ -92,7 +116,7 @@ done
 [ -s "$T/out" ] && fail "-o DIR should print nothing on stdout"
 if command -v kubectl >/dev/null 2>&1; then
   if timeout 120 kubectl kustomize "$T/base" >"$T/k.yaml" 2>"$T/kerr"; then
-    [ "$(grep -c '^kind: ' "$T/k.yaml")" -eq 7 ] || fail "kubectl kustomize: want 7 objects"
+    [ "$(grep -c '^kind: ' "$T/k.yaml")" -eq 8 ] || fail "kubectl kustomize: want 8 objects"
     for n in demo-kafu-server-edge demo-kafu-server-cloud demo-kafu-server-storage kafu-config-demo; do
       grep -q "name: $n\$" "$T/k.yaml" || fail "kubectl kustomize output lacks $n"
     done

@@ -203,6 +203,15 @@ static char *canon_stream(stream *st) {
 
 static void check_labels(yaml_document_t *d, const char *base, const kafu_config *c, const kafu_kube_opts *o,
                          const char *node_id) {
+  /* object metadata also has the app.kubernetes.io labels; selectors do not */
+  size_t app = strstr(base, "metadata") ? 6 : 0;
+  if (app) {
+    char q[160];
+    snprintf(q, sizeof q, "%s.app.kubernetes.io/name", base);
+    assert_string_equal(str_at(d, q), "kafu");
+    snprintf(q, sizeof q, "%s.app.kubernetes.io/managed-by", base);
+    assert_string_equal(str_at(d, q), "kafu");
+  }
   char p[128];
   char *svc = kafu_kube_label_value(c->name);
   snprintf(p, sizeof p, "%s.component", base);
@@ -214,10 +223,10 @@ static void check_labels(yaml_document_t *d, const char *base, const kafu_config
   snprintf(p, sizeof p, "%s.kafu-instance", base);
   if (o->instance_id) {
     assert_string_equal(str_at(d, p), o->instance_id);
-    assert_int_equal(count_at(d, base), 4);
+    assert_int_equal(count_at(d, base), 4 + app);
   } else {
     assert_null(at(d, p));
-    assert_int_equal(count_at(d, base), 3);
+    assert_int_equal(count_at(d, base), 3 + app);
   }
   free(svc);
 }
@@ -225,8 +234,9 @@ static void check_labels(yaml_document_t *d, const char *base, const kafu_config
 static void check_objects(const kafu_config *c, const kafu_kube_opts *o, const char *yaml, size_t len) {
   stream st;
   parse_stream(yaml, len, &st);
-  assert_int_equal(st.n, 1 + 2 * c->nnodes);
-  char *cm = kafu_kube_configmap_name(o);
+  size_t first = o->token_secret ? 1 : 2; /* ConfigMap [, Secret] */
+  assert_int_equal(st.n, first + 2 * c->nnodes);
+  char *cm = kafu_kube_configmap_name(o), *sec = kafu_kube_secret_name(o);
   /* ConfigMap */
   yaml_document_t *d = &st.docs[0];
   assert_string_equal(str_at(d, "apiVersion"), "v1");
@@ -237,10 +247,30 @@ static void check_objects(const kafu_config *c, const kafu_kube_opts *o, const c
   else
     assert_null(at(d, "metadata.namespace"));
   const char *text = str_at(d, "data.kafu-config.yaml");
+  /* the token is never in the ConfigMap, only where the Secret is mounted;
+   * that file does not exist here, so the line goes before loading */
+  assert_null(strstr(text, "token:"));
+  const char *tf = strstr(text, "  token_file: " KAFU_KUBE_TOKEN_FILE "\n");
+  assert_non_null(tf);
+  char *copy = strdup(text);
+  memset(copy + (tf - text), ' ', strlen("  token_file: " KAFU_KUBE_TOKEN_FILE));
   kafu_config *pc;
   kafu_err e = {0};
-  if (kafu_config_load_string(text, strlen(text), "configmap", "/etc/kafu", &pc, &e) < 0)
+  if (kafu_config_load_string(copy, strlen(copy), "configmap", "/etc/kafu", &pc, &e) < 0)
     fail_msg("embedded config does not load: %s", e.msg);
+  free(copy);
+  if (!o->token_secret) {
+    yaml_document_t *sd = &st.docs[1];
+    assert_string_equal(str_at(sd, "kind"), "Secret");
+    assert_string_equal(str_at(sd, "metadata.name"), sec);
+    const char *tok = str_at(sd, "stringData.token");
+    if (o->token)
+      assert_string_equal(tok, o->token);
+    else if (c->token)
+      assert_string_equal(tok, c->token);
+    else
+      assert_int_equal(strlen(tok), KAFU_TOKEN_HEX_LEN);
+  }
   assert_string_equal(pc->name, c->name);
   assert_int_equal(pc->nnodes, c->nnodes);
   if (c->app.path) {
@@ -265,7 +295,7 @@ static void check_objects(const kafu_config *c, const kafu_kube_opts *o, const c
     assert_string_equal(pc->nodes[i].address, name);
     assert_int_equal(pc->nodes[i].port, n->port);
 
-    yaml_document_t *sv = &st.docs[1 + 2 * i], *po = &st.docs[2 + 2 * i];
+    yaml_document_t *sv = &st.docs[first + 2 * i], *po = &st.docs[first + 1 + 2 * i];
     assert_string_equal(str_at(sv, "kind"), "Service");
     assert_string_equal(str_at(sv, "metadata.name"), name);
     if (o->ns) assert_string_equal(str_at(sv, "metadata.namespace"), o->ns);
@@ -302,20 +332,38 @@ static void check_objects(const kafu_config *c, const kafu_kube_opts *o, const c
     assert_string_equal(str_at(po, "spec.containers.0.volumeMounts.0.mountPath"), "/etc/kafu");
     assert_string_equal(str_at(po, "spec.volumes.0.name"), "kafu-config");
     assert_string_equal(str_at(po, "spec.volumes.0.configMap.name"), cm);
+    size_t k = 1;
     if (c->app.preopened_dir) {
       assert_string_equal(str_at(po, "spec.containers.0.volumeMounts.1.mountPath"), KAFU_KUBE_DATA_DIR);
       assert_non_null(at(po, "spec.volumes.1.emptyDir"));
-    } else {
-      assert_int_equal(count_at(po, "spec.volumes"), 1);
+      k = 2;
     }
+    char q[96];
+    snprintf(q, sizeof q, "spec.volumes.%zu.secret.secretName", k);
+    assert_string_equal(str_at(po, q), sec);
+    snprintf(q, sizeof q, "spec.containers.0.volumeMounts.%zu.mountPath", k);
+    assert_string_equal(str_at(po, q), KAFU_KUBE_TOKEN_DIR);
+    assert_int_equal(count_at(po, "spec.volumes"), k + 3); /* + token, cache, tmp */
+    /* locked down: non-root, read-only root fs, no capabilities, seccomp */
+    assert_string_equal(str_at(po, "spec.securityContext.runAsNonRoot"), "true");
+    assert_string_equal(str_at(po, "spec.securityContext.seccompProfile.type"), "RuntimeDefault");
+    assert_string_equal(str_at(po, "spec.containers.0.securityContext.readOnlyRootFilesystem"), "true");
+    assert_string_equal(str_at(po, "spec.containers.0.securityContext.allowPrivilegeEscalation"), "false");
+    assert_string_equal(str_at(po, "spec.containers.0.securityContext.capabilities.drop.0"), "ALL");
+    assert_string_equal(str_at(po, "metadata.annotations.prometheus.io/scrape"), "true");
     free(name);
   }
   kafu_config_free(pc);
   free(cm);
+  free(sec);
   free_stream(&st);
 }
 
 /* ---- goldens --------------------------------------------------------------- */
+
+/* configs without a token get a random one: the goldens use this instead
+ * (tests/shell/kustomize_build.sh passes it with --token-file) */
+#define GOLDEN_TOKEN "golden-token-0123456789abcdef"
 
 typedef struct golden {
   const char *config, *golden;
@@ -323,14 +371,14 @@ typedef struct golden {
 } golden;
 
 static const golden goldens[] = {
-    {"minimal.yaml", "one-node.yaml", {0}},
-    {"minimal.yaml", "one-node-instance.yaml", {.instance_id = "blue"}},
-    {"original.yaml", "two-node-original.yaml", {0}},
+    {"minimal.yaml", "one-node.yaml", {.token = GOLDEN_TOKEN}},
+    {"minimal.yaml", "one-node-instance.yaml", {.instance_id = "blue", .token = GOLDEN_TOKEN}},
+    {"original.yaml", "two-node-original.yaml", {.token = GOLDEN_TOKEN}},
     {"three.yaml", "three-node.yaml", {0}},
     {"three.yaml",
      "three-node-instance-image.yaml",
      {.instance_id = "demo", .image = "registry.example.com/kafu-pipeline:1.0", .ns = "kafu"}},
-    {"url.yaml", "two-node-url.yaml", {.image = "kafu-server:0.1.0"}},
+    {"url.yaml", "two-node-url.yaml", {.image = "kafu-server:0.1.0", .token = GOLDEN_TOKEN}},
 };
 
 static void test_goldens(void **s) {
@@ -380,19 +428,19 @@ static void test_quoting(void **s) {
   stream st;
   parse_stream((char *)out.data, out.len, &st);
   /* label values that look like numbers/bools must be quoted strings */
-  yaml_node_t *n = at(&st.docs[1], "metadata.labels.kafu-node-id");
+  yaml_node_t *n = at(&st.docs[2], "metadata.labels.kafu-node-id");
   assert_string_equal((char *)n->data.scalar.value, "123");
   assert_int_not_equal(n->data.scalar.style, YAML_PLAIN_SCALAR_STYLE);
-  n = at(&st.docs[3], "metadata.labels.kafu-node-id");
+  n = at(&st.docs[4], "metadata.labels.kafu-node-id");
   assert_string_equal((char *)n->data.scalar.value, "true");
   assert_int_not_equal(n->data.scalar.style, YAML_PLAIN_SCALAR_STYLE);
-  n = at(&st.docs[1], "metadata.labels.kafu-instance");
+  n = at(&st.docs[2], "metadata.labels.kafu-instance");
   assert_int_not_equal(n->data.scalar.style, YAML_PLAIN_SCALAR_STYLE);
-  n = at(&st.docs[2], "spec.nodeSelector.kafu-node");
+  n = at(&st.docs[3], "spec.nodeSelector.kafu-node");
   assert_string_equal((char *)n->data.scalar.value, "1.5");
   assert_int_not_equal(n->data.scalar.style, YAML_PLAIN_SCALAR_STYLE);
   /* the service label is sanitized like the original */
-  assert_string_equal(str_at(&st.docs[2], "metadata.labels.kafu-service-name"), "my-app--v2---test");
+  assert_string_equal(str_at(&st.docs[3], "metadata.labels.kafu-service-name"), "my-app--v2---test");
   free_stream(&st);
   kafu_buf_free(&out);
   kafu_config_free(c);
@@ -420,10 +468,10 @@ static void test_write_dir(void **s) {
   kafu_err e = {0};
   if (kafu_kube_write_dir(c, &o, dir, &e) < 0) fail_msg("%s", e.msg);
   /* every file is valid YAML; together they hold the objects kafu_kube_build prints */
-  const char *files[] = {"configmap.yaml", "kafu-server-edge.yaml", "kafu-server-cloud.yaml",
+  const char *files[] = {"configmap.yaml", "secret.yaml", "kafu-server-edge.yaml", "kafu-server-cloud.yaml",
                          "kafu-server-storage.yaml"};
   kafu_buf all = {0};
-  for (size_t i = 0; i < 4; i++) {
+  for (size_t i = 0; i < 5; i++) {
     char *p = kafu_path_join(dir, files[i]);
     uint8_t *b;
     size_t len;
@@ -449,8 +497,8 @@ static void test_write_dir(void **s) {
   parse_stream((char *)kb, klen, &a);
   assert_int_equal(a.n, 1);
   assert_string_equal(str_at(&a.docs[0], "kind"), "Kustomization");
-  assert_int_equal(count_at(&a.docs[0], "resources"), 4);
-  for (int i = 0; i < 4; i++) {
+  assert_int_equal(count_at(&a.docs[0], "resources"), 5);
+  for (int i = 0; i < 5; i++) {
     char p[32];
     snprintf(p, sizeof p, "resources.%d", i);
     assert_string_equal(str_at(&a.docs[0], p), files[i]);
@@ -475,7 +523,7 @@ static void test_write_dir(void **s) {
     size_t kolen;
     assert_int_equal(kafu_read_file(outp, &kout, &kolen, &e), 0);
     parse_stream((char *)kout, kolen, &a);
-    assert_int_equal(a.n, 1 + 2 * c->nnodes);
+    assert_int_equal(a.n, 2 + 2 * c->nnodes);
     char *ck = canon_stream(&a);
     if (strcmp(ck, cb))
       fail_msg("kubectl kustomize renders different objects:\nkubectl:\n%s\nkafu:\n%s", ck, cb);
