@@ -70,6 +70,10 @@ typedef struct kafu_http_request {
   void *user;      /* handler's per-request state */
   /* an early answer held back until the body is drained (http_server.c) */
   struct kafu_http_response *deferred;
+  /* conn == NULL: a request without a connection (tests/fuzz/fuzz_http.c
+   * drives the handlers directly): its headers, NULL-terminated name/value
+   * pairs; no client address */
+  const char *const *test_headers;
 } kafu_http_request;
 
 typedef struct kafu_http_response {

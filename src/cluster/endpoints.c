@@ -41,8 +41,9 @@ typedef struct migrate_req {
 } migrate_req;
 
 static void peer_name(kafu_http_request *r, char *out, size_t cap) {
-  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
   snprintf(out, cap, "?");
+  if (!r->conn) return;
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
   if (!ci || !ci->client_addr) return;
   char ip[INET6_ADDRSTRLEN] = "?";
   const struct sockaddr *sa = ci->client_addr;
@@ -80,6 +81,7 @@ static auth_state auth_of(kafu_node *n, kafu_http_request *r) {
 
 /* No token: is the client one of the nodes? */
 static bool from_a_node(kafu_node *n, kafu_http_request *r) {
+  if (!r->conn) return false;
   const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
   return ci && kafu_addr_is_node(n->cfg, ci->client_addr);
 }

@@ -406,10 +406,15 @@ void kafu_http_server_stop(kafu_http_server *s, int grace_ms) {
 }
 
 void kafu_http_set_idle_timeout(kafu_http_request *r, unsigned secs) {
-  MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, secs);
+  if (r->conn) MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, secs);
 }
 
 const char *kafu_http_header(kafu_http_request *r, const char *name) {
+  if (!r->conn) {
+    for (const char *const *h = r->test_headers; h && h[0] && h[1]; h += 2)
+      if (!strcasecmp(h[0], name)) return h[1];
+    return NULL;
+  }
   return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 

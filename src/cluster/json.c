@@ -151,6 +151,7 @@ static int value(scan *s, int depth) {
 
 /* Find key at top level: on success s->p is at its value. */
 static int find(const char *json, size_t len, const char *key, scan *s) {
+  if (!json) return KAFU_EFORMAT; /* an empty body (no buffer): not an object */
   s->p = json;
   s->end = json + len;
   ws(s);

@@ -39,6 +39,8 @@ app:
 nodes:
   cloud1: {address: kafu-server-cloud1, port: 50051}
   edge1: {address: kafu-server-edge1, port: 50051}
+cluster:
+  token: sdk-cli-token  # else each build makes a random one
 YAML
 a=$("$B/libexec/kafu_kustomize" build "$T/k.yaml" --image img:1) || fail "kafu_kustomize build"
 b=$("$KAFU" kustomize build "$T/k.yaml" --image img:1)
