@@ -352,6 +352,17 @@ static bool asyncify_overflowed(kafu_instance *inst, uint32_t *bufsize) {
 
 static int finish(kafu_instance *inst, kafu_exec *e, kafu_outcome *out, const char *what, kafu_err *err);
 
+/* Whether the module's stack pointer is below 0 (wrapped). It is visible when
+ * exported: as __stack_pointer, or as Snapify's kafu_global_0 (wasm-ld makes
+ * it global 0); otherwise we cannot tell and say nothing. */
+static bool stack_pointer_wrapped(kafu_instance *inst) {
+  uint64_t sp = 0;
+  if (kafu_instance_global_get(inst, "__stack_pointer", &sp, NULL) &&
+      kafu_instance_global_get(inst, "kafu_global_0", &sp, NULL))
+    return false;
+  return (uint32_t)sp >= (uint32_t)C_STACK_WRAP_LO;
+}
+
 int kafu_rt_exec(kafu_instance *inst, void (*fn)(void *arg), void *arg, const char *what, kafu_outcome *out,
                  kafu_err *err) {
   kafu_exec *top = kafu_rt_current;
@@ -409,9 +420,11 @@ static int finish(kafu_instance *inst, kafu_exec *e, kafu_outcome *out, const ch
       asyncify_overflowed(inst, &bufsize))
     out->trap = KAFU_TRAP_ASYNCIFY_OVERFLOW;
   /* the stack pointer went below 0 (the C stack is first in memory): the
-   * access lands within a few MiB below 4 GiB (or just above, with an offset) */
+   * access lands within a few MiB below 4 GiB (or just above, with an
+   * offset), and the stack pointer itself has wrapped (a wild pointer near
+   * 4 GiB is no stack overflow) */
   if (out->trap == KAFU_TRAP_OUT_OF_BOUNDS && e->fault_known && e->fault_off >= C_STACK_WRAP_LO &&
-      e->fault_off < C_STACK_WRAP_HI)
+      e->fault_off < C_STACK_WRAP_HI && stack_pointer_wrapped(inst))
     out->trap = KAFU_TRAP_C_STACK_OVERFLOW;
   kafu_symbolize(inst->m, e, out);
   char where[400] = "";
