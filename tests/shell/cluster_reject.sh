@@ -99,11 +99,19 @@ grep -q "addressed to node 'b'" <<<"$HTTP_BODY" || fail "wrong target not named:
 grep -q 'node b: rejected a snapshot from 127.0.0.1:[0-9]* .*bytes' "$T/b.err" || fail "rejections not logged by node b"
 ok "bad snapshots rejected with 4xx + JSON, node stays healthy"
 
-# 3. 409 while receiving: a chunked upload that stalls keeps b busy
-(sleep 2; head -c 100 "$GOOD") | curl -s -o "$T/stalled.json" -w '%{http_code}' -X POST -T - \
+# 3. 409 while receiving: a chunked upload that trickles (a byte a second, for
+#    8 s: slower than any sender, but never silent for the 5 s that drop an
+#    upload) keeps b busy; it ends truncated
+trickle() {
+  python3 -c 'import sys, time
+d = open(sys.argv[1], "rb").read(); o = sys.stdout.buffer
+o.write(d[:100]); o.flush()
+for i in range(8): time.sleep(1); o.write(d[100 + i:101 + i]); o.flush()' "$1"
+}
+trickle "$GOOD" | curl -s -o "$T/stalled.json" -w '%{http_code}' -X POST -T - \
   "http://127.0.0.1:$PB/migrate" >"$T/stalled.code" &
 STALL=$!
-for ((i = 0; i < 40; i++)); do
+for ((i = 0; i < 100; i++)); do
   [ "$(get "$PB" /status | json_get state)" = receiving ] && break
   sleep 0.05
 done
