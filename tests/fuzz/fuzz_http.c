@@ -120,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   snprintf(r->method, sizeof r->method, "%s", first);
   snprintf(r->url, sizeof r->url, "%s", sp ? sp + 1 : "/");
   /* headers */
-  char hbuf[MAX_HEADERS][2][256];
+  char hbuf[MAX_HEADERS][2][512];
   const char *hv[2 * MAX_HEADERS + 2] = {0};
   int nh = 0;
   while (n) {
