@@ -3,13 +3,14 @@
  *
  * usage: migrate MEM_MIB DIRTY_PCT ITERATIONS
  *
- * Allocates MEM_MIB MiB, then ITERATIONS times: dirties DIRTY_PCT % of its 4 KiB
- * pages on node "a" and calls hop(), annotated for node "b" (one migration a->b
- * on entry, one b->a on return). The program timestamps (CLOCK_REALTIME, the same
- * clock on every node of a loopback cluster) right before the call and as the
- * first statement inside hop(), so the printed latency is the whole one-way
- * migration as the program sees it: unwind, encode, transfer, decode, restore,
- * rewind. Output: one line "lat_ms <i> <ms>" per iteration, then a summary.
+ * Allocates MEM_MIB MiB, then ITERATIONS times: dirties DIRTY_PCT % (may be
+ * fractional, e.g. 0.3) of its 4 KiB pages on node "a" and calls hop(),
+ * annotated for node "b" (one migration a->b on entry, one b->a on return).
+ * The program timestamps (CLOCK_REALTIME, the same clock on every node of one
+ * host) right before the call and as the first statement inside hop(), so the
+ * printed latency is the whole one-way migration as the program sees it:
+ * unwind, encode, transfer, decode, restore, rewind. Output: one line
+ * "lat_ms <i> <ms>" per iteration, then a summary.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -48,7 +49,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   size_t mib = (size_t)atoi(argv[1]);
-  int pct = atoi(argv[2]);
+  double pct = atof(argv[2]); /* may be fractional: 0.3 */
   int iters = atoi(argv[3]);
   if (iters > 4096) iters = 4096;
   size_t size = mib << 20, pages = size / 4096;
@@ -64,7 +65,7 @@ int main(int argc, char **argv) {
       uint32_t v = j < 2048 ? rng(&seed) : (uint32_t)(p * 4096 + j);
       memcpy(buf + p * 4096 + j, &v, 4);
     }
-  size_t ndirty = pages * (size_t)pct / 100;
+  size_t ndirty = (size_t)((double)pages * pct / 100);
   if (ndirty == 0 && pct > 0) ndirty = 1;
   for (int i = 0; i < iters; i++) {
     /* dirty a contiguous-but-rotating window plus scattered pages: half each */
