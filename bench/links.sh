@@ -312,7 +312,7 @@ PY
       done
     done
   done
-  [ "$SHAPED" = 1 ] && { cat "$WORK/emu.err" >&2 2>/dev/null || true; cleanup; }
+  if [ "$SHAPED" = 1 ]; then cleanup; cat "$WORK/emu.err" >&2 2>/dev/null || true; fi
 done
 
 CSV=$OUT/links.csv

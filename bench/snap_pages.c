@@ -87,8 +87,8 @@ int main(int argc, char **argv) {
       return 1;
     }
     r.nruns = 0;
-    kafu_snap_decoder_opts o = {.memory = on_memory, .memory_ctx = &r, .held = &held, .on_runs = on_runs,
-                                .on_runs_ctx = &r};
+    kafu_snap_decoder_opts o = {
+        .memory = on_memory, .memory_ctx = &r, .held = &held, .on_runs = on_runs, .on_runs_ctx = &r};
     kafu_snapshot snap = {0};
     kafu_snap_stats st;
     if (kafu_snap_decode_buf(bytes, len, &o, &snap, &st, &err)) {

@@ -114,7 +114,8 @@ static int serve(const char *addr, int port) {
     hdr h;
     ssize_t r = read(c, &h, sizeof h);
     if (r == 0) break;
-    if (r != (ssize_t)sizeof h) read_all(c, (uint8_t *)&h + (r > 0 ? r : 0), sizeof h - (size_t)(r > 0 ? r : 0));
+    if (r != (ssize_t)sizeof h)
+      read_all(c, (uint8_t *)&h + (r > 0 ? r : 0), sizeof h - (size_t)(r > 0 ? r : 0));
     if (h.magic != MAGIC) die("bad header");
     if (h.raw_total > out_cap && !(out = realloc(out, out_cap = h.raw_total))) die("out of memory");
     uint64_t off = 0;
@@ -127,8 +128,8 @@ static int serve(const char *addr, int port) {
       } else {
         if (len[1] > in_cap && !(in = realloc(in, in_cap = len[1]))) die("out of memory");
         read_all(c, in, len[1]);
-        size_t got = h.codec == C_LZ4 ? (size_t)LZ4_decompress_safe((char *)in, (char *)out + off, (int)len[1],
-                                                                      (int)len[0])
+        size_t got = h.codec == C_LZ4 ? (size_t)LZ4_decompress_safe((char *)in, (char *)out + off,
+                                                                    (int)len[1], (int)len[0])
                                       : ZSTD_decompressDCtx(z, out + off, len[0], in, len[1]);
         if (got != len[0]) die("decompression failed");
       }
@@ -208,8 +209,9 @@ static int sendmain(int argc, char **argv) {
   setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (connect(s, ai->ai_addr, ai->ai_addrlen)) die("connect");
   freeaddrinfo(ai);
-  size_t bound = ZSTD_compressBound(block) > (size_t)LZ4_compressBound((int)block) ? ZSTD_compressBound(block)
-                                                                                    : (size_t)LZ4_compressBound((int)block);
+  size_t bound = ZSTD_compressBound(block) > (size_t)LZ4_compressBound((int)block)
+                     ? ZSTD_compressBound(block)
+                     : (size_t)LZ4_compressBound((int)block);
   uint8_t *cbuf = malloc(bound);
   ZSTD_CCtx *z = ZSTD_createCCtx();
   uint64_t want = checksum(data, n);
@@ -226,10 +228,9 @@ static int sendmain(int argc, char **argv) {
         if (c->kind == C_NONE) {
           len[1] = len[0];
         } else {
-          size_t cl = c->kind == C_LZ4
-                          ? (size_t)LZ4_compress_fast((const char *)src, (char *)cbuf, (int)len[0], (int)bound,
-                                                      c->level)
-                          : ZSTD_compressCCtx(z, cbuf, bound, src, len[0], c->level);
+          size_t cl = c->kind == C_LZ4 ? (size_t)LZ4_compress_fast((const char *)src, (char *)cbuf,
+                                                                   (int)len[0], (int)bound, c->level)
+                                       : ZSTD_compressCCtx(z, cbuf, bound, src, len[0], c->level);
           if (!cl || ZSTD_isError(cl)) die("compression failed");
           len[1] = (uint32_t)cl;
           src = cbuf;
@@ -269,7 +270,8 @@ int main(int argc, char **argv) {
     rc = sendmain(argc - 2, argv + 2);
   }
   if (rc == 2)
-    fprintf(stderr, "usage: link_floor serve [-b ADDR] PORT\n"
-                    "       link_floor send [-B BLOCK] [-w WARMUP] HOST PORT PAYLOAD REPS CODEC...\n");
+    fprintf(stderr,
+            "usage: link_floor serve [-b ADDR] PORT\n"
+            "       link_floor send [-B BLOCK] [-w WARMUP] HOST PORT PAYLOAD REPS CODEC...\n");
   return rc;
 }
