@@ -18,6 +18,9 @@
 #         migration:MIB:DIRTY  bench/programs/migrate.c, one-way a -> b
 #         pipeline             examples/image-pipeline, both directions
 #   -c  Kafu's compression settings to run (default "none lz4 zstd")
+#   -k  NAME=KAFU: run this kafu binary too, as variant NAME (repeatable; the
+#       default is one variant "kafu" = $KAFU). Variants run interleaved in
+#       every round, so before/after comparisons are side by side.
 #   -r  rounds (default 3): every round runs every workload x codec and the
 #       floor, interleaved; the table shows medians over rounds
 #   -i  migrations per run (migration workloads; default 20, edge 10)
@@ -35,7 +38,7 @@
 # Output: a table; DIR/links.csv (one row per profile x workload x codec,
 # medians), DIR/links-rounds.csv (every run), DIR/links-floor.csv (every floor
 # codec), DIR/links.png (gnuplot). Ends with one line per profile:
-#   links PROFILE WORKLOAD best_fixed=CODEC:MS floor_best=CODEC:MS ratio=X
+#   links VARIANT PROFILE WORKLOAD best=CODEC:MS floor_best=CODEC:MS ratio=X
 # Needs root for namespaces (ip netns) and /dev/net/tun; where that is not
 # permitted it says so and runs the loopback profile only. Everything it
 # creates (namespaces, TUN devices, processes) is removed on exit.
@@ -48,6 +51,7 @@ WORKLOADS="migration:16:10 migration:64:0.3 pipeline"
 CODECS="none lz4 zstd"
 FLOOR_CODECS="none lz4 zstd:1 zstd:3 zstd:6"
 ROUNDS=3
+VARIANTS=()
 ITER=""
 FRAMES=""
 OUT=""
@@ -56,16 +60,24 @@ while [ $# -gt 0 ]; do
     -p) PROFILES=$2; shift 2 ;;
     -w) WORKLOADS=$2; shift 2 ;;
     -c) CODECS=$2; shift 2 ;;
+    -k) VARIANTS+=("$2"); shift 2 ;;
     -r) ROUNDS=$2; shift 2 ;;
     -i) ITER=$2; shift 2 ;;
     -n) FRAMES=$2; shift 2 ;;
     -f) FLOOR_CODECS=$2; shift 2 ;;
     -o) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
     *) echo "links.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-OUT=${OUT:-$KAFU_BUILD/bench-results}
+OUT=${OUT:-${KAFU_BENCH_OUT:-$KAFU_BUILD/bench-results}}
+[ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=("kafu=$KAFU")
+for v in "${VARIANTS[@]}"; do
+  case "$v" in
+    *=*) [ -x "${v#*=}" ] || { echo "links.sh: ${v#*=} (variant ${v%%=*}) is not executable" >&2; exit 1; } ;;
+    *) echo "links.sh: -k wants NAME=KAFU, got '$v'" >&2; exit 2 ;;
+  esac
+done
 for t in "$KAFU" "$KAFU_BUILD/bench/snap_pages" "$KAFU_BUILD/bench/link_floor" "$KAFU_BUILD/bench/linkemu"; do
   [ -x "$t" ] || { echo "links.sh: $t not built (run make, or set KAFU=... / KAFU_BUILD=...)" >&2; exit 1; }
 done
@@ -179,10 +191,10 @@ run_cluster() {
   local extra=()
   [ -n "$save" ] && extra=(--save-snapshots "$save")
   : > "$ev"
-  in_b "$KAFU" serve --node-id "$b" --events "$ev" "${extra[@]}" "$cfg" > "$out.b" 2> "$out.berr" &
+  in_b "$RUN_KAFU" serve --node-id "$b" --events "$ev" "${extra[@]}" "$cfg" > "$out.b" 2> "$out.berr" &
   bp=$!
   PIDS=("$bp")
-  in_a "$KAFU" serve --node-id "$a" --events "$ev" "${extra[@]}" "$cfg" > "$out" 2> "$out.aerr" || rc=$?
+  in_a "$RUN_KAFU" serve --node-id "$a" --events "$ev" "${extra[@]}" "$cfg" > "$out" 2> "$out.aerr" || rc=$?
   wait "$bp" || true
   PIDS=()
   cat "$out.b" >> "$out"
@@ -193,6 +205,7 @@ run_cluster() {
   return "$rc"
 }
 
+RUN_KAFU=$KAFU
 # ---- payloads: the pages one migration carries (loopback run, saved snapshots) --
 declare -A PAYLOAD  # "workload/direction" -> file
 payloads() {
@@ -240,7 +253,7 @@ floor() {
 
 RAW=$OUT/links-rounds.csv
 FLOORCSV=$OUT/links-floor.csv
-echo "profile,rate_mbit,rtt_ms,round,workload,direction,compression,runs,p50_ms,p99_ms,wire_bytes" > "$RAW"
+echo "profile,rate_mbit,rtt_ms,round,workload,direction,variant,compression,runs,p50_ms,p99_ms,wire_bytes" > "$RAW"
 echo "profile,rate_mbit,rtt_ms,round,workload,direction,codec,ms,wire_bytes,raw_bytes" > "$FLOORCSV"
 
 for w in $WORKLOADS; do
@@ -275,6 +288,9 @@ for prof in $PROFILES; do
           echo "$prof,$rate,$rtt,$r,$w,$d,$codec,$ms,$wire,$rawb" >> "$FLOORCSV"
         done
       done
+      for var in "${VARIANTS[@]}"; do
+      vname=${var%%=*}
+      RUN_KAFU=${var#*=}
       for comp in $CODECS; do
         if [ "$kind" = migration ]; then
           it=${ITER:-$( [ "$prof" = edge ] && echo 10 || echo 20 )}
@@ -285,7 +301,7 @@ for prof in $PROFILES; do
           write_config "$WORK/run.yaml" "$WORK/pipeline.wasm" "[\"$fr\", \"--timing\"]" "$comp" edge cloud
           run_cluster "$WORK/run.yaml" edge cloud "$WORK/run.out" "$WORK/run.ev" || continue
         fi
-        python3 - "$WORK/run.out" "$WORK/run.ev" "$kind" "$prof,$rate,$rtt,$r,$w" "$comp" >> "$RAW" <<'PY'
+        python3 - "$WORK/run.out" "$WORK/run.ev" "$kind" "$prof,$rate,$rtt,$r,$w" "$vname,$comp" >> "$RAW" <<'PY'
 import json, statistics, sys
 out, evf, kind, prefix, comp = sys.argv[1:]
 ev = [json.loads(l) for l in open(evf) if l.strip()]
@@ -310,6 +326,7 @@ else:
     row("both", enter + exit_, we + wx)
 PY
       done
+      done
     done
   done
   if [ "$SHAPED" = 1 ]; then cleanup; cat "$WORK/emu.err" >&2 2>/dev/null || true; fi
@@ -322,7 +339,8 @@ from collections import defaultdict
 raw, floorf, out = sys.argv[1:]
 runs = defaultdict(list)
 for r in csv.DictReader(open(raw)):
-    runs[(r["profile"], r["rate_mbit"], r["rtt_ms"], r["workload"], r["direction"], r["compression"])].append(r)
+    runs[(r["profile"], r["rate_mbit"], r["rtt_ms"], r["workload"], r["direction"], r["variant"],
+          r["compression"])].append(r)
 floors = defaultdict(list)   # (profile, workload, direction, codec) -> [(ms, wire, raw)]
 for r in csv.DictReader(open(floorf)):
     floors[(r["profile"], r["workload"], r["direction"], r["codec"])].append(
@@ -345,10 +363,10 @@ def floor_of(prof, w, d):
     return (per.get("none", (float("nan"),))[0], bc, per[bc][0], per[bc][1])
 rows = []
 for k, rs in runs.items():
-    prof, rate, rtt, w, d, comp = k
+    prof, rate, rtt, w, d, var, comp = k
     fr, bc, fb, rawb = floor_of(prof, w, d)
     p50 = med([float(r["p50_ms"]) for r in rs])
-    rows.append(dict(profile=prof, rate_mbit=rate, rtt_ms=rtt, workload=w, direction=d, compression=comp,
+    rows.append(dict(profile=prof, rate_mbit=rate, rtt_ms=rtt, workload=w, direction=d, variant=var, compression=comp,
                      rounds=len(rs), p50_ms=p50, p99_ms=med([float(r["p99_ms"]) for r in rs]),
                      wire_bytes=med([float(r["wire_bytes"]) for r in rs]), raw_bytes=rawb, floor_raw_ms=fr,
                      floor_best_codec=bc, floor_best_ms=fb, ratio_raw=p50 / fr if fr > 0 else float("nan"),
@@ -358,33 +376,38 @@ with open(out, "w") as f:
     f.write(",".join(cols) + "\n")
     for r in rows:
         f.write(",".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in r.values()) + "\n")
-fmt = "%-9s %-18s %-5s %-5s %3s %9s %9s %10s %9s %9s %-7s %7s %7s"
-print(fmt % ("profile", "workload", "dir", "comp", "n", "p50_ms", "p99_ms", "wire_bytes", "floor_raw", "floor_best",
+fmt = "%-9s %-18s %-5s %-8s %-5s %3s %9s %9s %10s %9s %9s %-7s %7s %7s"
+print(fmt % ("profile", "workload", "dir", "variant", "comp", "n", "p50_ms", "p99_ms", "wire_bytes", "floor_raw", "floor_best",
              "(codec)", "/raw", "/best"))
 for r in rows:
-    print(fmt % (r["profile"], r["workload"], r["direction"], r["compression"], r["rounds"], "%.3f" % r["p50_ms"],
+    print(fmt % (r["profile"], r["workload"], r["direction"], r["variant"], r["compression"], r["rounds"], "%.3f" % r["p50_ms"],
                  "%.3f" % r["p99_ms"], "%.0f" % r["wire_bytes"], "%.3f" % r["floor_raw_ms"], "%.3f" % r["floor_best_ms"],
                  r["floor_best_codec"], "%.2f" % r["ratio_raw"], "%.2f" % r["ratio_best"]))
 seen = {}
 for r in rows:
     if r["direction"] not in ("enter", "both") or (r["workload"] == "pipeline" and r["direction"] != "both"):
         continue
-    k = (r["profile"], r["workload"])
+    k = (r["variant"], r["profile"], r["workload"])
     if k not in seen or r["p50_ms"] < seen[k]["p50_ms"]:
         seen[k] = r
-for (prof, w), r in seen.items():
-    print("links %s %s best_fixed=%s:%.3f floor_best=%s:%.3f ratio=%.2f" % (prof, w, r["compression"], r["p50_ms"],
+for (var, prof, w), r in seen.items():
+    print("links %s %s %s best=%s:%.3f floor_best=%s:%.3f ratio=%.2f" % (var, prof, w, r["compression"], r["p50_ms"],
           r["floor_best_codec"], r["floor_best_ms"], r["ratio_best"]))
 PY
 
 if command -v gnuplot >/dev/null 2>&1; then
   # one cluster per profile x workload (pipeline: both directions), bars: each
   # compression setting, the raw floor and the best-codec floor
-  python3 - "$CSV" "$WORK/plot.dat" "$CODECS" <<'PY'
+  python3 - "$CSV" "$WORK/plot.dat" <<'PY'
 import csv, sys
 rows = [r for r in csv.DictReader(open(sys.argv[1])) if r["direction"] in ("enter", "both")
         and not (r["workload"] == "pipeline" and r["direction"] == "enter")]
-codecs = sys.argv[3].split()
+codecs = []
+for r in rows:
+    c = r["compression"] if len({x["variant"] for x in rows}) == 1 else r["variant"] + "/" + r["compression"]
+    r["bar"] = c
+    if c not in codecs:
+        codecs.append(c)
 keys = []
 for r in rows:
     k = (r["profile"], r["workload"])
@@ -393,12 +416,12 @@ for r in rows:
 with open(sys.argv[2], "w") as f:
     f.write("case " + " ".join("kafu-" + c for c in codecs) + " floor-raw floor-best-codec\n")
     for k in keys:
-        by = {r["compression"]: r for r in rows if (r["profile"], r["workload"]) == k}
+        by = {r["bar"]: r for r in rows if (r["profile"], r["workload"]) == k}
         any_r = next(iter(by.values()))
         vals = [by[c]["p50_ms"] if c in by else "nan" for c in codecs] + [any_r["floor_raw_ms"], any_r["floor_best_ms"]]
         f.write('"%s\\n%s" %s\n' % (k[0], k[1], " ".join(vals)))
 PY
-  ncol=$(( $(echo "$CODECS" | wc -w) + 2 ))
+  ncol=$(( $(head -1 "$WORK/plot.dat" | wc -w) - 1 ))
   gnuplot 2>/dev/null <<GP || true
 set terminal pngcairo size 1200,520 noenhanced
 set output "$OUT/links.png"
