@@ -94,6 +94,9 @@ typedef struct kafu_http_handlers {
   void (*complete)(void *ctx, kafu_http_request *r, kafu_http_response *resp);
   /* STREAM/BUFFER: the connection ended before complete() (client gone, timeout). */
   void (*aborted)(void *ctx, kafu_http_request *r);
+  /* Optional: the request is over and its answer was written to the socket
+   * (or the connection ended); called on the connection's thread. */
+  void (*answered)(void *ctx, kafu_http_request *r);
 } kafu_http_handlers;
 
 /* Serve on an already listening socket (kafu_listen_socket); takes the fd.

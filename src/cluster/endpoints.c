@@ -565,7 +565,12 @@ static void aborted(void *ctx, kafu_http_request *r) {
   if (!strcmp(r->url, "/migrate")) aborted_migrate(ctx, r);
 }
 
+static void answered(void *ctx, kafu_http_request *r) {
+  if (!strcmp(r->url, "/migrate")) kafu_node_answered(ctx);
+}
+
 kafu_http_handlers kafu_node_handlers(kafu_node *n) {
-  kafu_http_handlers h = {.ctx = n, .begin = begin, .data = data, .complete = complete, .aborted = aborted};
+  kafu_http_handlers h = {
+      .ctx = n, .begin = begin, .data = data, .complete = complete, .aborted = aborted, .answered = answered};
   return h;
 }

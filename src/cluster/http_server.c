@@ -333,6 +333,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                r->method, r->url, (int)toe, (unsigned long long)r->body_bytes);
     s->h.aborted(s->h.ctx, r);
   }
+  if (s->h.answered) s->h.answered(s->h.ctx, r);
   kafu_buf_free(&r->body);
   if (r->deferred) {
     kafu_buf_free(&r->deferred->body);

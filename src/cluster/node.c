@@ -37,23 +37,20 @@ const char *kafu_node_state_name(kafu_node_state s) {
   return names[s];
 }
 
+void kafu_node_wait_until(kafu_node *n, pthread_cond_t *cv, uint64_t deadline_ns) {
+  struct timespec ts = {.tv_sec = (time_t)(deadline_ns / 1000000000ull),
+                        .tv_nsec = (long)(deadline_ns % 1000000000ull)};
+  pthread_cond_timedwait(cv, &n->mu, &ts);
+}
+
 void kafu_node_timed_wait(kafu_node *n, uint64_t ms) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  uint64_t ns = (uint64_t)ts.tv_nsec + (ms % 1000) * 1000000ull;
-  ts.tv_sec += (time_t)(ms / 1000 + ns / 1000000000ull);
-  ts.tv_nsec = (long)(ns % 1000000000ull);
-  pthread_cond_timedwait(&n->cv, &n->mu, &ts);
+  kafu_node_wait_until(n, &n->cv, kafu_now_ns() + ms * 1000000ull);
 }
 
 bool kafu_node_sleep(kafu_node *n, uint64_t ms) {
   uint64_t end = kafu_now_ns() + ms * 1000000ull;
   pthread_mutex_lock(&n->mu);
-  while (!n->done) {
-    uint64_t now = kafu_now_ns();
-    if (now >= end) break;
-    kafu_node_timed_wait(n, (end - now) / 1000000ull + 1);
-  }
+  while (!n->done && kafu_now_ns() < end) kafu_node_wait_until(n, &n->done_cv, end);
   bool done = n->done;
   pthread_mutex_unlock(&n->mu);
   return !done;
@@ -208,6 +205,7 @@ void kafu_node_finish(kafu_node *n, int code, bool failure, const char *reason) 
   }
   n->state = KAFU_NODE_FINISHED;
   pthread_cond_broadcast(&n->cv);
+  pthread_cond_broadcast(&n->done_cv);
   pthread_mutex_unlock(&n->mu);
 }
 
@@ -319,6 +317,7 @@ int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err) 
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&n->cv, &ca);
+  pthread_cond_init(&n->done_cv, &ca);
   pthread_condattr_destroy(&ca);
   kafu_metrics_init(&n->metrics);
   n->state = KAFU_NODE_STARTING;
@@ -393,7 +392,7 @@ uint16_t kafu_node_port(const kafu_node *n) { return n->port; }
 
 int kafu_node_wait(kafu_node *n, kafu_err *why) {
   pthread_mutex_lock(&n->mu);
-  while (!n->done) pthread_cond_wait(&n->cv, &n->mu);
+  while (!n->done) pthread_cond_wait(&n->done_cv, &n->mu);
   int code = n->exit_code;
   if (why) {
     memset(why, 0, sizeof *why);
@@ -418,6 +417,7 @@ int kafu_node_free(kafu_node *n) {
     n->state = KAFU_NODE_FINISHED;
   }
   pthread_cond_broadcast(&n->cv);
+  pthread_cond_broadcast(&n->done_cv);
   pthread_mutex_unlock(&n->mu);
   if (n->live_started) pthread_join(n->live_thr, NULL);
   if (n->srv) kafu_http_server_stop(n->srv, 500);
@@ -455,6 +455,7 @@ int kafu_node_free(kafu_node *n) {
   if (n->events) fclose(n->events);
   kafu_metrics_destroy(&n->metrics);
   pthread_cond_destroy(&n->cv);
+  pthread_cond_destroy(&n->done_cv);
   pthread_mutex_destroy(&n->mu);
   free((char *)n->o.listen);
   free((char *)n->o.events_path);

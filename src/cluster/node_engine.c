@@ -22,26 +22,38 @@
 
 #include "node_internal.h"
 
-static void set_state(kafu_node *n, kafu_node_state s) {
+/* The longest a restored program waits for its 200 to be written (normally
+ * microseconds; see kafu_node_answered). */
+#define ANSWER_WAIT_MS 50
+
+/* park: the engine thread touches the runtime no more before it waits in its
+ * loop (idle after the send of a run's result), so it counts as parked from
+ * here on. A peer that sends the program straight back (ping-pong) then gets
+ * its decoder from the HTTP thread itself (call_inline) instead of waking the
+ * engine thread through the mailbox, which it has not reached yet. */
+static void set_state_park(kafu_node *n, kafu_node_state s, bool park) {
   pthread_mutex_lock(&n->mu);
   if (n->state != KAFU_NODE_FINISHED) n->state = s;
   kafu_node_refresh_cache(n);
+  if (park) n->engine_parked = true;
   pthread_cond_broadcast(&n->cv);
   pthread_mutex_unlock(&n->mu);
 }
+static void set_state(kafu_node *n, kafu_node_state s) { set_state_park(n, s, false); }
 
-/* Send the pending checkpoint to node id target (hop 0 = the next one).
+/* Send the pending checkpoint to node id target (hop 0 = the next one);
+ * park: the caller returns to the engine loop right after (set_state_park).
  * Returns true when it was delivered. A checkpoint the cluster has moved past
  * (a receiver saw a later hop: this copy was superseded by a failover) is
  * dropped; any other failure ends the run, explained by `what` (NULL: "the
  * program cannot continue"). */
-static bool send_pending(kafu_node *n, const char *target, uint64_t hop, const char *what) {
+static bool send_pending(kafu_node *n, const char *target, uint64_t hop, const char *what, bool park) {
   char reason[1600];
   set_state(n, KAFU_NODE_SENDING);
   kafu_err serr = {0};
   int rc = kafu_node_send_snapshot(n, target, hop, &serr);
   if (rc == 0) {
-    set_state(n, KAFU_NODE_IDLE);
+    set_state_park(n, KAFU_NODE_IDLE, park);
     return true;
   }
   if (rc == KAFU_ESTALE) {
@@ -70,7 +82,7 @@ static void after_run(kafu_node *n, int rc, kafu_rt_result *res, kafu_err *err) 
   }
   switch (res->status) {
     case KAFU_RT_MIGRATED:
-      send_pending(n, res->target, 0, NULL);
+      send_pending(n, res->target, 0, NULL, true);
       return;
     case KAFU_RT_FINISHED:
     case KAFU_RT_EXITED:
@@ -98,7 +110,7 @@ static void after_run(kafu_node *n, int rc, kafu_rt_result *res, kafu_err *err) 
 static void set_in_wasm(kafu_node *n, bool v) {
   pthread_mutex_lock(&n->mu);
   n->engine_in_wasm = v;
-  pthread_cond_broadcast(&n->cv);
+  if (n->done) pthread_cond_broadcast(&n->cv); /* only kafu_node_free waits for this, once done */
   pthread_mutex_unlock(&n->mu);
 }
 
@@ -173,11 +185,22 @@ static int do_call(kafu_node *n, kafu_call_kind kind, kafu_snap_decoder **decp, 
 static void after_call_locked(kafu_node *n, kafu_call_kind kind, int rc) {
   if (kind == KAFU_CALL_FINISH && rc == 0) {
     if (n->state != KAFU_NODE_FINISHED) n->state = KAFU_NODE_RUNNING;
-    n->mbox.resume = true;
+    n->mbox.answer_pending = true;
+    n->mbox.answer_deadline = kafu_now_ns() + ANSWER_WAIT_MS * 1000000ull;
   } else if (kind != KAFU_CALL_DECODER || rc != 0) {
     if (n->state == KAFU_NODE_RECEIVING) n->state = KAFU_NODE_IDLE;
   }
   kafu_node_refresh_cache(n);
+}
+
+void kafu_node_answered(kafu_node *n) {
+  pthread_mutex_lock(&n->mu);
+  if (n->mbox.answer_pending) {
+    n->mbox.answer_pending = false;
+    n->mbox.resume = true;
+    pthread_cond_broadcast(&n->cv);
+  }
+  pthread_mutex_unlock(&n->mu);
 }
 
 /* Serve one mailbox call (engine thread, n->mu NOT held). */
@@ -266,7 +289,7 @@ static void failover(kafu_node *n) {
   snprintf(reason, sizeof reason, "%.500s while running %s, and %s could not run again", why, fn, fn);
   kafu_rt_entry_info e0 = e;
   e0.function = fn, e0.target = target;
-  if (!send_pending(n, target, hop, reason)) {
+  if (!send_pending(n, target, hop, reason, false)) {
     event_failover(n, &e0, lost, NULL, hop, kafu_ms_since(t_lost), false, reason);
     return;
   }
@@ -421,7 +444,7 @@ static void coordinator_start(kafu_node *n) {
     char target[64];
     snprintf(target, sizeof target, "%s", pi.target);
     free(snap);
-    send_pending(n, target, 0, "cannot hand the restored program over");
+    send_pending(n, target, 0, "cannot hand the restored program over", false);
     return;
   }
   set_in_wasm(n, true);
@@ -464,8 +487,16 @@ void *kafu_node_engine_main(void *arg) {
   for (;;) {
     n->engine_parked = true;
     while (!n->done && !(n->mbox.kind != KAFU_CALL_NONE && !n->mbox.done) && !n->mbox.resume &&
-           !(n->fo.requested && !n->mbox.borrowed))
-      pthread_cond_wait(&n->cv, &n->mu);
+           !(n->fo.requested && !n->mbox.borrowed)) {
+      if (!n->mbox.answer_pending) {
+        pthread_cond_wait(&n->cv, &n->mu);
+      } else if (kafu_now_ns() < n->mbox.answer_deadline) {
+        kafu_node_wait_until(n, &n->cv, n->mbox.answer_deadline);
+      } else { /* the answer's completion was not reported: resume anyway */
+        n->mbox.answer_pending = false;
+        n->mbox.resume = true;
+      }
+    }
     n->engine_parked = false;
     if (n->mbox.kind != KAFU_CALL_NONE && !n->mbox.done) {
       pthread_mutex_unlock(&n->mu);
@@ -517,7 +548,8 @@ out:
  * guest code. $KAFU_ENGINE_INLINE=0 always uses the mailbox (for comparison). */
 static bool call_inline(kafu_node *n) {
   return kafu_tunables_get()->engine_inline && n->engine_running && n->engine_parked && !n->mbox.borrowed &&
-         n->mbox.kind == KAFU_CALL_NONE && !n->mbox.resume && !n->fo.requested && !n->done && n->rt;
+         n->mbox.kind == KAFU_CALL_NONE && !n->mbox.resume && !n->mbox.answer_pending && !n->fo.requested &&
+         !n->done && n->rt;
 }
 
 int kafu_node_engine_call(kafu_node *n, kafu_call_kind kind, kafu_snap_decoder **dec, kafu_err *err) {

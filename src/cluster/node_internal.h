@@ -49,6 +49,10 @@ struct kafu_node {
 
   pthread_mutex_t mu;
   pthread_cond_t cv; /* CLOCK_MONOTONIC; broadcast on every change below */
+  /* CLOCK_MONOTONIC; broadcast only when done becomes true: threads that wait
+   * for the end alone (kafu_node_wait, kafu_node_sleep) wait here, so the
+   * state changes of every migration do not wake them */
+  pthread_cond_t done_cv;
   kafu_node_state state;
   bool ready; /* runtime created */
   char not_ready[1200];
@@ -67,7 +71,13 @@ struct kafu_node {
     kafu_snap_decoder *dec;
     int rc;
     kafu_err err;
-    bool resume;   /* a snapshot was restored: run the program */
+    bool resume; /* a snapshot was restored: run the program */
+    /* a snapshot was restored and its 200 is on its way: the engine resumes
+     * once the answer was written (kafu_node_answered), so the sender gets
+     * it before the program competes for the CPU; at the latest at
+     * answer_deadline (monotonic ns) */
+    bool answer_pending;
+    uint64_t answer_deadline;
     bool borrowed; /* an HTTP thread runs a call itself while the engine is parked */
   } mbox;
   uint64_t incarnation; /* random per process start: tells a restarted node from the one that held the run */
@@ -145,6 +155,8 @@ enum {
 const char *kafu_node_state_name(kafu_node_state s);
 /* With n->mu held: wait on n->cv for at most ms. */
 void kafu_node_timed_wait(kafu_node *n, uint64_t ms);
+/* With n->mu held: wait on cv until the monotonic time deadline_ns. */
+void kafu_node_wait_until(kafu_node *n, pthread_cond_t *cv, uint64_t deadline_ns);
 /* Sleep ms unless the node finishes first; returns false when it did. */
 bool kafu_node_sleep(kafu_node *n, uint64_t ms);
 /* set[i], initialised on first use (the peer's address and the cluster token). */
@@ -164,6 +176,8 @@ void kafu_node_refresh_cache(kafu_node *n);
 void *kafu_node_engine_main(void *arg);
 /* Run kind on the engine thread and wait for it. */
 int kafu_node_engine_call(kafu_node *n, kafu_call_kind kind, kafu_snap_decoder **dec, kafu_err *err);
+/* The answer to a POST /migrate went out: resume a restored program now. */
+void kafu_node_answered(kafu_node *n);
 
 /* node_send.c */
 /* Deliver the pending checkpoint to node id target: its current node process,
