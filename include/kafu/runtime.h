@@ -105,12 +105,25 @@ const char *kafu_runtime_self(const kafu_runtime *rt);
 const kafu_module *kafu_runtime_module(const kafu_runtime *rt);
 /* Id of the memory image this node holds (its delta baseline); 0 = none. */
 uint64_t kafu_runtime_image_id(const kafu_runtime *rt);
-/* Source node of the snapshot received and not yet resumed (NULL otherwise):
- * that node keeps holding kafu_runtime_image_id() as its own baseline. */
-const char *kafu_runtime_received_from(const kafu_runtime *rt);
 /* The snapshot received and not yet resumed (NULL otherwise): its META and RUN
  * fields (memory aside). */
 const kafu_snapshot *kafu_runtime_received(const kafu_runtime *rt);
+/* NODE mode: the memory image node holds as far as this node knows (0 =
+ * unknown): the image this node sent it (acknowledged) or received from it
+ * last. This node keeps the page hashes of each, so a snapshot for any peer
+ * whose image it knows is a delta against that image, not only for the peer
+ * it last exchanged the program with. A wrong belief costs the receiver's
+ * refusal (it checks the delta's baseline) and a full retry, never a wrong
+ * memory. */
+uint64_t kafu_runtime_peer_image(const kafu_runtime *rt, const char *node);
+/* Stop believing what node holds (a send to it is under way, failed, or was
+ * answered as a duplicate; the node was lost). Its page hashes stay: a
+ * receiver that reports the same image id (GET /baseline) still gets a delta
+ * against it. */
+void kafu_runtime_peer_unknown(kafu_runtime *rt, const char *node);
+/* Node (the process a snapshot went to: the target or one of its standbys)
+ * acknowledged it: it now holds this node's image. */
+void kafu_runtime_peer_holds_mine(kafu_runtime *rt, const char *node);
 /* Counters for status/metrics. */
 uint64_t kafu_runtime_migrations_in(const kafu_runtime *rt);
 uint64_t kafu_runtime_migrations_out(const kafu_runtime *rt);
@@ -134,7 +147,8 @@ int kafu_runtime_send_estimate(kafu_runtime *rt, uint64_t receiver_image_id, uin
 int kafu_runtime_encode(kafu_runtime *rt, uint64_t receiver_image_id, kafu_snap_write_fn write, void *ctx,
                         kafu_snap_stats *stats, kafu_err *err);
 /* The receiver acknowledged: drop the pending checkpoint; this node now holds
- * the image it sent (its new baseline). transfer_ms is reported in events. */
+ * the image it sent (its new baseline; the caller says which process got it:
+ * kafu_runtime_peer_holds_mine). transfer_ms is reported in events. */
 void kafu_runtime_sent(kafu_runtime *rt, double transfer_ms);
 
 /* NODE mode, receiver side: a decoder that writes straight into this node's

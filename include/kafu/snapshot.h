@@ -179,6 +179,14 @@ int kafu_mem_image_update(kafu_mem_image *img, const uint8_t *mem, uint64_t size
                           kafu_mem_delta *delta, kafu_err *err);
 /* Copy src into dst (dst's old content is replaced). */
 int kafu_mem_image_copy(kafu_mem_image *dst, const kafu_mem_image *src, kafu_err *err);
+/* The pages a delta from image base to image cur must carry: those whose
+ * hashes differ, and pages beyond base's size that are not all zero (a
+ * receiver's grown memory is zero). For a sender that keeps the images its
+ * peers hold (not only the one it last held), so a migration to any of them
+ * can be a delta. Memory never shrinks: a cur smaller than base, or either
+ * image missing (id 0), is KAFU_EINVAL (send the full image). */
+int kafu_mem_delta_between(const kafu_mem_image *base, const kafu_mem_image *cur, kafu_mem_delta *delta,
+                           kafu_err *err);
 /* id of an image from its size and page hashes (never 0). */
 uint64_t kafu_mem_image_id_of(uint64_t size, const uint64_t *hashes, uint64_t npages);
 /* Hash of one 4 KiB page (what the image stores). */

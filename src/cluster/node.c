@@ -325,10 +325,9 @@ int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err) 
   n->last_seen = calloc(cfg->nnodes, sizeof *n->last_seen);
   n->eng_cl = calloc(cfg->nnodes, sizeof *n->eng_cl);
   n->live_cl = calloc(cfg->nnodes, sizeof *n->live_cl);
-  n->tx.peer_image = calloc(cfg->nnodes, sizeof *n->tx.peer_image);
   n->run.peer_inc = calloc(cfg->nnodes, sizeof *n->run.peer_inc);
   n->run.route = calloc(cfg->nnodes, sizeof *n->run.route);
-  if (!n->last_seen || !n->eng_cl || !n->live_cl || !n->tx.peer_image || !n->run.peer_inc || !n->run.route) {
+  if (!n->last_seen || !n->eng_cl || !n->live_cl || !n->run.peer_inc || !n->run.route) {
     kafu_node_free(n);
     return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
   }
@@ -446,7 +445,6 @@ int kafu_node_free(kafu_node *n) {
   free(n->eng_cl);
   free(n->live_cl);
   free(n->last_seen);
-  free(n->tx.peer_image);
   free(n->run.peer_inc);
   free(n->run.route);
   kafu_buf_free(&n->ck.bytes);

@@ -167,9 +167,6 @@ static int do_call(kafu_node *n, kafu_call_kind kind, kafu_snap_decoder **decp, 
     const char *sender = got->sender ? got->sender : got->source_node;
     int si = sender ? kafu_config_node_index(n->cfg, sender) : -1;
     int fi = got->source_node ? kafu_config_node_index(n->cfg, got->source_node) : -1;
-    /* the sender keeps the image it sent as its baseline: remember it, so our
-     * next send to it needs no GET /baseline */
-    if (si >= 0 && si != n->self_idx) n->tx.peer_image[si] = kafu_runtime_image_id(n->rt);
     pthread_mutex_lock(&n->mu);
     if (got->run_id) kafu_node_learn_locked(n, si, got->sender_incarnation, got->run_id, got->hop);
     if (fi >= 0 && si >= 0) n->run.route[fi] = si; /* who serves that node id now */
@@ -273,7 +270,7 @@ static void failover(kafu_node *n) {
   snprintf(target, sizeof target, "%s", e.target);
   kafu_metrics_add(&n->metrics, &n->metrics.failover_attempts, 1);
   int li = kafu_config_node_index(n->cfg, lost);
-  if (li >= 0) n->tx.peer_image[li] = 0; /* whatever it held is gone */
+  if (li >= 0) kafu_runtime_peer_unknown(n->rt, lost); /* whatever it held is gone */
   kafu_err err = {0};
   char reason[1600];
   if (kafu_runtime_rearm_entry(n->rt, target, &err)) {

@@ -128,11 +128,6 @@ struct kafu_node {
   kafu_http_client *live_cl; /* per node: liveness thread's clients */
   /* the send transport (node_send.c; engine thread only) */
   struct {
-    /* per node: the memory image it is believed to hold, learnt from our
-     * last acknowledged send to it or our last receive from it; 0 = unknown:
-     * ask with GET /baseline. A stale guess costs a 409 "baseline" and a full
-     * retry, never a wrong memory (the receiver checks). */
-    uint64_t *peer_image;
     /* reused across sends, so no migration pays fresh-page faults for
      * megabytes of new buffers (send_once) */
     kafu_buf buf;

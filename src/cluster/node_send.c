@@ -366,8 +366,8 @@ static int send_to(kafu_node *n, const char *target, int ci, bool *stale, kafu_e
     if (attempt > 1) kafu_metrics_add(&n->metrics, &n->metrics.retries, 1);
     uint64_t rid = 0;
     /* the cached guess saves the GET /baseline round trip before every POST */
-    uint64_t guess = full_only || full_next || always_query ? 0 : n->tx.peer_image[ci];
-    n->tx.peer_image[ci] = 0; /* until this attempt is acknowledged */
+    uint64_t guess = full_only || full_next || always_query ? 0 : kafu_runtime_peer_image(n->rt, cid);
+    kafu_runtime_peer_unknown(n->rt, cid); /* until this attempt is acknowledged */
     if (guess) rid = guess;
     if (full_only || full_next || guess || query_baseline(n, cl, &rid, err) == 0) {
       uint64_t t0 = kafu_now_ns();
@@ -382,7 +382,7 @@ static int send_to(kafu_node *n, const char *target, int ci, bool *stale, kafu_e
         kafu_runtime_entry_note(n->rt, cid, inc);
         /* the receiver now holds our image, unless it had taken this migration
          * earlier (duplicate) and may have moved on since */
-        n->tx.peer_image[ci] = dup ? 0 : kafu_runtime_image_id(n->rt);
+        if (!dup) kafu_runtime_peer_holds_mine(n->rt, cid);
         kafu_metrics_observe(&n->metrics, KAFU_PHASE_TRANSFER, ms);
         kafu_rt_migration_stats ls;
         kafu_runtime_last_stats(n->rt, &ls);

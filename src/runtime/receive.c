@@ -132,6 +132,9 @@ int kafu_runtime_finish_receive(kafu_runtime *rt, kafu_snap_decoder *dec, kafu_e
   rt_entries_after_receive(rt, &r->snap);
   r->have = true;
   rt->stats.mig_in++;
+  /* what the others hold, and the sender keeps the image it sent */
+  rt_holds_take(rt, &r->snap);
+  rt_peer_learn(rt, r->snap.sender ? r->snap.sender : r->snap.source_node);
   return 0;
 }
 

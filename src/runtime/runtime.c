@@ -187,6 +187,10 @@ int kafu_runtime_new(const kafu_runtime_opts *opts, kafu_runtime **out, kafu_err
     kafu_err_prefix(err, "%s", rt->log.prefix);
     goto fail;
   }
+  if (rt->o.mode == KAFU_RT_NODE && !(rt->peers = calloc(cfg->nnodes, sizeof *rt->peers))) {
+    kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+    goto fail;
+  }
   if (rt->o.mode == KAFU_RT_NODE && rt->cfg->migration.mode != KAFU_MEMORY_MIGRATION_FULL) rt_dirty_open(rt);
   *out = rt;
   return 0;
@@ -206,6 +210,9 @@ void kafu_runtime_free(kafu_runtime *rt) {
   if (rt->recv.have) kafu_snapshot_clear(&rt->recv.snap);
   kafu_mem_image_free(&rt->image);
   kafu_mem_delta_free(&rt->send.delta);
+  kafu_mem_delta_free(&rt->send.peer_delta);
+  for (size_t i = 0; rt->peers && i < rt->cfg->nnodes; i++) kafu_mem_image_free(&rt->peers[i].img);
+  free(rt->peers);
   rt_dirty_close(rt);
   if (rt->inst) kafu_instance_free(rt->inst);
   if (rt->wasi) kafu_wasi_free(rt->wasi);
@@ -221,8 +228,27 @@ void kafu_runtime_free(kafu_runtime *rt) {
 const char *kafu_runtime_self(const kafu_runtime *rt) { return rt->self; }
 const kafu_module *kafu_runtime_module(const kafu_runtime *rt) { return rt->mod; }
 uint64_t kafu_runtime_image_id(const kafu_runtime *rt) { return rt->image.id; }
-const char *kafu_runtime_received_from(const kafu_runtime *rt) {
-  return rt->recv.have ? rt->recv.snap.source_node : NULL;
+static rt_peer *peer_of(const kafu_runtime *rt, const char *node) {
+  int i = rt->peers && node ? kafu_config_node_index(rt->cfg, node) : -1;
+  return i < 0 ? NULL : &rt->peers[i];
+}
+uint64_t kafu_runtime_peer_image(const kafu_runtime *rt, const char *node) {
+  const rt_peer *p = peer_of(rt, node);
+  return p && p->believed ? p->id : 0;
+}
+void kafu_runtime_peer_unknown(kafu_runtime *rt, const char *node) {
+  rt_peer *p = peer_of(rt, node);
+  if (p) p->believed = false;
+}
+void kafu_runtime_peer_holds_mine(kafu_runtime *rt, const char *node) { rt_peer_learn(rt, node); }
+void rt_peer_learn(kafu_runtime *rt, const char *node) {
+  rt_peer *p = peer_of(rt, node);
+  if (!p || !strcmp(node, rt->self)) return;
+  p->id = rt->image.id;
+  p->believed = p->id != 0;
+  kafu_err e;
+  if (rt->cfg->nnodes < 3 || !p->id || kafu_mem_image_copy(&p->img, &rt->image, &e))
+    kafu_mem_image_clear(&p->img); /* deltas against it then only as this node's last image */
 }
 const kafu_snapshot *kafu_runtime_received(const kafu_runtime *rt) {
   return rt->recv.have ? &rt->recv.snap : NULL;

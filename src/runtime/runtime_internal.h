@@ -89,9 +89,24 @@ typedef struct rt_nn_sent {
   uint8_t sha[KAFU_SHA256_LEN];
 } rt_nn_sent;
 
+/* What this node knows about the image one peer holds (NODE mode, per config
+ * node; send.c and receive.c record it, send.c makes deltas against it). */
+typedef struct rt_peer {
+  uint64_t id;   /* the image it holds; 0 = unknown */
+  bool believed; /* false: id is not to be trusted any more (see kafu_runtime_peer_unknown) */
+  /* page hashes of image id (its id field 0 when not kept). Two-node clusters
+   * keep none: there the peer always holds the image this node held last,
+   * which the delta of every send is made against anyway. */
+  kafu_mem_image img;
+} rt_peer;
+
 /* NODE mode sender (send.c). */
 typedef struct rt_send {
   kafu_mem_delta delta; /* pages changed since the image before the last refresh */
+  /* pages changed since a peer's image (rt->peers), when the receiver holds
+   * that one rather than the image this node held last; computed once per
+   * checkpoint and receiver image */
+  kafu_mem_delta peer_delta;
   bool image_fresh;     /* rt->image describes the pending checkpoint's memory */
   double refresh_ms;    /* image update done ahead of encoding (kafu_runtime_send_estimate) */
   double encode_ms;
@@ -233,6 +248,7 @@ struct kafu_runtime {
   rt_pending pend;
   rt_ckpt ckpt;
   kafu_mem_image image; /* this node's delta baseline (see the invariant above) */
+  rt_peer *peers;       /* per config node (NODE mode; NULL otherwise) */
 
   rt_send send;
   rt_recv recv;
@@ -292,6 +308,12 @@ void rt_stack_clear(rt_stack *s);
 /* After a complete unwind: save globals, host clocks and open files into rt->ckpt. */
 int rt_capture(kafu_runtime *rt, kafu_err *err);
 void rt_ckpt_clear(kafu_runtime *rt);
+/* NODE mode: record in the checkpoint which image every node holds (as far as
+ * this node knows; this node: the image it sends), replacing what an earlier
+ * attempt recorded. */
+void rt_holds_put(kafu_runtime *rt);
+/* NODE mode, a snapshot was accepted: what it says every other node holds. */
+void rt_holds_take(kafu_runtime *rt, const kafu_snapshot *s);
 /* The pending checkpoint as a snapshot (borrows everything, memory included). */
 void rt_fill_snapshot(kafu_runtime *rt, kafu_snapshot *s);
 /* Everything in a decoded snapshot but memory must make sense for this module
@@ -306,6 +328,10 @@ int rt_restore_state(kafu_runtime *rt, const kafu_snapshot *s, double *ms, kafu_
 /* VERIFY mode, after an unwind: checkpoint -> encode -> fresh instance ->
  * decode -> restore; the caller then rewinds. */
 int rt_verify_hop(kafu_runtime *rt, kafu_err *err);
+
+/* This node's image is now what node holds (after a send to it or a receive
+ * from it). A copy of the page hashes; failures only lose the knowledge. */
+void rt_peer_learn(kafu_runtime *rt, const char *node);
 
 /* ---- receive.c ------------------------------------------------------------------------ */
 

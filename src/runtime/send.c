@@ -24,13 +24,33 @@ static int image_refresh(kafu_runtime *rt, kafu_err *err) {
   return 0;
 }
 
+/* The delta for a receiver holding image rid: the refresh's (against the
+ * image this node held last), or one against the image of a peer this node
+ * kept the page hashes of (three or more nodes: the receiver last had the
+ * program before this node's last exchange with someone else). Otherwise the
+ * refresh's, which the plan then ignores: the full image goes. */
+static const kafu_mem_delta *delta_for(kafu_runtime *rt, uint64_t rid) {
+  kafu_mem_delta *pd = &rt->send.peer_delta;
+  if (!rid || rid == rt->send.delta.base_id || rid == rt->image.id || !rt->peers) return &rt->send.delta;
+  if (pd->base_id == rid && pd->new_id == rt->image.id && pd->npages == rt->image.npages) return pd;
+  for (size_t i = 0; i < rt->cfg->nnodes; i++) {
+    const kafu_mem_image *base = &rt->peers[i].img;
+    kafu_err e;
+    if (base->id != rid) continue;
+    if (kafu_mem_delta_between(base, &rt->image, pd, &e) == 0) return pd;
+    pd->base_id = 0;
+    break;
+  }
+  return &rt->send.delta;
+}
+
 /* How the pending checkpoint is encoded for a receiver holding receiver_image_id. */
 static void encode_opts(kafu_runtime *rt, uint64_t receiver_image_id, kafu_snap_encode_opts *eo) {
   bool full = rt->cfg->migration.mode == KAFU_MEMORY_MIGRATION_FULL;
   *eo = (kafu_snap_encode_opts){0};
   eo->compression = rt_snap_compression(rt->cfg);
   eo->image = &rt->image;
-  eo->delta = full ? NULL : &rt->send.delta;
+  eo->delta = full ? NULL : delta_for(rt, receiver_image_id);
   eo->receiver_image_id = receiver_image_id;
   eo->force_full = full;
 }
@@ -89,6 +109,7 @@ int kafu_runtime_encode(kafu_runtime *rt, uint64_t receiver_image_id, kafu_snap_
   if (rc0) return rc0;
   if (!refreshed) t0 -= (uint64_t)(rt->send.refresh_ms * 1e6); /* done by kafu_runtime_send_estimate */
   rt->send.refresh_ms = 0;
+  rt_holds_put(rt);
   kafu_snapshot s;
   rt_fill_snapshot(rt, &s);
   set_identity(rt, &s);

@@ -12,9 +12,17 @@
  * monotonic clock from the saved value plus the wall-clock time the migration
  * took (kafu_wasi_monotonic_resume), so it neither jumps to this host's clock
  * nor hides the migration's duration.
+ *
+ * NODE mode also sends which memory image each node holds, as far as the
+ * sender knows ("kafu:holds:<node>" = image id; rt_holds_put, rt_holds_take).
+ * A node's image changes only when the program arrives or leaves, so the
+ * node that has the program knows exactly what everyone holds if the
+ * program carries that knowledge along; a sender then never guesses stale
+ * (docs/cluster.md, deltas against every peer).
  */
 #include "runtime_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +30,7 @@
 #define HOST_STATE_PREFIX "kafu:"
 #define HOST_MONOTONIC "kafu:monotonic_ns"
 #define HOST_REALTIME "kafu:realtime_ns"
+#define HOST_HOLDS "kafu:holds:"
 
 static uint64_t realtime_ns(void) {
   struct timespec ts;
@@ -115,7 +124,8 @@ int rt_capture(kafu_runtime *rt, kafu_err *err) {
   rt_ckpt_clear(rt);
   rt_ckpt *c = &rt->ckpt;
   size_t n = kafu_module_export_count(rt->mod);
-  c->globals = calloc(n + 2, sizeof *c->globals); /* + the host-state entries below */
+  /* + the host-state entries below, and room for rt_holds_put's */
+  c->globals = calloc(n + 2 + (rt->peers ? rt->cfg->nnodes : 0), sizeof *c->globals);
   if (!c->globals) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
   for (size_t i = 0; i < n; i++) {
     const kafu_export *x = kafu_module_export_at(rt->mod, i);
@@ -163,6 +173,41 @@ void rt_nn_mark_sent(kafu_runtime *rt) {
     uint8_t sha[KAFU_SHA256_LEN];
     kafu_sha256(c->host[i].data, c->host[i].len, sha);
     nn_note_peer_has(rt, rt->pend.target, sha);
+  }
+}
+
+void rt_holds_put(kafu_runtime *rt) {
+  rt_ckpt *c = &rt->ckpt;
+  if (!rt->peers || !c->have) return;
+  uint32_t k = 0; /* drop the entries of an earlier attempt */
+  for (uint32_t i = 0; i < c->nglobals; i++) {
+    if (!strncmp(c->globals[i].name, HOST_HOLDS, strlen(HOST_HOLDS)))
+      free(c->globals[i].name);
+    else
+      c->globals[k++] = c->globals[i];
+  }
+  c->nglobals = k;
+  for (size_t i = 0; i < rt->cfg->nnodes; i++) {
+    const char *node = rt->cfg->nodes[i].id;
+    /* the sender keeps the image it sends (the receiver knows its own) */
+    uint64_t id = !strcmp(node, rt->self) ? rt->image.id : rt->peers[i].believed ? rt->peers[i].id : 0;
+    char name[128];
+    snprintf(name, sizeof name, HOST_HOLDS "%s", node);
+    char *dup = id ? strdup(name) : NULL;
+    if (dup) c->globals[c->nglobals++] = (kafu_snap_global){dup, KAFU_SNAP_VAL_I64, id};
+  }
+}
+
+void rt_holds_take(kafu_runtime *rt, const kafu_snapshot *s) {
+  if (!rt->peers) return;
+  for (size_t i = 0; i < rt->cfg->nnodes; i++) rt->peers[i].believed = false;
+  for (uint32_t i = 0; i < s->nglobals; i++) {
+    const kafu_snap_global *g = &s->globals[i];
+    if (strncmp(g->name, HOST_HOLDS, strlen(HOST_HOLDS))) continue;
+    int k = kafu_config_node_index(rt->cfg, g->name + strlen(HOST_HOLDS));
+    if (k < 0 || !strcmp(rt->cfg->nodes[k].id, rt->self)) continue;
+    rt->peers[k].id = g->bits;
+    rt->peers[k].believed = true;
   }
 }
 
@@ -236,6 +281,9 @@ static int validate(kafu_runtime *rt, const kafu_snapshot *s, kafu_err *err, boo
         *mono = g->bits;
       } else if (g->type == KAFU_SNAP_VAL_I64 && !strcmp(g->name, HOST_REALTIME)) {
         *sent_at = g->bits;
+      } else if (g->type == KAFU_SNAP_VAL_I64 && !strncmp(g->name, HOST_HOLDS, strlen(HOST_HOLDS)) &&
+                 kafu_config_node_index(rt->cfg, g->name + strlen(HOST_HOLDS)) >= 0) {
+        /* which image a node holds (rt_holds_take) */
       } else {
         return kafu_err_setc(&rt->log, err, KAFU_EFORMAT, "snapshot carries unknown host state '%s'",
                              g->name);

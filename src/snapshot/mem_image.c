@@ -166,6 +166,31 @@ int kafu_mem_image_update(kafu_mem_image *img, const uint8_t *mem, uint64_t size
   return 0;
 }
 
+int kafu_mem_delta_between(const kafu_mem_image *base, const kafu_mem_image *cur, kafu_mem_delta *delta,
+                           kafu_err *err) {
+  if (!base->id || !cur->id)
+    return kafu_err_set(err, KAFU_EINVAL, "memory delta: %s image missing", base->id ? "current" : "base");
+  if (cur->npages < base->npages)
+    return kafu_err_set(err, KAFU_EINVAL,
+                        "memory delta: the image shrank from %" PRIu64 " to %" PRIu64 " pages", base->npages,
+                        cur->npages);
+  int rc = reserve_bits(delta, cur->npages, err);
+  if (rc) return rc;
+  uint64_t n = 0, zh = kafu_snap_zero_page_hash();
+  const uint64_t *a = base->hashes, *b = cur->hashes;
+  for (uint64_t i = 0; i < cur->npages; i++)
+    if (i < base->npages ? a[i] != b[i] : b[i] != zh) {
+      delta->bits[i / 64] |= 1ull << (i % 64);
+      n++;
+    }
+  delta->base_id = base->id;
+  delta->base_size = base->size;
+  delta->new_id = cur->id;
+  delta->npages = cur->npages;
+  delta->ndirty = n;
+  return 0;
+}
+
 void kafu_mem_image_id_str(uint64_t id, char out[17]) { snprintf(out, 17, "%016" PRIx64, id); }
 
 int kafu_mem_image_id_parse(const char *s, uint64_t *id) {

@@ -31,6 +31,7 @@ typedef struct node {
   uint64_t size;
   kafu_mem_image img;
   int received_full, received_delta;
+  uint64_t last_pages; /* pages the last received snapshot carried */
 } node;
 
 static uint8_t *grow_cb(void *ctx, uint64_t size, kafu_err *err) {
@@ -96,12 +97,19 @@ typedef struct hop_result {
   kafu_err err;
 } hop_result;
 
-/* Migrate the memory of `from` to `to`, with the receiver claiming `claim`. */
-static hop_result hop(node *from, node *to, uint64_t claim, const uint64_t *hint, kafu_mem_delta *dl,
-                      bool verify_full) {
+/* Migrate the memory of `from` to `to`, with the receiver claiming `claim`.
+ * peer (optional): an image the sender kept of what some peer holds; when the
+ * claim is that image, the delta is made against it (kafu_mem_delta_between). */
+static hop_result hop_peer(node *from, node *to, uint64_t claim, const uint64_t *hint, kafu_mem_delta *dl,
+                           bool verify_full, const kafu_mem_image *peer) {
   hop_result r = {0};
   kafu_err e;
   if (kafu_mem_image_update(&from->img, from->mem, from->size, hint, dl, &e)) fail_msg("update: %s", e.msg);
+  kafu_mem_delta pd = {0};
+  if (peer && peer->id && claim == peer->id && claim != dl->base_id) {
+    if (kafu_mem_delta_between(peer, &from->img, &pd, &e)) fail_msg("delta between: %s", e.msg);
+    dl = &pd;
+  }
   kafu_snapshot s = {
       .target_node = "to", .source_node = "from", .memory = from->mem, .memory_size = from->size};
   memcpy(s.module_sha256, module, 32);
@@ -146,10 +154,17 @@ static hop_result hop(node *from, node *to, uint64_t claim, const uint64_t *hint
       to->received_delta++;
     else
       to->received_full++;
+    to->last_pages = st.pages;
   }
   kafu_snapshot_clear(&out);
   kafu_buf_free(&b);
+  kafu_mem_delta_free(&pd);
   return r;
+}
+
+static hop_result hop(node *from, node *to, uint64_t claim, const uint64_t *hint, kafu_mem_delta *dl,
+                      bool verify_full) {
+  return hop_peer(from, to, claim, hint, dl, verify_full, NULL);
 }
 
 static void assert_same(const node *a, const node *b) {
@@ -206,6 +221,71 @@ static void test_random_walks(void **st_) {
                 hinted);
   /* both paths exercised (ping-pong hops are deltas, others full) */
   assert_true(deltas > 40 && fulls > 40 && hinted > 0);
+}
+
+/* A hub and three spokes; the hub keeps the image each spoke holds (a copy of
+ * its own image after a send to it or a receive from it) and makes a delta
+ * against it. Every hop after a spoke's first visit must be a delta, memory
+ * must arrive byte for byte, and the carried pages must be exactly the pages
+ * whose content differs from what the receiver holds. */
+static void test_delta_between_peers(void **st_) {
+  (void)st_;
+  enum { NN = 4 };
+  uint64_t max_size = 24 * 65536;
+  node n[NN];
+  init_nodes(n, NN, 6 * 65536);
+  kafu_mem_image known[NN]; /* the hub's copies: known[s] = what spoke s holds */
+  for (int i = 0; i < NN; i++) kafu_mem_image_init(&known[i]);
+  uint64_t *hint = calloc(max_size / 4096 / 64 + 1, 8);
+  kafu_mem_delta dl = {0};
+  int deltas = 0, fulls = 0;
+  kafu_err e;
+  for (int round = 0; round < 30; round++) {
+    int s = 1 + (int)(rnd() % (NN - 1));
+    memset(hint, 0, (max_size / 4096 / 64 + 1) * 8);
+    run_program(&n[0], hint, max_size);
+    /* the pages a delta must carry: those differing from what s holds */
+    uint64_t differ = 0;
+    if (n[s].size)
+      for (uint64_t p = 0; p < n[0].size / 4096; p++)
+        differ += p * 4096 >= n[s].size ? !!memcmp(n[0].mem + p * 4096, (uint8_t[4096]){0}, 4096)
+                                        : !!memcmp(n[0].mem + p * 4096, n[s].mem + p * 4096, 4096);
+    hop_result r = hop_peer(&n[0], &n[s], n[s].img.id, rnd() % 2 ? hint : NULL, &dl, rnd() % 2, &known[s]);
+    if (r.rc) fail_msg("round %d hub->%d: %s", round, s, r.err.msg);
+    assert_same(&n[0], &n[s]);
+    assert_true(r.delta == (n[s].received_full + n[s].received_delta > 1));
+    if (r.delta) assert_true(n[s].received_delta > 0 && differ == n[s].last_pages);
+    assert_int_equal(kafu_mem_image_copy(&known[s], &n[0].img, &e), 0);
+    r.delta ? deltas++ : fulls++;
+    /* the spoke runs and sends back: a delta against what the hub holds */
+    memset(hint, 0, (max_size / 4096 / 64 + 1) * 8);
+    run_program(&n[s], hint, max_size);
+    r = hop(&n[s], &n[0], n[0].img.id, hint, &dl, false);
+    if (r.rc) fail_msg("round %d %d->hub: %s", round, s, r.err.msg);
+    assert_true(r.delta);
+    assert_same(&n[s], &n[0]);
+    assert_int_equal(kafu_mem_image_copy(&known[s], &n[0].img, &e), 0);
+  }
+  print_message("hub and spokes: %d delta hops out of the hub, %d full (first visits)\n", deltas, fulls);
+  assert_true(fulls <= NN - 1 && deltas >= 30 - (NN - 1));
+  /* no delta from a larger image to a smaller one, nor against nothing */
+  kafu_mem_image small, none;
+  kafu_mem_image_init(&small);
+  kafu_mem_image_init(&none);
+  assert_int_equal(kafu_mem_image_compute(&small, n[0].mem, 65536, &e), 0);
+  assert_int_equal(kafu_mem_delta_between(&n[0].img, &small, &dl, &e), KAFU_EINVAL);
+  assert_int_equal(kafu_mem_delta_between(&none, &n[0].img, &dl, &e), KAFU_EINVAL);
+  /* growth: new zero pages need not travel, written ones do */
+  assert_int_equal(kafu_mem_delta_between(&small, &n[0].img, &dl, &e), 0);
+  uint64_t want = 0;
+  for (uint64_t p = 0; p < n[0].size / 4096; p++)
+    want += p < 16 ? 0 : !!memcmp(n[0].mem + p * 4096, (uint8_t[4096]){0}, 4096);
+  assert_true(dl.ndirty == want && dl.base_id == small.id && dl.new_id == n[0].img.id);
+  kafu_mem_image_free(&small);
+  for (int i = 0; i < NN; i++) kafu_mem_image_free(&known[i]);
+  kafu_mem_delta_free(&dl);
+  free(hint);
+  free_nodes(n, NN);
 }
 
 /* A -> B -> C -> A: the original's bug. A holds image 1, C's dirty set is
@@ -459,6 +539,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_update_dirty_set),
       cmocka_unit_test(test_abca),
+      cmocka_unit_test(test_delta_between_peers),
       cmocka_unit_test(test_random_walks),
       cmocka_unit_test(test_stale_claim_detected),
       cmocka_unit_test(test_wrong_baseline_detected),
