@@ -237,18 +237,21 @@ payloads() {
 
 # floor PAYLOAD: prints "codec ms wire_bytes raw_bytes" lines (a -> b over the current link)
 floor() {
-  local fp fport
+  local fp fport k
   fport=$(port)
+  rm -f "$WORK/fl.ready"
   in_b "$LINK_FLOOR" serve -b "$( [ "$SHAPED" = 1 ] && echo 0.0.0.0 || echo 127.0.0.1)" "$fport" > "$WORK/fl.ready" &
   fp=$!
   PIDS=("$fp")
-  local k
-  for k in $(seq 100); do grep -q ready "$WORK/fl.ready" 2>/dev/null && break; sleep 0.02; done
+  for k in $(seq 600); do grep -q ready "$WORK/fl.ready" 2>/dev/null && break; sleep 0.05; done
   # shellcheck disable=SC2086
-  in_a "$LINK_FLOOR" send -w 2 "$(host_b)" "$fport" "$1" 5 $FLOOR_CODECS |
-    sed -n 's/^floor codec=\([^ ]*\) ms=\([^ ]*\) wire_bytes=\([^ ]*\) raw_bytes=\([^ ]*\)$/\1 \2 \3 \4/p'
+  if ! in_a "$LINK_FLOOR" send -w 2 "$(host_b)" "$fport" "$1" 5 $FLOOR_CODECS > "$WORK/fl.out"; then
+    echo "links.sh: the floor measurement failed ($1); no floor in this round" >&2
+    kill "$fp" 2>/dev/null || true
+  fi
   wait "$fp" || true
   PIDS=()
+  sed -n 's/^floor codec=\([^ ]*\) ms=\([^ ]*\) wire_bytes=\([^ ]*\) raw_bytes=\([^ ]*\)$/\1 \2 \3 \4/p' "$WORK/fl.out"
 }
 
 RAW=$OUT/links-rounds.csv

@@ -34,6 +34,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,12 @@ static int serve(const char *addr, int port) {
   if (bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1)) die("bind");
   printf("ready\n");
   fflush(stdout);
+  /* a sender that never comes (it failed to start) must not leave us behind */
+  struct pollfd pl = {.fd = l, .events = POLLIN};
+  if (poll(&pl, 1, 120000) != 1) {
+    errno = ETIMEDOUT;
+    die("waiting 120 s for the sender");
+  }
   int c = accept(l, NULL, NULL);
   if (c < 0) die("accept");
   setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
