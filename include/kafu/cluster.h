@@ -106,8 +106,12 @@ int kafu_cluster_checkpoint(const kafu_config *cfg, const char *node, long timeo
 
 /* ---- kafu launch ---------------------------------------------------------------------- */
 
-/* true for 127.0.0.0/8, ::1 (optionally bracketed) and "localhost". */
-bool kafu_addr_is_loopback(const char *addr);
+/* kafu_addr_is_loopback: kafu/util.h */
+
+/* Bind node `node`'s nodes.<id>.listen sockets and register them in `home`,
+ * which then serves that node (a cluster node does this for itself; `kafu
+ * singlenode` for every node). Errors name the config key and the address. */
+int kafu_cluster_bind_listen(const kafu_config *cfg, const char *node, kafu_wasi_home *home, kafu_err *err);
 
 typedef struct kafu_launch_opts {
   const kafu_config *cfg;  /* required */

@@ -57,6 +57,14 @@ typedef struct kafu_config_model {
   int line;   /* of the name in the file */
 } kafu_config_model;
 
+/* A listening socket the program gets on a node (nodes.<id>.listen). */
+typedef struct kafu_config_listen {
+  char *host;    /* IPv4/IPv6 literal (without brackets) or host name */
+  uint16_t port; /* 1..65535 */
+} kafu_config_listen;
+
+#define KAFU_CONFIG_MAX_LISTEN 16 /* per node */
+
 typedef struct kafu_config_node {
   char *id;                  /* key in `nodes` */
   char *address;             /* host name or IP, non-empty */
@@ -69,6 +77,11 @@ typedef struct kafu_config_node {
   char **standby;
   size_t nstandby;
   int line, col; /* 1-based position of the node's key in the file */
+  /* nodes.<id>.listen (extension): sockets bound on this node and given to
+   * the program as preopened listening sockets, homed here (guest fds after
+   * the preopen, in node order, then list order) */
+  kafu_config_listen *listen;
+  size_t nlisten;
 } kafu_config_node;
 
 typedef struct kafu_config_app {
@@ -150,6 +163,9 @@ int kafu_config_load_app(const kafu_config *c, uint8_t **bytes, size_t *len, kaf
 
 /* Fetch any http/https/file URL into memory (used by load_app). */
 int kafu_config_fetch_url(const char *url, uint8_t **bytes, size_t *len, kafu_err *err);
+
+/* "host:port" of a listening socket (IPv6 bracketed), as the config writes it. */
+void kafu_config_listen_str(const kafu_config_listen *l, char *out, size_t cap);
 
 /* Human-readable location of the module: the path or the URL. */
 const char *kafu_config_app_location(const kafu_config *c);

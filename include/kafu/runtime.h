@@ -93,6 +93,14 @@ typedef struct kafu_runtime_opts {
    * own snapshots (kafu_runtime_restore, entry checkpoints). */
   int (*admit)(void *ctx, const kafu_snapshot *s, kafu_err *err);
   void *admit_ctx;
+  /* Sockets and stdin with a home (kafu/wasi.h, docs/migration.md): the
+   * registry of the resources this process is home to (borrowed; it must
+   * outlive the runtime; NULL = none, sockets cannot leave the node), and the
+   * link that forwards operations on other nodes' resources to them. With a
+   * home, every node's nodes.<id>.listen sockets are guest fds, local where
+   * the registry has them. */
+  kafu_wasi_home *home;
+  kafu_wasi_link link;
 } kafu_runtime_opts;
 
 /* Load + compile the module, read kafu.meta, check every destination is a node

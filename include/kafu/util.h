@@ -247,6 +247,9 @@ const char *kafu_proc_status_text(int status, char *buf, size_t cap);
 /* On false, *why (may be NULL) points to a static reason ("must not be empty"). */
 bool kafu_node_id_valid(const char *id, const char **why);
 
+/* true for 127.0.0.0/8, ::1 (optionally bracketed) and "localhost". */
+bool kafu_addr_is_loopback(const char *addr);
+
 /* ---- tuning knobs ---------------------------------------------------------------- */
 
 /* Every KAFU_* environment variable the library reads, read once (on the first

@@ -56,6 +56,65 @@ typedef struct kafu_preopen {
   const char *guest_path;
 } kafu_preopen;
 
+/* ---- resources with a home ------------------------------------------------
+ *
+ * A socket (listening or accepted) and stdin live on the node where they were
+ * opened: their home. The home keeps the real fd in a kafu_wasi_home registry
+ * (one per process, outliving the WASI contexts a migrating program goes
+ * through) until the program closes it or the run ends. Elsewhere the guest's
+ * fd is a remote entry (home node, generation, handle) and every operation on
+ * it is one request to the home through the embedder's link, answered there
+ * by kafu_wasi_home_handle. */
+
+typedef struct kafu_wasi_home kafu_wasi_home;
+
+/* A configured listening socket: listening socket `index` of node `home`. */
+typedef struct kafu_wasi_listen_spec {
+  const char *home;
+  uint32_t index;
+} kafu_wasi_listen_spec;
+
+/* The embedder's link to other nodes. call() delivers one request (an opaque,
+ * versioned byte string the WASI host builds) to node `home`, where it must be
+ * passed to kafu_wasi_home_handle, and appends that answer to *resp. Returns 0,
+ * or negative + err when the home cannot be reached or refused the request;
+ * the operation then fails with EIO and the log names fd, home and err.
+ * Thread-safe: poll_oneoff calls it from helper threads when it waits on
+ * several nodes at once. */
+typedef struct kafu_wasi_link {
+  int (*call)(void *ctx, const char *home, const uint8_t *req, size_t len, kafu_buf *resp, kafu_err *err);
+  void *ctx;
+} kafu_wasi_link;
+
+/* Longest time a home blocks on one forwarded request (a blocking accept,
+ * recv or poll is a series of such requests), and the largest read or write
+ * one request carries (bigger ones are served short, as sockets may). */
+#define KAFU_WASI_HOME_SLICE_MS 1000
+#define KAFU_WASI_HOME_IO_MAX (512u * 1024u)
+/* Bytes a remote read asks for at least (read-ahead); what the program has
+ * not consumed yet stays with the fd and travels in snapshots. */
+#define KAFU_WASI_READAHEAD 65536u
+#define KAFU_WASI_READAHEAD_MAX (KAFU_WASI_HOME_IO_MAX)
+
+/* A registry for the resources this process is home to. log (borrowed, may be
+ * NULL) prefixes its log lines. */
+int kafu_wasi_home_new(const kafu_log_ctx *log, kafu_wasi_home **out, kafu_err *err);
+/* Closes every resource still open: call it when the run is over. */
+void kafu_wasi_home_free(kafu_wasi_home *h);
+/* This process is the home of node `node` (a cluster node: itself; `kafu
+ * singlenode`: every node). */
+int kafu_wasi_home_serve(kafu_wasi_home *h, const char *node, kafu_err *err);
+/* Node `node`'s configured listening socket `index` (bound and listening);
+ * the registry takes fd. */
+int kafu_wasi_home_add_listen(kafu_wasi_home *h, const char *node, uint32_t index, int fd, kafu_err *err);
+/* Answer one forwarded request (thread-safe; may block up to
+ * KAFU_WASI_HOME_SLICE_MS). Appends the answer to *resp. Negative + err only
+ * for a request that is not one (malformed, another version): the caller
+ * answers that as a client error. */
+int kafu_wasi_home_handle(kafu_wasi_home *h, const uint8_t *req, size_t len, kafu_buf *resp, kafu_err *err);
+/* Resources currently open here (tests look for leaks with it). */
+size_t kafu_wasi_home_open_count(kafu_wasi_home *h);
+
 /* Zero-initialised config = no args, empty environment, no preopens, no
  * sockets, guest stdio = host fds 0/1/2. */
 typedef struct kafu_wasi_config {
@@ -73,6 +132,21 @@ typedef struct kafu_wasi_config {
    * the guest as fds right after the preopens, usable with sock_accept. Dup'ed. */
   const int *listen_fds;
   int nlisten_fds;
+  /* Resources with a home (docs/migration.md, "Sockets and stdin"): NULL =
+   * none, sockets and stdin are plain local fds (`kafu run`). With a home
+   * registry, the listening sockets in `listens`, accepted connections and
+   * stdin live in the process that opened them (their home node); a snapshot
+   * names them by home node + handle, and another node forwards every
+   * operation on them through `link`. */
+  kafu_wasi_home *home;
+  const char *self; /* the node this context runs on (names what it registers in `home`) */
+  /* The configured listening sockets of every node (guest fds right after the
+   * preopens and listen_fds, in this order): local when `home` serves spec.home,
+   * else forwarded there. */
+  const kafu_wasi_listen_spec *listens;
+  int nlistens;
+  kafu_wasi_link link;       /* how forwarded calls reach another node (call NULL = cannot) */
+  const kafu_log_ctx *log;   /* prefix of this context's log lines ("node cloud"); NULL = none */
 } kafu_wasi_config;
 
 /* Create a WASI context. Opens every preopen directory now (a missing or
@@ -338,7 +412,7 @@ typedef enum kafu_fd_kind {
   KAFU_FD_FILE = 2,    /* file opened by the guest: reopened by preopen + path, seeked to offset */
   KAFU_FD_DIR = 3,     /* directory opened by the guest: reopened by preopen + path */
   KAFU_FD_LISTEN = 4,  /* configured listening socket: re-bound to this node's listen_fds[index] */
-  KAFU_FD_SOCKET = 5,  /* accepted connection: cannot migrate, restore rejects it */
+  KAFU_FD_SOCKET = 5,  /* accepted connection: homed (see kafu_wasi_home), else restore rejects it */
 } kafu_fd_kind;
 
 typedef struct kafu_fd_entry {
@@ -352,6 +426,13 @@ typedef struct kafu_fd_entry {
   uint16_t fdflags; /* KAFU_WASI_FDFLAG_* */
   uint64_t offset;  /* FILE: current file offset */
   uint32_t index;   /* STDIO: host stream 0/1/2; LISTEN: index into config listen_fds */
+  /* Homed resources (sockets, stdin; see kafu_wasi_home): the node holding the
+   * real fd, NULL when not homed. */
+  char *home;
+  uint64_t home_gen; /* that node's registry generation; 0 = a configured listening socket */
+  uint64_t handle;   /* the resource's id in that registry */
+  uint8_t *pending;  /* bytes read ahead from it, not yet consumed by the program */
+  uint32_t npending; /* <= KAFU_WASI_READAHEAD_MAX */
 } kafu_fd_entry;
 
 /* Export the whole fd table (sorted by fd). *out is malloc'd; free it with
@@ -359,9 +440,11 @@ typedef struct kafu_fd_entry {
 int kafu_wasi_fd_export(kafu_wasi *w, kafu_fd_entry **out, size_t *n, kafu_err *err);
 /* Replace the fd table of w by the given entries: reopen every file/dir by path
  * under the preopen of THIS context with the same guest path, same flags and
- * rights, seek to the saved offset. On any failure (missing preopen/file, socket
- * connection, file type changed, ...) returns negative with an error naming the
- * fd and path, and leaves w's table unchanged. */
+ * rights, seek to the saved offset; a homed resource is local again when w's
+ * home registry serves its home, else a remote entry. On any failure (missing
+ * preopen/file, an unhomed socket connection, file type changed, ...) returns
+ * negative with an error naming the fd and path, and leaves w's table
+ * unchanged. */
 int kafu_wasi_fd_restore(kafu_wasi *w, const kafu_fd_entry *e, size_t n, kafu_err *err);
 void kafu_fd_entries_free(kafu_fd_entry *e, size_t n);
 

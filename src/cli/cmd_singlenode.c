@@ -20,6 +20,7 @@
 
 #include "commands.h"
 #include "kafu/config.h"
+#include "kafu/cluster.h"
 #include "kafu/runtime.h"
 
 void kafu_usage_singlenode(void) {
@@ -101,6 +102,7 @@ int kafu_cmd_singlenode(int argc, char **argv) {
   size_t wasm_len = 0;
   FILE *events = NULL;
   kafu_runtime *rt = NULL;
+  kafu_wasi_home *home = NULL;
   int code = 1;
   if (kafu_config_load_app(cfg, &wasm, &wasm_len, &err)) {
     fprintf(stderr, "kafu singlenode: error: %s\n", err.msg);
@@ -117,12 +119,23 @@ int kafu_cmd_singlenode(int argc, char **argv) {
       goto out;
     }
   }
+  /* one process plays every node: it is home to every node's sockets */
+  if (kafu_wasi_home_new(NULL, &home, &err)) {
+    fprintf(stderr, "kafu singlenode: error: %s\n", err.msg);
+    goto out;
+  }
+  for (size_t i = 0; i < cfg->nnodes; i++)
+    if (kafu_cluster_bind_listen(cfg, cfg->nodes[i].id, home, &err)) {
+      fprintf(stderr, "kafu singlenode: error: %s\n", err.msg);
+      goto out;
+    }
   kafu_runtime_opts ro = {.cfg = cfg,
                           .wasm = wasm,
                           .wasm_len = wasm_len,
                           .events = events,
                           .mode = verify ? KAFU_RT_VERIFY : KAFU_RT_EMULATE,
-                          .snapshot_dir = snap_dir};
+                          .snapshot_dir = snap_dir,
+                          .home = home};
   if (kafu_runtime_new(&ro, &rt, &err)) {
     fprintf(stderr, "kafu singlenode: error: %s\n", err.msg);
     goto out;
@@ -146,6 +159,7 @@ int kafu_cmd_singlenode(int argc, char **argv) {
   }
 out:
   kafu_runtime_free(rt);
+  kafu_wasi_home_free(home);
   if (events) fclose(events);
   free(wasm);
   kafu_config_free(cfg);

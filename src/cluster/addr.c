@@ -22,16 +22,6 @@ void kafu_hostport(const char *host, uint16_t port, char *out, size_t cap) {
     snprintf(out, cap, "%s:%u", host, port);
 }
 
-bool kafu_addr_is_loopback(const char *addr) {
-  if (!addr) return false;
-  if (!strcasecmp(addr, "localhost") || !strcmp(addr, "::1") || !strcmp(addr, "[::1]")) return true;
-  struct in_addr a4;
-  if (inet_pton(AF_INET, addr, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
-  struct in6_addr a6;
-  if (inet_pton(AF_INET6, addr, &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
-  return false;
-}
-
 static int parse_port(const char *s, uint16_t *port, const char *whole, kafu_err *err) {
   char *e;
   errno = 0;

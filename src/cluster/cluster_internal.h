@@ -153,6 +153,11 @@ int kafu_http_post_stream(kafu_http_client *c, const char *path, const char *ext
 int kafu_http_post_octets(kafu_http_client *c, const char *path, const char *extra_header, const void *body,
                           size_t len, long *status, kafu_buf *resp, kafu_err *err);
 
+/* An application/octet-stream POST of a body at hand with a total timeout (the
+ * forwarded calls of node_io.c). */
+int kafu_http_post_bin(kafu_http_client *c, const char *path, const void *body, size_t len, long timeout_ms,
+                       long *status, kafu_buf *resp, kafu_err *err);
+
 /* ---- metrics (Prometheus text exposition) ----------------------------------------- */
 
 typedef enum {
@@ -181,6 +186,7 @@ typedef struct kafu_metrics {
   double failover_recover_sum; /* seconds, successes only */
   /* entry checkpoints held (gauges, from the runtime) */
   uint64_t entries, entry_bytes, entries_dropped;
+  uint64_t io_out, io_in; /* forwarded calls sent to a home / answered as a home (node_io.c) */
   uint64_t hist[KAFU_PHASE_COUNT][KAFU_HIST_BUCKETS + 1]; /* last = +Inf */
   double hist_sum[KAFU_PHASE_COUNT];
   uint64_t hist_count[KAFU_PHASE_COUNT];

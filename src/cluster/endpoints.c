@@ -11,6 +11,7 @@
  *   POST /run        coordinator -> followers: the run that starts (its id)
  *   POST /checkpoint a full snapshot at the program's next migration point on this node
  *   POST /shutdown   {exit_code, reason}: the run is over
+ *   POST /io         a forwarded call on a socket or stdin this node is home to (node_io.c)
  *
  * With a cluster token, every POST needs `Authorization: Bearer <token>`, and
  * any request carrying a wrong token gets 401 (so a peer with another token
@@ -453,7 +454,7 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
   bool get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
   bool post = !strcmp(r->method, "POST");
   static const char *const gets[] = {"/healthz", "/readyz", "/status", "/metrics", "/baseline"};
-  static const char *const posts[] = {"/migrate", "/heartbeat", "/shutdown", "/run", "/checkpoint"};
+  static const char *const posts[] = {"/migrate", "/heartbeat", "/shutdown", "/run", "/checkpoint", "/io"};
   bool is_get = false, is_post = false;
   for (size_t i = 0; i < sizeof gets / sizeof *gets; i++) is_get |= !strcmp(u, gets[i]);
   for (size_t i = 0; i < sizeof posts / sizeof *posts; i++) is_post |= !strcmp(u, posts[i]);
@@ -537,6 +538,9 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
     kafu_buf_printf(&resp->body, ",\"image_id\":\"%s\"}\n", img);
   } else if (!strcmp(u, "/migrate")) {
     return begin_migrate(n, r, resp);
+  } else if (!strcmp(u, "/io")) {
+    r->body_limit = KAFU_WASI_HOME_IO_MAX + 4096; /* a write of IO_MAX bytes and its header */
+    return KAFU_HTTP_BUFFER;
   } else {
     return KAFU_HTTP_BUFFER; /* /heartbeat, /shutdown, /run, /checkpoint: small JSON bodies */
   }
@@ -557,6 +561,8 @@ static void complete(void *ctx, kafu_http_request *r, kafu_http_response *resp) 
     complete_run(n, r, resp);
   else if (!strcmp(r->url, "/checkpoint"))
     complete_checkpoint(n, r, resp);
+  else if (!strcmp(r->url, "/io"))
+    kafu_node_io_answer(n, r, resp);
   else
     complete_shutdown(n, r, resp);
 }

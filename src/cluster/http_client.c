@@ -153,6 +153,12 @@ int kafu_http_post_stream(kafu_http_client *c, const char *path, const char *ext
   return perform(c, path, NULL, 0, &rd, 0, status, resp, err);
 }
 
+int kafu_http_post_bin(kafu_http_client *c, const char *path, const void *body, size_t len, long timeout_ms,
+                       long *status, kafu_buf *resp, kafu_err *err) {
+  reader rd = {NULL, NULL, NULL, body ? body : "", len};
+  return perform(c, path, NULL, 0, &rd, timeout_ms, status, resp, err);
+}
+
 int kafu_http_post_octets(kafu_http_client *c, const char *path, const char *extra_header, const void *body,
                           size_t len, long *status, kafu_buf *resp, kafu_err *err) {
   reader rd = {NULL, NULL, extra_header, body ? body : "", len};

@@ -122,6 +122,13 @@ void kafu_metrics_render(kafu_metrics *m, const char *node, kafu_buf *o) {
                   node, m->failover_attempts, node, m->failover_successes, node, m->failover_recover_sum,
                   node, m->failover_successes);
   kafu_buf_printf(o,
+                  "# HELP kafu_forwarded_calls_total Operations on sockets and stdin of another node: sent "
+                  "to their home (out), answered here as their home (in).\n"
+                  "# TYPE kafu_forwarded_calls_total counter\n"
+                  "kafu_forwarded_calls_total{node=\"%s\",direction=\"out\"} %" PRIu64 "\n"
+                  "kafu_forwarded_calls_total{node=\"%s\",direction=\"in\"} %" PRIu64 "\n",
+                  node, m->io_out, node, m->io_in);
+  kafu_buf_printf(o,
                   "# HELP kafu_migration_phase_seconds Migration latency by phase.\n"
                   "# TYPE kafu_migration_phase_seconds histogram\n");
   for (int p = 0; p < KAFU_PHASE_COUNT; p++) {

@@ -359,6 +359,12 @@ int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err) 
     return err->code;
   }
   kafu_hostport(host[0] ? host : "0.0.0.0", n->port, n->hostport, sizeof n->hostport);
+  if (kafu_node_io_init(n, err)) { /* the program's sockets (nodes.<id>.listen) */
+    close(fd);
+    kafu_err_prefix(err, "%s", n->log.prefix);
+    kafu_node_free(n);
+    return err->code;
+  }
   kafu_http_handlers h = kafu_node_handlers(n);
   int rc = kafu_http_server_start(fd, &h, &n->srv, err);
   if (rc) {
@@ -440,6 +446,8 @@ int kafu_node_free(kafu_node *n) {
   }
   if (left_running) return 1; /* the engine thread still uses everything below */
   if (n->rt) kafu_runtime_free(n->rt);
+  kafu_node_io_free(n);
+  kafu_wasi_home_free(n->home); /* the run is over: close what the program left open here */
   for (size_t i = 0; n->eng_cl && i < n->cfg->nnodes; i++) kafu_http_client_free(&n->eng_cl[i]);
   for (size_t i = 0; n->live_cl && i < n->cfg->nnodes; i++) kafu_http_client_free(&n->live_cl[i]);
   free(n->eng_cl);

@@ -129,6 +129,8 @@ static int create_runtime(kafu_node *n, kafu_err *err) {
   ro.engine = n->o.engine;
   ro.admit = kafu_node_admit;
   ro.admit_ctx = n;
+  ro.home = n->home;
+  ro.link = (kafu_wasi_link){kafu_node_io_call, n};
   rc = kafu_runtime_new(&ro, &n->rt, err);
   free(wasm);
   if (rc) return rc;

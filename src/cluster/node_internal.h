@@ -5,6 +5,8 @@
  *   node_engine.c   the engine thread and its mailbox
  *   node_send.c     the send transport (buffer or stream, retries, baselines)
  *   endpoints.c     the HTTP handlers
+ *   node_io.c       sockets and stdin across nodes: the home registry, the
+ *                   link for forwarded calls, POST /io
  *   liveness.c      heartbeats, peer monitoring, start-up readiness wait
  */
 #ifndef KAFU_NODE_INTERNAL_H
@@ -15,6 +17,10 @@
 
 #include "cluster_internal.h"
 #include "kafu/runtime.h"
+
+/* Clients per peer for forwarded calls: the engine thread's, and poll helper
+ * threads' while it waits on several nodes (node_io.c). */
+#define KAFU_IO_CLIENTS 8
 
 typedef enum {
   KAFU_NODE_STARTING = 0,
@@ -122,6 +128,15 @@ struct kafu_node {
   uint64_t *last_seen; /* per node: last heartbeat (coordinator), monotonic ns */
 
   kafu_runtime *rt;
+  /* sockets and stdin with a home (node_io.c): the registry of what this node
+   * is home to (outlives rt), and the clients forwarded calls go through */
+  kafu_wasi_home *home;
+  struct {
+    pthread_mutex_t mu;
+    bool mu_init;
+    kafu_http_client (*cl)[KAFU_IO_CLIENTS]; /* per node */
+    bool (*busy)[KAFU_IO_CLIENTS];
+  } io;
   pthread_t engine_thr, live_thr;
   bool engine_started, live_started;
   kafu_http_client *eng_cl;  /* per node: engine thread's clients */
@@ -204,6 +219,16 @@ typedef struct kafu_peer_view {
   char state[16];
 } kafu_peer_view;
 void kafu_node_survey(kafu_node *n, kafu_http_client *set, kafu_peer_view *out, long timeout_ms);
+
+/* node_io.c */
+/* The home registry (and this node's nodes.<id>.listen sockets in it). */
+int kafu_node_io_init(kafu_node *n, kafu_err *err);
+void kafu_node_io_free(kafu_node *n);
+/* kafu_wasi_link.call: one forwarded call to node `home`. Thread-safe. */
+int kafu_node_io_call(void *ctx, const char *home, const uint8_t *req, size_t len, kafu_buf *resp,
+                      kafu_err *err);
+/* POST /io: answer a forwarded call as the home. */
+void kafu_node_io_answer(kafu_node *n, kafu_http_request *r, kafu_http_response *resp);
 
 /* endpoints.c */
 kafu_http_handlers kafu_node_handlers(kafu_node *n);

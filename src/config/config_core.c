@@ -33,6 +33,8 @@ void kafu_config_free(kafu_config *c) {
     free(c->nodes[i].models);
     for (size_t j = 0; j < c->nodes[i].nstandby; j++) free(c->nodes[i].standby[j]);
     free(c->nodes[i].standby);
+    for (size_t j = 0; j < c->nodes[i].nlisten; j++) free(c->nodes[i].listen[j].host);
+    free(c->nodes[i].listen);
   }
   free(c->nodes);
   free(c->token);
@@ -79,6 +81,7 @@ kafu_config *kafu_config_dup(const kafu_config *c) {
       d->nodes[i].models = NULL;
       d->nodes[i].nmodels = 0;
       d->nodes[i].standby = NULL, d->nodes[i].nstandby = 0;
+      d->nodes[i].listen = NULL, d->nodes[i].nlisten = 0;
       d->nnodes = i + 1;
       ok = dup_str(&d->nodes[i].id, c->nodes[i].id) && dup_str(&d->nodes[i].address, c->nodes[i].address) &&
            dup_str(&d->nodes[i].placement, c->nodes[i].placement);
@@ -96,6 +99,12 @@ kafu_config *kafu_config_dup(const kafu_config *c) {
         for (size_t j = 0; ok && j < c->nodes[i].nstandby; j++)
           if ((ok = dup_str(&d->nodes[i].standby[j], c->nodes[i].standby[j]))) d->nodes[i].nstandby = j + 1;
       }
+      size_t nl = c->nodes[i].nlisten;
+      if (ok && nl && (ok = (d->nodes[i].listen = calloc(nl, sizeof *d->nodes[i].listen)) != NULL))
+        for (size_t j = 0; ok && j < nl; j++) {
+          d->nodes[i].listen[j].port = c->nodes[i].listen[j].port;
+          if ((ok = dup_str(&d->nodes[i].listen[j].host, c->nodes[i].listen[j].host))) d->nodes[i].nlisten = j + 1;
+        }
     }
   } else {
     ok = false;
@@ -338,4 +347,9 @@ int kafu_config_warnings(const kafu_config *c, void (*emit)(void *ctx, const cha
     emit(ctx, msg), n++;
   }
   return n;
+}
+
+void kafu_config_listen_str(const kafu_config_listen *l, char *out, size_t cap) {
+  bool v6 = strchr(l->host, ':') != NULL;
+  snprintf(out, cap, "%s%s%s:%u", v6 ? "[" : "", l->host, v6 ? "]" : "", l->port);
 }

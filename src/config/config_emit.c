@@ -39,6 +39,14 @@ int kafu_config_to_yaml(const kafu_config *c, unsigned flags, kafu_buf *out, kaf
       kafu_ynode *sb = kafu_y_put(n, "standby", kafu_y_flow_seq());
       for (size_t j = 0; j < c->nodes[i].nstandby; j++) kafu_y_push(sb, kafu_y_str(c->nodes[i].standby[j]));
     }
+    if (c->nodes[i].nlisten) {
+      kafu_ynode *l = kafu_y_put(n, "listen", kafu_y_seq());
+      for (size_t j = 0; j < c->nodes[i].nlisten; j++) {
+        char hp[300];
+        kafu_config_listen_str(&c->nodes[i].listen[j], hp, sizeof hp);
+        kafu_y_push(l, kafu_y_str(hp));
+      }
+    }
   }
 
   kafu_ynode *cl = kafu_y_put(root, "cluster", kafu_y_map());

@@ -141,6 +141,7 @@ static const char *const all_keys[] = {
     "cluster.failover",
     "cluster.failover.wait_ms",
     "cluster.failover.checkpoint_memory_mb",
+    "nodes.<id>.listen",
     "cluster.heartbeat",
     "cluster.migration",
     "cluster.token",
@@ -511,6 +512,62 @@ static int check_standby(parser *p, const yaml_node_t *map) {
   return 0;
 }
 
+/* nodes.<id>.listen: a list of "HOST:PORT" ("[V6]:PORT"), each port once, none
+ * the node's own (HTTP) port. */
+static int parse_listen(parser *p, const yaml_node_t *at, const yaml_node_t *seq, const char *path,
+                        kafu_config_node *nd) {
+  if (seq->type != YAML_SEQUENCE_NODE) {
+    char d[96];
+    describe(seq, d, sizeof d);
+    return fail(p, at, path, "must be a list of \"HOST:PORT\" strings, got %s", d);
+  }
+  size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+  if (n > KAFU_CONFIG_MAX_LISTEN)
+    return fail(p, at, path, "at most %d listening sockets per node, got %zu", KAFU_CONFIG_MAX_LISTEN, n);
+  if (n && !(nd->listen = calloc(n, sizeof *nd->listen))) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    const yaml_node_t *it = node(p, seq->data.sequence.items.start[i]);
+    char key[200], *txt = NULL;
+    snprintf(key, sizeof key, "%s[%zu]", path, i);
+    int rc = get_string(p, it, it, key, true, &txt);
+    if (rc < 0) return rc;
+    char *colon = strrchr(txt, ':'), *host = txt, *end = NULL;
+    long port = colon && colon[1] ? strtol(colon + 1, &end, 10) : -1;
+    if (colon) *colon = 0;
+    size_t hl = strlen(host);
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') { /* [V6] */
+      memmove(host, host + 1, hl - 2);
+      host[hl - 2] = 0;
+    } else if (strchr(host, ':') || strchr(host, '[') || strchr(host, ']')) {
+      host = NULL; /* an IPv6 address must be bracketed */
+    }
+    bool bad_host = !host || !*host;
+    for (const char *c = host; !bad_host && *c; c++) bad_host = isspace((unsigned char)*c) || *c == '/';
+    if (!colon || bad_host || !end || *end || port < 1 || port > 65535) {
+      if (colon) *colon = ':';
+      rc = fail(p, it, key, "must be \"HOST:PORT\" (e.g. \"0.0.0.0:8080\", \"[::]:8080\") with a port 1..65535, got \"%s\"",
+                txt);
+      free(txt);
+      return rc;
+    }
+    for (size_t j = 0; j < i; j++)
+      if (nd->listen[j].port == port) {
+        free(txt);
+        return fail(p, it, key, "port %ld is already in %s[%zu]", port, path, j);
+      }
+    if (port == nd->port) {
+      free(txt);
+      return fail(p, it, key, "port %ld is the node's own port (nodes.%s.port)", port, nd->id);
+    }
+    nd->listen[i].host = strdup(host);
+    nd->listen[i].port = (uint16_t)port;
+    free(txt);
+    if (!nd->listen[i].host) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
+    nd->nlisten = i + 1;
+  }
+  return 0;
+}
+
 static int parse_nodes(parser *p, const yaml_node_t *nkey, const yaml_node_t *map) {
   kafu_config *c = p->c;
   if (!map || is_null(map)) return fail(p, nkey, "nodes", "at least one node is required");
@@ -546,8 +603,9 @@ static int parse_nodes(parser *p, const yaml_node_t *nkey, const yaml_node_t *ma
       goto node_done;
     }
     if ((rc = want_mapping(p, k, v, path)) < 0) goto node_done;
-    field f[] = {FIELD("address"), FIELD("port"), FIELD("placement"), FIELD("models"), FIELD("standby")};
-    if ((rc = get_fields(p, v, path, f, 5)) < 0) goto node_done;
+    field f[] = {FIELD("address"), FIELD("port"), FIELD("placement"), FIELD("models"), FIELD("standby"),
+                 FIELD("listen")};
+    if ((rc = get_fields(p, v, path, f, 6)) < 0) goto node_done;
     char sub[160];
     if (!f[0].key || is_null(f[0].val)) {
       rc = fail(p, f[0].key ? f[0].key : k, path, "missing required key `address`");
@@ -578,6 +636,10 @@ static int parse_nodes(parser *p, const yaml_node_t *nkey, const yaml_node_t *ma
     if (f[4].key && !is_null(f[4].val)) {
       snprintf(sub, sizeof sub, "%s.standby", path);
       if ((rc = parse_standby(p, f[4].key, f[4].val, sub, nd)) < 0) goto node_done;
+    }
+    if (f[5].key && !is_null(f[5].val)) {
+      snprintf(sub, sizeof sub, "%s.listen", path);
+      if ((rc = parse_listen(p, f[5].key, f[5].val, sub, nd)) < 0) goto node_done;
     }
     for (size_t j = 0; j < i; j++)
       if (!strcmp(c->nodes[j].address, nd->address) && c->nodes[j].port == nd->port) {

@@ -176,6 +176,16 @@ kafu_config *kafu_kube_pod_config(const kafu_config *c, const kafu_kube_opts *o,
     if (!name) goto oom;
     free(p->nodes[i].address);
     p->nodes[i].address = name;
+    /* a program socket on a Pod's loopback could not be reached through its
+     * Service: listen on all of the Pod's addresses instead */
+    for (size_t j = 0; j < p->nodes[i].nlisten; j++) {
+      kafu_config_listen *l = &p->nodes[i].listen[j];
+      if (!kafu_addr_is_loopback(l->host)) continue;
+      char *any = strdup(strchr(l->host, ':') ? "::" : "0.0.0.0");
+      if (!any) goto oom;
+      free(l->host);
+      l->host = any;
+    }
   }
   if (p->app.path) {
     char *np = kafu_path_join(KAFU_KUBE_APP_DIR, kafu_path_basename(p->app.path));
@@ -280,6 +290,15 @@ static kafu_ynode *service(const kafu_config_node *n, const char *name, const ch
   kafu_y_put_str(p, "protocol", "TCP");
   kafu_y_put_int(p, "port", n->port);
   kafu_y_put_int(p, "targetPort", n->port);
+  for (size_t i = 0; i < n->nlisten; i++) { /* the program's own sockets (nodes.<id>.listen) */
+    char pn[32];
+    snprintf(pn, sizeof pn, "listen-%zu", i);
+    p = kafu_y_push(ports, kafu_y_map());
+    kafu_y_put_str(p, "name", pn);
+    kafu_y_put_str(p, "protocol", "TCP");
+    kafu_y_put_int(p, "port", n->listen[i].port);
+    kafu_y_put_int(p, "targetPort", n->listen[i].port);
+  }
   return d;
 }
 
@@ -355,6 +374,14 @@ static kafu_ynode *pod(const kafu_config *c, const kafu_config_node *n, const ch
   kafu_y_put_str(p, "name", "kafu");
   kafu_y_put_int(p, "containerPort", n->port);
   kafu_y_put_str(p, "protocol", "TCP");
+  for (size_t i = 0; i < n->nlisten; i++) {
+    char pn[32];
+    snprintf(pn, sizeof pn, "listen-%zu", i);
+    p = kafu_y_push(ports, kafu_y_map());
+    kafu_y_put_str(p, "name", pn);
+    kafu_y_put_int(p, "containerPort", n->listen[i].port);
+    kafu_y_put_str(p, "protocol", "TCP");
+  }
   /* Readiness gates nothing in DNS (publishNotReadyAddresses) but shows in
    * `kubectl get pods` when a node can take migrations. Liveness is lenient:
    * the first start may AOT-compile the module. */

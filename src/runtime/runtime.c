@@ -55,6 +55,12 @@ int rt_make_wasi(kafu_runtime *rt, kafu_wasi **out, kafu_err *err) {
   wc.npreopens = rt->preopen.host_path ? 1 : 0;
   wc.stdout_fd = rt->o.stdout_fd;
   wc.stderr_fd = rt->o.stderr_fd;
+  wc.home = rt->o.home;
+  wc.self = rt->o.mode == KAFU_RT_NODE ? rt->self : rt->cfg->nodes[0].id;
+  wc.listens = rt->listens;
+  wc.nlistens = rt->nlistens;
+  wc.link = rt->o.link;
+  wc.log = &rt->log;
   return kafu_wasi_new(&wc, out, err);
 }
 
@@ -177,6 +183,15 @@ int kafu_runtime_new(const kafu_runtime_opts *opts, kafu_runtime **out, kafu_err
     rt->preopen.host_path = cfg->app.preopened_dir;
     rt->preopen.guest_path = ".";
   }
+  size_t nl = 0;
+  for (size_t i = 0; opts->home && i < cfg->nnodes; i++) nl += cfg->nodes[i].nlisten;
+  if (nl && !(rt->listens = calloc(nl, sizeof *rt->listens))) {
+    kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+    goto fail;
+  }
+  for (size_t i = 0; nl && i < cfg->nnodes; i++)
+    for (size_t j = 0; j < cfg->nodes[i].nlisten; j++)
+      rt->listens[rt->nlistens++] = (kafu_wasi_listen_spec){cfg->nodes[i].id, (uint32_t)j};
 
   rt->eopts = opts->engine ? *opts->engine : (kafu_engine_opts){.progress = -1};
   if (!rt->eopts.name) rt->eopts.name = kafu_path_basename(loc);
@@ -222,6 +237,7 @@ void kafu_runtime_free(kafu_runtime *rt) {
   kafu_meta_free(&rt->meta);
   for (int i = 0; rt->argv && i < rt->argc; i++) free(rt->argv[i]);
   free(rt->argv);
+  free(rt->listens);
   free(rt);
 }
 

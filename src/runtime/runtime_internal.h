@@ -234,6 +234,8 @@ struct kafu_runtime {
   int argc;
   kafu_preopen preopen;
   char self[64]; /* this node (NODE mode) */
+  kafu_wasi_listen_spec *listens; /* every node's nodes.<id>.listen, in guest fd order (with a home) */
+  int nlistens;
 
   /* the program */
   kafu_wasi *wasi;

@@ -380,6 +380,20 @@ static int parse_fds(kafu_snap_decoder *d, rd *r) {
         !r_u64(&er, &f->rights_inheriting, "fd inheriting rights") || !r_u16(&er, &f->fdflags, "fd flags") ||
         !r_u64(&er, &f->offset, "fd offset") || !r_u32(&er, &f->index, "fd index"))
       return d->failed;
+    if (er.pos < er.n) { /* minor 1: the home of a socket or stdin */
+      if (!r_str(&er, &f->home, true, "fd home") || !r_u64(&er, &f->home_gen, "fd home generation") ||
+          !r_u64(&er, &f->handle, "fd handle") || !r_u32(&er, &f->npending, "fd read-ahead length"))
+        return d->failed;
+      if (f->npending > KAFU_WASI_READAHEAD_MAX)
+        return fail(d, KAFU_EFORMAT, "fd entry %u: %u read-ahead bytes exceed %u", i, f->npending,
+                    KAFU_WASI_READAHEAD_MAX);
+      if (f->npending) {
+        if (!need(&er, f->npending, "fd read-ahead bytes")) return d->failed;
+        if (!(f->pending = malloc(f->npending))) return fail(d, KAFU_ENOMEM, "out of memory");
+        memcpy(f->pending, er.p + er.pos, f->npending);
+        er.pos += f->npending;
+      }
+    }
     /* bytes after the known fields belong to a later minor version: skipped */
     r->pos += elen;
     if (i && f->fd <= s->fds[i - 1].fd)

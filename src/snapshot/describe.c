@@ -57,6 +57,9 @@ static void text(kafu_buf *o, const kafu_snap_decoder_view *v, size_t len, int r
     kafu_buf_printf(o, "    fd %u %s", f->fd, fd_kind(f->kind));
     if (f->preopen) kafu_buf_printf(o, " preopen=%s", f->preopen);
     if (f->path) kafu_buf_printf(o, " path=%s", f->path);
+    if (f->home)
+      kafu_buf_printf(o, " home=%s gen=0x%" PRIx64 " handle=%" PRIu64 " read_ahead=%u", f->home, f->home_gen,
+                      f->handle, f->npending);
     kafu_buf_printf(
         o, " offset=%" PRIu64 " oflags=0x%x fdflags=0x%x rights=0x%" PRIx64 "/0x%" PRIx64 " index=%u\n",
         f->offset, f->oflags, f->fdflags, f->rights_base, f->rights_inheriting, f->index);
@@ -132,8 +135,15 @@ static void json(kafu_buf *o, const kafu_snap_decoder_view *v, size_t len, int r
       kafu_json_quote(o, f->path);
       kafu_buf_printf(o,
                       ",\"oflags\":%u,\"rights_base\":%" PRIu64 ",\"rights_inheriting\":%" PRIu64
-                      ",\"fdflags\":%u,\"offset\":%" PRIu64 ",\"index\":%u}",
+                      ",\"fdflags\":%u,\"offset\":%" PRIu64 ",\"index\":%u",
                       f->oflags, f->rights_base, f->rights_inheriting, f->fdflags, f->offset, f->index);
+      if (f->home) {
+        kafu_buf_printf(o, ",\"home\":");
+        kafu_json_quote(o, f->home);
+        kafu_buf_printf(o, ",\"home_gen\":%" PRIu64 ",\"handle\":%" PRIu64 ",\"read_ahead\":%u", f->home_gen,
+                        f->handle, f->npending);
+      }
+      kafu_buf_printf(o, "}");
     }
     kafu_buf_printf(o, "],\"host\":[");
     for (uint32_t i = 0; i < s->nhost; i++) {

@@ -117,8 +117,11 @@ static int validate(const kafu_snapshot *s, kafu_err *err) {
   for (uint32_t i = 0; i < s->nfds; i++) {
     const kafu_fd_entry *f = &s->fds[i];
     if ((rc = check_str(f->preopen, true, "fd preopen", err)) ||
-        (rc = check_str(f->path, true, "fd path", err)))
+        (rc = check_str(f->path, true, "fd path", err)) || (rc = check_str(f->home, true, "fd home", err)))
       return kafu_err_prefix(err, "fd %u", f->fd), rc;
+    if (f->npending > KAFU_WASI_READAHEAD_MAX || (f->npending && !f->pending))
+      return kafu_err_set(err, KAFU_EINVAL, "snapshot encode: fd %u carries %u read-ahead bytes (at most %u)",
+                          f->fd, f->npending, KAFU_WASI_READAHEAD_MAX);
     if (i && f->fd <= s->fds[i - 1].fd)
       return kafu_err_set(err, KAFU_EINVAL, "snapshot encode: fd table not sorted/unique at fd %u", f->fd);
   }
@@ -190,6 +193,12 @@ static int write_meta(enc *e, const kafu_snapshot *s) {
     b_u16(e, f->fdflags);
     b_u64(e, f->offset);
     b_u32(e, f->index);
+    /* minor 1: where a socket or stdin lives (absent home = not homed) */
+    b_str(e, f->home);
+    b_u64(e, f->home_gen);
+    b_u64(e, f->handle);
+    b_u32(e, f->npending);
+    if (f->npending) b_raw(e, f->pending, f->npending);
     if (b->data) put32(b->data + at, (uint32_t)(b->len - at - 4));
   }
   if ((rc = sec_end(e, SEC_FDS))) return rc;

@@ -20,7 +20,7 @@
 #define SNAP_FILE_HDR 24 /* magic, u16 major, u16 minor, u32 flags, u64 xxh3 of the first 16 bytes */
 #define SNAP_SEC_HDR 16  /* u32 type, u32 flags, u64 payload length */
 #define SNAP_TRAILER 8   /* u64 xxh3-64 of header || payload */
-#define SNAP_VERSION_MINOR 1 /* 1: the RUN section */
+#define SNAP_VERSION_MINOR 2 /* 1: the RUN section; 2: fd entries carry home node, generation, handle, read-ahead */
 
 /* section types (ascending order on the wire; MEMCHUNK repeats) */
 enum {

@@ -19,8 +19,7 @@ void kafu_snapshot_clear(kafu_snapshot *s) {
   free(s->frames);
   for (uint32_t i = 0; i < s->nglobals; i++) free(s->globals[i].name);
   free(s->globals);
-  for (uint32_t i = 0; i < s->nfds; i++) free(s->fds[i].preopen), free(s->fds[i].path);
-  free(s->fds);
+  kafu_fd_entries_free(s->fds, s->nfds);
   for (uint32_t i = 0; i < s->nhost; i++) free(s->host[i].name), free((void *)s->host[i].data);
   free(s->host);
   memset(s, 0, sizeof *s);

@@ -9,16 +9,19 @@
 #endif
 #include "kafu/util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -463,4 +466,14 @@ int kafu_edit_distance(const char *a, const char *b) {
       d[i][j] = c < x ? (c < y ? c : y) : (x < y ? x : y);
     }
   return d[la][lb];
+}
+
+bool kafu_addr_is_loopback(const char *addr) {
+  if (!addr) return false;
+  if (!strcasecmp(addr, "localhost") || !strcmp(addr, "::1") || !strcmp(addr, "[::1]")) return true;
+  struct in_addr a4;
+  if (inet_pton(AF_INET, addr, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+  struct in6_addr a6;
+  if (inet_pton(AF_INET6, addr, &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
+  return false;
 }

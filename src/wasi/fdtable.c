@@ -67,7 +67,9 @@ kafu_fdt_entry *kafu_fdt_entry_new(int host_fd, uint8_t kind, uint8_t filetype) 
 
 void kafu_fdt_entry_free(kafu_fdt_entry *e) {
   if (!e) return;
-  if (e->host_fd >= 0) close(e->host_fd);
+  if (e->host_fd >= 0 && !e->borrowed) close(e->host_fd);
+  free(e->home);
+  free(e->ra);
   free(e->path);
   kafu_dirent_cache_free(e->dir);
   free(e);
@@ -185,8 +187,42 @@ void kafu_fd_entries_free(kafu_fd_entry *e, size_t n) {
   for (size_t i = 0; i < n; i++) {
     free(e[i].preopen);
     free(e[i].path);
+    free(e[i].home);
+    free(e[i].pending);
   }
   free(e);
+}
+
+/* Sockets and stdin have a home when the context has a registry: the first
+ * export moves a local one's host fd into it (the entry borrows it from then
+ * on), so it stays open here whatever node the program goes to. */
+static bool homeable(const kafu_fdt_entry *e) {
+  return e->kind == KAFU_FD_SOCKET || e->kind == KAFU_FD_LISTEN || (e->kind == KAFU_FD_STDIO && e->index == 0);
+}
+
+static int export_home(kafu_wasi *w, uint32_t fd, kafu_fdt_entry *e, kafu_fd_entry *x, kafu_err *err) {
+  if (!e->home && w->home && w->self && homeable(e) && e->host_fd >= 0) {
+    uint64_t handle;
+    uint32_t rc = kafu_home_register(w->home, w->self, e->host_fd, e->kind, e->filetype, &handle);
+    if (rc) return kafu_err_set(err, KAFU_ENOMEM, "WASI fd export: fd %u: cannot register it", fd);
+    e->home = strdup(w->self);
+    if (!e->home) return kafu_err_set(err, KAFU_ENOMEM, "WASI fd export: out of memory");
+    e->borrowed = true;
+    e->gen = kafu_home_gen(w->home);
+    e->handle = handle;
+  }
+  if (!e->home) return 0;
+  x->home = strdup(e->home);
+  if (!x->home) return kafu_err_set(err, KAFU_ENOMEM, "WASI fd export: out of memory");
+  x->home_gen = e->gen;
+  x->handle = e->handle;
+  if (e->ra_len) {
+    x->pending = malloc(e->ra_len);
+    if (!x->pending) return kafu_err_set(err, KAFU_ENOMEM, "WASI fd export: out of memory");
+    memcpy(x->pending, e->ra + e->ra_off, e->ra_len);
+    x->npending = e->ra_len;
+  }
+  return 0;
 }
 
 int kafu_wasi_fd_export(kafu_wasi *w, kafu_fd_entry **out, size_t *n, kafu_err *err) {
@@ -210,6 +246,11 @@ int kafu_wasi_fd_export(kafu_wasi *w, kafu_fd_entry **out, size_t *n, kafu_err *
     x->rights_inheriting = e->rights_inheriting;
     x->fdflags = e->fdflags;
     x->index = e->index;
+    int hrc = export_home(w, fd, e, x, err);
+    if (hrc) {
+      kafu_fd_entries_free(v, k);
+      return hrc;
+    }
     if (e->kind == KAFU_FD_PREOPEN || e->kind == KAFU_FD_FILE || e->kind == KAFU_FD_DIR) {
       if (e->preopen < 0 || e->preopen >= w->npre) {
         kafu_fd_entries_free(v, k);
@@ -341,11 +382,73 @@ static void set_status_flags(int h, uint16_t fdflags) {
   if (want != fl) (void)fcntl(h, F_SETFL, want);
 }
 
+/* A homed resource: local again when this context's registry serves its
+ * home (the entry borrows the fd), else forwarded there. One that the home no
+ * longer has (closed there, or the home restarted) becomes a broken entry: the
+ * program gets EIO when it uses it, the run goes on. */
+static int restore_homed(kafu_wasi *w, const kafu_fd_entry *x, kafu_fdt_entry **out, kafu_err *err) {
+  if (x->kind != KAFU_FD_SOCKET && x->kind != KAFU_FD_LISTEN && x->kind != KAFU_FD_STDIO)
+    return kafu_err_set(err, KAFU_EFORMAT, "WASI fd restore: fd %u: a %s cannot have a home node", x->fd,
+                        kind_name(x->kind));
+  if (!kafu_node_id_valid(x->home, NULL))
+    return kafu_err_set(err, KAFU_EFORMAT, "WASI fd restore: fd %u: invalid home node name", x->fd);
+  if (x->npending > KAFU_WASI_READAHEAD_MAX || (x->npending && !x->pending))
+    return kafu_err_set(err, KAFU_EFORMAT, "WASI fd restore: fd %u: %u read-ahead bytes (at most %u)", x->fd,
+                        x->npending, KAFU_WASI_READAHEAD_MAX);
+  bool local = kafu_home_serves(w->home, x->home);
+  if (!local && !w->link.call)
+    return kafu_err_set(err, KAFU_EUNSUP,
+                        "WASI fd restore: fd %u (%s) lives on node %s, and this node has no link to it", x->fd,
+                        kind_name(x->kind), x->home);
+  kafu_fdt_entry *e = kafu_fdt_entry_new(-1, x->kind, x->filetype);
+  if (!e || !(e->home = strdup(x->home))) {
+    kafu_fdt_entry_free(e);
+    return kafu_err_set(err, KAFU_ENOMEM, "WASI fd restore: out of memory");
+  }
+  e->gen = x->home_gen;
+  e->handle = x->handle;
+  e->index = x->index;
+  e->fdflags = x->fdflags & (KAFU_WASI_FDFLAG_APPEND | KAFU_WASI_FDFLAG_NONBLOCK);
+  uint64_t allowed = x->kind == KAFU_FD_SOCKET   ? KAFU_RIGHTS_SOCKET
+                     : x->kind == KAFU_FD_LISTEN ? KAFU_RIGHTS_LISTEN
+                                                 : KAFU_RIGHTS_FILE;
+  e->rights_base = x->rights_base & allowed;
+  if (local) {
+    uint8_t kind, ft;
+    int h = kafu_home_fd(w->home, x->home, x->home_gen, x->handle, &kind, &ft);
+    if (h >= 0 && kind == x->kind) {
+      e->host_fd = h;
+      e->borrowed = true;
+      e->filetype = ft;
+    } else {
+      e->broken = true;
+      kafu_warnc(&w->log,
+                 "fd %u (%s) is no longer open on this node, its home (closed, or from an earlier run of "
+                 "this node); the program gets EIO on it",
+                 x->fd, kind_name(x->kind));
+    }
+  } else {
+    e->remote = true;
+  }
+  if (x->npending) {
+    e->ra = malloc(x->npending);
+    if (!e->ra) {
+      kafu_fdt_entry_free(e);
+      return kafu_err_set(err, KAFU_ENOMEM, "WASI fd restore: out of memory");
+    }
+    memcpy(e->ra, x->pending, x->npending);
+    e->ra_len = x->npending;
+  }
+  *out = e;
+  return 0;
+}
+
 /* Build one restored entry (or fail with err naming fd and path). */
 static int restore_one(kafu_wasi *w, const kafu_fd_entry *x, kafu_fdt_entry **out, kafu_err *err) {
   *out = NULL;
   kafu_fdt_entry *e = NULL;
   const char *path = x->path ? x->path : "";
+  if (x->home) return restore_homed(w, x, out, err);
   switch (x->kind) {
     case KAFU_FD_STDIO: {
       if (x->index > 2 || w->stdio_host[x->index] < 0)
@@ -464,8 +567,8 @@ static int restore_one(kafu_wasi *w, const kafu_fd_entry *x, kafu_fdt_entry **ou
     }
     case KAFU_FD_SOCKET:
       return kafu_err_set(err, KAFU_EUNSUP,
-                          "WASI fd restore: fd %u is a connected socket; network connections cannot migrate "
-                          "(close it before a migration point)",
+                          "WASI fd restore: fd %u is a connected socket without a home node (the program "
+                          "ran without a home registry, as under `kafu run`); it cannot move to another node",
                           x->fd);
     default:
       return kafu_err_set(err, KAFU_EFORMAT, "WASI fd restore: fd %u has unknown kind %u", x->fd, x->kind);

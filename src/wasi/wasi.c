@@ -205,11 +205,18 @@ uint32_t kafu_put64(const kafu_mem *m, uint32_t ptr, uint64_t v) {
   return 0;
 }
 
-uint32_t kafu_wasi_fd_lookup(kafu_wasi *w, uint32_t fd, uint64_t rights, kafu_fdt_entry **out) {
+uint32_t kafu_wasi_fd_lookup_any(kafu_wasi *w, uint32_t fd, uint64_t rights, kafu_fdt_entry **out) {
   kafu_fdt_entry *e = kafu_fdtable_get(&w->fds, fd);
   *out = e;
   if (!e) return KAFU_WASI_EBADF;
   if ((e->rights_base & rights) != rights) return KAFU_WASI_ENOTCAPABLE;
+  return 0;
+}
+
+uint32_t kafu_wasi_fd_lookup(kafu_wasi *w, uint32_t fd, uint64_t rights, kafu_fdt_entry **out) {
+  uint32_t rc = kafu_wasi_fd_lookup_any(w, fd, rights, out);
+  if (rc) return rc;
+  if ((*out)->remote || (*out)->broken) return (*out)->broken ? KAFU_WASI_EIO : KAFU_WASI_ENOTSUP;
   return 0;
 }
 
@@ -333,9 +340,13 @@ int kafu_wasi_new(const kafu_wasi_config *cfg, kafu_wasi **out, kafu_err *err) {
   kafu_fdtable_init(&w->fds);
   w->no_openat2 = kafu_tunables_get()->wasi_no_openat2;
   int rc = 0;
-  if (cfg->argc < 0 || cfg->envc < 0 || cfg->npreopens < 0 || cfg->nlisten_fds < 0 ||
+  if (cfg->log) w->log = *cfg->log;
+  w->home = cfg->home;
+  w->link = cfg->link;
+  if (cfg->self && !(w->self = strdup(cfg->self))) goto oom;
+  if (cfg->argc < 0 || cfg->envc < 0 || cfg->npreopens < 0 || cfg->nlisten_fds < 0 || cfg->nlistens < 0 ||
       (cfg->argc && !cfg->argv) || (cfg->envc && !cfg->envp) || (cfg->npreopens && !cfg->preopens) ||
-      (cfg->nlisten_fds && !cfg->listen_fds)) {
+      (cfg->nlisten_fds && !cfg->listen_fds) || (cfg->nlistens && (!cfg->listens || !cfg->home))) {
     rc = kafu_err_set(err, KAFU_EINVAL, "WASI: invalid configuration (negative count or missing array)");
     goto fail;
   }
@@ -439,6 +450,31 @@ int kafu_wasi_new(const kafu_wasi_config *cfg, kafu_wasi **out, kafu_err *err) {
       goto oom;
     }
   }
+  for (int i = 0; i < cfg->nlistens; i++) {
+    const kafu_wasi_listen_spec *sp = &cfg->listens[i];
+    uint32_t fd = (uint32_t)(3 + cfg->npreopens + cfg->nlisten_fds + i);
+    int h = -1;
+    bool local = kafu_home_serves(w->home, sp->home);
+    if (local && (h = kafu_home_fd(w->home, sp->home, 0, KAFU_HOME_HANDLE_LISTEN(sp->index), NULL, NULL)) < 0) {
+      rc = kafu_err_set(err, KAFU_EINVAL, "WASI: listening socket #%u of node %s (fd %u) is not open",
+                        sp->index, sp->home, fd);
+      goto fail;
+    }
+    kafu_fdt_entry *e = kafu_fdt_entry_new(h, KAFU_FD_LISTEN, KAFU_WASI_FILETYPE_SOCKET_STREAM);
+    if (!e || !(e->home = strdup(sp->home))) {
+      kafu_fdt_entry_free(e);
+      goto oom;
+    }
+    e->borrowed = local;
+    e->remote = !local;
+    e->handle = KAFU_HOME_HANDLE_LISTEN(sp->index);
+    e->index = sp->index;
+    e->rights_base = KAFU_RIGHTS_LISTEN;
+    if (kafu_fdtable_insert_at(&w->fds, fd, e)) {
+      kafu_fdt_entry_free(e);
+      goto oom;
+    }
+  }
   *out = w;
   return 0;
 oom:
@@ -462,6 +498,7 @@ void kafu_wasi_free(kafu_wasi *w) {
   free(w->pre);
   for (int i = 0; i < w->nlisten; i++) close(w->listen[i]);
   free(w->listen);
+  free(w->self);
   free(w);
 }
 

@@ -64,13 +64,25 @@ static uint32_t do_read(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint32_t i
                         bool positional, uint64_t offset, uint32_t nread_out) {
   kafu_fdt_entry *e;
   uint64_t need = KAFU_WASI_RIGHT_FD_READ | (positional ? KAFU_WASI_RIGHT_FD_SEEK : 0);
-  uint32_t rc = kafu_wasi_fd_lookup(w, fd, need, &e);
+  uint32_t rc = positional ? kafu_wasi_fd_lookup(w, fd, need, &e) : kafu_wasi_fd_lookup_any(w, fd, need, &e);
   if (rc) return rc;
   if (e->filetype == KAFU_WASI_FILETYPE_DIRECTORY) return KAFU_WASI_EISDIR;
   if (!kafu_mem_ok(m, nread_out, 4)) return KAFU_WASI_EFAULT;
   if (positional && offset > (uint64_t)INT64_MAX) return KAFU_WASI_EINVAL;
   iov_set s;
   if ((rc = iov_gather(m, iovs, iovs_len, &s))) return rc;
+  if (!positional && (e->remote || e->broken || e->ra_len)) {
+    /* a resource homed elsewhere, or bytes read ahead while it was (wasi_remote.c) */
+    uint32_t got = 0;
+    if (e->remote || e->broken)
+      rc = e->broken ? KAFU_WASI_EIO : kafu_remote_read(w, e, fd, s.v, s.n, false, false, &got);
+    else
+      got = kafu_ra_take(e, s.v, s.n, false);
+    iov_free(&s);
+    if (rc) return rc;
+    kafu_st32(m->base + nread_out, got);
+    return 0;
+  }
   ssize_t n;
   do {
     n = positional ? preadv(e->host_fd, s.v, s.n, (off_t)offset) : readv(e->host_fd, s.v, s.n);
@@ -86,13 +98,21 @@ static uint32_t do_write(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint32_t 
                          bool positional, uint64_t offset, uint32_t nwritten_out) {
   kafu_fdt_entry *e;
   uint64_t need = KAFU_WASI_RIGHT_FD_WRITE | (positional ? KAFU_WASI_RIGHT_FD_SEEK : 0);
-  uint32_t rc = kafu_wasi_fd_lookup(w, fd, need, &e);
+  uint32_t rc = positional ? kafu_wasi_fd_lookup(w, fd, need, &e) : kafu_wasi_fd_lookup_any(w, fd, need, &e);
   if (rc) return rc;
   if (e->filetype == KAFU_WASI_FILETYPE_DIRECTORY) return KAFU_WASI_EISDIR;
   if (!kafu_mem_ok(m, nwritten_out, 4)) return KAFU_WASI_EFAULT;
   if (positional && offset > (uint64_t)INT64_MAX) return KAFU_WASI_EINVAL;
   iov_set s;
   if ((rc = iov_gather(m, iovs, iovs_len, &s))) return rc;
+  if (!positional && (e->remote || e->broken)) {
+    uint32_t put = 0;
+    rc = e->broken ? KAFU_WASI_EIO : kafu_remote_write(w, e, fd, s.v, s.n, &put);
+    iov_free(&s);
+    if (rc) return rc;
+    kafu_st32(m->base + nwritten_out, put);
+    return 0;
+  }
   ssize_t n;
   do {
     if (positional) {
@@ -161,8 +181,7 @@ uint32_t kafu_wasi_fd_allocate(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uin
 uint32_t kafu_wasi_fd_close(kafu_wasi *w, const kafu_mem *m, uint32_t fd) {
   kafu_fdt_entry *e = kafu_fdtable_take(&w->fds, fd);
   if (!e) return KAFU_WASI_EBADF;
-  kafu_fdt_entry_free(e);
-  return 0;
+  return kafu_wasi_close_entry(w, fd, e);
 }
 
 uint32_t kafu_wasi_fd_datasync(kafu_wasi *w, const kafu_mem *m, uint32_t fd) {
@@ -181,13 +200,22 @@ uint32_t kafu_wasi_fd_sync(kafu_wasi *w, const kafu_mem *m, uint32_t fd) {
 
 uint32_t kafu_wasi_fd_fdstat_get(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint32_t stat_out) {
   kafu_fdt_entry *e;
-  uint32_t rc = kafu_wasi_fd_lookup(w, fd, 0, &e);
+  uint32_t rc = kafu_wasi_fd_lookup_any(w, fd, 0, &e);
   if (rc) return rc;
   if (!kafu_mem_ok(m, stat_out, 24)) return KAFU_WASI_EFAULT;
+  uint8_t ft = e->filetype;
+  uint16_t flags = e->fdflags;
+  if (e->broken) return KAFU_WASI_EIO;
+  if (e->remote) { /* asked at home: file type and flags are the real fd's there */
+    uint8_t a[3];
+    if ((rc = kafu_remote_simple(w, e, fd, KAFU_HOP_FDSTAT, 0, a, sizeof a))) return rc;
+    ft = a[0];
+    flags = (uint16_t)((e->fdflags & ~(KAFU_WASI_FDFLAG_APPEND | KAFU_WASI_FDFLAG_NONBLOCK)) | kafu_ld16(a + 1));
+  }
   uint8_t *o = m->base + stat_out;
   memset(o, 0, 24);
-  o[0] = e->filetype;
-  kafu_st16(o + 2, e->fdflags);
+  o[0] = ft;
+  kafu_st16(o + 2, flags);
   kafu_st64(o + 8, e->rights_base);
   kafu_st64(o + 16, e->rights_inheriting);
   return 0;
@@ -195,7 +223,7 @@ uint32_t kafu_wasi_fd_fdstat_get(kafu_wasi *w, const kafu_mem *m, uint32_t fd, u
 
 uint32_t kafu_wasi_fd_fdstat_set_flags(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint32_t flags) {
   kafu_fdt_entry *e;
-  uint32_t rc = kafu_wasi_fd_lookup(w, fd, KAFU_WASI_RIGHT_FD_FDSTAT_SET_FLAGS, &e);
+  uint32_t rc = kafu_wasi_fd_lookup_any(w, fd, KAFU_WASI_RIGHT_FD_FDSTAT_SET_FLAGS, &e);
   if (rc) return rc;
   const uint32_t all = KAFU_WASI_FDFLAG_APPEND | KAFU_WASI_FDFLAG_DSYNC | KAFU_WASI_FDFLAG_NONBLOCK |
                        KAFU_WASI_FDFLAG_RSYNC | KAFU_WASI_FDFLAG_SYNC;
@@ -203,6 +231,12 @@ uint32_t kafu_wasi_fd_fdstat_set_flags(kafu_wasi *w, const kafu_mem *m, uint32_t
   if (flags & ~all) return KAFU_WASI_EINVAL;
   /* Linux cannot change O_SYNC/O_DSYNC after open (F_SETFL ignores them). */
   if ((flags & sync) != (e->fdflags & sync)) return KAFU_WASI_ENOTSUP;
+  if (e->broken) return KAFU_WASI_EIO;
+  if (e->remote) { /* the real fd is at home: its flags change there */
+    if ((rc = kafu_remote_simple(w, e, fd, KAFU_HOP_SETFLAGS, flags, NULL, 0))) return rc;
+    e->fdflags = (uint16_t)flags;
+    return 0;
+  }
   int fl = fcntl(e->host_fd, F_GETFL);
   if (fl < 0) return kafu_wasi_errno(errno);
   fl &= ~(O_APPEND | O_NONBLOCK);
@@ -216,7 +250,7 @@ uint32_t kafu_wasi_fd_fdstat_set_flags(kafu_wasi *w, const kafu_mem *m, uint32_t
 uint32_t kafu_wasi_fd_fdstat_set_rights(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint64_t rights_base,
                                         uint64_t rights_inheriting) {
   kafu_fdt_entry *e;
-  uint32_t rc = kafu_wasi_fd_lookup(w, fd, 0, &e);
+  uint32_t rc = kafu_wasi_fd_lookup_any(w, fd, 0, &e); /* rights are this table's bookkeeping */
   if (rc) return rc;
   /* rights can only be dropped, never gained */
   if ((rights_base & ~e->rights_base) || (rights_inheriting & ~e->rights_inheriting))
@@ -228,9 +262,11 @@ uint32_t kafu_wasi_fd_fdstat_set_rights(kafu_wasi *w, const kafu_mem *m, uint32_
 
 uint32_t kafu_wasi_fd_filestat_get(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint32_t stat_out) {
   kafu_fdt_entry *e;
-  uint32_t rc = kafu_wasi_fd_lookup(w, fd, KAFU_WASI_RIGHT_FD_FILESTAT_GET, &e);
+  uint32_t rc = kafu_wasi_fd_lookup_any(w, fd, KAFU_WASI_RIGHT_FD_FILESTAT_GET, &e);
   if (rc) return rc;
   if (!kafu_mem_ok(m, stat_out, 64)) return KAFU_WASI_EFAULT;
+  if (e->broken) return KAFU_WASI_EIO;
+  if (e->remote) return kafu_remote_simple(w, e, fd, KAFU_HOP_FILESTAT, 0, m->base + stat_out, 64);
   struct stat sb;
   if (fstat(e->host_fd, &sb) < 0) return kafu_wasi_errno(errno);
   kafu_wasi_store_filestat(m->base + stat_out, &sb, kafu_wasi_filetype_of(e->host_fd, sb.st_mode));
@@ -418,7 +454,7 @@ uint32_t kafu_wasi_fd_readdir(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint
 uint32_t kafu_wasi_fd_renumber(kafu_wasi *w, const kafu_mem *m, uint32_t fd, uint32_t to) {
   if (!kafu_fdtable_get(&w->fds, fd) || !kafu_fdtable_get(&w->fds, to)) return KAFU_WASI_EBADF;
   if (fd == to) return 0;
-  kafu_fdt_entry_free(kafu_fdtable_take(&w->fds, to));
+  kafu_wasi_close_entry(w, to, kafu_fdtable_take(&w->fds, to)); /* as dup2 closes `to` */
   kafu_fdt_entry *e = kafu_fdtable_take(&w->fds, fd);
   return kafu_fdtable_insert_at(&w->fds, to, e);
 }

@@ -64,7 +64,7 @@ static const bad bads[] = {
     {"name: x\napp:\n  path: a\nnodes:\n  e:\n    address: h\n    port: 1\n    placment: z\n",
      "kafu-config.yaml:8:5: nodes.e.placment: unknown key (did you mean `placement`?); allowed here: "
      "address, port, "
-     "placement, models, standby"},
+     "placement, models, standby, listen"},
     {"name: x\napp:\n  path: a.wasm\n  url: http://x/a.wasm\n" NODES,
      "kafu-config.yaml:4:3: app.url: only one of app.path and app.url may be set (app.path is at line 3)"},
     {"name: x\napp:\n  args: []\n" NODES,
