@@ -267,19 +267,23 @@ static bool is_sock(const home_res *r) {
   return r->filetype == KAFU_WASI_FILETYPE_SOCKET_STREAM || r->filetype == KAFU_WASI_FILETYPE_SOCKET_DGRAM;
 }
 
-/* Blocking call: wait until fd is ready for `events` or the slice (ending at
- * end_ms) is over. true = ready (or an error to report by the call itself). */
+/* Wait until fd is ready for `events` or end_ms has passed (checked at least
+ * once: a non-blocking call passes end_ms = now). true = ready (or an error,
+ * which the call itself then reports). The calls below only touch an fd that
+ * is ready (and with MSG_DONTWAIT), so no request blocks a home's thread past
+ * its slice, whatever the request and the fd's own O_NONBLOCK say. */
 static bool wait_ready(int fd, short events, uint64_t end_ms) {
   for (;;) {
     uint64_t now = mono_ms();
-    if (now >= end_ms) return false;
     struct pollfd p = {.fd = fd, .events = events};
-    int r = poll(&p, 1, (int)(end_ms - now));
+    int r = poll(&p, 1, now >= end_ms ? 0 : (int)(end_ms - now));
     if (r > 0) return true;
     if (r == 0) return false;
     if (errno != EINTR) return true;
   }
 }
+
+static uint64_t slice_end(bool block) { return mono_ms() + (block ? KAFU_WASI_HOME_SLICE_MS : 0); }
 
 static void answer(kafu_buf *out, uint8_t status, uint32_t err) {
   kafu_wr_u8(out, status);
@@ -292,12 +296,12 @@ static void op_read(home_res *r, bool block, kafu_rd *in, kafu_buf *out) {
   if (max > KAFU_WASI_HOME_IO_MAX) max = KAFU_WASI_HOME_IO_MAX;
   uint8_t *buf = malloc(max ? max : 1);
   if (!buf) return answer(out, KAFU_HST_DONE, KAFU_WASI_ENOMEM);
-  uint64_t end = mono_ms() + KAFU_WASI_HOME_SLICE_MS;
+  uint64_t end = slice_end(block);
   ssize_t n;
   for (;;) {
-    if (block && !wait_ready(r->fd, POLLIN, end)) {
+    if (!wait_ready(r->fd, POLLIN, end)) {
       free(buf);
-      return answer(out, KAFU_HST_AGAIN, 0);
+      return block ? answer(out, KAFU_HST_AGAIN, 0) : answer(out, KAFU_HST_DONE, KAFU_WASI_EAGAIN);
     }
     do n = is_sock(r) ? recv(r->fd, buf, max, MSG_DONTWAIT) : read(r->fd, buf, max);
     while (n < 0 && errno == EINTR);
@@ -319,11 +323,14 @@ static void op_write(home_res *r, bool block, kafu_rd *in, kafu_buf *out) {
   uint32_t len = kafu_rd_u32(in);
   const uint8_t *p = kafu_rd_take(in, len);
   if (!p) return answer(out, KAFU_HST_DONE, KAFU_WASI_EINVAL);
-  uint64_t end = mono_ms() + KAFU_WASI_HOME_SLICE_MS;
+  uint64_t end = slice_end(block);
   size_t done = 0;
   int e = 0;
   while (done < len) {
-    if (block && !wait_ready(r->fd, POLLOUT, end)) break;
+    if (!wait_ready(r->fd, POLLOUT, end)) {
+      if (!block && done == 0) e = EAGAIN;
+      break;
+    }
     ssize_t n;
     do n = is_sock(r) ? send(r->fd, p + done, len - done, MSG_DONTWAIT | MSG_NOSIGNAL)
                       : write(r->fd, p + done, len - done);
@@ -345,10 +352,11 @@ static void op_write(home_res *r, bool block, kafu_rd *in, kafu_buf *out) {
 static void op_accept(kafu_wasi_home *h, home_res *r, bool block, kafu_rd *in, kafu_buf *out) {
   uint16_t flags = kafu_rd_u16(in);
   if (r->kind != KAFU_FD_LISTEN) return answer(out, KAFU_HST_DONE, KAFU_WASI_EINVAL);
-  uint64_t end = mono_ms() + KAFU_WASI_HOME_SLICE_MS;
+  uint64_t end = slice_end(block);
   int c;
   for (;;) {
-    if (block && !wait_ready(r->fd, POLLIN, end)) return answer(out, KAFU_HST_AGAIN, 0);
+    if (!wait_ready(r->fd, POLLIN, end))
+      return block ? answer(out, KAFU_HST_AGAIN, 0) : answer(out, KAFU_HST_DONE, KAFU_WASI_EAGAIN);
     do c = accept4(r->fd, NULL, NULL,
                    SOCK_CLOEXEC | ((flags & KAFU_WASI_FDFLAG_NONBLOCK) ? SOCK_NONBLOCK : 0));
     while (c < 0 && errno == EINTR);

@@ -303,9 +303,24 @@ static void check_objects(const kafu_config *c, const kafu_kube_opts *o, const c
     check_labels(sv, "spec.selector", c, o, n->id);
     assert_string_equal(str_at(sv, "spec.clusterIP"), "None");
     assert_string_equal(str_at(sv, "spec.publishNotReadyAddresses"), "true");
-    assert_int_equal(count_at(sv, "spec.ports"), 1);
+    assert_int_equal(count_at(sv, "spec.ports"), 1 + n->nlisten);
     assert_int_equal(int_at(sv, "spec.ports.0.port"), n->port);
     assert_int_equal(int_at(sv, "spec.ports.0.targetPort"), n->port);
+    /* the program's listening sockets: a port each on the Service and the Pod,
+     * and in the Pod's config on all addresses when they were on loopback */
+    assert_int_equal(pc->nodes[i].nlisten, n->nlisten);
+    for (size_t k = 0; k < n->nlisten; k++) {
+      char p[64], want[32];
+      snprintf(want, sizeof want, "listen-%zu", k);
+      snprintf(p, sizeof p, "spec.ports.%zu.name", k + 1);
+      assert_string_equal(str_at(sv, p), want);
+      snprintf(p, sizeof p, "spec.ports.%zu.port", k + 1);
+      assert_int_equal(int_at(sv, p), n->listen[k].port);
+      snprintf(p, sizeof p, "spec.containers.0.ports.%zu.containerPort", k + 1);
+      assert_int_equal(int_at(po, p), n->listen[k].port);
+      assert_int_equal(pc->nodes[i].listen[k].port, n->listen[k].port);
+      assert_false(kafu_addr_is_loopback(pc->nodes[i].listen[k].host));
+    }
 
     assert_string_equal(str_at(po, "kind"), "Pod");
     assert_string_equal(str_at(po, "metadata.name"), name);
@@ -379,6 +394,7 @@ static const golden goldens[] = {
      "three-node-instance-image.yaml",
      {.instance_id = "demo", .image = "registry.example.com/kafu-pipeline:1.0", .ns = "kafu"}},
     {"url.yaml", "two-node-url.yaml", {.image = "kafu-server:0.1.0", .token = GOLDEN_TOKEN}},
+    {"listen.yaml", "two-node-listen.yaml", {.token = GOLDEN_TOKEN}},
 };
 
 static void test_goldens(void **s) {
