@@ -5,7 +5,7 @@ PREFIX  ?= /usr/local
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps test test-asan asan-unit demo install clean bench bench-keep bench-migration bench-pipeline bench-overhead bench-startup bench-snapshot-codec bench-simd bench-nn bench-failover bench-links bench-peers fuzz format
+.PHONY: all build deps test test-asan asan-unit demo install clean bench bench-keep bench-migration bench-pipeline bench-overhead bench-startup bench-snapshot-codec bench-simd bench-nn bench-failover bench-links bench-peers bench-edge-service fuzz format
 
 all: build
 
@@ -45,8 +45,8 @@ fuzz: deps
 # plots) under $(BUILD)/bench-results/ and ends with one machine-readable
 # summary line. bench/results/ holds the curated results docs/benchmarks.md
 # cites: copy a run there deliberately (`make bench-keep`), never by default.
-bench: bench-overhead bench-startup bench-migration bench-pipeline bench-simd
-bench-migration bench-pipeline bench-overhead bench-startup bench-snapshot-codec bench-simd bench-nn bench-failover bench-links bench-peers: build
+bench: bench-overhead bench-startup bench-migration bench-pipeline bench-simd bench-edge-service
+bench-migration bench-pipeline bench-overhead bench-startup bench-snapshot-codec bench-simd bench-nn bench-failover bench-links bench-peers bench-edge-service: build
 	KAFU=$(CURDIR)/$(BUILD)/bin/kafu KAFU_BUILD=$(CURDIR)/$(BUILD) bash bench/$(subst bench-,,$@).sh
 
 # Replace the committed results with the last run's (then describe the run in

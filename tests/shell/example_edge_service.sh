@@ -22,7 +22,7 @@ $CLIENT "$PREF" wait || fail "kafu run service did not answer"
 $CLIENT "$PREF" check "$T/ref.bin" > /dev/null || fail "check against kafu run"
 ok "kafu run --tcplisten answered $(stat -c %s "$T/ref.bin") bytes"
 
-# ---- the cluster: edge (coordinator, the socket's home) + cloud (the handler) ----
+# ---- edge (coordinator, the socket's home) + cloud (the handler) ----
 config "$T/c.yaml" service.wasm '["0"]' edge="$P1" cloud="$P2"
 python3 - "$T/c.yaml" "$PSVC" <<'PY'
 import sys
@@ -30,6 +30,16 @@ p, port = sys.argv[1], sys.argv[2]
 s = open(p).read().replace("  cloud:\n", "    listen: [\"127.0.0.1:%s\"]\n  cloud:\n" % port, 1)
 open(p, "w").write(s)
 PY
+# one process playing both nodes, a real checkpoint and restore per migration
+"$KAFU" singlenode serve --verify --events "$T/sn.jsonl" "$T/c.yaml" > "$T/sn.out" 2> "$T/sn.err" &
+SN=$!
+PIDS+=("$SN")
+$CLIENT "$PSVC" wait || fail "singlenode service did not answer"
+$CLIENT "$PSVC" check "$T/sn.bin" > /dev/null || fail "check against singlenode --verify"
+cmp -s "$T/ref.bin" "$T/sn.bin" || fail "singlenode --verify answers differ from kafu run's"
+ok "singlenode --verify answers = kafu run's ($(migrations_in "$T/sn.jsonl") migrations)"
+kill9 "$SN"
+
 serve edge "$T/c.yaml" --events "$T/ev.jsonl"
 EDGE=$LAST_PID
 serve cloud "$T/c.yaml" --events "$T/ev.jsonl"

@@ -1,0 +1,57 @@
+/* fwdcall.c — the cost of one forwarded call (bench/edge-service.sh).
+ *
+ * Run on "cloud" while the listening socket is "edge"'s (nodes.edge.listen),
+ * every call on it is one request to edge; under `kafu run --tcplisten` the
+ * same calls are local. Times N fd_fdstat_get calls on the listening socket
+ * (a round trip and nothing else), then accepts one connection and times N
+ * 1 KiB sends and N 1 KiB receives on it (the bench's client echoes).
+ * Prints "fdstat_us=X send_us=Y recv_us=Z" (mean per call, microseconds).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <wasi/api.h>
+
+static double now_us(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+int main(int argc, char **argv) {
+  int n = argc > 1 ? atoi(argv[1]) : 2000, l = -1;
+  for (int fd = 3; fd < 64 && l < 0; fd++) {
+    __wasi_fdstat_t st;
+    if (__wasi_fd_fdstat_get(fd, &st) == 0 && st.fs_filetype == __WASI_FILETYPE_SOCKET_STREAM) l = fd;
+  }
+  if (l < 0) return fprintf(stderr, "fwdcall: no listening socket\n"), 1;
+  __wasi_fdstat_t st;
+  double t0 = now_us();
+  for (int i = 0; i < n; i++)
+    if (__wasi_fd_fdstat_get(l, &st)) return fprintf(stderr, "fwdcall: fd_fdstat_get failed\n"), 1;
+  double fdstat = (now_us() - t0) / n;
+  printf("ready\n");
+  fflush(stdout);
+  int c = accept(l, NULL, NULL);
+  if (c < 0) return perror("accept"), 1;
+  static char buf[1024];
+  double send_t = 0, recv_t = 0;
+  for (int i = 0; i < n; i++) {
+    t0 = now_us();
+    if (send(c, buf, sizeof buf, 0) != (ssize_t)sizeof buf) return perror("send"), 1;
+    double t1 = now_us();
+    size_t got = 0;
+    while (got < sizeof buf) {
+      ssize_t r = recv(c, buf + got, sizeof buf - got, 0);
+      if (r <= 0) return perror("recv"), 1;
+      got += (size_t)r;
+    }
+    send_t += t1 - t0;
+    recv_t += now_us() - t1;
+  }
+  close(c);
+  printf("fdstat_us=%.2f send_us=%.2f recv_us=%.2f\n", fdstat, send_t / n, recv_t / n);
+  return 0;
+}
