@@ -153,11 +153,14 @@ for mode, what in (("keepalive", "one, kept alive"), ("close", "one per request"
         print("%-26s %-22s %9.0f %9.3f %9.3f" % (what, name, med(setup, mode, "rps"), med(setup, mode, "p50_ms"),
                                                 med(setup, mode, "p99_ms")))
 print("\none call, mean over 2000 (us):      local  forwarded")
-for k, name in (("fdstat_us", "fd_fdstat_get"), ("send_us", "sock_send 1 KiB"), ("recv_us", "sock_recv 1 KiB")):
-    print("  %-30s %8.2f %10.2f" % (name, loc[k], rem[k]))
+for d in (loc, rem):
+    d["echo_us"] = d["send_us"] + d["recv_us"]
+for k, name in (("fdstat_us", "fd_fdstat_get"), ("send_us", "sock_send 1 KiB"),
+                ("echo_us", "1 KiB echo (send, client, recv)")):
+    print("  %-32s %8.2f %10.2f" % (name, loc[k], rem[k]))
 with open(os.path.join(out, "edge-service-calls.csv"), "w") as f:
     f.write("call,local_us,forwarded_us\n")
-    for k in ("fdstat_us", "send_us", "recv_us"):
+    for k in ("fdstat_us", "send_us", "echo_us"):
         f.write("%s,%.2f,%.2f\n" % (k[:-3], loc[k], rem[k]))
 print("edge-service rps_local=%.0f rps_migrating=%.0f p50_ms_local=%.3f p50_ms_migrating=%.3f "
       "p99_ms_local=%.3f p99_ms_migrating=%.3f forwarded_call_us=%.1f"
