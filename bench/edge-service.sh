@@ -70,6 +70,16 @@ config() {
 }
 stop() { for p in "$@"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
 
+# loads SETUP: both loads against the service on $PS, one CSV row each
+loads() {
+  $CLIENT "$PS" wait
+  for mode in keepalive close; do
+    local n=$N extra=""
+    if [ $mode = close ]; then n=$((N / 4)) extra=--close; fi
+    line=$($CLIENT "$PS" load "$n" --body "$BODY" $extra)
+    echo "$r,$1,$mode,$(echo "$line" | sed 's/[a-z_0-9]*=//g; s/ /,/g')" >> "$OUT/edge-service.csv"
+  done
+}
 echo "round,setup,mode,requests,seconds,rps,p50_ms,p99_ms" > "$OUT/edge-service.csv"
 for ((r = 1; r <= ROUNDS; r++)); do
   read -r PA PB PS <<< "$(free_ports 3)"
@@ -77,28 +87,16 @@ for ((r = 1; r <= ROUNDS; r++)); do
   "$KAFU" run --tcplisten "127.0.0.1:$PS" "$WORK/service.wasm" 0 > /dev/null 2> "$WORK/run.err" &
   RP=$!
   PIDS+=("$RP")
-  $CLIENT "$PS" wait
-  for mode in keepalive close; do
-    n=$N extra=""
-    [ $mode = close ] && n=$((N / 4)) extra=--close
-    line=$($CLIENT "$PS" load "$n" --body "$BODY" $extra)
-    echo "$r,local,$mode,$(echo "$line" | sed 's/[a-z_0-9]*=//g; s/ /,/g')" >> "$OUT/edge-service.csv"
-  done
+  loads local
   stop "$RP"
   # handler on cloud
   config "$WORK/c.yaml" service.wasm '["0"]' edge cloud edge "$PA" "$PB" "$PS"
-  (cd "$WORK" && KAFU_LOG=warn "$KAFU" serve --node-id edge c.yaml > /dev/null 2> "$WORK/edge.err") &
+  KAFU_LOG=warn "$KAFU" serve --node-id edge "$WORK/c.yaml" > /dev/null 2> "$WORK/edge.err" &
   EP=$!
-  (cd "$WORK" && KAFU_LOG=warn "$KAFU" serve --node-id cloud c.yaml > /dev/null 2> "$WORK/cloud.err") &
+  KAFU_LOG=warn "$KAFU" serve --node-id cloud "$WORK/c.yaml" > /dev/null 2> "$WORK/cloud.err" &
   CP=$!
   PIDS+=("$EP" "$CP")
-  $CLIENT "$PS" wait
-  for mode in keepalive close; do
-    n=$N extra=""
-    [ $mode = close ] && n=$((N / 4)) extra=--close
-    line=$($CLIENT "$PS" load "$n" --body "$BODY" $extra)
-    echo "$r,migrating,$mode,$(echo "$line" | sed 's/[a-z_0-9]*=//g; s/ /,/g')" >> "$OUT/edge-service.csv"
-  done
+  loads migrating
   stop "$EP" "$CP"
 done
 
@@ -130,7 +128,7 @@ RP=$!
 echo_client "$PS"
 wait "$RP"
 config "$WORK/f.yaml" fwdcall.wasm '["2000"]' cloud edge edge "$PA" "$PB" "$PS"
-(cd "$WORK" && KAFU_LOG=warn "$KAFU" launch --no-prefix f.yaml > "$WORK/fwd-remote.out" 2> "$WORK/fwd.err") &
+KAFU_LOG=warn "$KAFU" launch --no-prefix "$WORK/f.yaml" > "$WORK/fwd-remote.out" 2> "$WORK/fwd.err" &
 LP=$!
 echo_client "$PS"
 wait "$LP"
