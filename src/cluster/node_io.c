@@ -122,6 +122,11 @@ int kafu_node_io_init(kafu_node *n, kafu_err *err) {
 
 /* ---- POST /io (the home's side) -------------------------------------------------------- */
 
+/* Runs on the connection's HTTP thread and may block there for up to a slice
+ * (KAFU_WASI_HOME_SLICE_MS) while a blocking call waits for its fd: fine with
+ * a thread per connection; an event-driven server would have to hand it to a
+ * worker and resume the connection when the answer is ready. */
+
 void kafu_node_io_answer(kafu_node *n, kafu_http_request *r, kafu_http_response *resp) {
   kafu_err err = {0};
   resp->content_type = "application/octet-stream";

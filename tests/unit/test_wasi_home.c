@@ -215,7 +215,7 @@ static void test_remote_poll(void **state) {
   assert_int_equal(ld32(A_OUT + 512), 1);
   assert_int_equal(ld64(A_OUT), 22);
   took = ms_now() - t0;
-  assert_true(took >= 190 && took < 900);
+  assert_true(took >= 190 && took < 990); /* not cancelled: >= the 1 s slice */
   /* the local end becomes ready while the home waits */
   assert_int_equal(write(sp[1], "x", 1), 1);
   kafu_st64(g_mem + A_BUF + 48 + 24, 5000000000ull);
@@ -223,7 +223,7 @@ static void test_remote_poll(void **state) {
   assert_int_equal(kafu_wasi_poll_oneoff(w, &M, A_BUF, A_OUT, 3, A_OUT + 512), 0);
   assert_int_equal(ld32(A_OUT + 512), 1);
   assert_int_equal(ld64(A_OUT), 33);
-  assert_true(ms_now() - t0 < 900); /* not held up by the home's slice */
+  assert_true(ms_now() - t0 < 990); /* not held up by the home's 1 s slice */
   char x;
   assert_int_equal(read(sp[0], &x, 1), 1);
   /* then the remote one */
