@@ -72,7 +72,16 @@ static void sample_init(sample *x, uint64_t memsize, unsigned seed) {
   x->gl[2] = (kafu_snap_global){"kafu_global_2", KAFU_SNAP_VAL_F32, 0x3f800000};
   x->gl[3] = (kafu_snap_global){"kafu_global_5", KAFU_SNAP_VAL_F64, 0x400921fb54442d18ull};
   x->s.globals = x->gl, x->s.nglobals = 4;
-  x->fd[0] = (kafu_fd_entry){.fd = 0, .kind = KAFU_FD_STDIO, .filetype = 2, .index = 0};
+  /* stdin homed on cloud with bytes read ahead; the listening socket edge's */
+  x->fd[0] = (kafu_fd_entry){.fd = 0,
+                             .kind = KAFU_FD_STDIO,
+                             .filetype = 2,
+                             .index = 0,
+                             .home = "cloud",
+                             .home_gen = 0x1234567890abcdefull,
+                             .handle = 0x10001,
+                             .pending = (uint8_t *)"abc",
+                             .npending = 3};
   x->fd[1] = (kafu_fd_entry){.fd = 3,
                              .kind = KAFU_FD_PREOPEN,
                              .filetype = 3,
@@ -90,7 +99,7 @@ static void sample_init(sample *x, uint64_t memsize, unsigned seed) {
                              .rights_inheriting = 0,
                              .fdflags = KAFU_WASI_FDFLAG_APPEND,
                              .offset = 123456789012ull};
-  x->fd[3] = (kafu_fd_entry){.fd = 9, .kind = KAFU_FD_LISTEN, .filetype = 6, .index = 1};
+  x->fd[3] = (kafu_fd_entry){.fd = 9, .kind = KAFU_FD_LISTEN, .filetype = 6, .index = 1, .home = "edge", .handle = 0x101};
   x->s.fds = x->fd, x->s.nfds = 4;
   x->mem = memsize ? malloc(memsize) : NULL;
   if (memsize) fill_mem(x->mem, memsize, seed);
@@ -174,6 +183,13 @@ static void assert_same_meta(const kafu_snapshot *a, const kafu_snapshot *b) {
     assert_int_equal(f->fdflags, g->fdflags);
     assert_true(f->offset == g->offset);
     assert_int_equal(f->index, g->index);
+    if (f->home)
+      assert_string_equal(f->home, g->home);
+    else
+      assert_null(g->home);
+    assert_true(f->home_gen == g->home_gen && f->handle == g->handle);
+    assert_int_equal(f->npending, g->npending);
+    if (f->npending) assert_memory_equal(f->pending, g->pending, f->npending);
   }
 }
 
@@ -524,6 +540,12 @@ static void test_oversized_and_inconsistent(void **st_) {
   expect_fail(&o, &x, KAFU_EFORMAT, "global count 4294967295 exceeds");
   patched(&b, &o, T_FDS, 0, 50, 4);
   expect_fail(&o, &x, KAFU_EFORMAT, "fd count 50 exceeds");
+  /* fd 0's read-ahead length: u32 count, u32 entry length, 48 bytes of minor-0
+   * fields, "cloud" (4 + 5), generation, handle */
+  patched(&b, &o, T_FDS, 4 + 4 + 48 + 9 + 16, KAFU_WASI_READAHEAD_MAX + 1, 4);
+  expect_fail(&o, &x, KAFU_EFORMAT, "read-ahead bytes exceed");
+  patched(&b, &o, T_FDS, 4 + 4 + 48 + 9 + 16, 4000, 4);
+  expect_fail(&o, &x, KAFU_EFORMAT, "fd read-ahead bytes: truncated");
   patched(&b, &o, T_GLOBALS, 4 + 4 + 13, 9, 1); /* first global's type */
   expect_fail(&o, &x, KAFU_EFORMAT, "invalid type 9");
   patched(&b, &o, T_FDS, 4, 3, 4); /* first fd entry length too small */
@@ -814,6 +836,12 @@ static void test_encode_errors(void **st_) {
   assert_int_equal(kafu_snap_encode_buf(&s, NULL, &b, NULL, &e), KAFU_EINVAL);
   assert_non_null(strstr(e.msg, "not sorted"));
   assert_int_equal(b.len, 0); /* nothing written for an invalid snapshot */
+  s = x.s;
+  kafu_fd_entry big[1] = {x.fd[0]};
+  big[0].npending = KAFU_WASI_READAHEAD_MAX + 1;
+  s.fds = big, s.nfds = 1;
+  assert_int_equal(kafu_snap_encode_buf(&s, NULL, &b, NULL, &e), KAFU_EINVAL);
+  assert_non_null(strstr(e.msg, "read-ahead"));
   kafu_snap_encode_opts o = {.compression = KAFU_SNAP_COMP_ZSTD, .level = 99};
   assert_int_equal(kafu_snap_encode_buf(&x.s, &o, &b, NULL, &e), KAFU_EINVAL);
   o = (kafu_snap_encode_opts){.chunk_size = 5000};
