@@ -173,6 +173,10 @@ set terminal png size 700,400
 set output "$OUT/edge-service.png"
 set title "edge-service: latency per request (keep-alive), loopback"
 set ylabel "ms"
+set key top left
+set xrange [-0.5:$ROUNDS - 0.5]
+set xtics 1
+set xlabel "round"
 set style data histograms
 set style fill solid 0.6
 plot "< grep '^local' $WORK/plot.dat" using 3 title "no migration, p50", \
