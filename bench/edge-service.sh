@@ -150,7 +150,7 @@ for mode, what in (("keepalive", "one, kept alive"), ("close", "one per request"
     for setup, name in (("local", "local (kafu run)"), ("migrating", "on cloud (2 nodes)")):
         print("%-26s %-22s %9.0f %9.3f %9.3f" % (what, name, med(setup, mode, "rps"), med(setup, mode, "p50_ms"),
                                                 med(setup, mode, "p99_ms")))
-print("\none call, mean over 2000 (us):      local  forwarded")
+print("\none call (us, median of 10 batches):   local  forwarded")
 for d in (loc, rem):
     d["echo_us"] = d["send_us"] + d["recv_us"]
 for k, name in (("fdstat_us", "fd_fdstat_get"), ("send_us", "sock_send 1 KiB"),
