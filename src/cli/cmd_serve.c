@@ -51,8 +51,9 @@ void kafu_usage_serve(void) {
       "  -h, --help            show this help\n"
       "\n"
       "Endpoints: GET /healthz /readyz /status /metrics /baseline;\n"
-      "           POST /migrate /heartbeat /run /checkpoint /shutdown /io need the cluster token\n"
-      "           (without one, only the nodes' own addresses may POST; a warning says so at start).\n"
+      "           POST /migrate /heartbeat /run /checkpoint /shutdown /io need the cluster\n"
+      "           token (without one, only the nodes' own addresses may POST; a warning says\n"
+      "           so at start).\n"
       "Exit status: the program's exit code; %d when the cluster failed (a call could\n"
       "not run again after its node died, a snapshot could not be delivered, start-up\n"
       "timed out); 128+N on signal N.\n",
