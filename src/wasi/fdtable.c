@@ -19,8 +19,13 @@
  *            different type (file vs directory), is also an error.
  *   LISTEN   re-bound to this node's configured listening socket of the same
  *            index (like a preopen, it is node configuration).
- *   SOCKET   an accepted connection cannot move between machines: restore
- *            refuses it with an error naming the fd.
+ *   SOCKET   an accepted connection cannot move between machines: without a
+ *            home registry restore refuses it with an error naming the fd.
+ *   homed    with a registry (kafu_wasi_config.home), sockets and stdin have a
+ *            home node: the first export puts a local one's host fd into the
+ *            registry, the entry names it by (home, generation, handle), and
+ *            restore makes it local again on its home (borrowing the fd) and
+ *            remote elsewhere (wasi_remote.c). Bytes read ahead travel along.
  * Restore is all-or-nothing: on any error the current table stays untouched.
  *
  * Paths: at export the path of every open file is taken from the kernel
