@@ -121,6 +121,27 @@ int kafu_launch_check(const kafu_config *cfg, kafu_err *err) {
     if (fd < 0) return kafu_err_prefix(err, "node %s", nd->id);
     close(fd);
   }
+  /* the program's sockets (nodes.<id>.listen): on one machine, every port once */
+  for (size_t i = 0; i < cfg->nnodes; i++)
+    for (size_t k = 0; k < cfg->nodes[i].nlisten; k++) {
+      const kafu_config_listen *l = &cfg->nodes[i].listen[k];
+      for (size_t j = 0; j < cfg->nnodes; j++) {
+        if (cfg->nodes[j].port == l->port)
+          return kafu_err_set(err, KAFU_EINVAL,
+                              "%s:%d: nodes.%s.listen[%zu] uses port %u, the port of node '%s', on this machine",
+                              cfg->config_path, cfg->nodes[i].line, cfg->nodes[i].id, k, l->port, cfg->nodes[j].id);
+        for (size_t m = 0; j < i && m < cfg->nodes[j].nlisten; m++)
+          if (cfg->nodes[j].listen[m].port == l->port)
+            return kafu_err_set(err, KAFU_EINVAL,
+                                "%s:%d: nodes.%s.listen[%zu] and nodes.%s.listen[%zu] both use port %u on this "
+                                "machine",
+                                cfg->config_path, cfg->nodes[i].line, cfg->nodes[j].id, m, cfg->nodes[i].id, k,
+                                l->port);
+      }
+      int fd = kafu_listen_socket(l->host, l->port, NULL, err);
+      if (fd < 0) return kafu_err_prefix(err, "node %s: nodes.%s.listen[%zu]", cfg->nodes[i].id, cfg->nodes[i].id, k);
+      close(fd);
+    }
   return 0;
 }
 

@@ -133,3 +133,11 @@ grep -q "^send after that: I/O error" "$T/cloud.out" || fail "send after a lost 
 grep -qE "WARN node cloud: fd [0-9]+ \(connection homed on node edge\): node edge cannot be reached: .*127.0.0.1:$P2/io" "$T/cloud.err" ||
   fail "no log line naming fd, home and cause: $(grep WARN "$T/cloud.err")"
 ok "home killed: EIO in ${ms} ms, logged with fd, home and cause"
+
+# ---- kafu launch checks the program's ports before starting anything ----
+netio_config "$T/clash.yaml" '["poll"]' 200
+sed -i "s/127.0.0.1:$PSVC/127.0.0.1:$P1/" "$T/clash.yaml" # edge's socket on cloud's port
+run "$KAFU" launch "$T/clash.yaml"
+[ "$rc" -ne 0 ] || fail "launch with a clashing listen port succeeded"
+expect_err "nodes.edge.listen[0] uses port $P1, the port of node 'cloud'" "listen port clash"
+ok "kafu launch refuses a program socket on another node's port"
