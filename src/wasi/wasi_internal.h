@@ -309,6 +309,7 @@ uint32_t kafu_wasi_close_entry(kafu_wasi *w, uint32_t fd, kafu_fdt_entry *e);
 typedef struct kafu_rpoll_sub {
   kafu_fdt_entry *e;
   uint32_t fd;
+  uint32_t owner; /* the poll_oneoff subscription it answers */
   uint8_t type; /* 1 read, 2 write */
   bool ready;
   uint16_t err, flags;

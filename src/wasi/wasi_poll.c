@@ -235,7 +235,7 @@ uint32_t kafu_wasi_poll_oneoff(kafu_wasi *w, const kafu_mem *m, uint32_t in, uin
       }
       if (e->remote) {
         x->ridx = nrs;
-        rs[nrs++] = (kafu_rpoll_sub){.e = e, .fd = x->fd, .type = x->tag == EV_FD_READ ? 1 : 2};
+        rs[nrs++] = (kafu_rpoll_sub){.e = e, .fd = x->fd, .owner = i, .type = x->tag == EV_FD_READ ? 1 : 2};
         continue;
       }
       x->host_fd = e->host_fd;
@@ -270,6 +270,7 @@ uint32_t kafu_wasi_poll_oneoff(kafu_wasi *w, const kafu_mem *m, uint32_t in, uin
       uint64_t deadline = left == UINT64_MAX || left > UINT64_MAX - now ? UINT64_MAX : now + left;
       for (int i = 0; i < nrs; i++) rs[i].ready = false;
       uint32_t wrc = wait_remote(w, rs, (size_t)nrs, pfds, npfd, deadline, &r);
+      for (int i = 0; i < nrs; i++) subs[rs[i].owner].ridx = i; /* wait_remote groups them by home */
       if (wrc) {
         free(subs);
         free(pfds);

@@ -238,6 +238,60 @@ static void test_remote_poll(void **state) {
   world_free(&wd);
 }
 
+/* Subscriptions on resources of two homes, interleaved, polled from a third
+ * node: each answer goes to its own subscription. */
+static void test_poll_two_homes(void **state) {
+  (void)state;
+  world wd;
+  world_init(&wd);
+  kafu_wasi *w = ctx_on(&wd, "cloud"); /* fd 3: edge's listening socket */
+  /* a resource of cloud's (a socket pair end), used here through the link as if from a third node */
+  int sp[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+  uint64_t h;
+  assert_int_equal(kafu_home_register(wd.cloud, "cloud", sp[0], KAFU_FD_SOCKET, KAFU_WASI_FILETYPE_SOCKET_STREAM, &h), 0);
+  kafu_fdt_entry *re = kafu_fdt_entry_new(-1, KAFU_FD_SOCKET, KAFU_WASI_FILETYPE_SOCKET_STREAM);
+  re->home = strdup("cloud");
+  re->remote = true;
+  re->gen = kafu_home_gen(wd.cloud);
+  re->handle = h;
+  re->rights_base = KAFU_RIGHTS_SOCKET;
+  uint32_t cfd;
+  assert_int_equal(kafu_fdtable_insert(&w->fds, re, &cfd), 0);
+  int c = client(&wd);
+  assert_int_equal(kafu_wasi_sock_accept(w, &M, 3, 0, A_OUT), 0);
+  uint32_t s = ld32(A_OUT); /* edge's connection, idle */
+  /* edge conn (idle), cloud's socket (ready), edge listener (idle) */
+  assert_int_equal(write(sp[1], "z", 1), 1);
+  memset(g_mem + A_BUF, 0, 3 * 48);
+  uint32_t fds[3] = {s, cfd, 3};
+  for (int i = 0; i < 3; i++) {
+    kafu_st64(g_mem + A_BUF + 48 * i, 100 + i);
+    g_mem[A_BUF + 48 * i + 8] = 1;
+    kafu_st32(g_mem + A_BUF + 48 * i + 16, fds[i]);
+  }
+  assert_int_equal(kafu_wasi_poll_oneoff(w, &M, A_BUF, A_OUT, 3, A_OUT + 512), 0);
+  assert_int_equal(ld32(A_OUT + 512), 1);
+  assert_int_equal(ld64(A_OUT), 101); /* cloud's socket, not a neighbour's */
+  assert_int_equal(ld64(A_OUT + 16), 1);
+  /* now edge's connection has data too: both answer, each its own */
+  assert_int_equal(send(c, "ab", 2, 0), 2);
+  uint64_t t0 = ms_now();
+  while (ms_now() - t0 < 2000) {
+    assert_int_equal(kafu_wasi_poll_oneoff(w, &M, A_BUF, A_OUT, 3, A_OUT + 512), 0);
+    if (ld32(A_OUT + 512) == 2) break;
+  }
+  assert_int_equal(ld32(A_OUT + 512), 2);
+  for (int i = 0; i < 2; i++) {
+    uint64_t ud = ld64(A_OUT + 32 * i), nb = ld64(A_OUT + 32 * i + 16);
+    assert_true((ud == 100 && nb == 2) || (ud == 101 && nb == 1));
+  }
+  kafu_wasi_free(w);
+  close(sp[1]);
+  close(c);
+  world_free(&wd);
+}
+
 /* A connection accepted on edge moves to cloud and back: never closed, the
  * bytes read ahead on cloud come home with it. */
 static void test_export_restore(void **state) {
@@ -416,7 +470,8 @@ static void test_bad_requests(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_forwarded_socket), cmocka_unit_test(test_remote_poll),
-      cmocka_unit_test(test_export_restore),   cmocka_unit_test(test_home_gone),
+      cmocka_unit_test(test_poll_two_homes),   cmocka_unit_test(test_export_restore),
+      cmocka_unit_test(test_home_gone),
       cmocka_unit_test(test_bad_requests),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
