@@ -176,7 +176,9 @@ def main(argv):
     if cmd == "wait":
         for _ in range(600):
             try:
-                s = connect(port, 2)
+                # the node binds the socket at start: a connection may wait in
+                # its backlog while the module still compiles
+                s = connect(port, 120)
                 s.sendall(b"GET / HTTP/1.1\r\n\r\n")
                 read_response(s)
                 s.close()
