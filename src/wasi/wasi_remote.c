@@ -149,6 +149,8 @@ static uint32_t fetch(kafu_wasi *w, kafu_fdt_entry *e, uint32_t fd, uint64_t wan
   *eof = false;
   if (want < KAFU_WASI_READAHEAD) want = KAFU_WASI_READAHEAD;
   if (want > KAFU_WASI_HOME_IO_MAX) want = KAFU_WASI_HOME_IO_MAX;
+  if (want > KAFU_WASI_READAHEAD_MAX - e->ra_len) want = KAFU_WASI_READAHEAD_MAX - e->ra_len; /* it travels */
+  if (want == 0) return 0;
   kafu_buf req = {0}, resp = {0};
   head(&req, KAFU_HOP_READ, block_flag(e), fd, e->gen, e->handle, e->home);
   kafu_wr_u32(&req, (uint32_t)want);
@@ -177,6 +179,8 @@ uint32_t kafu_remote_read(kafu_wasi *w, kafu_fdt_entry *e, uint32_t fd, const st
   if (total == 0) return 0;
   bool eof = false;
   if (peek) {
+    /* what a peek holds back travels with the fd: at most READAHEAD_MAX */
+    if (total > KAFU_WASI_READAHEAD_MAX) total = KAFU_WASI_READAHEAD_MAX;
     while (!eof && e->ra_len < total && (e->ra_len == 0 || waitall)) {
       uint32_t rc = fetch(w, e, fd, total - e->ra_len, &eof);
       if (rc) {

@@ -292,6 +292,48 @@ static void test_poll_two_homes(void **state) {
   world_free(&wd);
 }
 
+static void *send_big(void *arg) {
+  int c = *(int *)arg;
+  static char big[700 * 1024];
+  memset(big, 'q', sizeof big);
+  for (size_t off = 0; off < sizeof big;) {
+    ssize_t n = send(c, big + off, sizeof big - off, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    off += (size_t)n;
+  }
+  return NULL;
+}
+
+/* A peek holds bytes back in the fd, and they travel in snapshots: never more
+ * than KAFU_WASI_READAHEAD_MAX, whatever the program asks for. */
+static void test_peek_bound(void **state) {
+  (void)state;
+  world wd;
+  world_init(&wd);
+  kafu_wasi *w = ctx_on(&wd, "cloud");
+  int c = client(&wd);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, send_big, &c), 0);
+  assert_int_equal(kafu_wasi_sock_accept(w, &M, 3, 0, A_OUT), 0);
+  uint32_t s = ld32(A_OUT);
+  for (int i = 0; i < 16; i++) { /* 16 aliasing iovecs of 40 KiB: 640 KiB asked */
+    st32(A_IOV + 8 * i, A_BUF);
+    st32(A_IOV + 8 * i + 4, 40 * 1024);
+  }
+  assert_int_equal(kafu_wasi_sock_recv(w, &M, s, A_IOV, 16, 3 /* peek, waitall */, A_OUT, A_OUT + 4), 0);
+  assert_true(ld32(A_OUT) > 0 && ld32(A_OUT) <= KAFU_WASI_READAHEAD_MAX);
+  kafu_fd_entry *v;
+  size_t n;
+  kafu_err err = {0};
+  assert_int_equal(kafu_wasi_fd_export(w, &v, &n, &err), 0);
+  for (size_t i = 0; i < n; i++) assert_true(v[i].npending <= KAFU_WASI_READAHEAD_MAX);
+  kafu_fd_entries_free(v, n);
+  kafu_wasi_free(w);
+  close(c);
+  pthread_join(t, NULL);
+  world_free(&wd);
+}
+
 /* A connection accepted on edge moves to cloud and back: never closed, the
  * bytes read ahead on cloud come home with it. */
 static void test_export_restore(void **state) {
@@ -470,7 +512,8 @@ static void test_bad_requests(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_forwarded_socket), cmocka_unit_test(test_remote_poll),
-      cmocka_unit_test(test_poll_two_homes),   cmocka_unit_test(test_export_restore),
+      cmocka_unit_test(test_poll_two_homes),   cmocka_unit_test(test_peek_bound),
+      cmocka_unit_test(test_export_restore),
       cmocka_unit_test(test_home_gone),
       cmocka_unit_test(test_bad_requests),
   };
