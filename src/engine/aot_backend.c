@@ -6,12 +6,37 @@
  * aot_glue.c) gives every module the same C interface. Execution, traps and
  * linear memory are aot_rt.c's.
  */
+#include <dlfcn.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "aot_internal.h"
 
 static pthread_mutex_t g_init_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* dl_iterate_phdr callback: the executable PT_LOAD range of the object loaded at am->load_base */
+static int code_range_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  aot_module *am = arg;
+  if ((uintptr_t)info->dlpi_addr != am->load_base) return 0;
+  for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
+    uintptr_t lo = (uintptr_t)info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+    if (!am->code_hi || lo < am->code_lo) am->code_lo = lo;
+    if (hi > am->code_hi) am->code_hi = hi;
+  }
+  return am->code_hi != 0;
+}
+
+/* where the artifact's code is, for the fault handler (aot_rt.c) */
+static void find_code_range(aot_module *am) {
+  struct link_map *lm = NULL;
+  if (!am->art.dl || dlinfo(am->art.dl, RTLD_DI_LINKMAP, &lm) != 0 || !lm || !lm->l_addr) return;
+  am->load_base = (uintptr_t)lm->l_addr;
+  dl_iterate_phdr(code_range_cb, am);
+}
 
 static void aot_module_free(kafu_module *m) {
   aot_module *am = aot_mod(m);
@@ -31,6 +56,7 @@ static int aot_module_load(kafu_module *m, const uint8_t *wasm, size_t len, cons
   m->be_data = am;
   int rc = kafu_aot_obtain(wasm, len, m->sha_hex, &m->wi, opts, m->name, &am->art, err);
   if (rc) return rc;
+  find_code_range(am);
   const kafu_aot_module *mod = am->art.mod;
   bool same = mod->nexports == m->wi.nexports;
   for (uint32_t i = 0; same && i < mod->nexports; i++)

@@ -149,6 +149,9 @@ typedef struct aot_module {
   sym_entry *syms;
   size_t nsyms;
   uintptr_t load_base;
+  /* the artifact's executable segments, [code_lo, code_hi): a fault in linear
+   * memory is a wasm trap only when its PC is in there (0, 0: unknown) */
+  uintptr_t code_lo, code_hi;
 } aot_module;
 
 typedef struct mem_reservation {

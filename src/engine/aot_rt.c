@@ -14,7 +14,12 @@
  * space (any i32 address + i32 offset lands inside it) and commits pages with
  * mprotect as it grows, so the generated code needs no bounds checks: an
  * access outside the committed part faults inside the reservation, and the
- * handler turns that into an out-of-bounds trap. The base never moves.
+ * handler turns that into an out-of-bounds trap — when the faulting
+ * instruction is the module's own code. Host functions check every guest
+ * pointer (kafu_mem_ok), so a host function (or a library it calls, such as
+ * OpenCV under wasi-nn) faulting there is a bug in kafu: it goes to the next
+ * handler like any other fault instead of unwinding foreign frames as a trap.
+ * The base never moves.
  *
  * Stack exhaustion. Runaway recursion in wasm runs the native stack into its
  * guard page; the fault lands near the stack pointer, which the handler
@@ -209,8 +214,10 @@ static void fault_handler(int sig, siginfo_t *si, void *ucv) {
     uintptr_t sp = uc_sp(ucv, &pc);
     uint32_t code = 0;
     aot_instance *ai = aot_inst(ex->inst);
+    const aot_module *am = aot_mod(ex->inst->m);
+    bool wasm_pc = !am->code_hi || (pc >= am->code_lo && pc < am->code_hi);
     int n = __atomic_load_n(&ai->nres, __ATOMIC_ACQUIRE);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; wasm_pc && i < n; i++)
       if (a >= (uintptr_t)ai->res[i].base && a - (uintptr_t)ai->res[i].base < ai->res[i].len) {
         code = WASM_RT_TRAP_OOB;
         ex->fault_off = a - (uintptr_t)ai->res[i].base;

@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -57,7 +58,81 @@ int from_exception(char *msg, size_t msglen) {
   }
 }
 
-void quiet_logs_once() {
+// ONNX CumSum. OpenCV 4.6's own CumSum layer advances its input offset once
+// per element of the dimensions after the axis: whenever one of them is over
+// 1 it reads and writes past both tensors (a [1024,1024] input crashes the
+// process). This one replaces it, with the same parameters: "axis" (set by the
+// importer when the axis input is a constant), "exclusive", "reverse"; an axis
+// that is not a constant arrives as a second input.
+class CumSumLayer final : public cv::dnn::Layer {
+ public:
+  explicit CumSumLayer(const cv::dnn::LayerParams &p)
+      : axis_(p.get<int>("axis", 0)),
+        exclusive_(p.get<int>("exclusive", 0) != 0),
+        reverse_(p.get<int>("reverse", 0) != 0) {
+    setParamsFrom(p);
+  }
+  static cv::Ptr<cv::dnn::Layer> create(cv::dnn::LayerParams &p) { return cv::makePtr<CumSumLayer>(p); }
+
+  bool getMemoryShapes(const std::vector<cv::dnn::MatShape> &in, const int required,
+                       std::vector<cv::dnn::MatShape> &out, std::vector<cv::dnn::MatShape> &) const override {
+    CV_Assert(!in.empty());
+    out.assign(std::max(1, required), in[0]);
+    return false;
+  }
+
+  void forward(cv::InputArrayOfArrays in_arr, cv::OutputArrayOfArrays out_arr,
+               cv::OutputArrayOfArrays) override {
+    std::vector<cv::Mat> in, out;
+    in_arr.getMatVector(in);
+    out_arr.getMatVector(out);
+    CV_Assert(!in.empty() && !out.empty());
+    const cv::Mat &x = in[0];
+    cv::Mat &y = out[0];
+    CV_CheckTypeEQ(x.type(), CV_32F, "CumSum computes in float32");
+    CV_Assert(y.type() == CV_32F && y.total() == x.total() && x.isContinuous() && y.isContinuous());
+    int axis = axis_;
+    if (in.size() > 1) {
+      CV_CheckEQ(in[1].total(), (size_t)1, "CumSum: the axis must be a scalar");
+      CV_CheckTypeEQ(in[1].type(), CV_32F, "CumSum axis");
+      float a = in[1].ptr<float>()[0];
+      if (!(a >= -64 && a <= 64) || a != (float)(int)a)
+        CV_Error(cv::Error::StsOutOfRange, "CumSum: bad axis");
+      axis = (int)a;
+    }
+    const int rank = x.dims;
+    if (axis < -rank || axis >= rank)
+      CV_Error(cv::Error::StsOutOfRange,
+               "CumSum: axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+    if (axis < 0) axis += rank;
+    const size_t outer = x.total(0, axis), n = (size_t)x.size[axis], inner = x.total(axis + 1);
+    const float *src = x.ptr<float>();
+    float *dst = y.ptr<float>();
+    for (size_t o = 0; o < outer; o++)
+      for (size_t i = 0; i < inner; i++) {
+        const size_t base = o * n * inner + i;
+        float acc = 0;
+        for (size_t k = 0; k < n; k++) {
+          const size_t at = base + (reverse_ ? n - 1 - k : k) * inner;
+          const float v = src[at];
+          if (exclusive_) {
+            dst[at] = acc;
+            acc += v;
+          } else {
+            acc += v;
+            dst[at] = acc;
+          }
+        }
+      }
+    for (size_t j = 1; j < out.size(); j++) out[j].setTo(0);
+  }
+
+ private:
+  int axis_;
+  bool exclusive_, reverse_;
+};
+
+void init_once() {
   static std::once_flag once;
   std::call_once(once, [] {
     // OpenCV logs its own copy of every error it throws; the exception text
@@ -65,6 +140,8 @@ void quiet_logs_once() {
     const char *lvl = getenv("KAFU_LOG");
     if (!lvl || strcmp(lvl, "debug") != 0)
       cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+    // the last layer registered for a type is the one the importer creates
+    cv::dnn::LayerFactory::registerLayer("CumSum", CumSumLayer::create);
   });
 }
 
@@ -74,7 +151,7 @@ extern "C" int kafu_cv_load_onnx(const uint8_t *bytes, size_t len, kafu_cv_net *
                                  size_t msglen) {
   *out = nullptr;
   try {
-    quiet_logs_once();
+    init_once();
     cv::dnn::Net net = cv::dnn::readNetFromONNX(reinterpret_cast<const char *>(bytes), len);
     if (net.empty()) {
       set_msg(msg, msglen, "", "OpenCV built an empty network");

@@ -215,6 +215,37 @@ uint16_t kafu_nn_float_to_half(float f) {
 
 /* ---- models --------------------------------------------------------------------- */
 
+/* How many outputs OpenCV's layer for an ONNX operator computes, where that is
+ * not 1. A model that uses more outputs of a node is refused before OpenCV sees
+ * it: the layer behind Identity, Dropout, Cast, a one-input Sum, ... copies
+ * input i to output i for every output and so reads past its inputs (a heap
+ * over-read that crashed `kafu run` on the Dropout-mask node tests), and other
+ * layers leave an output they do not compute as uninitialised memory. */
+static uint32_t backend_outputs(const char *op) {
+  static const struct {
+    const char *op;
+    uint32_t n;
+  } multi[] = {{"Split", UINT32_MAX}, {"LSTM", 3}, {"GRU", 2}, {"MaxPool", 2}};
+  for (size_t i = 0; i < sizeof multi / sizeof *multi; i++)
+    if (strcmp(op, multi[i].op) == 0) return multi[i].n;
+  return 1;
+}
+
+/* KAFU_NN_OK, or a status + err when the backend cannot run the graph safely */
+static int check_graph(const kafu_onnx_info *info, kafu_err *err) {
+  if (info->ops_overflow)
+    return NN_FAIL(err, KAFU_NN_INVALID_ENCODING, "the graph uses more than %d operator types",
+                   KAFU_ONNX_MAX_OPTYPES);
+  for (size_t i = 0; i < info->nops; i++) {
+    uint32_t n = backend_outputs(info->ops[i]);
+    if (info->op_outputs[i] > n)
+      return NN_FAIL(err, KAFU_NN_UNSUPPORTED,
+                     "the graph uses %s (%s), but the ONNX backend computes only %u output%s of %s",
+                     info->op_use[i], info->ops[i], n, n == 1 ? "" : "s", info->ops[i]);
+  }
+  return KAFU_NN_OK;
+}
+
 static const char *dims_str(char *buf, size_t n, uint32_t rank, const uint32_t *d32, const int64_t *d64) {
   size_t k = 0;
   k += (size_t)snprintf(buf + k, n - k, "[");
@@ -267,6 +298,7 @@ int kafu_nn_model_load(uint32_t encoding, uint32_t target, const uint8_t *bytes,
                  "the model refers to external data files, which are never opened: embed the weights");
     goto fail;
   }
+  if ((st = check_graph(&m->info, err)) != KAFU_NN_OK) goto fail;
   if (!m->ops || !(m->bytes = malloc(len))) {
     st = NN_FAIL(err, KAFU_NN_MISSING_MEMORY, "out of memory");
     goto fail;

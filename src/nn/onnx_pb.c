@@ -193,6 +193,8 @@ static int parse_value_info(pb_rd r, kafu_onnx_value *v, char *eb, size_t el) {
   return rc < 0 ? fail(eb, el, "malformed tensor type of '%s'", v->name) : 0;
 }
 
+/* The index of the op type (domain, op) in info->ops, added when new; -1 out
+ * of memory, -2 when the table is full (info->ops_overflow is set). */
 static int add_op(kafu_onnx_info *info, const pb_field *domain, const pb_field *op) {
   size_t dn = domain ? (size_t)(domain->sub.end - domain->sub.p) : 0;
   size_t on = (size_t)(op->sub.end - op->sub.p);
@@ -210,12 +212,101 @@ static int add_op(kafu_onnx_info *info, const pb_field *domain, const pb_field *
   for (size_t i = 0; i < info->nops; i++)
     if (strcmp(info->ops[i], s) == 0) {
       free(s);
-      return 0;
+      return (int)i;
     }
-  if (info->nops < KAFU_ONNX_MAX_OPTYPES)
-    info->ops[info->nops++] = s;
-  else
+  if (info->nops >= KAFU_ONNX_MAX_OPTYPES) {
     free(s);
+    info->ops_overflow = 1;
+    return -2;
+  }
+  info->ops[info->nops] = s;
+  return (int)info->nops++;
+}
+
+/* The names a graph consumes (graph outputs, node inputs): a hash set of
+ * slices of the model bytes, open addressing. */
+typedef struct name_set {
+  pb_rd *slot; /* slot[i].p == NULL: empty */
+  size_t cap;  /* a power of two, more than twice the names */
+} name_set;
+
+static size_t name_hash(const uint8_t *p, size_t n) {
+  uint64_t h = 14695981039346656037ull; /* FNV-1a */
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+  return (size_t)h;
+}
+
+static int name_eq(pb_rd a, pb_rd b) {
+  return a.end - a.p == b.end - b.p && memcmp(a.p, b.p, (size_t)(a.end - a.p)) == 0;
+}
+
+static int name_set_has(const name_set *s, pb_rd name) {
+  if (!s->cap || name.p == name.end) return 0;
+  for (size_t i = name_hash(name.p, (size_t)(name.end - name.p)) & (s->cap - 1);;
+       i = (i + 1) & (s->cap - 1)) {
+    if (!s->slot[i].p) return 0;
+    if (name_eq(s->slot[i], name)) return 1;
+  }
+}
+
+static void name_set_add(name_set *s, pb_rd name) {
+  if (name.p == name.end) return;
+  for (size_t i = name_hash(name.p, (size_t)(name.end - name.p)) & (s->cap - 1);;
+       i = (i + 1) & (s->cap - 1)) {
+    if (!s->slot[i].p) {
+      s->slot[i] = name;
+      return;
+    }
+    if (name_eq(s->slot[i], name)) return;
+  }
+}
+
+/* Visit every consumed name of graph g: each node's inputs (NodeProto field 1)
+ * and each graph output's name (ValueInfoProto field 1). With set NULL only
+ * counts them. Returns the count, or -1 when malformed. */
+static long consumed_names(pb_rd g, name_set *set) {
+  pb_field f, h;
+  long n = 0;
+  int rc, rc2;
+  while ((rc = pb_next(&g, &f)) == 1) {
+    if (f.wt != 2 || (f.num != 1 && f.num != 12)) continue;
+    pb_rd sub = f.sub;
+    while ((rc2 = pb_next(&sub, &h)) == 1)
+      if (h.num == 1 && h.wt == 2) {
+        n++;
+        if (set) name_set_add(set, h.sub);
+      }
+    if (rc2 < 0) return -1;
+  }
+  return rc < 0 ? -1 : n;
+}
+
+/* NodeProto { repeated string input = 1, output = 2; string name = 3; string op_type = 4; string domain = 7
+ * }: record in op type `op` how many of the node's outputs the graph uses. */
+static int note_node_outputs(kafu_onnx_info *info, int op, pb_rd node, size_t index, const name_set *used) {
+  pb_field g;
+  pb_rd name = {NULL, NULL}, out = {NULL, NULL};
+  uint32_t pos = 0, uses = 0;
+  while (pb_next(&node, &g) == 1) {
+    if (g.num == 3 && g.wt == 2) name = g.sub;
+    if (g.num != 2 || g.wt != 2) continue;
+    pos++;
+    if (name_set_has(used, g.sub)) uses = pos, out = g.sub;
+  }
+  if (uses <= info->op_outputs[op]) return 0;
+  char buf[320];
+  int on = (int)(out.end - out.p), nn = (int)(name.end - name.p);
+  if (nn)
+    snprintf(buf, sizeof buf, "output #%u '%.*s' of node '%.*s'", uses, on > 100 ? 100 : on,
+             (const char *)out.p, nn > 100 ? 100 : nn, (const char *)name.p);
+  else
+    snprintf(buf, sizeof buf, "output #%u '%.*s' of node #%zu", uses, on > 100 ? 100 : on,
+             (const char *)out.p, index);
+  char *s = strdup(buf);
+  if (!s) return -1;
+  free(info->op_use[op]);
+  info->op_use[op] = s;
+  info->op_outputs[op] = uses;
   return 0;
 }
 
@@ -231,10 +322,11 @@ static int grow(kafu_onnx_value **arr, size_t n) {
  *              repeated ValueInfoProto input = 11, output = 12 } */
 static int parse_graph(pb_rd r, kafu_onnx_info *info, char *eb, size_t el) {
   pb_field f;
-  int rc;
+  int rc, st = 0;
   /* initializer names, to drop them from the inputs (IR < 4 lists them there) */
   size_t ninit = 0;
   pb_rd *init_names = NULL;
+  name_set used = {NULL, 0};
   pb_rd scan = r;
   while ((rc = pb_next(&scan, &f)) == 1) {
     if (f.num != 5 || f.wt != 2) continue;
@@ -248,26 +340,34 @@ static int parse_graph(pb_rd r, kafu_onnx_info *info, char *eb, size_t el) {
       if (g.num == 13 && g.wt == 2) info->external_data = 1;
     }
     if (rc2 < 0) {
-      free(init_names);
-      return fail(eb, el, "malformed initializer #%zu", ninit);
+      st = fail(eb, el, "malformed initializer #%zu", ninit);
+      goto out;
     }
     if (ninit >= 1000000) {
-      free(init_names);
-      return fail(eb, el, "too many initializers");
+      st = fail(eb, el, "too many initializers");
+      goto out;
     }
     pb_rd *a = realloc(init_names, (ninit + 1) * sizeof *a);
     if (!a) {
-      free(init_names);
-      return fail(eb, el, "out of memory");
+      st = fail(eb, el, "out of memory");
+      goto out;
     }
     init_names = a;
     init_names[ninit++] = name;
   }
   info->ninitializers = ninit;
-  if (rc < 0) {
-    free(init_names);
-    return fail(eb, el, "malformed graph");
+  long nused = rc < 0 ? -1 : consumed_names(r, NULL);
+  if (nused < 0) {
+    st = fail(eb, el, "malformed graph");
+    goto out;
   }
+  used.cap = 16;
+  while (used.cap <= 2 * (size_t)nused) used.cap *= 2;
+  if (!(used.slot = calloc(used.cap, sizeof *used.slot))) {
+    st = fail(eb, el, "out of memory");
+    goto out;
+  }
+  consumed_names(r, &used);
   while ((rc = pb_next(&r, &f)) == 1) {
     if (f.wt != 2) continue;
     if (f.num == 1) {
@@ -280,19 +380,20 @@ static int parse_graph(pb_rd r, kafu_onnx_info *info, char *eb, size_t el) {
         if (g.num == 7 && g.wt == 2) domain = g, have_domain = 1;
       }
       if (rc2 < 0 || !have_op) {
-        free(init_names);
-        return fail(eb, el, "malformed node #%zu%s", info->nnodes - 1, rc2 < 0 ? "" : " (no op_type)");
+        st = fail(eb, el, "malformed node #%zu%s", info->nnodes - 1, rc2 < 0 ? "" : " (no op_type)");
+        goto out;
       }
-      if (add_op(info, have_domain ? &domain : NULL, &op)) {
-        free(init_names);
-        return fail(eb, el, "out of memory");
+      int k = add_op(info, have_domain ? &domain : NULL, &op);
+      if (k == -1 || (k >= 0 && note_node_outputs(info, k, f.sub, info->nnodes - 1, &used))) {
+        st = fail(eb, el, "out of memory");
+        goto out;
       }
     } else if (f.num == 11 || f.num == 12) {
       kafu_onnx_value v;
       if (parse_value_info(f.sub, &v, eb, el)) {
         free(v.name);
-        free(init_names);
-        return -1;
+        st = -1;
+        goto out;
       }
       int is_init = 0;
       if (f.num == 11)
@@ -308,14 +409,17 @@ static int parse_graph(pb_rd r, kafu_onnx_info *info, char *eb, size_t el) {
       size_t *cnt = f.num == 11 ? &info->ninputs : &info->noutputs;
       if (grow(arr, *cnt)) {
         free(v.name);
-        free(init_names);
-        return fail(eb, el, "too many graph %s", f.num == 11 ? "inputs" : "outputs");
+        st = fail(eb, el, "too many graph %s", f.num == 11 ? "inputs" : "outputs");
+        goto out;
       }
       (*arr)[(*cnt)++] = v;
     }
   }
+  if (rc < 0) st = fail(eb, el, "malformed graph");
+out:
   free(init_names);
-  return rc < 0 ? fail(eb, el, "malformed graph") : 0;
+  free(used.slot);
+  return st;
 }
 
 int kafu_onnx_model_info(const uint8_t *buf, size_t len, kafu_onnx_info *info, char *eb, size_t el) {
@@ -359,7 +463,7 @@ void kafu_onnx_info_free(kafu_onnx_info *info) {
   if (!info) return;
   for (size_t i = 0; i < info->ninputs; i++) free(info->inputs[i].name);
   for (size_t i = 0; i < info->noutputs; i++) free(info->outputs[i].name);
-  for (size_t i = 0; i < info->nops; i++) free(info->ops[i]);
+  for (size_t i = 0; i < info->nops; i++) free(info->ops[i]), free(info->op_use[i]);
   free(info->inputs);
   free(info->outputs);
   memset(info, 0, sizeof *info);

@@ -64,6 +64,14 @@ typedef struct kafu_onnx_info {
   kafu_onnx_value *inputs, *outputs;
   size_t nops;
   char *ops[KAFU_ONNX_MAX_OPTYPES]; /* distinct op types ("Conv", "com.x:Op"), malloc'd */
+  int ops_overflow;                 /* the graph has more distinct op types than that */
+  /* per op type (parallel to ops): how many outputs the graph uses of its
+   * nodes of that type, the most over those nodes: 1 + the highest output
+   * position whose name is a graph output or another node's input (0: none);
+   * op_use names that output and node ("output #2 'mask' of node 'drop1'",
+   * malloc'd, NULL while op_outputs is 0) */
+  uint32_t op_outputs[KAFU_ONNX_MAX_OPTYPES];
+  char *op_use[KAFU_ONNX_MAX_OPTYPES];
   size_t nnodes, ninitializers;
   int external_data; /* some initializer refers to external data files */
 } kafu_onnx_info;

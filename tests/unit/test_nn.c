@@ -269,6 +269,238 @@ static void test_unsupported_operator(void **s) {
   free(bytes);
 }
 
+/* ---- graphs OpenCV 4.6 would run unsafely ------------------------------------------------ */
+
+/* A tiny ONNX writer for the graphs below: protobuf fields appended to a kafu_buf. */
+static void pb_varint(kafu_buf *b, uint64_t v) {
+  do {
+    uint8_t c = (uint8_t)(v & 0x7f);
+    v >>= 7;
+    if (v) c |= 0x80;
+    kafu_buf_append(b, &c, 1);
+  } while (v);
+}
+static void pb_int(kafu_buf *b, uint32_t field, uint64_t v) {
+  pb_varint(b, (uint64_t)field << 3);
+  pb_varint(b, v);
+}
+static void pb_bytes(kafu_buf *b, uint32_t field, const void *p, size_t n) {
+  pb_varint(b, (uint64_t)field << 3 | 2);
+  pb_varint(b, n);
+  kafu_buf_append(b, p, n);
+}
+static void pb_str(kafu_buf *b, uint32_t field, const char *s) { pb_bytes(b, field, s, strlen(s)); }
+static void pb_msg(kafu_buf *b, uint32_t field, kafu_buf *sub) {
+  pb_bytes(b, field, sub->data, sub->len);
+  kafu_buf_free(sub);
+}
+
+/* ValueInfoProto of a float tensor; rank < 0: no shape */
+static void pb_value(kafu_buf *g, uint32_t field, const char *name, int32_t type, int rank,
+                     const int64_t *dims) {
+  kafu_buf v = {0}, t = {0}, tt = {0}, sh = {0};
+  pb_int(&tt, 1, (uint64_t)type);
+  if (rank >= 0) {
+    for (int i = 0; i < rank; i++) {
+      kafu_buf d = {0};
+      pb_int(&d, 1, (uint64_t)dims[i]);
+      pb_msg(&sh, 1, &d);
+    }
+    if (!sh.len)
+      pb_bytes(&tt, 2, "", 0);
+    else
+      pb_msg(&tt, 2, &sh);
+  }
+  pb_msg(&t, 1, &tt);
+  pb_str(&v, 1, name);
+  pb_msg(&v, 2, &t);
+  pb_msg(g, field, &v);
+}
+
+/* NodeProto: inputs and outputs NULL-terminated; attribute int `attr` = attr_v when attr */
+static void pb_node(kafu_buf *g, const char *op, const char *const *in, const char *const *out,
+                    const char *attr, int64_t attr_v) {
+  kafu_buf n = {0};
+  for (; *in; in++) pb_str(&n, 1, *in);
+  for (; *out; out++) pb_str(&n, 2, *out);
+  pb_str(&n, 4, op);
+  if (attr) {
+    kafu_buf a = {0};
+    pb_str(&a, 1, attr);
+    pb_int(&a, 3, (uint64_t)attr_v);
+    pb_int(&a, 20, 2); /* INT */
+    pb_msg(&n, 5, &a);
+  }
+  pb_msg(g, 1, &n);
+}
+
+/* ModelProto (IR 8, opset 13) around graph g (consumed) */
+static kafu_buf pb_model(kafu_buf *g) {
+  kafu_buf m = {0}, o = {0};
+  pb_int(&m, 1, 8);
+  pb_str(g, 2, "g");
+  pb_msg(&m, 7, g);
+  pb_int(&o, 2, 13);
+  pb_msg(&m, 8, &o);
+  return m;
+}
+
+static int load_bytes(const kafu_buf *b, kafu_nn_model **m, kafu_err *err) {
+  return kafu_nn_model_load(KAFU_NN_ENC_ONNX, KAFU_NN_TARGET_CPU, (const uint8_t *)b->data, b->len, NULL, m,
+                            err);
+}
+
+/* A node's outputs past those the backend computes are refused when the graph
+ * uses them. OpenCV's Identity layer (Identity, Dropout, Cast, ...) copied input
+ * i to output i for every output: the Dropout mask read past its one input and
+ * crashed `kafu run` on the ONNX node tests. */
+static void test_unused_outputs_only(void **s) {
+  kafu_nn_model *m = NULL;
+  kafu_err err;
+  size_t len;
+  uint8_t *bytes = slurp(NODE_DIR "/test_dropout_default_mask/model.onnx", &len);
+  assert_int_equal(kafu_nn_model_load(KAFU_NN_ENC_ONNX, 0, bytes, len, NULL, &m, &err), KAFU_NN_UNSUPPORTED);
+  assert_null(m);
+  assert_non_null(strstr(err.msg, "output #2 'z' of node #0 (Dropout)"));
+  assert_non_null(strstr(err.msg, "computes only 1 output of Dropout"));
+  free(bytes);
+  static const int64_t d34[] = {3, 4};
+  static const char *x[] = {"x", NULL}, *y_mask[] = {"y", "mask", NULL}, *y_y2[] = {"y", "y2", NULL},
+                    *mask[] = {"mask", NULL}, *m2[] = {"m2", NULL};
+  /* Identity with a second output, a graph output: refused, naming both */
+  kafu_buf g = {0};
+  pb_node(&g, "Identity", x, y_y2, NULL, 0);
+  pb_value(&g, 11, "x", KAFU_ONNX_FLOAT, 2, d34);
+  pb_value(&g, 12, "y", KAFU_ONNX_FLOAT, 2, d34);
+  pb_value(&g, 12, "y2", KAFU_ONNX_FLOAT, 2, d34);
+  kafu_buf b = pb_model(&g);
+  assert_int_equal(load_bytes(&b, &m, &err), KAFU_NN_UNSUPPORTED);
+  assert_non_null(strstr(err.msg, "output #2 'y2'"));
+  kafu_buf_free(&b);
+  /* a Dropout mask another node consumes: refused */
+  pb_node(&g, "Dropout", x, y_mask, NULL, 0);
+  pb_node(&g, "Identity", mask, m2, NULL, 0);
+  pb_value(&g, 11, "x", KAFU_ONNX_FLOAT, 2, d34);
+  pb_value(&g, 12, "y", KAFU_ONNX_FLOAT, 2, d34);
+  b = pb_model(&g);
+  assert_int_equal(load_bytes(&b, &m, &err), KAFU_NN_UNSUPPORTED);
+  assert_non_null(strstr(err.msg, "'mask'"));
+  kafu_buf_free(&b);
+  /* a named mask nothing uses: the model loads and computes */
+  pb_node(&g, "Dropout", x, y_mask, NULL, 0);
+  pb_value(&g, 11, "x", KAFU_ONNX_FLOAT, 2, d34);
+  pb_value(&g, 12, "y", KAFU_ONNX_FLOAT, 2, d34);
+  b = pb_model(&g);
+  assert_int_equal(load_bytes(&b, &m, &err), KAFU_NN_OK);
+  kafu_buf_free(&b);
+  kafu_nn_exec *e;
+  assert_int_equal(kafu_nn_exec_new(m, &e, &err), 0);
+  float v[12];
+  for (int i = 0; i < 12; i++) v[i] = (float)i - 5.5f;
+  kafu_nn_tensor in = {
+      .type = KAFU_NN_FP32, .rank = 2, .dims = {3, 4}, .data = (uint8_t *)v, .len = sizeof v};
+  assert_int_equal(kafu_nn_exec_set_input(e, 0, &in, &err), 0);
+  assert_int_equal(kafu_nn_exec_compute(e, &err), 0);
+  const kafu_nn_tensor *out;
+  assert_int_equal(kafu_nn_exec_get_output(e, 0, &out, &err), 0);
+  assert_int_equal(out->len, sizeof v);
+  assert_memory_equal(out->data, v, sizeof v);
+  kafu_nn_exec_free(e);
+  kafu_nn_model_unref(m);
+  /* Split computes all its outputs */
+  static const char *abc[] = {"a", "b", "c", NULL};
+  static const int64_t d64[] = {6, 4}, d24[] = {2, 4};
+  pb_node(&g, "Split", x, abc, "axis", 0);
+  pb_value(&g, 11, "x", KAFU_ONNX_FLOAT, 2, d64);
+  for (int i = 0; i < 3; i++) pb_value(&g, 12, abc[i], KAFU_ONNX_FLOAT, 2, d24);
+  b = pb_model(&g);
+  assert_int_equal(load_bytes(&b, &m, &err), KAFU_NN_OK);
+  kafu_buf_free(&b);
+  kafu_nn_model_unref(m);
+}
+
+/* run a CumSum graph on x [rows, cols] (axis a constant, or an int32 input when
+ * axis_input) and return output 0 (malloc'd) */
+static float *cumsum(uint32_t rows, uint32_t cols, const float *x, int64_t axis, bool axis_input,
+                     const char *flag) {
+  static const char *in2[] = {"x", "axis", NULL}, *y[] = {"y", NULL};
+  const int64_t d[] = {rows, cols};
+  kafu_buf g = {0};
+  pb_node(&g, "CumSum", in2, y, flag, 1);
+  if (!axis_input) {
+    kafu_buf t = {0};
+    int32_t a = (int32_t)axis;
+    pb_int(&t, 2, KAFU_ONNX_INT32);
+    pb_str(&t, 8, "axis");
+    pb_bytes(&t, 9, &a, 4);
+    pb_msg(&g, 5, &t);
+  }
+  pb_value(&g, 11, "x", KAFU_ONNX_FLOAT, 2, d);
+  if (axis_input) pb_value(&g, 11, "axis", KAFU_ONNX_INT32, 0, NULL);
+  pb_value(&g, 12, "y", KAFU_ONNX_FLOAT, 2, d);
+  kafu_buf b = pb_model(&g);
+  kafu_nn_model *m = NULL;
+  kafu_err err;
+  if (load_bytes(&b, &m, &err)) fail_msg("CumSum model: %s", err.msg);
+  kafu_buf_free(&b);
+  kafu_nn_exec *e;
+  assert_int_equal(kafu_nn_exec_new(m, &e, &err), 0);
+  kafu_nn_tensor in = {.type = KAFU_NN_FP32,
+                       .rank = 2,
+                       .dims = {rows, cols},
+                       .data = (uint8_t *)x,
+                       .len = (size_t)rows * cols * 4};
+  assert_int_equal(kafu_nn_exec_set_input(e, 0, &in, &err), 0);
+  if (axis_input) {
+    int32_t a = (int32_t)axis;
+    kafu_nn_tensor ai = {.type = KAFU_NN_I32, .rank = 1, .dims = {1}, .data = (uint8_t *)&a, .len = 4};
+    assert_int_equal(kafu_nn_exec_set_input(e, 1, &ai, &err), 0);
+  }
+  if (kafu_nn_exec_compute(e, &err)) fail_msg("CumSum compute: %s", err.msg);
+  const kafu_nn_tensor *out;
+  assert_int_equal(kafu_nn_exec_get_output(e, 0, &out, &err), 0);
+  assert_int_equal(out->len, in.len);
+  float *r = malloc(out->len);
+  memcpy(r, out->data, out->len);
+  kafu_nn_exec_free(e);
+  kafu_nn_model_unref(m);
+  return r;
+}
+
+/* OpenCV 4.6's CumSum layer read and wrote past its tensors whenever a
+ * dimension after the axis was over 1 (a 1024x1024 input crashed the process);
+ * the shim's own layer computes it */
+static void test_cumsum(void **s) {
+  const uint32_t n = 1024;
+  float *ones = malloc((size_t)n * n * 4);
+  for (size_t i = 0; i < (size_t)n * n; i++) ones[i] = 1;
+  float *r = cumsum(n, n, ones, 0, false, NULL);
+  for (size_t i = 0; i < (size_t)n * n; i++)
+    if (r[i] != (float)(i / n + 1)) fail_msg("cumsum axis 0 [%zu] = %g", i, r[i]);
+  free(r);
+  free(ones);
+  /* [[1,2,3],[4,5,6]] along each axis, given as a constant or as an input, exclusive, reverse */
+  static const float x[] = {1, 2, 3, 4, 5, 6};
+  static const struct {
+    int64_t axis;
+    bool input;
+    const char *flag;
+    float want[6];
+  } cases[] = {
+      {0, false, NULL, {1, 2, 3, 5, 7, 9}},        {1, false, NULL, {1, 3, 6, 4, 9, 15}},
+      {-1, true, NULL, {1, 3, 6, 4, 9, 15}},       {0, true, NULL, {1, 2, 3, 5, 7, 9}},
+      {1, false, "exclusive", {0, 1, 3, 0, 4, 9}}, {1, false, "reverse", {6, 5, 3, 15, 11, 6}},
+      {0, true, "reverse", {5, 7, 9, 4, 5, 6}},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    r = cumsum(2, 3, x, cases[c].axis, cases[c].input, cases[c].flag);
+    for (int i = 0; i < 6; i++)
+      if (r[i] != cases[c].want[i])
+        fail_msg("cumsum case %zu [%d] = %g, want %g", c, i, r[i], cases[c].want[i]);
+    free(r);
+  }
+}
+
 /* ---- bad tensors ------------------------------------------------------------------------- */
 
 static void test_bad_tensors(void **s) {
@@ -608,6 +840,8 @@ int main(void) {
       cmocka_unit_test(test_bad_models),
       cmocka_unit_test(test_external_data_refused),
       cmocka_unit_test(test_unsupported_operator),
+      cmocka_unit_test(test_unused_outputs_only),
+      cmocka_unit_test(test_cumsum),
       cmocka_unit_test(test_bad_tensors),
       cmocka_unit_test(test_backend_runtime_error),
       cmocka_unit_test(test_onnx_tensor_decode),
