@@ -256,7 +256,7 @@ floor() {
 
 RAW=$OUT/links-rounds.csv
 FLOORCSV=$OUT/links-floor.csv
-echo "profile,rate_mbit,rtt_ms,round,workload,direction,variant,compression,runs,p50_ms,p99_ms,wire_bytes" > "$RAW"
+echo "profile,rate_mbit,rtt_ms,round,workload,direction,variant,compression,runs,p50_ms,p99_ms,wire_bytes,codecs" > "$RAW"
 echo "profile,rate_mbit,rtt_ms,round,workload,direction,codec,ms,wire_bytes,raw_bytes" > "$FLOORCSV"
 
 for w in $WORKLOADS; do
@@ -312,9 +312,15 @@ mig = [e for e in ev if e.get("type") == "migration"]
 def pct(v, q):
     v = sorted(v)
     return v[min(len(v) - 1, int(round(q * (len(v) - 1))))] if v else float("nan")
+def used(kind):
+    """the codecs the migrations used (compression: auto chooses per migration), e.g. "lz4:3 zstd-1:16" """
+    from collections import Counter
+    c = Counter(e.get("compression", "?") for e in mig if kind in (None, e["kind"]))
+    return " ".join("%s:%d" % kv for kv in sorted(c.items()))
 def row(direction, lat, wire):
-    print("%s,%s,%s,%d,%.3f,%.3f,%.0f" % (prefix, direction, comp, len(lat), statistics.median(lat) if lat else float("nan"),
-                                         pct(lat, 0.99), statistics.mean(wire) if wire else float("nan")))
+    print("%s,%s,%s,%d,%.3f,%.3f,%.0f,%s" % (prefix, direction, comp, len(lat), statistics.median(lat) if lat else float("nan"),
+                                            pct(lat, 0.99), statistics.mean(wire) if wire else float("nan"),
+                                            used(None if direction == "both" else direction)))
 if kind == "migration":
     lat = [float(l.split()[2]) for l in open(out) if l.startswith("lat_ms ")][1:]   # first hop: full image
     wire = [e["wire_bytes"] for e in mig if e["kind"] == "enter"][1:]

@@ -70,6 +70,7 @@ typedef struct kafu_rt_migration_stats {
   double unwind_ms, encode_ms, transfer_ms, decode_ms, restore_ms, rewind_ms;
   uint64_t raw_bytes, wire_bytes, memory_size;
   bool delta;
+  const char *compression; /* sender: "none", "lz4", "zstd", or auto's choice ("zstd-3"); NULL otherwise */
 } kafu_rt_migration_stats;
 
 typedef struct kafu_runtime_opts {
@@ -154,6 +155,12 @@ int kafu_runtime_send_estimate(kafu_runtime *rt, uint64_t receiver_image_id, uin
  * kafu_runtime_sent() confirms the receiver acknowledged. */
 int kafu_runtime_encode(kafu_runtime *rt, uint64_t receiver_image_id, kafu_snap_write_fn write, void *ctx,
                         kafu_snap_stats *stats, kafu_err *err);
+/* NODE mode, sender side: what a transfer of wire_bytes to node took, from
+ * the first byte sent to the answer (seconds), and the connection's round-trip
+ * time (0 = unknown). at_least: the encoder, not the link, was the bottleneck,
+ * so the link is at least that fast. `compression: auto` chooses from these. */
+void kafu_runtime_link_sample(kafu_runtime *rt, const char *node, uint64_t wire_bytes, double seconds,
+                              bool at_least, double rtt_seconds);
 /* The receiver acknowledged: drop the pending checkpoint; this node now holds
  * the image it sent (its new baseline; the caller says which process got it:
  * kafu_runtime_peer_holds_mine). transfer_ms is reported in events. */

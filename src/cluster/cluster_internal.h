@@ -133,6 +133,9 @@ typedef struct kafu_http_client {
 typedef long (*kafu_http_read_fn)(void *ctx, uint8_t *buf, size_t cap);
 
 void kafu_http_global_init(void);
+/* The kernel's smoothed round-trip time of the client's connection to its
+ * peer (seconds), 0 when there is none (TCP_INFO). */
+double kafu_http_client_rtt(kafu_http_client *c);
 int kafu_http_client_init(kafu_http_client *c, const char *host, uint16_t port, const char *token,
                           kafu_err *err);
 void kafu_http_client_free(kafu_http_client *c);
@@ -145,9 +148,13 @@ int kafu_http_get(kafu_http_client *c, const char *path, long timeout_ms, long *
                   kafu_err *err);
 int kafu_http_post(kafu_http_client *c, const char *path, const void *body, size_t len, long timeout_ms,
                    long *status, kafu_buf *resp, kafu_err *err);
-/* extra_header: one more "Name: value" header line, or NULL. */
+/* extra_header: one more "Name: value" header line, or NULL. expect: send
+ * "Expect: 100-continue" and the body only after the server's interim answer,
+ * so an early rejection costs a round trip instead of the upload (and an
+ * accepted body costs that round trip too); $KAFU_HTTP_EXPECT overrides. */
 int kafu_http_post_stream(kafu_http_client *c, const char *path, const char *extra_header,
-                          kafu_http_read_fn read, void *ctx, long *status, kafu_buf *resp, kafu_err *err);
+                          kafu_http_read_fn read, void *ctx, bool expect, long *status, kafu_buf *resp,
+                          kafu_err *err);
 /* The same with the whole body at hand (application/octet-stream, with a
  * length): no read callback, so no second thread is needed. */
 int kafu_http_post_octets(kafu_http_client *c, const char *path, const char *extra_header, const void *body,

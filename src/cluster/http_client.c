@@ -10,10 +10,13 @@
  * stalls.
  */
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "cluster_internal.h"
 
@@ -23,6 +26,16 @@
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static void global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 void kafu_http_global_init(void) { pthread_once(&g_once, global_init); }
+
+double kafu_http_client_rtt(kafu_http_client *c) {
+  curl_socket_t fd = CURL_SOCKET_BAD;
+  if (!c->curl || curl_easy_getinfo(c->curl, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
+    return 0;
+  struct tcp_info ti;
+  socklen_t len = sizeof ti;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) return 0;
+  return ti.tcpi_rtt / 1e6;
+}
 
 int kafu_http_client_init(kafu_http_client *c, const char *host, uint16_t port, const char *token,
                           kafu_err *err) {
@@ -62,6 +75,7 @@ typedef struct {
   const char *extra_header;
   const void *body;
   size_t len;
+  bool expect; /* "Expect: 100-continue" (streams that ask for it) */
 } reader;
 
 static size_t on_read(char *buf, size_t sz, size_t n, void *ctx) {
@@ -97,12 +111,13 @@ static int perform(kafu_http_client *c, const char *path, const void *body, size
     if (rd->fn) extra = curl_slist_append(extra, "Transfer-Encoding: chunked");
     /* A body of known size (a snapshot small enough to be encoded first) goes
      * without "Expect: 100-continue": waiting for the interim answer costs a
-     * round trip per migration, and an early rejection (409/401/...) comes
-     * after the server drained the body (http_server.c). A stream keeps
-     * libcurl's Expect: its size has no cap, and a rejection should not cost
-     * the whole upload. $KAFU_HTTP_EXPECT=1 / =0 forces it on / off. */
+     * round trip per migration (20 ms on a 20 ms link), and an early rejection
+     * (409/401/...) comes after the server drained the body (http_server.c).
+     * A stream asks for it when its caller says so (a snapshot too big to
+     * buffer: a rejection should not cost the whole upload).
+     * $KAFU_HTTP_EXPECT=1 / =0 forces it on / off. */
     int ex = kafu_tunables_get()->http_expect;
-    if (ex >= 0 ? ex == 0 : !rd->fn) extra = curl_slist_append(extra, "Expect:");
+    if (ex >= 0 ? ex == 0 : !rd->expect) extra = curl_slist_append(extra, "Expect:");
     if (rd->extra_header) extra = curl_slist_append(extra, rd->extra_header);
     hd = extra;
     curl_easy_setopt(h, CURLOPT_POST, 1L);
@@ -148,8 +163,9 @@ int kafu_http_post(kafu_http_client *c, const char *path, const void *body, size
 }
 
 int kafu_http_post_stream(kafu_http_client *c, const char *path, const char *extra_header,
-                          kafu_http_read_fn read, void *ctx, long *status, kafu_buf *resp, kafu_err *err) {
-  reader rd = {read, ctx, extra_header, NULL, 0};
+                          kafu_http_read_fn read, void *ctx, bool expect, long *status, kafu_buf *resp,
+                          kafu_err *err) {
+  reader rd = {read, ctx, extra_header, NULL, 0, expect};
   return perform(c, path, NULL, 0, &rd, 0, status, resp, err);
 }
 
@@ -161,6 +177,6 @@ int kafu_http_post_bin(kafu_http_client *c, const char *path, const void *body, 
 
 int kafu_http_post_octets(kafu_http_client *c, const char *path, const char *extra_header, const void *body,
                           size_t len, long *status, kafu_buf *resp, kafu_err *err) {
-  reader rd = {NULL, NULL, extra_header, body ? body : "", len};
+  reader rd = {NULL, NULL, extra_header, body ? body : "", len, false};
   return perform(c, path, NULL, 0, &rd, 0, status, resp, err);
 }

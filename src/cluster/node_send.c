@@ -38,6 +38,7 @@ typedef struct snap_pipe {
   bool rdone;         /* transfer ended: further writes are refused */
   bool write_refused; /* the encoder saw a refused write (its error is the transport's) */
   bool rwait, wwait;  /* reader (writer) sleeps on cv: wake it only when it has work */
+  bool wblocked;      /* the writer waited for room at least once: the link was the bottleneck */
   FILE *tee;          /* --save-snapshots */
 } snap_pipe;
 
@@ -53,7 +54,7 @@ static int pipe_push(snap_pipe *sp, const void *p, size_t n) {
   pthread_mutex_lock(&sp->mu);
   while (n) {
     while (sp->len == PIPE_CAP && !sp->rdone) {
-      sp->wwait = true;
+      sp->wwait = sp->wblocked = true;
       pthread_cond_wait(&sp->cv, &sp->mu);
     }
     sp->wwait = false;
@@ -111,6 +112,7 @@ static long pipe_read(void *ctx, uint8_t *out, size_t cap) {
 typedef struct xfer {
   kafu_http_client *cl;
   const char *header;
+  bool expect; /* Expect: 100-continue (a snapshot known too big to buffer) */
   snap_pipe *sp;
   long status;
   kafu_buf resp;
@@ -121,7 +123,8 @@ typedef struct xfer {
 static void *xfer_main(void *arg) {
   xfer *x = arg;
   x->rc =
-      kafu_http_post_stream(x->cl, "/migrate", x->header, pipe_read, x->sp, &x->status, &x->resp, &x->err);
+      kafu_http_post_stream(x->cl, "/migrate", x->header, pipe_read, x->sp, x->expect, &x->status, &x->resp,
+                            &x->err);
   pthread_mutex_lock(&x->sp->mu);
   x->sp->rdone = true;
   pthread_cond_broadcast(&x->sp->cv);
@@ -191,9 +194,9 @@ static int start_stream(send_ctx *sc) {
 
 static int send_write(void *ctx, const void *p, size_t n) {
   send_ctx *sc = ctx;
+  if (!sc->t_first) sc->t_first = kafu_now_ns();
   if (!sc->streaming) {
     uint64_t now = kafu_now_ns();
-    if (!sc->t_first) sc->t_first = now;
     bool slow = now - sc->t_first > SEND_PROBE_NS && sc->buf->len < (now - sc->t_first) * sc->rate;
     if (!slow && sc->buf->len + n <= sc->cap) {
       tee_write(&sc->sp, p, n);
@@ -232,6 +235,10 @@ static attempt_result send_once(kafu_node *n, kafu_http_client *cl, const char *
   kafu_err xerr = {0};
   if (kafu_runtime_send_estimate(n->rt, receiver_id, &raw, &xerr) == 0 && raw + (1u << 20) > sc.cap)
     sc.cap = 0;
+  /* only those ask first (Expect: 100-continue): a stream that starts because
+   * the encoder is slow (compression on a slow link) carries little, and the
+   * round trip would cost more than a rejected upload */
+  x->expect = !sc.cap;
   if (!sc.cap && start_stream(&sc)) {
     kafu_err_set(err, KAFU_EIO, "cannot start the transfer thread");
     ar = ATTEMPT_FATAL;
@@ -253,9 +260,16 @@ static attempt_result send_once(kafu_node *n, kafu_http_client *cl, const char *
     ar = ATTEMPT_FATAL;
     goto out;
   } else if (!erc) {
+    sc.t_first = kafu_now_ns(); /* the wire's part starts now */
     x->rc = kafu_http_post_octets(cl, "/migrate", header, sc.buf->data, sc.buf->len, &x->status, &x->resp,
                                   &x->err);
   }
+  /* what the link did, for compression: auto: a streamed snapshot whose
+   * encoder never waited for the link only shows that the link is at least
+   * that fast */
+  if (!erc && x->rc >= 0 && x->status == 200 && sc.t_first)
+    kafu_runtime_link_sample(n->rt, target, stats->wire_bytes, kafu_ms_since(sc.t_first) / 1e3,
+                             sc.streaming && !sp->wblocked, kafu_http_client_rtt(cl));
 
   char body[600] = "";
   if (x->resp.len)

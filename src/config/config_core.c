@@ -142,6 +142,8 @@ const char *kafu_compression_name(kafu_compression v) {
       return "lz4";
     case KAFU_COMPRESSION_ZSTD:
       return "zstd";
+    case KAFU_COMPRESSION_AUTO:
+      return "auto";
   }
   return "?";
 }

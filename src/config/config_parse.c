@@ -716,7 +716,7 @@ static int parse_cluster(parser *p, const yaml_node_t *ckey, const yaml_node_t *
     }
     c->migration.compression = mem_comp ? KAFU_COMPRESSION_LZ4 : KAFU_COMPRESSION_NONE;
     if (m[2].key) {
-      static const char *const names[] = {"none", "lz4", "zstd", NULL};
+      static const char *const names[] = {"none", "lz4", "zstd", "auto", NULL};
       int e;
       if ((rc = get_enum(p, m[2].key, m[2].val, "cluster.migration.compression", names, &e)) < 0) return rc;
       if (mc && ((!mem_comp && e != KAFU_COMPRESSION_NONE) || (mem_comp && e == KAFU_COMPRESSION_NONE)))

@@ -42,6 +42,7 @@ void rt_event_migration(kafu_runtime *rt, const char *from, const char *to, uint
         ",\"delta\":%s",
         st->unwind_ms, st->encode_ms, st->transfer_ms, st->decode_ms, st->restore_ms, st->rewind_ms,
         st->raw_bytes, st->wire_bytes, st->memory_size, st->delta ? "true" : "false");
+  if (st && st->compression) fprintf(rt->o.events, ",\"compression\":\"%s\"", st->compression);
   event_end(rt);
 }
 

@@ -227,6 +227,7 @@ void kafu_runtime_free(kafu_runtime *rt) {
   kafu_mem_delta_free(&rt->send.delta);
   kafu_mem_delta_free(&rt->send.peer_delta);
   for (size_t i = 0; rt->peers && i < rt->cfg->nnodes; i++) kafu_mem_image_free(&rt->peers[i].img);
+  free(rt->codec.sample_bits);
   free(rt->peers);
   rt_dirty_close(rt);
   if (rt->inst) kafu_instance_free(rt->inst);

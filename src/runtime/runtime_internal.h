@@ -94,11 +94,33 @@ typedef struct rt_nn_sent {
 typedef struct rt_peer {
   uint64_t id;   /* the image it holds; 0 = unknown */
   bool believed; /* false: id is not to be trusted any more (see kafu_runtime_peer_unknown) */
+  double bw, rtt; /* the link to it: throughput (bytes/s, 0 = unknown), round trip (s) (codec.c) */
   /* page hashes of image id (its id field 0 when not kept). Two-node clusters
    * keep none: there the peer always holds the image this node held last,
    * which the delta of every send is made against anyway. */
   kafu_mem_image img;
 } rt_peer;
+
+/* `compression: auto` (codec.c): the candidates, and what is known of each on
+ * this program's pages. */
+#define RT_NCODECS 4
+typedef struct rt_codec_candidate {
+  kafu_snap_comp comp;
+  int level;
+  const char *name;
+  double decode_bps;        /* assumed decode speed, raw bytes/s (0: none) */
+  double guess_ns_per_page; /* encode cost assumed before the first sample */
+} rt_codec_candidate;
+extern const rt_codec_candidate rt_codecs[RT_NCODECS];
+typedef struct rt_codec_est {
+  double ratio;       /* wire / raw bytes of the memory; 0 = not measured */
+  double ns_per_page; /* encode time per 4 KiB page; 0 = not measured */
+} rt_codec_est;
+typedef struct rt_codec {
+  rt_codec_est est[RT_NCODECS];
+  uint64_t *sample_bits; /* the sample's page bitmap (reused) */
+  uint64_t sample_cap;   /* words */
+} rt_codec;
 
 /* NODE mode sender (send.c). */
 typedef struct rt_send {
@@ -111,6 +133,8 @@ typedef struct rt_send {
   double refresh_ms;    /* image update done ahead of encoding (kafu_runtime_send_estimate) */
   double encode_ms;
   kafu_snap_stats stats; /* of the last encode */
+  const char *codec;     /* what the last encode used ("lz4", "zstd-1", ...) */
+  int codec_k;           /* compression: auto: its rt_codecs index; -1 = a fixed codec */
 } rt_send;
 
 /* NODE mode receiver (receive.c). */
@@ -253,6 +277,7 @@ struct kafu_runtime {
   rt_peer *peers;       /* per config node (NODE mode; NULL otherwise) */
 
   rt_send send;
+  rt_codec codec;
   rt_recv recv;
   rt_dirty dirty;
   rt_stats stats;
@@ -334,6 +359,19 @@ int rt_verify_hop(kafu_runtime *rt, kafu_err *err);
 /* This node's image is now what node holds (after a send to it or a receive
  * from it). A copy of the page hashes; failures only lose the knowledge. */
 void rt_peer_learn(kafu_runtime *rt, const char *node);
+
+/* ---- codec.c -------------------------------------------------------------------------- */
+
+/* `compression: auto`: the candidate (rt_codecs index) that sends what plan
+ * carries to target fastest, sampling codecs on the way when it is cheap. */
+int rt_codec_choose(kafu_runtime *rt, const char *target, const kafu_snap_mem_plan *plan);
+/* A snapshot was encoded with candidate k: its exact ratio. */
+void rt_codec_learn(kafu_runtime *rt, int k, const kafu_snap_stats *st);
+/* The candidate predicted to move raw bytes fastest over a link of bw bytes/s
+ * given the estimates (0 = none; codecs never measured are not considered). */
+int rt_codec_best(const rt_codec_est est[RT_NCODECS], double raw, double bw);
+/* Fold one transfer into what is known of a link (kafu_runtime_link_sample). */
+void rt_link_observe(rt_peer *p, uint64_t wire_bytes, double seconds, bool at_least, double rtt_seconds);
 
 /* ---- receive.c ------------------------------------------------------------------------ */
 

@@ -115,8 +115,19 @@ int kafu_runtime_encode(kafu_runtime *rt, uint64_t receiver_image_id, kafu_snap_
   set_identity(rt, &s);
   kafu_snap_encode_opts eo;
   encode_opts(rt, receiver_image_id, &eo);
+  int k = -1; /* compression: auto's choice */
+  if (rt->cfg->migration.compression == KAFU_COMPRESSION_AUTO) {
+    kafu_snap_mem_plan plan;
+    kafu_snap_plan_memory(&eo, &rt->image, &plan);
+    k = rt_codec_choose(rt, rt->pend.target, &plan);
+    eo.compression = rt_codecs[k].comp;
+    eo.level = rt_codecs[k].level;
+  }
   int rc = kafu_snap_encode(&s, &eo, write, ctx, &rt->send.stats, err);
   rt->send.encode_ms = kafu_ms_since(t0);
+  rt->send.codec = k >= 0 ? rt_codecs[k].name : kafu_snap_comp_name(eo.compression);
+  rt->send.codec_k = k;
+  if (!rc && k >= 0) rt_codec_learn(rt, k, &rt->send.stats);
   if (stats) *stats = rt->send.stats;
   return rc;
 }
@@ -128,6 +139,7 @@ void kafu_runtime_sent(kafu_runtime *rt, double transfer_ms) {
   st.wire_bytes = rt->send.stats.wire_bytes;
   st.memory_size = rt->send.stats.memory_size;
   st.delta = rt->send.stats.delta;
+  st.compression = rt->send.codec;
   rt->stats.last = st;
   rt->stats.last_rewind_pending = false;
   rt_event_migration(rt, rt->self, rt->pend.target, rt->pend.fn, rt->pend.kind, &st);

@@ -4,7 +4,8 @@
 # same program built natively, and the migration count must be what the
 # program itself computes. Run with delta transfers (the topology where a
 # "delta against some baseline" goes wrong) for two seeds, then with full
-# transfers, and check both delta and full snapshots were used.
+# transfers, and check both delta and full snapshots were used; then with
+# compression: auto.
 source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 build walk3
 cc -O2 -I"$KAFU_SRC/include" "$PROGS/walk3.c" -o "$T/walk3-native" || fail "native build of walk3.c"
@@ -34,4 +35,10 @@ grep -q '"delta":true' "$T/delta1.jsonl" "$T/delta7.jsonl" || fail "no delta tra
 grep -q '"delta":false' "$T/delta1.jsonl" || fail "no full transfer in the walk (3 nodes need some)"
 run_walk full 12 3 "  migration:" "    memory_migration: full" "    memory_compression: false"
 grep -q '"delta":true' "$T/full.jsonl" && fail "memory_migration: full sent a delta"
-ok "three-node walks"
+# compression: auto picks a codec per migration; every snapshot still arrives intact
+run_walk auto 14 9 "  migration:" "    compression: auto"
+codecs=$(grep -o '"compression":"[^"]*"' "$T/auto.jsonl" | sort -u | cut -d'"' -f4 | tr '\n' ' ')
+[ "$(grep -c '"type":"migration"' "$T/auto.jsonl")" = "$(grep -c '"compression":"' "$T/auto.jsonl")" ] ||
+  fail "auto: a migration event without the codec it used"
+for c in $codecs; do case "$c" in none | lz4 | zstd-1 | zstd-3) ;; *) fail "auto: unknown codec '$c'" ;; esac; done
+ok "three-node walks (compression: auto used: $codecs)"

@@ -350,7 +350,7 @@ static void test_http_stream(void **state) {
   long st = 0;
   kafu_buf b = {0};
   gen g = {.total = 64ull << 20};
-  assert_int_equal(kafu_http_post_stream(&f->cl, "/stream", NULL, gen_read, &g, &st, &b, &err), 0);
+  assert_int_equal(kafu_http_post_stream(&f->cl, "/stream", NULL, gen_read, &g, true, &st, &b, &err), 0);
   assert_int_equal(st, 200);
   pthread_mutex_lock(&f->st.mu);
   assert_int_equal(f->st.streamed, g.total);
@@ -369,20 +369,20 @@ static void test_http_stream_reject(void **state) {
   kafu_buf b = {0};
   /* early: the answer comes before the body (Expect: 100-continue) */
   gen g = {.total = 8u << 20};
-  assert_int_equal(kafu_http_post_stream(&f->cl, "/busy", NULL, gen_read, &g, &st, &b, &err), 0);
+  assert_int_equal(kafu_http_post_stream(&f->cl, "/busy", NULL, gen_read, &g, true, &st, &b, &err), 0);
   assert_int_equal(st, 409);
   assert_true(g.sent < g.total);
   /* late: the handler rejects midway; the rest is drained and a clean 400 comes back */
   f->st.reject_after = 1 << 20;
   gen g2 = {.total = 8u << 20};
   b.len = 0;
-  assert_int_equal(kafu_http_post_stream(&f->cl, "/stream", NULL, gen_read, &g2, &st, &b, &err), 0);
+  assert_int_equal(kafu_http_post_stream(&f->cl, "/stream", NULL, gen_read, &g2, true, &st, &b, &err), 0);
   assert_int_equal(st, 400);
   assert_int_equal(g2.sent, g2.total);
   f->st.reject_after = 0;
   /* the client gives up midway: the server sees an aborted request */
   gen g3 = {.total = 8u << 20, .fail_at = 1 << 20};
-  assert_true(kafu_http_post_stream(&f->cl, "/stream", NULL, gen_read, &g3, &st, &b, &err) < 0);
+  assert_true(kafu_http_post_stream(&f->cl, "/stream", NULL, gen_read, &g3, true, &st, &b, &err) < 0);
   for (int i = 0; i < 200; i++) {
     pthread_mutex_lock(&f->st.mu);
     int a = f->st.aborted;
@@ -419,7 +419,7 @@ static void test_http_early_answer_no_expect(void **state) {
   for (int i = 0; i < 10; i++) {
     gen g = {.total = 8u << 20};
     b.len = 0;
-    int rc = kafu_http_post_stream(&f->cl, "/busy", NULL, gen_read, &g, &st, &b, &err);
+    int rc = kafu_http_post_stream(&f->cl, "/busy", NULL, gen_read, &g, true, &st, &b, &err);
     if (rc) fail_msg("attempt %d: %s", i, err.msg);
     assert_int_equal(st, 409);
     assert_non_null(strstr(kafu_buf_cstr(&b), "busy"));
@@ -442,9 +442,17 @@ static void test_http_early_answer_no_expect(void **state) {
   free(p);
   for (int i = 0; i < 5; i++) {
     gen g = {.total = 8u << 20};
-    assert_int_equal(kafu_http_post_stream(&f->cl, "/busy", NULL, gen_read, &g, &st, &b, &err), 0);
+    assert_int_equal(kafu_http_post_stream(&f->cl, "/busy", NULL, gen_read, &g, true, &st, &b, &err), 0);
     assert_int_equal(st, 409);
     assert_true(g.sent < g.total);
+  }
+  /* a stream that does not ask first uploads its body (the server drains it)
+   * and still gets the early answer intact */
+  for (int i = 0; i < 3; i++) {
+    gen g = {.total = 2u << 20};
+    assert_int_equal(kafu_http_post_stream(&f->cl, "/busy", NULL, gen_read, &g, false, &st, &b, &err), 0);
+    assert_int_equal(st, 409);
+    assert_true(g.sent == g.total);
   }
   kafu_buf_free(&b);
 }

@@ -137,7 +137,8 @@ static const bad bads[] = {
      "kafu-config.yaml:10:5: cluster.migration.memory_migration: must be one of delta, full; got "
      "\"partial\""},
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  migration:\n    compression: lz5\n",
-     "kafu-config.yaml:10:5: cluster.migration.compression: must be one of none, lz4, zstd; got \"lz5\" (did "
+     "kafu-config.yaml:10:5: cluster.migration.compression: must be one of none, lz4, zstd, auto; got \"lz5\" "
+     "(did "
      "you "
      "mean `lz4`?)"},
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  migration:\n    memory_compression: yes\n",
@@ -443,6 +444,8 @@ static void test_compression_matrix(void **s) {
       {"compression: none", KAFU_COMPRESSION_NONE},
       {"memory_compression: false\n    compression: none", KAFU_COMPRESSION_NONE},
       {"memory_compression: true\n    compression: zstd", KAFU_COMPRESSION_ZSTD},
+      {"compression: auto", KAFU_COMPRESSION_AUTO},
+      {"memory_compression: true\n    compression: auto", KAFU_COMPRESSION_AUTO},
       {"delta_compression: false", KAFU_COMPRESSION_NONE},  /* the original's alias */
       {"memroy_compression: false", KAFU_COMPRESSION_NONE}, /* the original's typo alias */
   };
@@ -755,6 +758,7 @@ static void test_names(void **s) {
   assert_string_equal(kafu_compression_name(KAFU_COMPRESSION_NONE), "none");
   assert_string_equal(kafu_compression_name(KAFU_COMPRESSION_LZ4), "lz4");
   assert_string_equal(kafu_compression_name(KAFU_COMPRESSION_ZSTD), "zstd");
+  assert_string_equal(kafu_compression_name(KAFU_COMPRESSION_AUTO), "auto");
   assert_string_equal(kafu_memory_migration_name(KAFU_MEMORY_MIGRATION_FULL), "full");
   assert_string_equal(kafu_memory_migration_name(KAFU_MEMORY_MIGRATION_DELTA), "delta");
   assert_string_equal(kafu_on_coordinator_lost_name(KAFU_ON_COORDINATOR_LOST_IGNORE), "ignore");

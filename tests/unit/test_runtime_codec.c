@@ -1,0 +1,92 @@
+/* test_runtime_codec.c — `compression: auto` (src/runtime/codec.c): the
+ * choice follows the link and the data, and what a transfer says about the
+ * link is folded in the right way. White-box: the decision and the link
+ * estimate are pure functions of runtime_internal.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "runtime/runtime_internal.h"
+
+/* Per-page costs and ratios of the order measured on this machine for the
+ * image pipeline's frames (compressible) and for random pages. */
+static void frames(rt_codec_est est[RT_NCODECS]) {
+  memset(est, 0, sizeof(rt_codec_est) * RT_NCODECS);
+  est[1] = (rt_codec_est){0.15, 2500}; /* lz4 */
+  est[2] = (rt_codec_est){0.11, 5000}; /* zstd-1 */
+  est[3] = (rt_codec_est){0.10, 7000}; /* zstd-3 */
+}
+static void random_pages(rt_codec_est est[RT_NCODECS]) {
+  memset(est, 0, sizeof(rt_codec_est) * RT_NCODECS);
+  est[1] = (rt_codec_est){1.0, 400};
+  est[2] = (rt_codec_est){1.0, 3000};
+  est[3] = (rt_codec_est){1.0, 4000};
+}
+
+static const char *pick(const rt_codec_est *est, double raw, double bw) {
+  return rt_codecs[rt_codec_best(est, raw, bw)].name;
+}
+
+static void test_choice_follows_the_link(void **s) {
+  (void)s;
+  rt_codec_est est[RT_NCODECS];
+  frames(est);
+  double R = 2e6;                                      /* a 2 MB delta */
+  assert_string_equal(pick(est, R, 3e9), "none");      /* loopback */
+  assert_string_equal(pick(est, R, 125e6), "lz4");     /* 1 Gbit/s */
+  assert_string_equal(pick(est, R, 6.25e6), "zstd-3"); /* 50 Mbit/s */
+  /* the slower the link, the more (never less) compression */
+  int prev = 0;
+  for (double bw = 1e10; bw > 1e5; bw /= 2) {
+    int k = rt_codec_best(est, R, bw);
+    assert_true(k >= prev);
+    prev = k;
+  }
+}
+
+static void test_choice_follows_the_data(void **s) {
+  (void)s;
+  rt_codec_est est[RT_NCODECS];
+  random_pages(est); /* nothing to gain: never compress */
+  for (double bw = 1e10; bw > 1e5; bw /= 4) assert_string_equal(pick(est, 4e6, bw), "none");
+  /* codecs never measured are not chosen, whatever the link */
+  memset(est, 0, sizeof est);
+  assert_string_equal(pick(est, 4e6, 1e6), "none");
+  /* nothing to send, or the link unknown: none (the caller picks LZ4 for an unknown link) */
+  frames(est);
+  assert_string_equal(pick(est, 0, 1e6), "none");
+  assert_string_equal(pick(est, 4e6, 0), "none");
+}
+
+static void test_link_observe(void **s) {
+  (void)s;
+  rt_peer p = {0};
+  rt_link_observe(&p, 10000, 0.01, false, 0.002); /* small: only the round trip */
+  assert_true(p.bw == 0 && p.rtt == 0.002);
+  rt_link_observe(&p, 1000000, 0.022, false, 0.005); /* rtt keeps the least seen */
+  assert_true(p.rtt == 0.002);
+  assert_true(p.bw > 49e6 && p.bw < 51e6); /* 1 MB in 20 ms after the round trip */
+  double bw = p.bw;
+  rt_link_observe(&p, 1000000, 1.0, true, 0); /* encoder-bound: says "at least 1 MB/s" */
+  assert_true(p.bw == bw);
+  rt_link_observe(&p, 1000000, 0.0102, true, 0); /* at least ~100 MB/s: raises */
+  assert_true(p.bw > 90e6);
+  bw = p.bw;
+  rt_link_observe(&p, 1000000, 0.102, false, 0); /* a real measurement of ~10 MB/s moves it down */
+  assert_true(p.bw < bw && p.bw > 10e6);
+  bw = p.bw;
+  rt_link_observe(&p, 1000000, 0, false, 0); /* nonsense is ignored */
+  assert_true(p.bw == bw);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_choice_follows_the_link),
+      cmocka_unit_test(test_choice_follows_the_data),
+      cmocka_unit_test(test_link_observe),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
