@@ -122,9 +122,8 @@ typedef struct xfer {
 
 static void *xfer_main(void *arg) {
   xfer *x = arg;
-  x->rc =
-      kafu_http_post_stream(x->cl, "/migrate", x->header, pipe_read, x->sp, x->expect, &x->status, &x->resp,
-                            &x->err);
+  x->rc = kafu_http_post_stream(x->cl, "/migrate", x->header, pipe_read, x->sp, x->expect, &x->status,
+                                &x->resp, &x->err);
   pthread_mutex_lock(&x->sp->mu);
   x->sp->rdone = true;
   pthread_cond_broadcast(&x->sp->cv);

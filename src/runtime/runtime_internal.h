@@ -92,8 +92,8 @@ typedef struct rt_nn_sent {
 /* What this node knows about the image one peer holds (NODE mode, per config
  * node; send.c and receive.c record it, send.c makes deltas against it). */
 typedef struct rt_peer {
-  uint64_t id;   /* the image it holds; 0 = unknown */
-  bool believed; /* false: id is not to be trusted any more (see kafu_runtime_peer_unknown) */
+  uint64_t id;    /* the image it holds; 0 = unknown */
+  bool believed;  /* false: id is not to be trusted any more (see kafu_runtime_peer_unknown) */
   double bw, rtt; /* the link to it: throughput (bytes/s, 0 = unknown), round trip (s) (codec.c) */
   /* page hashes of image id (its id field 0 when not kept). Two-node clusters
    * keep none: there the peer always holds the image this node held last,
@@ -129,8 +129,8 @@ typedef struct rt_send {
    * that one rather than the image this node held last; computed once per
    * checkpoint and receiver image */
   kafu_mem_delta peer_delta;
-  bool image_fresh;     /* rt->image describes the pending checkpoint's memory */
-  double refresh_ms;    /* image update done ahead of encoding (kafu_runtime_send_estimate) */
+  bool image_fresh;  /* rt->image describes the pending checkpoint's memory */
+  double refresh_ms; /* image update done ahead of encoding (kafu_runtime_send_estimate) */
   double encode_ms;
   kafu_snap_stats stats; /* of the last encode */
   const char *codec;     /* what the last encode used ("lz4", "zstd-1", ...) */

@@ -137,7 +137,8 @@ static const bad bads[] = {
      "kafu-config.yaml:10:5: cluster.migration.memory_migration: must be one of delta, full; got "
      "\"partial\""},
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  migration:\n    compression: lz5\n",
-     "kafu-config.yaml:10:5: cluster.migration.compression: must be one of none, lz4, zstd, auto; got \"lz5\" "
+     "kafu-config.yaml:10:5: cluster.migration.compression: must be one of none, lz4, zstd, auto; got "
+     "\"lz5\" "
      "(did "
      "you "
      "mean `lz4`?)"},
