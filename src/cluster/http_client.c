@@ -171,7 +171,7 @@ int kafu_http_post_stream(kafu_http_client *c, const char *path, const char *ext
 
 int kafu_http_post_bin(kafu_http_client *c, const char *path, const void *body, size_t len, long timeout_ms,
                        long *status, kafu_buf *resp, kafu_err *err) {
-  reader rd = {NULL, NULL, NULL, body ? body : "", len};
+  reader rd = {NULL, NULL, NULL, body ? body : "", len, false};
   return perform(c, path, NULL, 0, &rd, timeout_ms, status, resp, err);
 }
 
