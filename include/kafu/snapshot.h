@@ -322,7 +322,24 @@ typedef struct kafu_snap_decoder_opts {
    * E.g. to make exactly those pages writable in as few calls as possible. */
   void (*on_runs)(void *ctx, const uint32_t *runs, uint32_t n);
   void *on_runs_ctx;
+  /* Optional: where the copies memory_undo needs are kept, reused by the next
+   * decoder given the same area instead of a fresh mapping per decode (a
+   * fresh one costs a page fault per copied page and an unmap). A decoder that
+   * finds the area in use by another maps its own. Not thread-safe: decoders
+   * sharing an area are created and freed by one thread. The owner frees it
+   * with kafu_snap_undo_area_free. */
+  struct kafu_snap_undo_area *undo_area;
 } kafu_snap_decoder_opts;
+
+/* A reusable undo mapping (opts.undo_area): {0} is an empty one. Up to
+ * KAFU_SNAP_UNDO_KEEP pages of it stay resident between decodes. */
+typedef struct kafu_snap_undo_area {
+  uint8_t *p;
+  uint64_t pages; /* mapped */
+  bool busy;      /* a live decoder uses it */
+} kafu_snap_undo_area;
+#define KAFU_SNAP_UNDO_KEEP 2048 /* 8 MiB */
+void kafu_snap_undo_area_free(kafu_snap_undo_area *a);
 
 /* opts is copied (the pointers it holds must outlive the decoder). */
 int kafu_snap_decoder_new(kafu_snap_decoder **out, const kafu_snap_decoder_opts *opts, kafu_err *err);

@@ -81,7 +81,9 @@ int rt_new_decoder(kafu_runtime *rt, kafu_mem_image *held, kafu_snap_decoder **o
                               .memory_ctx = rt,
                               .held = held,
                               .on_runs = rt_dirty_on_runs,
-                              .on_runs_ctx = rt};
+                              .on_runs_ctx = rt,
+                              /* only receives have a held image: one at a time */
+                              .undo_area = held ? &rt->recv.undo : NULL};
   return kafu_snap_decoder_new(out, &d, err);
 }
 

@@ -223,6 +223,7 @@ void kafu_runtime_free(kafu_runtime *rt) {
   rt_stack_clear(&rt->stack);
   free(rt->stack.frames);
   if (rt->recv.have) kafu_snapshot_clear(&rt->recv.snap);
+  kafu_snap_undo_area_free(&rt->recv.undo);
   kafu_mem_image_free(&rt->image);
   kafu_mem_delta_free(&rt->send.delta);
   kafu_mem_delta_free(&rt->send.peer_delta);

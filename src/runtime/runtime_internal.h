@@ -149,6 +149,7 @@ typedef struct rt_recv {
   /* memory as the decoder found it, to shrink back to if the snapshot is refused */
   uint32_t pages_before;
   bool grown;
+  kafu_snap_undo_area undo; /* the decoders' undo copies, kept between receives */
 } rt_recv;
 
 /* Dirty-page tracking, NODE mode (dirty_policy.c). */

@@ -112,10 +112,11 @@ struct kafu_snap_decoder {
   bool image_verified;
 
   /* undo (opts.memory_undo): the held image's pages this decode overwrote */
-  uint64_t undo_pages;  /* pages [0, undo_pages) are kept before being overwritten */
-  uint8_t *undo;        /* their copies, in run order (reserved lazily, undo_pages pages) */
-  uint64_t undo_used;   /* pages copied */
-  uint32_t *undo_runs;  /* (first, n) of each copied run */
+  uint64_t undo_pages; /* pages [0, undo_pages) are kept before being overwritten */
+  uint8_t *undo;       /* their copies, in run order (reserved lazily, undo_pages pages) */
+  uint64_t undo_used;  /* pages copied */
+  uint64_t undo_high;  /* most pages ever copied (what is resident in the undo mapping) */
+  uint32_t *undo_runs; /* (first, n) of each copied run */
   size_t undo_nruns, undo_runs_cap;
   kafu_mem_image held_before; /* held as it was, for an undo after finish() */
   bool swapped;               /* finish() installed the new image in held */
@@ -211,10 +212,23 @@ int kafu_snap_decoder_new(kafu_snap_decoder **out, const kafu_snap_decoder_opts 
   return 0;
 }
 
+void kafu_snap_undo_area_free(kafu_snap_undo_area *a) {
+  if (a && a->p) munmap(a->p, a->pages * KAFU_SNAP_PAGE);
+  if (a) a->p = NULL, a->pages = 0;
+}
+
 void kafu_snap_decoder_free(kafu_snap_decoder *d) {
   if (!d) return;
   if (!d->finished) discard(d);
-  if (d->undo) munmap(d->undo, d->undo_pages * KAFU_SNAP_PAGE);
+  if (d->undo && d->o.undo_area && d->undo == d->o.undo_area->p) {
+    /* kept for the next decode; what a big one made resident goes back */
+    if (d->undo_high > KAFU_SNAP_UNDO_KEEP)
+      madvise(d->undo + (size_t)KAFU_SNAP_UNDO_KEEP * KAFU_SNAP_PAGE,
+              (size_t)(d->undo_high - KAFU_SNAP_UNDO_KEEP) * KAFU_SNAP_PAGE, MADV_DONTNEED);
+    d->o.undo_area->busy = false;
+  } else if (d->undo) {
+    munmap(d->undo, d->undo_pages * KAFU_SNAP_PAGE);
+  }
   free(d->undo_runs);
   kafu_snapshot_clear(&d->snap);
   XXH3_freeState(d->xs);
@@ -692,10 +706,25 @@ static int keep_old_pages(kafu_snap_decoder *d) {
     if (first >= d->undo_pages) break; /* runs ascend */
     if (n > d->undo_pages - first) n = d->undo_pages - first;
     if (!d->undo) {
-      void *p = mmap(NULL, d->undo_pages * KAFU_SNAP_PAGE, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-      if (p == MAP_FAILED) return fail(d, KAFU_ENOMEM, "out of memory for the undo copy of the held image");
-      d->undo = p;
+      kafu_snap_undo_area *a = d->o.undo_area;
+      if (a && a->busy) a = d->o.undo_area = NULL; /* another decoder's */
+      if (a) a->busy = true;
+      if (a && a->p && a->pages >= d->undo_pages) {
+        d->undo = a->p;
+      } else {
+        void *p = mmap(NULL, d->undo_pages * KAFU_SNAP_PAGE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED) {
+          if (a) a->busy = false;
+          d->o.undo_area = NULL;
+          return fail(d, KAFU_ENOMEM, "out of memory for the undo copy of the held image");
+        }
+        d->undo = p;
+        if (a) {
+          kafu_snap_undo_area_free(a);
+          a->p = p, a->pages = d->undo_pages;
+        }
+      }
     }
     if (d->undo_nruns == d->undo_runs_cap) {
       size_t cap = d->undo_runs_cap ? 2 * d->undo_runs_cap : 64;
@@ -708,6 +737,7 @@ static int keep_old_pages(kafu_snap_decoder *d) {
     d->undo_runs[2 * d->undo_nruns + 1] = (uint32_t)n;
     d->undo_nruns++;
     d->undo_used += n;
+    if (d->undo_used > d->undo_high) d->undo_high = d->undo_used;
   }
   return 0;
 }

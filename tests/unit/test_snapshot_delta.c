@@ -189,6 +189,86 @@ static void free_nodes(node *nodes, int n) {
   for (int i = 0; i < n; i++) free(nodes[i].mem), kafu_mem_image_free(&nodes[i].img);
 }
 
+static void no_shrink(void *ctx) { (void)ctx; /* memory never grows in test_undo_area_reused */ }
+
+/* A's memory as a delta against what B holds (B's image), into b. */
+static void encode_delta(node *a, const node *b, kafu_mem_delta *dl, kafu_buf *out) {
+  kafu_err e;
+  if (kafu_mem_image_update(&a->img, a->mem, a->size, NULL, dl, &e)) fail_msg("update: %s", e.msg);
+  kafu_mem_delta pd = {0};
+  if (kafu_mem_delta_between(&b->img, &a->img, &pd, &e)) fail_msg("delta between: %s", e.msg);
+  kafu_snapshot s = {.target_node = "to", .source_node = "from", .memory = a->mem, .memory_size = a->size};
+  memcpy(s.module_sha256, module, 32);
+  kafu_snap_encode_opts o = {
+      .compression = KAFU_SNAP_COMP_LZ4, .image = &a->img, .delta = &pd, .receiver_image_id = b->img.id};
+  kafu_snap_stats st;
+  out->len = 0;
+  if (kafu_snap_encode_buf(&s, &o, out, &st, &e)) fail_msg("encode: %s", e.msg);
+  assert_true(st.delta && st.pages > 0);
+  kafu_mem_delta_free(&pd);
+}
+
+/* The receiver's undo copies live in one mapping reused decode after decode
+ * (opts.undo_area): refused and broken-off deltas still put back exactly the
+ * pages they overwrote, whatever an earlier decode left in the mapping, and a
+ * second live decoder never shares it. */
+static void test_undo_area_reused(void **st_) {
+  (void)st_;
+  node n[2];
+  uint64_t size = 16 * 65536;
+  init_nodes(n, 2, size);
+  kafu_mem_delta dl = {0};
+  hop_result r = hop(&n[0], &n[1], 0, NULL, &dl, false); /* B gets A's image in full */
+  assert_int_equal(r.rc, 0);
+  kafu_snap_undo_area area = {0};
+  kafu_snap_decoder_opts o = {.expected_module_sha256 = module,
+                              .memory = grow_cb,
+                              .memory_undo = no_shrink,
+                              .memory_ctx = &n[1],
+                              .held = &n[1].img,
+                              .undo_area = &area};
+  uint8_t *before = malloc(size);
+  kafu_buf b = {0};
+  kafu_err e;
+  int applied = 0, undone = 0;
+  for (int i = 0; i < 24; i++) {
+    uint64_t hint[16 * 65536 / 4096 / 64 + 1] = {0};
+    run_program(&n[0], hint, size);
+    encode_delta(&n[0], &n[1], &dl, &b);
+    memcpy(before, n[1].mem, size);
+    uint64_t held = n[1].img.id;
+    kafu_snap_decoder *d, *d2 = NULL;
+    assert_int_equal(kafu_snap_decoder_new(&d, &o, &e), 0);
+    if (i % 3 == 0) { /* applied */
+      assert_int_equal(kafu_snap_decoder_feed(d, b.data, b.len, &e), 0);
+      assert_int_equal(kafu_snap_decoder_finish(d, NULL, NULL, &e), 0);
+      kafu_snap_decoder_free(d);
+      assert_same(&n[0], &n[1]);
+      applied++;
+      continue;
+    }
+    /* broken off after its pages were written (the trailer is missing) */
+    assert_int_equal(kafu_snap_decoder_feed(d, b.data, b.len - 16, &e), 0);
+    if (i % 3 == 2) { /* meanwhile a second decoder of the same delta: its own undo mapping */
+      assert_true(area.busy);
+      assert_int_equal(kafu_snap_decoder_new(&d2, &o, &e), 0);
+      assert_int_equal(kafu_snap_decoder_feed(d2, b.data, b.len - 16, &e), 0);
+      kafu_snap_decoder_free(d2); /* puts back what it overwrote: the first decode's pages */
+    }
+    kafu_snap_decoder_free(d);
+    undone++;
+    if (memcmp(before, n[1].mem, size)) fail_msg("round %d: undo did not restore the receiver's memory", i);
+    assert_true(n[1].img.id == held && !area.busy && area.p);
+  }
+  assert_true(applied > 0 && undone > 0);
+  kafu_snap_undo_area_free(&area);
+  assert_null(area.p);
+  kafu_buf_free(&b);
+  free(before);
+  kafu_mem_delta_free(&dl);
+  free_nodes(n, 2);
+}
+
 /* Random walks over 3-4 nodes, receivers claiming what they really hold. */
 static void test_random_walks(void **st_) {
   int deltas = 0, fulls = 0, hinted = 0;
@@ -537,13 +617,10 @@ static void test_plan_agrees_with_encoder(void **st_) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_update_dirty_set),
-      cmocka_unit_test(test_abca),
-      cmocka_unit_test(test_delta_between_peers),
-      cmocka_unit_test(test_random_walks),
-      cmocka_unit_test(test_stale_claim_detected),
-      cmocka_unit_test(test_wrong_baseline_detected),
-      cmocka_unit_test(test_resend_same_image),
+      cmocka_unit_test(test_update_dirty_set),         cmocka_unit_test(test_abca),
+      cmocka_unit_test(test_delta_between_peers),      cmocka_unit_test(test_random_walks),
+      cmocka_unit_test(test_undo_area_reused),         cmocka_unit_test(test_stale_claim_detected),
+      cmocka_unit_test(test_wrong_baseline_detected),  cmocka_unit_test(test_resend_same_image),
       cmocka_unit_test(test_plan_agrees_with_encoder),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
