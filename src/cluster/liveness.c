@@ -160,6 +160,13 @@ static bool heartbeat_once(kafu_node *n, hb_state *s) {
   s->fails++;
   kafu_metrics_add(&n->metrics, &n->metrics.heartbeat_failures, 1);
   kafu_debugc(&n->log, "heartbeat %d to %s failed: %s", s->fails, co->id, err.msg);
+  /* a coordinator never heard from is given cluster.startup_timeout_ms from
+   * this node's readiness: compiling the module (seconds, minutes on a small
+   * board) is not time spent waiting for it */
+  pthread_mutex_lock(&n->mu);
+  bool ready = n->ready;
+  pthread_mutex_unlock(&n->mu);
+  if (!ready) s->t_start = kafu_now_ns();
   bool is_lost = s->had_ok ? s->fails >= KAFU_HEARTBEAT_MISSES
                            : kafu_ms_since(s->t_start) > (double)n->cfg->startup_timeout_ms;
   if (!is_lost) return true;
