@@ -13,6 +13,10 @@
  *   hint_ms     the same with an exact written-page bitmap (only dirty pages hashed)
  *   encode_ms   kafu_snap_encode into a preallocated sink (the sink's copy stands in for send())
  *   decode_ms   push decoder fed 64 KiB pieces, applying onto the receiver's memory
+ *   undo_ms     the same as a node decodes: able to undo (memory_undo), the
+ *               receiver's memory equal to its held image, one undo area
+ *               reused by every repetition (pages the snapshot carries
+ *               unchanged are not written; changed ones are kept aside first)
  *   memcpy_ms   copying the same dirty bytes once (the floor for any transfer)
  * and throughput = raw bytes carried / time. Output: a table on stdout and,
  * with --csv FILE, one CSV row per case appended to FILE (header if new).
@@ -76,6 +80,12 @@ static uint8_t *rx_mem(void *ctx, uint64_t size, kafu_err *err) {
   rx *r = ctx;
   return size <= r->size ? r->mem : NULL;
 }
+static void rx_undo(void *ctx) { (void)ctx; /* the size never changed */ }
+
+/* Decode sk into recv (which holds base, image held); undo-capable with area. */
+static double decode_once(const sink *sk, uint8_t *recv, uint64_t size, const uint8_t *base,
+                          const kafu_mem_image *base_img, const kafu_mem_image *want, const uint8_t *cur,
+                          kafu_snap_undo_area *area);
 
 static int cmp_d(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -163,47 +173,37 @@ static void run_case(uint64_t mib, int dirty_pct, const char *comps, const char 
                                  .delta = &dl,
                                  .receiver_image_id = delta ? base_img.id : 0,
                                  .threads = threads};
-      double t_enc[MAXREPS], t_dec[MAXREPS];
+      double t_enc[MAXREPS], t_dec[MAXREPS], t_undo[MAXREPS];
+      kafu_snap_undo_area area = {0};
       kafu_snap_stats st = {0};
       for (int r = 0; r < reps; r++) {
         sk.len = 0;
         uint64_t t0 = kafu_now_ns();
         if (kafu_snap_encode(&s, &o, sink_write, &sk, &st, &e)) die("encode", &e);
         t_enc[r] = kafu_ms_since(t0);
-        /* receiver holds the baseline (delta) or stale memory (full) */
-        memcpy(recv, base, size);
-        kafu_mem_image held;
-        kafu_mem_image_init(&held);
-        kafu_mem_image_copy(&held, &base_img, NULL);
-        rx rcv = {recv, size};
-        kafu_snap_decoder_opts dopt = {.memory = rx_mem, .memory_ctx = &rcv, .held = &held};
-        kafu_snap_decoder *d;
-        t0 = kafu_now_ns();
-        if (kafu_snap_decoder_new(&d, &dopt, &e)) die("decoder", &e);
-        for (size_t pos = 0; pos < sk.len; pos += 65536)
-          if (kafu_snap_decoder_feed(d, sk.p + pos, sk.len - pos < 65536 ? sk.len - pos : 65536, &e))
-            die("feed", &e);
-        if (kafu_snap_decoder_finish(d, NULL, NULL, &e)) die("finish", &e);
-        kafu_snap_decoder_free(d);
-        t_dec[r] = kafu_ms_since(t0);
-        if (held.id != img.id || memcmp(recv, cur, size)) die("decoded memory differs", NULL);
-        kafu_mem_image_free(&held);
+        /* receiver holds the baseline: the image a delta is against, or for a
+         * full image the memory it held before */
+        t_dec[r] = decode_once(&sk, recv, size, base, &base_img, &img, cur, NULL);
+        if (r == 0) decode_once(&sk, recv, size, base, &base_img, &img, cur, &area); /* maps the area */
+        t_undo[r] = decode_once(&sk, recv, size, base, &base_img, &img, cur, &area);
       }
+      kafu_snap_undo_area_free(&area);
       if (st.delta != delta) die("unexpected transfer mode", NULL);
-      double enc = median(t_enc, reps), dec = median(t_dec, reps);
+      double enc = median(t_enc, reps), dec = median(t_dec, reps), undo = median(t_undo, reps);
       double raw_mb = (double)st.raw_bytes / 1e6;
       double ratio = (double)st.raw_bytes / (double)(st.wire_bytes ? st.wire_bytes : 1);
       printf("%5" PRIu64 " MiB %4d%% %-5s %-4s %8" PRIu64
-             " %9.2f %6.2f %9.2f %8.2f %9.2f %9.2f %9.0f %9.0f %8.2f\n",
+             " %9.2f %6.2f %9.2f %8.2f %9.2f %9.2f %9.2f %9.0f %9.0f %8.2f\n",
              mib, dirty_pct, mnames[mi], cnames[ci], st.pages, (double)st.wire_bytes / 1e6, ratio, update_ms,
-             hint_ms, enc, dec, raw_mb / (enc / 1e3), raw_mb / (dec / 1e3), memcpy_ms);
+             hint_ms, enc, dec, undo, raw_mb / (enc / 1e3), raw_mb / (dec / 1e3), memcpy_ms);
       fflush(stdout);
       if (csv)
         fprintf(csv,
                 "%" PRIu64 ",%d,%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                ",%.3f,%.3f,%.3f,%.3f,%.3f,%.0f,%.0f,%.3f,%d\n",
+                ",%.3f,%.3f,%.3f,%.3f,%.3f,%.0f,%.0f,%.3f,%d,%.3f\n",
                 mib, dirty_pct, mnames[mi], cnames[ci], st.pages, st.raw_bytes, st.wire_bytes, ratio,
-                update_ms, hint_ms, enc, dec, raw_mb / (enc / 1e3), raw_mb / (dec / 1e3), memcpy_ms, threads);
+                update_ms, hint_ms, enc, dec, raw_mb / (enc / 1e3), raw_mb / (dec / 1e3), memcpy_ms, threads,
+                undo);
     }
   }
   free(sk.p);
@@ -211,6 +211,31 @@ static void run_case(uint64_t mib, int dirty_pct, const char *comps, const char 
   kafu_mem_image_free(&img);
   kafu_mem_image_free(&base_img);
   free(base), free(cur), free(recv), free(copy), free(hint);
+}
+
+static double decode_once(const sink *sk, uint8_t *recv, uint64_t size, const uint8_t *base,
+                          const kafu_mem_image *base_img, const kafu_mem_image *want, const uint8_t *cur,
+                          kafu_snap_undo_area *area) {
+  kafu_err e;
+  memcpy(recv, base, size);
+  kafu_mem_image held;
+  kafu_mem_image_init(&held);
+  kafu_mem_image_copy(&held, base_img, NULL);
+  rx rcv = {recv, size};
+  kafu_snap_decoder_opts dopt = {.memory = rx_mem, .memory_ctx = &rcv, .held = &held};
+  if (area) dopt.memory_undo = rx_undo, dopt.undo_area = area;
+  kafu_snap_decoder *d;
+  uint64_t t0 = kafu_now_ns();
+  if (kafu_snap_decoder_new(&d, &dopt, &e)) die("decoder", &e);
+  for (size_t pos = 0; pos < sk->len; pos += 65536)
+    if (kafu_snap_decoder_feed(d, sk->p + pos, sk->len - pos < 65536 ? sk->len - pos : 65536, &e))
+      die("feed", &e);
+  if (kafu_snap_decoder_finish(d, NULL, NULL, &e)) die("finish", &e);
+  kafu_snap_decoder_free(d);
+  double ms = kafu_ms_since(t0);
+  if (held.id != want->id || memcmp(recv, cur, size)) die("decoded memory differs", NULL);
+  kafu_mem_image_free(&held);
+  return ms;
 }
 
 int main(int argc, char **argv) {
@@ -256,10 +281,10 @@ int main(int argc, char **argv) {
     if (ftell(csv) == 0)
       fprintf(csv,
               "size_mib,dirty_pct,mode,compression,pages,raw_bytes,wire_bytes,ratio,update_ms,update_hint_ms,"
-              "encode_ms,decode_ms,encode_mbps,decode_mbps,memcpy_ms,threads\n");
+              "encode_ms,decode_ms,encode_mbps,decode_mbps,memcpy_ms,threads,decode_undo_ms\n");
   }
-  printf("%9s %5s %-5s %-4s %8s %9s %6s %9s %8s %9s %9s %9s %9s %8s\n", "memory", "dirty", "mode", "comp",
-         "pages", "wire_MB", "ratio", "update_ms", "hint_ms", "encode_ms", "decode_ms", "enc_MB/s",
+  printf("%9s %5s %-5s %-4s %8s %9s %6s %9s %8s %9s %9s %9s %9s %9s %8s\n", "memory", "dirty", "mode", "comp",
+         "pages", "wire_MB", "ratio", "update_ms", "hint_ms", "encode_ms", "decode_ms", "undo_ms", "enc_MB/s",
          "dec_MB/s", "memcpy");
   for (int c = 0; c < ncases; c++) run_case(sizes[c], dirty[c], comps, modes, reps, csv);
   if (csv) fclose(csv);

@@ -304,7 +304,10 @@ typedef struct kafu_snap_decoder_opts {
    * return to the size it had before memory() (e.g. an engine memory grown for
    * the snapshot shrinks back). With it set, the decoder copies every page of
    * the held image aside before overwriting it and puts it back before calling
-   * this, and the held image stays: a refused snapshot changes nothing. */
+   * this, and the held image stays: a refused snapshot changes nothing. A page
+   * of a full image whose content the held image already records is not
+   * written at all, so the destination's first held->size bytes must be the
+   * held image also for a full snapshot (as for a delta). */
   void (*memory_undo)(void *ctx);
   /* The receiver's image (its delta baseline). On success it becomes the new
    * image. On a failure after memory was touched it stays when memory_undo is

@@ -18,9 +18,11 @@
  * count, and recomputed the image id from the held page hashes plus the
  * received pages. If anything fails after memory was touched, the decode is
  * undone when the caller can give memory back (opts.memory_undo): every page
- * of the held image is copied aside before it is overwritten and put back, the
- * destination returns to its old size, and the held image stays — a refused
- * snapshot changes nothing. Without memory_undo the held image is cleared, so
+ * of the held image is copied aside (into opts.undo_area's mapping, kept
+ * between decodes) before it is overwritten and put back, the destination
+ * returns to its old size, and the held image stays — a refused snapshot
+ * changes nothing. A full image's pages that equal the held image's are not
+ * overwritten, so not copied either (run_setup). Without memory_undo the held image is cleared, so
  * the next transfer to this node is a full one.
  */
 #include <inttypes.h>
@@ -104,7 +106,7 @@ struct kafu_snap_decoder {
   uint64_t blk_got;
   uint32_t blk_hashed; /* pages of the current run already hashed */
   kafu_buf cbuf;       /* a compressed block split across feeds */
-  uint8_t *scratch;    /* inspection mode: pages decompressed here and dropped */
+  uint8_t *scratch;    /* inspection and RUN_SCRATCH: a run's pages decompressed here first */
   size_t scratch_cap;
   ZSTD_DCtx *zd;
 
@@ -112,12 +114,18 @@ struct kafu_snap_decoder {
   bool image_verified;
 
   /* undo (opts.memory_undo): the held image's pages this decode overwrote */
-  uint64_t undo_pages; /* pages [0, undo_pages) are kept before being overwritten */
-  uint8_t *undo;       /* their copies, in run order (reserved lazily, undo_pages pages) */
+  uint64_t undo_pages; /* pages [0, undo_pages) are the held image's: kept before being overwritten */
+  uint8_t *undo;       /* their copies, in decode order (mapped before memory(), undo_pages pages) */
   uint64_t undo_used;  /* pages copied */
   uint64_t undo_high;  /* most pages ever copied (what is resident in the undo mapping) */
   uint32_t *undo_runs; /* (first, n) of each copied run */
   size_t undo_nruns, undo_runs_cap;
+  const uint64_t *held_hashes; /* the held image's page hashes (undo_pages of them) */
+  /* how the current run's pages of the held image are applied (run_setup):
+   * RUN_SCRATCH (decoded aside, only changed pages kept and written) or
+   * RUN_DIRECT (kept whole, decoded in place); RUN_UNSET before its first bytes */
+  enum { RUN_UNSET, RUN_PLAIN, RUN_SCRATCH, RUN_DIRECT } run_mode;
+  uint64_t guard_seen, guard_changed; /* held image's pages decoded so far, and how many changed */
   kafu_mem_image held_before; /* held as it was, for an undo after finish() */
   bool swapped;               /* finish() installed the new image in held */
   bool undone;
@@ -215,6 +223,30 @@ int kafu_snap_decoder_new(kafu_snap_decoder **out, const kafu_snap_decoder_opts 
 void kafu_snap_undo_area_free(kafu_snap_undo_area *a) {
   if (a && a->p) munmap(a->p, a->pages * KAFU_SNAP_PAGE);
   if (a) a->p = NULL, a->pages = 0;
+}
+
+/* Room for undo_pages copies: opts.undo_area's mapping (grown if needed)
+ * unless another decoder uses it, else a mapping of our own. */
+static int undo_map(kafu_snap_decoder *d) {
+  kafu_snap_undo_area *a = d->o.undo_area;
+  if (a && a->busy) a = d->o.undo_area = NULL; /* another decoder's */
+  if (a && a->p && a->pages >= d->undo_pages) {
+    a->busy = true;
+    d->undo = a->p;
+    return 0;
+  }
+  void *p = mmap(NULL, d->undo_pages * KAFU_SNAP_PAGE, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    d->o.undo_area = NULL;
+    return -1;
+  }
+  d->undo = p;
+  if (a) {
+    kafu_snap_undo_area_free(a);
+    a->p = p, a->pages = d->undo_pages, a->busy = true;
+  }
+  return 0;
 }
 
 void kafu_snap_decoder_free(kafu_snap_decoder *d) {
@@ -521,8 +553,14 @@ static int parse_memory(kafu_snap_decoder *d, rd *r) {
   if (d->o.memory && size) {
     kafu_err e = {0};
     /* with undo, the held image's pages are copied aside before they are
-     * overwritten (a node without an image has nothing worth keeping) */
-    if (d->o.memory_undo && held && held->id) d->undo_pages = held->npages < np ? held->npages : np;
+     * overwritten (a node without an image has nothing worth keeping); the
+     * room for them is mapped now, so that a failure changes nothing */
+    if (d->o.memory_undo && held && held->id) {
+      d->undo_pages = held->npages < np ? held->npages : np;
+      d->held_hashes = held->hashes;
+      if (d->undo_pages && undo_map(d))
+        return fail(d, KAFU_ENOMEM, "out of memory for the undo copy of %" PRIu64 " pages", d->undo_pages);
+    }
     d->touched = true; /* the callback may already have grown/changed memory */
     d->dest = d->o.memory(d->o.memory_ctx, size, &e);
     if (!d->dest)
@@ -699,46 +737,27 @@ static int check_runs(kafu_snap_decoder *d) {
   return 0;
 }
 
-/* Before a chunk's pages are written: copy the held image's pages it overwrites. */
-static int keep_old_pages(kafu_snap_decoder *d) {
-  for (uint32_t i = 0; i < d->nruns; i++) {
-    uint64_t first = run_first(d, i), n = run_n(d, i);
-    if (first >= d->undo_pages) break; /* runs ascend */
-    if (n > d->undo_pages - first) n = d->undo_pages - first;
-    if (!d->undo) {
-      kafu_snap_undo_area *a = d->o.undo_area;
-      if (a && a->busy) a = d->o.undo_area = NULL; /* another decoder's */
-      if (a) a->busy = true;
-      if (a && a->p && a->pages >= d->undo_pages) {
-        d->undo = a->p;
-      } else {
-        void *p = mmap(NULL, d->undo_pages * KAFU_SNAP_PAGE, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (p == MAP_FAILED) {
-          if (a) a->busy = false;
-          d->o.undo_area = NULL;
-          return fail(d, KAFU_ENOMEM, "out of memory for the undo copy of the held image");
-        }
-        d->undo = p;
-        if (a) {
-          kafu_snap_undo_area_free(a);
-          a->p = p, a->pages = d->undo_pages;
-        }
-      }
+/* Keep pages [first, first + n) of the destination (the held image's) in the
+ * undo mapping before they are overwritten: each at most once (runs ascend),
+ * so undo_pages pages are room enough. */
+static int keep_pages(kafu_snap_decoder *d, uint64_t first, uint64_t n) {
+  size_t r = d->undo_nruns;
+  if (r && d->undo_runs[2 * r - 2] + d->undo_runs[2 * r - 1] == first) {
+    d->undo_runs[2 * r - 1] += (uint32_t)n;
+  } else {
+    if (r == d->undo_runs_cap) {
+      size_t cap = r ? 2 * r : 64;
+      uint32_t *p = realloc(d->undo_runs, cap * 2 * sizeof *p);
+      if (!p) return fail(d, KAFU_ENOMEM, "out of memory");
+      d->undo_runs = p, d->undo_runs_cap = cap;
     }
-    if (d->undo_nruns == d->undo_runs_cap) {
-      size_t cap = d->undo_runs_cap ? 2 * d->undo_runs_cap : 64;
-      uint32_t *r = realloc(d->undo_runs, cap * 2 * sizeof *r);
-      if (!r) return fail(d, KAFU_ENOMEM, "out of memory");
-      d->undo_runs = r, d->undo_runs_cap = cap;
-    }
-    memcpy(d->undo + d->undo_used * KAFU_SNAP_PAGE, d->dest + first * KAFU_SNAP_PAGE, n * KAFU_SNAP_PAGE);
-    d->undo_runs[2 * d->undo_nruns] = (uint32_t)first;
-    d->undo_runs[2 * d->undo_nruns + 1] = (uint32_t)n;
+    d->undo_runs[2 * r] = (uint32_t)first;
+    d->undo_runs[2 * r + 1] = (uint32_t)n;
     d->undo_nruns++;
-    d->undo_used += n;
-    if (d->undo_used > d->undo_high) d->undo_high = d->undo_used;
   }
+  memcpy(d->undo + d->undo_used * KAFU_SNAP_PAGE, d->dest + first * KAFU_SNAP_PAGE, n * KAFU_SNAP_PAGE);
+  d->undo_used += n;
+  if (d->undo_used > d->undo_high) d->undo_high = d->undo_used;
   return 0;
 }
 
@@ -757,10 +776,37 @@ static int announce_runs(kafu_snap_decoder *d) {
   return 0;
 }
 
-/* Where run i's pages go: the destination, or scratch when inspecting. */
+/* Before run i's first bytes: how its pages are applied. Pages past the held
+ * image go straight to the destination (RUN_PLAIN). A run over the held
+ * image's pages (with memory_undo) is either
+ *   RUN_SCRATCH: decoded into scratch and hashed; a page whose hash equals
+ *     the held image's is not written at all, a changed one is kept in the
+ *     undo mapping and then copied over (apply_page). Cheap when most pages
+ *     are unchanged (a full image of a memory that changed a little).
+ *   RUN_DIRECT: the run's old pages are kept first, then it is decoded in
+ *     place. Cheap when most pages change: one copy per page instead of two.
+ * A delta carries changed pages only: direct. A full image starts with
+ * scratch and turns direct while more than half of the held image's pages
+ * decoded so far changed (counted in both modes, so it turns back). */
+static int run_setup(kafu_snap_decoder *d, uint32_t i) {
+  uint64_t first = run_first(d, i), n = run_n(d, i);
+  if (!d->dest || first >= d->undo_pages) {
+    d->run_mode = RUN_PLAIN;
+    return 0;
+  }
+  if (d->mode == MEM_DELTA || d->guard_changed * 2 > d->guard_seen) {
+    d->run_mode = RUN_DIRECT;
+    return keep_pages(d, first, first + n <= d->undo_pages ? n : d->undo_pages - first);
+  }
+  d->run_mode = RUN_SCRATCH;
+  return 0;
+}
+
+/* Where run i's pages are decoded: the destination, or scratch when
+ * inspecting or RUN_SCRATCH. NULL when out of memory. */
 static uint8_t *run_dst(kafu_snap_decoder *d, uint32_t i) {
   size_t raw = (size_t)run_n(d, i) * KAFU_SNAP_PAGE;
-  if (d->dest) return d->dest + (size_t)run_first(d, i) * KAFU_SNAP_PAGE;
+  if (d->dest && d->run_mode != RUN_SCRATCH) return d->dest + (size_t)run_first(d, i) * KAFU_SNAP_PAGE;
   if (raw > d->scratch_cap) {
     uint8_t *p = realloc(d->scratch, raw);
     if (!p) return NULL;
@@ -769,23 +815,48 @@ static uint8_t *run_dst(kafu_snap_decoder *d, uint32_t i) {
   return d->scratch;
 }
 
-/* Hash the run's pages [d->blk_hashed, upto) into the new image. */
-static void hash_pages(kafu_snap_decoder *d, const uint8_t *dst, uint32_t upto) {
+/* Page pg of a RUN_SCRATCH run, with hash h, decoded at src: the destination
+ * holds the held image there. Same content (same hash): nothing to write.
+ * Else the old page is kept, then overwritten. */
+static int apply_page(kafu_snap_decoder *d, uint64_t pg, const uint8_t *src, uint64_t h) {
+  if (pg < d->undo_pages) {
+    d->guard_seen++;
+    if (d->held_hashes[pg] == h) return 0;
+    d->guard_changed++;
+    if (keep_pages(d, pg, 1)) return d->failed;
+  }
+  memcpy(d->dest + pg * KAFU_SNAP_PAGE, src, KAFU_SNAP_PAGE);
+  return 0;
+}
+
+/* Hash the run's pages [d->blk_hashed, upto), decoded at dst, into the new
+ * image; a RUN_SCRATCH run's pages then go to the destination. */
+static int settle_pages(kafu_snap_decoder *d, const uint8_t *dst, uint32_t upto) {
   uint32_t first = run_first(d, d->run_i);
-  for (uint32_t k = d->blk_hashed; k < upto; k++)
-    d->hashes[first + k] = kafu_mem_page_hash(dst + (size_t)k * KAFU_SNAP_PAGE);
+  for (uint32_t k = d->blk_hashed; k < upto; k++) {
+    const uint8_t *src = dst + (size_t)k * KAFU_SNAP_PAGE;
+    uint64_t pg = (uint64_t)first + k, h = d->hashes[pg] = kafu_mem_page_hash(src);
+    if (d->run_mode == RUN_SCRATCH) {
+      if (apply_page(d, pg, src, h)) return d->failed;
+    } else if (d->run_mode == RUN_DIRECT && pg < d->undo_pages) {
+      d->guard_seen++;
+      d->guard_changed += d->held_hashes[pg] != h;
+    }
+  }
   d->blk_hashed = upto;
+  return 0;
 }
 
 static int block_done(kafu_snap_decoder *d, uint8_t *dst) {
   uint32_t n = run_n(d, d->run_i);
-  hash_pages(d, dst, n);
+  if (settle_pages(d, dst, n)) return d->failed;
   /* the chunk checksum covers the decoded pages' hashes, not the stored bytes */
   XXH3_64bits_update(d->xs, d->hashes + run_first(d, d->run_i), (size_t)n * sizeof(uint64_t));
   d->pages_got += n;
   d->blk_got = 0;
   d->blk_hashed = 0;
   d->cbuf.len = 0;
+  d->run_mode = RUN_UNSET;
   if (++d->run_i == d->nruns) d->state = S_TRAILER;
   return 0;
 }
@@ -811,14 +882,15 @@ static int decompress(kafu_snap_decoder *d, const uint8_t *src, size_t n, uint8_
 static int64_t feed_block(kafu_snap_decoder *d, const uint8_t *p, size_t avail) {
   uint32_t i = d->run_i;
   uint64_t stored = run_stored(d, i);
+  if (d->run_mode == RUN_UNSET && run_setup(d, i)) return d->failed;
   uint8_t *dst = run_dst(d, i);
-  if (!dst) return fail(d, KAFU_ENOMEM, "out of memory for inspection scratch");
+  if (!dst) return fail(d, KAFU_ENOMEM, "out of memory for decoding scratch");
   if (run_raw(d, i)) {
     size_t take = stored - d->blk_got < avail ? (size_t)(stored - d->blk_got) : avail;
     memcpy(dst + d->blk_got, p, take);
     d->blk_got += take;
     /* hash pages as they complete, while they are still in cache */
-    hash_pages(d, dst, (uint32_t)(d->blk_got / KAFU_SNAP_PAGE));
+    if (settle_pages(d, dst, (uint32_t)(d->blk_got / KAFU_SNAP_PAGE))) return d->failed;
     if (d->blk_got == stored && block_done(d, dst)) return d->failed;
     return (int64_t)take;
   }
@@ -932,9 +1004,9 @@ int kafu_snap_decoder_feed(kafu_snap_decoder *d, const void *data, size_t len, k
         p += take, len -= take, d->off += take, d->runtab_got += take, d->sec_left -= take;
         if (d->runtab_got < d->runtab_len) break;
         if (check_runs(d)) return copy_err(d, err);
-        if (d->dest && d->undo_pages && keep_old_pages(d)) return copy_err(d, err);
         if (d->dest && d->o.on_runs && announce_runs(d)) return copy_err(d, err);
         d->run_i = 0;
+        d->run_mode = RUN_UNSET;
         d->blk_got = 0;
         d->cbuf.len = 0;
         d->state = S_BLOCK;

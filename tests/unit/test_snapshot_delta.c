@@ -7,7 +7,9 @@
  * claims, with a random compression, chunk size and feed chunking, optionally
  * with a written-page hint. After every hop the receiver's memory must equal
  * the sender's byte for byte. Stale or lying baselines must be detected
- * (KAFU_EBASELINE), after which a full transfer succeeds. */
+ * (KAFU_EBASELINE), after which a full transfer succeeds. Receivers that can
+ * undo (memory_undo, with an undo area reused across their receives) get
+ * snapshots cut short at random, which must leave them exactly as before. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,14 +30,16 @@ static uint64_t rnd(void) {
 
 typedef struct node {
   uint8_t *mem;
-  uint64_t size;
+  uint64_t size, size_before;
   kafu_mem_image img;
+  kafu_snap_undo_area area; /* reused by every receive with undo */
   int received_full, received_delta;
   uint64_t last_pages; /* pages the last received snapshot carried */
 } node;
 
 static uint8_t *grow_cb(void *ctx, uint64_t size, kafu_err *err) {
   node *n = ctx;
+  n->size_before = n->size;
   if (size > n->size) { /* memory.grow: new bytes are zero */
     n->mem = realloc(n->mem, size);
     memset(n->mem + n->size, 0, size - n->size);
@@ -43,6 +47,21 @@ static uint8_t *grow_cb(void *ctx, uint64_t size, kafu_err *err) {
   }
   return n->mem;
 }
+
+/* memory_undo: back to the size before grow_cb (the bytes above it are zeroed
+ * again by the next grow) */
+static void undo_cb(void *ctx) {
+  node *n = ctx;
+  n->size = n->size_before;
+}
+
+/* Receives with undo, reusing the receiver's undo area: g_undo 1 = one
+ * receive in two, and one in four of those gets a cut-short copy of the
+ * snapshot first; 2 = every receive, cut short first when g_cut. A refused
+ * copy is checked to change nothing. */
+static int g_undo;
+static bool g_cut;
+static int g_cut_refused;
 
 static const uint8_t module[32] = {1, 2, 3};
 
@@ -135,6 +154,27 @@ static hop_result hop_peer(node *from, node *to, uint64_t claim, const uint64_t 
                                  .memory_ctx = to,
                                  .held = &to->img,
                                  .verify_full = verify_full};
+  bool undo = g_undo == 2 || (g_undo == 1 && rnd() % 2);
+  if (undo) {
+    dopt.memory_undo = undo_cb;
+    dopt.undo_area = &to->area;
+  }
+  if (undo && (g_undo == 2 ? g_cut : rnd() % 4 == 0)) { /* refused: cut short (END missing) */
+    uint64_t size0 = to->size, id0 = to->img.id;
+    uint8_t *mem0 = malloc(size0 ? size0 : 1);
+    memcpy(mem0, to->mem, size0);
+    kafu_snap_decoder *c;
+    assert_int_equal(kafu_snap_decoder_new(&c, &dopt, &e), 0);
+    size_t cut = b.len / 2 + rnd() % (b.len / 2);
+    int rc = kafu_snap_decoder_feed(c, b.data, cut, &e);
+    if (!rc) rc = kafu_snap_decoder_finish(c, NULL, NULL, &e);
+    assert_int_not_equal(rc, 0);
+    kafu_snap_decoder_free(c);
+    assert_true(to->size == size0 && to->img.id == id0);
+    if (memcmp(to->mem, mem0, size0)) fail_msg("a refused snapshot changed the receiver's memory");
+    free(mem0);
+    g_cut_refused++;
+  }
   kafu_snap_decoder *d;
   assert_int_equal(kafu_snap_decoder_new(&d, &dopt, &e), 0);
   size_t pos = 0, maxp = rnd() % 2 ? 1 + rnd() % 100 : 1 + rnd() % 300000;
@@ -186,7 +226,8 @@ static void init_nodes(node *nodes, int n, uint64_t size) {
   }
 }
 static void free_nodes(node *nodes, int n) {
-  for (int i = 0; i < n; i++) free(nodes[i].mem), kafu_mem_image_free(&nodes[i].img);
+  for (int i = 0; i < n; i++)
+    free(nodes[i].mem), kafu_mem_image_free(&nodes[i].img), kafu_snap_undo_area_free(&nodes[i].area);
 }
 
 static void no_shrink(void *ctx) { (void)ctx; /* memory never grows in test_undo_area_reused */ }
@@ -272,6 +313,8 @@ static void test_undo_area_reused(void **st_) {
 /* Random walks over 3-4 nodes, receivers claiming what they really hold. */
 static void test_random_walks(void **st_) {
   int deltas = 0, fulls = 0, hinted = 0;
+  g_undo = 1; /* receivers that undo: only pages that differ are written */
+  g_cut_refused = 0;
   for (int walk = 0; walk < 6; walk++) {
     int nn = 3 + walk % 2;
     node nodes[4];
@@ -297,10 +340,50 @@ static void test_random_walks(void **st_) {
     free(hint);
     free_nodes(nodes, nn);
   }
-  print_message("random walks: %d delta hops, %d full hops, %d with a written-page hint\n", deltas, fulls,
-                hinted);
+  g_undo = 0;
+  print_message("random walks: %d delta hops, %d full hops, %d with a written-page hint, %d refused\n", deltas,
+                fulls, hinted, g_cut_refused);
   /* both paths exercised (ping-pong hops are deltas, others full) */
-  assert_true(deltas > 40 && fulls > 40 && hinted > 0);
+  assert_true(deltas > 40 && fulls > 40 && hinted > 0 && g_cut_refused > 10);
+}
+
+/* One receiver whose undo area is reused by every receive: full images with
+ * most pages unchanged, one with every page changed, a grown memory, and a
+ * delta, each refused once (cut short) after the area held an earlier
+ * decode's pages; the receiver keeps its memory, size and baseline, so the
+ * delta still applies afterwards. */
+static void test_undo_full_images(void **st_) {
+  (void)st_;
+  node n[2];
+  init_nodes(n, 2, 8 * 65536);
+  kafu_mem_delta dl = {0};
+  g_undo = 2;
+  g_cut = false;
+  hop_result r = hop(&n[0], &n[1], 0, NULL, &dl, false); /* n[1] holds nothing yet */
+  assert_int_equal(r.rc, 0);
+  assert_same(&n[0], &n[1]);
+  g_cut = true;
+  g_cut_refused = 0;
+  for (int round = 0; round < 6; round++) {
+    uint64_t np = n[0].size / 4096;
+    /* a third of the pages; in round 3 all of them (the decoder then keeps
+     * whole runs and decodes in place instead of comparing page by page) */
+    for (uint64_t p = round % 3; p < np; p += round == 3 ? 1 : 3) n[0].mem[p * 4096 + round] ^= 0x5a;
+    if (round == 2) { /* memory.grow, some new pages written */
+      grow_cb(&n[0], n[0].size + 2 * 65536, NULL);
+      n[0].mem[n[0].size - 4096] = 7;
+    }
+    /* rounds 0-3: the receiver claims nothing (full image); 4-5: a delta */
+    r = hop(&n[0], &n[1], round < 4 ? 0 : n[1].img.id, NULL, &dl, round % 2);
+    if (r.rc) fail_msg("round %d: %s", round, r.err.msg);
+    assert_true(r.delta == (round >= 4));
+    assert_same(&n[0], &n[1]);
+  }
+  assert_int_equal(g_cut_refused, 6);
+  g_undo = 0;
+  g_cut = false;
+  kafu_mem_delta_free(&dl);
+  free_nodes(n, 2);
 }
 
 /* A hub and three spokes; the hub keeps the image each spoke holds (a copy of
@@ -619,7 +702,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_update_dirty_set),         cmocka_unit_test(test_abca),
       cmocka_unit_test(test_delta_between_peers),      cmocka_unit_test(test_random_walks),
-      cmocka_unit_test(test_undo_area_reused),         cmocka_unit_test(test_stale_claim_detected),
+      cmocka_unit_test(test_undo_area_reused),         cmocka_unit_test(test_undo_full_images),         cmocka_unit_test(test_stale_claim_detected),
       cmocka_unit_test(test_wrong_baseline_detected),  cmocka_unit_test(test_resend_same_image),
       cmocka_unit_test(test_plan_agrees_with_encoder),
   };
