@@ -12,11 +12,12 @@ PKGS=(
   # Snapify + AOT engine
   binaryen wabt
   # libraries
-  libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev liblz4-dev libzstd-dev libxxhash-dev libssl-dev
+  libyaml-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev liblz4-dev libzstd-dev libxxhash-dev libssl-dev
   # wasi-nn: OpenCV's DNN module (not imgcodecs: it drags in GDAL); image decoding
   libopencv-dnn-dev libjpeg62-turbo-dev libpng-dev
   # tests
   libcmocka-dev nodejs curl python3
+  openssl  # cluster.tls tests: certificates made by the test
   # wasi-nn tests: ONNX backend node tests; the example model's generator
   # (examples/image-classification/make-model.py) and its JPEG fixtures
   libonnx-testdata python3-onnx python3-numpy libjpeg-turbo-progs

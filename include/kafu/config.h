@@ -99,6 +99,14 @@ typedef struct kafu_config_app {
   bool allow_root_preopen; /* app.allow_root_preopen: preopened_dir may be "/" */
 } kafu_config_app;
 
+/* cluster.tls: every node serves HTTPS with cert/key and accepts a POST only
+ * from a client presenting a certificate that ca signed; its own requests
+ * present cert/key and check the peer's certificate against ca. Absolute PEM
+ * file paths; cert == NULL = plain HTTP. */
+typedef struct kafu_config_tls {
+  char *cert, *key, *ca;
+} kafu_config_tls;
+
 typedef struct kafu_config {
   char *name;
   kafu_config_app app;
@@ -122,6 +130,7 @@ typedef struct kafu_config {
   } failover;
   char *token;                 /* cluster.token shared secret (or read from token_file), or NULL */
   char *token_file;            /* cluster.token_file (absolute), or NULL */
+  kafu_config_tls tls;         /* cluster.tls: mutual TLS between nodes (all NULL = plain HTTP) */
   uint32_t startup_timeout_ms; /* coordinator waits this long for peers */
   char *config_path;           /* absolute path of the file ("<string>" when loaded from memory) */
   char *config_dir;            /* absolute directory relative paths resolved against */

@@ -28,7 +28,7 @@ int kafu_cluster_checkpoint(const kafu_config *cfg, const char *node, long timeo
       long st = 0;
       kafu_buf resp = {0};
       char state[32] = "";
-      if (kafu_http_client_init(&c, nd->address, nd->port, cfg->token, &e) ||
+      if (kafu_http_client_init(&c, nd->address, nd->port, cfg->token, &cfg->tls, &e) ||
           kafu_http_get(&c, "/status", 2000, &st, &resp, &e) || st != 200) {
         kafu_buf_printf(&seen, "%s%s: %s", seen.len ? "; " : "", nd->id, e.msg[0] ? e.msg : "no status");
         kafu_buf_free(&resp);

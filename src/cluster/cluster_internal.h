@@ -67,6 +67,7 @@ typedef struct kafu_http_request {
   bool too_large;  /* BUFFER: limit exceeded */
   bool trusted;    /* begin() found the request authenticated: its connection leaves the
                       anonymous pool (admission in http_server.c) */
+  bool peer_cert;  /* TLS: the client presented a valid certificate signed by cluster.tls.ca */
   void *user;      /* handler's per-request state */
   /* an early answer held back until the body is drained (http_server.c) */
   struct kafu_http_response *deferred;
@@ -101,7 +102,12 @@ typedef struct kafu_http_handlers {
 
 /* Serve on an already listening socket (kafu_listen_socket); takes the fd.
  * Thread per connection, so a handler that waits blocks only its connection. */
-int kafu_http_server_start(int listen_fd, const kafu_http_handlers *h, kafu_http_server **out, kafu_err *err);
+/* tls: cluster.tls, or NULL / cert NULL for plain HTTP. With it the server
+ * speaks HTTPS only and asks every client for a certificate; a request's
+ * peer_cert says whether it presented one that tls->ca signed. Errors name
+ * the file that cannot be used. */
+int kafu_http_server_start(int listen_fd, const kafu_http_handlers *h, const kafu_config_tls *tls,
+                           kafu_http_server **out, kafu_err *err);
 /* Requests currently being handled (begin() called, response not yet sent). */
 int kafu_http_server_active(kafu_http_server *s);
 /* Stop accepting, give in-flight requests up to grace_ms to finish, stop. */
@@ -123,9 +129,10 @@ void kafu_http_error(kafu_http_response *resp, int status, const char *node, con
 typedef struct kafu_http_client {
   void *curl;     /* CURL* */
   void *headers;  /* struct curl_slist* */
-  char base[300]; /* "http://host:port" */
+  char base[300]; /* "http://host:port" or "https://host:port" */
   char hostport[280];
   char errbuf[256];
+  const kafu_config_tls *tls; /* cluster.tls (borrowed), or NULL: plain HTTP */
 } kafu_http_client;
 
 /* Pulls the next bytes of a streamed request body into buf: returns bytes written,
@@ -136,8 +143,11 @@ void kafu_http_global_init(void);
 /* The kernel's smoothed round-trip time of the client's connection to its
  * peer (seconds), 0 when there is none (TCP_INFO). */
 double kafu_http_client_rtt(kafu_http_client *c);
+/* tls: cluster.tls (borrowed, must outlive c), or NULL / cert NULL for plain
+ * HTTP. With it, requests go over HTTPS presenting tls->cert/key, and the
+ * peer's certificate must be signed by tls->ca and name host. */
 int kafu_http_client_init(kafu_http_client *c, const char *host, uint16_t port, const char *token,
-                          kafu_err *err);
+                          const kafu_config_tls *tls, kafu_err *err);
 void kafu_http_client_free(kafu_http_client *c);
 /* All return 0 when a response arrived (*status set, resp body appended when
  * resp != NULL), or negative + err for a transport failure (refused, timeout,

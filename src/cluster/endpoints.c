@@ -468,6 +468,17 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
     resp->header_value = is_get ? "GET, HEAD" : "POST";
     return KAFU_HTTP_RESPOND;
   }
+  /* cluster.tls: a POST needs a client certificate signed by the cluster CA
+   * (GETs stay open: probes and scrapers have none) */
+  bool tls = n->cfg->tls.cert != NULL;
+  if (tls && is_post && !r->peer_cert) {
+    char peer[80];
+    peer_name(r, peer, sizeof peer);
+    kafu_warnc(&n->log, "refused POST %s from %s: no valid client certificate (cluster.tls)", u, peer);
+    kafu_http_error(resp, 403, n->self, "certificate",
+                    "POST %s needs a client certificate signed by this cluster's CA (cluster.tls.ca)", u);
+    return KAFU_HTTP_RESPOND;
+  }
   auth_state auth = auth_of(n, r);
   if (auth == AUTH_WRONG || (is_post && auth == AUTH_MISSING)) {
     char peer[80];
@@ -482,9 +493,12 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
     resp->header_value = "Bearer";
     return KAFU_HTTP_RESPOND;
   }
-  bool node_addr = is_post && auth == AUTH_NO_TOKEN && from_a_node(n, r);
-  r->trusted = auth == AUTH_OK || node_addr;
-  if (is_post && auth == AUTH_NO_TOKEN && !node_addr) {
+  /* without a token, the certificate (cluster.tls) or else the address says
+   * that a POST comes from a node */
+  bool cert = tls && r->peer_cert;
+  bool node_addr = is_post && auth == AUTH_NO_TOKEN && !cert && from_a_node(n, r);
+  r->trusted = auth == AUTH_OK || node_addr || cert;
+  if (is_post && auth == AUTH_NO_TOKEN && !node_addr && !cert) {
     char peer[80];
     peer_name(r, peer, sizeof peer);
     kafu_warnc(&n->log, "refused POST %s from %s: not a node of the config (no cluster token is set)", u, peer);

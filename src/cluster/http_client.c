@@ -7,7 +7,9 @@
  * timeout on the same handle. A streamed POST uses chunked transfer encoding
  * with a read callback, so the snapshot is produced while it is sent; instead
  * of a total timeout (which would cap the size) it aborts when the transfer
- * stalls.
+ * stalls. With cluster.tls the same goes over HTTPS, both sides presenting a
+ * certificate of the cluster's CA (the TLS session is kept with the
+ * connection, so the handshake is paid once per peer and thread).
  */
 #include <curl/curl.h>
 #include <netinet/in.h>
@@ -38,11 +40,12 @@ double kafu_http_client_rtt(kafu_http_client *c) {
 }
 
 int kafu_http_client_init(kafu_http_client *c, const char *host, uint16_t port, const char *token,
-                          kafu_err *err) {
+                          const kafu_config_tls *tls, kafu_err *err) {
   memset(c, 0, sizeof *c);
   kafu_http_global_init();
   kafu_hostport(host, port, c->hostport, sizeof c->hostport);
-  snprintf(c->base, sizeof c->base, "http://%s", c->hostport);
+  c->tls = tls && tls->cert ? tls : NULL;
+  snprintf(c->base, sizeof c->base, "%s://%s", c->tls ? "https" : "http", c->hostport);
   CURL *h = curl_easy_init();
   if (!h) return kafu_err_set(err, KAFU_ENOMEM, "cannot create a libcurl handle for %s", c->hostport);
   c->curl = h;
@@ -101,6 +104,14 @@ static int perform(kafu_http_client *c, const char *path, const void *body, size
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+  if (c->tls) { /* mutual TLS: our certificate, and the peer's checked against the cluster CA */
+    curl_easy_setopt(h, CURLOPT_SSLCERT, c->tls->cert);
+    curl_easy_setopt(h, CURLOPT_SSLKEY, c->tls->key);
+    curl_easy_setopt(h, CURLOPT_CAINFO, c->tls->ca);
+    curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  }
   c->errbuf[0] = 0;
   struct curl_slist *hd = c->headers;
   struct curl_slist *extra = NULL;

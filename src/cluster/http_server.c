@@ -30,9 +30,18 @@
  * in and a slow client only ever fills its own share. Eviction and the reaper
  * shut the socket down (a dup of it we hold, so its number is never reused
  * under us); its MHD thread then sees the end of the stream and closes it.
+ *
+ * Mutual TLS (cluster.tls): MHD with GnuTLS serves HTTPS only, with the
+ * node's certificate, and asks every client for one (MHD's trust option: a
+ * request, not a requirement, so probes without a certificate still get GETs
+ * answered). Each request says whether its client presented a valid
+ * certificate signed by the cluster CA (r->peer_cert, checked with GnuTLS on
+ * the connection's session); the endpoints refuse POSTs without one.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -74,6 +83,9 @@ struct kafu_http_server {
   pthread_t reaper;
   bool reaper_started, stopping;
   pthread_cond_t cv;
+  /* cluster.tls: PEM texts handed to MHD (kept while it runs) */
+  bool tls;
+  uint8_t *tls_cert, *tls_key, *tls_ca;
 };
 
 #define DEFAULT_BODY_LIMIT (64u * 1024u)
@@ -253,6 +265,16 @@ static bool body_follows(struct MHD_Connection *conn) {
   return cl && strtoull(cl, NULL, 10) > 0;
 }
 
+/* TLS: did the client present a certificate that the cluster CA signed (and
+ * that is in its validity period)? */
+static bool peer_cert_valid(struct MHD_Connection *conn) {
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  gnutls_session_t ts = ci ? (gnutls_session_t)ci->tls_session : NULL;
+  unsigned status = 0;
+  if (!ts || gnutls_certificate_type_get(ts) != GNUTLS_CRT_X509) return false;
+  return gnutls_certificate_verify_peers2(ts, &status) == GNUTLS_E_SUCCESS && status == 0;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                  const char *version, const char *upload_data, size_t *upload_data_size,
                                  void **con_cls) {
@@ -267,6 +289,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     snprintf(r->method, sizeof r->method, "%s", method);
     snprintf(r->url, sizeof r->url, "%s", url);
     r->start_ns = kafu_now_ns();
+    r->peer_cert = s->tls && peer_cert_valid(conn);
     *con_cls = r;
     pthread_mutex_lock(&s->mu);
     s->active++;
@@ -347,8 +370,43 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   pthread_mutex_unlock(&s->mu);
 }
 
-int kafu_http_server_start(int listen_fd, const kafu_http_handlers *h, kafu_http_server **out,
-                           kafu_err *err) {
+/* Read one PEM file of cluster.tls (NUL-terminated for MHD). */
+static int read_pem(const char *path, const char *what, uint8_t **out, kafu_err *err) {
+  size_t len;
+  kafu_err e = {0};
+  if (kafu_read_file(path, out, &len, &e))
+    return kafu_err_set(err, KAFU_EIO, "cluster.tls.%s: %s", what, e.msg);
+  return 0;
+}
+
+/* Check what MHD will load, so that a bad file is named (MHD only says that
+ * it could not start). */
+static int check_tls(kafu_http_server *s, const kafu_config_tls *t, kafu_err *err) {
+  gnutls_certificate_credentials_t cr;
+  if (gnutls_certificate_allocate_credentials(&cr) < 0) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  gnutls_datum_t cert = {s->tls_cert, (unsigned)strlen((char *)s->tls_cert)};
+  gnutls_datum_t key = {s->tls_key, (unsigned)strlen((char *)s->tls_key)};
+  gnutls_datum_t ca = {s->tls_ca, (unsigned)strlen((char *)s->tls_ca)};
+  int rc = gnutls_certificate_set_x509_key_mem(cr, &cert, &key, GNUTLS_X509_FMT_PEM);
+  if (rc < 0)
+    kafu_err_set(err, KAFU_EINVAL, "cluster.tls: certificate %s with key %s: %s", t->cert, t->key,
+                 gnutls_strerror(rc));
+  else if ((rc = gnutls_certificate_set_x509_trust_mem(cr, &ca, GNUTLS_X509_FMT_PEM)) <= 0)
+    kafu_err_set(err, KAFU_EINVAL, "cluster.tls.ca %s: %s", t->ca,
+                 rc < 0 ? gnutls_strerror(rc) : "no certificate in it");
+  gnutls_certificate_free_credentials(cr);
+  return rc <= 0 ? err->code : 0;
+}
+
+static void server_free(kafu_http_server *s) {
+  pthread_mutex_destroy(&s->mu);
+  pthread_cond_destroy(&s->cv);
+  free(s->tls_cert), free(s->tls_key), free(s->tls_ca);
+  free(s);
+}
+
+int kafu_http_server_start(int listen_fd, const kafu_http_handlers *h, const kafu_config_tls *tls,
+                           kafu_http_server **out, kafu_err *err) {
   kafu_http_server *s = calloc(1, sizeof *s);
   if (!s) {
     close(listen_fd);
@@ -358,22 +416,42 @@ int kafu_http_server_start(int listen_fd, const kafu_http_handlers *h, kafu_http
   s->listen_fd = listen_fd;
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->cv, NULL);
+  struct MHD_OptionItem tlsopt[4] = {{MHD_OPTION_END, 0, NULL}};
+  unsigned flags = 0;
+  if (tls && tls->cert) {
+    s->tls = true;
+    if (read_pem(tls->cert, "cert", &s->tls_cert, err) || read_pem(tls->key, "key", &s->tls_key, err) ||
+        read_pem(tls->ca, "ca", &s->tls_ca, err) || check_tls(s, tls, err)) {
+      close(listen_fd);
+      server_free(s);
+      return err->code;
+    }
+    if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+      close(listen_fd);
+      server_free(s);
+      return kafu_err_set(err, KAFU_EUNSUP, "cluster.tls: this libmicrohttpd was built without TLS");
+    }
+    flags = MHD_USE_TLS;
+    tlsopt[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
+    tlsopt[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
+    tlsopt[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, s->tls_ca}; /* asks for client certs */
+    tlsopt[3] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+  }
   /* Connection memory bounds the read buffer, i.e. the size of the pieces a
    * streamed body arrives in: bigger pieces = fewer decoder calls. */
   s->d = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC |
-          MHD_USE_ERROR_LOG,
+          MHD_USE_ERROR_LOG | flags,
       0, on_accept, s, on_access, s, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
       on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
       (size_t)(512 * 1024), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)KAFU_HTTP_IDLE_S,
       /* one thread per connection: bounded, with admission control (see the top) */
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_MAX, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_MAX, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+      MHD_OPTION_ARRAY, tlsopt, MHD_OPTION_END);
   if (!s->d) {
     close(listen_fd);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
-    free(s);
-    return kafu_err_set(err, KAFU_EIO, "cannot start the HTTP server (libmicrohttpd)");
+    server_free(s);
+    return kafu_err_set(err, KAFU_EIO, "cannot start the HTTP%s server (libmicrohttpd)", tls && tls->cert ? "S" : "");
   }
   s->reaper_started = pthread_create(&s->reaper, NULL, reaper_main, s) == 0;
   *out = s;
@@ -401,9 +479,7 @@ void kafu_http_server_stop(kafu_http_server *s, int grace_ms) {
     pthread_join(s->reaper, NULL);
   }
   MHD_stop_daemon(s->d); /* closes what is left: every conn is freed by on_connection */
-  pthread_mutex_destroy(&s->mu);
-  pthread_cond_destroy(&s->cv);
-  free(s);
+  server_free(s);
 }
 
 void kafu_http_set_idle_timeout(kafu_http_request *r, unsigned secs) {

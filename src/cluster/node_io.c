@@ -54,7 +54,7 @@ static kafu_http_client *acquire(kafu_node *n, size_t peer, kafu_err *err) {
     return NULL;
   }
   const kafu_config_node *nd = &n->cfg->nodes[peer];
-  if (!c->curl && kafu_http_client_init(c, nd->address, nd->port, n->cfg->token, err) < 0) {
+  if (!c->curl && kafu_http_client_init(c, nd->address, nd->port, n->cfg->token, &n->cfg->tls, err) < 0) {
     pthread_mutex_lock(&n->io.mu);
     n->io.busy[peer][c - n->io.cl[peer]] = false;
     pthread_mutex_unlock(&n->io.mu);

@@ -39,6 +39,7 @@ void kafu_config_free(kafu_config *c) {
   free(c->nodes);
   free(c->token);
   free(c->token_file);
+  free(c->tls.cert), free(c->tls.key), free(c->tls.ca);
   free(c->config_path);
   free(c->config_dir);
   free(c->raw);
@@ -57,11 +58,14 @@ kafu_config *kafu_config_dup(const kafu_config *c) {
   /* clear every owned pointer first so a failure half way frees only ours */
   d->name = d->app.path = d->app.url = d->app.preopened_dir = d->token = d->token_file = NULL;
   d->config_path = d->config_dir = d->raw = NULL;
+  d->tls.cert = d->tls.key = d->tls.ca = NULL;
   d->app.args = NULL, d->app.nargs = 0;
   d->nodes = NULL, d->nnodes = 0;
   bool ok = dup_str(&d->name, c->name) && dup_str(&d->app.path, c->app.path) &&
             dup_str(&d->app.url, c->app.url) && dup_str(&d->app.preopened_dir, c->app.preopened_dir) &&
             dup_str(&d->token, c->token) && dup_str(&d->token_file, c->token_file) &&
+            dup_str(&d->tls.cert, c->tls.cert) && dup_str(&d->tls.key, c->tls.key) &&
+            dup_str(&d->tls.ca, c->tls.ca) &&
             dup_str(&d->config_path, c->config_path) &&
             dup_str(&d->config_dir, c->config_dir);
   if (ok && c->raw) {
@@ -327,7 +331,7 @@ int kafu_config_set_token_file(kafu_config *c, const char *path, kafu_err *err) 
 int kafu_config_warnings(const kafu_config *c, void (*emit)(void *ctx, const char *msg), void *ctx) {
   int n = 0;
   char msg[600];
-  if (!c->token) {
+  if (!c->token && !c->tls.cert) {
     snprintf(msg, sizeof msg,
              "no cluster token (cluster.token_file or cluster.token): any client that can reach a node's port "
              "can send it snapshots or end the run; nodes accept POSTs only from the nodes' own addresses "

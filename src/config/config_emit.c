@@ -69,6 +69,12 @@ int kafu_config_to_yaml(const kafu_config *c, unsigned flags, kafu_buf *out, kaf
     if (c->wasi_nn.max_tensor_bytes)
       kafu_y_put_int(nn, "max_tensor_bytes", (long long)c->wasi_nn.max_tensor_bytes);
   }
+  if (c->tls.cert) {
+    kafu_ynode *t = kafu_y_put(cl, "tls", kafu_y_map());
+    kafu_y_put_str(t, "cert", c->tls.cert);
+    kafu_y_put_str(t, "key", c->tls.key);
+    kafu_y_put_str(t, "ca", c->tls.ca);
+  }
   if (c->token_file) /* the file stays the token's one home */
     kafu_y_put_str(cl, "token_file", c->token_file);
   else if (c->token)

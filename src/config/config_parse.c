@@ -146,6 +146,10 @@ static const char *const all_keys[] = {
     "cluster.migration",
     "cluster.token",
     "cluster.token_file",
+    "cluster.tls",
+    "cluster.tls.cert",
+    "cluster.tls.key",
+    "cluster.tls.ca",
     "cluster.startup_timeout_ms",
     "cluster.wasi_nn",
     "cluster.wasi_nn.max_model_bytes",
@@ -654,15 +658,43 @@ static int parse_nodes(parser *p, const yaml_node_t *nkey, const yaml_node_t *ma
   return check_standby(p, map);
 }
 
+/* cluster.tls: cert, key and ca, each a readable file (relative to the
+ * config's directory). Their contents are checked where they are used (the
+ * node's HTTPS server, libcurl), with errors naming the file. */
+static int parse_tls(parser *p, const yaml_node_t *key, const yaml_node_t *map) {
+  kafu_config *c = p->c;
+  int rc = want_mapping(p, key, map, "cluster.tls");
+  if (rc < 0) return rc;
+  field t[] = {FIELD("cert"), FIELD("key"), FIELD("ca")};
+  if ((rc = get_fields(p, map, "cluster.tls", t, 3)) < 0) return rc;
+  char **dst[] = {&c->tls.cert, &c->tls.key, &c->tls.ca};
+  static const char *const what[] = {"this node's certificate (PEM)", "its private key (PEM)",
+                                     "the CA certificate (PEM) every node's certificate is signed with"};
+  for (int i = 0; i < 3; i++) {
+    char k[32];
+    snprintf(k, sizeof k, "cluster.tls.%s", t[i].name);
+    if (!t[i].key) return fail(p, key, "cluster.tls", "missing `%s`: %s", t[i].name, what[i]);
+    char *raw;
+    if ((rc = get_string(p, t[i].key, t[i].val, k, true, &raw)) < 0) return rc;
+    char *abs = kafu_config_resolve(c->config_dir, raw);
+    free(raw);
+    if (!abs) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
+    *dst[i] = abs;
+    if (access(abs, R_OK)) return fail(p, t[i].val, k, "%s: %s", abs, strerror(errno));
+  }
+  return 0;
+}
+
 static int parse_cluster(parser *p, const yaml_node_t *ckey, const yaml_node_t *map) {
   kafu_config *c = p->c;
   if (is_null(map)) return 0;
   int rc = want_mapping(p, ckey, map, "cluster");
   if (rc < 0) return rc;
   field f[] = {FIELD("heartbeat"), FIELD("migration"), FIELD("token"), FIELD("startup_timeout_ms"),
-               FIELD("token_file"), FIELD("wasi_nn"), FIELD("failover")};
-  if ((rc = get_fields(p, map, "cluster", f, 7)) < 0) return rc;
+               FIELD("token_file"), FIELD("wasi_nn"), FIELD("failover"), FIELD("tls")};
+  if ((rc = get_fields(p, map, "cluster", f, 8)) < 0) return rc;
   const field *hb = &f[0], *mig = &f[1], *tok = &f[2], *st = &f[3], *tokf = &f[4], *nn = &f[5], *fo = &f[6];
+  if (f[7].key && !is_null(f[7].val) && (rc = parse_tls(p, f[7].key, f[7].val)) < 0) return rc;
   long long x;
   if (hb->key && !is_null(hb->val)) {
     if ((rc = want_mapping(p, hb->key, hb->val, "cluster.heartbeat")) < 0) return rc;

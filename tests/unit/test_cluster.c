@@ -297,8 +297,8 @@ static int setup(void **state) {
   if (fd < 0) return -1;
   kafu_http_handlers h = {
       .ctx = &f->st, .begin = t_begin, .data = t_data, .complete = t_complete, .aborted = t_aborted};
-  if (kafu_http_server_start(fd, &h, &f->srv, &err)) return -1;
-  if (kafu_http_client_init(&f->cl, "127.0.0.1", f->port, "tok", &err)) return -1;
+  if (kafu_http_server_start(fd, &h, NULL, &f->srv, &err)) return -1;
+  if (kafu_http_client_init(&f->cl, "127.0.0.1", f->port, "tok", NULL, &err)) return -1;
   *state = f;
   return 0;
 }
@@ -395,7 +395,7 @@ static void test_http_stream_reject(void **state) {
   pthread_mutex_unlock(&f->st.mu);
   /* a refused connection is a transport error, not a status */
   kafu_http_client c2;
-  kafu_http_client_init(&c2, "127.0.0.1", 1, NULL, &err);
+  kafu_http_client_init(&c2, "127.0.0.1", 1, NULL, NULL, &err);
   assert_true(kafu_http_get(&c2, "/hello", 1000, &st, NULL, &err) < 0);
   assert_int_equal(st, 0);
   assert_non_null(strstr(err.msg, "127.0.0.1:1/hello"));

@@ -56,7 +56,7 @@ static const bad bads[] = {
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  interval_ms: 5\n",
      "kafu-config.yaml:9:3: cluster.interval_ms: unknown key (`interval_ms` belongs at "
      "`cluster.heartbeat.interval_ms`); allowed here: heartbeat, migration, token, startup_timeout_ms, "
-     "token_file, wasi_nn, failover"},
+     "token_file, wasi_nn, failover, tls"},
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  heartbeat:\n    intervall_ms: 5\n",
      "kafu-config.yaml:10:5: cluster.heartbeat.intervall_ms: unknown key (did you mean `interval_ms`?); "
      "allowed "
@@ -360,6 +360,53 @@ static void test_every_field(void **s) {
   assert_int_equal(c->startup_timeout_ms, 60000);
   free(dir), free(rdir), free(parent), free(p);
   kafu_config_free(c);
+}
+
+/* cluster.tls: paths resolved against the config's directory, kept by dup and
+ * by the normalized YAML; all three keys required; a missing file named. */
+static void test_tls(void **s) {
+  (void)s;
+  char dir[] = "/tmp/kafu-test-tls.XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  const char *files[] = {"n.pem", "n.key", "ca.pem"};
+  char path[256];
+  for (int i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+  }
+  const char *y = "name: t\napp: {path: m.wasm}\nnodes:\n  a: {address: 127.0.0.1, port: 5001}\n"
+                  "cluster:\n  tls: {cert: n.pem, key: n.key, ca: ca.pem}\n";
+  kafu_config *c, *d, *r;
+  kafu_err e = {0};
+  assert_int_equal(kafu_config_load_string(y, strlen(y), "t.yaml", dir, &c, &e), 0);
+  snprintf(path, sizeof path, "%s/n.key", dir);
+  assert_string_equal(c->tls.key, path);
+  assert_non_null(d = kafu_config_dup(c));
+  snprintf(path, sizeof path, "%s/ca.pem", dir);
+  assert_string_equal(d->tls.ca, path);
+  kafu_buf b = {0};
+  assert_int_equal(kafu_config_to_yaml(d, 0, &b, &e), 0);
+  assert_int_equal(kafu_config_load_string((const char *)b.data, b.len, "n.yaml", "/", &r, &e), 0);
+  assert_string_equal(r->tls.cert, c->tls.cert);
+  assert_string_equal(r->tls.ca, c->tls.ca);
+  kafu_buf_free(&b);
+  kafu_config_free(r), kafu_config_free(d), kafu_config_free(c);
+  const char *nokey = "name: t\napp: {path: m.wasm}\nnodes:\n  a: {address: 127.0.0.1, port: 5001}\n"
+                      "cluster:\n  tls: {cert: n.pem, ca: ca.pem}\n";
+  assert_true(kafu_config_load_string(nokey, strlen(nokey), "t.yaml", dir, &c, &e) < 0);
+  assert_non_null(strstr(e.msg, "cluster.tls: missing `key`"));
+  const char *gone = "name: t\napp: {path: m.wasm}\nnodes:\n  a: {address: 127.0.0.1, port: 5001}\n"
+                     "cluster:\n  tls: {cert: n.pem, key: n.key, ca: gone.pem}\n";
+  assert_true(kafu_config_load_string(gone, strlen(gone), "t.yaml", dir, &c, &e) < 0);
+  assert_non_null(strstr(e.msg, "cluster.tls.ca: "));
+  assert_non_null(strstr(e.msg, "gone.pem: No such file"));
+  for (int i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+    unlink(path);
+  }
+  rmdir(dir);
 }
 
 static void test_standby(void **s) {
@@ -802,6 +849,7 @@ int main(void) {
       cmocka_unit_test(test_every_field),
       cmocka_unit_test(test_paths),
       cmocka_unit_test(test_standby),
+      cmocka_unit_test(test_tls),
       cmocka_unit_test(test_ordered_nodes),
       cmocka_unit_test(test_compression_matrix),
       cmocka_unit_test(test_scalars),
