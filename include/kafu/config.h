@@ -69,6 +69,15 @@ typedef struct kafu_config_listen {
 
 #define KAFU_CONFIG_MAX_LISTEN 16 /* per node */
 
+/* (extension) Kubernetes resource requests and limits of a node's Pod
+ * (`kafu kustomize build`): quantities as Kubernetes writes them ("500m",
+ * "2", "256Mi", "1G"); "" = not set. Ignored by the runtime. */
+#define KAFU_CONFIG_QUANTITY_MAX 32
+typedef struct kafu_config_resources {
+  char requests_cpu[KAFU_CONFIG_QUANTITY_MAX], requests_memory[KAFU_CONFIG_QUANTITY_MAX];
+  char limits_cpu[KAFU_CONFIG_QUANTITY_MAX], limits_memory[KAFU_CONFIG_QUANTITY_MAX];
+} kafu_config_resources;
+
 typedef struct kafu_config_node {
   char *id;                  /* key in `nodes` */
   char *address;             /* host name or IP, non-empty */
@@ -86,6 +95,7 @@ typedef struct kafu_config_node {
    * the preopen, in node order, then list order) */
   kafu_config_listen *listen;
   size_t nlisten;
+  kafu_config_resources resources; /* nodes.<id>.resources: overrides cluster.resources per value */
 } kafu_config_node;
 
 typedef struct kafu_config_app {
@@ -131,6 +141,7 @@ typedef struct kafu_config {
   char *token;                 /* cluster.token shared secret (or read from token_file), or NULL */
   char *token_file;            /* cluster.token_file (absolute), or NULL */
   kafu_config_tls tls;         /* cluster.tls: mutual TLS between nodes (all NULL = plain HTTP) */
+  kafu_config_resources resources; /* cluster.resources: every node's Pod, unless the node says otherwise */
   uint32_t startup_timeout_ms; /* coordinator waits this long for peers */
   char *config_path;           /* absolute path of the file ("<string>" when loaded from memory) */
   char *config_dir;            /* absolute directory relative paths resolved against */
@@ -158,6 +169,12 @@ const kafu_config_node *kafu_config_node_find(const kafu_config *c, const char *
 /* "http://<address>:<port>" for a node (IPv6 addresses bracketed), malloc'd;
  * NULL on ENOMEM. The base URL peers use for the node's endpoints. */
 char *kafu_config_node_url(const kafu_config_node *n);
+/* A Kubernetes resource quantity ("500m", "1.5", "256Mi", "2G", "1e9") as a
+ * number (cores or bytes): 0, or KAFU_EINVAL when it is not one. */
+int kafu_config_quantity(const char *q, double *out);
+/* Node n's resources: each value from nodes.<id>.resources, else from
+ * cluster.resources. */
+void kafu_config_node_resources(const kafu_config *c, const kafu_config_node *n, kafu_config_resources *out);
 
 /* Every destination (KAFU_DEST node name from the module) must be a node of the
  * config. On failure: KAFU_EINVAL and a message listing every unknown name

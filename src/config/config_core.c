@@ -138,6 +138,46 @@ char *kafu_config_node_url(const kafu_config_node *n) {
   return kafu_buf_cstr(&b);
 }
 
+int kafu_config_quantity(const char *q, double *out) {
+  static const struct {
+    const char *sfx;
+    double mul;
+  } sfx[] = {{"Ki", 1024.0},   {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0},
+             {"Pi", 1125899906842624.0}, {"Ei", 1152921504606846976.0}, {"m", 1e-3}, {"k", 1e3},
+             {"M", 1e6},       {"G", 1e9},        {"T", 1e12},          {"P", 1e15}, {"E", 1e18}};
+  const char *s = q;
+  size_t digits = 0;
+  while (*s >= '0' && *s <= '9') s++, digits++;
+  if (*s == '.') {
+    s++;
+    while (*s >= '0' && *s <= '9') s++, digits++;
+  }
+  if (!digits) return KAFU_EINVAL;
+  double mul = 1;
+  if ((*s == 'e' || *s == 'E') && s[1]) { /* decimal exponent: 1e9, 5E-3 */
+    const char *e = s + 1 + (s[1] == '+' || s[1] == '-');
+    if (!*e) return KAFU_EINVAL;
+    for (const char *x = e; *x; x++)
+      if (*x < '0' || *x > '9') return KAFU_EINVAL;
+  } else if (*s) {
+    size_t i = 0;
+    while (i < sizeof sfx / sizeof *sfx && strcmp(s, sfx[i].sfx)) i++;
+    if (i == sizeof sfx / sizeof *sfx) return KAFU_EINVAL;
+    mul = sfx[i].mul;
+  }
+  *out = strtod(q, NULL) * mul;
+  return 0;
+}
+
+void kafu_config_node_resources(const kafu_config *c, const kafu_config_node *n, kafu_config_resources *out) {
+  *out = c->resources;
+  const kafu_config_resources *r = &n->resources;
+  if (r->requests_cpu[0]) memcpy(out->requests_cpu, r->requests_cpu, sizeof out->requests_cpu);
+  if (r->requests_memory[0]) memcpy(out->requests_memory, r->requests_memory, sizeof out->requests_memory);
+  if (r->limits_cpu[0]) memcpy(out->limits_cpu, r->limits_cpu, sizeof out->limits_cpu);
+  if (r->limits_memory[0]) memcpy(out->limits_memory, r->limits_memory, sizeof out->limits_memory);
+}
+
 const char *kafu_compression_name(kafu_compression v) {
   switch (v) {
     case KAFU_COMPRESSION_NONE:

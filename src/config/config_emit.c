@@ -7,6 +7,20 @@
 #include "kafu/yaml.h"
 #include "kafu/config.h"
 
+/* resources: {requests: {cpu, memory}, limits: {...}} under m, only what is set. */
+static void emit_resources(kafu_ynode *m, const kafu_config_resources *r) {
+  const char *v[2][2] = {{r->requests_cpu, r->requests_memory}, {r->limits_cpu, r->limits_memory}};
+  static const char *const rl[2] = {"requests", "limits"}, *const cm[2] = {"cpu", "memory"};
+  kafu_ynode *res = NULL;
+  for (int i = 0; i < 2; i++) {
+    if (!*v[i][0] && !*v[i][1]) continue;
+    if (!res) res = kafu_y_put(m, "resources", kafu_y_map());
+    kafu_ynode *x = kafu_y_put(res, rl[i], kafu_y_map());
+    for (int j = 0; j < 2; j++)
+      if (*v[i][j]) kafu_y_put_str(x, cm[j], v[i][j]);
+  }
+}
+
 int kafu_config_to_yaml(const kafu_config *c, unsigned flags, kafu_buf *out, kafu_err *err) {
   kafu_ynode *root = kafu_y_map();
   kafu_y_put_str(root, "name", c->name);
@@ -39,6 +53,7 @@ int kafu_config_to_yaml(const kafu_config *c, unsigned flags, kafu_buf *out, kaf
       kafu_ynode *sb = kafu_y_put(n, "standby", kafu_y_flow_seq());
       for (size_t j = 0; j < c->nodes[i].nstandby; j++) kafu_y_push(sb, kafu_y_str(c->nodes[i].standby[j]));
     }
+    emit_resources(n, &c->nodes[i].resources);
     if (c->nodes[i].nlisten) {
       kafu_ynode *l = kafu_y_put(n, "listen", kafu_y_seq());
       for (size_t j = 0; j < c->nodes[i].nlisten; j++) {
@@ -69,6 +84,7 @@ int kafu_config_to_yaml(const kafu_config *c, unsigned flags, kafu_buf *out, kaf
     if (c->wasi_nn.max_tensor_bytes)
       kafu_y_put_int(nn, "max_tensor_bytes", (long long)c->wasi_nn.max_tensor_bytes);
   }
+  emit_resources(cl, &c->resources);
   if (c->tls.cert) {
     kafu_ynode *t = kafu_y_put(cl, "tls", kafu_y_map());
     kafu_y_put_str(t, "cert", c->tls.cert);

@@ -142,6 +142,14 @@ static const char *const all_keys[] = {
     "cluster.failover.wait_ms",
     "cluster.failover.checkpoint_memory_mb",
     "nodes.<id>.listen",
+    "nodes.<id>.resources",
+    "cluster.resources",
+    "resources.requests",
+    "resources.limits",
+    "resources.requests.cpu",
+    "resources.requests.memory",
+    "resources.limits.cpu",
+    "resources.limits.memory",
     "cluster.heartbeat",
     "cluster.migration",
     "cluster.token",
@@ -572,6 +580,9 @@ static int parse_listen(parser *p, const yaml_node_t *at, const yaml_node_t *seq
   return 0;
 }
 
+static int parse_resources(parser *p, const yaml_node_t *key, const yaml_node_t *map, const char *path,
+                           kafu_config_resources *out);
+
 static int parse_nodes(parser *p, const yaml_node_t *nkey, const yaml_node_t *map) {
   kafu_config *c = p->c;
   if (!map || is_null(map)) return fail(p, nkey, "nodes", "at least one node is required");
@@ -608,8 +619,8 @@ static int parse_nodes(parser *p, const yaml_node_t *nkey, const yaml_node_t *ma
     }
     if ((rc = want_mapping(p, k, v, path)) < 0) goto node_done;
     field f[] = {FIELD("address"), FIELD("port"), FIELD("placement"), FIELD("models"), FIELD("standby"),
-                 FIELD("listen")};
-    if ((rc = get_fields(p, v, path, f, 6)) < 0) goto node_done;
+                 FIELD("listen"), FIELD("resources")};
+    if ((rc = get_fields(p, v, path, f, 7)) < 0) goto node_done;
     char sub[160];
     if (!f[0].key || is_null(f[0].val)) {
       rc = fail(p, f[0].key ? f[0].key : k, path, "missing required key `address`");
@@ -645,6 +656,10 @@ static int parse_nodes(parser *p, const yaml_node_t *nkey, const yaml_node_t *ma
       snprintf(sub, sizeof sub, "%s.listen", path);
       if ((rc = parse_listen(p, f[5].key, f[5].val, sub, nd)) < 0) goto node_done;
     }
+    if (f[6].key && !is_null(f[6].val)) {
+      snprintf(sub, sizeof sub, "%s.resources", path);
+      if ((rc = parse_resources(p, f[6].key, f[6].val, sub, &nd->resources)) < 0) goto node_done;
+    }
     for (size_t j = 0; j < i; j++)
       if (!strcmp(c->nodes[j].address, nd->address) && c->nodes[j].port == nd->port) {
         rc = fail(p, k, path, "same address and port as node `%s` (%s:%u, line %d)", c->nodes[j].id,
@@ -656,6 +671,51 @@ static int parse_nodes(parser *p, const yaml_node_t *nkey, const yaml_node_t *ma
     if (rc < 0) return rc;
   }
   return check_standby(p, map);
+}
+
+/* nodes.<id>.resources / cluster.resources: {requests, limits} each with
+ * cpu and memory, Kubernetes quantities; a request above its limit (in the
+ * same mapping) is an error. */
+static int parse_resources(parser *p, const yaml_node_t *key, const yaml_node_t *map, const char *path,
+                           kafu_config_resources *out) {
+  int rc = want_mapping(p, key, map, path);
+  if (rc < 0) return rc;
+  field rl[] = {FIELD("requests"), FIELD("limits")};
+  if ((rc = get_fields(p, map, path, rl, 2)) < 0) return rc;
+  char *dst[2][2] = {{out->requests_cpu, out->requests_memory}, {out->limits_cpu, out->limits_memory}};
+  double val[2][2] = {{-1, -1}, {-1, -1}};
+  const yaml_node_t *at[2][2] = {{NULL, NULL}, {NULL, NULL}};
+  for (int i = 0; i < 2; i++) {
+    if (!rl[i].key || is_null(rl[i].val)) continue;
+    char sub[200];
+    snprintf(sub, sizeof sub, "%s.%s", path, rl[i].name);
+    if ((rc = want_mapping(p, rl[i].key, rl[i].val, sub)) < 0) return rc;
+    field cm[] = {FIELD("cpu"), FIELD("memory")};
+    if ((rc = get_fields(p, rl[i].val, sub, cm, 2)) < 0) return rc;
+    for (int j = 0; j < 2; j++) {
+      if (!cm[j].key) continue;
+      char k[240];
+      snprintf(k, sizeof k, "%s.%s", sub, cm[j].name);
+      char *q;
+      if ((rc = get_string(p, cm[j].key, cm[j].val, k, true, &q)) < 0) return rc;
+      bool ok = strlen(q) < KAFU_CONFIG_QUANTITY_MAX && kafu_config_quantity(q, &val[i][j]) == 0;
+      if (ok) snprintf(dst[i][j], KAFU_CONFIG_QUANTITY_MAX, "%s", q);
+      if (!ok)
+        rc = fail(p, cm[j].val, k, "`%s` is not a Kubernetes quantity (e.g. %s)", q,
+                  j ? "\"256Mi\", \"1Gi\", \"512M\"" : "\"500m\", \"1\", \"2.5\"");
+      free(q);
+      if (rc < 0) return rc;
+      at[i][j] = cm[j].val;
+    }
+  }
+  for (int j = 0; j < 2; j++)
+    if (at[0][j] && at[1][j] && val[0][j] > val[1][j]) {
+      char k[240];
+      snprintf(k, sizeof k, "%s.requests.%s", path, j ? "memory" : "cpu");
+      return fail(p, at[0][j], k, "%s is more than the limit %s (line %d)", dst[0][j], dst[1][j],
+                  (int)at[1][j]->start_mark.line + 1);
+    }
+  return 0;
 }
 
 /* cluster.tls: cert, key and ca, each a readable file (relative to the
@@ -691,8 +751,11 @@ static int parse_cluster(parser *p, const yaml_node_t *ckey, const yaml_node_t *
   int rc = want_mapping(p, ckey, map, "cluster");
   if (rc < 0) return rc;
   field f[] = {FIELD("heartbeat"), FIELD("migration"), FIELD("token"), FIELD("startup_timeout_ms"),
-               FIELD("token_file"), FIELD("wasi_nn"), FIELD("failover"), FIELD("tls")};
-  if ((rc = get_fields(p, map, "cluster", f, 8)) < 0) return rc;
+               FIELD("token_file"), FIELD("wasi_nn"), FIELD("failover"), FIELD("tls"), FIELD("resources")};
+  if ((rc = get_fields(p, map, "cluster", f, 9)) < 0) return rc;
+  if (f[8].key && !is_null(f[8].val) &&
+      (rc = parse_resources(p, f[8].key, f[8].val, "cluster.resources", &c->resources)) < 0)
+    return rc;
   const field *hb = &f[0], *mig = &f[1], *tok = &f[2], *st = &f[3], *tokf = &f[4], *nn = &f[5], *fo = &f[6];
   if (f[7].key && !is_null(f[7].val) && (rc = parse_tls(p, f[7].key, f[7].val)) < 0) return rc;
   long long x;
@@ -818,6 +881,30 @@ static int parse_cluster(parser *p, const yaml_node_t *ckey, const yaml_node_t *
   return 0;
 }
 
+/* A node's requests (its own, else cluster.resources') within its limits
+ * (likewise): Kubernetes refuses a Pod otherwise. */
+static int check_resources(parser *p, const yaml_node_t *nodes) {
+  kafu_config *c = p->c;
+  for (size_t i = 0; i < c->nnodes; i++) {
+    kafu_config_resources r;
+    kafu_config_node_resources(c, &c->nodes[i], &r);
+    const char *rq[2] = {r.requests_cpu, r.requests_memory}, *lm[2] = {r.limits_cpu, r.limits_memory};
+    for (int j = 0; j < 2; j++) {
+      double a, b;
+      if (!*rq[j] || !*lm[j] || kafu_config_quantity(rq[j], &a) || kafu_config_quantity(lm[j], &b) || a <= b)
+        continue;
+      char k[160];
+      snprintf(k, sizeof k, "nodes.%s.resources", c->nodes[i].id);
+      const yaml_node_t *at = nodes;
+      for (yaml_node_pair_t *pr = nodes->data.mapping.pairs.start; pr < nodes->data.mapping.pairs.top; pr++)
+        if (!strcmp(stext(node(p, pr->key)), c->nodes[i].id)) at = node(p, pr->key);
+      return fail(p, at, k, "requests.%s %s is more than limits.%s %s (one of them from cluster.resources)",
+                  j ? "memory" : "cpu", rq[j], j ? "memory" : "cpu", lm[j]);
+    }
+  }
+  return 0;
+}
+
 static int parse_root(parser *p, const yaml_node_t *root) {
   kafu_config *c = p->c;
   if (root->type != YAML_MAPPING_NODE) {
@@ -838,7 +925,7 @@ static int parse_root(parser *p, const yaml_node_t *root) {
   if (!f[2].key) return fail(p, root, NULL, "missing required key `nodes`");
   if ((rc = parse_nodes(p, f[2].key, f[2].val)) < 0) return rc;
   if (f[3].key && (rc = parse_cluster(p, f[3].key, f[3].val)) < 0) return rc;
-  return 0;
+  return check_resources(p, f[2].val);
 }
 
 /* ---- entry points --------------------------------------------------------- */

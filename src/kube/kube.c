@@ -357,6 +357,18 @@ static kafu_ynode *pod(const kafu_config *c, const kafu_config_node *n, const ch
   kafu_y_put_str(ct, "name", "kafu-server");
   kafu_y_put_str(ct, "image", o->image ? o->image : KAFU_KUBE_DEFAULT_IMAGE);
   kafu_y_put_str(ct, "imagePullPolicy", "IfNotPresent");
+  /* nodes.<id>.resources, else cluster.resources */
+  kafu_config_resources rs;
+  kafu_config_node_resources(c, n, &rs);
+  const char *rv[2][2] = {{rs.requests_cpu, rs.requests_memory}, {rs.limits_cpu, rs.limits_memory}};
+  kafu_ynode *res = NULL;
+  for (int i = 0; i < 2; i++) {
+    if (!*rv[i][0] && !*rv[i][1]) continue;
+    if (!res) res = kafu_y_put(ct, "resources", kafu_y_map());
+    kafu_ynode *x = kafu_y_put(res, i ? "limits" : "requests", kafu_y_map());
+    if (*rv[i][0]) kafu_y_put_str(x, "cpu", rv[i][0]);
+    if (*rv[i][1]) kafu_y_put_str(x, "memory", rv[i][1]);
+  }
   kafu_ynode *csc = kafu_y_put(ct, "securityContext", kafu_y_map());
   kafu_y_put(csc, "allowPrivilegeEscalation", kafu_y_bool(false));
   kafu_y_put(csc, "readOnlyRootFilesystem", kafu_y_bool(true));

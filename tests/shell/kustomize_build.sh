@@ -25,6 +25,7 @@ golden three-node-instance-image.yaml three.yaml --instance-id demo --image regi
 golden three-node-instance-image.yaml three.yaml --namespace=kafu --image=registry.example.com/kafu-pipeline:1.0 --instance-id=demo
 golden two-node-url.yaml url.yaml --image kafu-server:0.1.0 "${GT[@]}"
 golden two-node-listen.yaml listen.yaml "${GT[@]}"
+golden two-node-resources.yaml resources.yaml "${GT[@]}"
 
 # ---- the token (issue 16: it was in the ConfigMap, and without one there was none) ----
 run "$KAFU" kustomize build "$DATA/minimal.yaml"; expect_rc 0 "random token"

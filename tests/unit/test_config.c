@@ -56,7 +56,7 @@ static const bad bads[] = {
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  interval_ms: 5\n",
      "kafu-config.yaml:9:3: cluster.interval_ms: unknown key (`interval_ms` belongs at "
      "`cluster.heartbeat.interval_ms`); allowed here: heartbeat, migration, token, startup_timeout_ms, "
-     "token_file, wasi_nn, failover, tls"},
+     "token_file, wasi_nn, failover, tls, resources"},
     {"name: x\napp:\n  path: a\n" NODES "cluster:\n  heartbeat:\n    intervall_ms: 5\n",
      "kafu-config.yaml:10:5: cluster.heartbeat.intervall_ms: unknown key (did you mean `interval_ms`?); "
      "allowed "
@@ -64,7 +64,7 @@ static const bad bads[] = {
     {"name: x\napp:\n  path: a\nnodes:\n  e:\n    address: h\n    port: 1\n    placment: z\n",
      "kafu-config.yaml:8:5: nodes.e.placment: unknown key (did you mean `placement`?); allowed here: "
      "address, port, "
-     "placement, models, standby, listen"},
+     "placement, models, standby, listen, resources"},
     {"name: x\napp:\n  path: a.wasm\n  url: http://x/a.wasm\n" NODES,
      "kafu-config.yaml:4:3: app.url: only one of app.path and app.url may be set (app.path is at line 3)"},
     {"name: x\napp:\n  args: []\n" NODES,
@@ -407,6 +407,56 @@ static void test_tls(void **s) {
     unlink(path);
   }
   rmdir(dir);
+}
+
+/* nodes.<id>.resources / cluster.resources: quantities checked, a node's value
+ * overrides the default per value, requests above limits refused (also when
+ * one of the two comes from cluster.resources). */
+static void test_resources(void **s) {
+  (void)s;
+  const char *head = "name: t\napp: {path: m.wasm}\nnodes:\n  a:\n    address: h\n    port: 1\n";
+  struct {
+    const char *tail, *err; /* err NULL: loads */
+  } cases[] = {
+      {"    resources: {requests: {cpu: 250m, memory: 1Gi}}\ncluster:\n  resources: {limits: {cpu: 2, memory: "
+       "2Gi}, requests: {cpu: 1}}\n",
+       NULL},
+      {"    resources: {requests: {cpu: lots}}\n", "nodes.a.resources.requests.cpu: `lots` is not a Kubernetes quantity"},
+      {"    resources: {limits: {memory: 1Gb}}\n", "nodes.a.resources.limits.memory: `1Gb` is not a Kubernetes quantity"},
+      {"    resources: {requests: {memory: 2Gi}, limits: {memory: 1Gi}}\n",
+       "nodes.a.resources.requests.memory: 2Gi is more than the limit 1Gi"},
+      {"    resources: {requests: {cpu: 1500m}}\ncluster:\n  resources: {limits: {cpu: 1}}\n",
+       "nodes.a.resources: requests.cpu 1500m is more than limits.cpu 1"},
+      {"    resources: {request: {cpu: 1}}\n", "nodes.a.resources.request: unknown key"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char y[512];
+    snprintf(y, sizeof y, "%s%s", head, cases[i].tail);
+    kafu_config *c = NULL;
+    kafu_err e = {0};
+    int rc = kafu_config_load_string(y, strlen(y), "t.yaml", "/", &c, &e);
+    if (!cases[i].err) {
+      if (rc) fail_msg("case %zu: %s", i, e.msg);
+      kafu_config_resources r;
+      kafu_config_node_resources(c, &c->nodes[0], &r);
+      assert_string_equal(r.requests_cpu, "250m");
+      assert_string_equal(r.requests_memory, "1Gi");
+      assert_string_equal(r.limits_cpu, "2");
+      assert_string_equal(r.limits_memory, "2Gi");
+      kafu_config_free(c);
+    } else if (rc == 0 || !strstr(e.msg, cases[i].err)) {
+      fail_msg("case %zu: want '%s', got rc %d '%s'", i, cases[i].err, rc, e.msg);
+    }
+  }
+  double v;
+  assert_int_equal(kafu_config_quantity("500m", &v), 0);
+  assert_true(v > 0.499 && v < 0.501);
+  assert_int_equal(kafu_config_quantity("1e9", &v), 0);
+  assert_true(v == 1e9);
+  assert_int_equal(kafu_config_quantity("1.5Gi", &v), 0);
+  assert_true(v == 1.5 * 1073741824.0);
+  assert_true(kafu_config_quantity("", &v) < 0 && kafu_config_quantity("m", &v) < 0 &&
+              kafu_config_quantity("1e", &v) < 0 && kafu_config_quantity("-1", &v) < 0);
 }
 
 static void test_standby(void **s) {
@@ -850,6 +900,7 @@ int main(void) {
       cmocka_unit_test(test_paths),
       cmocka_unit_test(test_standby),
       cmocka_unit_test(test_tls),
+      cmocka_unit_test(test_resources),
       cmocka_unit_test(test_ordered_nodes),
       cmocka_unit_test(test_compression_matrix),
       cmocka_unit_test(test_scalars),

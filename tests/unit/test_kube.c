@@ -395,6 +395,7 @@ static const golden goldens[] = {
      {.instance_id = "demo", .image = "registry.example.com/kafu-pipeline:1.0", .ns = "kafu"}},
     {"url.yaml", "two-node-url.yaml", {.image = "kafu-server:0.1.0", .token = GOLDEN_TOKEN}},
     {"listen.yaml", "two-node-listen.yaml", {.token = GOLDEN_TOKEN}},
+    {"resources.yaml", "two-node-resources.yaml", {.token = GOLDEN_TOKEN}},
 };
 
 static void test_goldens(void **s) {
