@@ -383,7 +383,8 @@ static int read_pem(const char *path, const char *what, uint8_t **out, kafu_err 
  * it could not start). */
 static int check_tls(kafu_http_server *s, const kafu_config_tls *t, kafu_err *err) {
   gnutls_certificate_credentials_t cr;
-  if (gnutls_certificate_allocate_credentials(&cr) < 0) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  if (gnutls_certificate_allocate_credentials(&cr) < 0)
+    return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
   gnutls_datum_t cert = {s->tls_cert, (unsigned)strlen((char *)s->tls_cert)};
   gnutls_datum_t key = {s->tls_key, (unsigned)strlen((char *)s->tls_key)};
   gnutls_datum_t ca = {s->tls_ca, (unsigned)strlen((char *)s->tls_ca)};
@@ -439,19 +440,20 @@ int kafu_http_server_start(int listen_fd, const kafu_http_handlers *h, const kaf
   }
   /* Connection memory bounds the read buffer, i.e. the size of the pieces a
    * streamed body arrives in: bigger pieces = fewer decoder calls. */
-  s->d = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC |
-          MHD_USE_ERROR_LOG | flags,
-      0, on_accept, s, on_access, s, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
-      on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-      (size_t)(512 * 1024), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)KAFU_HTTP_IDLE_S,
-      /* one thread per connection: bounded, with admission control (see the top) */
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_MAX, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-      MHD_OPTION_ARRAY, tlsopt, MHD_OPTION_END);
+  s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+                              MHD_USE_ITC | MHD_USE_ERROR_LOG | flags,
+                          0, on_accept, s, on_access, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+                          on_connection, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(512 * 1024),
+                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)KAFU_HTTP_IDLE_S,
+                          /* one thread per connection: bounded, with admission control (see the top) */
+                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_MAX, MHD_OPTION_EXTERNAL_LOGGER,
+                          mhd_log, NULL, MHD_OPTION_ARRAY, tlsopt, MHD_OPTION_END);
   if (!s->d) {
     close(listen_fd);
     server_free(s);
-    return kafu_err_set(err, KAFU_EIO, "cannot start the HTTP%s server (libmicrohttpd)", tls && tls->cert ? "S" : "");
+    return kafu_err_set(err, KAFU_EIO, "cannot start the HTTP%s server (libmicrohttpd)",
+                        tls && tls->cert ? "S" : "");
   }
   s->reaper_started = pthread_create(&s->reaper, NULL, reaper_main, s) == 0;
   *out = s;

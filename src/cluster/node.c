@@ -58,8 +58,8 @@ bool kafu_node_sleep(kafu_node *n, uint64_t ms) {
 
 kafu_http_client *kafu_node_client(kafu_node *n, kafu_http_client *set, size_t i, kafu_err *err) {
   kafu_http_client *c = &set[i];
-  if (!c->curl &&
-      kafu_http_client_init(c, n->cfg->nodes[i].address, n->cfg->nodes[i].port, n->cfg->token, &n->cfg->tls, err) < 0)
+  if (!c->curl && kafu_http_client_init(c, n->cfg->nodes[i].address, n->cfg->nodes[i].port, n->cfg->token,
+                                        &n->cfg->tls, err) < 0)
     return NULL;
   return c;
 }
@@ -135,7 +135,8 @@ static uint64_t ask_incarnation(kafu_node *n, int i) {
   kafu_buf resp = {0};
   uint64_t inc = 0;
   char hex[40] = "";
-  if (!kafu_http_client_init(&c, n->cfg->nodes[i].address, n->cfg->nodes[i].port, n->cfg->token, &n->cfg->tls, &e) &&
+  if (!kafu_http_client_init(&c, n->cfg->nodes[i].address, n->cfg->nodes[i].port, n->cfg->token, &n->cfg->tls,
+                             &e) &&
       !kafu_http_get(&c, "/healthz", 1000, &st, &resp, &e) && st == 200 &&
       !kafu_json_get_str((const char *)resp.data, resp.len, "incarnation", hex, sizeof hex))
     kafu_mem_image_id_parse(hex, &inc);

@@ -65,8 +65,7 @@ kafu_config *kafu_config_dup(const kafu_config *c) {
             dup_str(&d->app.url, c->app.url) && dup_str(&d->app.preopened_dir, c->app.preopened_dir) &&
             dup_str(&d->token, c->token) && dup_str(&d->token_file, c->token_file) &&
             dup_str(&d->tls.cert, c->tls.cert) && dup_str(&d->tls.key, c->tls.key) &&
-            dup_str(&d->tls.ca, c->tls.ca) &&
-            dup_str(&d->config_path, c->config_path) &&
+            dup_str(&d->tls.ca, c->tls.ca) && dup_str(&d->config_path, c->config_path) &&
             dup_str(&d->config_dir, c->config_dir);
   if (ok && c->raw) {
     d->raw = malloc(c->raw_len + 1);
@@ -142,9 +141,19 @@ int kafu_config_quantity(const char *q, double *out) {
   static const struct {
     const char *sfx;
     double mul;
-  } sfx[] = {{"Ki", 1024.0},   {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0},
-             {"Pi", 1125899906842624.0}, {"Ei", 1152921504606846976.0}, {"m", 1e-3}, {"k", 1e3},
-             {"M", 1e6},       {"G", 1e9},        {"T", 1e12},          {"P", 1e15}, {"E", 1e18}};
+  } sfx[] = {{"Ki", 1024.0},
+             {"Mi", 1048576.0},
+             {"Gi", 1073741824.0},
+             {"Ti", 1099511627776.0},
+             {"Pi", 1125899906842624.0},
+             {"Ei", 1152921504606846976.0},
+             {"m", 1e-3},
+             {"k", 1e3},
+             {"M", 1e6},
+             {"G", 1e9},
+             {"T", 1e12},
+             {"P", 1e15},
+             {"E", 1e18}};
   const char *s = q;
   size_t digits = 0;
   while (*s >= '0' && *s <= '9') s++, digits++;

@@ -618,8 +618,8 @@ static int parse_nodes(parser *p, const yaml_node_t *nkey, const yaml_node_t *ma
       goto node_done;
     }
     if ((rc = want_mapping(p, k, v, path)) < 0) goto node_done;
-    field f[] = {FIELD("address"), FIELD("port"), FIELD("placement"), FIELD("models"), FIELD("standby"),
-                 FIELD("listen"), FIELD("resources")};
+    field f[] = {FIELD("address"), FIELD("port"),   FIELD("placement"), FIELD("models"),
+                 FIELD("standby"), FIELD("listen"), FIELD("resources")};
     if ((rc = get_fields(p, v, path, f, 7)) < 0) goto node_done;
     char sub[160];
     if (!f[0].key || is_null(f[0].val)) {
@@ -750,8 +750,9 @@ static int parse_cluster(parser *p, const yaml_node_t *ckey, const yaml_node_t *
   if (is_null(map)) return 0;
   int rc = want_mapping(p, ckey, map, "cluster");
   if (rc < 0) return rc;
-  field f[] = {FIELD("heartbeat"), FIELD("migration"), FIELD("token"), FIELD("startup_timeout_ms"),
-               FIELD("token_file"), FIELD("wasi_nn"), FIELD("failover"), FIELD("tls"), FIELD("resources")};
+  field f[] = {FIELD("heartbeat"),          FIELD("migration"),  FIELD("token"),
+               FIELD("startup_timeout_ms"), FIELD("token_file"), FIELD("wasi_nn"),
+               FIELD("failover"),           FIELD("tls"),        FIELD("resources")};
   if ((rc = get_fields(p, map, "cluster", f, 9)) < 0) return rc;
   if (f[8].key && !is_null(f[8].val) &&
       (rc = parse_resources(p, f[8].key, f[8].val, "cluster.resources", &c->resources)) < 0)

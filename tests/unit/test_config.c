@@ -376,8 +376,9 @@ static void test_tls(void **s) {
     assert_non_null(f);
     fclose(f);
   }
-  const char *y = "name: t\napp: {path: m.wasm}\nnodes:\n  a: {address: 127.0.0.1, port: 5001}\n"
-                  "cluster:\n  tls: {cert: n.pem, key: n.key, ca: ca.pem}\n";
+  const char *y =
+      "name: t\napp: {path: m.wasm}\nnodes:\n  a: {address: 127.0.0.1, port: 5001}\n"
+      "cluster:\n  tls: {cert: n.pem, key: n.key, ca: ca.pem}\n";
   kafu_config *c, *d, *r;
   kafu_err e = {0};
   assert_int_equal(kafu_config_load_string(y, strlen(y), "t.yaml", dir, &c, &e), 0);
@@ -393,12 +394,14 @@ static void test_tls(void **s) {
   assert_string_equal(r->tls.ca, c->tls.ca);
   kafu_buf_free(&b);
   kafu_config_free(r), kafu_config_free(d), kafu_config_free(c);
-  const char *nokey = "name: t\napp: {path: m.wasm}\nnodes:\n  a: {address: 127.0.0.1, port: 5001}\n"
-                      "cluster:\n  tls: {cert: n.pem, ca: ca.pem}\n";
+  const char *nokey =
+      "name: t\napp: {path: m.wasm}\nnodes:\n  a: {address: 127.0.0.1, port: 5001}\n"
+      "cluster:\n  tls: {cert: n.pem, ca: ca.pem}\n";
   assert_true(kafu_config_load_string(nokey, strlen(nokey), "t.yaml", dir, &c, &e) < 0);
   assert_non_null(strstr(e.msg, "cluster.tls: missing `key`"));
-  const char *gone = "name: t\napp: {path: m.wasm}\nnodes:\n  a: {address: 127.0.0.1, port: 5001}\n"
-                     "cluster:\n  tls: {cert: n.pem, key: n.key, ca: gone.pem}\n";
+  const char *gone =
+      "name: t\napp: {path: m.wasm}\nnodes:\n  a: {address: 127.0.0.1, port: 5001}\n"
+      "cluster:\n  tls: {cert: n.pem, key: n.key, ca: gone.pem}\n";
   assert_true(kafu_config_load_string(gone, strlen(gone), "t.yaml", dir, &c, &e) < 0);
   assert_non_null(strstr(e.msg, "cluster.tls.ca: "));
   assert_non_null(strstr(e.msg, "gone.pem: No such file"));
@@ -418,11 +421,14 @@ static void test_resources(void **s) {
   struct {
     const char *tail, *err; /* err NULL: loads */
   } cases[] = {
-      {"    resources: {requests: {cpu: 250m, memory: 1Gi}}\ncluster:\n  resources: {limits: {cpu: 2, memory: "
+      {"    resources: {requests: {cpu: 250m, memory: 1Gi}}\ncluster:\n  resources: {limits: {cpu: 2, "
+       "memory: "
        "2Gi}, requests: {cpu: 1}}\n",
        NULL},
-      {"    resources: {requests: {cpu: lots}}\n", "nodes.a.resources.requests.cpu: `lots` is not a Kubernetes quantity"},
-      {"    resources: {limits: {memory: 1Gb}}\n", "nodes.a.resources.limits.memory: `1Gb` is not a Kubernetes quantity"},
+      {"    resources: {requests: {cpu: lots}}\n",
+       "nodes.a.resources.requests.cpu: `lots` is not a Kubernetes quantity"},
+      {"    resources: {limits: {memory: 1Gb}}\n",
+       "nodes.a.resources.limits.memory: `1Gb` is not a Kubernetes quantity"},
       {"    resources: {requests: {memory: 2Gi}, limits: {memory: 1Gi}}\n",
        "nodes.a.resources.requests.memory: 2Gi is more than the limit 1Gi"},
       {"    resources: {requests: {cpu: 1500m}}\ncluster:\n  resources: {limits: {cpu: 1}}\n",

@@ -341,8 +341,8 @@ static void test_random_walks(void **st_) {
     free_nodes(nodes, nn);
   }
   g_undo = 0;
-  print_message("random walks: %d delta hops, %d full hops, %d with a written-page hint, %d refused\n", deltas,
-                fulls, hinted, g_cut_refused);
+  print_message("random walks: %d delta hops, %d full hops, %d with a written-page hint, %d refused\n",
+                deltas, fulls, hinted, g_cut_refused);
   /* both paths exercised (ping-pong hops are deltas, others full) */
   assert_true(deltas > 40 && fulls > 40 && hinted > 0 && g_cut_refused > 10);
 }
@@ -700,11 +700,11 @@ static void test_plan_agrees_with_encoder(void **st_) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_update_dirty_set),         cmocka_unit_test(test_abca),
-      cmocka_unit_test(test_delta_between_peers),      cmocka_unit_test(test_random_walks),
-      cmocka_unit_test(test_undo_area_reused),         cmocka_unit_test(test_undo_full_images),         cmocka_unit_test(test_stale_claim_detected),
-      cmocka_unit_test(test_wrong_baseline_detected),  cmocka_unit_test(test_resend_same_image),
-      cmocka_unit_test(test_plan_agrees_with_encoder),
+      cmocka_unit_test(test_update_dirty_set),     cmocka_unit_test(test_abca),
+      cmocka_unit_test(test_delta_between_peers),  cmocka_unit_test(test_random_walks),
+      cmocka_unit_test(test_undo_area_reused),     cmocka_unit_test(test_undo_full_images),
+      cmocka_unit_test(test_stale_claim_detected), cmocka_unit_test(test_wrong_baseline_detected),
+      cmocka_unit_test(test_resend_same_image),    cmocka_unit_test(test_plan_agrees_with_encoder),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
