@@ -39,6 +39,7 @@ extern "C" {
 #define KAFU_KUBE_TOKEN_KEY "token"                  /* its key: the file in KAFU_KUBE_TOKEN_DIR */
 #define KAFU_KUBE_TOKEN_FILE "/etc/kafu/token/token" /* cluster.token_file in the ConfigMap */
 #define KAFU_KUBE_CACHE_DIR "/var/cache/kafu"        /* writable (emptyDir): the AOT cache */
+#define KAFU_KUBE_TLS_DIR "/etc/kafu/tls"            /* cluster.tls: the certificate Secret, mounted */
 #define KAFU_KUBE_UID 65532                          /* runAsUser/runAsGroup/fsGroup: not root */
 
 typedef struct kafu_kube_opts {
@@ -50,6 +51,10 @@ typedef struct kafu_kube_opts {
    * token, or the config's token, or a fresh random one. Never in the ConfigMap. */
   const char *token_secret;
   const char *token;
+  /* With cluster.tls: the existing Secret (keys tls.crt, tls.key, ca.crt, as
+   * cert-manager writes them) mounted at KAFU_KUBE_TLS_DIR; NULL =
+   * "kafu-tls[-<instance-id>]". Never generated. */
+  const char *tls_secret;
 } kafu_kube_opts;
 
 /* Check that the config and options can become Kubernetes objects: node ids
@@ -62,6 +67,8 @@ int kafu_kube_check(const kafu_config *c, const kafu_kube_opts *o, kafu_err *err
 char *kafu_kube_server_name(const kafu_kube_opts *o, const char *node_id);
 /* The token Secret: --token-secret's name, else "kafu-token[-<instance-id>]" (malloc'd). */
 char *kafu_kube_secret_name(const kafu_kube_opts *o);
+/* cluster.tls's Secret: --tls-secret's name, else "kafu-tls[-<instance-id>]" (malloc'd). */
+char *kafu_kube_tls_secret_name(const kafu_kube_opts *o);
 /* "kafu-config" or "kafu-config-<instance-id>" (malloc'd). */
 char *kafu_kube_configmap_name(const kafu_kube_opts *o);
 /* Label value for kafu-service-name derived from config name (malloc'd). */

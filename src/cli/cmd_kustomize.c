@@ -19,7 +19,8 @@ void kafu_usage_kustomize(void) {
       "a ConfigMap with the config, and per node a headless Service and a Pod named\n"
       "kafu-server-<node-id>, scheduled with nodeSelector kafu-node=<placement or node id>.\n"
       "Node addresses in the embedded config are replaced by the Service names.\n"
-      "The cluster token goes into a Secret (kafu-token[-ID], mounted at " KAFU_KUBE_TOKEN_DIR ";\n"
+      "The cluster token goes into a Secret (kafu-token[-ID], mounted at " KAFU_KUBE_TOKEN_DIR
+      ";\n"
       "the config names it as cluster.token_file), never into the ConfigMap: the\n"
       "config's token, else a fresh random one. Pods run as a non-root user, with a\n"
       "read-only root file system, no capabilities and seccomp RuntimeDefault.\n"
@@ -33,6 +34,9 @@ void kafu_usage_kustomize(void) {
       "  --token-file FILE    put the token from FILE into the generated Secret\n"
       "  --token-secret NAME  mount the existing Secret NAME (key \"token\") instead of\n"
       "                       generating one\n"
+      "  --tls-secret NAME    with cluster.tls: the existing Secret (keys tls.crt, tls.key,\n"
+      "                       ca.crt) to mount at " KAFU_KUBE_TLS_DIR
+      " (default kafu-tls[-ID])\n"
       "  -o, --output DIR     write a kustomize base (kustomization.yaml + resources) to DIR\n"
       "                       instead of printing the manifests\n"
       "  -h, --help           show this help\n"
@@ -57,6 +61,7 @@ static int build(int argc, char **argv) {
         (r = kafu_opt_value(argc, argv, &i, "--namespace", "-n", &o.ns, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--token-secret", NULL, &o.token_secret, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--token-file", NULL, &token_file, &oerr)) ||
+        (r = kafu_opt_value(argc, argv, &i, "--tls-secret", NULL, &o.tls_secret, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--output", "-o", &outdir, &oerr))) {
       if (r < 0) return kafu_cli_usage_error("kustomize", "%s", oerr.msg);
     } else if (a[0] == '-' && a[1]) {
@@ -89,6 +94,21 @@ static int build(int argc, char **argv) {
           "it must be inside the image %s at that path (see docs/kubernetes.md), or use app.url\n",
           c->app.path, KAFU_KUBE_APP_DIR, kafu_path_basename(c->app.path),
           o.image ? o.image : KAFU_KUBE_DEFAULT_IMAGE);
+    if (c->tls.cert) {
+      char *tn = kafu_kube_tls_secret_name(&o);
+      fprintf(
+          stderr,
+          "kafu kustomize: note: cluster.tls: the Pods mount the Secret %s (keys tls.crt, tls.key, ca.crt; "
+          "not generated); its certificate must name every node's Service:",
+          tn ? tn : "kafu-tls");
+      for (size_t i = 0; i < c->nnodes; i++) {
+        char *sn = kafu_kube_server_name(&o, c->nodes[i].id);
+        fprintf(stderr, " %s", sn ? sn : c->nodes[i].id);
+        free(sn);
+      }
+      fprintf(stderr, "\n");
+      free(tn);
+    }
     if (c->app.preopened_dir)
       fprintf(
           stderr,

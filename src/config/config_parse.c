@@ -718,9 +718,10 @@ static int parse_resources(parser *p, const yaml_node_t *key, const yaml_node_t 
   return 0;
 }
 
-/* cluster.tls: cert, key and ca, each a readable file (relative to the
- * config's directory). Their contents are checked where they are used (the
- * node's HTTPS server, libcurl), with errors naming the file. */
+/* cluster.tls: cert, key and ca, file paths (relative to the config's
+ * directory). Like app.path they are read where they are used (the node's
+ * HTTPS server at start, libcurl), with errors naming the file: a config may
+ * be checked or turned into manifests away from the files. */
 static int parse_tls(parser *p, const yaml_node_t *key, const yaml_node_t *map) {
   kafu_config *c = p->c;
   int rc = want_mapping(p, key, map, "cluster.tls");
@@ -740,7 +741,6 @@ static int parse_tls(parser *p, const yaml_node_t *key, const yaml_node_t *map) 
     free(raw);
     if (!abs) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
     *dst[i] = abs;
-    if (access(abs, R_OK)) return fail(p, t[i].val, k, "%s: %s", abs, strerror(errno));
   }
   return 0;
 }

@@ -199,6 +199,13 @@ kafu_config *kafu_kube_pod_config(const kafu_config *c, const kafu_kube_opts *o,
     free(p->app.preopened_dir);
     p->app.preopened_dir = nd;
   }
+  if (p->tls.cert) { /* cluster.tls: the files of the TLS Secret, mounted */
+    char *f[3] = {strdup(KAFU_KUBE_TLS_DIR "/tls.crt"), strdup(KAFU_KUBE_TLS_DIR "/tls.key"),
+                  strdup(KAFU_KUBE_TLS_DIR "/ca.crt")};
+    free(p->tls.cert), free(p->tls.key), free(p->tls.ca);
+    p->tls.cert = f[0], p->tls.key = f[1], p->tls.ca = f[2];
+    if (!f[0] || !f[1] || !f[2]) goto oom;
+  }
   /* the token is in the Secret; the ConfigMap names only where it is mounted */
   free(p->token);
   free(p->token_file);
@@ -273,6 +280,14 @@ char *kafu_kube_secret_name(const kafu_kube_opts *o) {
   return kafu_buf_cstr(&b);
 }
 
+char *kafu_kube_tls_secret_name(const kafu_kube_opts *o) {
+  kafu_buf b = {0};
+  if (o && o->tls_secret) return strdup(o->tls_secret);
+  kafu_buf_printf(&b, "kafu-tls");
+  if (o && o->instance_id && *o->instance_id) kafu_buf_printf(&b, "-%s", o->instance_id);
+  return kafu_buf_cstr(&b);
+}
+
 static kafu_ynode *service(const kafu_config_node *n, const char *name, const char *svc,
                            const kafu_kube_opts *o) {
   kafu_ynode *d = kafu_y_map();
@@ -302,12 +317,13 @@ static kafu_ynode *service(const kafu_config_node *n, const char *name, const ch
   return d;
 }
 
-static void probe(kafu_ynode *container, const char *key, const char *path, int port, int initial, int period,
-                  int failures) {
+static void probe(kafu_ynode *container, const char *key, const char *path, int port, bool https, int initial,
+                  int period, int failures) {
   kafu_ynode *pr = kafu_y_put(container, key, kafu_y_map());
   kafu_ynode *g = kafu_y_put(pr, "httpGet", kafu_y_map());
   kafu_y_put_str(g, "path", path);
   kafu_y_put_int(g, "port", port);
+  if (https) kafu_y_put_str(g, "scheme", "HTTPS"); /* GETs need no client certificate */
   kafu_y_put_int(pr, "initialDelaySeconds", initial);
   kafu_y_put_int(pr, "periodSeconds", period);
   kafu_y_put_int(pr, "timeoutSeconds", 2);
@@ -341,6 +357,7 @@ static kafu_ynode *pod(const kafu_config *c, const kafu_config_node *n, const ch
   kafu_y_put_str(an, "prometheus.io/scrape", "true");
   kafu_y_put_str(an, "prometheus.io/port", port);
   kafu_y_put_str(an, "prometheus.io/path", "/metrics");
+  if (c->tls.cert) kafu_y_put_str(an, "prometheus.io/scheme", "https");
   kafu_ynode *spec = kafu_y_put(d, "spec", kafu_y_map());
   kafu_y_put_str(spec, "restartPolicy", "Never");
   kafu_ynode *psc = kafu_y_put(spec, "securityContext", kafu_y_map());
@@ -397,12 +414,13 @@ static kafu_ynode *pod(const kafu_config *c, const kafu_config_node *n, const ch
   /* Readiness gates nothing in DNS (publishNotReadyAddresses) but shows in
    * `kubectl get pods` when a node can take migrations. Liveness is lenient:
    * the first start may AOT-compile the module. */
-  probe(ct, "readinessProbe", KAFU_KUBE_READY_PATH, n->port, 1, 2, 3);
-  probe(ct, "livenessProbe", KAFU_KUBE_HEALTH_PATH, n->port, 10, 10, 6);
+  probe(ct, "readinessProbe", KAFU_KUBE_READY_PATH, n->port, c->tls.cert, 1, 2, 3);
+  probe(ct, "livenessProbe", KAFU_KUBE_HEALTH_PATH, n->port, c->tls.cert, 10, 10, 6);
   kafu_ynode *vms = kafu_y_put(ct, "volumeMounts", kafu_y_seq());
   mount(vms, "kafu-config", KAFU_KUBE_CONFIG_DIR, true);
   if (c->app.preopened_dir) mount(vms, "kafu-data", KAFU_KUBE_DATA_DIR, false);
   mount(vms, "kafu-token", KAFU_KUBE_TOKEN_DIR, true);
+  if (c->tls.cert) mount(vms, "kafu-tls", KAFU_KUBE_TLS_DIR, true);
   mount(vms, "kafu-cache", KAFU_KUBE_CACHE_DIR, false);
   mount(vms, "tmp", "/tmp", false);
   kafu_ynode *vols = kafu_y_put(spec, "volumes", kafu_y_seq());
@@ -416,6 +434,15 @@ static kafu_ynode *pod(const kafu_config *c, const kafu_config_node *n, const ch
   kafu_ynode *sv = kafu_y_put(v, "secret", kafu_y_map());
   kafu_y_put_str(sv, "secretName", secret_name);
   kafu_y_put_int(sv, "defaultMode", 0440); /* root:fsGroup, read-only */
+  if (c->tls.cert) {
+    char *tn = kafu_kube_tls_secret_name(o);
+    v = kafu_y_push(vols, kafu_y_map());
+    kafu_y_put_str(v, "name", "kafu-tls");
+    sv = kafu_y_put(v, "secret", kafu_y_map());
+    kafu_y_put_str(sv, "secretName", tn ? tn : "kafu-tls");
+    kafu_y_put_int(sv, "defaultMode", 0440);
+    free(tn);
+  }
   empty_dir(vols, "kafu-cache");
   empty_dir(vols, "tmp");
   return d;

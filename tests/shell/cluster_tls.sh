@@ -6,7 +6,7 @@
 # certificate); a POST without a client certificate, or with one the cluster
 # CA did not sign, is refused with 403 and changes nothing; two nodes with the
 # cluster's certificates run a program with migrations; unusable files are
-# named (config check, and kafu serve for a certificate that is not PEM).
+# named (config check for a missing key, kafu serve for a missing or non-PEM file).
 source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 need openssl openssl
 build pingpong
@@ -94,15 +94,16 @@ grep -qi 'certificate' "$T/a.err" || fail "the coordinator does not say why: $(t
 kill "$PID_B" 2>/dev/null; wait_exit "$PID_B" 20
 ok "a node of another CA: nothing runs, the error names the certificate"
 
-# unusable files: named by config check (missing) and by kafu serve (not PEM)
+# unusable files: a missing key named by config check; a missing file and one
+# that is not PEM named by kafu serve
 config "$T/nokey.yaml" pingpong.wasm '["2"]' a="$PA" b="$PB" -- "  tls:" "    cert: node.pem" "    ca: cluster-ca.pem"
 run "$KAFU" config check "$T/nokey.yaml"
 expect_rc 1 "config check without a key"
 expect_err 'cluster.tls: missing `key`' "config check without a key"
 config "$T/gone.yaml" pingpong.wasm '["2"]' a="$PA" b="$PB" -- "  tls:" "    cert: node.pem" "    key: node.key" "    ca: gone.pem"
-run "$KAFU" config check "$T/gone.yaml"
-expect_rc 1 "config check, CA file missing"
-expect_err "cluster.tls.ca: $T/gone.pem: No such file or directory" "config check, CA file missing"
+run "$KAFU" serve --node-id b "$T/gone.yaml"
+expect_rc 1 "serve, CA file missing"
+expect_err "cluster.tls.ca: $T/gone.pem: No such file or directory" "serve, CA file missing"
 echo "not a certificate" >"$T/junk.pem"
 config "$T/junk.yaml" pingpong.wasm '["2"]' a="$PA" b="$PB" -- "  tls:" "    cert: junk.pem" "    key: node.key" "    ca: cluster-ca.pem"
 run "$KAFU" serve --node-id b "$T/junk.yaml"

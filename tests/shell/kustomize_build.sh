@@ -26,6 +26,12 @@ golden three-node-instance-image.yaml three.yaml --namespace=kafu --image=regist
 golden two-node-url.yaml url.yaml --image kafu-server:0.1.0 "${GT[@]}"
 golden two-node-listen.yaml listen.yaml "${GT[@]}"
 golden two-node-resources.yaml resources.yaml "${GT[@]}"
+golden two-node-tls.yaml tls.yaml "${GT[@]}"
+expect_err "mount the Secret kafu-tls (keys tls.crt, tls.key, ca.crt; not generated); its certificate must name every node's Service: kafu-server-edge kafu-server-cloud" "cluster.tls note"
+run "$KAFU" kustomize build "$DATA/tls.yaml" --tls-secret my-certs --instance-id blue "${GT[@]}"; expect_rc 0 "--tls-secret"
+grep -q 'secretName: my-certs' "$T/out" || fail "--tls-secret: $(grep -n secretName "$T/out")"
+expect_err "Secret my-certs (keys" "--tls-secret note"
+expect_err "blue-kafu-server-edge blue-kafu-server-cloud" "--tls-secret note names the instance's Services"
 
 # ---- the token (issue 16: it was in the ConfigMap, and without one there was none) ----
 run "$KAFU" kustomize build "$DATA/minimal.yaml"; expect_rc 0 "random token"

@@ -402,9 +402,11 @@ static void test_tls(void **s) {
   const char *gone =
       "name: t\napp: {path: m.wasm}\nnodes:\n  a: {address: 127.0.0.1, port: 5001}\n"
       "cluster:\n  tls: {cert: n.pem, key: n.key, ca: gone.pem}\n";
-  assert_true(kafu_config_load_string(gone, strlen(gone), "t.yaml", dir, &c, &e) < 0);
-  assert_non_null(strstr(e.msg, "cluster.tls.ca: "));
-  assert_non_null(strstr(e.msg, "gone.pem: No such file"));
+  /* files are read where they are used (kafu serve names a missing one) */
+  assert_int_equal(kafu_config_load_string(gone, strlen(gone), "t.yaml", dir, &c, &e), 0);
+  snprintf(path, sizeof path, "%s/gone.pem", dir);
+  assert_string_equal(c->tls.ca, path);
+  kafu_config_free(c);
   for (int i = 0; i < 3; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, files[i]);
     unlink(path);

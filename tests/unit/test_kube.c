@@ -358,6 +358,18 @@ static void check_objects(const kafu_config *c, const kafu_kube_opts *o, const c
     assert_string_equal(str_at(po, q), sec);
     snprintf(q, sizeof q, "spec.containers.0.volumeMounts.%zu.mountPath", k);
     assert_string_equal(str_at(po, q), KAFU_KUBE_TOKEN_DIR);
+    if (c->tls.cert) { /* cluster.tls: its Secret right after the token's; probes over HTTPS */
+      snprintf(q, sizeof q, "spec.volumes.%zu.secret.secretName", k + 1);
+      char *tn = kafu_kube_tls_secret_name(o);
+      assert_string_equal(str_at(po, q), tn);
+      free(tn);
+      snprintf(q, sizeof q, "spec.containers.0.volumeMounts.%zu.mountPath", k + 1);
+      assert_string_equal(str_at(po, q), KAFU_KUBE_TLS_DIR);
+      assert_string_equal(str_at(po, "spec.containers.0.readinessProbe.httpGet.scheme"), "HTTPS");
+      assert_string_equal(str_at(po, "spec.containers.0.livenessProbe.httpGet.scheme"), "HTTPS");
+      assert_string_equal(str_at(po, "metadata.annotations.prometheus.io/scheme"), "https");
+      k++;
+    }
     assert_int_equal(count_at(po, "spec.volumes"), k + 3); /* + token, cache, tmp */
     /* locked down: non-root, read-only root fs, no capabilities, seccomp */
     assert_string_equal(str_at(po, "spec.securityContext.runAsNonRoot"), "true");
@@ -396,6 +408,7 @@ static const golden goldens[] = {
     {"url.yaml", "two-node-url.yaml", {.image = "kafu-server:0.1.0", .token = GOLDEN_TOKEN}},
     {"listen.yaml", "two-node-listen.yaml", {.token = GOLDEN_TOKEN}},
     {"resources.yaml", "two-node-resources.yaml", {.token = GOLDEN_TOKEN}},
+    {"tls.yaml", "two-node-tls.yaml", {.token = GOLDEN_TOKEN}},
 };
 
 static void test_goldens(void **s) {
