@@ -177,6 +177,16 @@ int kafu_drv_check_output(const char *path, kafu_err *err);
  * such as /dev/null, to stdout for "-". */
 int kafu_drv_install_output(const char *tmp_path, const char *path, kafu_err *err);
 
+/* ---- static libraries --------------------------------------------------------- */
+
+/* 1 when path is an ar archive holding wasm objects but no symbol index (GNU
+ * ar's output for wasm objects, which wasm-ld refuses), else 0. */
+int kafu_drv_archive_unindexed(const char *path);
+/* The archives of a link command line that are such archives: .a inputs and
+ * -lNAME found in the -L directories (lib<NAME>.a, -l:FILE). Appends their
+ * paths, comma separated, to out; returns non-zero when there was one. */
+size_t kafu_drv_unindexed_archives(const kafu_drv *d, kafu_buf *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -91,6 +91,19 @@ static void hint_missing(const cc_ctx *c, bool link) {
     fprintf(stderr, "kafu %s: error: %s; run `kafu doctor` for a full check\n", c->cmd, e.msg);
 }
 
+/* After a failed link: static libraries GNU ar made of wasm objects have no
+ * symbol index, and wasm-ld's advice (ranlib) does not help with GNU ranlib. */
+static void hint_archives(const cc_ctx *c) {
+  kafu_buf names = {0};
+  if (kafu_drv_unindexed_archives(&c->drv, &names))
+    fprintf(stderr,
+            "kafu %s: hint: %s has no symbol index: GNU ar (and ranlib) write none for wasm objects; "
+            "build static libraries for wasm with llvm-ar (make AR=llvm-ar; the CMake toolchain file "
+            "does it), or add the index with llvm-ranlib\n",
+            c->cmd, kafu_buf_cstr(&names));
+  kafu_buf_free(&names);
+}
+
 /* Ctrl-C in a build reaches clang and us: note the signal, let the running step
  * end, remove the temporary directory, then die of the same signal. (The one
  * file-level variable here: a signal handler has nowhere else to write.) */
@@ -189,7 +202,10 @@ static int do_link(cc_ctx *c) {
     else
       st = run(c, &a);
     kafu_argv_free(&a);
-    if (st) hint_missing(c, true);
+    if (st) {
+      hint_missing(c, true);
+      hint_archives(c);
+    }
   }
   for (size_t i = 0; i < d->nargs; i++) free(objs[i]);
   free(objs);

@@ -57,6 +57,27 @@ echo "old" > keep.wasm
 expect nz "undefined symbol: nowhere" "$KAFU" cc undef.c -o keep.wasm
 [ "$(cat keep.wasm)" = old ] && ok "failed link leaves the old output untouched" || fail "keep.wasm was overwritten"
 
+# a static library made by GNU ar has no symbol index for wasm objects: the
+# link error gets a hint naming the archive and llvm-ar (an indexed one links)
+printf 'int nowhere(void) { return 0; }\n' > lib.c
+"$KAFU" cc -c lib.c -o lib.o || fail "compiling lib.c"
+if have ar; then
+  mkdir -p libs && ar rcs libs/libnw.a lib.o
+  expect nz "hint: libs/libnw.a has no symbol index: GNU ar .* llvm-ar" "$KAFU" cc undef.c -Llibs -lnw -o u.wasm
+  expect nz "hint: libs/libnw.a has no symbol index" "$KAFU" cc undef.c libs/libnw.a -o u.wasm
+else
+  skip_part "GNU ar not installed (Debian package binutils): the unindexed-archive hint"
+fi
+LLVM_AR=$(command -v llvm-ar || command -v llvm-ar-14 || true)
+if [ -n "$LLVM_AR" ]; then
+  "$LLVM_AR" rcs libok.a lib.o
+  "$KAFU" cc undef.c libok.a -o u.wasm 2> err.txt || fail "an llvm-ar archive must link: $(cat err.txt)"
+  grep -q hint err.txt && fail "hint for an indexed archive: $(cat err.txt)"
+  ok "an llvm-ar archive links, without a hint"
+else
+  skip_part "llvm-ar not installed (Debian package llvm)"
+fi
+
 # a module Snapify rejects (a reactor has no _start): clear message naming the
 # output (not a temporary file), no output written, and --no-snapify builds it
 cat > lib.c <<'EOF'
