@@ -69,6 +69,7 @@ typedef struct kafu_drv {
   bool debug;          /* a -g flag (not cancelled by -g0): keep DWARF at link */
   bool snapify;        /* false with --no-snapify */
   bool verbose;        /* --kafu-verbose: print every command run */
+  bool allow_unused_annotations; /* --kafu-allow-unused-annotations (Snapify: warn, not fail) */
   bool raw;            /* a "--" token (dropped): PASSTHROUGH, one plain clang call with the
                           rest, no Snapify (the original Kafu's `kafu clang -- ARGS`) */
   bool any_cxx_source; /* some source is C++ (by extension or -x c++) */
@@ -177,7 +178,16 @@ int kafu_drv_check_output(const char *path, kafu_err *err);
  * such as /dev/null, to stdout for "-". */
 int kafu_drv_install_output(const char *tmp_path, const char *path, kafu_err *err);
 
-/* ---- static libraries --------------------------------------------------------- */
+/* ---- objects and static libraries ---------------------------------------------- */
+
+/* True when the compile steps optimize: the last -O flag is not -O0. */
+bool kafu_drv_optimizes(const kafu_drv *d);
+/* The annotated functions (.kafu_dest.<fn>.<node>) a relocatable object
+ * defines as non-weak functions (Kafu's KAFU_EXPORT makes them weak: an
+ * optimizer may otherwise delete or move calls to a pure one). Appends
+ * "'f', 'g'" to out; returns how many. 0 for files that are no wasm object. */
+size_t kafu_drv_strong_dests(const char *obj_path, kafu_buf *out);
+
 
 /* 1 when path is an ar archive holding wasm objects but no symbol index (GNU
  * ar's output for wasm objects, which wasm-ld refuses), else 0. */

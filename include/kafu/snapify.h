@@ -21,6 +21,10 @@ extern "C" {
 typedef struct kafu_snapify_opts {
   uint32_t asyncify_buf_size; /* bytes; 0 = KAFU_DEFAULT_ASYNCIFY_BUF_SIZE */
   bool verbose;               /* print what was instrumented to stderr */
+  /* An annotated function that is never called inside the module (its calls
+   * were removed or inlined, or it is unused) cannot migrate: an error unless
+   * this is set, then a warning. */
+  bool allow_unused_annotations;
 } kafu_snapify_opts;
 
 /* One annotated function (function id = its index in kafu_snapify_info.funcs). */

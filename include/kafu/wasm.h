@@ -341,6 +341,14 @@ int kafu_wasm_read_meta(const kafu_wasm_module *m, kafu_meta *out, kafu_err *err
 /* Append a complete custom section (id 0, size, name, payload) to b. */
 int kafu_wasm_append_custom(kafu_buf *b, const char *name, const void *payload, size_t len);
 
+/* ---- relocatable objects ----------------------------------------------------- */
+
+/* Binding of the function `name` a relocatable object (one with a "linking"
+ * section, as clang -c writes it) defines: 1 = weak, 0 = global or local;
+ * KAFU_ENOENT when it defines no such function (or m is no object),
+ * KAFU_EFORMAT for a malformed symbol table. */
+int kafu_wasm_object_func_binding(const kafu_wasm_module *m, const char *name, kafu_err *err);
+
 /* ---- LEB128 (exposed for the snapshot and tests) ---------------------------- */
 
 /* Read at *pos within [0, len); advance *pos. Return 0 or KAFU_EFORMAT on

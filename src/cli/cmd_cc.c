@@ -58,6 +58,9 @@ void kafu_usage_cc(void) {
       "                      stack during a migration (default 1M; K/M/G suffixes)\n"
       "  --no-snapify        link only; leave the module as linked (no migration)\n"
       "  --kafu-verbose      print every command kafu runs\n"
+      "  --kafu-allow-unused-annotations\n"
+      "                      accept a KAFU_DEST function that is never called inside\n"
+      "                      the module (a warning instead of an error)\n"
       "\n"
       "C++: wasm32-wasi libc++ has no exception support, so C++ is compiled with\n"
       "-fno-exceptions (a later -fexceptions of yours wins, but will not link).\n"
@@ -89,6 +92,22 @@ static void hint_missing(const cc_ctx *c, bool link) {
   kafu_err e;
   if (kafu_toolchain_missing(&c->tc, c->drv.cxx || c->drv.any_cxx_source, link, &e) < 0)
     fprintf(stderr, "kafu %s: error: %s; run `kafu doctor` for a full check\n", c->cmd, e.msg);
+}
+
+/* An annotated function compiled as a non-weak definition with -O: clang may
+ * have deleted or moved calls to it (objects.c says why); say so now, since
+ * the module can no longer show it. */
+static void warn_strong_dests(const cc_ctx *c, const char *obj, const char *source) {
+  kafu_buf names = {0};
+  size_t n = kafu_drv_strong_dests(obj, &names);
+  if (n)
+    fprintf(stderr,
+            "kafu %s: warning: %s: KAFU_DEST function%s %s %s, so the optimizer may treat %s as pure "
+            "and delete, merge or move calls, and those migrations vanish; this KAFU_EXPORT is not Kafu's "
+            "(a copy of the original kafu.h?): include Kafu's <kafu.h>, or add __attribute__((weak))\n",
+            c->cmd, source, n > 1 ? "s" : "", kafu_buf_cstr(&names),
+            n > 1 ? "are not weak definitions" : "is not a weak definition", n > 1 ? "them" : "it");
+  kafu_buf_free(&names);
 }
 
 /* After a failed link: static libraries GNU ar made of wasm objects have no
@@ -168,6 +187,7 @@ static int do_link(cc_ctx *c) {
   if (!objs) return fail(c, 1, "out of memory");
 
   /* 1. each source to its own object, with every compile flag the user gave */
+  bool optimized = kafu_drv_optimizes(d);
   for (size_t i = 0; i < d->nargs && st == 0; i++) {
     if (d->args[i].kind != KAFU_ARG_SOURCE) continue;
     char obj[PATH_MAX + 300];
@@ -180,6 +200,7 @@ static int do_link(cc_ctx *c) {
       st = run(c, &a);
     kafu_argv_free(&a);
     if (st) hint_missing(c, false);
+    if (st == 0 && optimized) warn_strong_dests(c, objs[i], d->args[i].text);
   }
   /* 2. the guest support object (Asyncify region, see docs/abi.md) */
   char rt_obj[PATH_MAX + 32], linked[PATH_MAX + 32], snapified[PATH_MAX + 32];
@@ -224,7 +245,9 @@ static int do_link(cc_ctx *c) {
 
   /* 5. Snapify */
   if (d->snapify) {
-    kafu_snapify_opts so = {.asyncify_buf_size = d->stack_size, .verbose = d->verbose};
+    kafu_snapify_opts so = {.asyncify_buf_size = d->stack_size,
+                            .verbose = d->verbose,
+                            .allow_unused_annotations = d->allow_unused_annotations};
     int rc = kafu_snapify_file(linked, snapified, &so, &e);
     /* the temporary file name means nothing to the user: drop it from the message */
     const char *msg = e.msg;

@@ -13,7 +13,7 @@
 
 void kafu_usage_snapify(void) {
   printf(
-      "Usage: kafu snapify IN.wasm -o OUT.wasm [--kafu-stack-size=BYTES] [-v]\n"
+      "Usage: kafu snapify IN.wasm -o OUT.wasm [--kafu-stack-size=BYTES] [--allow-unused-annotations] [-v]\n"
       "\n"
       "Make a wasm32-wasi command module migratable at its KAFU_DEST functions:\n"
       "wrap each annotated function with migration points (import\n"
@@ -26,6 +26,10 @@ void kafu_usage_snapify(void) {
       "  -o, --output FILE          write the result here (required)\n"
       "      --kafu-stack-size=N    Asyncify buffer size in bytes (K/M suffixes allowed;\n"
       "                             default 1M); must match the size kafu_rt.c reserved\n"
+      "      --allow-unused-annotations\n"
+      "                             accept a KAFU_DEST function that is never called\n"
+      "                             inside the module (its calls were inlined or removed,\n"
+      "                             or it is unused on purpose): a warning, not an error\n"
       "  -v, --verbose              print what is instrumented and the size change\n"
       "  -h, --help                 show this help\n");
 }
@@ -49,6 +53,8 @@ int kafu_cmd_snapify(int argc, char **argv) {
             val);
         return 1;
       }
+    } else if (!strcmp(a, "--allow-unused-annotations")) {
+      opts.allow_unused_annotations = true;
     } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
       opts.verbose = true;
     } else if (a[0] == '-' && a[1]) {
@@ -63,7 +69,7 @@ int kafu_cmd_snapify(int argc, char **argv) {
   }
   if (!in || !out) {
     fprintf(stderr,
-            "kafu snapify: %s\nUsage: kafu snapify IN.wasm -o OUT.wasm [--kafu-stack-size=BYTES] [-v]\n",
+            "kafu snapify: %s\nUsage: kafu snapify IN.wasm -o OUT.wasm [--kafu-stack-size=BYTES] [--allow-unused-annotations] [-v]\n",
             !in ? "missing input module" : "missing -o OUT.wasm");
     return KAFU_EXIT_USAGE;
   }

@@ -301,6 +301,8 @@ static int parse_kafu_option(kafu_drv *d, const char *t, const char *value, kafu
                           "invalid --kafu-c-stack-size '%s': expected bytes >= 4096, a multiple of 16, < 4G "
                           "(suffix K, M, G allowed)",
                           v);
+  } else if (!strcmp(t, "--kafu-allow-unused-annotations")) {
+    d->allow_unused_annotations = true;
   } else if (starts(t, "--kafu-stack-size")) {
     const char *v = value ? value : (t[17] == '=' ? t + 18 : NULL);
     if (!v || (t[17] && t[17] != '='))
@@ -312,7 +314,8 @@ static int parse_kafu_option(kafu_drv *d, const char *t, const char *value, kafu
   } else {
     return kafu_err_set(err, KAFU_EINVAL,
                         "unknown kafu option '%s' (kafu options: --kafu-stack-size=BYTES, "
-                        "--kafu-c-stack-size=BYTES, --no-snapify, --kafu-verbose)",
+                        "--kafu-c-stack-size=BYTES, --no-snapify, --kafu-verbose, "
+                        "--kafu-allow-unused-annotations)",
                         t);
   }
   return 0;

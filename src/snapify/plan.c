@@ -28,14 +28,27 @@
 
 /* ---- small helpers ----------------------------------------------------------- */
 
+static void notev(kafu_buf *to, const char *fmt, va_list ap) {
+  char msg[1024];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  kafu_buf_printf(to, "%s\n", msg);
+}
+
 static void warnf(ks_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warnf(ks_plan *p, const char *fmt, ...) {
-  char msg[1024];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  notev(&p->warnings, fmt, ap);
   va_end(ap);
-  kafu_buf_printf(&p->warnings, "%s\n", msg);
+}
+
+/* An annotated function whose migrations cannot happen (ks_plan.vanished). */
+static void vanishedf(ks_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void vanishedf(ks_plan *p, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  notev(&p->vanished, fmt, ap);
+  va_end(ap);
 }
 
 static bool valid_c_identifier(const char *s, size_t n) {
@@ -311,7 +324,7 @@ static int resolve_annotations(const kafu_wasm_module *m, ks_plan *p, kafu_err *
     } else {
       a->func = e->index;
       if (ends_in_dtors)
-        warnf(p,
+        vanishedf(p,
               "annotated function '%s': its export is a command-export thunk that contains more than a call "
               "(the body of '%s' was inlined into it, probably because clang ran wasm-opt when -O was passed "
               "at "
@@ -548,7 +561,7 @@ int ks_plan_build(const kafu_wasm_module *m, uint32_t buf_size, bool buf_size_ex
     for (uint32_t k = callers.start[a->func]; k < callers.start[a->func + 1] && !called; k++)
       if (callers.vals[k] != a->export_func || !a->via_thunk) called = true;
     if (!called)
-      warnf(
+      vanishedf(
           p,
           "annotated function '%s' is never called inside the module (only through its export), so no "
           "migration "
@@ -596,5 +609,6 @@ void ks_plan_free(ks_plan *p) {
   free(p->address_taken);
   free(p->mutable_globals);
   kafu_buf_free(&p->warnings);
+  kafu_buf_free(&p->vanished);
   memset(p, 0, sizeof *p);
 }

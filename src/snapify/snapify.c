@@ -472,6 +472,24 @@ int kafu_snapify_ex(const uint8_t *in, size_t in_len, const kafu_snapify_opts *o
   if ((rc = ks_plan_build(&m, buf_size, opts->asyncify_buf_size != 0, &plan, err)) < 0) goto out;
   buf_size = plan.buf_size; /* may come from the guest support object */
   print_warnings(&plan);
+  if (plan.vanished.len) { /* migrations that can never happen: an error unless asked for */
+    if (opts->allow_unused_annotations) {
+      kafu_log_lines(&ks_log, KAFU_LOG_WARN, (const char *)plan.vanished.data, plan.vanished.len);
+    } else {
+      kafu_buf msg = {0}; /* one line: "a; b" */
+      for (const char *q = kafu_buf_cstr(&plan.vanished); *q;) {
+        size_t n = strcspn(q, "\n");
+        kafu_buf_printf(&msg, "%s%.*s", msg.len ? "; " : "", (int)n, q);
+        q += n + (q[n] == '\n');
+      }
+      rc = kafu_err_set(err, KAFU_EINVAL,
+                        "%s (for annotations left unused on purpose: kafu snapify "
+                        "--allow-unused-annotations, kafu cc --kafu-allow-unused-annotations)",
+                        msg.data ? kafu_buf_cstr(&msg) : "");
+      kafu_buf_free(&msg);
+      goto out;
+    }
+  }
   info_from_plan(info, &plan);
   if (opts->verbose) {
     kafu_infoc(&ks_log, "%u annotated function(s):", plan.nannots);

@@ -46,6 +46,10 @@ typedef struct ks_plan {
   bool check_buf_size;    /* false for analysis only: the size is not known */
   uint32_t nfuncs, nfunc_imports;
   kafu_buf warnings; /* newline-separated warnings for the caller to print */
+  /* newline-separated: annotated functions whose migrations vanished (never
+   * called inside the module, or inlined into their export thunk); an error
+   * unless kafu_snapify_opts.allow_unused_annotations */
+  kafu_buf vanished;
 } ks_plan;
 
 /* Analyse a parsed input module (buf_size 0 = unknown, analysis only). Fails (KAFU_EINVAL/KAFU_EUNSUP) with a

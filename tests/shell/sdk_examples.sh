@@ -67,3 +67,28 @@ for opt in -O0 -O2 -O3 -Os "-O3 -flto"; do
   [ "$n" = 8 ] || fail "pure_dest.c $opt: $n migrations, expected 8 (4 calls, there and back)"
 done
 ok "pure, empty and unused-result annotated functions migrate at -O0, -O2, -O3, -Os, -O3 -flto"
+
+# an annotated function that is not weak (a KAFU_EXPORT like the original
+# kafu.h's): kafu cc says so at -O2, where clang deletes calls to the pure ones,
+# and the migrations that vanished are an error, unless explicitly allowed
+mkdir -p "$T/strong"
+cat >"$T/strong/kafu.h" <<'EOF'
+#include_next <kafu.h>
+#undef KAFU_EXPORT
+#define KAFU_EXPORT(fn) __attribute__((used, export_name(#fn), noinline))
+EOF
+"$KAFU" cc -O0 -I"$T/strong" "$KAFU_SRC/tests/programs/cc/pure_dest.c" -o "$T/strong0.wasm" 2>"$T/strong.err" ||
+  fail "strong -O0: $(cat "$T/strong.err")"
+grep -q "weak" "$T/strong.err" && fail "strong -O0 warned: $(cat "$T/strong.err")"
+"$KAFU" cc -O2 -I"$T/strong" "$KAFU_SRC/tests/programs/cc/pure_dest.c" -o "$T/strong.wasm" 2>"$T/strong.err" &&
+  fail "strong -O2: calls were deleted, yet kafu cc succeeded"
+grep -q "warning: .*pure_dest.c: KAFU_DEST functions 'twice', 'nothing', 'tiny' are not weak definitions" "$T/strong.err" ||
+  fail "strong -O2: no build-time warning: $(cat "$T/strong.err")"
+grep -q "error: snapify .*annotated function 'nothing' is never called inside the module.*--kafu-allow-unused-annotations" \
+  "$T/strong.err" || fail "strong -O2: no error naming the vanished migration: $(cat "$T/strong.err")"
+[ -e "$T/strong.wasm" ] && fail "strong -O2: output written"
+"$KAFU" cc -O2 --kafu-allow-unused-annotations -I"$T/strong" "$KAFU_SRC/tests/programs/cc/pure_dest.c" \
+  -o "$T/strong.wasm" 2>"$T/strong.err" || fail "strong -O2 --kafu-allow-unused-annotations: $(cat "$T/strong.err")"
+grep -q "WARN snapify: annotated function 'nothing' is never called" "$T/strong.err" ||
+  fail "allowed: no warning: $(cat "$T/strong.err")"
+ok "non-weak annotated functions at -O2: a build-time warning, vanished migrations an error (opt-out flag)"

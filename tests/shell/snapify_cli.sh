@@ -169,4 +169,25 @@ wat2wasm --enable-multi-memory "$T/mm.wat" -o "$T/mm.wasm"
 expect 1 "multi-memory is not supported by Binaryen 108" "$KAFU" snapify "$T/mm.wasm" -o "$T/x.wasm"
 [ ! -e "$T/x.wasm" ] || fail "a failed snapify left an output file"
 
+# linked with -O (clang runs wasm-opt): the annotated function was inlined and
+# its migrations vanished; an error, unless annotations may be unused
+c_module inlined -O2 <<'EOF' || fail "compile inlined"
+#include <kafu.h>
+#include <stdio.h>
+KAFU_DEST(work, "cloud")
+KAFU_EXPORT(work)
+int work(int x) { return x * 2; }
+int main(int argc, char **argv) { (void)argv; printf("%d\n", work(argc + 20)); return 0; }
+EOF
+if "$KAFU" inspect --json "$T/inlined.wasm" >/dev/null 2>&1 && ! wasm-objdump -d "$T/inlined.wasm" 2>/dev/null | grep -q 'call .*<work>'; then
+  expect 1 "annotated function 'work' is never called inside the module" "$KAFU" snapify "$T/inlined.wasm" -o "$T/x.wasm"
+  expect 1 "--allow-unused-annotations" "$KAFU" snapify "$T/inlined.wasm" -o "$T/x.wasm"
+  [ ! -e "$T/x.wasm" ] || fail "snapify wrote a module whose migrations vanished"
+  expect 0 "WARN snapify: annotated function 'work' is never called" \
+    "$KAFU" snapify --allow-unused-annotations "$T/inlined.wasm" -o "$T/inl.snap.wasm"
+  rm -f "$T/inl.snap.wasm"
+else
+  skip_part "clang -O2 at link time kept the call to work (no wasm-opt in PATH?): vanished-migration error"
+fi
+
 echo "snapify_cli: all passed"

@@ -392,7 +392,7 @@ static void test_warnings(void **st) {
   assert_int_equal(kafu_wasm_parse(b.data, b.len, &m, &err), 0);
   ks_plan p;
   assert_int_equal(ks_plan_build(&m, 4096, true, &p, &err), 0);
-  const char *w = kafu_buf_cstr(&p.warnings);
+  const char *w = kafu_buf_cstr(&p.vanished);
   assert_non_null(strstr(w,
                          "annotated function 'work': its export is a command-export thunk that contains more "
                          "than a call"));
@@ -400,6 +400,14 @@ static void test_warnings(void **st) {
   assert_false(p.annots[0].via_thunk);
   ks_plan_free(&p);
   kafu_wasm_module_free(&m);
+  /* migrations that vanished are an error, unless annotations may be unused */
+  expect_fail(&b, "is never called inside the module");
+  expect_fail(&b, "kafu snapify --allow-unused-annotations");
+  kafu_snapify_opts o = {.asyncify_buf_size = 4096, .allow_unused_annotations = true};
+  uint8_t *res = NULL;
+  size_t len = 0;
+  assert_int_equal(kafu_snapify_ex(b.data, b.len, &o, &res, &len, NULL, &err), 0);
+  free(res);
   /* no annotations at all */
   build(&b, CMD, NULL, NULL);
   assert_int_equal(kafu_wasm_parse(b.data, b.len, &m, &err), 0);

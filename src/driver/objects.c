@@ -1,18 +1,26 @@
 /*
- * archive.c — static libraries of wasm objects without a symbol index.
+ * objects.c — what `kafu cc` checks in the files around clang's steps.
  *
- * GNU ar writes a symbol index ("/" member) only for object formats BFD
- * knows; for wasm objects it writes none, and wasm-ld then refuses the
- * archive ("archive has no index; run ranlib to add one", where GNU ranlib
- * does not help either). After a failed link, `kafu cc` looks at the archives
- * of the command line (.a inputs, and -lNAME found in the -L directories) and
- * names the ones built that way, with the fix: llvm-ar.
+ * Objects. KAFU_EXPORT (Kafu's kafu.h) makes an annotated function a weak
+ * definition, so the optimizer cannot reason about its body from a call site:
+ * without that, clang at -O2 treats a side-effect-free annotated function as
+ * pure and deletes, merges or hoists its calls, and those migrations vanish
+ * without a trace. After compiling a source, `kafu cc` reads the object's
+ * symbol table and names every annotated function it defines that is not
+ * weak (a project's copy of the original kafu.h, a hand-written export).
+ *
+ * Static libraries of wasm objects without a symbol index. GNU ar writes a symbol index ("/" member) only for
+ * object formats BFD knows; for wasm objects it writes none, and wasm-ld then refuses the archive ("archive
+ * has no index; run ranlib to add one", where GNU ranlib does not help either). After a failed link, `kafu
+ * cc` looks at the archives of the command line (.a inputs, and -lNAME found in the -L directories) and names
+ * the ones built that way, with the fix: llvm-ar.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kafu/driver.h"
+#include "kafu/wasm.h"
 
 #define AR_MAGIC "!<arch>\n"
 #define AR_HDR 60
@@ -105,4 +113,49 @@ size_t kafu_drv_unindexed_archives(const kafu_drv *d, kafu_buf *out) {
   }
   free(dirs);
   return out->len != before;
+}
+
+/* ---- objects ------------------------------------------------------------------------ */
+
+#define DEST_PREFIX ".kafu_dest."
+
+bool kafu_drv_optimizes(const kafu_drv *d) {
+  const char *last = NULL;
+  for (size_t i = 0; i < d->nargs; i++)
+    if (d->args[i].kind == KAFU_ARG_OPT && !d->args[i].is_value) last = d->args[i].text;
+  if (!last) return false;
+  if (!strncmp(last, "--optimize", 10))
+    last = last[10] == '=' ? last + 11 : "1";
+  else
+    last += 2; /* after -O */
+  return strcmp(last, "0") != 0;
+}
+
+size_t kafu_drv_strong_dests(const char *obj_path, kafu_buf *out) {
+  uint8_t *bytes = NULL;
+  size_t len = 0, found = 0;
+  kafu_err err = {0};
+  kafu_wasm_module m;
+  if (kafu_read_file(obj_path, &bytes, &len, &err) < 0) return 0;
+  if (kafu_wasm_parse(bytes, len, &m, &err) < 0) { /* LLVM bitcode (-flto): nothing to read */
+    free(bytes);
+    return 0;
+  }
+  for (uint32_t i = 0; i < m.ncustoms; i++) {
+    const char *sec = m.customs[i].name;
+    if (strncmp(sec, DEST_PREFIX, strlen(DEST_PREFIX))) continue;
+    const char *fn = sec + strlen(DEST_PREFIX);
+    size_t n = strcspn(fn, ".");
+    char name[256];
+    if (n == 0 || n >= sizeof name) continue;
+    memcpy(name, fn, n);
+    name[n] = 0;
+    if (kafu_wasm_object_func_binding(&m, name, &err) == 0) {
+      kafu_buf_printf(out, "%s'%s'", out->len ? ", " : "", name);
+      found++;
+    }
+  }
+  kafu_wasm_module_free(&m);
+  free(bytes);
+  return found;
 }
