@@ -121,6 +121,10 @@ typedef struct kafu_launch_opts {
   const char *events_path; /* every node appends its events here (truncated first), or NULL */
   int out_fd, err_fd;      /* where output goes; 0 = 1 and 2 */
   const char *restore_path; /* the coordinator starts the run from this snapshot (kafu restore), or NULL */
+  char *const *env;        /* "NAME=VALUE" for the program, passed on as --env (n_env of them) */
+  size_t n_env;
+  unsigned port_base;      /* 0, or passed on as --port-base (cfg must have it applied already) */
+  bool quiet;              /* pass -q on: the nodes log only warnings and errors */
 } kafu_launch_opts;
 
 /* Every node must be local and every address:port distinct and free. Errors name

@@ -31,6 +31,8 @@ extern "C" {
 #define KAFU_CONFIG_DEFAULT_STARTUP_TIMEOUT_MS 30000u
 #define KAFU_CONFIG_DEFAULT_FAILOVER_WAIT_MS 10000u
 #define KAFU_CONFIG_DEFAULT_CHECKPOINT_MEMORY_MB 1024u
+/* The config file commands read when none is named (as the original's kustomize). */
+#define KAFU_CONFIG_DEFAULT_FILE "kafu-config.yaml"
 /* Node ids: kafu_node_id_valid (kafu/util.h), the one rule shared with Snapify. */
 
 typedef enum {
@@ -105,6 +107,8 @@ typedef struct kafu_config_app {
   uint8_t sha256[KAFU_SHA256_LEN]; /* expected module digest when has_sha256 */
   char **args;                     /* argv[1..] for the guest (not including argv[0]) */
   size_t nargs;
+  char **env; /* app.env (extension) as "NAME=VALUE", file order, then kafu_config_add_env's */
+  size_t nenv;
   char *preopened_dir; /* absolute directory, or NULL when absent */
   bool allow_root_preopen; /* app.allow_root_preopen: preopened_dir may be "/" */
 } kafu_config_app;
@@ -205,6 +209,16 @@ const char *kafu_config_app_location(const kafu_config *c);
  * any directory) gives an equal config. */
 #define KAFU_CONFIG_YAML_REDACT_TOKEN 1u /* write cluster.token as "<redacted>" */
 int kafu_config_to_yaml(const kafu_config *c, unsigned flags, kafu_buf *out, kafu_err *err);
+
+/* Set one variable of the program's environment, as a command line's `--env`
+ * does: "NAME=VALUE" replaces app.env's NAME (keeping its place) or is added
+ * after the others. An empty NAME or one without "=" is KAFU_EINVAL. */
+int kafu_config_add_env(kafu_config *c, const char *name_value, kafu_err *err);
+
+/* `--port-base N`: node i of `nodes` (0 = the coordinator) gets port N + i,
+ * whatever the file says, so a whole loopback cluster moves off ports in
+ * use. KAFU_EINVAL (naming N) when N + nnodes - 1 is not a port. */
+int kafu_config_set_port_base(kafu_config *c, long long base, kafu_err *err);
 
 /* Read the cluster token from a file (cluster.token_file, `kafu serve
  * --token-file`): trailing whitespace is dropped; the token must be 1..4096

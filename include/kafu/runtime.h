@@ -73,6 +73,10 @@ typedef struct kafu_rt_migration_stats {
   const char *compression; /* sender: "none", "lz4", "zstd", or auto's choice ("zstd-3"); NULL otherwise */
 } kafu_rt_migration_stats;
 
+/* argv[0] of a program run from a config (the original Kafu's too); the
+ * environment is app.env (kafu_config_add_env adds a command line's --env). */
+#define KAFU_RT_ARGV0 "program"
+
 typedef struct kafu_runtime_opts {
   const kafu_config *cfg;  /* required; borrowed for the runtime's lifetime */
   const uint8_t *wasm;     /* module bytes (borrowed during kafu_runtime_new only) */
@@ -103,6 +107,15 @@ typedef struct kafu_runtime_opts {
   kafu_wasi_home *home;
   kafu_wasi_link link;
 } kafu_runtime_opts;
+
+/* The checks on a module before anything runs, as every node makes them
+ * (kafu_runtime_new does): it is Snapified, and every node its KAFU_DEST
+ * annotations name is a node of cfg (the error lists the unknown names, their
+ * functions and the nodes). Pre-flight for `kafu launch`, `kafu config check
+ * --app`, `kafu kustomize build`. where names the module in messages (NULL =
+ * app.path / app.url). */
+int kafu_runtime_check_module(const kafu_config *cfg, const uint8_t *wasm, size_t len, const char *where,
+                              kafu_err *err);
 
 /* Load + compile the module, read kafu.meta, check every destination is a node
  * of the config (error lists unknown names), create the WASI context and a

@@ -183,6 +183,12 @@ int kafu_json_fquote(FILE *f, const char *s);
 int kafu_opt_value(int argc, char **argv, int *i, const char *name, const char *alias, const char **value,
                    kafu_err *err);
 
+/* The value of `--env NAME=VALUE` / `--env NAME`, as every command takes it:
+ * *out = a malloc'd "NAME=VALUE" (NAME alone: kafu's own value of NAME) and
+ * 1; 0 when NAME alone is not set here (then nothing is passed, like
+ * wasmtime); KAFU_EINVAL for an empty NAME. */
+int kafu_env_arg(const char *arg, char **out, kafu_err *err);
+
 /* ---- child processes -------------------------------------------------------- */
 
 /* Where one standard stream of a child goes. Zero = inherited. */

@@ -17,17 +17,21 @@
 
 void kafu_usage_config(void) {
   printf(
-      "Usage: kafu config check [OPTIONS] [FILE]\n"
+      "Usage: kafu config check [OPTIONS] [CONFIG]\n"
       "\n"
       "Validate a kafu-config.yaml (default: ./kafu-config.yaml) and print it\n"
       "normalized: every default spelled out, relative paths resolved against the\n"
       "config file's directory. Errors name file:line:column and the key.\n"
       "\n"
       "Options:\n"
-      "  -q, --quiet      validate only; print nothing on success\n"
-      "      --app        also read the module (app.path or app.url) and check app.sha256\n"
-      "      --show-token print cluster.token instead of <redacted>\n"
-      "  -h, --help       show this help\n"
+      "  -q, --quiet          validate only; print nothing on success\n"
+      "      --app            also read the module (app.path or app.url), check app.sha256,\n"
+      "                       and check it as every node does at start: Snapified, and\n"
+      "                       every node its KAFU_DEST annotations name is in `nodes`\n"
+      "      --module FILE    with --app: read the module from FILE (a local copy, e.g.\n"
+      "                       when app.url is remote); it must match app.sha256 if set\n"
+      "      --show-token     print cluster.token instead of <redacted>\n"
+      "  -h, --help           show this help\n"
       "\n"
       "Exit status: 0 valid, 1 invalid, 2 usage error.\n"
       "Reference: docs/config.md\n");
@@ -40,10 +44,14 @@ static void print_warning(void *ctx, const char *msg) {
 
 static int check(int argc, char **argv) {
   bool quiet = false, app = false, show_token = false;
-  const char *file = NULL;
+  const char *file = NULL, *module = NULL;
+  kafu_err oerr = {0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+    int r;
+    if ((r = kafu_opt_value(argc, argv, &i, "--module", NULL, &module, &oerr)) != 0) {
+      if (r < 0) return kafu_cli_usage_error("config", "%s", oerr.msg);
+    } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
       quiet = true;
     } else if (!strcmp(a, "--app")) {
       app = true;
@@ -61,7 +69,8 @@ static int check(int argc, char **argv) {
       return KAFU_EXIT_USAGE;
     }
   }
-  if (!file) file = "kafu-config.yaml";
+  if (!file) file = KAFU_CONFIG_DEFAULT_FILE;
+  if (module && !app) return kafu_cli_usage_error("config", "--module FILE goes with --app");
   kafu_err err = {0};
   kafu_config *c;
   if (kafu_config_load(file, &c, &err) < 0) {
@@ -79,7 +88,7 @@ static int check(int argc, char **argv) {
   if (app) {
     uint8_t *bytes;
     size_t len;
-    if (kafu_config_load_app(c, &bytes, &len, &err) < 0) {
+    if (kafu_cli_check_module(c, module, &bytes, &len, &err) < 0) {
       fprintf(stderr, "kafu config: error: %s\n", err.msg);
       rc = 1;
     } else {
@@ -87,8 +96,9 @@ static int check(int argc, char **argv) {
       char hex[2 * KAFU_SHA256_LEN + 1];
       kafu_sha256(bytes, len, d);
       kafu_hex(d, sizeof d, hex);
-      fprintf(stderr, "kafu config: module %s: %zu bytes, sha256 %s%s\n", kafu_config_app_location(c), len,
-              hex, c->app.has_sha256 ? " (matches app.sha256)" : "");
+      fprintf(stderr, "kafu config: module %s: %zu bytes, sha256 %s%s; its destinations are nodes\n",
+              module ? module : kafu_config_app_location(c), len, hex,
+              c->app.has_sha256 ? " (matches app.sha256)" : "");
       free(bytes);
     }
   }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "commands.h"
 #include "kafu/config.h"
@@ -39,11 +40,17 @@ void kafu_usage_kustomize(void) {
       " (default kafu-tls[-ID])\n"
       "  -o, --output DIR     write a kustomize base (kustomization.yaml + resources) to DIR\n"
       "                       instead of printing the manifests\n"
+      "  --module FILE        a local copy of the module (when app.url is remote, or\n"
+      "                       app.path is not on this machine); must match app.sha256\n"
+      "  -q, --quiet          only errors on stderr\n"
       "  -h, --help           show this help\n"
       "\n"
       "With app.path the module must be inside the image at " KAFU_KUBE_APP_DIR
       "/<file name>;\n"
       "app.url is fetched by each Pod (and checked against app.sha256).\n"
+      "Before writing anything, the module (app.path, a file:// app.url, or --module)\n"
+      "is checked as every node checks it at start: a KAFU_DEST destination that is\n"
+      "not a node of CONFIG is an error here, not when the Pods start.\n"
       "Example:\n"
       "  kafu kustomize build kafu-config.yaml --image registry.example/kafu-app:1 | kubectl apply -f -\n"
       "See docs/kubernetes.md.\n");
@@ -51,12 +58,16 @@ void kafu_usage_kustomize(void) {
 
 static int build(int argc, char **argv) {
   kafu_kube_opts o = {0};
-  const char *file = NULL, *outdir = NULL, *token_file = NULL;
+  const char *file = NULL, *outdir = NULL, *token_file = NULL, *module = NULL;
+  bool quiet = false;
   kafu_err oerr = {0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     int r;
-    if ((r = kafu_opt_value(argc, argv, &i, "--image", NULL, &o.image, &oerr)) ||
+    if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+      quiet = true;
+    } else if ((r = kafu_opt_value(argc, argv, &i, "--image", NULL, &o.image, &oerr)) ||
+        (r = kafu_opt_value(argc, argv, &i, "--module", NULL, &module, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--instance-id", NULL, &o.instance_id, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--namespace", "-n", &o.ns, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--token-secret", NULL, &o.token_secret, &oerr)) ||
@@ -73,7 +84,7 @@ static int build(int argc, char **argv) {
       return KAFU_EXIT_USAGE;
     }
   }
-  if (!file) file = "kafu-config.yaml";
+  if (!file) file = KAFU_CONFIG_DEFAULT_FILE;
   kafu_err err = {0};
   kafu_config *c;
   if (kafu_config_load(file, &c, &err) < 0 || (token_file && kafu_config_set_token_file(c, token_file, &err))) {
@@ -86,15 +97,24 @@ static int build(int argc, char **argv) {
     return kafu_cli_usage_error("kustomize", "%s", "--token-secret and --token-file exclude each other");
   }
   int rc = kafu_kube_check(c, &o, &err);
+  /* pre-flight: the module, where it can be read here */
+  bool local = module || (c->app.path && kafu_file_exists(c->app.path)) ||
+               (c->app.url && !strncasecmp(c->app.url, "file://", 7));
+  if (rc == 0 && local) rc = kafu_cli_check_module(c, module, NULL, NULL, &err);
+  if (rc == 0 && !local && !quiet)
+    fprintf(stderr,
+            "kafu kustomize: warning: the module's KAFU_DEST destinations were not checked against the nodes "
+            "(%s %s is not on this machine); name a local copy with --module FILE\n",
+            c->app.path ? "app.path" : "app.url", kafu_config_app_location(c));
   if (rc == 0) {
-    if (c->app.path)
+    if (c->app.path && !quiet)
       fprintf(
           stderr,
           "kafu kustomize: warning: app.path is a local file (%s); the Pods read the module from %s/%s, so "
           "it must be inside the image %s at that path (see docs/kubernetes.md), or use app.url\n",
           c->app.path, KAFU_KUBE_APP_DIR, kafu_path_basename(c->app.path),
           o.image ? o.image : KAFU_KUBE_DEFAULT_IMAGE);
-    if (c->tls.cert) {
+    if (c->tls.cert && !quiet) {
       char *tn = kafu_kube_tls_secret_name(&o);
       fprintf(
           stderr,
@@ -109,7 +129,7 @@ static int build(int argc, char **argv) {
       fprintf(stderr, "\n");
       free(tn);
     }
-    if (c->app.preopened_dir)
+    if (c->app.preopened_dir && !quiet)
       fprintf(
           stderr,
           "kafu kustomize: warning: app.preopened_dir (%s) becomes an empty volume at %s in each Pod; its "
@@ -117,7 +137,7 @@ static int build(int argc, char **argv) {
           c->app.preopened_dir, KAFU_KUBE_DATA_DIR);
     if (outdir) {
       rc = kafu_kube_write_dir(c, &o, outdir, &err);
-      if (rc == 0)
+      if (rc == 0 && !quiet)
         fprintf(stderr, "kafu kustomize: wrote %s (render with `kubectl kustomize %s`)\n", outdir, outdir);
     } else {
       kafu_buf out = {0};

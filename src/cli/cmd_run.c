@@ -130,21 +130,13 @@ int kafu_cmd_run(int argc, char **argv) {
       }
       npre++;
     } else if (!r && (r = kafu_opt_value(argc, argv, &i, "--env", NULL, &v, &oerr)) > 0) {
-      if (v[0] == '=' || !v[0]) {
-        fprintf(stderr, "kafu run: --env '%s': expected NAME=VALUE or NAME\n", v);
+      char *kv;
+      int er = kafu_env_arg(v, &kv, &oerr);
+      if (er < 0) {
+        fprintf(stderr, "kafu run: %s\n", oerr.msg);
         goto usage;
       }
-      if (strchr(v, '=')) {
-        envs[nenv++] = (char *)v;
-      } else {
-        const char *hv = getenv(v);
-        if (!hv) continue; /* like wasmtime: an unset variable is simply not passed */
-        size_t l = strlen(v) + strlen(hv) + 2;
-        char *kv = malloc(l);
-        snprintf(kv, l, "%s=%s", v, hv);
-        owned[nowned++] = kv;
-        envs[nenv++] = kv;
-      }
+      if (er > 0) owned[nowned++] = envs[nenv++] = kv;
     } else if (!r && (r = kafu_opt_value(argc, argv, &i, "--tcplisten", NULL, &v, &oerr)) > 0) {
       if (nl >= (int)(sizeof lfds / sizeof lfds[0])) {
         fprintf(stderr, "kafu run: too many --tcplisten options (at most 16)\n");

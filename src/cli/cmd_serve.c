@@ -23,10 +23,12 @@
 void kafu_usage_serve(void) {
   printf(
       "Usage: kafu serve --node-id ID [--listen ADDR] [--token-file FILE] [--events FILE]\n"
-      "                  [--save-snapshots DIR] [--restore SNAPSHOT] CONFIG\n"
+      "                  [--env NAME=VALUE]... [--port-base N] [--save-snapshots DIR]\n"
+      "                  [--restore SNAPSHOT] [-q] [CONFIG]\n"
       "\n"
       "Run one node of a Kafu cluster: an HTTP server (see docs/cluster.md) and the\n"
-      "WebAssembly engine. The first node in CONFIG's `nodes` is the coordinator: it\n"
+      "WebAssembly engine. CONFIG defaults to ./kafu-config.yaml.\n"
+      "The first node in CONFIG's `nodes` is the coordinator: it\n"
       "waits until every other node is ready, then starts the program; the others\n"
       "wait for a migration. When the program ends (on any node), every node shuts\n"
       "down and exits with the program's exit code. The node binds its\n"
@@ -38,9 +40,14 @@ void kafu_usage_serve(void) {
       "  --listen ADDR         where to listen: HOST, HOST:PORT, :PORT or [V6]:PORT\n"
       "                        (default: the node's port, on its address if that is a\n"
       "                        loopback address, else on all interfaces)\n"
+      "  --port-base N         node i of CONFIG's `nodes` is at port N+i (the coordinator\n"
+      "                        at N), whatever CONFIG says; give every node the same N\n"
       "  --token-file FILE     read the cluster token from FILE (instead of CONFIG's\n"
       "                        cluster.token / cluster.token_file)\n"
       "  --events FILE         append migration events to FILE as JSON Lines\n"
+      "  --env NAME=VALUE      set a variable of the program's environment (after\n"
+      "                        app.env; repeatable); --env NAME passes kafu's own\n"
+      "                        value. Give every node the same ones.\n"
       "  --save-snapshots DIR  also write every outgoing snapshot to DIR\n"
       "                        (`kafu inspect DIR/0001-a-b.kafusnap`; a delta gets a full\n"
       "                        companion 0001-a-b.full.kafusnap for `kafu restore`)\n"
@@ -48,6 +55,7 @@ void kafu_usage_serve(void) {
       "                        from the beginning (see `kafu restore`)\n"
       "  --report-fd FD        (kafu launch) when this node ends the run, write\n"
       "                        \"exit CODE\" to the open descriptor FD\n"
+      "  -q, --quiet           only warnings and errors on stderr\n"
       "  -h, --help            show this help\n"
       "\n"
       "Endpoints: GET /healthz /readyz /status /metrics /baseline;\n"
@@ -90,9 +98,7 @@ static void warn_at_start(void *ctx, const char *msg) { kafu_warn("node %s: %s",
 static int usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, "kafu serve: ");
   fprintf(stderr, fmt, arg);
-  fprintf(
-      stderr,
-      "\nUsage: kafu serve --node-id ID [--listen ADDR] [--events FILE] CONFIG (see `kafu serve --help`)\n");
+  fprintf(stderr, "\nRun `kafu serve --help` for usage.\n");
   return KAFU_EXIT_USAGE;
 }
 
@@ -100,37 +106,65 @@ int kafu_cmd_serve(int argc, char **argv) {
   const char *node_id = NULL, *listen = NULL, *events = NULL, *save = NULL, *config = NULL, *token_file = NULL,
              *restore = NULL, *report = NULL;
   kafu_err oerr = {0};
+  kafu_cli_env env = {0};
+  unsigned port_base = 0;
+  int code = KAFU_EXIT_USAGE;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     int r;
-    if ((r = kafu_opt_value(argc, argv, &i, "--node-id", NULL, &node_id, &oerr)) ||
+    if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+      kafu_log_set_level(KAFU_LOG_WARN);
+      continue;
+    }
+    if ((r = kafu_cli_env_opt(argc, argv, &i, &env, &oerr)) ||
+        (r = kafu_cli_port_base_opt(argc, argv, &i, &port_base, &oerr)) ||
+        (r = kafu_opt_value(argc, argv, &i, "--node-id", NULL, &node_id, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--listen", NULL, &listen, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--token-file", NULL, &token_file, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--events", NULL, &events, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--save-snapshots", NULL, &save, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--restore", NULL, &restore, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--report-fd", NULL, &report, &oerr))) {
-      if (r < 0) return usage_error("%s", oerr.msg);
+      if (r < 0) goto usage;
       continue;
     }
     if (!strcmp(a, "--")) {
       if (i + 1 < argc && !config) config = argv[++i];
       continue;
     }
-    if (a[0] == '-' && a[1]) return usage_error("unknown option '%s'", a);
-    if (config) return usage_error("unexpected argument '%s' (one CONFIG only)", a);
+    if (a[0] == '-' && a[1]) {
+      kafu_err_set(&oerr, KAFU_EINVAL, "unknown option '%s'", a);
+      goto usage;
+    }
+    if (config) {
+      kafu_err_set(&oerr, KAFU_EINVAL, "unexpected argument '%s' (one CONFIG only)", a);
+      goto usage;
+    }
     config = a;
   }
-  if (!config) return usage_error("%s", "missing CONFIG (kafu-config.yaml)");
-  if (!node_id) return usage_error("%s", "missing --node-id ID (which node of CONFIG this process is)");
+  if (!config) config = KAFU_CONFIG_DEFAULT_FILE;
+  if (!node_id) {
+    kafu_err_set(&oerr, KAFU_EINVAL, "missing --node-id ID (which node of CONFIG this process is)");
+    goto usage;
+  }
 
   kafu_err err = {0};
   kafu_config *cfg = NULL;
-  if (kafu_config_load(config, &cfg, &err) || (token_file && kafu_config_set_token_file(cfg, token_file, &err))) {
+  if (kafu_config_load(config, &cfg, &err) || (token_file && kafu_config_set_token_file(cfg, token_file, &err)) ||
+      (port_base && kafu_config_set_port_base(cfg, port_base, &err))) {
     fprintf(stderr, "kafu serve: error: %s\n", err.msg);
     kafu_config_free(cfg);
+    kafu_cli_env_free(&env);
     return 1;
   }
+  for (size_t k = 0; k < env.n; k++)
+    if (kafu_config_add_env(cfg, env.v[k], &err)) {
+      fprintf(stderr, "kafu serve: error: %s\n", err.msg);
+      kafu_config_free(cfg);
+      kafu_cli_env_free(&env);
+      return 1;
+    }
+  kafu_cli_env_free(&env);
   kafu_config_warnings(cfg, warn_at_start, (void *)node_id);
   if (pipe2(g_sig_pipe, O_CLOEXEC)) {
     fprintf(stderr, "kafu serve: error: pipe: %s\n", strerror(errno));
@@ -162,7 +196,7 @@ int kafu_cmd_serve(int argc, char **argv) {
   if (pthread_create(&th, NULL, signal_watcher, node) == 0) pthread_detach(th);
 
   kafu_err why = {0};
-  int code = kafu_node_wait(node, &why);
+  code = kafu_node_wait(node, &why);
   if (why.msg[0]) fprintf(stderr, "kafu serve: error: %s\n", why.msg);
   if (kafu_node_free(node)) { /* the program was still running here: leave without atexit handlers */
     fflush(NULL);
@@ -170,4 +204,7 @@ int kafu_cmd_serve(int argc, char **argv) {
   }
   kafu_config_free(cfg);
   return code;
+usage:
+  kafu_cli_env_free(&env);
+  return usage_error("%s", oerr.msg);
 }

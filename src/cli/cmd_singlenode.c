@@ -1,6 +1,6 @@
 /*
  * cmd_singlenode.c — `kafu singlenode serve [--verify] [--events FILE]
- * [--save-snapshots DIR] CONFIG`.
+ * [--save-snapshots DIR] [--env NAME=VALUE]... [-q] [CONFIG]`.
  *
  * Runs the whole app in one process. By default a migration point only switches
  * the "current node" (fast emulation, like the original's kafu_singlenode).
@@ -26,9 +26,10 @@
 void kafu_usage_singlenode(void) {
   printf(
       "Usage: kafu singlenode serve [--verify] [--events FILE] [--save-snapshots DIR]\n"
-      "                             [--restore SNAPSHOT] CONFIG\n"
+      "                             [--restore SNAPSHOT] [--env NAME=VALUE]... [-q] [CONFIG]\n"
       "\n"
-      "Run a Kafu app in one process, playing every node of CONFIG (kafu-config.yaml).\n"
+      "Run a Kafu app in one process, playing every node of CONFIG (default:\n"
+      "./kafu-config.yaml).\n"
       "Execution starts on the first node; each call of a KAFU_DEST function switches the\n"
       "current node, and its return switches back. Exit code = the program's (134 when\n"
       "it traps; 1 when the config, the module or a migration fails).\n"
@@ -42,6 +43,8 @@ void kafu_usage_singlenode(void) {
       "                       (implies --verify; DIR is created); see `kafu inspect FILE`\n"
       "  --restore SNAPSHOT   start from SNAPSHOT instead of from the beginning (see\n"
       "                       `kafu restore`)\n"
+      "  --env NAME=VALUE     set a variable of the program's environment (after\n"
+      "                       app.env; repeatable); --env NAME passes kafu's own value\n"
       "  -q, --quiet          only warnings and errors on stderr\n"
       "  -h, --help           show this help\n"
       "\n"
@@ -56,11 +59,13 @@ int kafu_cmd_singlenode(int argc, char **argv) {
   bool verify = false, dashdash = false;
   const char *events_path = NULL, *config_path = NULL, *snap_dir = NULL, *restore = NULL, *v;
   kafu_err oerr = {0};
+  kafu_cli_env env = {0};
   for (; i < argc; i++) {
     const char *a = argv[i];
     int r = 0;
     if (dashdash || a[0] != '-' || !a[1]) {
       if (config_path) {
+        kafu_cli_env_free(&env);
         fprintf(stderr, "kafu singlenode: unexpected argument '%s'\n", a);
         return KAFU_EXIT_USAGE;
       }
@@ -69,7 +74,9 @@ int kafu_cmd_singlenode(int argc, char **argv) {
       dashdash = true;
     } else if (!strcmp(a, "--verify")) {
       verify = true;
-    } else if ((r = kafu_opt_value(argc, argv, &i, "--events", NULL, &v, &oerr)) > 0) {
+    } else if ((r = kafu_cli_env_opt(argc, argv, &i, &env, &oerr)) > 0) {
+      continue;
+    } else if (!r && (r = kafu_opt_value(argc, argv, &i, "--events", NULL, &v, &oerr)) > 0) {
       events_path = v;
     } else if (!r && (r = kafu_opt_value(argc, argv, &i, "--save-snapshots", NULL, &v, &oerr)) > 0) {
       snap_dir = v;
@@ -77,25 +84,29 @@ int kafu_cmd_singlenode(int argc, char **argv) {
     } else if (!r && (r = kafu_opt_value(argc, argv, &i, "--restore", NULL, &v, &oerr)) > 0) {
       restore = v;
     } else if (r < 0) {
+      kafu_cli_env_free(&env);
       return kafu_cli_usage_error("singlenode", "%s", oerr.msg);
     } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
       kafu_log_set_level(KAFU_LOG_WARN);
     } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      kafu_cli_env_free(&env);
       kafu_usage_singlenode();
       return 0;
     } else {
+      kafu_cli_env_free(&env);
       return kafu_cli_usage_error("singlenode", "unknown option '%s'", a);
     }
   }
-  if (!config_path) {
-    fprintf(stderr, "kafu singlenode: missing CONFIG\nRun `kafu singlenode --help` for usage.\n");
-    return KAFU_EXIT_USAGE;
-  }
+  if (!config_path) config_path = KAFU_CONFIG_DEFAULT_FILE;
 
   kafu_err err = {0};
   kafu_config *cfg = NULL;
-  if (kafu_config_load(config_path, &cfg, &err)) {
+  int erc = kafu_config_load(config_path, &cfg, &err);
+  for (size_t k = 0; erc == 0 && k < env.n; k++) erc = kafu_config_add_env(cfg, env.v[k], &err);
+  kafu_cli_env_free(&env);
+  if (erc) {
     fprintf(stderr, "kafu singlenode: error: %s\n", err.msg);
+    kafu_config_free(cfg);
     return 1;
   }
   uint8_t *wasm = NULL;

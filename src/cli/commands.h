@@ -61,6 +61,30 @@ void kafu_cli_subcommands_free(kafu_subcommand *v, size_t n);
 /* true when argv contains -h/--help before a "--" */
 int kafu_cli_wants_help(int argc, char **argv);
 
+/* The program's environment from a command line: every `--env NAME=VALUE` /
+ * `--env NAME` (kafu_env_arg), in order; strings malloc'd. */
+typedef struct kafu_cli_env {
+  char **v;
+  size_t n;
+} kafu_cli_env;
+/* Is argv[*i] an --env option? 1 (value kept in env, *i advanced), 0 (not
+ * one), or <0 with err set (missing or bad value). */
+int kafu_cli_env_opt(int argc, char **argv, int *i, kafu_cli_env *env, kafu_err *err);
+void kafu_cli_env_free(kafu_cli_env *env);
+
+/* `--port-base N` (cmd_launch.c; serve takes it too): 1 with *base set, 0
+ * when argv[*i] is another option, <0 with err set (missing or bad value). */
+int kafu_cli_port_base_opt(int argc, char **argv, int *i, unsigned *base, kafu_err *err);
+
+/* Pre-flight (preflight.c): read cfg's module (module_path, a local copy, when
+ * not NULL; else app.path / app.url) and check it as every node does at start:
+ * Snapified, every KAFU_DEST destination a node. A module_path must match
+ * app.sha256 when that is set. out (may be NULL) gets the bytes on success
+ * (caller frees). */
+struct kafu_config;
+int kafu_cli_check_module(const struct kafu_config *cfg, const char *module_path, uint8_t **out, size_t *out_len,
+                          kafu_err *err);
+
 /* Print "kafu CMD: <message>" and "Run `kafu CMD --help` for usage." to stderr;
  * returns KAFU_EXIT_USAGE. Option values: kafu_opt_value (kafu/util.h). */
 int kafu_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -117,6 +117,28 @@ int kafu_cli_usage_error(const char *cmd, const char *fmt, ...) {
   return KAFU_EXIT_USAGE;
 }
 
+int kafu_cli_env_opt(int argc, char **argv, int *i, kafu_cli_env *env, kafu_err *err) {
+  const char *v;
+  int r = kafu_opt_value(argc, argv, i, "--env", NULL, &v, err);
+  if (r <= 0) return r;
+  char *kv;
+  if ((r = kafu_env_arg(v, &kv, err)) <= 0) return r < 0 ? r : 1; /* unset NAME: nothing to pass */
+  char **nv = realloc(env->v, (env->n + 1) * sizeof *nv);
+  if (!nv) {
+    free(kv);
+    return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  }
+  env->v = nv;
+  env->v[env->n++] = kv;
+  return 1;
+}
+
+void kafu_cli_env_free(kafu_cli_env *env) {
+  for (size_t i = 0; i < env->n; i++) free(env->v[i]);
+  free(env->v);
+  env->v = NULL, env->n = 0;
+}
+
 /* kafu-cc, kafu-c++, kafu_<command>: the command argv[0] names, or NULL */
 static const kafu_command *entry_point(const char *self) {
   if (!strcmp(self, "kafu-cc")) return find_command("cc");

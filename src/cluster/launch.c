@@ -209,7 +209,14 @@ static int spawn(const kafu_launch_opts *o, const char *exe, size_t idx, child *
     close(tp[1]);
     snprintf(token_arg, sizeof token_arg, "/dev/fd/%d", tp[0]);
   }
-  char *argv[16];
+  char port_base[16];
+  snprintf(port_base, sizeof port_base, "%u", o->port_base);
+  char **argv = calloc(24 + 2 * o->n_env, sizeof *argv);
+  if (!argv) {
+    close_pipes(p);
+    if (tp[0] >= 0) close(tp[0]);
+    return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  }
   int a = 0;
   argv[a++] = (char *)exe;
   argv[a++] = "serve";
@@ -233,6 +240,15 @@ static int spawn(const kafu_launch_opts *o, const char *exe, size_t idx, child *
     argv[a++] = "--report-fd";
     argv[a++] = report_arg;
   }
+  for (size_t k = 0; k < o->n_env; k++) {
+    argv[a++] = "--env";
+    argv[a++] = o->env[k];
+  }
+  if (o->port_base) {
+    argv[a++] = "--port-base";
+    argv[a++] = port_base;
+  }
+  if (o->quiet) argv[a++] = "-q";
   argv[a++] = "--"; /* a config file named "-x.yaml" is still a file */
   argv[a++] = (char *)o->config_path;
   argv[a] = NULL;
@@ -243,6 +259,7 @@ static int spawn(const kafu_launch_opts *o, const char *exe, size_t idx, child *
                        .die_with_parent = true};
   pid_t pid;
   int rc = kafu_proc_spawn(argv, &po, &pid, err);
+  free(argv);
   if (tp[0] >= 0) close(tp[0]);
   if (rc) {
     close_pipes(p);

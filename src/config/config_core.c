@@ -21,6 +21,8 @@ void kafu_config_free(kafu_config *c) {
   free(c->app.url);
   for (size_t i = 0; i < c->app.nargs; i++) free(c->app.args[i]);
   free(c->app.args);
+  for (size_t i = 0; i < c->app.nenv; i++) free(c->app.env[i]);
+  free(c->app.env);
   free(c->app.preopened_dir);
   for (size_t i = 0; i < c->nnodes; i++) {
     free(c->nodes[i].id);
@@ -60,6 +62,7 @@ kafu_config *kafu_config_dup(const kafu_config *c) {
   d->config_path = d->config_dir = d->raw = NULL;
   d->tls.cert = d->tls.key = d->tls.ca = NULL;
   d->app.args = NULL, d->app.nargs = 0;
+  d->app.env = NULL, d->app.nenv = 0;
   d->nodes = NULL, d->nnodes = 0;
   bool ok = dup_str(&d->name, c->name) && dup_str(&d->app.path, c->app.path) &&
             dup_str(&d->app.url, c->app.url) && dup_str(&d->app.preopened_dir, c->app.preopened_dir) &&
@@ -74,6 +77,12 @@ kafu_config *kafu_config_dup(const kafu_config *c) {
   if (ok && (d->app.args = calloc(c->app.nargs + 1, sizeof(char *))) != NULL) {
     for (size_t i = 0; ok && i < c->app.nargs; i++)
       if ((ok = dup_str(&d->app.args[i], c->app.args[i]))) d->app.nargs = i + 1;
+  } else {
+    ok = false;
+  }
+  if (ok && (d->app.env = calloc(c->app.nenv + 1, sizeof(char *))) != NULL) {
+    for (size_t i = 0; ok && i < c->app.nenv; i++)
+      if ((ok = dup_str(&d->app.env[i], c->app.env[i]))) d->app.nenv = i + 1;
   } else {
     ok = false;
   }
@@ -407,4 +416,41 @@ int kafu_config_warnings(const kafu_config *c, void (*emit)(void *ctx, const cha
 void kafu_config_listen_str(const kafu_config_listen *l, char *out, size_t cap) {
   bool v6 = strchr(l->host, ':') != NULL;
   snprintf(out, cap, "%s%s%s:%u", v6 ? "[" : "", l->host, v6 ? "]" : "", l->port);
+}
+
+/* ---- the program's environment ------------------------------------------------ */
+
+int kafu_config_add_env(kafu_config *c, const char *kv, kafu_err *err) {
+  const char *eq = strchr(kv, '=');
+  if (!eq || eq == kv)
+    return kafu_err_set(err, KAFU_EINVAL, "environment variable '%s': expected NAME=VALUE with a non-empty NAME",
+                        kv);
+  size_t nl = (size_t)(eq - kv) + 1; /* with the '=' */
+  char *copy = strdup(kv);
+  if (!copy) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  for (size_t i = 0; i < c->app.nenv; i++)
+    if (!strncmp(c->app.env[i], kv, nl)) {
+      free(c->app.env[i]);
+      c->app.env[i] = copy;
+      return 0;
+    }
+  char **v = realloc(c->app.env, (c->app.nenv + 2) * sizeof *v);
+  if (!v) {
+    free(copy);
+    return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  }
+  c->app.env = v;
+  v[c->app.nenv++] = copy;
+  v[c->app.nenv] = NULL;
+  return 0;
+}
+
+int kafu_config_set_port_base(kafu_config *c, long long base, kafu_err *err) {
+  if (base < 1 || base + (long long)c->nnodes - 1 > 65535)
+    return kafu_err_set(err, KAFU_EINVAL,
+                        "--port-base %lld: the %zu node(s) of %s need ports %lld..%lld, which must lie in "
+                        "1..65535",
+                        base, c->nnodes, c->config_path, base, base + (long long)c->nnodes - 1);
+  for (size_t i = 0; i < c->nnodes; i++) c->nodes[i].port = (uint16_t)(base + (long long)i);
+  return 0;
 }

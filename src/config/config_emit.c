@@ -4,6 +4,9 @@
  * the output documents the effective settings; paths are absolute so the
  * output means the same thing wherever it is saved.
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "kafu/yaml.h"
 #include "kafu/config.h"
 
@@ -35,6 +38,15 @@ int kafu_config_to_yaml(const kafu_config *c, unsigned flags, kafu_buf *out, kaf
   }
   kafu_ynode *args = kafu_y_put(app, "args", c->app.nargs ? kafu_y_seq() : kafu_y_flow_seq());
   for (size_t i = 0; i < c->app.nargs; i++) kafu_y_push(args, kafu_y_str(c->app.args[i]));
+  if (c->app.nenv) {
+    kafu_ynode *env = kafu_y_put(app, "env", kafu_y_map());
+    for (size_t i = 0; i < c->app.nenv; i++) {
+      const char *eq = strchr(c->app.env[i], '=');
+      char name[512];
+      snprintf(name, sizeof name, "%.*s", (int)(eq - c->app.env[i]), c->app.env[i]);
+      kafu_y_put_str(env, name, eq + 1);
+    }
+  }
   if (c->app.preopened_dir) kafu_y_put_str(app, "preopened_dir", c->app.preopened_dir);
   if (c->app.allow_root_preopen) kafu_y_put(app, "allow_root_preopen", kafu_y_bool(true));
 

@@ -131,6 +131,7 @@ static const char *const all_keys[] = {
     "app.url",
     "app.sha256",
     "app.args",
+    "app.env",
     "app.preopened_dir",
     "app.allow_root_preopen",
     "nodes.<id>.address",
@@ -356,14 +357,49 @@ static int parse_sha256(parser *p, const yaml_node_t *at, const yaml_node_t *v, 
   return 0;
 }
 
+/* app.env: a mapping NAME: value (scalars, taken as their text). */
+static int parse_env(parser *p, const yaml_node_t *at, const yaml_node_t *map) {
+  int rc = want_mapping(p, at, map, "app.env");
+  if (rc < 0) return rc;
+  for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top; pr++) {
+    const yaml_node_t *k = node(p, pr->key), *v = node(p, pr->value);
+    const char *name;
+    if ((rc = key_text(p, k, "app.env", &name)) < 0) return rc;
+    char *key = joinkey("app.env", name);
+    if (!key) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
+    char *val = NULL;
+    if (!*name || strchr(name, '='))
+      rc = fail(p, k, key, "a variable name must be non-empty and contain no '='");
+    else
+      rc = get_string(p, k, v, key, false, &val);
+    for (size_t i = 0; rc == 0 && i < p->c->app.nenv; i++) {
+      size_t nl = strlen(name);
+      if (!strncmp(p->c->app.env[i], name, nl) && p->c->app.env[i][nl] == '=')
+        rc = fail(p, k, key, "duplicate variable");
+    }
+    kafu_buf kv = {0};
+    if (rc == 0 && kafu_buf_printf(&kv, "%s=%s", name, val) < 0)
+      rc = kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
+    if (rc == 0) rc = kafu_config_add_env(p->c, kafu_buf_cstr(&kv), p->err);
+    kafu_buf_free(&kv);
+    free(val);
+    free(key);
+    if (rc < 0) return rc;
+  }
+  return 0;
+}
+
 static int parse_app(parser *p, const yaml_node_t *appkey, const yaml_node_t *map) {
   kafu_config *c = p->c;
   int rc = want_mapping(p, appkey, map, "app");
   if (rc < 0) return rc;
-  field f[] = {FIELD("path"),          FIELD("url"), FIELD("sha256"), FIELD("args"), FIELD("preopened_dir"),
-               FIELD("allow_root_preopen")};
-  if ((rc = get_fields(p, map, "app", f, 6)) < 0) return rc;
-  const field *path = &f[0], *url = &f[1], *sha = &f[2], *args = &f[3], *pre = &f[4], *root_ok = &f[5];
+  field f[] = {FIELD("path"),          FIELD("url"),
+               FIELD("sha256"),        FIELD("args"),
+               FIELD("preopened_dir"), FIELD("allow_root_preopen"),
+               FIELD("env")};
+  if ((rc = get_fields(p, map, "app", f, 7)) < 0) return rc;
+  const field *path = &f[0], *url = &f[1], *sha = &f[2], *args = &f[3], *pre = &f[4], *root_ok = &f[5],
+              *env = &f[6];
   bool has_path = path->key && !is_null(path->val), has_url = url->key && !is_null(url->val);
   if (has_path && has_url) {
     const field *second = path->key->start_mark.index > url->key->start_mark.index ? path : url;
@@ -407,6 +443,7 @@ static int parse_app(parser *p, const yaml_node_t *appkey, const yaml_node_t *ma
       c->app.nargs = i + 1;
     }
   }
+  if (env->key && !is_null(env->val) && (rc = parse_env(p, env->key, env->val)) < 0) return rc;
   if (pre->key && !is_null(pre->val)) {
     char *raw;
     if ((rc = get_string(p, pre->key, pre->val, "app.preopened_dir", true, &raw)) < 0) return rc;

@@ -51,6 +51,8 @@ int rt_make_wasi(kafu_runtime *rt, kafu_wasi **out, kafu_err *err) {
   kafu_wasi_config wc = {0};
   wc.argc = rt->argc;
   wc.argv = rt->argv;
+  wc.envc = (int)rt->cfg->app.nenv;
+  wc.envp = rt->cfg->app.env;
   wc.preopens = rt->preopen.host_path ? &rt->preopen : NULL;
   wc.npreopens = rt->preopen.host_path ? 1 : 0;
   wc.stdout_fd = rt->o.stdout_fd;
@@ -114,6 +116,47 @@ int rt_fresh_instance(kafu_runtime *rt, kafu_err *err) {
 
 /* ---- creation ------------------------------------------------------------------ */
 
+/* The module's kafu.meta, checked against cfg: Snapified, and every KAFU_DEST
+ * destination a node. where names the module in messages. */
+static int module_meta(const kafu_config *cfg, const uint8_t *wasm, size_t len, const char *where,
+                       kafu_meta *meta, kafu_err *err) {
+  memset(meta, 0, sizeof *meta);
+  kafu_wasm_module wm;
+  int rc = kafu_wasm_parse(wasm, len, &wm, err);
+  if (rc) return kafu_err_prefix(err, "%s", where), rc;
+  rc = kafu_wasm_read_meta(&wm, meta, err);
+  kafu_wasm_module_free(&wm);
+  if (rc < 0) return kafu_err_prefix(err, "%s", where), rc;
+  if (rc == 0 || !(meta->flags & KAFU_META_FLAG_SNAPIFIED)) {
+    kafu_meta_free(meta);
+    return kafu_err_set(err, KAFU_EINVAL,
+                        "%s: module is not Snapified (no kafu.meta section); build it with `kafu cc` or run "
+                        "`kafu snapify` on it",
+                        where);
+  }
+  if (!meta->nfuncs) return 0;
+  const char **dests = calloc(meta->nfuncs, sizeof *dests);
+  const char **fns = calloc(meta->nfuncs, sizeof *fns);
+  for (uint32_t i = 0; dests && fns && i < meta->nfuncs; i++) {
+    dests[i] = meta->funcs[i].dest;
+    fns[i] = meta->funcs[i].name;
+  }
+  rc = dests && fns ? kafu_config_check_destinations_fn(cfg, dests, fns, meta->nfuncs, err)
+                    : kafu_err_set(err, KAFU_ENOMEM, "out of memory");
+  free(dests);
+  free(fns);
+  if (rc) kafu_meta_free(meta);
+  return rc;
+}
+
+int kafu_runtime_check_module(const kafu_config *cfg, const uint8_t *wasm, size_t len, const char *where,
+                              kafu_err *err) {
+  kafu_meta meta;
+  int rc = module_meta(cfg, wasm, len, where ? where : kafu_config_app_location(cfg), &meta, err);
+  if (rc == 0) kafu_meta_free(&meta);
+  return rc;
+}
+
 int kafu_runtime_new(const kafu_runtime_opts *opts, kafu_runtime **out, kafu_err *err) {
   *out = NULL;
   if (!opts || !opts->cfg || !opts->wasm)
@@ -136,40 +179,11 @@ int kafu_runtime_new(const kafu_runtime_opts *opts, kafu_runtime **out, kafu_err
   rt_set_cur(rt, cfg->nodes[0].id);
 
   /* what Snapify recorded: function ids -> names -> destinations */
-  kafu_wasm_module wm;
-  int rc = kafu_wasm_parse(opts->wasm, opts->wasm_len, &wm, err);
-  if (rc) {
-    kafu_err_prefix(err, "%s", kafu_config_app_location(cfg));
-    goto fail;
-  }
-  rc = kafu_wasm_read_meta(&wm, &rt->meta, err);
-  kafu_wasm_module_free(&wm);
-  if (rc < 0) {
-    kafu_err_prefix(err, "%s", kafu_config_app_location(cfg));
-    goto fail;
-  }
-  if (rc == 0 || !(rt->meta.flags & KAFU_META_FLAG_SNAPIFIED)) {
-    kafu_err_set(err, KAFU_EINVAL,
-                 "%s: module is not Snapified (no kafu.meta section); build it with `kafu cc` or run "
-                 "`kafu snapify` on it",
-                 kafu_config_app_location(cfg));
-    goto fail;
-  }
-  if (rt->meta.nfuncs) {
-    const char **dests = calloc(rt->meta.nfuncs, sizeof *dests);
-    const char **fns = calloc(rt->meta.nfuncs, sizeof *fns);
-    for (uint32_t i = 0; dests && fns && i < rt->meta.nfuncs; i++) {
-      dests[i] = rt->meta.funcs[i].dest;
-      fns[i] = rt->meta.funcs[i].name;
-    }
-    rc = dests && fns ? kafu_config_check_destinations_fn(cfg, dests, fns, rt->meta.nfuncs, err)
-                      : kafu_err_set(err, KAFU_ENOMEM, "out of memory");
-    free(dests);
-    free(fns);
-    if (rc) goto fail;
-  }
+  int rc = module_meta(cfg, opts->wasm, opts->wasm_len, kafu_config_app_location(cfg), &rt->meta, err);
+  if (rc) goto fail;
 
-  /* guest argv: module name, then app.args */
+  /* guest argv: "program" (as the original's Wasmtime WASI context gives it,
+   * whatever the module's name), then app.args */
   const char *loc = kafu_config_app_location(cfg);
   rt->argc = (int)cfg->app.nargs + 1;
   rt->argv = calloc((size_t)rt->argc + 1, sizeof *rt->argv);
@@ -177,7 +191,7 @@ int kafu_runtime_new(const kafu_runtime_opts *opts, kafu_runtime **out, kafu_err
     kafu_err_set(err, KAFU_ENOMEM, "out of memory");
     goto fail;
   }
-  rt->argv[0] = strdup(kafu_path_basename(loc));
+  rt->argv[0] = strdup(KAFU_RT_ARGV0);
   for (size_t i = 0; i < cfg->app.nargs; i++) rt->argv[i + 1] = strdup(cfg->app.args[i]);
   if (cfg->app.preopened_dir) {
     rt->preopen.host_path = cfg->app.preopened_dir;
