@@ -2,7 +2,8 @@
 # demo.sh BUILD_DIR — what `make demo` shows: examples/basic compiled with the
 # freshly built `kafu cc`, inspected, then run as a real two-node cluster on
 # loopback with `kafu launch` (two `kafu serve` processes; the program starts on
-# "cloud", migrates to "edge" for f() and back). Nothing is faked: every step
+# "cloud", migrates to "edge" for f() and back), and its events drawn as a
+# timeline (kafu trace -> BUILD/demo/timeline.svg). Nothing is faked: every step
 # runs the real binary, and the demo fails if the cluster run fails.
 set -u
 BUILD=${1:-build}
@@ -16,10 +17,8 @@ step() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
 show() { printf '$ %s\n' "$*"; }
 
 [ -x "$KAFU" ] || { echo "demo: $KAFU not found; build first (make)" >&2; exit 1; }
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
 
-step "1/4 Compile examples/basic with kafu cc (clang -> wasm32-wasi, then Snapify)"
+step "1/5 Compile examples/basic with kafu cc (clang -> wasm32-wasi, then Snapify)"
 sed -n '/^KAFU_DEST/,$p' "$EX/main.c"
 show "cd examples/basic && kafu cc -O2 main.c -o main.wasm"
 if ! (cd "$EX" && "$KAFU" cc -O2 main.c -o main.wasm); then
@@ -27,62 +26,74 @@ if ! (cd "$EX" && "$KAFU" cc -O2 main.c -o main.wasm); then
   exit 1
 fi
 
-step "2/4 Inspect: what is annotated, and where it runs"
+step "2/5 Inspect: what is annotated, and where it runs"
 show "kafu inspect examples/basic/main.wasm"
 "$KAFU" inspect "$EX/main.wasm" | sed -n '1,12p' || exit 1
 
-step "3/4 Compile to native code once (AOT cache), so the cluster starts fast"
+step "3/5 Compile to native code once (AOT cache), so the cluster starts fast"
 show "kafu aot examples/basic/main.wasm"
 "$KAFU" aot "$EX/main.wasm" || exit 1
 
-step "4/4 Run it as a two-node cluster on 127.0.0.1 (kafu launch: one kafu serve per node)"
-# The example's config uses ports 50051/50052; if they are taken, run a copy on free ports.
+step "4/5 Run it as a two-node cluster on 127.0.0.1 (kafu launch: one kafu serve per node)"
+# The example's config uses ports 50051/50052; if they are taken, --port-base
+# moves the whole cluster to two free ports next to each other.
 CFG="$EX/kafu-config.yaml"
-if ! python3 - <<'PY'
-import socket, sys
-for p in (50051, 50052):
-    s = socket.socket()
+BASE=$(python3 - <<'PY'
+import socket
+for b in [50051] + list(range(20000, 60000, 97)):
+    ss = [socket.socket() for _ in range(2)]
     try:
-        s.bind(("127.0.0.1", p))
+        for i, s in enumerate(ss):
+            s.bind(("127.0.0.1", b + i))
+        print(b)
+        break
     except OSError:
-        sys.exit(1)
+        pass
     finally:
-        s.close()
+        for s in ss:
+            s.close()
 PY
-then
-  ports=$(python3 -c 'import socket
-ss=[socket.socket() for _ in range(2)]
-[s.bind(("127.0.0.1",0)) for s in ss]
-print(" ".join(str(s.getsockname()[1]) for s in ss))')
-  set -- $ports
-  sed -e "s/50051/$1/; s/50052/$2/" -e "s|path: ./main.wasm|path: $EX/main.wasm|" -e "s|preopened_dir: .|preopened_dir: $EX|" "$CFG" > "$WORK/kafu-config.yaml"
-  CFG="$WORK/kafu-config.yaml"
-  echo "(ports 50051/50052 are busy; using $1/$2)"
+)
+PORTS=()
+if [ "$BASE" != 50051 ]; then
+  PORTS=(--port-base "$BASE")
+  echo "(ports 50051/50052 are busy; moving the cluster with --port-base $BASE)"
 fi
-show "kafu launch --events events.jsonl examples/basic/kafu-config.yaml"
-"$KAFU" launch --events "$WORK/events.jsonl" "$CFG"
+OUT="$BUILD/demo"
+mkdir -p "$OUT"
+show "kafu launch ${PORTS[*]} --events $OUT/events.jsonl examples/basic/kafu-config.yaml"
+"$KAFU" launch "${PORTS[@]}" --events "$OUT/events.jsonl" "$CFG"
 rc=$?
 if [ "$rc" != 0 ]; then
   echo "demo: the cluster run failed with exit code $rc" >&2
   exit 1
 fi
-step "Migrations (from the nodes' --events JSON Lines)"
-python3 - "$WORK/events.jsonl" <<'PY'
+
+step "5/5 A picture of the run, from the nodes' --events (JSON Lines)"
+show "kafu trace $OUT/events.jsonl -o $OUT/timeline.svg"
+"$KAFU" trace "$OUT/events.jsonl" -o "$OUT/timeline.svg" --title "make demo (examples/basic)" || exit 1
+"$KAFU" trace -q "$OUT/events.jsonl" -o "$OUT/timeline.html" --title "make demo (examples/basic)" || exit 1
+python3 - "$OUT/events.jsonl" <<'PY'
 import json, sys
-for l in open(sys.argv[1]):
-    e = json.loads(l)
+ev = [json.loads(l) for l in open(sys.argv[1])]
+res = {e.get("migration_id"): e for e in ev if e.get("type") == "restore"}
+for e in ev:
     if e.get("type") == "migration":
-        extra = ""
-        if "wire_bytes" in e:
-            extra = "  %d bytes on the wire (%s), unwind %.2f ms, encode+send %.2f ms" % (
-                e["wire_bytes"], "delta" if e.get("delta") else "full", e.get("unwind_ms", 0),
-                e.get("encode_ms", 0) + e.get("transfer_ms", 0))
-        print("  %s -> %s (%s %s)%s" % (e["from"], e["to"], e["kind"], e["function"], extra))
+        r = res.get(e.get("migration_id"), {})
+        print("  %s -> %s (%s %s): %d bytes on the wire (%s); unwind %.2f, encode %.2f, transfer %.2f, "
+              "decode %.2f, restore %.2f, rewind %.2f ms" % (
+                  e["from"], e["to"], e["kind"], e["function"], e.get("wire_bytes", 0),
+                  "delta" if e.get("delta") else "full", e.get("unwind_ms", 0), e.get("encode_ms", 0),
+                  e.get("transfer_ms", 0), r.get("decode_ms", 0), r.get("restore_ms", 0), r.get("rewind_ms", 0)))
 PY
-cat <<'EOF'
+cat <<EOF
 
 "Hello, from cloud!" was printed by the cloud node; f() ran on the edge node after
 a live migration (linear memory, globals and the unwound call stack shipped over
-HTTP), and execution came back to cloud when f() returned. Try also:
+HTTP), and execution came back to cloud when f() returned.
+
+The timeline of this run: $OUT/timeline.svg
+  (open it in a browser; $OUT/timeline.html adds a table of the migrations)
+Try also:
     kafu singlenode serve --verify examples/basic/kafu-config.yaml
 EOF

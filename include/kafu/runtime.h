@@ -174,6 +174,13 @@ int kafu_runtime_encode(kafu_runtime *rt, uint64_t receiver_image_id, kafu_snap_
  * so the link is at least that fast. `compression: auto` chooses from these. */
 void kafu_runtime_link_sample(kafu_runtime *rt, const char *node, uint64_t wire_bytes, double seconds,
                               bool at_least, double rtt_seconds);
+/* NODE mode: the id of the migration this node is about to send or has just
+ * received (the cluster's X-Kafu-Migration-Id); the `migration` and `restore`
+ * events carry it as "migration_id", so the two records of one migration can be
+ * joined. Call before kafu_runtime_sent (sender) / kafu_runtime_resume
+ * (receiver). NULL = none. */
+void kafu_runtime_set_migration_id(kafu_runtime *rt, const char *id);
+
 /* The receiver acknowledged: drop the pending checkpoint; this node now holds
  * the image it sent (its new baseline; the caller says which process got it:
  * kafu_runtime_peer_holds_mine). transfer_ms is reported in events. */

@@ -169,6 +169,16 @@ double kafu_ms_since(uint64_t start_ns);
 int kafu_json_quote(kafu_buf *b, const char *s);
 int kafu_json_fquote(FILE *f, const char *s);
 
+/* Reading the little JSON Kafu exchanges (the cluster's HTTP bodies, events
+ * lines): look up a top-level key of a JSON object text (nested values are
+ * skipped over; nothing is read past len). Returns 0, KAFU_ENOENT (no such
+ * key) or KAFU_EFORMAT (not an object / wrong type). Strings are unescaped
+ * into out (truncated to cap-1 bytes, always NUL-terminated). */
+int kafu_json_get_str(const char *json, size_t len, const char *key, char *out, size_t cap);
+int kafu_json_get_int(const char *json, size_t len, const char *key, long long *out);
+int kafu_json_get_double(const char *json, size_t len, const char *key, double *out);
+int kafu_json_get_bool(const char *json, size_t len, const char *key, bool *out);
+
 /* ---- command-line option values ------------------------------------------- */
 
 /* Is argv[*i] the option `name` (a long option, "--events") or its `alias`

@@ -44,6 +44,7 @@ KAFU_DECLARE_COMMAND(kustomize)
 KAFU_DECLARE_COMMAND(config)
 KAFU_DECLARE_COMMAND(doctor)
 KAFU_DECLARE_COMMAND(list)
+KAFU_DECLARE_COMMAND(trace)
 
 /* The original Kafu SDK layout (cmd_list.c): libexec/kafu_<name> executables
  * under $KAFU_SDK_PATH, else under the prefix of this kafu (<bin>/..). */

@@ -49,6 +49,7 @@ static const kafu_command commands[] = {
      kafu_usage_checkpoint},
     {"kustomize", "generate Kubernetes manifests for a config", kafu_cmd_kustomize, kafu_usage_kustomize},
     {"config", "validate and print a kafu-config.yaml", kafu_cmd_config, kafu_usage_config},
+    {"trace", "draw a run's events as a timeline (SVG, HTML)", kafu_cmd_trace, kafu_usage_trace},
     {"doctor", "check the toolchain and environment", kafu_cmd_doctor, kafu_usage_doctor},
     {"list", "list the installed subcommands (libexec/kafu_*)", kafu_cmd_list, kafu_usage_list},
     {"help", "show help for a command", cmd_help, usage_help},

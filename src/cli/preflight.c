@@ -28,13 +28,14 @@ int kafu_cli_check_module(const kafu_config *cfg, const char *module_path, uint8
         kafu_hex(d, sizeof d, got);
         kafu_hex(cfg->app.sha256, sizeof d, want);
         rc = kafu_err_set(err, KAFU_EINVAL,
-                          "--module %s is not the module of %s: its sha256 is %s, app.sha256 says %s", module_path,
-                          cfg->config_path, got, want);
+                          "--module %s is not the module of %s: its sha256 is %s, app.sha256 says %s",
+                          module_path, cfg->config_path, got, want);
       }
     }
   } else {
     rc = kafu_config_load_app(cfg, &bytes, &len, err);
-    if (rc && cfg->app.url) kafu_err_prefix(err, "%s", "reading the module to check it (or name a local copy with --module FILE)");
+    if (rc && cfg->app.url)
+      kafu_err_prefix(err, "%s", "reading the module to check it (or name a local copy with --module FILE)");
   }
   if (rc == 0) rc = kafu_runtime_check_module(cfg, bytes, len, module_path, err);
   if (rc == 0 && out) {

@@ -16,16 +16,6 @@
 #include "kafu/runtime.h"
 #include "kafu/util.h"
 
-/* ---- JSON (flat objects only: what the endpoints exchange) ------------------------- */
-/* Strings are written with util's kafu_json_quote; these read. */
-
-/* Look up top-level key in a JSON object text. Returns 0, KAFU_ENOENT (no such key)
- * or KAFU_EFORMAT (not an object / wrong type). Strings are unescaped into out
- * (truncated to cap-1 bytes, always NUL-terminated). */
-int kafu_json_get_str(const char *json, size_t len, const char *key, char *out, size_t cap);
-int kafu_json_get_int(const char *json, size_t len, const char *key, long long *out);
-int kafu_json_get_bool(const char *json, size_t len, const char *key, bool *out);
-
 /* ---- addresses ---------------------------------------------------------------------- */
 
 /* Whether a client address is one of the config's node addresses (resolved

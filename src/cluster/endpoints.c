@@ -219,6 +219,7 @@ static void complete_migrate(kafu_node *n, kafu_http_request *r, kafu_http_respo
     uint64_t t0 = kafu_now_ns();
     pthread_mutex_lock(&n->mu);
     n->recv_bytes = r->body_bytes; /* for the engine thread's log line */
+    snprintf(n->recv_id, sizeof n->recv_id, "%s", m->id);
     n->recv_ms = recv_ms;
     pthread_mutex_unlock(&n->mu);
     rc = kafu_node_engine_call(n, KAFU_CALL_FINISH, &m->dec, &err);

@@ -150,6 +150,7 @@ static int do_call(kafu_node *n, kafu_call_kind kind, kafu_snap_decoder **decp, 
       rc = kafu_runtime_decoder(n->rt, decp, err);
       break;
     case KAFU_CALL_FINISH:
+      kafu_runtime_set_migration_id(n->rt, n->recv_id);
       rc = kafu_runtime_finish_receive(n->rt, *decp, err);
       *decp = NULL;
       break;

@@ -121,6 +121,7 @@ struct kafu_node {
   } ck;
   char last_mig_id[128]; /* X-Kafu-Migration-Id of the last snapshot accepted here */
   uint64_t recv_bytes;   /* the snapshot being finished (for the log) */
+  char recv_id[128];     /* ... its X-Kafu-Migration-Id (for the events) */
   double recv_ms;
   /* copies of runtime facts for other threads (written by the engine thread) */
   uint64_t image_id, mig_in, mig_out;

@@ -451,6 +451,7 @@ int kafu_node_send_snapshot(kafu_node *n, const char *target, uint64_t hop, kafu
   if (ti < 0) return kafu_err_set(err, KAFU_EINVAL, "migration to unknown node '%s'", target);
   n->tx.seq++;
   snprintf(n->tx.mig_id, sizeof n->tx.mig_id, "%s.%" PRIu64 ".%u", n->self, n->start_wall_ns, n->tx.seq);
+  kafu_runtime_set_migration_id(n->rt, n->tx.mig_id); /* for the events */
   pthread_mutex_lock(&n->mu);
   /* counted as seen once acknowledged: peers learn hops from each other
    * (heartbeats, status), and one still in flight must not look like a replay

@@ -393,13 +393,12 @@ static int parse_app(parser *p, const yaml_node_t *appkey, const yaml_node_t *ma
   kafu_config *c = p->c;
   int rc = want_mapping(p, appkey, map, "app");
   if (rc < 0) return rc;
-  field f[] = {FIELD("path"),          FIELD("url"),
-               FIELD("sha256"),        FIELD("args"),
-               FIELD("preopened_dir"), FIELD("allow_root_preopen"),
-               FIELD("env")};
+  field f[] = {FIELD("path"), FIELD("url"),           FIELD("sha256"),
+               FIELD("args"), FIELD("env"),           FIELD("preopened_dir"),
+               FIELD("allow_root_preopen")};
   if ((rc = get_fields(p, map, "app", f, 7)) < 0) return rc;
-  const field *path = &f[0], *url = &f[1], *sha = &f[2], *args = &f[3], *pre = &f[4], *root_ok = &f[5],
-              *env = &f[6];
+  const field *path = &f[0], *url = &f[1], *sha = &f[2], *args = &f[3], *env = &f[4], *pre = &f[5],
+              *root_ok = &f[6];
   bool has_path = path->key && !is_null(path->val), has_url = url->key && !is_null(url->val);
   if (has_path && has_url) {
     const field *second = path->key->start_mark.index > url->key->start_mark.index ? path : url;

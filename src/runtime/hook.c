@@ -60,6 +60,7 @@ static void rewound(kafu_runtime *rt, kafu_instance *inst, uint32_t fn_id, uint3
     rt->stats.last.rewind_ms = kafu_ms_since(rt->stats.t_rewind);
     rt->stats.last_rewind_pending = false;
   }
+  rt_event_restore_done(rt, kafu_ms_since(rt->stats.t_rewind));
   if (rt->ev.pending) {
     rt->ev.stats.rewind_ms = kafu_ms_since(rt->stats.t_rewind);
     rt->ev.pending = false;

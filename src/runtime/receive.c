@@ -13,6 +13,8 @@
  */
 #include "runtime_internal.h"
 
+#include <stdio.h>
+
 #include <inttypes.h>
 #include <string.h>
 
@@ -145,7 +147,11 @@ int kafu_runtime_resume(kafu_runtime *rt, kafu_rt_result *res, kafu_err *err) {
   if (!r->have) return kafu_err_setc(&rt->log, err, KAFU_EINVAL, "nothing received to resume");
   /* as the node it was addressed to: a standby runs the program as the node it stands in for */
   rt_set_cur(rt, r->snap.target_node ? r->snap.target_node : rt->self);
-  rt_event_restore(rt, r->snap.source_node ? r->snap.source_node : "", r->decode_ms, r->restore_ms);
+  /* the restore record waits for the rewind (hook.c), so it carries rewind_ms */
+  rt->ev.restore_pending = true;
+  snprintf(rt->ev.restore_from, sizeof rt->ev.restore_from, "%s", r->snap.source_node ? r->snap.source_node : "");
+  rt->ev.decode_ms = r->decode_ms;
+  rt->ev.restore_ms = r->restore_ms;
   kafu_snapshot_clear(&r->snap);
   r->have = false;
   return rt_run(rt, true, res, err);

@@ -142,7 +142,13 @@ int kafu_runtime_restore(kafu_runtime *rt, const uint8_t *bytes, size_t len, kaf
   kafu_info("Program is resuming on %s from a snapshot (%s %s)", rt->cur,
             got.resume_kind == KAFU_MIG_ENTER ? "entering" : "returning from",
             rt_fn_name(rt, got.resume_fn_id));
-  rt_event_restore(rt, got.source_node ? got.source_node : "", decode_ms, restore_ms);
+  /* a restore record without a migration_id (a saved snapshot, not a
+   * migration), written after the rewind like every restore record */
+  rt->ev.mig_id[0] = 0;
+  rt->ev.restore_pending = true;
+  snprintf(rt->ev.restore_from, sizeof rt->ev.restore_from, "%s", got.source_node ? got.source_node : "");
+  rt->ev.decode_ms = decode_ms;
+  rt->ev.restore_ms = restore_ms;
   kafu_snapshot_clear(&got);
   return rt_run(rt, true, res, err);
 }

@@ -351,6 +351,7 @@ static int run_loop(kafu_runtime *rt, bool rewind, kafu_rt_result *res, kafu_err
       rt->ev.pending = false;
       rt_event_migration(rt, rt->ev.from, rt->cur, rt->pend.fn, rt->pend.kind, &rt->ev.stats);
     }
+    rt_event_restore_done(rt, -1); /* the same for a restore (no rewind time) */
     if (rc == 0 && rt->pend.active) {
       if (kafu_instance_asyncify_state(rt->inst) != ASYNCIFY_UNWINDING) {
         set_result(res, KAFU_RT_FAILED, 1, node, "internal error: unwind did not reach _start");

@@ -178,6 +178,14 @@ typedef struct rt_event {
   bool pending;
   kafu_rt_migration_stats stats;
   char from[64];
+  /* the migration's id in both records: NODE mode gets it from the cluster
+   * (kafu_runtime_set_migration_id), the singlenode modes number their hops */
+  char mig_id[128];
+  uint64_t seq;
+  /* NODE mode receiver: the restore record, written once the rewind is done */
+  bool restore_pending;
+  char restore_from[64];
+  double decode_ms, restore_ms;
 } rt_event;
 
 /* An entry checkpoint (entry.c; docs in runtime.h). Its memory is either
@@ -426,7 +434,11 @@ void rt_event_migration(kafu_runtime *rt, const char *from, const char *to, uint
                         const kafu_rt_migration_stats *st);
 /* "start" (res NULL) and "finish" events. */
 void rt_event_simple(kafu_runtime *rt, const char *type, const kafu_rt_result *res);
-/* NODE mode receiver: the snapshot from `from` was restored. */
-void rt_event_restore(kafu_runtime *rt, const char *from, double decode_ms, double restore_ms);
+/* NODE mode receiver: the snapshot from `from` was restored (and, when
+ * rewind_ms >= 0, the program rewound to its migration point). */
+void rt_event_restore(kafu_runtime *rt, const char *from, double decode_ms, double restore_ms, double rewind_ms);
+/* The pending restore record (kafu_runtime_resume), once the rewind ended
+ * (rewind_ms) or could not be timed (< 0). */
+void rt_event_restore_done(kafu_runtime *rt, double rewind_ms);
 
 #endif

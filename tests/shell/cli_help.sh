@@ -3,7 +3,7 @@
 # `kafu help CMD` the same; unknown commands/options exit 2; docs/cli.md holds
 # each command's current --help text verbatim (so the reference never drifts).
 source "$KAFU_SRC/tests/shell/lib/common.sh"
-for c in snapify run aot inspect singlenode serve launch restore checkpoint kustomize config doctor list version help; do
+for c in snapify run aot inspect singlenode serve launch restore checkpoint kustomize config trace doctor list version help; do
   "$KAFU" "$c" --help > "$T/h" 2> "$T/e" || fail "kafu $c --help exited $?"
   grep -q '^Usage: kafu' "$T/h" || fail "kafu $c --help: no Usage line"
   "$KAFU" help "$c" > "$T/h2" || fail "kafu help $c exited $?"
@@ -16,7 +16,7 @@ sys.exit(0 if helptext.strip() in doc else 1)
 PY
   esac
 done
-for c in snapify run aot inspect singlenode serve launch restore checkpoint kustomize config doctor list; do
+for c in snapify run aot inspect singlenode serve launch restore checkpoint kustomize config trace doctor list; do
   "$KAFU" "$c" --no-such-option > /dev/null 2>&1
   rc=$?
   [ "$rc" = 2 ] || fail "kafu $c --no-such-option exited $rc, want 2"
@@ -39,6 +39,10 @@ done <<'EOF2'
 --events launch
 --node-id restore
 --timeout-ms checkpoint
+--env launch
+--port-base serve
+--module kustomize build
+-o trace
 -n kustomize build
 EOF2
 "$KAFU" no-such-command > /dev/null 2>&1; [ $? = 2 ] || fail "unknown command must exit 2"

@@ -83,7 +83,10 @@ run "$KAFU" config check --frob "$DATA/minimal.yaml"; expect_rc 2 "unknown optio
 expect_err "unknown option '--frob'" "unknown option"
 
 # ---- --app: module from path / file:// / http:// with sha256 ----
-printf '\0asm\1\0\0\0' >"$T/app.wasm"
+# a real module: --app checks it as a node would (Snapified, destinations)
+printf 'int main(void) { return 0; }\n' >"$T/app.c"
+"$KAFU" cc "$T/app.c" -o "$T/app.wasm" 2>/dev/null || fail "kafu cc app.c"
+NBYTES=$(stat -c %s "$T/app.wasm")
 SHA=$(sha256sum "$T/app.wasm" | cut -d' ' -f1)
 ZERO=$(printf '0%.0s' $(seq 64))
 cfg() { # file location-line sha
@@ -119,7 +122,7 @@ if command -v python3 >/dev/null 2>&1; then
   if [ -z "$PORT" ]; then fail "http server did not start: $(cat "$T/http.log")"; else
     cfg h-ok.yaml "url: http://127.0.0.1:$PORT/app.wasm" "$SHA"
     run "$KAFU" config check -q --app "$T/h-ok.yaml"; expect_rc 0 "http:// ok"
-    expect_err "module http://127.0.0.1:$PORT/app.wasm: 8 bytes, sha256 $SHA (matches app.sha256)" "http:// ok"
+    expect_err "module http://127.0.0.1:$PORT/app.wasm: $NBYTES bytes, sha256 $SHA (matches app.sha256)" "http:// ok"
     cfg h-bad.yaml "url: http://127.0.0.1:$PORT/app.wasm" "$ZERO"
     run "$KAFU" config check -q --app "$T/h-bad.yaml"; expect_rc 1 "http:// mismatch"
     expect_err "expected $ZERO, got $SHA" "http:// mismatch"

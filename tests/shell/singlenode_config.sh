@@ -63,7 +63,7 @@ ok "missing and un-Snapified modules -> exit 1"
 grep -q "Usage: kafu singlenode serve \[--verify\]" "$T/help.out" || fail "--help: $(cat "$T/help.out")"
 grep -q -- "--save-snapshots DIR" "$T/help.out" || fail "--help lacks --save-snapshots"
 expect 2 "unknown option '--frobnicate'" "$KAFU" singlenode serve --frobnicate "$T/all.yaml"
-expect 2 "missing CONFIG" "$KAFU" singlenode serve
+(cd "$T" && expect 1 "cannot read config: kafu-config.yaml: No such file" "$KAFU" singlenode serve) # the default file
 expect 2 "unexpected argument" "$KAFU" singlenode serve "$T/all.yaml" "$T/all.yaml"
 expect 2 "option '--events' needs a value" "$KAFU" singlenode serve "$T/all.yaml" --events
 expect 1 "cannot write events" "$KAFU" singlenode serve --events "$T/no/such/dir/e.jsonl" "$T/all.yaml"
@@ -72,7 +72,7 @@ expect 1 "cannot write events" "$KAFU" singlenode serve --events "$T/no/such/dir
 [ "$(migrations "$T/short.jsonl")" = 6 ] || fail "short form: wrong migrations"
 ok "help, usage errors (exit 2), short form"
 
-# app.args reach the program as argv[1..]; argv[0] is the module's file name
+# app.args reach the program as argv[1..] (argv[0]: singlenode_env.sh)
 build nest
 NODES="cloud edge fog" config "$T/args.yaml" "$T/nest.wasm" "E" "a b" "rec:3"
 "$KAFU" singlenode serve --verify "$T/args.yaml" >"$T/args.out" 2>"$T/args.err"

@@ -20,54 +20,6 @@
 
 #include "cluster/cluster_internal.h"
 
-/* ---- JSON ------------------------------------------------------------------------------- */
-
-static void test_json(void **state) {
-  (void)state;
-  const char *j =
-      " { \"a\": [1, {\"x\": \"}\"}], \"exit_code\" : 42, \"reason\": \"tab\\there \\\"q\\\" \\u00e9\","
-      " \"ok\": true, \"neg\": -7, \"f\": 1.5 } ";
-  char s[64];
-  long long v;
-  bool b;
-  assert_int_equal(kafu_json_get_int(j, strlen(j), "exit_code", &v), 0);
-  assert_int_equal(v, 42);
-  assert_int_equal(kafu_json_get_int(j, strlen(j), "neg", &v), 0);
-  assert_int_equal(v, -7);
-  assert_int_equal(kafu_json_get_int(j, strlen(j), "f", &v), KAFU_EFORMAT); /* not an integer */
-  assert_int_equal(kafu_json_get_str(j, strlen(j), "reason", s, sizeof s), 0);
-  assert_string_equal(s, "tab\there \"q\" \xc3\xa9");
-  assert_int_equal(kafu_json_get_bool(j, strlen(j), "ok", &b), 0);
-  assert_true(b);
-  assert_int_equal(kafu_json_get_str(j, strlen(j), "missing", s, sizeof s), KAFU_ENOENT);
-  assert_int_equal(kafu_json_get_str(j, strlen(j), "exit_code", s, sizeof s), KAFU_EFORMAT); /* wrong type */
-  /* truncation keeps a terminated prefix */
-  assert_int_equal(kafu_json_get_str(j, strlen(j), "reason", s, 4), 0);
-  assert_string_equal(s, "tab");
-  /* malformed input never reads past len */
-  const char *bad[] = {"",
-                       "[]",
-                       "{",
-                       "{\"a\"",
-                       "{\"a\":",
-                       "{\"a\" 1}",
-                       "{\"a\":\"\\x\"}",
-                       "{\"a\":tru}",
-                       "{\"a\":\"unterminated"};
-  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-    assert_int_equal(kafu_json_get_int(bad[i], strlen(bad[i]), "a", &v), KAFU_EFORMAT);
-  /* a key found before the malformed part is still found (scanner stops there) */
-  assert_int_equal(kafu_json_get_int("{\"a\":5,", 7, "a", &v), 0);
-  /* length is honoured: the value after len is invisible */
-  assert_int_equal(kafu_json_get_int("{\"a\":5}", 5, "a", &v), KAFU_EFORMAT);
-
-  kafu_buf out = {0};
-  kafu_json_quote(&out, "a\"b\\c\n\x01");
-  assert_string_equal(kafu_buf_cstr(&out), "\"a\\\"b\\\\c\\n\\u0001\"");
-  assert_int_equal(kafu_json_get_str(kafu_buf_cstr(&out), out.len, "x", s, sizeof s), KAFU_EFORMAT);
-  kafu_buf_free(&out);
-}
-
 /* ---- addresses --------------------------------------------------------------------------- */
 
 static void test_addresses(void **state) {
@@ -459,7 +411,6 @@ static void test_http_early_answer_no_expect(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_json),
       cmocka_unit_test(test_addresses),
       cmocka_unit_test(test_port_in_use),
       cmocka_unit_test(test_line_prefixer),

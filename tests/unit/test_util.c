@@ -413,11 +413,65 @@ static void test_tunables(void **s) {
   assert_null(kafu_tunables_get()->cc);
 }
 
+/* ---- JSON ------------------------------------------------------------------------------- */
+
+static void test_json(void **state) {
+  (void)state;
+  const char *j =
+      " { \"a\": [1, {\"x\": \"}\"}], \"exit_code\" : 42, \"reason\": \"tab\\there \\\"q\\\" \\u00e9\","
+      " \"ok\": true, \"neg\": -7, \"f\": 1.5 } ";
+  char s[64];
+  long long v;
+  bool b;
+  assert_int_equal(kafu_json_get_int(j, strlen(j), "exit_code", &v), 0);
+  assert_int_equal(v, 42);
+  assert_int_equal(kafu_json_get_int(j, strlen(j), "neg", &v), 0);
+  assert_int_equal(v, -7);
+  assert_int_equal(kafu_json_get_int(j, strlen(j), "f", &v), KAFU_EFORMAT); /* not an integer */
+  double d;
+  assert_int_equal(kafu_json_get_double(j, strlen(j), "f", &d), 0);
+  assert_true(d == 1.5);
+  assert_int_equal(kafu_json_get_double(j, strlen(j), "exit_code", &d), 0);
+  assert_true(d == 42.0);
+  assert_int_equal(kafu_json_get_double(j, strlen(j), "reason", &d), KAFU_EFORMAT);
+  assert_int_equal(kafu_json_get_str(j, strlen(j), "reason", s, sizeof s), 0);
+  assert_string_equal(s, "tab\there \"q\" \xc3\xa9");
+  assert_int_equal(kafu_json_get_bool(j, strlen(j), "ok", &b), 0);
+  assert_true(b);
+  assert_int_equal(kafu_json_get_str(j, strlen(j), "missing", s, sizeof s), KAFU_ENOENT);
+  assert_int_equal(kafu_json_get_str(j, strlen(j), "exit_code", s, sizeof s), KAFU_EFORMAT); /* wrong type */
+  /* truncation keeps a terminated prefix */
+  assert_int_equal(kafu_json_get_str(j, strlen(j), "reason", s, 4), 0);
+  assert_string_equal(s, "tab");
+  /* malformed input never reads past len */
+  const char *bad[] = {"",
+                       "[]",
+                       "{",
+                       "{\"a\"",
+                       "{\"a\":",
+                       "{\"a\" 1}",
+                       "{\"a\":\"\\x\"}",
+                       "{\"a\":tru}",
+                       "{\"a\":\"unterminated"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    assert_int_equal(kafu_json_get_int(bad[i], strlen(bad[i]), "a", &v), KAFU_EFORMAT);
+  /* a key found before the malformed part is still found (scanner stops there) */
+  assert_int_equal(kafu_json_get_int("{\"a\":5,", 7, "a", &v), 0);
+  /* length is honoured: the value after len is invisible */
+  assert_int_equal(kafu_json_get_int("{\"a\":5}", 5, "a", &v), KAFU_EFORMAT);
+
+  kafu_buf out = {0};
+  kafu_json_quote(&out, "a\"b\\c\n\x01");
+  assert_string_equal(kafu_buf_cstr(&out), "\"a\\\"b\\\\c\\n\\u0001\"");
+  assert_int_equal(kafu_json_get_str(kafu_buf_cstr(&out), out.len, "x", s, sizeof s), KAFU_EFORMAT);
+  kafu_buf_free(&out);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_err),   cmocka_unit_test(test_buf),  cmocka_unit_test(test_files),
       cmocka_unit_test(test_paths), cmocka_unit_test(test_hash), cmocka_unit_test(test_edit_distance),
-      cmocka_unit_test(test_json_quote), cmocka_unit_test(test_json_fquote_matches_buf),
+      cmocka_unit_test(test_json_quote), cmocka_unit_test(test_json), cmocka_unit_test(test_json_fquote_matches_buf),
       cmocka_unit_test(test_opt_value), cmocka_unit_test(test_proc_run_status_and_capture),
       cmocka_unit_test(test_proc_cannot_start), cmocka_unit_test(test_proc_spawn_wait_fd), cmocka_unit_test(test_proc_fork_run),
       cmocka_unit_test(test_node_id), cmocka_unit_test(test_log_ctx), cmocka_unit_test(test_tunables),

@@ -1,16 +1,17 @@
 /*
- * json.c — reading the little JSON the cluster endpoints exchange: flat
- * objects of strings, numbers and booleans ({"exit_code": 0, "reason": "..."}).
- * A full JSON library would be a new dependency for a dozen keys; this scanner
- * reads any valid JSON object (nested values are skipped over) and never reads
- * past len, so a malformed body is an error, not a crash. Writing strings is
- * util's kafu_json_quote.
+ * json_in.c — reading the little JSON Kafu exchanges: the cluster endpoints'
+ * bodies and the --events lines (`kafu trace`), flat objects of strings,
+ * numbers and booleans ({"exit_code": 0, "reason": "..."}). A full JSON
+ * library would be a new dependency for a dozen keys; this scanner reads any
+ * valid JSON object (nested values are skipped over) and never reads past
+ * len, so a malformed body is an error, not a crash. Writing strings is
+ * kafu_json_quote (json_out.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster_internal.h"
+#include "kafu/util.h"
 
 typedef struct {
   const char *p, *end;
@@ -215,4 +216,18 @@ int kafu_json_get_bool(const char *json, size_t len, const char *key, bool *out)
   else
     return KAFU_EFORMAT;
   return 0;
+}
+
+int kafu_json_get_double(const char *json, size_t len, const char *key, double *out) {
+  scan s;
+  int rc = find(json, len, key, &s);
+  if (rc) return rc;
+  char num[64];
+  size_t n = 0;
+  while (s.p < s.end && n + 1 < sizeof num && strchr("+-0123456789.eE", *s.p) && *s.p) num[n++] = *s.p++;
+  num[n] = 0;
+  if (!n) return KAFU_EFORMAT;
+  char *e;
+  *out = strtod(num, &e);
+  return *e ? KAFU_EFORMAT : 0;
 }
