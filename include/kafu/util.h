@@ -199,6 +199,18 @@ int kafu_opt_value(int argc, char **argv, int *i, const char *name, const char *
  * wasmtime); KAFU_EINVAL for an empty NAME. */
 int kafu_env_arg(const char *arg, char **out, kafu_err *err);
 
+/* ---- progress of long steps ---------------------------------------------------- */
+
+/* Say on stderr (at INFO) what a step that takes long is doing: nothing when
+ * it ends within $KAFU_PROGRESS_MS (default 2000; 0 = say it at once), else
+ * "<prefix>: <what> ...", "<prefix>: still <what> (N s)" every 10 s, and at
+ * the end "<prefix>: <what>: done in N s". A thread does the waiting; end
+ * every started step with kafu_progress_end (ok: the step succeeded). NULL
+ * (out of memory) is accepted by kafu_progress_end. */
+typedef struct kafu_progress kafu_progress;
+kafu_progress *kafu_progress_start(const char *prefix, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kafu_progress_end(kafu_progress *p, bool ok);
+
 /* ---- child processes -------------------------------------------------------- */
 
 /* Where one standard stream of a child goes. Zero = inherited. */
@@ -275,7 +287,8 @@ bool kafu_addr_is_loopback(const char *addr);
  * default is used. */
 typedef struct kafu_tunables {
   /* logging */
-  const char *log; /* KAFU_LOG: error|warn|info|debug (NULL: info) */
+  const char *log;      /* KAFU_LOG: error|warn|info|debug (NULL: info) */
+  uint64_t progress_ms; /* KAFU_PROGRESS_MS: a step this long gets progress lines (default 2000) */
   /* where Kafu finds things */
   const char *share_dir;   /* KAFU_SHARE_DIR: guest support files (NULL: next to the binary) */
   const char *include_dir; /* KAFU_INCLUDE_DIR: the dir holding kafu.h */

@@ -137,8 +137,9 @@ static void catch_signals(bool on) {
   sigaction(SIGHUP, &sa, NULL);
 }
 
-/* Run one clang step; its diagnostics go straight to our stderr. */
-static int run(const cc_ctx *c, kafu_argv *a) {
+/* Run one clang step; its diagnostics go straight to our stderr. `what` (may
+ * be NULL) names the step for progress lines when it takes long. */
+static int run(const cc_ctx *c, kafu_argv *a, const char *what) {
   if (c->drv.verbose || kafu_log_get_level() >= KAFU_LOG_DEBUG) {
     char *s = kafu_argv_join(a);
     fprintf(stderr, "kafu %s: + %s\n", c->cmd, s ? s : "?");
@@ -146,7 +147,11 @@ static int run(const cc_ctx *c, kafu_argv *a) {
   }
   fflush(stdout);
   kafu_err e;
+  char prefix[64];
+  snprintf(prefix, sizeof prefix, "kafu %s", c->cmd);
+  kafu_progress *pr = what ? kafu_progress_start(prefix, "%s", what) : NULL;
   int st = kafu_proc_run(a->v, NULL, NULL, &e);
+  kafu_progress_end(pr, st == 0);
   if (g_caught_signal) return 128 + g_caught_signal;
   if (st < 0) {
     fprintf(stderr, "kafu %s: error: %s; run `kafu doctor`\n", c->cmd, e.msg);
@@ -194,10 +199,12 @@ static int do_link(cc_ctx *c) {
     snprintf(obj, sizeof obj, "%s/%zu-%.200s.o", c->tmpdir, i, kafu_path_basename(d->args[i].text));
     objs[i] = strdup(obj);
     kafu_argv a = {0};
+    char what[PATH_MAX + 32];
+    snprintf(what, sizeof what, "compiling %s", d->args[i].text);
     if (!objs[i] || kafu_drv_compile_argv(d, &c->tc, i, obj, &a) < 0)
       st = fail(c, 1, "out of memory");
     else
-      st = run(c, &a);
+      st = run(c, &a, what);
     kafu_argv_free(&a);
     if (st) hint_missing(c, false);
     if (st == 0 && optimized) warn_strong_dests(c, objs[i], d->args[i].text);
@@ -211,7 +218,7 @@ static int do_link(cc_ctx *c) {
     kafu_argv a = {0};
     if (kafu_drv_rt_argv(d, &c->tc, rt_obj, &a) < 0)
       st = fail(c, 1, "out of memory");
-    else if ((st = run(c, &a)) != 0)
+    else if ((st = run(c, &a, "compiling Kafu's guest support (kafu_rt.c)")) != 0)
       fail(c, st, "compiling the guest support object %s failed", c->tc.rt_source);
     kafu_argv_free(&a);
   }
@@ -221,7 +228,7 @@ static int do_link(cc_ctx *c) {
     if (kafu_drv_link_argv(d, &c->tc, objs, rt_obj, linked, &a) < 0)
       st = fail(c, 1, "out of memory");
     else
-      st = run(c, &a);
+      st = run(c, &a, "linking");
     kafu_argv_free(&a);
     if (st) {
       hint_missing(c, true);
@@ -248,7 +255,11 @@ static int do_link(cc_ctx *c) {
     kafu_snapify_opts so = {.asyncify_buf_size = d->stack_size,
                             .verbose = d->verbose,
                             .allow_unused_annotations = d->allow_unused_annotations};
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "kafu %s", c->cmd);
+    kafu_progress *pr = kafu_progress_start(prefix, "Snapify %s (making it migratable)", out);
     int rc = kafu_snapify_file(linked, snapified, &so, &e);
+    kafu_progress_end(pr, rc == 0);
     /* the temporary file name means nothing to the user: drop it from the message */
     const char *msg = e.msg;
     size_t ll = strlen(linked);
@@ -304,7 +315,7 @@ int kafu_cmd_cc(int argc, char **argv) {
     if (kafu_drv_passthrough_argv(d, &c.tc, &a) < 0)
       st = fail(&c, 1, "out of memory");
     else
-      st = run(&c, &a);
+      st = run(&c, &a, NULL);
     kafu_argv_free(&a);
     if (st && d->mode == KAFU_DRV_COMPILE) hint_missing(&c, false);
   } else {

@@ -211,6 +211,9 @@ void kafu_metrics_observe_decode(kafu_metrics *m, const kafu_rt_migration_stats 
 void kafu_metrics_observe_rewind(kafu_metrics *m, const kafu_rt_migration_stats *st);
 void kafu_metrics_add(kafu_metrics *m, uint64_t *counter, uint64_t v);
 void kafu_metrics_render(kafu_metrics *m, const char *node, kafu_buf *out);
+/* kafu_build_info, kafu_program_here (program_here: it runs here, or its
+ * checkpoint is being sent from here) and the standard process_* metrics. */
+void kafu_metrics_render_process(const char *node, bool program_here, kafu_buf *o);
 /* Log volume: a node in a migration loop must not write a line per migration
  * at INFO. Call once per migration (in = received; wire = its bytes): returns
  * true when the caller's own line about it should be INFO — the first after a
@@ -229,6 +232,9 @@ typedef struct kafu_line_prefixer {
   char prefix[80];
   int fd;
   kafu_buf pending; /* incomplete last line */
+  /* optional: a line (without its newline) is written only when keep says so */
+  bool (*keep)(void *ctx, const char *prefix, const uint8_t *line, size_t n);
+  void *keep_ctx;
 } kafu_line_prefixer;
 
 #define KAFU_LINE_MAX 65536 /* a longer line is cut into pieces of this size */

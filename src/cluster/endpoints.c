@@ -441,12 +441,18 @@ static void complete_shutdown(kafu_node *n, kafu_http_request *r, kafu_http_resp
   bool failure = !strcmp(status, "trapped") || !strcmp(status, "failed") || (!status[0] && code != 0);
   char peer[80];
   peer_name(r, peer, sizeof peer);
-  kafu_infoc(&n->log, "shutdown requested by %s%s (exit code %lld)%s%s", from[0] ? "node " : "",
-             from[0] ? from : peer, code, reason[0] ? ": " : "", reason);
+  /* a peer that failed says why itself; under kafu launch, which shows every
+   * node's output, repeating it here would only add noise */
+  bool peers = failure && from[0] && n->o.report_fd > 2;
+  kafu_logc(&n->log, peers ? KAFU_LOG_DEBUG : KAFU_LOG_INFO, "shutdown requested by %s%s (exit code %lld)%s%s",
+            from[0] ? "node " : "", from[0] ? from : peer, code, reason[0] ? ": " : "", reason);
   ok_json(resp, 200);
   kafu_buf_printf(&resp->body, "{\"ok\":true}\n");
   if (!reason[0]) snprintf(reason, sizeof reason, "shut down by %s", from[0] ? from : peer);
-  kafu_node_finish(n, (int)code, failure, reason);
+  if (from[0])
+    kafu_node_finish_for_peer(n, (int)code, failure, reason);
+  else
+    kafu_node_finish(n, (int)code, failure, reason);
 }
 
 static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response *resp) {
@@ -541,6 +547,10 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
     resp->status = 200;
     resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
     kafu_metrics_render(&n->metrics, n->self, &resp->body);
+    pthread_mutex_lock(&n->mu);
+    bool here = n->state == KAFU_NODE_RUNNING || n->state == KAFU_NODE_SENDING;
+    pthread_mutex_unlock(&n->mu);
+    kafu_metrics_render_process(n->self, here, &resp->body);
   } else if (!strcmp(u, "/baseline")) {
     char img[17];
     pthread_mutex_lock(&n->mu);

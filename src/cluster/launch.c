@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +54,7 @@ void kafu_line_prefixer_init(kafu_line_prefixer *p, const char *prefix, int fd) 
 }
 
 static int emit(kafu_line_prefixer *p, kafu_buf *out, const uint8_t *line, size_t n, bool add_nl) {
+  if (p->keep && !p->keep(p->keep_ctx, p->prefix, line, n && line[n - 1] == '\n' ? n - 1 : n)) return 0;
   if (kafu_buf_append(out, p->prefix, strlen(p->prefix)) || kafu_buf_append(out, line, n) ||
       (add_nl && kafu_buf_putc(out, '\n')))
     return KAFU_ENOMEM;
@@ -115,6 +117,10 @@ int kafu_launch_check(const kafu_config *cfg, kafu_err *err) {
         return kafu_err_set(err, KAFU_EINVAL, "%s:%d: nodes '%s' and '%s' both use port %u on this machine",
                             cfg->config_path, nd->line, cfg->nodes[j].id, nd->id, nd->port);
   }
+  struct stat st;
+  if (cfg->app.preopened_dir && (stat(cfg->app.preopened_dir, &st) || !S_ISDIR(st.st_mode)))
+    return kafu_err_set(err, KAFU_EINVAL, "%s: app.preopened_dir %s is not a directory on this machine",
+                        cfg->config_path, cfg->app.preopened_dir);
   for (size_t i = 0; i < cfg->nnodes; i++) {
     const kafu_config_node *nd = &cfg->nodes[i];
     int fd = kafu_listen_socket(nd->address, nd->port, NULL, err);
@@ -146,6 +152,48 @@ int kafu_launch_check(const kafu_config *cfg, kafu_err *err) {
 }
 
 /* ---- running ------------------------------------------------------------------------------- */
+
+/* One cause, one line: when several nodes fail at start for the same reason
+ * (a compiler missing on this machine, a module that does not compile), each
+ * says so as its final "kafu serve: error: ..." line, with its own node name.
+ * Launch shows the first and drops the others that say the same thing. */
+typedef struct seen_errors {
+  const kafu_config *cfg;
+  kafu_buf seen; /* normalized messages, each NUL-terminated */
+} seen_errors;
+
+#define SERVE_ERROR "kafu serve: error: "
+
+static bool keep_line(void *ctx, const char *prefix, const uint8_t *line, size_t n) {
+  (void)prefix;
+  seen_errors *se = ctx;
+  size_t el = strlen(SERVE_ERROR);
+  if (n < el || memcmp(line, SERVE_ERROR, el)) return true;
+  /* the message with every node's name replaced by "*" */
+  kafu_buf norm = {0};
+  for (size_t i = el; i < n;) {
+    bool hit = false;
+    for (size_t k = 0; k < se->cfg->nnodes && !hit; k++) {
+      char pat[80];
+      int pl = snprintf(pat, sizeof pat, "node %s", se->cfg->nodes[k].id);
+      if (pl > 0 && (size_t)pl <= n - i && !memcmp(line + i, pat, (size_t)pl) &&
+          (i + (size_t)pl == n || !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_",
+                                          line[i + (size_t)pl]))) {
+        kafu_buf_printf(&norm, "node *");
+        i += (size_t)pl;
+        hit = true;
+      }
+    }
+    if (!hit) kafu_buf_putc(&norm, (char)line[i++]);
+  }
+  kafu_buf_putc(&norm, 0);
+  bool dup = false;
+  for (size_t off = 0; off < se->seen.len && !dup; off += strlen((char *)se->seen.data + off) + 1)
+    dup = !strcmp((char *)se->seen.data + off, (char *)norm.data);
+  if (!dup) kafu_buf_append(&se->seen, norm.data, norm.len);
+  kafu_buf_free(&norm);
+  return !dup;
+}
 
 typedef struct child {
   const char *id;
@@ -327,6 +375,7 @@ int kafu_launch_run(const kafu_launch_opts *o, kafu_err *err) {
   sigaction(SIGPIPE, &ign, &old_pipe);
 
   size_t n = cfg->nnodes;
+  seen_errors seen = {.cfg = cfg};
   child *cs = calloc(n, sizeof *cs);
   struct pollfd *pf = calloc(2 + 2 * n, sizeof *pf);
   child **owner = calloc(2 + 2 * n, sizeof *owner);
@@ -344,6 +393,8 @@ int kafu_launch_run(const kafu_launch_opts *o, kafu_err *err) {
     snprintf(prefix, sizeof prefix, "[%s] ", c->id);
     kafu_line_prefixer_init(&c->pre[0], prefix, out_fd);
     kafu_line_prefixer_init(&c->pre[1], prefix, err_fd);
+    c->pre[1].keep = keep_line;
+    c->pre[1].keep_ctx = &seen;
   }
   /* a token for this run when the config has none */
   char token[KAFU_TOKEN_HEX_LEN + 1] = "";
@@ -501,6 +552,7 @@ out:
   free(pf);
   free(owner);
   free(kind);
+  kafu_buf_free(&seen.seen);
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
   sigaction(SIGCHLD, &old_chld, NULL);

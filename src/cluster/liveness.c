@@ -406,11 +406,24 @@ void *kafu_node_liveness_main(void *arg) {
   return NULL;
 }
 
+/* While the coordinator waits, it says every few seconds which peers it
+ * still waits for and why (a quarter of the start-up timeout, 0.5..5 s). */
+static void report_waiting(kafu_node *n, size_t i, const char *hostport, const char *last, double waited_ms) {
+  kafu_buf rest = {0};
+  for (size_t k = i + 1; k < n->cfg->nnodes; k++)
+    if ((int)k != n->self_idx) kafu_buf_printf(&rest, "%s%s", rest.len ? ", " : "", n->cfg->nodes[k].id);
+  kafu_infoc(&n->log, "still waiting for node %s at %s (%s)%s%s; %.0f of %u s (cluster.startup_timeout_ms)",
+             n->cfg->nodes[i].id, hostport, last, rest.len ? "; then for " : "",
+             rest.len ? kafu_buf_cstr(&rest) : "", waited_ms / 1000.0, n->cfg->startup_timeout_ms / 1000);
+  kafu_buf_free(&rest);
+}
+
 /* 0 when every peer is ready; 1 when a peer already takes part in a run (a
  * restarted coordinator must join it, not start another). */
 int kafu_node_wait_peers(kafu_node *n, kafu_err *err) {
   uint64_t t0 = kafu_now_ns();
   double limit = (double)n->cfg->startup_timeout_ms;
+  double every = limit / 4 < 500 ? 500 : limit / 4 > 5000 ? 5000 : limit / 4, next_report = every;
   if (n->cfg->nnodes > 1) kafu_infoc(&n->log, "waiting for %zu peer(s) to be ready", n->cfg->nnodes - 1);
   for (size_t i = 0; i < n->cfg->nnodes; i++) {
     if ((int)i == n->self_idx) continue;
@@ -475,6 +488,10 @@ int kafu_node_wait_peers(kafu_node *n, kafu_err *err) {
         return kafu_err_set(
             err, KAFU_EIO, "node %s at %s did not become ready within %u ms (cluster.startup_timeout_ms): %s",
             p->id, c->hostport, n->cfg->startup_timeout_ms, last);
+      if (kafu_ms_since(t0) >= next_report) {
+        report_waiting(n, i, c->hostport, last, kafu_ms_since(t0));
+        while (next_report <= kafu_ms_since(t0)) next_report += every;
+      }
       if (!kafu_node_sleep(n, 50))
         return kafu_err_set(err, KAFU_EIO, "shut down while waiting for node %s", p->id);
     }

@@ -195,9 +195,10 @@ static void report_to_launch(kafu_node *n, int code) {
   }
 }
 
-void kafu_node_finish(kafu_node *n, int code, bool failure, const char *reason) {
+static void finish(kafu_node *n, int code, bool failure, bool elsewhere, const char *reason) {
   pthread_mutex_lock(&n->mu);
   if (!n->done) {
+    n->failure_elsewhere = failure && elsewhere;
     kafu_metrics_note_end(&n->metrics, &n->log);
     n->done = true;
     n->exit_code = code;
@@ -208,6 +209,14 @@ void kafu_node_finish(kafu_node *n, int code, bool failure, const char *reason) 
   pthread_cond_broadcast(&n->cv);
   pthread_cond_broadcast(&n->done_cv);
   pthread_mutex_unlock(&n->mu);
+}
+
+void kafu_node_finish(kafu_node *n, int code, bool failure, const char *reason) {
+  finish(n, code, failure, false, reason);
+}
+
+void kafu_node_finish_for_peer(kafu_node *n, int code, bool failure, const char *reason) {
+  finish(n, code, failure, true, reason);
 }
 
 /* POST /shutdown to every other node: followers first, the coordinator last,
@@ -234,7 +243,9 @@ void kafu_node_broadcast_shutdown(kafu_node *n, kafu_http_client *set, int code,
       continue;
     }
     if (c && st) kafu_err_set(&err, KAFU_EIO, "HTTP %ld", st);
-    kafu_infoc(&n->log, "could not tell node %s to shut down (%s)", n->cfg->nodes[i].id, err.msg);
+    /* under kafu launch, which sees every node end, that is no news */
+    kafu_logc(&n->log, n->o.report_fd > 2 ? KAFU_LOG_DEBUG : KAFU_LOG_INFO,
+              "could not tell node %s to shut down (%s)", n->cfg->nodes[i].id, err.msg);
   }
   kafu_buf_free(&body);
 }
@@ -402,7 +413,8 @@ int kafu_node_wait(kafu_node *n, kafu_err *why) {
   int code = n->exit_code;
   if (why) {
     memset(why, 0, sizeof *why);
-    if (n->failure) {
+    /* under kafu launch a failure a peer reported is said once, by that peer */
+    if (n->failure && !(n->failure_elsewhere && n->o.report_fd > 2)) {
       why->code = KAFU_EIO;
       snprintf(why->msg, sizeof why->msg, "%.1000s", n->reason);
     }

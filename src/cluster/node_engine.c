@@ -174,9 +174,10 @@ static int do_call(kafu_node *n, kafu_call_kind kind, kafu_snap_decoder **decp, 
     if (got->run_id) kafu_node_learn_locked(n, si, got->sender_incarnation, got->run_id, got->hop);
     if (fi >= 0 && si >= 0) n->run.route[fi] = si; /* who serves that node id now */
     pthread_mutex_unlock(&n->mu);
-    kafu_logc(&n->log, kafu_metrics_note(&n->metrics, &n->log, true, n->recv_bytes) ? KAFU_LOG_INFO : KAFU_LOG_DEBUG,
-              "received a snapshot (%" PRIu64 " bytes, %.2f ms), validated and restored; resuming", n->recv_bytes,
-              n->recv_ms);
+    kafu_logc(&n->log,
+              kafu_metrics_note(&n->metrics, &n->log, true, n->recv_bytes) ? KAFU_LOG_INFO : KAFU_LOG_DEBUG,
+              "received a snapshot (%" PRIu64 " bytes, %.2f ms), validated and restored; resuming",
+              n->recv_bytes, n->recv_ms);
   }
   return rc;
 }
@@ -462,7 +463,11 @@ void *kafu_node_engine_main(void *arg) {
   kafu_err err = {0};
   char reason[1200];
   if (create_runtime(n, &err)) {
-    snprintf(reason, sizeof reason, "%s: cannot load the program: %s", n->log.prefix, err.msg);
+    /* err already names this node when the runtime said it */
+    size_t pl = strlen(n->log.prefix);
+    const char *why =
+        !strncmp(err.msg, n->log.prefix, pl) && !strncmp(err.msg + pl, ": ", 2) ? err.msg + pl + 2 : err.msg;
+    snprintf(reason, sizeof reason, "%s: cannot load the program: %s", n->log.prefix, why);
     pthread_mutex_lock(&n->mu);
     snprintf(n->not_ready, sizeof n->not_ready, "%s", reason);
     pthread_mutex_unlock(&n->mu);

@@ -66,6 +66,9 @@ struct kafu_node {
   bool ending;  /* telling the peers that the run is over */
   bool done;
   bool failure; /* done because something failed (reason says what) */
+  /* ... on a peer, which says so itself: under kafu launch this node then
+   * ends without repeating the reason (kafu_node_wait gives no message) */
+  bool failure_elsewhere;
   int exit_code;
   char reason[1200];
   bool engine_running, engine_parked;
@@ -174,6 +177,8 @@ bool kafu_node_sleep(kafu_node *n, uint64_t ms);
 kafu_http_client *kafu_node_client(kafu_node *n, kafu_http_client *set, size_t i, kafu_err *err);
 /* Mark the node done (first caller wins). */
 void kafu_node_finish(kafu_node *n, int code, bool failure, const char *reason);
+/* The same, for a failure a peer reported (POST /shutdown): see failure_elsewhere. */
+void kafu_node_finish_for_peer(kafu_node *n, int code, bool failure, const char *reason);
 /* Tell every peer (POST /shutdown), then finish. Once per node. */
 void kafu_node_end_cluster(kafu_node *n, kafu_http_client *set, int code, const char *status, bool failure,
                            const char *reason);

@@ -28,6 +28,23 @@ for m in 'kafu_migrations_total{node="b",direction="in"} 0' 'kafu_migration_byte
   'kafu_heartbeat_failures_total{node="b"}' 'kafu_migration_phase_seconds_bucket{node="b",phase="transfer",le="+Inf"}'; do
   grep -qF "$m" <<<"$HTTP_BODY" || fail "/metrics lacks '$m'"
 done
+# what a Prometheus user expects: build info, the standard process metrics,
+# and whether the program is here (an idle follower: no)
+grep -qx "kafu_build_info{node=\"b\",version=\"$("$KAFU" version | cut -d' ' -f2)\",engine=\"kafu-engine-[0-9]*\"} 1" \
+  <<<"$HTTP_BODY" || fail "/metrics: kafu_build_info: $(grep build_info <<<"$HTTP_BODY")"
+grep -qx 'kafu_program_here{node="b"} 0' <<<"$HTTP_BODY" || fail "/metrics: program_here on an idle node"
+for m in process_cpu_seconds_total process_resident_memory_bytes process_virtual_memory_bytes process_open_fds \
+  process_max_fds process_start_time_seconds; do
+  v=$(sed -n "s/^$m //p" <<<"$HTTP_BODY")
+  grep -q "^# TYPE $m " <<<"$HTTP_BODY" && python3 -c "import sys; sys.exit(0 if float('$v') > 0 else 1)" ||
+    fail "/metrics: $m is '$v'"
+done
+rss=$(sed -n 's/^process_resident_memory_bytes //p' <<<"$HTTP_BODY")
+[ "$rss" -gt 1000000 ] && [ "$rss" -lt 4000000000 ] || fail "process_resident_memory_bytes $rss"
+fds=$(sed -n 's/^process_open_fds //p' <<<"$HTTP_BODY")
+[ "$fds" -ge 3 ] && [ "$fds" -lt 10000 ] || fail "process_open_fds $fds"
+start=$(sed -n 's/^process_start_time_seconds //p' <<<"$HTTP_BODY")
+python3 -c "import time,sys; sys.exit(0 if abs(time.time() - $start) < 600 else 1)" || fail "process_start_time_seconds $start"
 http GET "$PB" /nope
 [ "$HTTP_STATUS" = 404 ] && [ "$(json_get error <<<"$HTTP_BODY")" = not_found ] || fail "404: $HTTP_STATUS $HTTP_BODY"
 http POST "$PB" /healthz
@@ -55,6 +72,13 @@ for ph in unwind encode transfer decode restore rewind; do
     fail "no $ph latencies in /metrics"
 done
 grep -q 'kafu_migration_bytes_total{node="b",kind="raw"} [1-9]' <<<"$HTTP_BODY" || fail "no raw bytes"
+# the program sleeps on a between round trips: a says it is there
+here=0
+for ((i = 0; i < 100; i++)); do
+  get "$PA" /metrics | grep -qx 'kafu_program_here{node="a"} 1' && here=1 && break
+  sleep 0.02
+done
+[ "$here" = 1 ] || fail "kafu_program_here{node=\"a\"} never 1 while the program sleeps on a"
 http GET "$PA" /status
 [ "$(json_get coordinator <<<"$HTTP_BODY")" = true ] || fail "a is not the coordinator: $HTTP_BODY"
 ok "counters during a run (in=$in out=$out)"

@@ -97,3 +97,25 @@ expect_err "--port-base 65535: the 2 node(s) of $T/good.yaml need ports 65535..6
 run "$KAFU" launch --port-base x "$T/good.yaml"
 expect_rc 2 "--port-base x"
 ok "--port-base moves the cluster off a busy port; --env on every node; -q"
+
+# 4. a node that fails to start: the cause once, not once per node, and no
+# "could not tell node X to shut down" / "shutdown requested" noise
+run env KAFU_CACHE_DIR="$T/empty-cache" KAFU_CC=/nonexistent/cc "$KAFU" launch --port-base "$BASE" "$T/good.yaml"
+expect_rc 1 "launch with no C compiler"
+[ "$(grep -c 'KAFU_CC=/nonexistent/cc was not found' "$T/err")" = 1 ] ||
+  fail "the cause should be printed once: $err"
+grep -q "could not tell\|shutdown requested" "$T/err" && fail "noise after a failed start: $err"
+grep -q "kafu serve: error: node \(cloud\|edge\): cannot load the program: the C compiler" "$T/err" ||
+  fail "the cause names the node once: $err"
+ok "a failed start: the cause once"
+
+# 5. a coordinator waiting for peers says which ones, every few seconds
+config "$T/wait.yaml" good.wasm '[]' cloud="$BASE" edge="$((BASE + 1))" -- "  startup_timeout_ms: 2000"
+sed -i '/startup_timeout_ms: 20000/d' "$T/wait.yaml"
+serve cloud "$T/wait.yaml"
+wait_exit "$LAST_PID" 30
+[ "$EXIT_CODE" = 1 ] || fail "a coordinator without peers exited $EXIT_CODE"
+grep -q "INFO node cloud: still waiting for node edge at 127.0.0.1:$((BASE + 1)) (GET .*readyz: .*connect.*); [012] of 2 s" "$T/cloud.err" ||
+  fail "no progress while waiting: $(cat "$T/cloud.err")"
+grep -q "node edge at 127.0.0.1:$((BASE + 1)) did not become ready within 2000 ms" "$T/cloud.err" || fail "timeout message"
+ok "a waiting coordinator names the peers it waits for"
