@@ -202,7 +202,8 @@ int kafu_env_arg(const char *arg, char **out, kafu_err *err);
 /* ---- progress of long steps ---------------------------------------------------- */
 
 /* Say on stderr (at INFO) what a step that takes long is doing: nothing when
- * it ends within $KAFU_PROGRESS_MS (default 2000; 0 = say it at once), else
+ * it ends within $KAFU_PROGRESS_MS (default 2000 when stderr is a terminal,
+ * else nothing unless the variable is set; 0 = say it at once), else
  * "<prefix>: <what> ...", "<prefix>: still <what> (N s)" every 10 s, and at
  * the end "<prefix>: <what>: done in N s". A thread does the waiting; end
  * every started step with kafu_progress_end (ok: the step succeeded). NULL
@@ -288,7 +289,7 @@ bool kafu_addr_is_loopback(const char *addr);
 typedef struct kafu_tunables {
   /* logging */
   const char *log;      /* KAFU_LOG: error|warn|info|debug (NULL: info) */
-  uint64_t progress_ms; /* KAFU_PROGRESS_MS: a step this long gets progress lines (default 2000) */
+  uint64_t progress_ms; /* KAFU_PROGRESS_MS: a step this long gets progress lines (UINT64_MAX: unset) */
   /* where Kafu finds things */
   const char *share_dir;   /* KAFU_SHARE_DIR: guest support files (NULL: next to the binary) */
   const char *include_dir; /* KAFU_INCLUDE_DIR: the dir holding kafu.h */

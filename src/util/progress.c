@@ -1,7 +1,9 @@
 /*
  * progress.c — saying what a long step is doing (kafu_progress, util.h).
  *
- * A step shorter than KAFU_PROGRESS_MS (default 2 s) prints nothing. A longer
+ * On a terminal (or with KAFU_PROGRESS_MS set; build logs and scripts that
+ * expect a quiet success get nothing otherwise), a step shorter than
+ * KAFU_PROGRESS_MS (default 2 s) prints nothing. A longer
  * one prints "<prefix>: <what> ..." once that much time has passed, then
  * "<prefix>: still <what> (N s)" every KAFU_PROGRESS_REPEAT_S seconds, and
  * when it ends "<prefix>: <what>: done in N s". A thread of its own does the
@@ -20,6 +22,13 @@
 #include "kafu/util.h"
 
 #define KAFU_PROGRESS_REPEAT_S 10
+
+/* The delay before the first line, or UINT64_MAX for no lines at all. */
+static uint64_t first_after_ms(void) {
+  uint64_t ms = kafu_tunables_get()->progress_ms;
+  if (ms != UINT64_MAX) return ms;
+  return isatty(2) ? 2000 : UINT64_MAX;
+}
 
 struct kafu_progress {
   pthread_mutex_t mu;
@@ -54,7 +63,7 @@ static void say(const char *fmt, ...) {
 static void *ticker(void *arg) {
   kafu_progress *p = arg;
   pthread_mutex_lock(&p->mu);
-  uint64_t wait_ms = p->shown ? KAFU_PROGRESS_REPEAT_S * 1000ull : kafu_tunables_get()->progress_ms;
+  uint64_t wait_ms = p->shown ? KAFU_PROGRESS_REPEAT_S * 1000ull : first_after_ms();
   while (!p->stop) {
     struct timespec ts;
     deadline(&ts, wait_ms);
@@ -73,6 +82,7 @@ static void *ticker(void *arg) {
 }
 
 kafu_progress *kafu_progress_start(const char *prefix, const char *fmt, ...) {
+  if (first_after_ms() == UINT64_MAX || kafu_log_get_level() < KAFU_LOG_INFO) return NULL;
   kafu_progress *p = calloc(1, sizeof *p);
   if (!p) return NULL;
   snprintf(p->prefix, sizeof p->prefix, "%s", prefix);
@@ -87,7 +97,7 @@ kafu_progress *kafu_progress_start(const char *prefix, const char *fmt, ...) {
   pthread_cond_init(&p->cv, &ca);
   pthread_condattr_destroy(&ca);
   pthread_mutex_init(&p->mu, NULL);
-  if (kafu_tunables_get()->progress_ms == 0) { /* every step, at once (tests) */
+  if (first_after_ms() == 0) { /* every step, at once (tests) */
     say("%s: %s ...\n", p->prefix, p->what);
     p->shown = true;
   }

@@ -57,7 +57,7 @@ static uint64_t number(const char *name, uint64_t dflt, uint64_t max, kafu_buf *
 void kafu_tunables_read(kafu_tunables *t, kafu_buf *warn) {
   memset(t, 0, sizeof *t);
   t->log = str("KAFU_LOG");
-  t->progress_ms = number("KAFU_PROGRESS_MS", 2000, 86400000, warn);
+  t->progress_ms = number("KAFU_PROGRESS_MS", UINT64_MAX, 86400000, warn);
   t->share_dir = str("KAFU_SHARE_DIR");
   t->include_dir = str("KAFU_INCLUDE_DIR");
   t->sdk_path = str("KAFU_SDK_PATH");
