@@ -204,11 +204,14 @@ static int build(kafu_trace *t, rec *rs, size_t n) {
     } else if (strcmp(r->type, "start") && strcmp(r->type, "migration")) {
       /* a record this version does not draw by itself: show it where it happened */
       char text[512];
+      /* a long message is cut to the mark's text: the start is what the picture shows */
+      int len;
       if (r->lost[0]) /* a failover record: which node was lost, and where the call went */
-        snprintf(text, sizeof text, "%s: node %s lost; %s%s%s%s%s", r->type, r->lost, r->function,
-                 r->to[0] ? " again on " : "", r->to, r->message[0] ? ": " : "", r->message);
+        len = snprintf(text, sizeof text, "%s: node %s lost; %s%s%s%s%s", r->type, r->lost, r->function,
+                       r->to[0] ? " again on " : "", r->to, r->message[0] ? ": " : "", r->message);
       else
-        snprintf(text, sizeof text, "%s%s%s", r->type, r->message[0] ? ": " : "", r->message);
+        len = snprintf(text, sizeof text, "%s%s%s", r->type, r->message[0] ? ": " : "", r->message);
+      (void)len;
       bool failure = strstr(r->type, "fail") || strstr(r->type, "lost") || strstr(r->type, "error");
       if (add_mark(t, &lane_cap, &mark_cap, r, failure, text)) return KAFU_ENOMEM;
     }
