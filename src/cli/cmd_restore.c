@@ -26,19 +26,21 @@
 #include "kafu/config.h"
 #include "kafu/runtime.h"
 
-#define RESTORE_USAGE \
-  "Usage: kafu restore [--node-id ID | --singlenode [--verify]] [--events FILE] SNAPSHOT CONFIG\n"
+#define RESTORE_USAGE                                                                   \
+  "Usage: kafu restore [--node-id ID | --singlenode [--verify]] [--events FILE] [-q]\n" \
+  "                    SNAPSHOT [CONFIG]\n"
 
 void kafu_usage_restore(void) {
   printf(RESTORE_USAGE
          "\n"
          "Resume a program from SNAPSHOT (written by --save-snapshots or `kafu checkpoint`)\n"
          "instead of starting it: a new run begins where the snapshot was taken, on the\n"
-         "node it was taken for. CONFIG must run the same module (its sha256 is checked)\n"
-         "and have that node; addresses and ports may differ. The snapshot is validated\n"
-         "in full first (format, checksums, module, migration stack, globals, full memory\n"
-         "image); a bad one is refused before anything starts. Files the program had open\n"
-         "are reopened beneath the node's app.preopened_dir.\n"
+         "node it was taken for. CONFIG (default: ./kafu-config.yaml) must run the same\n"
+         "module (its sha256 is checked) and have that node; addresses and ports may\n"
+         "differ. The snapshot is validated in full first (format, checksums, module,\n"
+         "migration stack, globals, full memory image); a bad one is refused before\n"
+         "anything starts. Files the program had open are reopened beneath the node's\n"
+         "app.preopened_dir.\n"
          "\n"
          "Where it runs:\n"
          "  (default)        every node on this machine, like `kafu launch`\n"
@@ -50,6 +52,7 @@ void kafu_usage_restore(void) {
          "  --verify         with --singlenode: every later migration is a real checkpoint\n"
          "  --events FILE    write JSON Lines events to FILE\n"
          "  --no-prefix      (default mode) node output without \"[node-id] \" prefixes\n"
+         "  -q, --quiet      log only warnings and errors (the nodes too)\n"
          "  -h, --help       show this help\n"
          "\n"
          "Exit status: the program's exit code; 1 when the snapshot is refused or the\n"
@@ -90,7 +93,7 @@ static int check_snapshot(const kafu_config *cfg, const char *path, kafu_err *er
 
 int kafu_cmd_restore(int argc, char **argv) {
   const char *node_id = NULL, *events = NULL, *snap = NULL, *config = NULL;
-  bool singlenode = false, verify = false, no_prefix = false, dashdash = false;
+  bool singlenode = false, verify = false, no_prefix = false, quiet = false, dashdash = false;
   kafu_err oerr = {0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -110,6 +113,8 @@ int kafu_cmd_restore(int argc, char **argv) {
       verify = true;
     } else if (!strcmp(a, "--no-prefix")) {
       no_prefix = true;
+    } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+      quiet = true;
     } else if ((r = kafu_opt_value(argc, argv, &i, "--node-id", NULL, &node_id, &oerr)) ||
                (r = kafu_opt_value(argc, argv, &i, "--events", NULL, &events, &oerr))) {
       if (r < 0) return kafu_cli_usage_error("restore", "%s", oerr.msg);
@@ -117,11 +122,12 @@ int kafu_cmd_restore(int argc, char **argv) {
       return kafu_cli_usage_error("restore", "unknown option '%s'", a);
     }
   }
-  if (!snap || !config)
-    return kafu_cli_usage_error("restore", "missing %s", snap ? "CONFIG" : "SNAPSHOT and CONFIG");
+  if (!snap) return kafu_cli_usage_error("restore", "missing SNAPSHOT");
+  if (!config) config = KAFU_CONFIG_DEFAULT_FILE;
   if (singlenode && node_id)
     return kafu_cli_usage_error("restore", "--singlenode and --node-id exclude each other");
   if (verify && !singlenode) return kafu_cli_usage_error("restore", "--verify goes with --singlenode");
+  if (quiet) kafu_log_set_level(KAFU_LOG_WARN);
 
   kafu_err err = {0};
   kafu_config *cfg = NULL;
@@ -156,10 +162,11 @@ int kafu_cmd_restore(int argc, char **argv) {
   }
   int rc;
   if (singlenode) {
-    char *args[8];
+    char *args[10];
     int a = 0;
     args[a++] = "singlenode";
     if (verify) args[a++] = "--verify";
+    if (quiet) args[a++] = "-q";
     if (events) args[a++] = "--events", args[a++] = (char *)events;
     args[a++] = "--restore";
     args[a++] = use;
@@ -167,9 +174,10 @@ int kafu_cmd_restore(int argc, char **argv) {
     args[a] = NULL;
     rc = kafu_cmd_singlenode(a, args);
   } else if (node_id) {
-    char *args[10];
+    char *args[12];
     int a = 0;
     args[a++] = "serve";
+    if (quiet) args[a++] = "-q";
     args[a++] = "--node-id", args[a++] = (char *)node_id;
     if (events) args[a++] = "--events", args[a++] = (char *)events;
     args[a++] = "--restore";
@@ -186,7 +194,8 @@ int kafu_cmd_restore(int argc, char **argv) {
                           .config_path = cfg->config_path,
                           .no_prefix = no_prefix,
                           .events_path = events,
-                          .restore_path = use};
+                          .restore_path = use,
+                          .quiet = quiet};
     rc = kafu_launch_run(&o, &err);
     if (rc < 0 || err.msg[0]) fprintf(stderr, "kafu restore: error: %s\n", err.msg);
     if (rc < 0) rc = 1;

@@ -5,7 +5,8 @@
 # cluster (--node-id) and in one process (--singlenode); a delta resumes
 # through its full companion; a corrupted, foreign or incomplete snapshot is
 # refused before anything starts; `kafu checkpoint` takes one from a running
-# cluster at its next migration point, and it resumes too.
+# cluster at its next migration point, and it resumes too; both take -q and
+# default CONFIG to ./kafu-config.yaml.
 source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 build failover
 build pingpong
@@ -46,13 +47,14 @@ rm -f "$T/effects.log"
 fo_config "$T/fresh2.yaml" '["plain"]'
 serve b "$T/fresh2.yaml"; PID_B=$LAST_PID
 serve c "$T/fresh2.yaml"; PID_C=$LAST_PID
-restore exit --node-id a "$EXIT" "$T/fresh2.yaml"
+restore exit --node-id a -q "$EXIT" "$T/fresh2.yaml"
 [ "$rc" = 7 ] || fail "restore of the return: exit $rc: $(tail -5 "$T/exit.err")"
 [ "$(cat "$T/exit.out")" = 'result 42' ] || fail "restore of the return: output $(cat "$T/exit.out")"
 [ ! -e "$T/effects.log" ] || fail "restore of the return ran work again"
 grep -q 'is a delta; resuming its full companion .*0001-b-a.full.kafusnap' "$T/exit.err" || fail "companion not announced"
+grep -q INFO "$T/exit.err" && fail "restore -q: info logs: $(cat "$T/exit.err")"
 wait_exit "$PID_B" 10; wait_exit "$PID_C" 10
-ok "kafu restore --node-id a (a delta, through its full companion): exit 7"
+ok "kafu restore --node-id a -q (a delta, through its full companion): exit 7, no info logs"
 
 # 4. in one process
 rm -f "$T/effects.log"
@@ -60,7 +62,12 @@ restore single --singlenode "$ENTER" "$T/fresh.yaml"
 [ "$rc" = 7 ] && [ "$(cat "$T/single.out")" = 'result 42' ] || fail "--singlenode: exit $rc, $(cat "$T/single.out") $(tail -3 "$T/single.err")"
 restore singlev --singlenode --verify "$ENTER" "$T/fresh.yaml"
 [ "$rc" = 7 ] && [ "$(cat "$T/singlev.out")" = 'result 42' ] || fail "--singlenode --verify: exit $rc"
-ok "kafu restore --singlenode [--verify]: exit 7"
+# CONFIG defaults to ./kafu-config.yaml, as for the commands that start a program
+cp "$T/fresh.yaml" "$T/kafu-config.yaml"
+(cd "$T" && timeout 60 "$KAFU" restore --singlenode "$ENTER") >"$T/dflt.out" 2>"$T/dflt.err"
+rc=$?
+[ "$rc" = 7 ] && [ "$(cat "$T/dflt.out")" = 'result 42' ] || fail "restore without CONFIG: exit $rc $(cat "$T/dflt.err")"
+ok "kafu restore --singlenode [--verify] [CONFIG]: exit 7"
 
 # 5. refused before anything starts
 size=$(stat -c %s "$ENTER")
@@ -108,6 +115,7 @@ fo_done 7 "the checkpointed run"
   fail "checkpoint content: $("$KAFU" inspect "$T/ck.kafusnap" | head -4)"
 restore ckrun --singlenode "$T/ck.kafusnap" "$T/fresh.yaml"
 [ "$rc" = 7 ] && [ "$(cat "$T/ckrun.out")" = 'result 42' ] || fail "restore of the checkpoint: $rc $(cat "$T/ckrun.out")"
-"$KAFU" checkpoint --timeout-ms 500 -o "$T/none.kafusnap" "$T/ck.yaml" >/dev/null 2>"$T/none.err"
+cp "$T/ck.yaml" "$T/kafu-config.yaml" # CONFIG defaults to ./kafu-config.yaml
+(cd "$T" && "$KAFU" checkpoint --timeout-ms 500 -o none.kafusnap) >/dev/null 2>"$T/none.err"
 [ $? = 1 ] && grep -q 'no node runs the program' "$T/none.err" || fail "checkpoint without a cluster: $(cat "$T/none.err")"
 ok "kafu checkpoint at the next migration point; the checkpoint resumes (exit 7)"
