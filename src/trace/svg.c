@@ -253,6 +253,10 @@ int kafu_trace_svg(const kafu_trace *t, const char *title, kafu_buf *b) {
                     "stroke-width=\"1.2\" marker-end=\"url(#arrow)\"/>",
                     x1, y1, x2, y2);
     int slot = lt > lf ? 0 : 1;
+    /* a label (its text, then its phase bar) sits above the middle of the
+     * arrow for a migration down the lanes, below it for one up: a call and
+     * its return between the same two lanes, close in time, do not overlap */
+    double ly = (y1 + y2) / 2 + (slot ? 14 : -12);
     bool label = x2 - last_label[slot] >= 130 || t->nmigs <= 12;
     /* near the right edge, labels go to the left of the head */
     bool left = x2 + 6 + 170 > LEFT + W + RIGHT;
@@ -261,8 +265,7 @@ int kafu_trace_svg(const kafu_trace *t, const char *title, kafu_buf *b) {
     if (label && m->timed) {
       last_label[slot] = x2;
       /* the phase bar, at the head of the arrow */
-      double bx = left ? x2 - 6 - PHASE_W : x2 + 6, by = (y1 + y2) / 2 - 4,
-             scale = total > 0 ? PHASE_W / total : 0;
+      double bx = left ? x2 - 6 - PHASE_W : x2 + 6, by = ly + 3, scale = total > 0 ? PHASE_W / total : 0;
       kafu_buf_printf(b, "<g class=\"phases\">");
       for (int p = 0; p < KAFU_TRACE_PHASES; p++) {
         if (!m->phase_known[p]) continue;
@@ -277,14 +280,14 @@ int kafu_trace_svg(const kafu_trace *t, const char *title, kafu_buf *b) {
       kafu_buf_printf(b, "</g>");
       bytes_text(m->wire_bytes, a, sizeof a);
       ms_text(total, c, sizeof c);
-      kafu_buf_printf(b, "<text class=\"mig-label\" x=\"%.2f\" y=\"%.1f\" font-size=\"11\"%s>", tx,
-                      (y1 + y2) / 2 - 8, anchor);
+      kafu_buf_printf(b, "<text class=\"mig-label\" x=\"%.2f\" y=\"%.1f\" font-size=\"11\"%s>", tx, ly,
+                      anchor);
       esc(b, m->function);
       kafu_buf_printf(b, " %s %s, %s</text>", a, m->delta ? "delta" : "full", c);
     } else if (label) {
       last_label[slot] = x2;
-      kafu_buf_printf(b, "<text class=\"mig-label\" x=\"%.2f\" y=\"%.1f\" font-size=\"11\"%s>", tx,
-                      (y1 + y2) / 2, anchor);
+      kafu_buf_printf(b, "<text class=\"mig-label\" x=\"%.2f\" y=\"%.1f\" font-size=\"11\"%s>", tx, ly,
+                      anchor);
       esc(b, m->function);
       kafu_buf_printf(b, "</text>");
     }

@@ -106,6 +106,14 @@ PY
 run "$KAFU" trace "$T/launch.jsonl" -o "$T/launch.svg"; expect_rc 0 "trace of launch"
 check_svg "$T/launch.svg" cloud,edge 2 0
 [ "$(grep -o 'class="phase phase-' "$T/launch.svg" | wc -l)" = 12 ] || fail "launch: every migration shows six phases"
+# a call and its return between the same lanes, a few ms apart: their labels
+# (text over phase bar, 20 px) must not cover each other
+python3 - "$T/launch.svg" <<'PY' || fail "launch: the labels of the call and its return overlap"
+import sys, xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+ys = [float(t.get("y")) for t in ET.parse(sys.argv[1]).iter(ns + "text") if t.get("class") == "mig-label"]
+sys.exit(0 if len(ys) == 2 and abs(ys[0] - ys[1]) >= 20 else 1)
+PY
 run "$KAFU" singlenode --verify -q --events "$T/verify.jsonl" "$EX/kafu-config.yaml"; expect_rc 0 "singlenode --verify"
 run "$KAFU" trace "$T/verify.jsonl" -o "$T/verify.svg"; expect_rc 0 "trace of singlenode"
 check_svg "$T/verify.svg" cloud,edge 2 0
