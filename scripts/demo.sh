@@ -80,10 +80,11 @@ res = {e.get("migration_id"): e for e in ev if e.get("type") == "restore"}
 for e in ev:
     if e.get("type") == "migration":
         r = res.get(e.get("migration_id"), {})
-        print("  %s -> %s (%s %s): %d bytes on the wire (%s); unwind %.2f, encode %.2f, transfer %.2f, "
+        print("  %s -> %s (%s %s): %d bytes on the wire (%s%s); unwind %.2f, encode %.2f, transfer %.2f, "
               "decode %.2f, restore %.2f, rewind %.2f ms" % (
                   e["from"], e["to"], e["kind"], e["function"], e.get("wire_bytes", 0),
-                  "delta" if e.get("delta") else "full", e.get("unwind_ms", 0), e.get("encode_ms", 0),
+                  "delta" if e.get("delta") else "full",
+                  ", " + e["compression"] if e.get("compression") else "", e.get("unwind_ms", 0), e.get("encode_ms", 0),
                   e.get("transfer_ms", 0), r.get("decode_ms", 0), r.get("restore_ms", 0), r.get("rewind_ms", 0)))
 PY
 cat <<EOF

@@ -26,8 +26,15 @@ extern "C" {
 #endif
 
 /* The six phases of a migration, in order (KAFU_TRACE_PHASES of them). */
-enum { KAFU_TRACE_UNWIND, KAFU_TRACE_ENCODE, KAFU_TRACE_TRANSFER, KAFU_TRACE_DECODE, KAFU_TRACE_RESTORE,
-       KAFU_TRACE_REWIND, KAFU_TRACE_PHASES };
+enum {
+  KAFU_TRACE_UNWIND,
+  KAFU_TRACE_ENCODE,
+  KAFU_TRACE_TRANSFER,
+  KAFU_TRACE_DECODE,
+  KAFU_TRACE_RESTORE,
+  KAFU_TRACE_REWIND,
+  KAFU_TRACE_PHASES
+};
 /* "unwind", "encode", ... */
 const char *kafu_trace_phase_name(int phase);
 
@@ -43,7 +50,8 @@ typedef struct kafu_trace_migration {
   bool phase_known[KAFU_TRACE_PHASES];
   uint64_t wire_bytes, raw_bytes, memory_bytes;
   bool delta;
-  bool restored; /* a receiver's restore record was joined to it */
+  char compression[16]; /* the codec a cluster sender used ("lz4", "zstd-1", ...; "" = not recorded) */
+  bool restored;        /* a receiver's restore record was joined to it */
 } kafu_trace_migration;
 
 /* A span of time the program ran on one node. */
@@ -70,12 +78,12 @@ typedef struct kafu_trace {
   size_t nspans;
   kafu_trace_mark *marks; /* by t */
   size_t nmarks;
-  uint64_t t0, t1;   /* first and last instant of the run */
-  bool finished;     /* a finish record was seen */
-  char status[16];   /* its status ("finished", "exited", "trapped", "failed") */
+  uint64_t t0, t1; /* first and last instant of the run */
+  bool finished;   /* a finish record was seen */
+  char status[16]; /* its status ("finished", "exited", "trapped", "failed") */
   int exit_code;
-  size_t nrecords;   /* records read */
-  size_t unmatched;  /* restore records no migration matched */
+  size_t nrecords;  /* records read */
+  size_t unmatched; /* restore records no migration matched */
 } kafu_trace;
 
 /* Read JSON Lines events (text of len bytes; name is used in messages). Every

@@ -133,8 +133,10 @@ static void tooltip(kafu_buf *b, const kafu_trace_migration *m, size_t idx) {
     bytes_text(m->raw_bytes, raw, sizeof raw);
     bytes_text(m->memory_bytes, mem, sizeof mem);
     ms_text(total, tot, sizeof tot);
-    kafu_buf_printf(b, "\n%s on the wire (%s memory pages, %s, memory %s); %s", wire, raw,
-                    m->delta ? "delta" : "full", mem, tot);
+    kafu_buf_printf(b, "\n%s on the wire (%s memory pages, %s%s", wire, raw, m->delta ? "delta" : "full",
+                    m->compression[0] ? ", " : "");
+    esc(b, m->compression);
+    kafu_buf_printf(b, ", memory %s); %s", mem, tot);
     for (int p = 0; p < KAFU_TRACE_PHASES; p++)
       if (m->phase_known[p]) kafu_buf_printf(b, "\n  %-8s %.3f ms", kafu_trace_phase_name(p), ms[p]);
   } else {
@@ -369,10 +371,12 @@ int kafu_trace_html(const kafu_trace *t, const char *title, kafu_buf *b) {
     esc(b, m->to);
     kafu_buf_printf(b, "</td><td class=\"l\">%s ", m->enter ? "enter" : "return from");
     esc(b, m->function);
-    if (m->timed)
-      kafu_buf_printf(b, "</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td><td class=\"l\">%s</td>",
-                      m->wire_bytes, m->raw_bytes, m->delta ? "delta" : "full");
-    else
+    if (m->timed) {
+      kafu_buf_printf(b, "</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td><td class=\"l\">%s%s", m->wire_bytes,
+                      m->raw_bytes, m->delta ? "delta" : "full", m->compression[0] ? ", " : "");
+      esc(b, m->compression);
+      kafu_buf_printf(b, "</td>");
+    } else
       kafu_buf_printf(b, "</td><td></td><td></td><td class=\"l\">emulated</td>");
     for (int p = 0; p < KAFU_TRACE_PHASES; p++)
       if (m->phase_known[p])

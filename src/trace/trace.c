@@ -31,6 +31,7 @@ typedef struct rec {
   char type[32];
   uint64_t t;
   char node[64], from[64], to[64], function[128], kind[8], id[128], status[16], message[400], lost[64];
+  char compression[16];
   double ms[KAFU_TRACE_PHASES];
   bool has[KAFU_TRACE_PHASES];
   long long wire, raw, mem, exit_code;
@@ -73,6 +74,7 @@ static int read_rec(const char *s, size_t n, rec *r) {
   kafu_json_get_str(s, n, "status", r->status, sizeof r->status);
   kafu_json_get_str(s, n, "message", r->message, sizeof r->message);
   kafu_json_get_str(s, n, "lost", r->lost, sizeof r->lost);
+  kafu_json_get_str(s, n, "compression", r->compression, sizeof r->compression);
   for (int p = 0; p < KAFU_TRACE_PHASES; p++) {
     char key[32];
     snprintf(key, sizeof key, "%s_ms", k_phase[p]);
@@ -166,6 +168,7 @@ static int build(kafu_trace *t, rec *rs, size_t n) {
     m->raw_bytes = (uint64_t)(r->raw > 0 ? r->raw : 0);
     m->memory_bytes = (uint64_t)(r->mem > 0 ? r->mem : 0);
     m->delta = r->delta;
+    snprintf(m->compression, sizeof m->compression, "%s", r->compression);
     if (r->ms[KAFU_TRACE_TRANSFER] > 0 && !r->has[KAFU_TRACE_DECODE]) {
       /* a cluster sender: written at the acknowledgement */
       m->t_leave = minus_ms(r->t, r->ms[KAFU_TRACE_TRANSFER] + r->ms[KAFU_TRACE_UNWIND]);

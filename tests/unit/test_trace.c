@@ -55,6 +55,7 @@ static void test_cluster_model(void **st) {
   assert_int_equal(m->t_leave, 1005 * MS);
   assert_int_equal(m->t_arrive, 1012 * MS);
   assert_int_equal(m->wire_bytes, 1048576);
+  assert_string_equal(m->compression, "zstd-1");
   assert_true(m->phase_known[KAFU_TRACE_DECODE] && m->phase_ms[KAFU_TRACE_DECODE] == 2.0);
   assert_true(m->phase_known[KAFU_TRACE_REWIND] && m->phase_ms[KAFU_TRACE_REWIND] == 0.5);
   m = &t.migs[1];
@@ -62,6 +63,7 @@ static void test_cluster_model(void **st) {
   assert_int_equal(m->t_leave, 1026 * MS);
   assert_int_equal(m->t_arrive, 1030 * MS);
   assert_true(m->delta);
+  assert_string_equal(m->compression, ""); /* not recorded */
   assert_int_equal(t.unmatched, 0);
   /* where the program was */
   assert_int_equal(t.nspans, 3);
