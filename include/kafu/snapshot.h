@@ -335,11 +335,15 @@ typedef struct kafu_snap_decoder_opts {
 } kafu_snap_decoder_opts;
 
 /* A reusable undo mapping (opts.undo_area): {0} is an empty one. Up to
- * KAFU_SNAP_UNDO_KEEP pages of it stay resident between decodes. */
+ * KAFU_SNAP_UNDO_KEEP pages of it stay resident between decodes, and the
+ * scratch full images are decoded into before they are compared with the
+ * held image (one run's pages). */
 typedef struct kafu_snap_undo_area {
   uint8_t *p;
   uint64_t pages; /* mapped */
   bool busy;      /* a live decoder uses it */
+  uint8_t *scratch; /* where a full image's runs are decoded first, kept too */
+  size_t scratch_cap;
 } kafu_snap_undo_area;
 #define KAFU_SNAP_UNDO_KEEP 2048 /* 8 MiB */
 void kafu_snap_undo_area_free(kafu_snap_undo_area *a);

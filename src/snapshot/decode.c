@@ -222,7 +222,7 @@ int kafu_snap_decoder_new(kafu_snap_decoder **out, const kafu_snap_decoder_opts 
 
 void kafu_snap_undo_area_free(kafu_snap_undo_area *a) {
   if (a && a->p) munmap(a->p, a->pages * KAFU_SNAP_PAGE);
-  if (a) a->p = NULL, a->pages = 0;
+  if (a) free(a->scratch), a->p = a->scratch = NULL, a->pages = 0, a->scratch_cap = 0;
 }
 
 /* Room for undo_pages copies: opts.undo_area's mapping (grown if needed)
@@ -807,12 +807,17 @@ static int run_setup(kafu_snap_decoder *d, uint32_t i) {
 static uint8_t *run_dst(kafu_snap_decoder *d, uint32_t i) {
   size_t raw = (size_t)run_n(d, i) * KAFU_SNAP_PAGE;
   if (d->dest && d->run_mode != RUN_SCRATCH) return d->dest + (size_t)run_first(d, i) * KAFU_SNAP_PAGE;
-  if (raw > d->scratch_cap) {
-    uint8_t *p = realloc(d->scratch, raw);
+  /* the undo area's scratch when this decoder has the area (kept between
+   * decodes: no page faults per decode), else its own */
+  kafu_snap_undo_area *a = d->undo && d->o.undo_area && d->undo == d->o.undo_area->p ? d->o.undo_area : NULL;
+  uint8_t **sp = a ? &a->scratch : &d->scratch;
+  size_t *cap = a ? &a->scratch_cap : &d->scratch_cap;
+  if (raw > *cap) {
+    uint8_t *p = realloc(*sp, raw);
     if (!p) return NULL;
-    d->scratch = p, d->scratch_cap = raw;
+    *sp = p, *cap = raw;
   }
-  return d->scratch;
+  return *sp;
 }
 
 /* Page pg of a RUN_SCRATCH run, with hash h, decoded at src: the destination
