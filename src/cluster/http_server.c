@@ -69,6 +69,7 @@ typedef struct conn {
   bool in_request;   /* headers in, response not yet sent */
   bool trusted;      /* a request on it was authenticated */
   bool evicted;      /* shut down by us; gone soon */
+  int8_t cert;       /* TLS: its client certificate, checked once: 1 valid, -1 not, 0 unknown */
 } conn;
 
 struct kafu_http_server {
@@ -289,7 +290,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     snprintf(r->method, sizeof r->method, "%s", method);
     snprintf(r->url, sizeof r->url, "%s", url);
     r->start_ns = kafu_now_ns();
-    r->peer_cert = s->tls && peer_cert_valid(conn);
+    if (s->tls) { /* a connection's certificate cannot change: checked once */
+      struct conn *c = conn_of(conn);
+      if (!c || !c->cert) {
+        int8_t v = peer_cert_valid(conn) ? 1 : -1;
+        if (c) c->cert = v;
+        r->peer_cert = v > 0;
+      } else {
+        r->peer_cert = c->cert > 0;
+      }
+    }
     *con_cls = r;
     pthread_mutex_lock(&s->mu);
     s->active++;
