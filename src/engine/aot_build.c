@@ -153,6 +153,29 @@ static void first_line(const char *s, char *out, size_t cap) {
   out[n] = 0;
 }
 
+/* What "native" (-march=native, -mcpu=native, -mtune=native) means on this
+ * machine, for the cache key: the first CPU's model and feature lines of
+ * /proc/cpuinfo (x86 "vendor_id"/"model name"/"flags", arm64 "CPU
+ * implementer"/"CPU part"/"Features"). */
+static uint64_t cpu_identity(void) {
+  uint8_t *d;
+  size_t len;
+  if (kafu_read_file("/proc/cpuinfo", &d, &len, NULL)) return 0;
+  kafu_buf keep = {0};
+  static const char *const keys[] = {"vendor_id", "model name", "flags", "CPU implementer", "CPU part", "Features"};
+  for (char *line = (char *)d, *end; line && *line; line = end ? end + 1 : NULL) {
+    end = strchr(line, '\n');
+    if (end == line) break; /* blank line: the first CPU's block ended */
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+      if (!strncmp(line, keys[k], strlen(keys[k])))
+        kafu_buf_append(&keep, line, end ? (size_t)(end - line) : strlen(line));
+  }
+  uint64_t h = kafu_hash64(keep.data ? keep.data : (const uint8_t *)"", keep.len);
+  kafu_buf_free(&keep);
+  free(d);
+  return h;
+}
+
 static void toolchain_init(void) {
   aot_toolchain *t = &g_tc;
   const kafu_tunables *tun = kafu_tunables_get();
@@ -202,6 +225,10 @@ static void toolchain_init(void) {
                  "wasm-rt.h (wasm2c's runtime header) not found: install the Debian package wabt");
     return;
   }
+  /* -O2, generic code for the architecture: a cached or shipped artifact runs
+   * on every CPU of it. -O3 and -march=native were measured on the compute
+   * kernels and left to $KAFU_AOT_CFLAGS (docs/benchmarks.md, "Execution
+   * speed"): no consistent gain, and code for this CPU may not run on another. */
   const char *extra = tun->aot_cflags;
   sfmt(t->cflags, sizeof t->cflags,
        "-O2 -g1 -fno-optimize-sibling-calls -fPIC -shared -fvisibility=hidden -DNDEBUG%s%s",
@@ -231,6 +258,8 @@ static void toolchain_init(void) {
   }
   first_line(v.data ? (char *)v.data : "", line, sizeof line);
   kafu_buf_printf(&id, "wasm2c=%s %s\ncflags=%s\n", t->wasm2c, line, t->cflags);
+  /* code for this CPU: a cache shared with another machine must not hand it out there */
+  if (strstr(t->cflags, "=native")) kafu_buf_printf(&id, "cpu=%016llx\n", (unsigned long long)cpu_identity());
   kafu_buf_free(&v);
   char hp[PATH_MAX];
   sfmt(hp, sizeof hp, "%s/wasm-rt.h", t->rt_include);

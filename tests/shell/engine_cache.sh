@@ -123,4 +123,18 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
   grep -q "refusing to load code" log11 || fail "foreign-owned artifact was not refused: $(cat log11)"
   [ "$(stat -c %u "$T/$so")" = 0 ] || fail "foreign-owned artifact not replaced"
 fi
+# 10. code for this CPU (KAFU_AOT_CFLAGS=-march=native) has its own cache key
+#     naming the CPU, so a cache shared with another machine never hands it
+#     out there; generic code (the default) names none; both run alike
+export KAFU_CACHE_DIR=$T/nat
+KAFU_LOG=debug "$KAFU" run basics.wasm > out12 2> log12 || fail "default run: $(cat log12)"
+grep -q "^cpu=" log12 && fail "generic code keyed by the CPU: $(grep cpu= log12)"
+if cc -march=native -fsyntax-only -x c /dev/null 2>/dev/null; then
+  KAFU_AOT_CFLAGS="-O3 -march=native" KAFU_LOG=debug "$KAFU" run basics.wasm > out13 2> log13 ||
+    fail "-march=native run: $(cat log13)"
+  grep -q "compiled and cached" log13 || fail "-march=native reused the generic artifact"
+  grep -q "^cpu=[0-9a-f]\{16\}" log13 || fail "-march=native code not keyed by the CPU: $(grep -A3 cflags= log13)"
+  cmp -s out12 out13 && cmp -s out1 out12 || fail "outputs differ between generic and -march=native code"
+  [ "$(ls "$T"/nat/aot/$sha/*.so | wc -l)" = 2 ] || fail "expected two artifacts (generic and -march=native)"
+fi
 echo "engine_cache: ok"
