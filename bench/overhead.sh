@@ -4,11 +4,13 @@
 # same wasm under Node.js (node:wasi, V8).
 #
 #   bench/overhead.sh [-r REPS] [-k "matmul nbody ..."] [-a NAME:VAR=VAL[;VAR=VAL]]...
-#                     [--no-node] [--no-snapify]
+#                     [--no-node] [--no-snapify] [--cpu]
 #
 # -a adds a variant of `kafu run` with its own environment, e.g. the AOT
 # compiler's flags: -a 'O3:KAFU_AOT_CFLAGS=-O3' -a 'generic:KAFU_AOT_NATIVE=0'
 # (repeatable; columns NAME_s, NAME_vs_native and NAME_vs_native_geomean).
+# --cpu measures user + system CPU time instead of wall time: steadier on a
+# busy machine (it does not count time spent waiting for a core).
 #
 # Every kernel (bench/kernels/*.c) prints a checksum; the outputs of all
 # variants must agree (a mismatch is reported, e.g. a wasm32 `long` bug). Times
@@ -33,6 +35,7 @@ REPS=3
 KERNELS="matmul nbody sha256 sieve quicksort mandelbrot crc32"
 USE_NODE=1
 USE_SNAP=1
+CPU=0
 VARS=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -46,7 +49,8 @@ while [ $# -gt 0 ]; do
         shift 2 ;;
     --no-node) USE_NODE=0; shift ;;
     --no-snapify) USE_SNAP=0; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    --cpu) CPU=1; shift ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "overhead.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -64,6 +68,12 @@ WASI_CC=(clang --target=wasm32-wasi --sysroot=/usr -O2)
 # wall time (microseconds) of one run of "$@"; stdout -> $WORK/out
 one_time() {
   local s e
+  if [ $CPU = 1 ]; then # user + system CPU time of the command and its children
+    local TIMEFORMAT='%3U %3S' t
+    t=$( { time "$@" > "$WORK/out"; } 2>&1 | tail -1)
+    awk -v t="$t" 'BEGIN { split(t, a, " "); printf "%d", (a[1] + a[2]) * 1e6 }'
+    return
+  fi
   s=$(date +%s%N)
   "$@" > "$WORK/out"
   e=$(date +%s%N)

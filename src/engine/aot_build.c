@@ -226,9 +226,9 @@ static void toolchain_init(void) {
     return;
   }
   /* -O2, generic code for the architecture: a cached or shipped artifact runs
-   * on every CPU of it. -O3 and -march=native were measured on the compute
-   * kernels and left to $KAFU_AOT_CFLAGS (docs/benchmarks.md, "Execution
-   * speed"): no consistent gain, and code for this CPU may not run on another. */
+   * on every CPU of it. Measured on the compute kernels (docs/benchmarks.md,
+   * "Execution speed"): -O3 gains nothing; -march=native ~4 %, but its code
+   * may not run on another CPU, so it is left to $KAFU_AOT_CFLAGS. */
   const char *extra = tun->aot_cflags;
   sfmt(t->cflags, sizeof t->cflags,
        "-O2 -g1 -fno-optimize-sibling-calls -fPIC -shared -fvisibility=hidden -DNDEBUG%s%s",
