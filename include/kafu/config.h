@@ -111,6 +111,7 @@ typedef struct kafu_config_app {
   size_t nenv;
   char *preopened_dir; /* absolute directory, or NULL when absent */
   bool allow_root_preopen; /* app.allow_root_preopen: preopened_dir may be "/" */
+  char *aot_dir;       /* (extension) absolute directory of precompiled artifacts, or NULL */
 } kafu_config_app;
 
 /* cluster.tls: every node serves HTTPS with cert/key and accepts a POST only

@@ -63,6 +63,11 @@ extern "C" {
 typedef struct kafu_module kafu_module;
 typedef struct kafu_instance kafu_instance;
 
+/* kafu_module_load: this node has no native code for the module (not in the
+ * cache, not in opts->artifact_dir) and cannot build it (no C compiler for its
+ * architecture, or no wasm2c). A cluster node then asks its peers for one. */
+#define KAFU_ENOCODE (-1200)
+
 typedef enum kafu_valtype {
   KAFU_VAL_I32 = 0,
   KAFU_VAL_I64 = 1,
@@ -135,6 +140,11 @@ typedef struct kafu_engine_opts {
   /* when the cache directory is not writable: false = compile into a private
    * temporary directory and warn, true = fail (used by `kafu aot`) */
   bool require_cache;
+  /* (app.aot_dir) a read-only directory of precompiled artifacts laid out like a
+   * cache (<dir>/aot/<module sha256>/<arch>-<key>.so, as `kafu aot --target T
+   * --cache-dir DIR` writes it): used before compiling, with the cache's trust
+   * rules. NULL = none. */
+  const char *artifact_dir;
 } kafu_engine_opts;
 
 /* Validate the module, check that every import is a function of a host module
@@ -271,6 +281,44 @@ static inline double kafu_val_as_f64(uint64_t v) {
   memcpy(&d, &v, 8);
   return d;
 }
+
+/* ---- architectures and precompiled artifacts (docs/heterogeneous.md) ----------------- */
+
+/* The architecture this kafu runs on ("x86_64", "aarch64") and its GNU triple. */
+const char *kafu_engine_arch(void);
+const char *kafu_engine_triple(void);
+/* The architecture a --target name means ("aarch64-linux-gnu", "aarch64", "arm64",
+ * "x86_64", "amd64", ...), NULL when unsupported. */
+const char *kafu_engine_target_arch(const char *name);
+/* `kafu aot --target`: build the module's native code for another architecture
+ * into the cache (opts) with that target's C compiler ($KAFU_CC when it builds
+ * for the target, else <triple>-gcc). Nothing is loaded. path gets the artifact;
+ * *compiled (may be NULL) whether it was built now (false: already cached). */
+int kafu_engine_compile_for(const uint8_t *wasm, size_t len, const char *target, const kafu_engine_opts *opts,
+                            char *path, size_t cap, bool *compiled, kafu_err *err);
+/* A verified artifact of module sha_hex for arch from the cache or
+ * opts->artifact_dir, to hand to a peer: *data (malloc'd), *len, its file name.
+ * KAFU_ENOENT when there is none. */
+int kafu_engine_artifact_get(const kafu_engine_opts *opts, const char *sha_hex, const char *arch,
+                             uint8_t **data, size_t *len, char *name, size_t ncap, kafu_err *err);
+/* Store an artifact received from a peer into the cache after checking it is
+ * one of ours for this architecture (name, trailer, ELF machine); the next
+ * kafu_module_load uses it (and checks its descriptor names the module). */
+int kafu_engine_artifact_put(const kafu_engine_opts *opts, const char *sha_hex, const char *name,
+                             const uint8_t *data, size_t len, kafu_err *err);
+/* The C compiler the engine would use for target (NULL = this machine): 0 and
+ * its path in detail, or < 0 and why there is none. */
+int kafu_engine_toolchain_check(const char *target, char *detail, size_t cap);
+
+/* ---- what this host gives the engine (docs/heterogeneous.md, "Emulation") ------------- */
+
+/* Memory bounds and stack exhaustion are caught as faults on guard pages; true
+ * when a probe fault reached its handler on the alternate stack with the right
+ * address (done once). detail: what was found. kafu_module_load refuses to run
+ * code when this is false. */
+bool kafu_engine_guard_pages_ok(const char **detail);
+/* "qemu-aarch64 user-mode emulation" when kafu runs emulated, else "". */
+void kafu_engine_emulator(char *out, size_t cap);
 
 /* ---- cache ---------------------------------------------------------------------- */
 

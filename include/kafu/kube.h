@@ -29,9 +29,13 @@ extern "C" {
 #endif
 
 #define KAFU_KUBE_DEFAULT_IMAGE "kafu-server:latest"
+#define KAFU_KUBE_DEFAULT_SLIM_IMAGE "kafu-server-slim:latest" /* the Dockerfile's slim stage */
 #define KAFU_KUBE_CONFIG_DIR "/etc/kafu"
 #define KAFU_KUBE_CONFIG_FILE "/etc/kafu/kafu-config.yaml"
 #define KAFU_KUBE_APP_DIR "/app"
+/* app.aot_dir in the Pods: precompiled code baked into the image as
+ * /app/aot/<sha256>/<arch>-*.so (kafu aot --target T --cache-dir /app) */
+#define KAFU_KUBE_AOT_DIR "/app"
 #define KAFU_KUBE_DATA_DIR "/var/lib/kafu/data"
 #define KAFU_KUBE_HEALTH_PATH "/healthz" /* liveness: the node process answers */
 #define KAFU_KUBE_READY_PATH "/readyz"   /* readiness: the node can take a migration */
@@ -55,7 +59,13 @@ typedef struct kafu_kube_opts {
    * cert-manager writes them) mounted at KAFU_KUBE_TLS_DIR; NULL =
    * "kafu-tls[-<instance-id>]". Never generated. */
   const char *tls_secret;
+  /* the slim image (no C compiler): default image KAFU_KUBE_DEFAULT_SLIM_IMAGE,
+   * and app.aot_dir: KAFU_KUBE_AOT_DIR in the Pods' config */
+  bool slim;
 } kafu_kube_opts;
+
+/* The image the Pods run: o->image, else the (slim) default. */
+const char *kafu_kube_image(const kafu_kube_opts *o);
 
 /* Check that the config and options can become Kubernetes objects: node ids
  * are lowercase RFC 1123 labels, names fit in 63 characters, placements are

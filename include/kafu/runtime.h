@@ -316,6 +316,11 @@ int kafu_dirty_release(kafu_dirty *d, uint64_t size, kafu_err *err);
 /* The same for the pages [first, first + npages) only (one UFFDIO_WRITEPROTECT). */
 int kafu_dirty_release_range(kafu_dirty *d, uint64_t first, uint64_t npages, kafu_err *err);
 void kafu_dirty_close(kafu_dirty *d);
+/* Does userfaultfd write-protection really track writes here? Registers a few
+ * scratch pages, writes one, and checks that exactly that one is reported
+ * (once per process; the result is remembered). 0, or < 0 with err naming what
+ * is missing — e.g. under qemu-user, which has no userfaultfd. */
+int kafu_dirty_probe(kafu_err *err);
 
 #ifdef __cplusplus
 }

@@ -167,6 +167,11 @@ bool kafu_wasi_exited(kafu_wasi *w, uint32_t *code);
  * from that value instead of jumping (possibly backwards) to the new host's clock. */
 uint64_t kafu_wasi_monotonic_now(kafu_wasi *w);
 void kafu_wasi_monotonic_resume(kafu_wasi *w, uint64_t saved_ns);
+/* The same for the guest's process CPU-time clock (clock id 2, what C's clock()
+ * reads): each node's process has its own, so without this a program measuring
+ * CPU time across a migration would see it jump (or go backwards). */
+uint64_t kafu_wasi_cputime_now(kafu_wasi *w);
+void kafu_wasi_cputime_resume(kafu_wasi *w, uint64_t saved_ns);
 
 /* ---- the imports (one per X-macro entry) ----------------------------------- */
 

@@ -27,10 +27,12 @@
 #include "commands.h"
 #include "kafu/config.h"
 #include "kafu/driver.h"
+#include "kafu/engine.h"
+#include "kafu/runtime.h"
 
 void kafu_usage_doctor(void) {
   printf(
-      "Usage: kafu doctor [--quiet] [--verbose] [CONFIG]\n"
+      "Usage: kafu doctor [--quiet] [--verbose] [--node] [CONFIG]\n"
       "\n"
       "Check the toolchain and environment Kafu needs: clang, wasm-ld, the\n"
       "wasm32-wasi sysroot, wasm32 compiler-rt, libc++ for wasm32, Kafu's own\n"
@@ -45,6 +47,15 @@ void kafu_usage_doctor(void) {
       "\n"
       "  -q, --quiet     print only what is missing\n"
       "  -v, --verbose   also list the installed subcommands and their paths\n"
+      "  --node          check only what a node (kafu serve) needs: no kafu cc\n"
+      "                  toolchain; a C compiler and wasm2c become optional (a\n"
+      "                  node can run precompiled code: kafu aot --target,\n"
+      "                  app.aot_dir)\n"
+      "\n"
+      "Also shown: the architecture (and user-mode emulation, e.g. qemu-user),\n"
+      "whether guard-page faults reach the engine (wasm memory bounds; required),\n"
+      "and how dirty pages are found (userfaultfd write-protection, else the\n"
+      "page-hashing fallback).\n"
       "\n"
       "Probe overrides (for testing): KAFU_CLANG, KAFU_WASM_LD, KAFU_WASI_SYSROOT,\n"
       "KAFU_CLANG_RT_BUILTINS, KAFU_BINARYEN_LIB, KAFU_WASM2C, KAFU_WASM_RT_IMPL,\n"
@@ -97,6 +108,13 @@ static void append_version(kafu_tc_check *c, const char *flag) {
 /* libbinaryen: the kafu binary links it for Snapify. Report the copy actually
  * mapped, else whether the dynamic loader can find one. */
 static void probe_binaryen(kafu_tc_check *c) {
+#if !KAFU_HAVE_BINARYEN
+  /* a node-only build (KAFU_WITH_BINARYEN=OFF): nothing to find, nothing missing */
+  init(c, "libbinaryen", "", false);
+  c->ok = true;
+  snprintf(c->detail, sizeof c->detail, "not built in (node-only build: no kafu cc / kafu snapify)");
+  return;
+#endif
   init(c, "libbinaryen", "binaryen", true);
   const char *e = kafu_tunables_get()->binaryen_lib;
   if (e) {
@@ -129,6 +147,32 @@ static void probe_binaryen(kafu_tc_check *c) {
   } else {
     snprintf(c->detail, sizeof c->detail, "libbinaryen.so not found by the dynamic loader");
   }
+}
+
+/* What the host gives the engine and the runtime: architecture (and
+ * emulation), guard-page faults (required), dirty-page tracking (a fallback
+ * exists, so never missing: the detail names the fallback). */
+static void probe_host(kafu_tc_check *checks, size_t *n) {
+  kafu_tc_check *c = &checks[(*n)++];
+  init(c, "architecture", "", false);
+  char emu[128];
+  kafu_engine_emulator(emu, sizeof emu);
+  c->ok = true;
+  snprintf(c->detail, sizeof c->detail, "%s (%s)%s%s", kafu_engine_arch(), kafu_engine_triple(),
+           emu[0] ? ", under " : "", emu);
+  c = &checks[(*n)++];
+  init(c, "memory bounds (guard pages)", "", true);
+  const char *gd;
+  c->ok = kafu_engine_guard_pages_ok(&gd);
+  snprintf(c->detail, sizeof c->detail, "%s%s", gd, c->ok ? "" : ": wasm memory bounds cannot be enforced");
+  c = &checks[(*n)++];
+  init(c, "dirty-page tracking", "", false);
+  kafu_err e = {0};
+  c->ok = true;
+  if (kafu_dirty_probe(&e) == 0)
+    snprintf(c->detail, sizeof c->detail, "userfaultfd write-protection");
+  else
+    snprintf(c->detail, sizeof c->detail, "page hashing (fallback: %.400s)", e.msg);
 }
 
 static void probe_file(kafu_tc_check *c, const char *override, const char *dflt) {
@@ -202,13 +246,15 @@ static void print_warn(void *ctx, const char *msg) {
 
 int kafu_cmd_doctor(int argc, char **argv) {
   const kafu_tunables *t = kafu_tunables_get();
-  bool quiet = false, verbose = false;
+  bool quiet = false, verbose = false, node = false;
   const char *config = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
       quiet = true;
     } else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
       verbose = true;
+    } else if (!strcmp(argv[i], "--node")) {
+      node = true;
     } else if (argv[i][0] != '-' && !config) {
       config = argv[i];
     } else {
@@ -216,38 +262,43 @@ int kafu_cmd_doctor(int argc, char **argv) {
       return KAFU_EXIT_USAGE;
     }
   }
-  kafu_tc_check checks[24];
+  kafu_tc_check checks[28];
   size_t n = 0;
-  kafu_toolchain tc;
-  kafu_toolchain_find(&tc);
-  n = kafu_toolchain_check(&tc, checks, 16);
-  for (size_t i = 0; i < n; i++)
-    if (!strcmp(checks[i].name, "clang")) append_version(&checks[i], "--version");
-  kafu_toolchain_free(&tc);
-
-  probe_binaryen(&checks[n++]);
-  kafu_tc_check *c = &checks[n++];
-  init(c, "wasm2c", "wabt", true);
+  kafu_tc_check *c;
+  if (!node) {
+    kafu_toolchain tc;
+    kafu_toolchain_find(&tc);
+    n = kafu_toolchain_check(&tc, checks, 16);
+    for (size_t i = 0; i < n; i++)
+      if (!strcmp(checks[i].name, "clang")) append_version(&checks[i], "--version");
+    kafu_toolchain_free(&tc);
+    probe_binaryen(&checks[n++]);
+  }
+  probe_host(checks, &n);
+  c = &checks[n++];
+  init(c, "wasm2c", "wabt", !node);
   probe_exe(c, "KAFU_WASM2C", t->wasm2c, (const char *const[]){"wasm2c", NULL});
   append_version(c, "--version");
   c = &checks[n++];
-  init(c, "wasm2c runtime (wasm-rt-impl.c)", "wabt", true);
+  init(c, "wasm2c runtime (wasm-rt-impl.c)", "wabt", !node);
   probe_file(c, t->wasm_rt_impl, "/usr/share/wabt/wasm2c/wasm-rt-impl.c");
   c = &checks[n++];
-  init(c, "C compiler for AOT", "gcc", true);
-  probe_exe(c, "KAFU_CC", t->cc, (const char *const[]){"cc", "gcc", "clang", NULL});
+  init(c, "C compiler for AOT", "gcc", !node);
+  c->ok = kafu_engine_toolchain_check(NULL, c->detail, sizeof c->detail) == 0;
   probe_cache(&checks[n++]);
-  c = &checks[n++];
-  init(c, "llvm-ar (static libraries)", "llvm", false);
-  probe_exe(c, "KAFU_LLVM_AR", t->llvm_ar, (const char *const[]){"llvm-ar", "llvm-ar-14", NULL});
-  c = &checks[n++];
-  init(c, "node (optional)", "nodejs", false);
-  probe_exe(c, "KAFU_NODE", t->node, (const char *const[]){"node", "nodejs", NULL});
-  append_version(c, "--version");
+  if (!node) {
+    c = &checks[n++];
+    init(c, "llvm-ar (static libraries)", "llvm", false);
+    probe_exe(c, "KAFU_LLVM_AR", t->llvm_ar, (const char *const[]){"llvm-ar", "llvm-ar-14", NULL});
+    c = &checks[n++];
+    init(c, "node (optional)", "nodejs", false);
+    probe_exe(c, "KAFU_NODE", t->node, (const char *const[]){"node", "nodejs", NULL});
+    append_version(c, "--version");
+  }
   char *sdk_dir = NULL;
   kafu_subcommand *subs = NULL;
   size_t nsubs = 0;
-  probe_sdk(&checks[n++], &sdk_dir, &subs, &nsubs);
+  if (!node) probe_sdk(&checks[n++], &sdk_dir, &subs, &nsubs);
 
   if (!quiet) printf("kafu doctor (kafu %s)\n", KAFU_VERSION);
   kafu_buf pkgs = {0};

@@ -29,6 +29,12 @@ void kafu_usage_kustomize(void) {
       "Options:\n"
       "  --image IMAGE        container image (default " KAFU_KUBE_DEFAULT_IMAGE
       ")\n"
+      "  --slim               Pods run the slim image (no C compiler; default\n"
+      "                       " KAFU_KUBE_DEFAULT_SLIM_IMAGE "): they run precompiled code,\n"
+      "                       app.aot_dir becomes " KAFU_KUBE_AOT_DIR " (bake it in with\n"
+      "                       kafu aot --target TRIPLE --cache-dir " KAFU_KUBE_AOT_DIR
+      "), or fetch\n"
+      "                       it from a peer running the full image\n"
       "  --instance-id ID     prefix names with ID- and label objects kafu-instance=ID,\n"
       "                       so several instances of one config run side by side\n"
       "  --namespace NS       set metadata.namespace on every object\n"
@@ -75,6 +81,8 @@ static int build(int argc, char **argv) {
         (r = kafu_opt_value(argc, argv, &i, "--tls-secret", NULL, &o.tls_secret, &oerr)) ||
         (r = kafu_opt_value(argc, argv, &i, "--output", "-o", &outdir, &oerr))) {
       if (r < 0) return kafu_cli_usage_error("kustomize", "%s", oerr.msg);
+    } else if (!strcmp(a, "--slim")) {
+      o.slim = true;
     } else if (a[0] == '-' && a[1]) {
       return kafu_cli_usage_error("kustomize", "unknown option '%s'", a);
     } else if (!file) {
@@ -112,8 +120,7 @@ static int build(int argc, char **argv) {
           stderr,
           "kafu kustomize: warning: app.path is a local file (%s); the Pods read the module from %s/%s, so "
           "it must be inside the image %s at that path (see docs/kubernetes.md), or use app.url\n",
-          c->app.path, KAFU_KUBE_APP_DIR, kafu_path_basename(c->app.path),
-          o.image ? o.image : KAFU_KUBE_DEFAULT_IMAGE);
+          c->app.path, KAFU_KUBE_APP_DIR, kafu_path_basename(c->app.path), kafu_kube_image(&o));
     if (c->tls.cert && !quiet) {
       char *tn = kafu_kube_tls_secret_name(&o);
       fprintf(
@@ -129,6 +136,15 @@ static int build(int argc, char **argv) {
       fprintf(stderr, "\n");
       free(tn);
     }
+    if ((o.slim || c->app.aot_dir) && !quiet)
+      fprintf(stderr,
+              "kafu kustomize: note: the Pods look for precompiled code in %s/aot (app.aot_dir); bake it into "
+              "the image %s with `kafu aot --target aarch64-linux-gnu --target x86_64-linux-gnu --cache-dir "
+              "%s MODULE.wasm`%s\n",
+              KAFU_KUBE_AOT_DIR, kafu_kube_image(&o), KAFU_KUBE_AOT_DIR,
+              o.slim ? ", or run at least one node on the full image: nodes without a compiler fetch code from "
+                       "their peers"
+                     : "");
     if (c->app.preopened_dir && !quiet)
       fprintf(
           stderr,

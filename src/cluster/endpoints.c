@@ -12,6 +12,7 @@
  *   POST /checkpoint a full snapshot at the program's next migration point on this node
  *   POST /shutdown   {exit_code, reason}: the run is over
  *   POST /io         a forwarded call on a socket or stdin this node is home to (node_io.c)
+ *   GET  /aot/<sha>/<arch>  compiled code of the module for a peer (artifacts.c)
  *
  * With a cluster token, every POST needs `Authorization: Bearer <token>`, and
  * any request carrying a wrong token gets 401 (so a peer with another token
@@ -465,6 +466,8 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
   bool is_get = false, is_post = false;
   for (size_t i = 0; i < sizeof gets / sizeof *gets; i++) is_get |= !strcmp(u, gets[i]);
   for (size_t i = 0; i < sizeof posts / sizeof *posts; i++) is_post |= !strcmp(u, posts[i]);
+  bool is_art = kafu_node_is_artifact_path(u);
+  is_get |= is_art;
   if (!is_get && !is_post) {
     kafu_http_error(resp, 404, n->self, "not_found", "no endpoint %s (see docs/cluster.md)", u);
     return KAFU_HTTP_RESPOND;
@@ -487,31 +490,32 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
     return KAFU_HTTP_RESPOND;
   }
   auth_state auth = auth_of(n, r);
-  if (auth == AUTH_WRONG || (is_post && auth == AUTH_MISSING)) {
+  if (auth == AUTH_WRONG || ((is_post || is_art) && auth == AUTH_MISSING)) {
     char peer[80];
     peer_name(r, peer, sizeof peer);
     kafu_warnc(&n->log, "refused %s %s from %s: %s cluster token", r->method, u, peer,
                auth == AUTH_WRONG ? "wrong" : "missing");
     kafu_http_error(resp, 401, n->self, "unauthorized",
                     auth == AUTH_WRONG ? "the cluster token does not match this node's"
-                                       : "POST %s needs the header 'Authorization: Bearer <cluster token>'",
-                    u);
+                                       : "%s %s needs the header 'Authorization: Bearer <cluster token>'",
+                    r->method, u);
     resp->header_name = "WWW-Authenticate";
     resp->header_value = "Bearer";
     return KAFU_HTTP_RESPOND;
   }
   /* without a token, the certificate (cluster.tls) or else the address says
-   * that a POST comes from a node */
+   * that a POST (or a GET /aot) comes from a node */
   bool cert = tls && r->peer_cert;
-  bool node_addr = is_post && auth == AUTH_NO_TOKEN && !cert && from_a_node(n, r);
+  bool node_addr = (is_post || is_art) && auth == AUTH_NO_TOKEN && !cert && from_a_node(n, r);
   r->trusted = auth == AUTH_OK || node_addr || cert;
-  if (is_post && auth == AUTH_NO_TOKEN && !node_addr && !cert) {
+  if ((is_post || is_art) && auth == AUTH_NO_TOKEN && !node_addr && !cert) {
     char peer[80];
     peer_name(r, peer, sizeof peer);
-    kafu_warnc(&n->log, "refused POST %s from %s: not a node of the config (no cluster token is set)", u, peer);
+    kafu_warnc(&n->log, "refused %s %s from %s: not a node of the config (no cluster token is set)", r->method,
+               u, peer);
     kafu_http_error(resp, 403, n->self, "forbidden",
-                    "POST %s is accepted only from the nodes of %s (this node has no cluster token)", u,
-                    n->cfg->name);
+                    "%s %s is accepted only from the nodes of %s (this node has no cluster token)", r->method,
+                    u, n->cfg->name);
     return KAFU_HTTP_RESPOND;
   }
   if (!strcmp(u, "/healthz")) {
@@ -561,6 +565,8 @@ static kafu_http_mode begin(void *ctx, kafu_http_request *r, kafu_http_response 
     kafu_buf_printf(&resp->body, "{\"node\":");
     kafu_json_quote(&resp->body, n->self);
     kafu_buf_printf(&resp->body, ",\"image_id\":\"%s\"}\n", img);
+  } else if (is_art) {
+    kafu_node_serve_artifact(n, r, resp);
   } else if (!strcmp(u, "/migrate")) {
     return begin_migrate(n, r, resp);
   } else if (!strcmp(u, "/io")) {

@@ -383,10 +383,11 @@ int kafu_node_start(const kafu_node_opts *opts, kafu_node **out, kafu_err *err) 
     kafu_node_free(n);
     return rc;
   }
-  char inc[17];
+  char inc[17], emu[128];
   kafu_id_str(n->incarnation, inc);
-  kafu_infoc(&n->log, "listening on %s (%s, incarnation %s)", n->hostport,
-             n->coordinator ? "coordinator" : "follower", inc);
+  kafu_engine_emulator(emu, sizeof emu);
+  kafu_infoc(&n->log, "listening on %s (%s, %s%s%s, incarnation %s)", n->hostport,
+             n->coordinator ? "coordinator" : "follower", kafu_engine_arch(), emu[0] ? " under " : "", emu, inc);
 
   n->engine_running = true;
   if (pthread_create(&n->engine_thr, NULL, kafu_node_engine_main, n)) {
@@ -466,6 +467,7 @@ int kafu_node_free(kafu_node *n) {
   free(n->eng_cl);
   free(n->live_cl);
   free(n->last_seen);
+  free(n->app_wasm);
   free(n->run.peer_inc);
   free(n->run.route);
   kafu_buf_free(&n->ck.bytes);

@@ -119,6 +119,17 @@ static int create_runtime(kafu_node *n, kafu_err *err) {
   size_t len = 0;
   int rc = kafu_config_load_app(n->cfg, &wasm, &len, err);
   if (rc) return rc;
+  uint8_t sha[KAFU_SHA256_LEN];
+  char sha_hex[2 * KAFU_SHA256_LEN + 1];
+  kafu_sha256(wasm, len, sha);
+  kafu_hex(sha, sizeof sha, sha_hex);
+  pthread_mutex_lock(&n->mu);
+  if (n->cfg->nnodes > 1 && !n->app_wasm && (n->app_wasm = malloc(len ? len : 1))) {
+    memcpy(n->app_wasm, wasm, len);
+    n->app_wasm_len = len;
+  }
+  snprintf(n->module_sha, sizeof n->module_sha, "%s", sha_hex); /* peers may ask for its code now */
+  pthread_mutex_unlock(&n->mu);
   kafu_runtime_opts ro = {0};
   ro.cfg = n->cfg;
   ro.wasm = wasm;
@@ -132,6 +143,15 @@ static int create_runtime(kafu_node *n, kafu_err *err) {
   ro.home = n->home;
   ro.link = (kafu_wasi_link){kafu_node_io_call, n};
   rc = kafu_runtime_new(&ro, &n->rt, err);
+  if (rc == KAFU_ENOCODE && n->cfg->nnodes > 1) {
+    /* no compiler here: a peer may have (or build) code for this machine */
+    kafu_infoc(&n->log, "%s; asking the peers for compiled code for %s", err->msg, kafu_engine_arch());
+    pthread_mutex_lock(&n->mu);
+    snprintf(n->not_ready, sizeof n->not_ready, "fetching compiled code for %s from peers", kafu_engine_arch());
+    pthread_mutex_unlock(&n->mu);
+    rc = kafu_node_fetch_artifact(n, sha_hex, err);
+    if (!rc) rc = kafu_runtime_new(&ro, &n->rt, err);
+  }
   free(wasm);
   if (rc) return rc;
   pthread_mutex_lock(&n->mu);

@@ -128,7 +128,11 @@ struct kafu_node {
   double recv_ms;
   /* copies of runtime facts for other threads (written by the engine thread) */
   uint64_t image_id, mig_in, mig_out;
-  char module_sha[65];
+  char module_sha[65]; /* set as soon as the module's bytes are loaded */
+  /* the module's bytes, kept to compile it for a peer of another
+   * architecture (artifacts.c); set before module_sha, never changed after */
+  uint8_t *app_wasm;
+  size_t app_wasm_len;
   uint64_t *last_seen; /* per node: last heartbeat (coordinator), monotonic ns */
 
   kafu_runtime *rt;
@@ -235,6 +239,10 @@ int kafu_node_io_call(void *ctx, const char *home, const uint8_t *req, size_t le
                       kafu_err *err);
 /* POST /io: answer a forwarded call as the home. */
 void kafu_node_io_answer(kafu_node *n, kafu_http_request *r, kafu_http_response *resp);
+/* artifacts.c: GET /aot/<sha>/<arch>, and asking peers for compiled code */
+bool kafu_node_is_artifact_path(const char *url);
+void kafu_node_serve_artifact(kafu_node *n, kafu_http_request *r, kafu_http_response *resp);
+int kafu_node_fetch_artifact(kafu_node *n, const char *sha_hex, kafu_err *err);
 
 /* endpoints.c */
 kafu_http_handlers kafu_node_handlers(kafu_node *n);

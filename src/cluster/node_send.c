@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kafu/snapshot.h"
 #include "node_internal.h"
@@ -329,11 +330,12 @@ static int query_baseline(kafu_node *n, kafu_http_client *cl, uint64_t *id, kafu
 
 /* --save-snapshots: a delta needs the receiver's baseline to mean anything,
  * so next to a snapshot that went out as a delta a full one is written too
- * (NNNN-<from>-<to>.full.kafusnap), which `kafu restore` can resume. */
-static void save_full(kafu_node *n, const char *target) {
-  char path[4200];
-  snprintf(path, sizeof path, "%s/%04u-%s-%s.full.kafusnap", n->o.save_snapshots_dir, n->tx.seq, n->self,
-           target);
+ * (NNNN-<from>-<to>.full.kafusnap), which `kafu restore` can resume. It is
+ * encoded before the send (path: where it went; the caller removes it when the
+ * send was full anyway): kafu_runtime_sent reports the stats of the last
+ * encode, which must be the send's own (events, metrics). */
+static void save_full(kafu_node *n, const char *target, char *path, size_t cap) {
+  snprintf(path, cap, "%s/%04u-%s-%s.full.kafusnap", n->o.save_snapshots_dir, n->tx.seq, n->self, target);
   kafu_buf b = {0};
   kafu_err e = {0};
   if (kafu_runtime_encode(n->rt, 0, buf_append_cb, &b, NULL, &e) ||
@@ -387,10 +389,12 @@ static int send_to(kafu_node *n, const char *target, int ci, bool *stale, kafu_e
       kafu_snap_stats st = {0};
       bool dup = false;
       uint64_t inc = 0;
+      char fullp[4200] = "";
+      if (n->o.save_snapshots_dir) save_full(n, cid, fullp, sizeof fullp);
       attempt_result ar = send_once(n, cl, cid, rid, &st, &dup, &inc, err);
+      if (fullp[0] && !(ar == ATTEMPT_OK && st.delta)) unlink(fullp);
       if (ar == ATTEMPT_OK) {
         double ms = kafu_ms_since(t0);
-        if (n->o.save_snapshots_dir && st.delta) save_full(n, cid);
         kafu_runtime_sent(n->rt, ms);
         kafu_runtime_entry_note(n->rt, cid, inc);
         /* the receiver now holds our image, unless it had taken this migration

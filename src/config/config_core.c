@@ -24,6 +24,7 @@ void kafu_config_free(kafu_config *c) {
   for (size_t i = 0; i < c->app.nenv; i++) free(c->app.env[i]);
   free(c->app.env);
   free(c->app.preopened_dir);
+  free(c->app.aot_dir);
   for (size_t i = 0; i < c->nnodes; i++) {
     free(c->nodes[i].id);
     free(c->nodes[i].address);
@@ -58,7 +59,7 @@ kafu_config *kafu_config_dup(const kafu_config *c) {
   if (!d) return NULL;
   *d = *c;
   /* clear every owned pointer first so a failure half way frees only ours */
-  d->name = d->app.path = d->app.url = d->app.preopened_dir = d->token = d->token_file = NULL;
+  d->name = d->app.path = d->app.url = d->app.preopened_dir = d->app.aot_dir = d->token = d->token_file = NULL;
   d->config_path = d->config_dir = d->raw = NULL;
   d->tls.cert = d->tls.key = d->tls.ca = NULL;
   d->app.args = NULL, d->app.nargs = 0;
@@ -66,6 +67,7 @@ kafu_config *kafu_config_dup(const kafu_config *c) {
   d->nodes = NULL, d->nnodes = 0;
   bool ok = dup_str(&d->name, c->name) && dup_str(&d->app.path, c->app.path) &&
             dup_str(&d->app.url, c->app.url) && dup_str(&d->app.preopened_dir, c->app.preopened_dir) &&
+            dup_str(&d->app.aot_dir, c->app.aot_dir) &&
             dup_str(&d->token, c->token) && dup_str(&d->token_file, c->token_file) &&
             dup_str(&d->tls.cert, c->tls.cert) && dup_str(&d->tls.key, c->tls.key) &&
             dup_str(&d->tls.ca, c->tls.ca) && dup_str(&d->config_path, c->config_path) &&

@@ -49,6 +49,7 @@ int kafu_config_to_yaml(const kafu_config *c, unsigned flags, kafu_buf *out, kaf
   }
   if (c->app.preopened_dir) kafu_y_put_str(app, "preopened_dir", c->app.preopened_dir);
   if (c->app.allow_root_preopen) kafu_y_put(app, "allow_root_preopen", kafu_y_bool(true));
+  if (c->app.aot_dir) kafu_y_put_str(app, "aot_dir", c->app.aot_dir);
 
   kafu_ynode *nodes = kafu_y_put(root, "nodes", kafu_y_map());
   for (size_t i = 0; i < c->nnodes; i++) {

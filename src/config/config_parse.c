@@ -134,6 +134,7 @@ static const char *const all_keys[] = {
     "app.env",
     "app.preopened_dir",
     "app.allow_root_preopen",
+    "app.aot_dir",
     "nodes.<id>.address",
     "nodes.<id>.port",
     "nodes.<id>.placement",
@@ -389,16 +390,28 @@ static int parse_env(parser *p, const yaml_node_t *at, const yaml_node_t *map) {
   return 0;
 }
 
+/* An optional directory (absent or null = leave *out NULL), resolved against
+ * the config file's directory. */
+static int get_dir(parser *p, const field *f, const char *name, char **out) {
+  if (!f->key || is_null(f->val)) return 0;
+  char *raw;
+  int rc = get_string(p, f->key, f->val, name, true, &raw);
+  if (rc < 0) return rc;
+  *out = kafu_config_resolve(p->c->config_dir, raw);
+  free(raw);
+  return *out ? 0 : kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
+}
+
 static int parse_app(parser *p, const yaml_node_t *appkey, const yaml_node_t *map) {
   kafu_config *c = p->c;
   int rc = want_mapping(p, appkey, map, "app");
   if (rc < 0) return rc;
   field f[] = {FIELD("path"), FIELD("url"),           FIELD("sha256"),
                FIELD("args"), FIELD("env"),           FIELD("preopened_dir"),
-               FIELD("allow_root_preopen")};
-  if ((rc = get_fields(p, map, "app", f, 7)) < 0) return rc;
+               FIELD("allow_root_preopen"), FIELD("aot_dir")};
+  if ((rc = get_fields(p, map, "app", f, 8)) < 0) return rc;
   const field *path = &f[0], *url = &f[1], *sha = &f[2], *args = &f[3], *env = &f[4], *pre = &f[5],
-              *root_ok = &f[6];
+              *root_ok = &f[6], *aot = &f[7];
   bool has_path = path->key && !is_null(path->val), has_url = url->key && !is_null(url->val);
   if (has_path && has_url) {
     const field *second = path->key->start_mark.index > url->key->start_mark.index ? path : url;
@@ -443,13 +456,9 @@ static int parse_app(parser *p, const yaml_node_t *appkey, const yaml_node_t *ma
     }
   }
   if (env->key && !is_null(env->val) && (rc = parse_env(p, env->key, env->val)) < 0) return rc;
-  if (pre->key && !is_null(pre->val)) {
-    char *raw;
-    if ((rc = get_string(p, pre->key, pre->val, "app.preopened_dir", true, &raw)) < 0) return rc;
-    c->app.preopened_dir = kafu_config_resolve(c->config_dir, raw);
-    free(raw);
-    if (!c->app.preopened_dir) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
-  }
+  if ((rc = get_dir(p, pre, "app.preopened_dir", &c->app.preopened_dir)) < 0 ||
+      (rc = get_dir(p, aot, "app.aot_dir", &c->app.aot_dir)) < 0)
+    return rc;
   if (root_ok->key && !is_null(root_ok->val) &&
       (rc = get_bool(p, root_ok->key, root_ok->val, "app.allow_root_preopen", &c->app.allow_root_preopen)) < 0)
     return rc;

@@ -143,8 +143,10 @@ static void log_tail(const char *path, int lines, char *out, size_t cap) {
 
 /* ---- toolchain identity ------------------------------------------------------- */
 
-static aot_toolchain g_tc;
-static pthread_once_t g_tc_once = PTHREAD_ONCE_INIT;
+/* one per target, found on first use */
+static aot_toolchain g_tcs[8];
+static bool g_tc_done[8];
+static pthread_mutex_t g_tc_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void first_line(const char *s, char *out, size_t cap) {
   size_t n = strcspn(s, "\n");
@@ -176,27 +178,70 @@ static uint64_t cpu_identity(void) {
   return h;
 }
 
-static void toolchain_init(void) {
-  aot_toolchain *t = &g_tc;
+
+/* The machine a compiler builds for, from `cc -dumpmachine` ("" when it cannot say). */
+static void cc_machine(const char *cc, char *out, size_t cap) {
+  kafu_buf v = {0};
+  char *argv[] = {(char *)cc, "-dumpmachine", NULL};
+  out[0] = 0;
+  if (kafu_engine_capture(argv, &v) == 0) first_line(v.data ? (char *)v.data : "", out, cap);
+  kafu_buf_free(&v);
+}
+
+static void toolchain_init(aot_toolchain *t, const kafu_aot_target *tg) {
   const kafu_tunables *tun = kafu_tunables_get();
-  /* C compiler: $KAFU_CC, else cc, gcc, clang. ($CC is deliberately ignored: in
-   * wasm projects it often points at a wasm cross compiler such as kafu-cc.) */
-  const char *cands[] = {tun->cc, "cc", "gcc", "clang"};
-  char *cc = NULL;
-  for (size_t i = 0; i < 4 && !cc; i++) {
+  t->target = tg;
+  bool host = tg == kafu_aot_host_target();
+  /* C compiler for tg: $KAFU_CC, else (host) cc, gcc, clang, else <triple>-gcc.
+   * Each must build for tg (`-dumpmachine`): under user-mode emulation, or
+   * with a cross compiler installed as cc, the first one found may not.
+   * ($CC is deliberately ignored: in wasm projects it often points at a wasm
+   * cross compiler such as kafu-cc.) */
+  char cross[96];
+  sfmt(cross, sizeof cross, "%s-gcc", tg->triple);
+  const char *cands[] = {tun->cc, host ? "cc" : NULL, host ? "gcc" : NULL, host ? "clang" : NULL,
+                         cross};
+  char *cc = NULL, other[300] = "";
+  for (size_t i = 0; i < 5 && !cc; i++) {
     if (!cands[i] || !cands[i][0]) continue;
     cc = kafu_which(cands[i]);
     if (!cc && i == 0) {
       kafu_err_set(&t->why, KAFU_ENOENT, "the C compiler KAFU_CC=%s was not found", cands[0]);
       return;
     }
+    if (!cc) continue;
+    char mach[128];
+    cc_machine(cc, mach, sizeof mach);
+    const kafu_aot_target *mt = mach[0] ? kafu_aot_target_find(mach) : (host ? tg : NULL);
+    if (mt == tg) break;
+    kafu_debugc(&kafu_engine_log, "%s builds for %s, not %s; not used", cc, mach[0] ? mach : "an unknown machine",
+               tg->triple);
+    if (i == 0 && host) {
+      kafu_err_set(&t->why, KAFU_EINVAL, "the C compiler KAFU_CC=%s builds for %s, but this kafu runs on %s",
+                   cands[0], mach[0] ? mach : "an unknown machine", tg->triple);
+      free(cc);
+      return;
+    }
+    if (!other[0]) sfmt(other, sizeof other, "%s builds for %s; ", cands[i], mach[0] ? mach : "another machine");
+    free(cc);
+    cc = NULL;
   }
   if (!cc) {
-    kafu_err_set(
-        &t->why, KAFU_ENOENT,
-        "no C compiler found (looked for cc, gcc, clang in PATH): the wasm2c AOT engine needs one to "
-        "compile a module the first time; install the Debian package gcc (apt-get install gcc) or set "
-        "KAFU_CC");
+    char pkg[96];
+    sfmt(pkg, sizeof pkg, "gcc-%s", tg->triple);
+    for (char *q = pkg + 4; *q; q++)
+      if (*q == '_') *q = '-'; /* gcc-x86-64-linux-gnu */
+    if (host)
+      kafu_err_set(&t->why, KAFU_ENOENT,
+                   "no C compiler for %s found (%slooked for cc, gcc, clang, %s in PATH): the wasm2c AOT "
+                   "engine needs one to compile a module the first time; install the Debian package gcc, "
+                   "set KAFU_CC, or ship precompiled code (kafu aot --target %s)",
+                   tg->triple, other, cross, tg->triple);
+    else
+      kafu_err_set(&t->why, KAFU_ENOENT,
+                   "no C compiler for %s found (%slooked for %s in PATH): install the Debian package %s or "
+                   "set KAFU_CC to a compiler for %s",
+                   tg->triple, other, cross, pkg, tg->triple);
     return;
   }
   sfmt(t->cc, sizeof t->cc, "%s", cc);
@@ -230,8 +275,11 @@ static void toolchain_init(void) {
    * "Execution speed"): -O3 gains nothing; -march=native ~4 %, but its code
    * may not run on another CPU, so it is left to $KAFU_AOT_CFLAGS. */
   const char *extra = tun->aot_cflags;
+  /* -ffp-contract=off: wasm forbids fusing a*b+c into one rounding; GCC's
+   * default (fast) fuses on machines with FMA (every aarch64), which would make
+   * float results differ between architectures and from the wasm spec */
   sfmt(t->cflags, sizeof t->cflags,
-       "-O2 -g1 -fno-optimize-sibling-calls -fPIC -shared -fvisibility=hidden -DNDEBUG%s%s",
+       "-O2 -g1 -fno-optimize-sibling-calls -ffp-contract=off -fPIC -shared -fvisibility=hidden -DNDEBUG%s%s",
        extra && extra[0] ? " " : "", extra ? extra : "");
 
   kafu_buf id = {0}, v = {0};
@@ -245,7 +293,7 @@ static void toolchain_init(void) {
   }
   char line[512];
   first_line(v.data ? (char *)v.data : "", line, sizeof line);
-  kafu_buf_printf(&id, "cc=%s %s\n", t->cc, line);
+  kafu_buf_printf(&id, "target=%s\ncc=%s %s\n", tg->triple, t->cc, line);
   v.len = 0;
   char *argv_w[] = {t->wasm2c, "--version", NULL};
   rc = kafu_engine_capture(argv_w, &v);
@@ -280,9 +328,30 @@ static void toolchain_init(void) {
   t->ok = true;
 }
 
-const aot_toolchain *kafu_aot_toolchain(void) {
-  pthread_once(&g_tc_once, toolchain_init);
-  return &g_tc;
+const aot_toolchain *kafu_aot_toolchain(const kafu_aot_target *tg) {
+  int i = kafu_aot_target_index(tg);
+  pthread_mutex_lock(&g_tc_mu);
+  if (!g_tc_done[i]) {
+    toolchain_init(&g_tcs[i], tg);
+    g_tc_done[i] = true;
+  }
+  pthread_mutex_unlock(&g_tc_mu);
+  return &g_tcs[i];
+}
+
+int kafu_engine_toolchain_check(const char *target, char *detail, size_t cap) {
+  const kafu_aot_target *tg = target ? kafu_aot_target_find(target) : kafu_aot_host_target();
+  if (!tg) {
+    sfmt(detail, cap, "unsupported target '%s'", target);
+    return KAFU_EINVAL;
+  }
+  const aot_toolchain *t = kafu_aot_toolchain(tg);
+  if (!t->cc[0]) { /* (wasm2c and wasm-rt.h are checked on their own) */
+    sfmt(detail, cap, "%s", t->why.msg);
+    return t->why.code ? t->why.code : KAFU_ENOENT;
+  }
+  sfmt(detail, cap, "%s (builds for %s)", t->cc, tg->triple);
+  return 0;
 }
 
 /* ---- build ------------------------------------------------------------------------ */
@@ -360,9 +429,8 @@ static int aot_jobs(double csize) {
   return j < 1 ? 1 : (int)j;
 }
 
-int kafu_aot_build(const uint8_t *wasm, size_t len, const wasm_info *wi, const char *key, const char *sha_hex,
-                   const char *dir, const char *name, int progress_mode, kafu_err *err) {
-  const aot_toolchain *t = kafu_aot_toolchain();
+int kafu_aot_build(const aot_toolchain *t, const uint8_t *wasm, size_t len, const wasm_info *wi, const char *key,
+                   const char *sha_hex, const char *dir, const char *name, int progress_mode, kafu_err *err) {
   char pw[PATH_MAX], pc[PATH_MAX], pg[PATH_MAX], pso[PATH_MAX], plog[PATH_MAX], pinc[PATH_MAX + 2],
       pdir[PATH_MAX + 2];
   static_assert(sizeof(((aot_toolchain *)0)->cflags) <= sizeof(((ccargs *)0)->flags), "flags");
@@ -432,6 +500,9 @@ int kafu_aot_build(const uint8_t *wasm, size_t len, const wasm_info *wi, const c
     cc[i].v[cc[i].n++] = "-o";
     cc[i].v[cc[i].n++] = objs[i];
     cc[i].v[cc[i].n++] = srcs[i];
+    /* generated code calls libm (sqrt, nearbyint, ...): depend on it explicitly
+     * instead of on whatever the loading process happens to link */
+    if (jobs == 1) cc[i].v[cc[i].n++] = "-lm";
     cc[i].v[cc[i].n] = NULL;
     argvs[i] = cc[i].v;
     logs[i] = logp[i];
@@ -445,6 +516,7 @@ int kafu_aot_build(const uint8_t *wasm, size_t len, const wasm_info *wi, const c
     ln->v[ln->n++] = "-o";
     ln->v[ln->n++] = pso;
     for (int i = 0; i < jobs; i++) ln->v[ln->n++] = objs[i];
+    ln->v[ln->n++] = "-lm";
     ln->v[ln->n] = NULL;
     sfmt(logp[jobs], sizeof logp[jobs], "%s/link.log", dir);
     failed = jobs;

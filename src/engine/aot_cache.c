@@ -3,7 +3,8 @@
  * compiled shared object by content, build it once (aot_build.c) when it is
  * missing, seal and store it, and load it with dlopen.
  *
- * Layout:  <cache>/aot/<module sha256>/<glue16>-<tool16>.so
+ * Layout:  <cache>/aot/<module sha256>/<arch>-<glue16>-<tool16>.so
+ *   arch    the machine the code is for (aot_target.c): x86_64, aarch64, ...
  *   glue16  first 16 hex digits of the glue/engine version hash: which engine
  *           ABI and generated code the artifact was built for
  *   tool16  hash of the toolchain identity: C compiler path + `--version`,
@@ -18,8 +19,10 @@
  * second process wait for the first compile instead of repeating it. Crashed
  * builders leave only a tmp directory and an unlocked lock file.
  *
- * When no C compiler (or wasm2c) exists, an artifact of the same engine ABI
- * built by another toolchain is still used; only a real miss needs the tools.
+ * Precompiled code (kafu_aot_load_prebuilt, the loader behind
+ * kafu_aot_prebuilt_backend): an artifact for this machine and engine ABI
+ * from opts->artifact_dir (app.aot_dir, same layout and trust rules), or, when
+ * no C compiler (or wasm2c) exists, one in the cache built by any toolchain.
  * An unwritable cache makes `kafu run` compile into a temporary directory
  * (with a warning) and `kafu aot` fail (opts->require_cache).
  */
@@ -38,8 +41,8 @@
 
 #include "aot_internal.h"
 
-#define TRAILER_MAGIC "KAFUSO01"
-#define TRAILER_LEN 24
+#define TRAILER_MAGIC KAFU_AOT_TRAILER_MAGIC
+#define TRAILER_LEN KAFU_AOT_TRAILER_LEN
 
 /* ---- cache directory -------------------------------------------------------- */
 
@@ -84,8 +87,9 @@ static int append_trailer(const char *path, kafu_err *err) {
   return 0;
 }
 
-/* Read an open artifact and check its trailer: 0, or -1 with a reason in why. */
-static int verify_trailer(int fd, char *why, size_t cap) {
+/* Read an open artifact and check it (trailer, ELF machine of target tg): 0,
+ * or -1 with a reason in why. */
+static int verify_trailer(int fd, const kafu_aot_target *tg, char *why, size_t cap) {
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     sfmt(why, cap, "not a regular file");
@@ -104,22 +108,10 @@ static int verify_trailer(int fd, char *why, size_t cap) {
     got += (size_t)r;
   }
   int rc = -1;
-  if (got != len) {
+  if (got != len)
     sfmt(why, cap, "read error");
-  } else if (len < TRAILER_LEN || memcmp(d + len - 8, TRAILER_MAGIC, 8) != 0) {
-    sfmt(why, cap, "no kafu trailer (truncated or foreign file)");
-  } else {
-    uint64_t h, l;
-    memcpy(&h, d + len - TRAILER_LEN, 8);
-    memcpy(&l, d + len - TRAILER_LEN + 8, 8);
-    if (l != len - TRAILER_LEN)
-      sfmt(why, cap, "length mismatch (%llu recorded, %zu present)", (unsigned long long)l,
-           len - TRAILER_LEN);
-    else if (XXH3_64bits(d, l) != h)
-      sfmt(why, cap, "checksum mismatch (corrupted file)");
-    else
-      rc = 0;
-  }
+  else
+    rc = kafu_aot_verify_bytes(d, len, tg, why, cap);
   free(d);
   return rc;
 }
@@ -159,7 +151,7 @@ static int open_artifact(const char *path, const char *key, const char *sha_hex,
     close(fd);
     return -1;
   }
-  if (verify_trailer(fd, why, cap) != 0) {
+  if (verify_trailer(fd, kafu_aot_host_target(), why, cap) != 0) {
     close(fd);
     return -1;
   }
@@ -248,52 +240,151 @@ static void clean_stale_builds(const char *tmproot) {
   closedir(d);
 }
 
-/* look for an artifact of our engine ABI built by any toolchain */
-static int find_any(const char *moddir, const char *sha_hex, aot_artifact *a) {
+/* Load (host target) or, for a cross target, only verify an artifact. */
+static int use_artifact(const char *path, const char *key, const char *sha_hex, const kafu_aot_target *tg,
+                        aot_artifact *a, char *why, size_t cap) {
+  if (tg == kafu_aot_host_target()) return open_artifact(path, key, sha_hex, a, why, cap);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    sfmt(why, cap, "%s", strerror(errno));
+    return -1;
+  }
+  int rc = verify_trailer(fd, tg, why, cap);
+  close(fd);
+  if (!rc) sfmt(a->path, sizeof a->path, "%s", path);
+  return rc;
+}
+
+/* Look for an artifact for tg of our engine ABI built by any toolchain. A
+ * candidate that is refused is reported (warning) with the reason; *why gets
+ * the last reason ("" when there was no candidate at all). */
+static int find_any(const char *moddir, const char *sha_hex, const kafu_aot_target *tg, aot_artifact *a,
+                    char *why, size_t cap) {
+  why[0] = 0;
   DIR *d = opendir(moddir);
   if (!d) return -1;
   struct dirent *e;
   int rc = -1;
-  const char *gv = kafu_aot_glue_version();
+  size_t al = strlen(tg->arch), nl;
   while (rc != 0 && (e = readdir(d))) {
-    size_t l = strlen(e->d_name);
-    if (l < 4 || strcmp(e->d_name + l - 3, ".so") != 0 || strncmp(e->d_name, gv, 16) != 0) continue;
-    char p[PATH_MAX], why[256];
+    if (!kafu_aot_artifact_name_ok(e->d_name, tg)) {
+      nl = strlen(e->d_name);
+      if (!why[0] && !strncmp(e->d_name, tg->arch, al) && e->d_name[al] == '-' && nl > 3 &&
+          !strcmp(e->d_name + nl - 3, ".so"))
+        sfmt(why, cap, "%s/%s was built by another kafu version (engine %.16s, this kafu: %.16s)", moddir,
+             e->d_name, e->d_name + al + 1, kafu_aot_glue_version());
+      continue;
+    }
+    char p[PATH_MAX], w[512];
     sfmt(p, sizeof p, "%s/%s", moddir, e->d_name);
-    rc = open_artifact(p, NULL, sha_hex, a, why, sizeof why);
+    rc = use_artifact(p, NULL, sha_hex, tg, a, w, sizeof w);
+    if (rc) {
+      kafu_warnc(&kafu_engine_log, "artifact %s refused: %s", p, w);
+      sfmt(why, cap, "%s: %s", p, w);
+    }
   }
   closedir(d);
   return rc;
 }
 
-int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const wasm_info *wi,
-                    const kafu_engine_opts *opts, const char *name, aot_artifact *a, kafu_err *err) {
+/* The entry directory of a module in a cache-shaped tree (cache or app.aot_dir). */
+static void entry_dir(const char *root, const char *sha_hex, char *out, size_t cap) {
+  sfmt(out, cap, "%s/aot/%s", root, sha_hex);
+}
+
+/* Precompiled code from opts->artifact_dir (app.aot_dir): 0, or -1 with *why
+ * saying what was wrong ("" when there simply is none). */
+static int use_shipped(const char *root, const char *sha_hex, aot_artifact *a, char *why, size_t cap) {
+  char dir[PATH_MAX];
+  why[0] = 0;
+  entry_dir(root, sha_hex, dir, sizeof dir);
+  if (!kafu_file_exists(root)) {
+    sfmt(why, cap, "%s does not exist", root);
+    kafu_warnc(&kafu_engine_log, "the precompiled artifact directory %s does not exist", root);
+    return -1;
+  }
+  if (!kafu_file_exists(dir)) return -1;
+  if (!safe_dir(dir, why, cap)) {
+    kafu_warnc(&kafu_engine_log, "precompiled artifacts not used: %s", why);
+    return -1;
+  }
+  if (find_any(dir, sha_hex, kafu_aot_host_target(), a, why, cap) != 0) return -1;
+  a->in_cache = true; /* never deleted */
+  a->shipped = true;
+  kafu_infoc(&kafu_engine_log, "using the precompiled artifact %s", a->path);
+  return 0;
+}
+
+static const char *artifact_dir_of(const kafu_engine_opts *opts) {
+  return opts && opts->artifact_dir && opts->artifact_dir[0] ? opts->artifact_dir : NULL;
+}
+
+bool kafu_aot_prebuilt_wanted(const char *sha_hex, const kafu_engine_opts *opts) {
+  if (opts && opts->force_compile) return false;
+  if (!kafu_aot_toolchain(kafu_aot_host_target())->ok) return true; /* nothing else can work */
+  const char *ship = artifact_dir_of(opts);
+  if (!ship) return false;
+  char dir[PATH_MAX];
+  entry_dir(ship, sha_hex, dir, sizeof dir);
+  DIR *d = opendir(dir);
+  if (!d) return false;
+  struct dirent *e;
+  bool any = false;
+  while (!any && (e = readdir(d))) any = kafu_aot_artifact_name_ok(e->d_name, kafu_aot_host_target());
+  closedir(d);
+  return any;
+}
+
+int kafu_aot_load_prebuilt(const char *sha_hex, const kafu_engine_opts *opts, const char *name,
+                           aot_artifact *a, kafu_err *err) {
+  memset(a, 0, sizeof *a);
+  const kafu_aot_target *tg = kafu_aot_host_target();
+  const aot_toolchain *t = kafu_aot_toolchain(tg);
+  const char *ship = artifact_dir_of(opts);
+  char swhy[700] = "", cwhy[700] = "";
+  if (ship && use_shipped(ship, sha_hex, a, swhy, sizeof swhy) == 0) return 0;
+  char cache[PATH_MAX - 200], moddir[PATH_MAX], dwhy[700] = "";
+  int rc = kafu_engine_cache_dir(opts, cache, sizeof cache, err);
+  if (rc) return rc;
+  entry_dir(cache, sha_hex, moddir, sizeof moddir);
+  bool trusted = !kafu_file_exists(moddir) || safe_dir(moddir, dwhy, sizeof dwhy);
+  if (!t->ok && trusted && find_any(moddir, sha_hex, tg, a, cwhy, sizeof cwhy) == 0) {
+    a->in_cache = true;
+    kafu_debugc(&kafu_engine_log, "cache hit %s (toolchain unavailable: %s)", a->path, t->why.msg);
+    return 0;
+  }
+  if (!trusted) sfmt(cwhy, sizeof cwhy, "%s", dwhy);
+  if (t->ok) /* chosen for shipped code, which was refused */
+    return kafu_err_set(err, KAFU_EFORMAT, "precompiled code for %s refused (app.aot_dir: %s)", name,
+                        swhy[0] ? swhy : "none usable");
+  return kafu_err_set(err, KAFU_ENOCODE,
+                      "no compiled code for %s on this %s node (none usable in the engine cache %s%s%s%s%s) and "
+                      "it cannot be compiled here: %s",
+                      name, tg->display, moddir, cwhy[0] ? ": " : "", cwhy, ship ? "; app.aot_dir: " : "",
+                      ship ? (swhy[0] ? swhy : "none for this module and architecture") : "", t->why.msg);
+}
+
+static int obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const wasm_info *wi,
+                  const kafu_engine_opts *opts, const char *name, const kafu_aot_target *tg, aot_artifact *a,
+                  kafu_err *err) {
   memset(a, 0, sizeof *a);
   char cache[PATH_MAX - 200];
   int rc = kafu_engine_cache_dir(opts, cache, sizeof cache, err);
   if (rc) return rc;
   char moddir[PATH_MAX];
-  sfmt(moddir, sizeof moddir, "%s/aot/%s", cache, sha_hex);
-  const aot_toolchain *t = kafu_aot_toolchain();
+  entry_dir(cache, sha_hex, moddir, sizeof moddir);
+  const aot_toolchain *t = kafu_aot_toolchain(tg);
   bool force = opts && opts->force_compile;
   /* an entry directory someone else can write is never loaded from */
   char dwhy[700] = "";
   bool trusted = !kafu_file_exists(moddir) || safe_dir(moddir, dwhy, sizeof dwhy);
-  if (!t->ok) {
-    /* no toolchain: any artifact of our ABI will do */
-    if (!force && trusted && find_any(moddir, sha_hex, a) == 0) {
-      a->in_cache = true;
-      kafu_debugc(&kafu_engine_log, "cache hit %s (toolchain unavailable: %s)", a->path, t->why.msg);
-      return 0;
-    }
-    return kafu_err_set(err, t->why.code, "%s", t->why.msg);
-  }
+  if (!t->ok) return kafu_err_set(err, t->why.code ? t->why.code : KAFU_ENOENT, "%s", t->why.msg);
   char key[65];
   sfmt(key, sizeof key, "%.16s-%s", kafu_aot_glue_version(), t->ident_hash);
   char path[PATH_MAX], why[512];
-  sfmt(path, sizeof path, "%s/%s.so", moddir, key);
+  sfmt(path, sizeof path, "%s/%s-%s.so", moddir, tg->arch, key);
   if (!force && trusted && kafu_file_exists(path)) {
-    if (open_artifact(path, key, sha_hex, a, why, sizeof why) == 0) {
+    if (use_artifact(path, key, sha_hex, tg, a, why, sizeof why) == 0) {
       a->in_cache = true;
       kafu_debugc(&kafu_engine_log, "cache hit %s", path);
       return 0;
@@ -332,11 +423,11 @@ int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const 
     char tmpl[PATH_MAX];
     sfmt(tmpl, sizeof tmpl, "%s/kafu-aot-XXXXXX", td && td[0] ? td : "/tmp");
     if (!mkdtemp(tmpl)) return kafu_err_set(err, KAFU_EIO, "%s: cannot create: %s", tmpl, strerror(errno));
-    rc = kafu_aot_build(wasm, len, wi, key, sha_hex, tmpl, name, pm, err);
+    rc = kafu_aot_build(t, wasm, len, wi, key, sha_hex, tmpl, name, pm, err);
     char so[PATH_MAX + 16];
     sfmt(so, sizeof so, "%s/out.so", tmpl);
     if (!rc) rc = seal(so, err);
-    if (!rc && open_artifact(so, key, sha_hex, a, why, sizeof why) != 0)
+    if (!rc && use_artifact(so, key, sha_hex, tg, a, why, sizeof why) != 0)
       rc = kafu_err_set(err, KAFU_EIO, "freshly compiled %s is unusable: %s", so, why);
     if (rc) {
       rm_rf(tmpl);
@@ -349,14 +440,14 @@ int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const 
 
   /* one builder per entry at a time; others wait, then find it */
   char lockp[PATH_MAX + 8];
-  sfmt(lockp, sizeof lockp, "%s/%s.lock", moddir, key);
+  sfmt(lockp, sizeof lockp, "%s/%s-%s.lock", moddir, tg->arch, key);
   int lfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) != 0) {
     if (pm) fprintf(stderr, "kafu: waiting for another kafu process compiling %s ...\n", name);
     kafu_debugc(&kafu_engine_log, "waiting for lock %s", lockp);
     while (flock(lfd, LOCK_EX) != 0 && errno == EINTR) {
     }
-    if (!force && open_artifact(path, key, sha_hex, a, why, sizeof why) == 0) {
+    if (!force && use_artifact(path, key, sha_hex, tg, a, why, sizeof why) == 0) {
       close(lfd);
       a->in_cache = true;
       kafu_debugc(&kafu_engine_log, "cache hit %s (built by another process)", path);
@@ -370,7 +461,7 @@ int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const 
     rc = kafu_err_set(err, KAFU_EIO, "%s: cannot create: %s", tmpl, strerror(errno));
     goto out;
   }
-  rc = kafu_aot_build(wasm, len, wi, key, sha_hex, tmpl, name, pm, err);
+  rc = kafu_aot_build(t, wasm, len, wi, key, sha_hex, tmpl, name, pm, err);
   char so[PATH_MAX + 16];
   sfmt(so, sizeof so, "%s/out.so", tmpl);
   if (!rc) rc = seal(so, err);
@@ -382,7 +473,7 @@ int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const 
     kafu_infoc(&kafu_engine_log, "build directory kept: %s", tmpl);
   else
     rm_rf(tmpl);
-  if (!rc && open_artifact(path, key, sha_hex, a, why, sizeof why) != 0)
+  if (!rc && use_artifact(path, key, sha_hex, tg, a, why, sizeof why) != 0)
     rc = kafu_err_set(err, KAFU_EIO, "freshly compiled %s is unusable: %s", path, why);
   if (!rc) {
     a->compiled = true;
@@ -392,6 +483,17 @@ int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const 
 out:
   if (lfd >= 0) close(lfd);
   return rc;
+}
+
+int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const wasm_info *wi,
+                    const kafu_engine_opts *opts, const char *name, aot_artifact *a, kafu_err *err) {
+  return obtain(wasm, len, sha_hex, wi, opts, name, kafu_aot_host_target(), a, err);
+}
+
+int kafu_aot_obtain_for(const uint8_t *wasm, size_t len, const char *sha_hex, const wasm_info *wi,
+                        const kafu_engine_opts *opts, const char *name, const kafu_aot_target *t, aot_artifact *a,
+                        kafu_err *err) {
+  return obtain(wasm, len, sha_hex, wi, opts, name, t, a, err);
 }
 
 void kafu_aot_release(aot_artifact *a) {

@@ -97,12 +97,40 @@ void kafu_aot_legalize(const char *in, char *out, size_t cap);
 /* wasm2c's export/import name mangling (Z_appZ_<this>) */
 void kafu_aot_mangle(const char *in, char *out, size_t cap);
 
+/* ---- targets (aot_target.c) ------------------------------------------------------ */
+
+/* An architecture native code is built for (docs/heterogeneous.md). */
+typedef struct kafu_aot_target {
+  const char *arch;     /* "x86_64", "aarch64": the artifact file name prefix */
+  const char *triple;   /* GNU triple: cross compiler prefix ("aarch64-linux-gnu-gcc") */
+  unsigned elf_machine; /* e_machine of its shared objects */
+  const char *display;  /* for messages: "x86-64", "aarch64" */
+  const char *aliases[3];
+} kafu_aot_target;
+
+const kafu_aot_target *kafu_aot_host_target(void);
+/* by arch, triple ("aarch64-linux-gnu", "aarch64-unknown-linux-gnu") or alias ("arm64"); NULL if unknown */
+const kafu_aot_target *kafu_aot_target_find(const char *name);
+const kafu_aot_target *kafu_aot_target_of_machine(unsigned machine);
+int kafu_aot_target_index(const kafu_aot_target *t);
+
+/* Every artifact ends with a trailer: u64 xxh3 of the bytes before it, u64
+ * their length, the magic. ELF loaders ignore trailing bytes. */
+#define KAFU_AOT_TRAILER_MAGIC "KAFUSO01"
+#define KAFU_AOT_TRAILER_LEN 24
+/* Artifact bytes: trailer, then an ELF64 LE shared object for `want`. 0, or -1
+ * with the reason ("built for x86-64, not for aarch64", "checksum mismatch"). */
+int kafu_aot_verify_bytes(const uint8_t *d, size_t len, const kafu_aot_target *want, char *why, size_t cap);
+/* name is "<arch>-<glue16>-<tool16>.so" of target t and this engine's glue version */
+bool kafu_aot_artifact_name_ok(const char *name, const kafu_aot_target *t);
+
 /* ---- artifacts: cache (aot_cache.c) and build (aot_build.c) ---------------------- */
 
 typedef struct aot_artifact {
   char path[PATH_MAX]; /* the .so that was dlopen'ed */
   bool in_cache;       /* false: private temp dir (delete at module free) */
   bool compiled;       /* this load compiled it */
+  bool shipped;        /* from opts->artifact_dir (app.aot_dir) */
   void *dl;
   const kafu_aot_module *mod;
 } aot_artifact;
@@ -111,22 +139,39 @@ typedef struct aot_artifact {
  * at a time) and store it; dlopen it and check its descriptor. */
 int kafu_aot_obtain(const uint8_t *wasm, size_t len, const char *sha_hex, const wasm_info *wi,
                     const kafu_engine_opts *opts, const char *display_name, aot_artifact *out, kafu_err *err);
+/* The same for another architecture (`kafu aot --target`): the artifact lands
+ * in the cache and is checked, not loaded; out->path names it. */
+int kafu_aot_obtain_for(const uint8_t *wasm, size_t len, const char *sha_hex, const wasm_info *wi,
+                        const kafu_engine_opts *opts, const char *display_name, const kafu_aot_target *t,
+                        aot_artifact *out, kafu_err *err);
+/* The precompiled-code loader (kafu_aot_prebuilt_backend): code for this
+ * machine from opts->artifact_dir (app.aot_dir), else any toolchain's cache
+ * entry; never compiles. KAFU_ENOCODE when there is none usable, naming each
+ * refused file and why. */
+int kafu_aot_load_prebuilt(const char *sha_hex, const kafu_engine_opts *opts, const char *display_name,
+                           aot_artifact *out, kafu_err *err);
+/* Should the precompiled-code loader run this module: there is code for it in
+ * opts->artifact_dir, or this node cannot compile (and force_compile is off). */
+bool kafu_aot_prebuilt_wanted(const char *sha_hex, const kafu_engine_opts *opts);
 void kafu_aot_release(aot_artifact *a);
 
-/* The toolchain a build uses, found once per process (aot_build.c). */
+/* The toolchain that builds code for one target, found once per process and
+ * target (aot_build.c): $KAFU_CC, cc, gcc, clang or <triple>-gcc, the first
+ * that builds for the target (`-dumpmachine`). */
 typedef struct aot_toolchain {
   bool ok;
+  const kafu_aot_target *target;
   char cc[PATH_MAX], wasm2c[PATH_MAX], rt_include[PATH_MAX];
   char cflags[512];
   char ident_hash[17]; /* first 16 hex digits of the toolchain identity's sha256: part of the cache key */
   kafu_err why;        /* when !ok: what is missing */
 } aot_toolchain;
-const aot_toolchain *kafu_aot_toolchain(void);
-/* Compile the module into dir/out.so (wasm2c, the glue, the C compiler, in
- * parallel for large modules). key/sha_hex go into the glue's descriptor.
- * progress_mode: 0 off, 1 one line, 2 a bar (compiles longer than ~1 s). */
-int kafu_aot_build(const uint8_t *wasm, size_t len, const wasm_info *wi, const char *key, const char *sha_hex,
-                   const char *dir, const char *name, int progress_mode, kafu_err *err);
+const aot_toolchain *kafu_aot_toolchain(const kafu_aot_target *t);
+/* Compile the module with toolchain t into dir/out.so (wasm2c, the glue, the C
+ * compiler, in parallel for large modules). key/sha_hex go into the glue's
+ * descriptor. progress_mode: 0 off, 1 one line, 2 a bar (compiles > ~1 s). */
+int kafu_aot_build(const aot_toolchain *t, const uint8_t *wasm, size_t len, const wasm_info *wi, const char *key,
+                   const char *sha_hex, const char *dir, const char *name, int progress_mode, kafu_err *err);
 /* Run argv (argv[0] a path) with stdout+stderr captured into *out (NUL-terminated);
  * returns the exit status or -1 when it could not run. */
 int kafu_engine_capture(char *const argv[], kafu_buf *out);

@@ -19,11 +19,16 @@
 
 const kafu_log_ctx kafu_engine_log = {"engine"};
 
-/* The backend that runs a module. One today; a second one (a portable
- * interpreter, precompiled artifacts for nodes without a compiler) is chosen
- * here, from the options or what the node has. */
-static const kafu_engine_backend *backend_for(const kafu_engine_opts *opts) {
-  (void)opts;
+/* The backend that runs a module, chosen here from the options and what the
+ * node has, in order of preference: the precompiled-code loader when there is
+ * shipped code for the module or no C compiler (docs/heterogeneous.md), else
+ * wasm2c AOT, which finds the code in the cache or builds it. (A portable
+ * interpreter would be one more entry.) */
+static const kafu_engine_backend *const backends[] = {&kafu_aot_prebuilt_backend, &kafu_aot_backend};
+
+static const kafu_engine_backend *backend_for(const kafu_module *m, const kafu_engine_opts *opts) {
+  for (size_t i = 0; i < sizeof backends / sizeof *backends; i++)
+    if (!backends[i]->wanted || backends[i]->wanted(m, opts)) return backends[i];
   return &kafu_aot_backend;
 }
 
@@ -207,8 +212,8 @@ static int build_exports(kafu_module *m, kafu_err *err) {
   return 0;
 }
 
-int kafu_module_load(const uint8_t *wasm, size_t len, const kafu_engine_opts *opts, kafu_module **out,
-                     kafu_err *err) {
+int kafu_engine_module_prepare(const uint8_t *wasm, size_t len, const kafu_engine_opts *opts, kafu_module **out,
+                               kafu_err *err) {
   *out = NULL;
   kafu_module *m = calloc(1, sizeof *m);
   if (!m) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
@@ -224,9 +229,22 @@ int kafu_module_load(const uint8_t *wasm, size_t len, const kafu_engine_opts *op
   for (uint32_t i = 0; i < m->wi.nimports; i++)
     if (!strcmp(m->wi.imports[i].module, "kafu") && !strcmp(m->wi.imports[i].name, "migration_point"))
       m->snapified = true;
-  if ((rc = check_imports(m, err)) || (rc = build_exports(m, err))) goto fail;
+  if ((rc = check_imports(m, err)) || (rc = build_exports(m, err))) {
+    kafu_module_free(m);
+    return rc;
+  }
+  *out = m;
+  return 0;
+}
+
+int kafu_module_load(const uint8_t *wasm, size_t len, const kafu_engine_opts *opts, kafu_module **out,
+                     kafu_err *err) {
+  kafu_module *m;
+  int rc = kafu_engine_module_prepare(wasm, len, opts, &m, err);
+  *out = NULL;
+  if (rc) return rc;
   uint64_t t0 = kafu_now_ns();
-  m->be = backend_for(opts);
+  m->be = backend_for(m, opts);
   if ((rc = m->be->module_load(m, wasm, len, opts, err))) goto fail;
   kafu_debugc(&kafu_engine_log, "loaded %s (sha256 %.16s, %s, %s) in %.1f ms", m->name, m->sha_hex,
               m->be->name, m->be->module_compiled(m) ? "compiled" : "cache hit", kafu_ms_since(t0));

@@ -139,6 +139,10 @@ struct kafu_instance {
 struct kafu_engine_backend {
   const char *name; /* for messages: "wasm2c-aot" */
 
+  /* Optional: should this backend run m here, given opts (what the node has)?
+   * engine.c asks the backends in order of preference; NULL = always. */
+  bool (*wanted)(const kafu_module *m, const kafu_engine_opts *opts);
+
   /* Obtain and load code for m: m->sha/name/wi/exports/hostmods are filled,
    * and every import has passed the host-module check. Sets m->be_data.
    * Errors name the module, the artifact or the missing tool. */
@@ -185,7 +189,17 @@ struct kafu_engine_backend {
   void (*proc_exit)(void *inst, uint32_t code);
 };
 
-/* The wasm2c AOT backend (aot_backend.c). */
+/* The wasm2c AOT backend (aot_backend.c): finds code in the cache or builds it. */
 extern const kafu_engine_backend kafu_aot_backend;
+/* The precompiled-code loader (aot_backend.c): the same code and execution,
+ * but only loads artifacts built elsewhere (app.aot_dir, `kafu aot --target`,
+ * fetched from a peer) and never compiles; wanted when the node has shipped
+ * code for the module or no C compiler for its machine. */
+extern const kafu_engine_backend kafu_aot_prebuilt_backend;
+
+/* Parse and check a module (imports against the host modules, exports) into
+ * a kafu_module without code; m->be is NULL (kafu_module_free frees it). */
+int kafu_engine_module_prepare(const uint8_t *wasm, size_t len, const kafu_engine_opts *opts, kafu_module **out,
+                               kafu_err *err);
 
 #endif

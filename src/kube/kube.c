@@ -168,6 +168,11 @@ int kafu_kube_check(const kafu_config *c, const kafu_kube_opts *o, kafu_err *err
 
 /* ---- the config Pods see -------------------------------------------------- */
 
+const char *kafu_kube_image(const kafu_kube_opts *o) {
+  if (o && o->image) return o->image;
+  return o && o->slim ? KAFU_KUBE_DEFAULT_SLIM_IMAGE : KAFU_KUBE_DEFAULT_IMAGE;
+}
+
 kafu_config *kafu_kube_pod_config(const kafu_config *c, const kafu_kube_opts *o, kafu_err *err) {
   kafu_config *p = kafu_config_dup(c);
   if (!p) goto oom;
@@ -192,6 +197,12 @@ kafu_config *kafu_kube_pod_config(const kafu_config *c, const kafu_kube_opts *o,
     if (!np) goto oom;
     free(p->app.path);
     p->app.path = np;
+  }
+  if (p->app.aot_dir || (o && o->slim)) { /* precompiled code: baked into the image */
+    char *na = strdup(KAFU_KUBE_AOT_DIR);
+    if (!na) goto oom;
+    free(p->app.aot_dir);
+    p->app.aot_dir = na;
   }
   if (p->app.preopened_dir) {
     char *nd = strdup(KAFU_KUBE_DATA_DIR);
@@ -372,7 +383,7 @@ static kafu_ynode *pod(const kafu_config *c, const kafu_config_node *n, const ch
   kafu_ynode *cs = kafu_y_put(spec, "containers", kafu_y_seq());
   kafu_ynode *ct = kafu_y_push(cs, kafu_y_map());
   kafu_y_put_str(ct, "name", "kafu-server");
-  kafu_y_put_str(ct, "image", o->image ? o->image : KAFU_KUBE_DEFAULT_IMAGE);
+  kafu_y_put_str(ct, "image", kafu_kube_image(o));
   kafu_y_put_str(ct, "imagePullPolicy", "IfNotPresent");
   /* nodes.<id>.resources, else cluster.resources */
   kafu_config_resources rs;

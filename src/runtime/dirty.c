@@ -36,7 +36,9 @@
 #include <linux/userfaultfd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -118,6 +120,44 @@ fail:
   return err ? err->code : KAFU_EIO;
 }
 
+static kafu_err probe_err;
+static int probe_rc;
+static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+
+static void probe(void) {
+  /* four host pages (4 KiB on x86-64; 16 or 64 KiB on some aarch64 kernels) */
+  long hp = sysconf(_SC_PAGESIZE);
+  if (hp < (long)PAGE || hp > 16 * (long)PAGE) hp = PAGE;
+  const uint64_t span = 4 * (uint64_t)hp, per = (uint64_t)hp / PAGE;
+  uint8_t *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) {
+    probe_rc = kafu_err_set(&probe_err, KAFU_ENOMEM, "dirty tracking probe: mmap: %s", strerror(errno));
+    return;
+  }
+  memset(m, 1, span); /* populated, so only a real write-protect fault marks a page */
+  kafu_dirty *d = NULL;
+  uint64_t bits = 0, want = ((1ull << per) - 1) << (2 * per); /* the 4 KiB pages of host page 2 */
+  probe_rc = kafu_dirty_open(m, span, &d, &probe_err);
+  if (!probe_rc) probe_rc = kafu_dirty_collect(d, span, &bits, &probe_err); /* arms */
+  if (!probe_rc) {
+    ((volatile uint8_t *)m)[2 * hp + 7] = 2;
+    probe_rc = kafu_dirty_collect(d, span, &bits, &probe_err);
+  }
+  if (!probe_rc && bits != want)
+    probe_rc = kafu_err_set(&probe_err, KAFU_EIO,
+                            "dirty tracking: userfaultfd write-protection reported 4 KiB pages %#" PRIx64
+                            " after a write to host page 2 only (expected %#" PRIx64 ")",
+                            bits, want);
+  kafu_dirty_close(d);
+  munmap(m, span);
+}
+
+int kafu_dirty_probe(kafu_err *err) {
+  pthread_once(&probe_once, probe);
+  if (probe_rc && err) *err = probe_err;
+  return probe_rc;
+}
+
 void kafu_dirty_close(kafu_dirty *d) {
   if (!d) return;
   if (d->pagemap >= 0) close(d->pagemap);
@@ -180,8 +220,16 @@ int kafu_dirty_release_range(kafu_dirty *d, uint64_t first, uint64_t npages, kaf
                         "dirty tracking: pages %" PRIu64 "+%" PRIu64 " outside the tracked range", first,
                         npages);
   if (!npages) return 0;
-  struct uffdio_writeprotect wp = {
-      .range = {.start = (uintptr_t)d->base + first * PAGE, .len = npages * PAGE}, .mode = 0};
+  /* whole host pages (16/64 KiB kernels): releasing more than asked only adds
+   * pages to the next dirty set, which may be a superset */
+  uint64_t hp = (uint64_t)sysconf(_SC_PAGESIZE), start = first * PAGE, end = (first + npages) * PAGE;
+  if (hp > PAGE && !(hp & (hp - 1))) {
+    start &= ~(hp - 1);
+    end = (end + hp - 1) & ~(hp - 1);
+    if (end > d->span) end = d->span;
+  }
+  struct uffdio_writeprotect wp = {.range = {.start = (uintptr_t)d->base + start, .len = end - start},
+                                   .mode = 0};
   if (ioctl(d->uffd, UFFDIO_WRITEPROTECT, &wp) < 0)
     return kafu_err_set(err, KAFU_EIO,
                         "dirty tracking: UFFDIO_WRITEPROTECT (clear) of pages %" PRIu64 "+%" PRIu64 ": %s",

@@ -30,9 +30,11 @@ void rt_dirty_open(kafu_runtime *rt) {
   uint8_t *base = kafu_instance_memory(rt->inst, &size);
   uint64_t span = (uint64_t)kafu_instance_memory_max_pages(rt->inst) * KAFU_WASM_PAGE;
   kafu_err e = {0};
-  if (!base || !span || kafu_dirty_open(base, span, &d->tracker, &e)) {
+  if (!base || !span) return; /* no memory: nothing to track */
+  if (kafu_dirty_probe(&e) || kafu_dirty_open(base, span, &d->tracker, &e)) {
     d->tracker = NULL;
-    kafu_debugc(&rt->log, "dirty pages found by hashing (%s)", base ? e.msg : "no memory");
+    /* a fallback worth knowing about (e.g. under qemu-user: no userfaultfd) */
+    kafu_infoc(&rt->log, "dirty pages found by hashing (%s)", e.msg);
     return;
   }
   kafu_debugc(&rt->log, "dirty pages tracked with userfaultfd write-protection");

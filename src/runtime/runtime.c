@@ -209,6 +209,7 @@ int kafu_runtime_new(const kafu_runtime_opts *opts, kafu_runtime **out, kafu_err
 
   rt->eopts = opts->engine ? *opts->engine : (kafu_engine_opts){.progress = -1};
   if (!rt->eopts.name) rt->eopts.name = kafu_path_basename(loc);
+  if (!rt->eopts.artifact_dir) rt->eopts.artifact_dir = opts->cfg->app.aot_dir; /* app.aot_dir */
   rc = kafu_module_load(opts->wasm, opts->wasm_len, &rt->eopts, &rt->mod, err);
   if (rc) goto fail;
   rc = rt_fresh_instance(rt, err);

@@ -11,8 +11,10 @@
  * and the sender's wall clock then (ns). The receiver continues the guest's
  * monotonic clock from the saved value plus the wall-clock time the migration
  * took (kafu_wasi_monotonic_resume), so it neither jumps to this host's clock
- * nor hides the migration's duration.
- *
+ * nor hides the migration's duration. The guest's process CPU-time clock
+ * travels too (kafu:cputime_ns) and continues from the saved value: clock
+ * bases are per host (per node process), never part of the program state.
+ * *
  * NODE mode also sends which memory image each node holds, as far as the
  * sender knows ("kafu:holds:<node>" = image id; rt_holds_put, rt_holds_take).
  * A node's image changes only when the program arrives or leaves, so the
@@ -31,6 +33,7 @@
 #define HOST_MONOTONIC "kafu:monotonic_ns"
 #define HOST_REALTIME "kafu:realtime_ns"
 #define HOST_HOLDS "kafu:holds:"
+#define HOST_CPUTIME "kafu:cputime_ns"
 
 static uint64_t realtime_ns(void) {
   struct timespec ts;
@@ -125,7 +128,7 @@ int rt_capture(kafu_runtime *rt, kafu_err *err) {
   rt_ckpt *c = &rt->ckpt;
   size_t n = kafu_module_export_count(rt->mod);
   /* + the host-state entries below, and room for rt_holds_put's */
-  c->globals = calloc(n + 2 + (rt->peers ? rt->cfg->nnodes : 0), sizeof *c->globals);
+  c->globals = calloc(n + 3 + (rt->peers ? rt->cfg->nnodes : 0), sizeof *c->globals);
   if (!c->globals) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
   for (size_t i = 0; i < n; i++) {
     const kafu_export *x = kafu_module_export_at(rt->mod, i);
@@ -146,7 +149,8 @@ int rt_capture(kafu_runtime *rt, kafu_err *err) {
   kafu_snap_global *h = &c->globals[c->nglobals];
   h[0] = (kafu_snap_global){strdup(HOST_MONOTONIC), KAFU_SNAP_VAL_I64, kafu_wasi_monotonic_now(rt->wasi)};
   h[1] = (kafu_snap_global){strdup(HOST_REALTIME), KAFU_SNAP_VAL_I64, realtime_ns()};
-  c->nglobals += 2;
+  h[2] = (kafu_snap_global){strdup(HOST_CPUTIME), KAFU_SNAP_VAL_I64, kafu_wasi_cputime_now(rt->wasi)};
+  c->nglobals += 3;
   int rc = kafu_wasi_fd_export(rt->wasi, &c->fds, &c->nfds, err);
   if (rc) return kafu_err_prefix(err, "%s: saving open files", rt->log.prefix);
   rc = capture_nn(rt, err);
@@ -256,7 +260,7 @@ static int check_stack(kafu_runtime *rt, const kafu_snapshot *s, kafu_err *err) 
  * Called by the decoder before it touches memory, and again by restore, which
  * gets the host clocks. */
 static int validate(kafu_runtime *rt, const kafu_snapshot *s, kafu_err *err, bool *have_mono, uint64_t *mono,
-                    uint64_t *sent_at) {
+                    uint64_t *sent_at, bool *have_cpu, uint64_t *cpu) {
   int vrc = check_stack(rt, s, err);
   if (vrc) return vrc;
   /* Validate every global before changing anything: each one a mutable
@@ -281,6 +285,9 @@ static int validate(kafu_runtime *rt, const kafu_snapshot *s, kafu_err *err, boo
         *mono = g->bits;
       } else if (g->type == KAFU_SNAP_VAL_I64 && !strcmp(g->name, HOST_REALTIME)) {
         *sent_at = g->bits;
+      } else if (g->type == KAFU_SNAP_VAL_I64 && !strcmp(g->name, HOST_CPUTIME)) {
+        *have_cpu = true;
+        *cpu = g->bits;
       } else if (g->type == KAFU_SNAP_VAL_I64 && !strncmp(g->name, HOST_HOLDS, strlen(HOST_HOLDS)) &&
                  kafu_config_node_index(rt->cfg, g->name + strlen(HOST_HOLDS)) >= 0) {
         /* which image a node holds (rt_holds_take) */
@@ -314,16 +321,16 @@ static int validate(kafu_runtime *rt, const kafu_snapshot *s, kafu_err *err, boo
 }
 
 int rt_validate_state(kafu_runtime *rt, const kafu_snapshot *s, kafu_err *err) {
-  bool hm;
-  uint64_t m, t;
-  return validate(rt, s, err, &hm, &m, &t);
+  bool hm, hc;
+  uint64_t m, t, c;
+  return validate(rt, s, err, &hm, &m, &t, &hc, &c);
 }
 
 int rt_restore_state(kafu_runtime *rt, const kafu_snapshot *s, double *ms, kafu_err *err) {
   uint64_t t0 = kafu_now_ns();
-  bool have_mono = false;
-  uint64_t mono = 0, sent_at = 0;
-  int vrc = validate(rt, s, err, &have_mono, &mono, &sent_at);
+  bool have_mono = false, have_cpu = false;
+  uint64_t mono = 0, sent_at = 0, cpu = 0;
+  int vrc = validate(rt, s, err, &have_mono, &mono, &sent_at, &have_cpu, &cpu);
   if (vrc) return vrc;
   /* the wasi-nn graphs and contexts, rebuilt for this node: models that came
    * with the snapshot go into the node's cache first */
@@ -360,6 +367,7 @@ int rt_restore_state(kafu_runtime *rt, const kafu_snapshot *s, double *ms, kafu_
     uint64_t now = realtime_ns();
     kafu_wasi_monotonic_resume(w, mono + (sent_at && now > sent_at ? now - sent_at : 0));
   }
+  if (have_cpu) kafu_wasi_cputime_resume(w, cpu); /* the transfer took no guest CPU time */
   rc = kafu_wasi_fd_restore(w, s->fds, s->nfds, err);
   if (rc) {
     kafu_wasi_free(w);

@@ -571,17 +571,26 @@ static bool host_clock(uint32_t id, clockid_t *c) {
   }
 }
 
-uint64_t kafu_wasi_monotonic_now(kafu_wasi *w) {
+/* A guest clock that continues across migrations: the host's clock c plus an
+ * offset that only ever grows (set from the value a snapshot carried). */
+static uint64_t guest_clock_now(clockid_t c, int64_t off) {
   struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (uint64_t)((int64_t)ts_ns(t) + w->mono_offset);
+  clock_gettime(c, &t);
+  return (uint64_t)((int64_t)ts_ns(t) + off);
 }
 
+static void guest_clock_resume(clockid_t c, int64_t *off, uint64_t saved_ns) {
+  int64_t o = (int64_t)(saved_ns - guest_clock_now(c, 0));
+  if (o > *off) *off = o; /* only ever move forward */
+}
+
+uint64_t kafu_wasi_monotonic_now(kafu_wasi *w) { return guest_clock_now(CLOCK_MONOTONIC, w->mono_offset); }
 void kafu_wasi_monotonic_resume(kafu_wasi *w, uint64_t saved_ns) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  int64_t off = (int64_t)(saved_ns - ts_ns(t));
-  if (off > w->mono_offset) w->mono_offset = off; /* only ever move forward */
+  guest_clock_resume(CLOCK_MONOTONIC, &w->mono_offset, saved_ns);
+}
+uint64_t kafu_wasi_cputime_now(kafu_wasi *w) { return guest_clock_now(CLOCK_PROCESS_CPUTIME_ID, w->cpu_offset); }
+void kafu_wasi_cputime_resume(kafu_wasi *w, uint64_t saved_ns) {
+  guest_clock_resume(CLOCK_PROCESS_CPUTIME_ID, &w->cpu_offset, saved_ns);
 }
 
 uint32_t kafu_wasi_clock_res_get(kafu_wasi *w, const kafu_mem *m, uint32_t clock_id, uint32_t res_out) {
@@ -601,6 +610,7 @@ uint32_t kafu_wasi_clock_time_get(kafu_wasi *w, const kafu_mem *m, uint32_t cloc
   if (clock_gettime(c, &t) < 0) return kafu_wasi_errno(errno);
   uint64_t v = ts_ns(t);
   if (clock_id == 1) v = (uint64_t)((int64_t)v + w->mono_offset);
+  if (clock_id == 2) v = (uint64_t)((int64_t)v + w->cpu_offset);
   return kafu_put64(m, time_out, v);
 }
 

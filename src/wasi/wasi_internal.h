@@ -139,6 +139,7 @@ struct kafu_wasi {
   bool exited;
   uint32_t exit_code;
   int64_t mono_offset; /* guest monotonic = host monotonic + offset */
+  int64_t cpu_offset;  /* guest process CPU time = host process CPU time + offset */
   bool no_openat2;     /* force the portable path walk (tests, old kernels) */
   kafu_wasi_home *home; /* resources homed in this process (borrowed), or NULL */
   char *self;           /* node name for what this context registers in `home` */

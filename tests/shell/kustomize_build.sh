@@ -32,6 +32,7 @@ run "$KAFU" kustomize build "$DATA/tls.yaml" --tls-secret my-certs --instance-id
 grep -q 'secretName: my-certs' "$T/out" || fail "--tls-secret: $(grep -n secretName "$T/out")"
 expect_err "Secret my-certs (keys" "--tls-secret note"
 expect_err "blue-kafu-server-edge blue-kafu-server-cloud" "--tls-secret note names the instance's Services"
+golden two-node-slim.yaml original.yaml --slim "${GT[@]}"
 
 # ---- the token (issue 16: it was in the ConfigMap, and without one there was none) ----
 run "$KAFU" kustomize build "$DATA/minimal.yaml"; expect_rc 0 "random token"
@@ -63,6 +64,9 @@ run "$KAFU" kustomize build "$DATA/url.yaml"
   fail "app.url config: only the unchecked-module note is expected: $err"
 run "$KAFU" kustomize build -q "$DATA/url.yaml"
 [ -z "$err" ] || fail "kustomize -q: $err"
+run "$KAFU" kustomize build "$DATA/original.yaml" --slim
+expect_err "must be inside the image kafu-server-slim:latest" "--slim names the slim image"
+expect_err "precompiled code in /app/aot (app.aot_dir)" "--slim says where the code goes"
 
 # ---- usage ----
 run "$KAFU" kustomize --help; expect_rc 0 "--help"

@@ -60,6 +60,7 @@ ok "7 round trips: 14 migrations"
 # the guest's monotonic clock across a checkpoint (the snapshot carries it)
 modes clock nest.wasm clock
 grep -qx "clock: elapsed 0 s, monotonic" "$T/clock.ver.out" || fail "clock: $(cat "$T/clock.ver.out")"
+grep -qx "cpu: elapsed 0 s, monotonic" "$T/clock.ver.out" || fail "cpu clock: $(cat "$T/clock.ver.out")"
 expect_walk clock "cloud>edge:enter:clock_edge edge>cloud:exit:clock_edge"
 ok "CLOCK_MONOTONIC continues across the migration"
 

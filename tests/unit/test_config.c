@@ -49,7 +49,7 @@ static const bad bads[] = {
     {"name: x\napp:\n  path: a.wasm\n  preopen_dir: d\n" NODES,
      "kafu-config.yaml:4:3: app.preopen_dir: unknown key (did you mean `preopened_dir`?); allowed here: "
      "path, url, "
-     "sha256, args, env, preopened_dir, allow_root_preopen"},
+     "sha256, args, env, preopened_dir, allow_root_preopen, aot_dir"},
     {"nmae: x\n",
      "kafu-config.yaml:1:1: nmae: unknown key (did you mean `name`?); allowed here: name, app, nodes, "
      "cluster"},

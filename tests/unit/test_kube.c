@@ -330,7 +330,8 @@ static void check_objects(const kafu_config *c, const kafu_kube_opts *o, const c
     assert_int_equal(count_at(po, "spec.nodeSelector"), 1);
     assert_string_equal(str_at(po, "spec.restartPolicy"), "Never");
     assert_int_equal(count_at(po, "spec.containers"), 1);
-    assert_string_equal(str_at(po, "spec.containers.0.image"), o->image ? o->image : "kafu-server:latest");
+    assert_string_equal(str_at(po, "spec.containers.0.image"),
+                        o->image ? o->image : o->slim ? "kafu-server-slim:latest" : "kafu-server:latest");
     const char *cmd[] = {"kafu", "serve", "--node-id", n->id, "/etc/kafu/kafu-config.yaml"};
     assert_int_equal(count_at(po, "spec.containers.0.command"), 5);
     for (int k = 0; k < 5; k++) {
@@ -409,6 +410,7 @@ static const golden goldens[] = {
     {"listen.yaml", "two-node-listen.yaml", {.token = GOLDEN_TOKEN}},
     {"resources.yaml", "two-node-resources.yaml", {.token = GOLDEN_TOKEN}},
     {"tls.yaml", "two-node-tls.yaml", {.token = GOLDEN_TOKEN}},
+    {"original.yaml", "two-node-slim.yaml", {.slim = true, .token = GOLDEN_TOKEN}},
 };
 
 static void test_goldens(void **s) {

@@ -599,16 +599,21 @@ static void test_clock_continues(void **state) {
   kafu_snap_decoder_opts dopts = {.memory = scratch_memory, .memory_ctx = &mem};
   kafu_snapshot s;
   assert_int_equal(kafu_snap_decode_buf(b.data, b.len, &dopts, &s, NULL, &err), 0);
-  kafu_snap_global *mono = NULL, *sent = NULL;
+  kafu_snap_global *mono = NULL, *sent = NULL, *cpu = NULL;
   for (uint32_t i = 0; i < s.nglobals; i++) {
     if (!strcmp(s.globals[i].name, "kafu:monotonic_ns")) mono = &s.globals[i];
     if (!strcmp(s.globals[i].name, "kafu:realtime_ns")) sent = &s.globals[i];
+    if (!strcmp(s.globals[i].name, "kafu:cputime_ns")) cpu = &s.globals[i];
   }
   assert_non_null(mono);
   assert_non_null(sent);
+  assert_non_null(cpu);
   assert_int_equal(mono->type, KAFU_SNAP_VAL_I64);
   mono->bits += 1000ull * 1000000000ull;
   sent->bits -= 500ull * 1000000000ull;
+  /* as if the sending node's process had used 300 s more CPU than this one:
+   * the guest's CPU clock continues from the saved value, not this process's */
+  cpu->bits += 300ull * 1000000000ull;
   b.len = 0;
   assert_int_equal(kafu_snap_encode_buf(&s, NULL, &b, NULL, &err), 0);
   kafu_snapshot_clear(&s);
@@ -621,6 +626,7 @@ static void test_clock_continues(void **state) {
   assert_int_equal(res.status, KAFU_RT_FINISHED);
   char *out = program_output(&w);
   assert_non_null(strstr(out, "clock: elapsed 1500 s, monotonic"));
+  assert_non_null(strstr(out, "cpu: elapsed 300 s, monotonic"));
   free(out);
   world_free(&w);
 }

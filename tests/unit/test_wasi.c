@@ -128,6 +128,14 @@ static void test_clocks(void **state) {
   assert_true(kafu_wasi_monotonic_now(w) >= saved);
   kafu_wasi_monotonic_resume(w, 5); /* never moves backwards */
   assert_true(kafu_wasi_monotonic_now(w) >= saved);
+  /* the process CPU-time clock (2) likewise */
+  assert_int_equal(kafu_wasi_clock_time_get(w, &M, 2, 0, A_OUT), 0);
+  saved = ld64(A_OUT) + 300000000000ull; /* the source node's process had used 300 s more */
+  kafu_wasi_cputime_resume(w, saved);
+  assert_int_equal(kafu_wasi_clock_time_get(w, &M, 2, 0, A_OUT), 0);
+  assert_true(ld64(A_OUT) >= saved);
+  kafu_wasi_cputime_resume(w, 5);
+  assert_true(kafu_wasi_cputime_now(w) >= saved);
   kafu_wasi_free(w);
 }
 

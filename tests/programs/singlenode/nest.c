@@ -124,16 +124,19 @@ long long pong(int n) {
   return n == 0 ? 2 : (ping(n - 1) * 13 + n) % 1000000007LL;
 }
 
-static long long mono_ns(void) {
+static long long clock_ns(clockid_t id) {
   struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
+  clock_gettime(id, &t);
   return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
+static long long mono_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+static long long cpu_t0, cpu_d; /* process CPU time before / elapsed at clock_edge */
 
 KAFU_DEST(clock_edge, "edge")
 KAFU_EXPORT(clock_edge)
 long long clock_edge(long long t0_ns) {
   calls++;
+  cpu_d = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu_t0;
   return mono_ns() - t0_ns;
 }
 
@@ -145,8 +148,10 @@ int main(int argc, char **argv) {
     } else if (!strncmp(a, "ping:", 5)) {
       printf("ping(%d) = %lld\n", atoi(a + 5), ping(atoi(a + 5)));
     } else if (!strcmp(a, "clock")) {
+      cpu_t0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
       long long d = clock_edge(mono_ns());
       printf("clock: elapsed %lld s, %s\n", d / 1000000000LL, d >= 0 ? "monotonic" : "went BACKWARDS");
+      printf("cpu: elapsed %lld s, %s\n", cpu_d / 1000000000LL, cpu_d >= 0 ? "monotonic" : "went BACKWARDS");
     } else if (!strncmp(a, "loop:", 5)) {
       for (int k = atoi(a + 5); k > 0; k--) at_edge("", 0);
     } else {
