@@ -7,9 +7,9 @@
  * field (a struct written with memcpy, a size_t, a pointer, host byte order)
  * fails here or there.
  *
- * Files are named by format version: v1.0-* (no RUN section) must still decode
- * as they did; the newest (v1.1-*) must also come out of the encoder byte for
- * byte. KAFU_WRITE_GOLDEN=DIR writes the newest files (after a deliberate
+ * Files are named by format version: v1.0-* (no RUN section) and v1.1-* (fd
+ * entries without a home) must still decode as they did; the newest (v1.2-*)
+ * must also come out of the encoder byte for byte. KAFU_WRITE_GOLDEN=DIR writes the newest files (after a deliberate
  * format change: bump the minor version, keep the older files, add the new
  * ones, review the diff).
  */
@@ -63,7 +63,17 @@ static kafu_snap_global globals[6] = {
     {"kafu:monotonic_ns", KAFU_SNAP_VAL_I64, 123456789012345ull},
     {"kafu:cputime_ns", KAFU_SNAP_VAL_I64, 9876543210ull},
 };
-static kafu_fd_entry fds[4] = {
+static kafu_fd_entry fds[6] = {
+    /* minor 2: stdin homed on node x86 with bytes read ahead */
+    {.fd = 0,
+     .kind = KAFU_FD_STDIO,
+     .filetype = 2,
+     .index = 0,
+     .home = "x86",
+     .home_gen = 0x8877665544332211ull,
+     .handle = 1,
+     .pending = (uint8_t *)"typed ahead\n",
+     .npending = 12},
     {.fd = 1, .kind = KAFU_FD_STDIO, .filetype = 2, .index = 1},
     {.fd = 3,
      .kind = KAFU_FD_PREOPEN,
@@ -82,13 +92,17 @@ static kafu_fd_entry fds[4] = {
      .fdflags = KAFU_WASI_FDFLAG_APPEND,
      .offset = 0x100000002ull},
     {.fd = 8, .kind = KAFU_FD_LISTEN, .filetype = 6, .index = 2},
+    /* minor 2: an accepted connection homed on node arm */
+    {.fd = 9, .kind = KAFU_FD_SOCKET, .filetype = 6, .home = "arm", .home_gen = 3, .handle = 4294967297ull},
 };
 
-/* v1.0 files have no RUN section; v1.1 ones carry this run identity */
-static void model(kafu_snapshot *s, bool with_run) {
+/* The model a file of format minor `minor` holds: v1.0 files have no RUN
+ * section; v1.1 ones carry this run identity; v1.2 ones also homed fds (stdin,
+ * a socket), which earlier formats could not hold. */
+static void model(kafu_snapshot *s, int minor) {
   golden_memory();
   memset(s, 0, sizeof *s);
-  if (with_run) {
+  if (minor >= 1) {
     s->run_id = 0x0123456789abcdefull;
     s->hop = (2ull << 32) | 7; /* failover epoch 2, sequence 7 */
     s->sender = "x86-standby";
@@ -101,7 +115,10 @@ static void model(kafu_snapshot *s, bool with_run) {
   s->resume_kind = KAFU_MIG_EXIT;
   s->frames = frames, s->nframes = 3;
   s->globals = globals, s->nglobals = 6;
-  s->fds = fds, s->nfds = 4;
+  if (minor >= 2)
+    s->fds = fds, s->nfds = 6;
+  else
+    s->fds = fds + 1, s->nfds = 4; /* no homed entries */
   s->memory = golden_mem;
   s->memory_size = MEM_SIZE;
 }
@@ -115,7 +132,7 @@ static char *golden_path(const char *name) {
 
 static void encode(kafu_snap_comp comp, kafu_buf *out) {
   kafu_snapshot s;
-  model(&s, true);
+  model(&s, 2);
   kafu_snap_encode_opts o = {.compression = comp, .chunk_size = 8 * 4096};
   kafu_err e = {0};
   if (kafu_snap_encode_buf(&s, &o, out, NULL, &e)) fail_msg("encode: %s", e.msg);
@@ -130,14 +147,14 @@ static uint8_t *dest_cb(void *ctx, uint64_t size, kafu_err *err) {
   return dest;
 }
 
-static void check_decoded(const char *name, bool with_run) {
+static void check_decoded(const char *name, int minor) {
   char *p = golden_path(name);
   uint8_t *d;
   size_t len;
   kafu_err e = {0};
   if (kafu_read_file(p, &d, &len, &e)) fail_msg("%s: %s", p, e.msg);
   kafu_snapshot want, got;
-  model(&want, with_run);
+  model(&want, minor);
   kafu_snap_decoder_opts o = {.expected_module_sha256 = want.module_sha256, .memory = dest_cb};
   kafu_snap_stats st;
   if (kafu_snap_decode_buf(d, len, &o, &got, &st, &e)) fail_msg("%s: %s", name, e.msg);
@@ -168,9 +185,9 @@ static void check_decoded(const char *name, bool with_run) {
     assert_int_equal(got.globals[i].type, globals[i].type);
     assert_true(got.globals[i].bits == globals[i].bits);
   }
-  assert_int_equal(got.nfds, 4);
-  for (int i = 0; i < 4; i++) {
-    const kafu_fd_entry *a = &got.fds[i], *b = &fds[i];
+  assert_int_equal(got.nfds, want.nfds);
+  for (size_t i = 0; i < want.nfds; i++) {
+    const kafu_fd_entry *a = &got.fds[i], *b = &want.fds[i];
     assert_int_equal(a->fd, b->fd);
     assert_int_equal(a->kind, b->kind);
     assert_int_equal(a->filetype, b->filetype);
@@ -180,6 +197,13 @@ static void check_decoded(const char *name, bool with_run) {
     assert_true(a->offset == b->offset);
     assert_int_equal(a->index, b->index);
     if (b->path) assert_string_equal(a->path, b->path);
+    if (b->home)
+      assert_string_equal(a->home, b->home);
+    else
+      assert_null(a->home);
+    assert_true(a->home_gen == b->home_gen && a->handle == b->handle);
+    assert_int_equal(a->npending, b->npending);
+    if (b->npending) assert_memory_equal(a->pending, b->pending, b->npending);
   }
   assert_true(got.memory_size == MEM_SIZE);
   assert_memory_equal(got.memory, golden_mem, MEM_SIZE);
@@ -197,16 +221,24 @@ static void check_decoded(const char *name, bool with_run) {
 /* format 1.0 (written before the RUN section existed): still decodes */
 static void test_decode_golden_v1_0(void **st) {
   (void)st;
-  check_decoded("v1.0-none.kafusnap", false);
-  check_decoded("v1.0-lz4.kafusnap", false);
-  check_decoded("v1.0-zstd.kafusnap", false);
+  check_decoded("v1.0-none.kafusnap", 0);
+  check_decoded("v1.0-lz4.kafusnap", 0);
+  check_decoded("v1.0-zstd.kafusnap", 0);
 }
 
+/* format 1.1 (fd entries without a home): still decodes */
 static void test_decode_golden_v1_1(void **st) {
   (void)st;
-  check_decoded("v1.1-none.kafusnap", true);
-  check_decoded("v1.1-lz4.kafusnap", true);
-  check_decoded("v1.1-zstd.kafusnap", true);
+  check_decoded("v1.1-none.kafusnap", 1);
+  check_decoded("v1.1-lz4.kafusnap", 1);
+  check_decoded("v1.1-zstd.kafusnap", 1);
+}
+
+static void test_decode_golden_v1_2(void **st) {
+  (void)st;
+  check_decoded("v1.2-none.kafusnap", 2);
+  check_decoded("v1.2-lz4.kafusnap", 2);
+  check_decoded("v1.2-zstd.kafusnap", 2);
 }
 
 /* Byte for byte: the encoder's output for the model has not changed. (Only
@@ -216,7 +248,7 @@ static void test_encode_matches_golden(void **st) {
   (void)st;
   kafu_buf b = {0};
   encode(KAFU_SNAP_COMP_NONE, &b);
-  char *p = golden_path("v1.1-none.kafusnap");
+  char *p = golden_path("v1.2-none.kafusnap");
   uint8_t *d;
   size_t len;
   kafu_err e = {0};
@@ -234,9 +266,9 @@ static int write_golden(const char *dir) {
   const struct {
     const char *name;
     kafu_snap_comp comp;
-  } g[] = {{"v1.1-none.kafusnap", KAFU_SNAP_COMP_NONE},
-           {"v1.1-lz4.kafusnap", KAFU_SNAP_COMP_LZ4},
-           {"v1.1-zstd.kafusnap", KAFU_SNAP_COMP_ZSTD}};
+  } g[] = {{"v1.2-none.kafusnap", KAFU_SNAP_COMP_NONE},
+           {"v1.2-lz4.kafusnap", KAFU_SNAP_COMP_LZ4},
+           {"v1.2-zstd.kafusnap", KAFU_SNAP_COMP_ZSTD}};
   for (size_t i = 0; i < 3; i++) {
     kafu_buf b = {0};
     encode(g[i].comp, &b);
@@ -259,6 +291,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_decode_golden_v1_0),
       cmocka_unit_test(test_decode_golden_v1_1),
+      cmocka_unit_test(test_decode_golden_v1_2),
       cmocka_unit_test(test_encode_matches_golden),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
