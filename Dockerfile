@@ -55,15 +55,18 @@ COPY --from=build /opt/kafu-node/bin/kafu /usr/local/bin/kafu
 #       precompiled code (/app/aot/<sha256>/<arch>-*.so; app.aot_dir: /app)
 # /var/lib/kafu/data: app.preopened_dir in Kubernetes (an emptyDir volume)
 # /etc/kafu: the ConfigMap with kafu-config.yaml is mounted here
+# User and group 65532 (kafu), not root: the uid `kafu kustomize build` puts in
+# the Pod's securityContext (runAsNonRoot, runAsUser/runAsGroup/fsGroup).
 # `kafu doctor --node` fails the build if a node could not run here (e.g. no
 # writable cache, guard-page faults not delivered).
-RUN useradd --system --uid 10001 --home-dir /var/lib/kafu --shell /usr/sbin/nologin kafu \
+RUN groupadd --system --gid 65532 kafu \
+ && useradd --system --uid 65532 --gid 65532 --home-dir /var/lib/kafu --shell /usr/sbin/nologin kafu \
  && mkdir -p /app/aot /var/cache/kafu /var/lib/kafu/data /etc/kafu \
  && chown kafu:kafu /var/cache/kafu /var/lib/kafu /var/lib/kafu/data \
  && KAFU_CACHE_DIR=/tmp/kafu-doctor kafu doctor --node && rm -rf /tmp/kafu-doctor
 ENV KAFU_CACHE_DIR=/var/cache/kafu \
     KAFU_LOG=info
-USER 10001
+USER 65532:65532
 WORKDIR /var/lib/kafu
 ENTRYPOINT ["kafu"]
 CMD ["--help"]
@@ -76,13 +79,14 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /usr/local/ /usr/local/
 # /app, /var/lib/kafu/data, /etc/kafu: as in the slim stage
-RUN useradd --system --uid 10001 --home-dir /var/lib/kafu --shell /usr/sbin/nologin kafu \
+RUN groupadd --system --gid 65532 kafu \
+ && useradd --system --uid 65532 --gid 65532 --home-dir /var/lib/kafu --shell /usr/sbin/nologin kafu \
  && mkdir -p /app/aot /var/cache/kafu /var/lib/kafu/data /etc/kafu \
  && chown kafu:kafu /var/cache/kafu /var/lib/kafu /var/lib/kafu/data \
  && kafu --version
 ENV KAFU_CACHE_DIR=/var/cache/kafu \
     KAFU_LOG=info
-USER 10001
+USER 65532:65532
 WORKDIR /var/lib/kafu
 ENTRYPOINT ["kafu"]
 CMD ["--help"]

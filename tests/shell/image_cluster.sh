@@ -12,6 +12,15 @@ for img in kafu-server:latest kafu-server-slim:latest; do
   docker image inspect "$img" >/dev/null 2>&1 || skip "image $img not built (make image)"
 done
 
+# both images run as the non-root uid/gid the generated Pods require
+# (runAsNonRoot, runAsUser 65532: src/kube/kube.c)
+for img in kafu-server:latest kafu-server-slim:latest; do
+  u=$(docker image inspect --format '{{.Config.User}}' "$img")
+  [ "$u" = 65532:65532 ] || fail "$img runs as user '$u', want 65532:65532 (kafu kustomize build's runAsUser/runAsGroup)"
+  u=$(docker run --rm --entrypoint id "$img" -u) || fail "docker run $img id"
+  [ "$u" = 65532 ] || fail "$img: id -u says $u"
+done
+
 build pingpong
 id=kafu-test-$$-$RANDOM
 net=$id-net

@@ -143,4 +143,16 @@ else
   skip_part "kubectl not installed (Debian package kubernetes-client): the -o DIR base was not rendered"
 fi
 
+# ---- the images run as the user the Pods ask for ----
+# (runAsNonRoot with runAsUser/runAsGroup: every USER line of the Dockerfile,
+# full and slim stage, must be that uid:gid, or the Pods run as another user
+# than the one owning the image's directories)
+uid=$(sed -n 's/^ *runAsUser: //p' "$T/def.yaml" | sort -u)
+gid=$(sed -n 's/^ *runAsGroup: //p' "$T/def.yaml" | sort -u)
+[ -n "$uid" ] && [ "$uid" != 0 ] && [ -n "$gid" ] || fail "generated manifests: runAsUser '$uid' runAsGroup '$gid'"
+users=$(sed -n 's/^USER //p' "$KAFU_SRC/Dockerfile" | sort -u)
+[ "$(grep -c '^USER ' "$KAFU_SRC/Dockerfile")" -ge 2 ] || fail "Dockerfile: want a USER line in the slim and the full stage"
+[ "$users" = "$uid:$gid" ] || fail "Dockerfile USER '$users' differs from the manifests' runAsUser:runAsGroup $uid:$gid"
+grep -q -- "--uid $uid --gid $gid" "$KAFU_SRC/Dockerfile" || fail "Dockerfile does not create user $uid:$gid"
+
 echo "kustomize_build: all checks passed"
