@@ -207,6 +207,7 @@ static void toolchain_init(aot_toolchain *t, const kafu_aot_target *tg) {
     cc = kafu_which(cands[i]);
     if (!cc && i == 0) {
       kafu_err_set(&t->why, KAFU_ENOENT, "the C compiler KAFU_CC=%s was not found", cands[0]);
+      t->misconfigured = true;
       return;
     }
     if (!cc) continue;
@@ -219,6 +220,7 @@ static void toolchain_init(aot_toolchain *t, const kafu_aot_target *tg) {
     if (i == 0 && host) {
       kafu_err_set(&t->why, KAFU_EINVAL, "the C compiler KAFU_CC=%s builds for %s, but this kafu runs on %s",
                    cands[0], mach[0] ? mach : "an unknown machine", tg->triple);
+      t->misconfigured = true;
       free(cc);
       return;
     }
@@ -251,6 +253,7 @@ static void toolchain_init(aot_toolchain *t, const kafu_aot_target *tg) {
     kafu_err_set(&t->why, KAFU_ENOENT,
                  "wasm2c not found in PATH: install the Debian package wabt (apt-get install wabt) or set "
                  "KAFU_WASM2C");
+    t->misconfigured = tun->wasm2c != NULL;
     return;
   }
   sfmt(t->wasm2c, sizeof t->wasm2c, "%s", w2c);

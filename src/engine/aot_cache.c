@@ -357,6 +357,8 @@ int kafu_aot_load_prebuilt(const char *sha_hex, const kafu_engine_opts *opts, co
   if (t->ok) /* chosen for shipped code, which was refused */
     return kafu_err_set(err, KAFU_EFORMAT, "precompiled code for %s refused (app.aot_dir: %s)", name,
                         swhy[0] ? swhy : "none usable");
+  if (t->misconfigured) /* a wrong KAFU_CC is reported, not worked around by asking peers */
+    return kafu_err_set(err, t->why.code, "%s", t->why.msg);
   return kafu_err_set(err, KAFU_ENOCODE,
                       "no compiled code for %s on this %s node (none usable in the engine cache %s%s%s%s%s) and "
                       "it cannot be compiled here: %s",

@@ -165,6 +165,10 @@ typedef struct aot_toolchain {
   char cflags[512];
   char ident_hash[17]; /* first 16 hex digits of the toolchain identity's sha256: part of the cache key */
   kafu_err why;        /* when !ok: what is missing */
+  /* when !ok because an explicit setting is wrong (KAFU_CC or KAFU_WASM2C not
+   * found, KAFU_CC building for another machine): an error to report, not a
+   * reason to look for code elsewhere (a peer) */
+  bool misconfigured;
 } aot_toolchain;
 const aot_toolchain *kafu_aot_toolchain(const kafu_aot_target *t);
 /* Compile the module with toolchain t into dir/out.so (wasm2c, the glue, the C
