@@ -197,6 +197,14 @@ static void report_to_launch(kafu_node *n, int code) {
 
 static void finish(kafu_node *n, int code, bool failure, bool elsewhere, const char *reason) {
   pthread_mutex_lock(&n->mu);
+  if (elsewhere && n->ending && !n->done) {
+    /* this node is ending the run for a cause of its own and says it itself
+     * once its peers are told (kafu_node_end_cluster): a peer's report that
+     * arrives meanwhile must not replace it (two nodes failing at once would
+     * each end as "said elsewhere", and nobody would say why) */
+    pthread_mutex_unlock(&n->mu);
+    return;
+  }
   if (!n->done) {
     n->failure_elsewhere = failure && elsewhere;
     kafu_metrics_note_end(&n->metrics, &n->log);

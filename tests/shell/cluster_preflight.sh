@@ -99,15 +99,20 @@ expect_rc 2 "--port-base x"
 ok "--port-base moves the cluster off a busy port; --env on every node; -q"
 
 # 4. a node that fails to start: the cause once, not once per node, and no
-# "could not tell node X to shut down" / "shutdown requested" noise
-run env KAFU_CACHE_DIR="$T/empty-cache" KAFU_CC=/nonexistent/cc "$KAFU" launch --port-base "$BASE" "$T/good.yaml"
-expect_rc 1 "launch with no C compiler"
-[ "$(grep -c 'KAFU_CC=/nonexistent/cc was not found' "$T/err")" = 1 ] ||
-  fail "the cause should be printed once: $err"
-grep -q "could not tell\|shutdown requested" "$T/err" && fail "noise after a failed start: $err"
-grep -q "kafu serve: error: node \(cloud\|edge\): cannot load the program: the C compiler" "$T/err" ||
-  fail "the cause names the node once: $err"
-ok "a failed start: the cause once"
+# "could not tell node X to shut down" / "shutdown requested" noise. Both nodes
+# fail at the same moment; each tells the other while ending: when each took
+# the other's report for the cause, nobody printed one (1 run in 10), so the
+# race is tried several times.
+for try in 1 2 3 4 5 6 7 8; do
+  run env KAFU_CACHE_DIR="$T/empty-cache" KAFU_CC=/nonexistent/cc "$KAFU" launch --port-base "$BASE" "$T/good.yaml"
+  expect_rc 1 "launch with no C compiler"
+  [ "$(grep -c 'KAFU_CC=/nonexistent/cc was not found' "$T/err")" = 1 ] ||
+    fail "the cause should be printed once (try $try): $err"
+  grep -q "could not tell\|shutdown requested" "$T/err" && fail "noise after a failed start: $err"
+  grep -q "kafu serve: error: node \(cloud\|edge\): cannot load the program: the C compiler" "$T/err" ||
+    fail "the cause names the node once: $err"
+done
+ok "a failed start: the cause once (8 tries)"
 
 # 5. a coordinator waiting for peers says which ones, every few seconds
 config "$T/wait.yaml" good.wasm '[]' cloud="$BASE" edge="$((BASE + 1))" -- "  startup_timeout_ms: 2000"
