@@ -426,7 +426,7 @@ static int parse_fds(kafu_snap_decoder *d, rd *r) {
         !r_u64(&er, &f->rights_inheriting, "fd inheriting rights") || !r_u16(&er, &f->fdflags, "fd flags") ||
         !r_u64(&er, &f->offset, "fd offset") || !r_u32(&er, &f->index, "fd index"))
       return d->failed;
-    if (er.pos < er.n) { /* minor 1: the home of a socket or stdin */
+    if (er.pos < er.n) { /* minor 2: the home of a socket or stdin */
       if (!r_str(&er, &f->home, true, "fd home") || !r_u64(&er, &f->home_gen, "fd home generation") ||
           !r_u64(&er, &f->handle, "fd handle") || !r_u32(&er, &f->npending, "fd read-ahead length"))
         return d->failed;

@@ -193,7 +193,7 @@ static int write_meta(enc *e, const kafu_snapshot *s) {
     b_u16(e, f->fdflags);
     b_u64(e, f->offset);
     b_u32(e, f->index);
-    /* minor 1: where a socket or stdin lives (absent home = not homed) */
+    /* minor 2: where a socket or stdin lives (absent home = not homed) */
     b_str(e, f->home);
     b_u64(e, f->home_gen);
     b_u64(e, f->handle);

@@ -117,8 +117,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   p += used, n -= used;
   char *sp = strchr(first, ' ');
   if (sp) *sp = 0;
-  snprintf(r->method, sizeof r->method, "%s", first);
-  snprintf(r->url, sizeof r->url, "%s", sp ? sp + 1 : "/");
+  /* cut to the fields' sizes on purpose, as the server's are ("%.*s": no
+   * -Wformat-truncation) */
+  snprintf(r->method, sizeof r->method, "%.*s", (int)sizeof r->method - 1, first);
+  snprintf(r->url, sizeof r->url, "%.*s", (int)sizeof r->url - 1, sp ? sp + 1 : "/");
   /* headers */
   char hbuf[MAX_HEADERS][2][512];
   const char *hv[2 * MAX_HEADERS + 2] = {0};
