@@ -96,6 +96,15 @@ static void describe(const yaml_node_t *n, char *out, size_t cap) {
   }
 }
 
+/* 0 when n is a list; else the error "KEY must be a list of WHAT, got ..." at `at` */
+static int expect_list(parser *p, const yaml_node_t *at, const yaml_node_t *n, const char *key,
+                       const char *what) {
+  if (n->type == YAML_SEQUENCE_NODE) return 0;
+  char d[96];
+  describe(n, d, sizeof d);
+  return fail(p, at, key, "must be a list of %s, got %s", what, d);
+}
+
 /* ---- tree access ---------------------------------------------------------- */
 
 typedef struct field {
@@ -439,11 +448,8 @@ static int parse_app(parser *p, const yaml_node_t *appkey, const yaml_node_t *ma
   if (sha->key && !is_null(sha->val) && (rc = parse_sha256(p, sha->key, sha->val, &c->app)) < 0) return rc;
   if (args->key && !is_null(args->val)) {
     const yaml_node_t *seq = args->val;
-    if (seq->type != YAML_SEQUENCE_NODE) {
-      char d[96];
-      describe(seq, d, sizeof d);
-      return fail(p, args->key, "app.args", "must be a list of strings, got %s", d);
-    }
+    int lrc = expect_list(p, args->key, seq, "app.args", "strings");
+    if (lrc) return lrc;
     size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
     c->app.args = calloc(n + 1, sizeof(char *));
     if (!c->app.args) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
@@ -520,11 +526,8 @@ static int parse_models(parser *p, const yaml_node_t *mkey, const yaml_node_t *m
 /* nodes.<id>.standby: a list of node ids (checked against `nodes` once all are read). */
 static int parse_standby(parser *p, const yaml_node_t *at, const yaml_node_t *seq, const char *key,
                          kafu_config_node *nd) {
-  if (seq->type != YAML_SEQUENCE_NODE) {
-    char d[96];
-    describe(seq, d, sizeof d);
-    return fail(p, at, key, "must be a list of node ids, got %s", d);
-  }
+  int lrc = expect_list(p, at, seq, key, "node ids");
+  if (lrc) return lrc;
   size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
   nd->standby = calloc(n + 1, sizeof(char *));
   if (!nd->standby) return kafu_err_set(p->err, KAFU_ENOMEM, "out of memory");
@@ -573,11 +576,8 @@ static int check_standby(parser *p, const yaml_node_t *map) {
  * the node's own (HTTP) port. */
 static int parse_listen(parser *p, const yaml_node_t *at, const yaml_node_t *seq, const char *path,
                         kafu_config_node *nd) {
-  if (seq->type != YAML_SEQUENCE_NODE) {
-    char d[96];
-    describe(seq, d, sizeof d);
-    return fail(p, at, path, "must be a list of \"HOST:PORT\" strings, got %s", d);
-  }
+  int lrc = expect_list(p, at, seq, path, "\"HOST:PORT\" strings");
+  if (lrc) return lrc;
   size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
   if (n > KAFU_CONFIG_MAX_LISTEN)
     return fail(p, at, path, "at most %d listening sockets per node, got %zu", KAFU_CONFIG_MAX_LISTEN, n);
