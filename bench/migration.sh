@@ -78,7 +78,7 @@ echo "mem_mib,dirty_pct,mode,compression,iterations,p50_ms,p99_ms,mean_unwind_ms
 printf "%-5s %-5s %-5s %-5s %-8s %9s %9s %8s %8s %8s %8s %8s %11s %8s %7s\n" MiB dirty mode comp variant p50_ms p99_ms unwind encode xfer decode restore wire_bytes floor_ms ratio
 for mem in $MEMS; do
   for d in $DIRTS; do
-    bytes=$(( mem * 1048576 * d / 100 )); [ "$bytes" -gt 0 ] || bytes=4096
+    bytes=$(awk -v m="$mem" -v d="$d" 'BEGIN { b = int(m * 1048576 * d / 100); print (b > 0 ? b : 4096) }')
     floor=$("$WORK/tcp_floor" "$bytes" 9)
     for mode in $MODES; do
       for comp in $COMPS; do

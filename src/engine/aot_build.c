@@ -188,6 +188,10 @@ static void cc_machine(const char *cc, char *out, size_t cap) {
   kafu_buf_free(&v);
 }
 
+/* The version of patch_module_c's edits, part of the cache key (1: before
+ * KAFU_FORCE_READ). */
+#define AOT_EDITS 2
+
 static void toolchain_init(aot_toolchain *t, const kafu_aot_target *tg) {
   const kafu_tunables *tun = kafu_tunables_get();
   t->target = tg;
@@ -308,7 +312,8 @@ static void toolchain_init(aot_toolchain *t, const kafu_aot_target *tg) {
     return;
   }
   first_line(v.data ? (char *)v.data : "", line, sizeof line);
-  kafu_buf_printf(&id, "wasm2c=%s %s\ncflags=%s\n", t->wasm2c, line, t->cflags);
+  /* what patch_module_c does to wasm2c's output: code built with other edits is other code */
+  kafu_buf_printf(&id, "wasm2c=%s %s\nedits=%d\ncflags=%s\n", t->wasm2c, line, AOT_EDITS, t->cflags);
   /* code for this CPU: a cache shared with another machine must not hand it out there */
   if (strstr(t->cflags, "=native")) kafu_buf_printf(&id, "cpu=%016llx\n", (unsigned long long)cpu_identity());
   kafu_buf_free(&v);
@@ -359,13 +364,52 @@ int kafu_engine_toolchain_check(const char *target, char *detail, size_t cap) {
 
 /* ---- build ------------------------------------------------------------------------ */
 
-/* Two small, optional edits of wasm2c's output (when its layout is not the
- * expected one they are skipped and only message precision suffers):
+/* Small, optional edits of wasm2c's output (when its layout is not the
+ * expected one they are skipped and only message precision or speed suffers):
  *  - call_indirect: wasm2c merges "undefined element" and "signature
  *    mismatch" into one trap; report which one it was;
  *  - every trap site passes a unique number (__COUNTER__), so the C compiler
  *    cannot merge the trap calls of different wasm code (cross-jumping) and the
- *    trap's return address names the right wasm function. */
+ *    trap's return address names the right wasm function;
+ *  - loads: wasm2c keeps every load (a dead load must still trap on a guard
+ *    page) with an empty asm that takes the loaded value in a general-purpose
+ *    register ("r"). For f32/f64 that is a move from the FP register file and
+ *    back on every load; KAFU_FORCE_READ takes them in an FP/SIMD register
+ *    ("x" on x86-64, "w" on aarch64) instead: the load is kept all the same
+ *    (docs/engine.md, "Loads"). -DKAFU_LOAD_ASM_GPR in KAFU_AOT_CFLAGS restores
+ *    wasm2c's own form, -DKAFU_LOAD_ASM_OFF drops the asm (not conforming:
+ *    for measurements only). */
+#define FORCE_READ_DEF \
+  "#if defined(KAFU_LOAD_ASM_OFF)\n" \
+  "#define KAFU_FORCE_READ(v) ((void)0)\n" \
+  "#elif (defined(__x86_64__) || defined(__aarch64__)) && !defined(KAFU_LOAD_ASM_GPR)\n" \
+  "#if defined(__x86_64__)\n#define KAFU_FP_REG \"x\"\n#else\n#define KAFU_FP_REG \"w\"\n#endif\n" \
+  "#define KAFU_FORCE_READ(v) do { if (__builtin_types_compatible_p(__typeof__(v), f32) || " \
+  "__builtin_types_compatible_p(__typeof__(v), f64)) __asm__(\"\" ::KAFU_FP_REG(v)); " \
+  "else __asm__(\"\" ::\"r\"(v)); } while (0)\n" \
+  "#else\n#define KAFU_FORCE_READ(v) wasm_asm(\"\" ::\"r\"(v))\n#endif\n"
+
+/* Replace needle in *d (one or every occurrence); how many were replaced. */
+static size_t replace(uint8_t **d, size_t *len, const char *needle, const char *with, bool all) {
+  size_t nl = strlen(needle), count = 0, from = 0;
+  kafu_buf b = {0};
+  for (;;) {
+    uint8_t *at = memmem(*d + from, *len - from, needle, nl);
+    if (!at || (count && !all)) break;
+    size_t pre = (size_t)(at - *d);
+    kafu_buf_append(&b, *d + from, pre - from);
+    kafu_buf_printf(&b, "%s", with);
+    from = pre + nl;
+    count++;
+  }
+  if (!count) return 0;
+  kafu_buf_append(&b, *d + from, *len - from);
+  free(*d);
+  *len = b.len;
+  *d = (uint8_t *)kafu_buf_cstr(&b);
+  return count;
+}
+
 static int patch_module_c(const char *path, kafu_err *err) {
   static const char *const edits[][2] = {
       {"TRAP(CALL_INDIRECT)", "(KAFU_CI_TRAP(table, x), 0)"},
@@ -376,22 +420,13 @@ static int patch_module_c(const char *path, kafu_err *err) {
   size_t len;
   int rc = kafu_read_file(path, &d, &len, err);
   if (rc) return rc;
-  for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
-    const char *needle = edits[e][0];
-    char *at = memmem(d, len, needle, strlen(needle));
-    if (!at) {
-      kafu_debugc(&kafu_engine_log, "wasm2c output lacks '%s'; trap reports will be less precise", needle);
-      continue;
-    }
-    kafu_buf b = {0};
-    size_t pre = (size_t)((uint8_t *)at - d), post = pre + strlen(needle);
-    kafu_buf_append(&b, d, pre);
-    kafu_buf_printf(&b, "%s", edits[e][1]);
-    kafu_buf_append(&b, d + post, len - post);
-    free(d);
-    len = b.len;
-    d = (uint8_t *)kafu_buf_cstr(&b);
-  }
+  for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++)
+    if (!replace(&d, &len, edits[e][0], edits[e][1], false))
+      kafu_debugc(&kafu_engine_log, "wasm2c output lacks '%s'; trap reports will be less precise", edits[e][0]);
+  /* the loads' asm: only with its definition in place */
+  if (!replace(&d, &len, "#define wasm_asm __asm__\n", "#define wasm_asm __asm__\n" FORCE_READ_DEF, false) ||
+      !replace(&d, &len, "wasm_asm(\"\" ::\"r\"(result));", "KAFU_FORCE_READ(result);", true))
+    kafu_debugc(&kafu_engine_log, "wasm2c output lacks its load asm; loads keep wasm2c's own form");
   rc = kafu_write_file_atomic(path, d, len, err);
   free(d);
   return rc;

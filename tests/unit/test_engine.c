@@ -318,6 +318,11 @@ static void test_traps(void **s) {
   expect_trap(inst, "t_oob", a, 1, 1, KAFU_TRAP_OUT_OF_BOUNDS, "do_oob");
   a[0] = 0xffffffffu; /* address + offset near 8 GiB: still inside the guard region */
   expect_trap(inst, "t_oob_far", a, 1, 1, KAFU_TRAP_OUT_OF_BOUNDS, "do_oob_far");
+  /* loads whose value is dropped trap too (the C compiler must not delete them) */
+  a[0] = 65536 + 4096;
+  expect_trap(inst, "t_dead_i32", a, 1, 0, KAFU_TRAP_OUT_OF_BOUNDS, "do_dead_i32");
+  expect_trap(inst, "t_dead_f32", a, 1, 0, KAFU_TRAP_OUT_OF_BOUNDS, "do_dead_f32");
+  expect_trap(inst, "t_dead_f64", a, 1, 0, KAFU_TRAP_OUT_OF_BOUNDS, "do_dead_f64");
   expect_trap(inst, "t_ci_type", NULL, 0, 1, KAFU_TRAP_INDIRECT_CALL_TYPE, "do_ci_type");
   a[0] = 3; /* uninitialised element */
   expect_trap(inst, "t_ci_null", a, 1, 0, KAFU_TRAP_INDIRECT_CALL_NULL, "do_ci_null");

@@ -30,6 +30,11 @@
   (func $do_conv (export "t_conv") (param f64) (result i32) (i32.trunc_f64_s (local.get 0)))
   (func $do_oob (export "t_oob") (param i32) (result i32) (i32.load (local.get 0)))
   (func $do_oob_far (export "t_oob_far") (param i32) (result i32) (i32.load offset=0xfffffff0 (local.get 0)))
+  ;; dead loads: the value is dropped, the access must still trap (the AOT
+  ;; engine's KAFU_FORCE_READ keeps them; f32/f64 through an FP register)
+  (func $do_dead_i32 (export "t_dead_i32") (param i32) (drop (i32.load8_u (local.get 0))))
+  (func $do_dead_f32 (export "t_dead_f32") (param i32) (drop (f32.load (local.get 0))))
+  (func $do_dead_f64 (export "t_dead_f64") (param i32) (drop (f64.load (local.get 0))))
   (func $do_ci_type (export "t_ci_type") (result i32)
     (call_indirect (type $ii_i) (i32.const 1) (i32.const 2) (i32.const 1)))
   (func $do_ci_null (export "t_ci_null") (param i32) (call_indirect (type $v_v) (local.get 0)))
