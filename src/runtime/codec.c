@@ -31,6 +31,20 @@
  * whose raw bytes went at half the codec's speed or more was the codec's, and
  * only says the link is at least that fast (otherwise a slow codec would make
  * the link look slow and call for more compression).
+ *
+ * The model is then checked against what transfers took. On a fast link it
+ * is wrong in a way no sample shows: the measured "throughput" includes the
+ * receiver's decoding and restoring, so the link looks slower than it is and
+ * compression better than it is (measured on loopback: the model picked LZ4
+ * for every image-pipeline frame, 1.5x slower than none). So per peer and
+ * candidate the node keeps the ratio of measured to predicted time of the
+ * transfers made with it (a moving average), and compares candidates by
+ * their predictions times that ratio. A candidate that was never measured
+ * toward the peer, or not in the last EXPLORE_EVERY measured transfers, is
+ * tried once when its prediction is within EXPLORE_WITHIN of the best's
+ * (a codec predicted far slower is not worth a trial). Only transfers of at
+ * least LEARN_MIN raw bytes are measured: below that the fixed cost of a
+ * migration, the same for every codec, is all a measurement would show.
  */
 #include "runtime_internal.h"
 
@@ -43,6 +57,9 @@
 #define COPY_BPS 4e9         /* uncompressed: the sender's copies, bytes/s */
 #define EWMA 0.5             /* weight of a new measurement */
 #define SMALL_TRANSFER 16384 /* wire bytes below which a transfer says nothing about B */
+#define LEARN_MIN (256 * 1024) /* raw bytes below which a transfer is not measured against the model */
+#define EXPLORE_EVERY 32       /* measured transfers after which a candidate is tried again */
+#define EXPLORE_WITHIN 2.5     /* ... if its corrected prediction is within this factor of the best */
 
 const rt_codec_candidate rt_codecs[RT_NCODECS] = {
     {KAFU_SNAP_COMP_NONE, 0, "none", 0, 0},
@@ -161,27 +178,76 @@ static void sample(kafu_runtime *rt, const kafu_snap_mem_plan *plan, double budg
   }
 }
 
-int rt_codec_best(const rt_codec_est est[RT_NCODECS], double raw, double bw) {
-  if (raw <= 0 || bw <= 0) return 0;
-  int best = 0;
-  double best_t = raw / bw + raw / COPY_BPS;
+void rt_codec_predict(const rt_codec_est est[RT_NCODECS], double raw, double bw, double rtt,
+                      double pred[RT_NCODECS]) {
+  pred[0] = raw / bw + raw / COPY_BPS + rtt;
   for (int k = 1; k < RT_NCODECS; k++) {
     const rt_codec_est *x = &est[k];
+    pred[k] = -1;
     if (x->ratio <= 0 || x->ns_per_page <= 0) continue; /* never measured */
-    double t = raw * (x->ns_per_page * 1e-9) / KAFU_SNAP_PAGE + raw * x->ratio / bw +
-               raw / rt_codecs[k].decode_bps + raw * x->ratio / COPY_BPS;
-    if (t < best_t) best = k, best_t = t;
+    pred[k] = raw * (x->ns_per_page * 1e-9) / KAFU_SNAP_PAGE + raw * x->ratio / bw +
+              raw / rt_codecs[k].decode_bps + raw * x->ratio / COPY_BPS + rtt;
   }
+}
+
+int rt_codec_best(const rt_codec_est est[RT_NCODECS], double raw, double bw) {
+  if (raw <= 0 || bw <= 0) return 0;
+  double pred[RT_NCODECS];
+  rt_codec_predict(est, raw, bw, 0, pred);
+  int best = 0;
+  for (int k = 1; k < RT_NCODECS; k++)
+    if (pred[k] >= 0 && pred[k] < pred[best]) best = k;
   return best;
 }
 
+int rt_codec_pick(const double pred[RT_NCODECS], const rt_codec_obs obs[RT_NCODECS], uint32_t now,
+                  bool may_explore, bool *explored) {
+  double t[RT_NCODECS];
+  int best = 0;
+  for (int k = 0; k < RT_NCODECS; k++) {
+    t[k] = pred[k] < 0 ? -1 : pred[k] * (obs[k].corr > 0 ? obs[k].corr : 1);
+    if (t[k] >= 0 && t[k] < t[best]) best = k;
+  }
+  *explored = false;
+  int trial = -1;
+  for (int k = 0; k < RT_NCODECS && may_explore; k++) {
+    bool stale = obs[k].corr <= 0 || now - obs[k].at >= EXPLORE_EVERY;
+    if (k == best || t[k] < 0 || !stale || t[k] > EXPLORE_WITHIN * t[best]) continue;
+    if (trial < 0 || t[k] < t[trial]) trial = k;
+  }
+  if (trial < 0) return best;
+  *explored = true;
+  return trial;
+}
+
+void rt_codec_observe(rt_peer *p, int k, double seconds, double pred_s) {
+  if (k < 0 || k >= RT_NCODECS || seconds <= 0 || pred_s <= 0) return;
+  p->nobs++;
+  p->obs[k].corr = ewma(p->obs[k].corr, seconds / pred_s);
+  p->obs[k].at = p->nobs;
+}
+
 int rt_codec_choose(kafu_runtime *rt, const char *target, const kafu_snap_mem_plan *plan) {
+  rt->send.codec_pred_s = 0;
   rt_peer *p = peer_named(rt, target);
   if (!p || p->bw <= 0) return 1; /* nothing known about the link yet: LZ4 */
   double R = (double)plan->pages * KAFU_SNAP_PAGE;
   if (R <= 0) return 0;
   sample(rt, plan, SAMPLE_SHARE * (R / p->bw + R / COPY_BPS + p->rtt));
-  return rt_codec_best(rt->codec.est, R, p->bw);
+  double pred[RT_NCODECS];
+  rt_codec_predict(rt->codec.est, R, p->bw, p->rtt, pred);
+  /* below LEARN_MIN: the corrected model, no trials (too small to tell codecs apart) */
+  bool big = R >= LEARN_MIN, explored;
+  int k = rt_codec_pick(pred, p->obs, p->nobs, big, &explored);
+  if (big) rt->send.codec_pred_s = pred[k];
+  return k;
+}
+
+void rt_codec_measured(kafu_runtime *rt, const char *target, double seconds) {
+  int k = rt->send.codec_k;
+  rt_peer *p = peer_named(rt, target);
+  if (p && k >= 0 && rt->send.codec_pred_s > 0) rt_codec_observe(p, k, seconds, rt->send.codec_pred_s);
+  rt->send.codec_pred_s = 0;
 }
 
 void rt_codec_learn(kafu_runtime *rt, int k, const kafu_snap_stats *st) {

@@ -91,6 +91,15 @@ typedef struct rt_nn_sent {
 
 /* What this node knows about the image one peer holds (NODE mode, per config
  * node; send.c and receive.c record it, send.c makes deltas against it). */
+#define RT_NCODECS 4 /* `compression: auto`: none, LZ4, zstd-1, zstd-3 (rt_codecs) */
+
+/* `compression: auto`: how a codec's transfers to one peer went, against the
+ * model's prediction (codec.c). */
+typedef struct rt_codec_obs {
+  double corr; /* moving average of measured / predicted time; 0 = never measured */
+  uint32_t at; /* the peer's count of measured transfers when last measured */
+} rt_codec_obs;
+
 typedef struct rt_peer {
   uint64_t id;    /* the image it holds; 0 = unknown */
   bool believed;  /* false: id is not to be trusted any more (see kafu_runtime_peer_unknown) */
@@ -99,11 +108,12 @@ typedef struct rt_peer {
    * keep none: there the peer always holds the image this node held last,
    * which the delta of every send is made against anyway. */
   kafu_mem_image img;
+  rt_codec_obs obs[RT_NCODECS]; /* per rt_codecs candidate */
+  uint32_t nobs;       /* transfers measured (codec.c) */
 } rt_peer;
 
 /* `compression: auto` (codec.c): the candidates, and what is known of each on
  * this program's pages. */
-#define RT_NCODECS 4
 typedef struct rt_codec_candidate {
   kafu_snap_comp comp;
   int level;
@@ -135,6 +145,7 @@ typedef struct rt_send {
   kafu_snap_stats stats; /* of the last encode */
   const char *codec;     /* what the last encode used ("lz4", "zstd-1", ...) */
   int codec_k;           /* compression: auto: its rt_codecs index; -1 = a fixed codec */
+  double codec_pred_s;   /* compression: auto: the model's time for it (s); 0 = not to be measured */
 } rt_send;
 
 /* NODE mode receiver (receive.c). */
@@ -379,6 +390,22 @@ void rt_codec_learn(kafu_runtime *rt, int k, const kafu_snap_stats *st);
 /* The candidate predicted to move raw bytes fastest over a link of bw bytes/s
  * given the estimates (0 = none; codecs never measured are not considered). */
 int rt_codec_best(const rt_codec_est est[RT_NCODECS], double raw, double bw);
+/* The model's time (s) for each candidate to move raw bytes (pred[k] < 0: not
+ * a candidate, never measured; none always is). */
+void rt_codec_predict(const rt_codec_est est[RT_NCODECS], double raw, double bw, double rtt,
+                      double pred[RT_NCODECS]);
+/* The candidate to use given the model's predictions and what the peer's
+ * transfers measured (obs; now = the peer's nobs): the least corrected
+ * prediction, unless another candidate within reach was not measured lately
+ * and may be tried (*explored). */
+int rt_codec_pick(const double pred[RT_NCODECS], const rt_codec_obs obs[RT_NCODECS], uint32_t now,
+                  bool may_explore, bool *explored);
+/* A transfer with candidate k took seconds where the model said pred_s. */
+void rt_codec_observe(rt_peer *p, int k, double seconds, double pred_s);
+/* The snapshot just sent to target (encoded by rt_codec_choose's choice) took
+ * seconds, encoding included: measured against the model when it was chosen
+ * for a transfer big enough (rt->send.codec_pred_s). */
+void rt_codec_measured(kafu_runtime *rt, const char *target, double seconds);
 /* Fold one transfer into what is known of a link (kafu_runtime_link_sample). */
 void rt_link_observe(rt_peer *p, uint64_t wire_bytes, double seconds, bool at_least, double rtt_seconds);
 

@@ -142,6 +142,7 @@ void kafu_runtime_sent(kafu_runtime *rt, double transfer_ms) {
   st.compression = rt->send.codec;
   rt->stats.last = st;
   rt->stats.last_rewind_pending = false;
+  if (rt->send.codec_k >= 0) rt_codec_measured(rt, rt->pend.target, transfer_ms / 1e3);
   rt_event_migration(rt, rt->self, rt->pend.target, rt->pend.fn, rt->pend.kind, &st);
   rt_nn_mark_sent(rt);
   /* into a call: keep the checkpoint until the call returns (entry.c) */
