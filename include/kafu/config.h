@@ -42,11 +42,12 @@ typedef enum {
 
 typedef enum {
   KAFU_COMPRESSION_NONE = 0,
-  KAFU_COMPRESSION_LZ4 = 1, /* default (the original's memory_compression: true) */
+  KAFU_COMPRESSION_LZ4 = 1, /* the original's memory_compression: true */
   KAFU_COMPRESSION_ZSTD = 2,
   /* chosen per migration (none, LZ4 or zstd and its level) from the measured
    * link throughput and the codecs' measured speed and ratio on the program's
-   * pages (docs/config.md); cluster nodes only, elsewhere LZ4 */
+   * pages (docs/config.md); cluster nodes only, elsewhere LZ4. The default
+   * when the config names neither memory_compression nor compression. */
   KAFU_COMPRESSION_AUTO = 3,
 } kafu_compression;
 

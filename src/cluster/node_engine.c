@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -244,6 +245,7 @@ static void serve_call(kafu_node *n) {
 static void event_failover(kafu_node *n, const kafu_rt_entry_info *e, const char *lost, const char *to,
                            uint64_t hop, double recover_ms, bool ok, const char *message) {
   if (!n->events) return;
+  flock(fileno(n->events), LOCK_EX); /* the file stays in time order (src/runtime/events.c) */
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   kafu_buf b = {0};
@@ -267,6 +269,7 @@ static void event_failover(kafu_node *n, const kafu_rt_entry_info *e, const char
   kafu_buf_printf(&b, "}\n");
   fwrite(b.data, 1, b.len, n->events);
   fflush(n->events);
+  flock(fileno(n->events), LOCK_UN);
   kafu_buf_free(&b);
 }
 

@@ -855,7 +855,8 @@ static int parse_cluster(parser *p, const yaml_node_t *ckey, const yaml_node_t *
         return rc;
       c->migration.mode = (kafu_memory_migration)e;
     }
-    c->migration.compression = mem_comp ? KAFU_COMPRESSION_LZ4 : KAFU_COMPRESSION_NONE;
+    /* neither key: auto; the original's memory_compression: true keeps meaning LZ4 */
+    c->migration.compression = !mc ? KAFU_COMPRESSION_AUTO : mem_comp ? KAFU_COMPRESSION_LZ4 : KAFU_COMPRESSION_NONE;
     if (m[2].key) {
       static const char *const names[] = {"none", "lz4", "zstd", "auto", NULL};
       int e;
@@ -997,7 +998,7 @@ int kafu_config_load_string(const char *text, size_t len, const char *display_na
   if (!c) return kafu_err_set(err, KAFU_ENOMEM, "out of memory");
   c->heartbeat.interval_ms = KAFU_CONFIG_DEFAULT_INTERVAL_MS;
   c->heartbeat.on_coordinator_lost = KAFU_ON_COORDINATOR_LOST_SHUTDOWN_SELF;
-  c->migration.compression = KAFU_COMPRESSION_LZ4;
+  c->migration.compression = KAFU_COMPRESSION_AUTO;
   c->migration.mode = KAFU_MEMORY_MIGRATION_DELTA;
   c->startup_timeout_ms = KAFU_CONFIG_DEFAULT_STARTUP_TIMEOUT_MS;
   c->failover.wait_ms = KAFU_CONFIG_DEFAULT_FAILOVER_WAIT_MS;

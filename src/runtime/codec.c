@@ -37,14 +37,18 @@
  * receiver's decoding and restoring, so the link looks slower than it is and
  * compression better than it is (measured on loopback: the model picked LZ4
  * for every image-pipeline frame, 1.5x slower than none). So per peer and
- * candidate the node keeps the ratio of measured to predicted time of the
- * transfers made with it (a moving average), and compares candidates by
- * their predictions times that ratio. A candidate that was never measured
- * toward the peer, or not in the last EXPLORE_EVERY measured transfers, is
- * tried once when its prediction is within EXPLORE_WITHIN of the best's
- * (a codec predicted far slower is not worth a trial). Only transfers of at
- * least LEARN_MIN raw bytes are measured: below that the fixed cost of a
- * migration, the same for every codec, is all a measurement would show.
+ * candidate the node keeps what the transfers made with it took per raw byte
+ * (encoding, wire, the receiver's decoding and restoring: until its 200; a
+ * moving average), and compares candidates by that where it was measured
+ * and by the model's prediction where not. A candidate that was never
+ * measured toward the peer, or not in the last EXPLORE_EVERY measured
+ * transfers, is tried once when its time is within EXPLORE_WITHIN of the
+ * best's (a codec predicted far slower is not worth a trial); one measured
+ * fewer than TRUST_AFTER times is tried again after RETRY_SOON transfers
+ * (on a shared machine one transfer can take twice its time), and a
+ * measurement more than twice the estimate counts as twice. Only transfers
+ * of at least LEARN_MIN raw bytes are measured: below that the fixed cost of
+ * a migration, the same for every codec, is all a measurement would show.
  */
 #include "runtime_internal.h"
 
@@ -59,7 +63,9 @@
 #define SMALL_TRANSFER 16384 /* wire bytes below which a transfer says nothing about B */
 #define LEARN_MIN (256 * 1024) /* raw bytes below which a transfer is not measured against the model */
 #define EXPLORE_EVERY 32       /* measured transfers after which a candidate is tried again */
-#define EXPLORE_WITHIN 2.5     /* ... if its corrected prediction is within this factor of the best */
+#define EXPLORE_WITHIN 2.5     /* ... if its time is within this factor of the best's */
+#define TRUST_AFTER 3          /* measurements before one is trusted: until then tried again soon */
+#define RETRY_SOON 3           /* "soon": after this many measured transfers */
 
 const rt_codec_candidate rt_codecs[RT_NCODECS] = {
     {KAFU_SNAP_COMP_NONE, 0, "none", 0, 0},
@@ -200,18 +206,18 @@ int rt_codec_best(const rt_codec_est est[RT_NCODECS], double raw, double bw) {
   return best;
 }
 
-int rt_codec_pick(const double pred[RT_NCODECS], const rt_codec_obs obs[RT_NCODECS], uint32_t now,
+int rt_codec_pick(const double pred[RT_NCODECS], double raw, const rt_codec_obs obs[RT_NCODECS], uint32_t now,
                   bool may_explore, bool *explored) {
   double t[RT_NCODECS];
   int best = 0;
   for (int k = 0; k < RT_NCODECS; k++) {
-    t[k] = pred[k] < 0 ? -1 : pred[k] * (obs[k].corr > 0 ? obs[k].corr : 1);
+    t[k] = pred[k] < 0 ? -1 : obs[k].cost > 0 ? obs[k].cost * raw : pred[k];
     if (t[k] >= 0 && t[k] < t[best]) best = k;
   }
   *explored = false;
   int trial = -1;
   for (int k = 0; k < RT_NCODECS && may_explore; k++) {
-    bool stale = obs[k].corr <= 0 || now - obs[k].at >= EXPLORE_EVERY;
+    bool stale = obs[k].cost <= 0 || now - obs[k].at >= (obs[k].n < TRUST_AFTER ? RETRY_SOON : EXPLORE_EVERY);
     if (k == best || t[k] < 0 || !stale || t[k] > EXPLORE_WITHIN * t[best]) continue;
     if (trial < 0 || t[k] < t[trial]) trial = k;
   }
@@ -220,15 +226,21 @@ int rt_codec_pick(const double pred[RT_NCODECS], const rt_codec_obs obs[RT_NCODE
   return trial;
 }
 
-void rt_codec_observe(rt_peer *p, int k, double seconds, double pred_s) {
-  if (k < 0 || k >= RT_NCODECS || seconds <= 0 || pred_s <= 0) return;
+void rt_codec_observe(rt_peer *p, int k, double seconds, double raw) {
+  if (k < 0 || k >= RT_NCODECS || seconds <= 0 || raw <= 0) return;
   p->nobs++;
-  p->obs[k].corr = ewma(p->obs[k].corr, seconds / pred_s);
-  p->obs[k].at = p->nobs;
+  rt_codec_obs *o = &p->obs[k];
+  double c = seconds / raw;
+  /* a transfer stretched by the machine (a preempted thread, a busy core)
+   * says little about the codec: once it is known, outliers count at most 2x */
+  if (o->n >= 2 && c > 2 * o->cost) c = 2 * o->cost;
+  o->cost = ewma(o->cost, c);
+  o->at = p->nobs;
+  o->n++;
 }
 
 int rt_codec_choose(kafu_runtime *rt, const char *target, const kafu_snap_mem_plan *plan) {
-  rt->send.codec_pred_s = 0;
+  rt->send.codec_measure = false;
   rt_peer *p = peer_named(rt, target);
   if (!p || p->bw <= 0) return 1; /* nothing known about the link yet: LZ4 */
   double R = (double)plan->pages * KAFU_SNAP_PAGE;
@@ -238,16 +250,16 @@ int rt_codec_choose(kafu_runtime *rt, const char *target, const kafu_snap_mem_pl
   rt_codec_predict(rt->codec.est, R, p->bw, p->rtt, pred);
   /* below LEARN_MIN: the corrected model, no trials (too small to tell codecs apart) */
   bool big = R >= LEARN_MIN, explored;
-  int k = rt_codec_pick(pred, p->obs, p->nobs, big, &explored);
-  if (big) rt->send.codec_pred_s = pred[k];
+  int k = rt_codec_pick(pred, R, p->obs, p->nobs, big, &explored);
+  rt->send.codec_measure = big;
   return k;
 }
 
 void rt_codec_measured(kafu_runtime *rt, const char *target, double seconds) {
   int k = rt->send.codec_k;
   rt_peer *p = peer_named(rt, target);
-  if (p && k >= 0 && rt->send.codec_pred_s > 0) rt_codec_observe(p, k, seconds, rt->send.codec_pred_s);
-  rt->send.codec_pred_s = 0;
+  if (p && k >= 0 && rt->send.codec_measure) rt_codec_observe(p, k, seconds, (double)rt->send.stats.raw_bytes);
+  rt->send.codec_measure = false;
 }
 
 void rt_codec_learn(kafu_runtime *rt, int k, const kafu_snap_stats *st) {

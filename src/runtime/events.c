@@ -5,14 +5,21 @@
  * receiving node (after the rewind), both with the migration's id, so `kafu
  * trace` can join them. The records are documented in docs/migration.md,
  * "Events". The sink is the caller's FILE (kafu_runtime_opts.events); each
- * event is flushed whole, so several nodes can append to one file.
+ * event is flushed whole, so several nodes can append to one file. Several
+ * nodes writing to one file take an exclusive flock(2) on it from before the
+ * event's timestamp is read until its line is written, so the file is in
+ * time order, not only nearly (two nodes finishing a migration at the same
+ * moment — the sender's record and the receiver's — would otherwise append
+ * in either order). A sink that cannot be locked (a pipe) is written as is.
  */
 #include "runtime_internal.h"
 
 #include <inttypes.h>
+#include <sys/file.h>
 #include <time.h>
 
 static void event_head_at(kafu_runtime *rt, const char *type, const char *node) {
+  flock(fileno(rt->o.events), LOCK_EX); /* until event_end */
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   fprintf(rt->o.events, "{\"type\":\"%s\",\"time_ns\":%" PRIu64 ",\"node\":", type,
@@ -23,6 +30,7 @@ static void event_head_at(kafu_runtime *rt, const char *type, const char *node) 
 static void event_end(kafu_runtime *rt) {
   fputs("}\n", rt->o.events);
   fflush(rt->o.events);
+  flock(fileno(rt->o.events), LOCK_UN);
 }
 
 static void event_id(kafu_runtime *rt) {

@@ -96,8 +96,9 @@ typedef struct rt_nn_sent {
 /* `compression: auto`: how a codec's transfers to one peer went, against the
  * model's prediction (codec.c). */
 typedef struct rt_codec_obs {
-  double corr; /* moving average of measured / predicted time; 0 = never measured */
+  double cost; /* moving average of measured seconds per raw byte; 0 = never measured */
   uint32_t at; /* the peer's count of measured transfers when last measured */
+  uint32_t n;  /* transfers measured */
 } rt_codec_obs;
 
 typedef struct rt_peer {
@@ -145,7 +146,7 @@ typedef struct rt_send {
   kafu_snap_stats stats; /* of the last encode */
   const char *codec;     /* what the last encode used ("lz4", "zstd-1", ...) */
   int codec_k;           /* compression: auto: its rt_codecs index; -1 = a fixed codec */
-  double codec_pred_s;   /* compression: auto: the model's time for it (s); 0 = not to be measured */
+  bool codec_measure;    /* compression: auto: the transfer is to be measured (rt_codec_measured) */
 } rt_send;
 
 /* NODE mode receiver (receive.c). */
@@ -400,14 +401,15 @@ int rt_codec_best(const rt_codec_est est[RT_NCODECS], double raw, double bw);
  * a candidate, never measured; none always is). */
 void rt_codec_predict(const rt_codec_est est[RT_NCODECS], double raw, double bw, double rtt,
                       double pred[RT_NCODECS]);
-/* The candidate to use given the model's predictions and what the peer's
- * transfers measured (obs; now = the peer's nobs): the least corrected
- * prediction, unless another candidate within reach was not measured lately
- * and may be tried (*explored). */
-int rt_codec_pick(const double pred[RT_NCODECS], const rt_codec_obs obs[RT_NCODECS], uint32_t now,
+/* The candidate to use for raw bytes given the model's predictions and what
+ * the peer's transfers measured (obs; now = the peer's nobs): the least time,
+ * measured where it was (per byte, times raw), predicted otherwise; unless
+ * another candidate within reach was not measured lately and may be tried
+ * (*explored). */
+int rt_codec_pick(const double pred[RT_NCODECS], double raw, const rt_codec_obs obs[RT_NCODECS], uint32_t now,
                   bool may_explore, bool *explored);
-/* A transfer with candidate k took seconds where the model said pred_s. */
-void rt_codec_observe(rt_peer *p, int k, double seconds, double pred_s);
+/* A transfer of raw bytes with candidate k took seconds. */
+void rt_codec_observe(rt_peer *p, int k, double seconds, double raw);
 /* The snapshot just sent to target (encoded by rt_codec_choose's choice) took
  * seconds, encoding included: measured against the model when it was chosen
  * for a transfer big enough (rt->send.codec_pred_s). */

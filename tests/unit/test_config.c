@@ -278,7 +278,7 @@ static void test_defaults(void **s) {
   assert_int_equal(c->nodes[0].col, 3);
   assert_int_equal(c->heartbeat.interval_ms, 1000);
   assert_int_equal(c->heartbeat.on_coordinator_lost, KAFU_ON_COORDINATOR_LOST_SHUTDOWN_SELF);
-  assert_int_equal(c->migration.compression, KAFU_COMPRESSION_LZ4);
+  assert_int_equal(c->migration.compression, KAFU_COMPRESSION_AUTO); /* neither key: auto */
   assert_int_equal(c->migration.mode, KAFU_MEMORY_MIGRATION_DELTA);
   assert_null(c->token);
   assert_int_equal(c->startup_timeout_ms, 30000);
@@ -545,7 +545,8 @@ static void test_compression_matrix(void **s) {
     kafu_compression want;
   } cases[] = {
       {"memory_compression: false", KAFU_COMPRESSION_NONE},
-      {"memory_compression: true", KAFU_COMPRESSION_LZ4},
+      {"memory_compression: true", KAFU_COMPRESSION_LZ4}, /* explicit: the original's meaning */
+      {"memory_migration: delta", KAFU_COMPRESSION_AUTO},  /* neither key: the default */
       {"compression: zstd", KAFU_COMPRESSION_ZSTD},
       {"compression: none", KAFU_COMPRESSION_NONE},
       {"memory_compression: false\n    compression: none", KAFU_COMPRESSION_NONE},
@@ -568,7 +569,7 @@ static void test_compression_matrix(void **s) {
   kafu_config *c;
   kafu_err e;
   assert_int_equal(load(GOOD "cluster:\n  heartbeat:\n  migration: ~\n", &c, &e), 0);
-  assert_int_equal(c->migration.compression, KAFU_COMPRESSION_LZ4);
+  assert_int_equal(c->migration.compression, KAFU_COMPRESSION_AUTO);
   kafu_config_free(c);
   assert_int_equal(load(GOOD "cluster:\n", &c, &e), 0);
   kafu_config_free(c);
@@ -715,7 +716,7 @@ static void test_emit_exact(void **s) {
       "  migration:\n"
       "    memory_compression: true\n"
       "    memory_migration: delta\n"
-      "    compression: lz4\n"
+      "    compression: auto\n"
       "  failover:\n"
       "    wait_ms: 10000\n"
       "    checkpoint_memory_mb: 1024\n"
