@@ -315,10 +315,6 @@ int kafu_dirty_collect(kafu_dirty *d, uint64_t size, uint64_t *bits, kafu_err *e
 int kafu_dirty_release(kafu_dirty *d, uint64_t size, kafu_err *err);
 /* The same for the pages [first, first + npages) only (one UFFDIO_WRITEPROTECT). */
 int kafu_dirty_release_range(kafu_dirty *d, uint64_t first, uint64_t npages, kafu_err *err);
-/* Re-arm the pages [first, first + npages) only, as a collect would (their
- * written marks are dropped, nothing is reported): a walk over that range, not
- * over all of memory. Pages outside it keep their marks for the next collect. */
-int kafu_dirty_rearm_range(kafu_dirty *d, uint64_t first, uint64_t npages, kafu_err *err);
 void kafu_dirty_close(kafu_dirty *d);
 /* Does userfaultfd write-protection really track writes here? Registers a few
  * scratch pages, writes one, and checks that exactly that one is reported

@@ -165,9 +165,13 @@ void kafu_dirty_close(kafu_dirty *d) {
   free(d);
 }
 
-/* PAGEMAP_SCAN over [start, end) (addresses): collect the written pages into
- * bits (np pages from d->base; NULL = just re-arm) and write-protect them. */
-static int scan(kafu_dirty *d, uint64_t start, uint64_t end, uint64_t *bits, uint64_t np, kafu_err *err) {
+int kafu_dirty_collect(kafu_dirty *d, uint64_t size, uint64_t *bits, kafu_err *err) {
+  if (size > d->span || size % PAGE)
+    return kafu_err_set(err, KAFU_EINVAL, "dirty tracking: size %" PRIu64 " outside the tracked range", size);
+  uint64_t np = size / PAGE;
+  if (bits) memset(bits, 0, (np + 63) / 64 * sizeof(uint64_t));
+  if (!size) return 0;
+  uint64_t start = (uintptr_t)d->base, end = start + size;
   while (start < end) {
     struct pm_scan_arg a = {.size = sizeof a,
                             .flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
@@ -200,41 +204,6 @@ static int scan(kafu_dirty *d, uint64_t start, uint64_t end, uint64_t *bits, uin
   return 0;
 }
 
-int kafu_dirty_collect(kafu_dirty *d, uint64_t size, uint64_t *bits, kafu_err *err) {
-  if (size > d->span || size % PAGE)
-    return kafu_err_set(err, KAFU_EINVAL, "dirty tracking: size %" PRIu64 " outside the tracked range", size);
-  uint64_t np = size / PAGE;
-  if (bits) memset(bits, 0, (np + 63) / 64 * sizeof(uint64_t));
-  if (!size) return 0;
-  return scan(d, (uintptr_t)d->base, (uintptr_t)d->base + size, bits, np, err);
-}
-
-/* [first, first + npages) as addresses, widened to whole host pages (16/64
- * KiB kernels: the tracker works per host page) and clipped to the span. */
-static int host_range(kafu_dirty *d, uint64_t first, uint64_t npages, uint64_t *start, uint64_t *end,
-                      kafu_err *err) {
-  if (first > d->span / PAGE || npages > d->span / PAGE - first)
-    return kafu_err_set(err, KAFU_EINVAL,
-                        "dirty tracking: pages %" PRIu64 "+%" PRIu64 " outside the tracked range", first,
-                        npages);
-  uint64_t hp = (uint64_t)sysconf(_SC_PAGESIZE), s = first * PAGE, e = (first + npages) * PAGE;
-  if (hp > PAGE && !(hp & (hp - 1))) {
-    s &= ~(hp - 1);
-    e = (e + hp - 1) & ~(hp - 1);
-    if (e > d->span) e = d->span;
-  }
-  *start = (uintptr_t)d->base + s;
-  *end = (uintptr_t)d->base + e;
-  return 0;
-}
-
-int kafu_dirty_rearm_range(kafu_dirty *d, uint64_t first, uint64_t npages, kafu_err *err) {
-  uint64_t start = 0, end = 0;
-  int rc = host_range(d, first, npages, &start, &end, err);
-  if (rc || !npages) return rc;
-  return scan(d, start, end, NULL, 0, err);
-}
-
 int kafu_dirty_release(kafu_dirty *d, uint64_t size, kafu_err *err) {
   if (size > d->span || size % PAGE)
     return kafu_err_set(err, KAFU_EINVAL, "dirty tracking: size %" PRIu64 " outside the tracked range", size);
@@ -246,12 +215,21 @@ int kafu_dirty_release(kafu_dirty *d, uint64_t size, kafu_err *err) {
 }
 
 int kafu_dirty_release_range(kafu_dirty *d, uint64_t first, uint64_t npages, kafu_err *err) {
-  /* whole host pages: releasing more than asked only adds pages to the next
-   * dirty set, which may be a superset */
-  uint64_t start = 0, end = 0;
-  int rc = host_range(d, first, npages, &start, &end, err);
-  if (rc || !npages) return rc;
-  struct uffdio_writeprotect wp = {.range = {.start = start, .len = end - start}, .mode = 0};
+  if (first > d->span / PAGE || npages > d->span / PAGE - first)
+    return kafu_err_set(err, KAFU_EINVAL,
+                        "dirty tracking: pages %" PRIu64 "+%" PRIu64 " outside the tracked range", first,
+                        npages);
+  if (!npages) return 0;
+  /* whole host pages (16/64 KiB kernels): releasing more than asked only adds
+   * pages to the next dirty set, which may be a superset */
+  uint64_t hp = (uint64_t)sysconf(_SC_PAGESIZE), start = first * PAGE, end = (first + npages) * PAGE;
+  if (hp > PAGE && !(hp & (hp - 1))) {
+    start &= ~(hp - 1);
+    end = (end + hp - 1) & ~(hp - 1);
+    if (end > d->span) end = d->span;
+  }
+  struct uffdio_writeprotect wp = {.range = {.start = (uintptr_t)d->base + start, .len = end - start},
+                                   .mode = 0};
   if (ioctl(d->uffd, UFFDIO_WRITEPROTECT, &wp) < 0)
     return kafu_err_set(err, KAFU_EIO,
                         "dirty tracking: UFFDIO_WRITEPROTECT (clear) of pages %" PRIu64 "+%" PRIu64 ": %s",

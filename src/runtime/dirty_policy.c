@@ -53,10 +53,6 @@ void rt_dirty_close(kafu_runtime *rt) {
   free(rt->dirty.written);
   rt->dirty.written = NULL;
   rt->dirty.written_cap = 0;
-  free(rt->dirty.rearm);
-  rt->dirty.rearm = NULL;
-  rt->dirty.nrearm = rt->dirty.rearm_cap = 0;
-  rt->dirty.rearm_some = false;
 }
 
 /* The tracker failed: hash from now on. */
@@ -81,63 +77,9 @@ const uint64_t *rt_dirty_collect(kafu_runtime *rt, uint64_t size) {
     d->written_cap = words;
   }
   kafu_err e = {0};
-  if (kafu_dirty_collect(d->tracker, size, d->written, &e) == 0) {
-    d->nrearm = 0; /* all of memory is armed: from here on the decoders' ranges say what to re-arm */
-    d->rearm_some = true;
-    return d->written;
-  }
+  if (kafu_dirty_collect(d->tracker, size, d->written, &e) == 0) return d->written;
   fall_back(rt, &e);
   return NULL;
-}
-
-/* At most this many ranges are remembered; more = re-arm all of memory. */
-#define REARM_MAX 1024
-
-/* The decoder writes pages [f, e): remember them for rt_dirty_rearm. */
-static void rearm_note(rt_dirty *d, uint64_t f, uint64_t e) {
-  if (!d->rearm_some) return;
-  if (d->nrearm && f <= d->rearm[d->nrearm - 1][1] + d->wp_gap && f >= d->rearm[d->nrearm - 1][0]) {
-    if (e > d->rearm[d->nrearm - 1][1]) d->rearm[d->nrearm - 1][1] = e;
-    return;
-  }
-  if (d->nrearm == d->rearm_cap) {
-    uint32_t cap = d->rearm_cap ? d->rearm_cap * 2 : 64;
-    void *r = cap <= REARM_MAX ? realloc(d->rearm, cap * sizeof *d->rearm) : NULL;
-    if (!r) {
-      d->rearm_some = false;
-      return;
-    }
-    d->rearm = r;
-    d->rearm_cap = cap;
-  }
-  d->rearm[d->nrearm][0] = f;
-  d->rearm[d->nrearm][1] = e;
-  d->nrearm++;
-}
-
-/* The decoders' writes are the only writes to memory since the last collect
- * (no guest code ran), so re-arming their ranges is enough: a walk over the
- * pages received instead of over all of memory (~25 us per 64 MiB here, paid
- * before the program resumes). A failed decode's ranges (written, then put
- * back) stay in the list until then. */
-void rt_dirty_rearm(kafu_runtime *rt, uint64_t size) {
-  rt_dirty *d = &rt->dirty;
-  if (!d->tracker) return;
-  if (!d->rearm_some) {
-    rt_dirty_collect(rt, size);
-    return;
-  }
-  kafu_err e = {0};
-  for (uint32_t i = 0; i < d->nrearm; i++) {
-    uint64_t f = d->rearm[i][0], l = d->rearm[i][1], np = size / KAFU_SNAP_PAGE;
-    if (f >= np) continue;
-    if (l > np) l = np;
-    if (kafu_dirty_rearm_range(d->tracker, f, l - f, &e)) {
-      fall_back(rt, &e);
-      return;
-    }
-  }
-  d->nrearm = 0;
 }
 
 const char *kafu_runtime_dirty_tracking(const kafu_runtime *rt) {
@@ -154,7 +96,6 @@ void rt_dirty_before_decode(kafu_runtime *rt, uint64_t cur) {
   if (!d->tracker || !d->wp_bulk || !rt->recv.dec || !cur) return;
   uint64_t pages = kafu_snap_decoder_pages(rt->recv.dec, NULL);
   if (pages * 100 < (cur / KAFU_SNAP_PAGE) * DIRTY_RELEASE_PCT) return;
-  d->rearm_some = false; /* every page counts as written now */
   kafu_err e = {0};
   if (kafu_dirty_release(d->tracker, cur, &e)) fall_back(rt, &e);
 }
@@ -173,11 +114,7 @@ static void wp_release(kafu_runtime *rt, uint64_t first, uint64_t n) {
  * to fault: one ioctl costs about as much as a fault or two. */
 void rt_dirty_on_runs(void *ctx, const uint32_t *runs, uint32_t n) {
   kafu_runtime *rt = ctx;
-  if (!rt->dirty.tracker || !n) return;
-  if (rt->dirty.wp_bulk) { /* released in bulk: nothing to do per run but remember them */
-    for (uint32_t i = 0; i < n; i++) rearm_note(&rt->dirty, runs[2 * i], (uint64_t)runs[2 * i] + runs[2 * i + 1]);
-    return;
-  }
+  if (!rt->dirty.tracker || rt->dirty.wp_bulk || !n) return;
   uint64_t f = runs[0], e = f + runs[1];
   for (uint32_t i = 1; i < n; i++) {
     uint64_t rf = runs[2 * i], rn = runs[2 * i + 1];
@@ -186,9 +123,7 @@ void rt_dirty_on_runs(void *ctx, const uint32_t *runs, uint32_t n) {
       continue;
     }
     wp_release(rt, f, e - f);
-    rearm_note(&rt->dirty, f, e);
     f = rf, e = rf + rn;
   }
   wp_release(rt, f, e - f);
-  rearm_note(&rt->dirty, f, e);
 }

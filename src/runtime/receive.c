@@ -115,7 +115,7 @@ int kafu_runtime_finish_receive(kafu_runtime *rt, kafu_snap_decoder *dec, kafu_e
    * change to send back; only the program's writes from here on are */
   uint64_t msize = 0;
   kafu_instance_memory(rt->inst, &msize);
-  rt_dirty_rearm(rt, msize);
+  rt_dirty_collect(rt, msize);
   rc = rt_restore_state(rt, &r->snap, &r->restore_ms, err);
   if (rc) {
     /* refused after all (e.g. a file that cannot be reopened here): memory,

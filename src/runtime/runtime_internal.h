@@ -172,12 +172,6 @@ typedef struct rt_dirty {
   /* receiving: how the decoder's pages lose their write protection */
   bool wp_bulk;            /* $KAFU_WP_RELEASE=bulk: the old 15 % all-or-nothing rule */
   uint32_t wp_gap, wp_min; /* coalesce runs this close; leave shorter ranges to fault */
-  /* the page ranges decoders wrote since the last re-arm (rt_dirty_rearm):
-   * the only pages written since, as no guest code ran in between; rearm_all
-   * when that is not known (first receive, bulk release, too many ranges) */
-  uint64_t (*rearm)[2]; /* {first page, end page} */
-  uint32_t nrearm, rearm_cap;
-  bool rearm_some; /* a ranged re-arm is enough (set by a full collect) */
 } rt_dirty;
 
 /* What this node reports: counters and the last migration's timings
@@ -432,9 +426,6 @@ void rt_dirty_close(kafu_runtime *rt);
 /* Pages written since the last collect (NULL = unknown: hash everything).
  * Re-arms the tracking. */
 const uint64_t *rt_dirty_collect(kafu_runtime *rt, uint64_t size);
-/* A received snapshot is in memory: re-arm what the decoders wrote (memory
- * of size bytes), so only the program's writes from here on count. */
-void rt_dirty_rearm(kafu_runtime *rt, uint64_t size);
 /* Decoder callbacks: before memory is written in bulk (cur = its size), and
  * before each chunk's page runs are written (kafu_snap_decoder_opts.on_runs). */
 void rt_dirty_before_decode(kafu_runtime *rt, uint64_t cur);

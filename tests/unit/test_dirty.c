@@ -107,29 +107,6 @@ static void test_written_set(void **state) {
   free(bits);
 }
 
-/* A ranged re-arm drops the marks of its range only (a receiver re-arms what
- * its decoder wrote, not all of memory). */
-static void test_rearm_range(void **state) {
-  fx *f = *state;
-  if (!f->d) skip();
-  kafu_err e = {0};
-  size_t np = SIZE / PG, words = (np + 63) / 64;
-  uint64_t *bits = calloc(words, sizeof *bits);
-  assert_int_equal(kafu_dirty_collect(f->d, SIZE, NULL, &e), 0); /* arm */
-  for (size_t p = 100; p < 110; p++) f->base[p * PG] ^= 1;       /* "the decoder" */
-  f->base[500 * PG] ^= 1;                                        /* outside the range */
-  assert_int_equal(kafu_dirty_rearm_range(f->d, 100, 10, &e), 0);
-  f->base[105 * PG] ^= 1; /* written again after the re-arm: counts */
-  assert_int_equal(kafu_dirty_collect(f->d, SIZE, bits, &e), 0);
-  assert_int_equal(bitcount(bits, words), 2);
-  assert_true(bit(bits, 105) && bit(bits, 500));
-  /* empty and out-of-range requests */
-  assert_int_equal(kafu_dirty_rearm_range(f->d, 7, 0, &e), 0);
-  assert_true(kafu_dirty_rearm_range(f->d, RES / PG, 1, &e) < 0);
-  assert_true(kafu_dirty_rearm_range(f->d, 0, RES / PG + 1, &e) < 0);
-  free(bits);
-}
-
 /* The hint gives exactly what a full rehash gives (ids and delta bits). */
 static void test_update_with_hint(void **state) {
   fx *f = *state;
@@ -177,7 +154,6 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_written_set, setup, teardown),
       cmocka_unit_test_setup_teardown(test_update_with_hint, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_rearm_range, setup, teardown),
       cmocka_unit_test(test_bad_range),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
