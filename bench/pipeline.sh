@@ -3,7 +3,7 @@
 # two-node loopback cluster: 960x540 RGB frames captured on "edge", processed
 # on "cloud", results back on "edge".
 #
-#   bench/pipeline.sh [-n FRAMES] [-c none|lz4|zstd] [-m delta|full]
+#   bench/pipeline.sh [-n FRAMES] [-c auto|none|lz4|zstd] [-m delta|full]   (default: auto, the config default)
 #
 # The guest timestamps both migrations of every frame itself (CLOCK_REALTIME is
 # shared by the node processes): enter = edge -> cloud, exit = cloud -> edge.
@@ -19,7 +19,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KAFU=${KAFU:-$ROOT/build/bin/kafu}
 N=100
-COMP=lz4
+COMP=auto
 MODE=delta
 while [ $# -gt 0 ]; do
   case "$1" in
