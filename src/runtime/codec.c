@@ -248,7 +248,7 @@ int rt_codec_choose(kafu_runtime *rt, const char *target, const kafu_snap_mem_pl
   sample(rt, plan, SAMPLE_SHARE * (R / p->bw + R / COPY_BPS + p->rtt));
   double pred[RT_NCODECS];
   rt_codec_predict(rt->codec.est, R, p->bw, p->rtt, pred);
-  /* below LEARN_MIN: the corrected model, no trials (too small to tell codecs apart) */
+  /* below LEARN_MIN: what is known, no trials and no measuring (too small to tell codecs apart) */
   bool big = R >= LEARN_MIN, explored;
   int k = rt_codec_pick(pred, R, p->obs, p->nobs, big, &explored);
   rt->send.codec_measure = big;

@@ -89,18 +89,18 @@ typedef struct rt_nn_sent {
   uint8_t sha[KAFU_SHA256_LEN];
 } rt_nn_sent;
 
-/* What this node knows about the image one peer holds (NODE mode, per config
- * node; send.c and receive.c record it, send.c makes deltas against it). */
 #define RT_NCODECS 4 /* `compression: auto`: none, LZ4, zstd-1, zstd-3 (rt_codecs) */
 
-/* `compression: auto`: how a codec's transfers to one peer went, against the
- * model's prediction (codec.c). */
+/* `compression: auto`: what a codec's transfers to one peer took (codec.c). */
 typedef struct rt_codec_obs {
   double cost; /* moving average of measured seconds per raw byte; 0 = never measured */
   uint32_t at; /* the peer's count of measured transfers when last measured */
   uint32_t n;  /* transfers measured */
 } rt_codec_obs;
 
+/* What this node knows about the image one peer holds (NODE mode, per config
+ * node; send.c and receive.c record it, send.c makes deltas against it), and
+ * about the link to it (codec.c). */
 typedef struct rt_peer {
   uint64_t id;    /* the image it holds; 0 = unknown */
   bool believed;  /* false: id is not to be trusted any more (see kafu_runtime_peer_unknown) */
@@ -110,7 +110,7 @@ typedef struct rt_peer {
    * which the delta of every send is made against anyway. */
   kafu_mem_image img;
   rt_codec_obs obs[RT_NCODECS]; /* per rt_codecs candidate */
-  uint32_t nobs;       /* transfers measured (codec.c) */
+  uint32_t nobs;                /* transfers measured */
 } rt_peer;
 
 /* `compression: auto` (codec.c): the candidates, and what is known of each on
