@@ -385,12 +385,12 @@ static int send_to(kafu_node *n, const char *target, int ci, bool *stale, kafu_e
     kafu_runtime_peer_unknown(n->rt, cid); /* until this attempt is acknowledged */
     if (guess) rid = guess;
     if (full_only || full_next || guess || query_baseline(n, cl, &rid, err) == 0) {
-      uint64_t t0 = kafu_now_ns();
       kafu_snap_stats st = {0};
       bool dup = false;
       uint64_t inc = 0;
       char fullp[4200] = "";
       if (n->o.save_snapshots_dir) save_full(n, cid, fullp, sizeof fullp);
+      uint64_t t0 = kafu_now_ns(); /* the send's own time: not the --save-snapshots copy's */
       attempt_result ar = send_once(n, cl, cid, rid, &st, &dup, &inc, err);
       if (fullp[0] && !(ar == ATTEMPT_OK && st.delta)) unlink(fullp);
       if (ar == ATTEMPT_OK) {
