@@ -11,6 +11,12 @@
 # (repeatable; columns NAME_s, NAME_vs_native and NAME_vs_native_geomean).
 # --cpu measures user + system CPU time instead of wall time: steadier on a
 # busy machine (it does not count time spent waiting for a core).
+# --kafu-cc builds the kernels' wasm with `kafu cc -O2` (what a user's
+# program is built with: no annotation, so no Snapify) instead of plain
+# clang -O2; the two give different code for some loops (matmul).
+# A variant's environment may name another kafu binary, KAFU_BIN=/path: that
+# variant then runs (and compiles) with it, e.g. a build from before a change:
+# -a 'before:KAFU_BIN=/tmp/old/build/bin/kafu'.
 #
 # Every kernel (bench/kernels/*.c) prints a checksum; the outputs of all
 # variants must agree (a mismatch is reported, e.g. a wasm32 `long` bug). Times
@@ -36,6 +42,7 @@ KERNELS="matmul nbody sha256 sieve quicksort mandelbrot crc32"
 USE_NODE=1
 USE_SNAP=1
 CPU=0
+KAFU_CC=0
 VARS=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -50,7 +57,8 @@ while [ $# -gt 0 ]; do
     --no-node) USE_NODE=0; shift ;;
     --no-snapify) USE_SNAP=0; shift ;;
     --cpu) CPU=1; shift ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    --kafu-cc) KAFU_CC=1; shift ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     *) echo "overhead.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -83,9 +91,11 @@ one_time() {
 # env assignments of variant $1 ("NAME:A=x;B=y") as words for env(1)
 var_name() { echo "${1%%:*}"; }
 var_env() { local IFS=';'; local -a a; read -r -a a <<< "${1#*:}"; printf '%s\n' "${a[@]}"; }
-run_var() { # variant, command...
+run_var() { # variant, command... ($KAFU as the command: the variant's KAFU_BIN if it names one)
   local v=$1; shift
   local -a e; mapfile -t e < <(var_env "$v")
+  local x
+  for x in "${e[@]}"; do case "$x" in KAFU_BIN=*) [ "$1" = "$KAFU" ] && set -- "${x#KAFU_BIN=}" "${@:2}" ;; esac; done
   env "${e[@]}" "$@"
 }
 
@@ -110,7 +120,11 @@ best() { [ -z "$1" ] || [ "$2" -lt "$1" ] && echo "$2" || echo "$1"; }
 secs() { [ -z "$1" ] && echo - || awk -v us="$1" 'BEGIN { printf "%.4f", us / 1e6 }'; }
 for k in $KERNELS; do
   gcc -O2 "$K/$k.c" -o "$WORK/$k" -lm
-  "${WASI_CC[@]}" "$K/$k.c" -o "$WORK/$k.wasm" -lm
+  if [ $KAFU_CC = 1 ]; then
+    "$KAFU" cc -O2 "$K/$k.c" -o "$WORK/$k.wasm" -lm 2>/dev/null
+  else
+    "${WASI_CC[@]}" "$K/$k.c" -o "$WORK/$k.wasm" -lm
+  fi
   "$KAFU" aot "$WORK/$k.wasm" > /dev/null 2> "$WORK/aot.log" || { cat "$WORK/aot.log" >&2; exit 1; }
   for v in "${VARS[@]}"; do
     run_var "$v" "$KAFU" aot "$WORK/$k.wasm" > /dev/null 2> "$WORK/aot.log" || { cat "$WORK/aot.log" >&2; exit 1; }
