@@ -196,34 +196,21 @@ void rt_codec_predict(const rt_codec_est est[RT_NCODECS], double raw, double bw,
   }
 }
 
-int rt_codec_best(const rt_codec_est est[RT_NCODECS], double raw, double bw) {
-  if (raw <= 0 || bw <= 0) return 0;
-  double pred[RT_NCODECS];
-  rt_codec_predict(est, raw, bw, 0, pred);
-  int best = 0;
-  for (int k = 1; k < RT_NCODECS; k++)
-    if (pred[k] >= 0 && pred[k] < pred[best]) best = k;
-  return best;
-}
-
 int rt_codec_pick(const double pred[RT_NCODECS], double raw, const rt_codec_obs obs[RT_NCODECS], uint32_t now,
-                  bool may_explore, bool *explored) {
+                  bool may_explore) {
   double t[RT_NCODECS];
   int best = 0;
   for (int k = 0; k < RT_NCODECS; k++) {
     t[k] = pred[k] < 0 ? -1 : obs[k].cost > 0 ? obs[k].cost * raw : pred[k];
     if (t[k] >= 0 && t[k] < t[best]) best = k;
   }
-  *explored = false;
   int trial = -1;
   for (int k = 0; k < RT_NCODECS && may_explore; k++) {
     bool stale = obs[k].cost <= 0 || now - obs[k].at >= (obs[k].n < TRUST_AFTER ? RETRY_SOON : EXPLORE_EVERY);
     if (k == best || t[k] < 0 || !stale || t[k] > EXPLORE_WITHIN * t[best]) continue;
     if (trial < 0 || t[k] < t[trial]) trial = k;
   }
-  if (trial < 0) return best;
-  *explored = true;
-  return trial;
+  return trial < 0 ? best : trial;
 }
 
 void rt_codec_observe(rt_peer *p, int k, double seconds, double raw) {
@@ -249,8 +236,8 @@ int rt_codec_choose(kafu_runtime *rt, const char *target, const kafu_snap_mem_pl
   double pred[RT_NCODECS];
   rt_codec_predict(rt->codec.est, R, p->bw, p->rtt, pred);
   /* below LEARN_MIN: what is known, no trials and no measuring (too small to tell codecs apart) */
-  bool big = R >= LEARN_MIN, explored;
-  int k = rt_codec_pick(pred, R, p->obs, p->nobs, big, &explored);
+  bool big = R >= LEARN_MIN;
+  int k = rt_codec_pick(pred, R, p->obs, p->nobs, big);
   rt->send.codec_measure = big;
   return k;
 }

@@ -388,9 +388,6 @@ void rt_peer_learn(kafu_runtime *rt, const char *node);
 int rt_codec_choose(kafu_runtime *rt, const char *target, const kafu_snap_mem_plan *plan);
 /* A snapshot was encoded with candidate k: its exact ratio. */
 void rt_codec_learn(kafu_runtime *rt, int k, const kafu_snap_stats *st);
-/* The candidate predicted to move raw bytes fastest over a link of bw bytes/s
- * given the estimates (0 = none; codecs never measured are not considered). */
-int rt_codec_best(const rt_codec_est est[RT_NCODECS], double raw, double bw);
 /* The model's time (s) for each candidate to move raw bytes (pred[k] < 0: not
  * a candidate, never measured; none always is). */
 void rt_codec_predict(const rt_codec_est est[RT_NCODECS], double raw, double bw, double rtt,
@@ -398,10 +395,10 @@ void rt_codec_predict(const rt_codec_est est[RT_NCODECS], double raw, double bw,
 /* The candidate to use for raw bytes given the model's predictions and what
  * the peer's transfers measured (obs; now = the peer's nobs): the least time,
  * measured where it was (per byte, times raw), predicted otherwise; unless
- * another candidate within reach was not measured lately and may be tried
- * (*explored). */
+ * another candidate within reach was not measured lately and may be tried.
+ * With nothing measured and no trials it is the model's own choice. */
 int rt_codec_pick(const double pred[RT_NCODECS], double raw, const rt_codec_obs obs[RT_NCODECS], uint32_t now,
-                  bool may_explore, bool *explored);
+                  bool may_explore);
 /* A transfer of raw bytes with candidate k took seconds. */
 void rt_codec_observe(rt_peer *p, int k, double seconds, double raw);
 /* The snapshot just sent to target (encoded by rt_codec_choose's choice) took
