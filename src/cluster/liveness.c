@@ -119,7 +119,13 @@ static bool heartbeat_once(kafu_node *n, hb_state *s) {
    * that took its place; any of them answering means it is reachable */
   pthread_mutex_lock(&n->mu);
   int first = n->run.route[0];
+  bool in_run = n->run.id != 0;
   pthread_mutex_unlock(&n->mu);
+  /* a run in progress was started by the coordinator: it has been heard
+   * from, even if no heartbeat got through yet (this node started first, the
+   * run began between two heartbeats), so from now on failures count, not
+   * the start-up timeout (those before the run do not) */
+  if (in_run && !s->had_ok) s->had_ok = true, s->fails = 0;
   int rc = first == n->self_idx ? -1 : heartbeat_to(n, (size_t)first, timeout, &st, &err);
   for (size_t k = 0; rc < 0 && k < co->nstandby; k++) {
     int si = kafu_config_node_index(n->cfg, co->standby[k]);

@@ -57,10 +57,16 @@ kill -0 "$PID_B" 2>/dev/null || fail "follower exited although follower_on_coord
 [ "$(status_of "$PB" /healthz)" = 200 ] || fail "follower not healthy after losing the coordinator"
 ok "coordinator killed -> follower keeps running (ignore)"
 
-# 4. the program running on b when the coordinator dies (shutdown_self): b still exits
+# 4. the program running on b when the coordinator dies (shutdown_self): b still exits.
+#    b starts first, so its first heartbeat (at once) fails; the run starts
+#    and a is killed before the next one (500 ms): b never had a heartbeat
+#    answered, yet it joined a run a started, so it counts a lost after 3
+#    failed heartbeats (~1.5 s), not after the start-up timeout, and says it
+#    keeps serving while its 3 s call runs
 read -r PA PB <<<"$(free_ports 2)"
-config "$T/k4.yaml" ending.wasm '["slow", "200", "300"]' a="$PA" b="$PB" -- "  failover:" "    wait_ms: 500"
+HB_MS=500 config "$T/k4.yaml" ending.wasm '["slow", "200", "3000"]' a="$PA" b="$PB" -- "  failover:" "    wait_ms: 500"
 serve b "$T/k4.yaml"; PID_B=$LAST_PID
+wait_ready "$PB"
 serve a "$T/k4.yaml"; PID_A=$LAST_PID
 wait_for_line "$T/b.out" 'on b (3)' 30
 kill9 "$PID_A"
