@@ -77,7 +77,7 @@ cluster:
 YAML
 }
 serve() { "$KAFU" serve --node-id "$1" "${@:3}" "$2" >>"$WORK/$1.log" 2>&1 & PIDS+=($!); LAST=$!; }
-await() { for ((i = 0; i < 3000; i++)); do [ -e "$1" ] && return 0; sleep 0.005; done; echo "failover.sh: no $1" >&2; tail -5 "$WORK"/*.log >&2; exit 1; }
+await() { for ((i = 0; i < 3000; i++)); do [ -e "$1" ] && return 0; sleep 0.005; done; echo "failover.sh: no $1" >&2; tail -n 5 "$WORK"/*.log >&2; exit 1; }
 idle() { for ((i = 0; i < 2000; i++)); do curl -s "127.0.0.1:$1/status" | grep -q '"state":"idle"' && return 0; sleep 0.005; done; exit 1; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 

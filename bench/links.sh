@@ -35,6 +35,9 @@
 # with every floor codec, streamed in 256 KiB blocks (compression, transfer and
 # decompression overlapped); "floor_best" is the fastest of them.
 #
+# The pipeline has a row per direction (enter: edge -> cloud, exit: cloud ->
+# edge) and "both": the mean of the two directions' p50s (and of their floors).
+#
 # Output: a table; DIR/links.csv (one row per profile x workload x codec,
 # medians), DIR/links-rounds.csv (every run), DIR/links-floor.csv (every floor
 # codec), DIR/links.png (gnuplot). Ends with one line per profile:
@@ -66,7 +69,7 @@ while [ $# -gt 0 ]; do
     -n) FRAMES=$2; shift 2 ;;
     -f) FLOOR_CODECS=$2; shift 2 ;;
     -o) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,47p' "$0"; exit 0 ;;
     *) echo "links.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -200,7 +203,7 @@ run_cluster() {
   cat "$out.b" >> "$out"
   if [ "$rc" != 0 ]; then
     echo "links.sh: run failed ($cfg):" >&2
-    tail -3 "$out.aerr" "$out.berr" >&2
+    tail -n 3 "$out.aerr" "$out.berr" >&2
   fi
   return "$rc"
 }
@@ -317,8 +320,10 @@ def used(kind):
     from collections import Counter
     c = Counter(e.get("compression", "?") for e in mig if kind in (None, e["kind"]))
     return " ".join("%s:%d" % kv for kv in sorted(c.items()))
-def row(direction, lat, wire):
-    print("%s,%s,%s,%d,%.3f,%.3f,%.0f,%s" % (prefix, direction, comp, len(lat), statistics.median(lat) if lat else float("nan"),
+def row(direction, lat, wire, p50=None):
+    if p50 is None:
+        p50 = statistics.median(lat) if lat else float("nan")
+    print("%s,%s,%s,%d,%.3f,%.3f,%.0f,%s" % (prefix, direction, comp, len(lat), p50,
                                             pct(lat, 0.99), statistics.mean(wire) if wire else float("nan"),
                                             used(None if direction == "both" else direction)))
 if kind == "migration":
@@ -332,7 +337,11 @@ else:
     wx = [e["wire_bytes"] for e in mig if e["kind"] == "exit"][1:]
     row("enter", enter, we)
     row("exit", exit_, wx)
-    row("both", enter + exit_, we + wx)
+    # both directions: the mean of their medians, as the floor's "both" (the
+    # median of the two directions pooled falls on either side of the gap
+    # between them, whichever side has one value more: +-50 % run to run)
+    row("both", enter + exit_, we + wx,
+        (statistics.median(enter) + statistics.median(exit_)) / 2 if enter and exit_ else float("nan"))
 PY
       done
       done

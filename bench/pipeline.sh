@@ -7,9 +7,9 @@
 #
 # The guest timestamps both migrations of every frame itself (CLOCK_REALTIME is
 # shared by the node processes): enter = edge -> cloud, exit = cloud -> edge.
-# Reports per-migration latency p50/p99 over both directions (first frame
-# excluded: it carries the whole memory image) and frames per second over the
-# whole run (wall clock of `kafu launch`, start-up included, and of the frames
+# Reports per-migration latency p50/p99 over both directions and each
+# direction's p50 (first frame excluded: it carries the whole memory image),
+# and frames per second over the whole run (wall clock of `kafu launch`, start-up included, and of the frames
 # alone). Prints a table, writes pipeline.csv and pipeline-latency.csv (per
 # frame) to $KAFU_BENCH_OUT (default build/bench-results; bench/results/ holds
 # the curated copies), draws pipeline-latency.png there when gnuplot is
@@ -73,18 +73,23 @@ lat = sorted([r[1] for r in rows[1:]] + [r[2] for r in rows[1:]])
 def pct(q):
     return lat[min(len(lat) - 1, int(round(q * (len(lat) - 1))))]
 p50, p99 = statistics.median(lat), pct(0.99)
+# per direction too: pooled, the two directions' latencies are two groups and
+# the pooled median is wherever their gap falls
+p50_enter, p50_exit = statistics.median([r[1] for r in rows[1:]]), statistics.median([r[2] for r in rows[1:]])
 ev = [json.loads(l) for l in open(evf) if l.strip()] if os.path.exists(evf) else []
 times = [e["time_ns"] for e in ev if "time_ns" in e]
 span = (max(times) - min(times)) / 1e9 if len(times) > 1 else wall
 fps = n / span if span > 0 else float("nan")
 wire = [e["wire_bytes"] for e in ev if e.get("type") == "migration" and "wire_bytes" in e][2:]
 with open(os.path.join(outdir, "pipeline.csv"), "w") as f:
-    f.write("frames,compression,mode,migration_p50_ms,migration_p99_ms,fps,fps_with_startup,mean_wire_bytes\n")
-    f.write("%d,%s,%s,%.3f,%.3f,%.2f,%.2f,%.0f\n" % (n, comp, mode, p50, p99, fps, n / wall,
-                                                    statistics.mean(wire) if wire else float("nan")))
-print("%-8s %-6s %-6s %10s %10s %8s %14s %12s" % ("frames", "comp", "mode", "p50_ms", "p99_ms", "fps", "fps(+startup)", "wire_bytes"))
-print("%-8d %-6s %-6s %10.3f %10.3f %8.2f %14.2f %12.0f" % (n, comp, mode, p50, p99, fps, n / wall,
-                                                         statistics.mean(wire) if wire else float("nan")))
+    f.write("frames,compression,mode,migration_p50_ms,migration_p99_ms,fps,fps_with_startup,mean_wire_bytes,"
+            "enter_p50_ms,exit_p50_ms\n")
+    f.write("%d,%s,%s,%.3f,%.3f,%.2f,%.2f,%.0f,%.3f,%.3f\n" % (n, comp, mode, p50, p99, fps, n / wall,
+                                                    statistics.mean(wire) if wire else float("nan"), p50_enter, p50_exit))
+print("%-8s %-6s %-6s %10s %10s %8s %14s %12s %10s %10s" % ("frames", "comp", "mode", "p50_ms", "p99_ms", "fps",
+                                                        "fps(+startup)", "wire_bytes", "enter_p50", "exit_p50"))
+print("%-8d %-6s %-6s %10.3f %10.3f %8.2f %14.2f %12.0f %10.3f %10.3f" % (n, comp, mode, p50, p99, fps, n / wall,
+                                                         statistics.mean(wire) if wire else float("nan"), p50_enter, p50_exit))
 print(f"pipeline migration_p50_ms={p50:.3f} migration_p99_ms={p99:.3f} fps={fps:.2f} frames={n}")
 PY
 if command -v gnuplot >/dev/null 2>&1; then

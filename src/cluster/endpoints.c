@@ -40,6 +40,7 @@ typedef struct migrate_req {
   int rc; /* first decoder error */
   kafu_err err;
   bool released; /* the decoder was discarded and the node released at the error */
+  uint64_t busy_ns; /* spent decoding the body as it came (told to the sender) */
 } migrate_req;
 
 static void peer_name(kafu_http_request *r, char *out, size_t cap) {
@@ -194,7 +195,9 @@ static kafu_http_mode begin_migrate(kafu_node *n, kafu_http_request *r, kafu_htt
 static int data_migrate(kafu_node *n, kafu_http_request *r, const uint8_t *p, size_t len) {
   migrate_req *m = r->user;
   if (!m || m->rc) return -1;
+  uint64_t t0 = kafu_now_ns();
   m->rc = kafu_snap_decoder_feed(m->dec, p, len, &m->err);
+  m->busy_ns += kafu_now_ns() - t0;
   if (!m->rc) return 0;
   /* refused: release the node now (the decode is undone), not when the rest
    * of the body has been read and dropped, which a sender may drag out */
@@ -216,6 +219,7 @@ static void complete_migrate(kafu_node *n, kafu_http_request *r, kafu_http_respo
   double recv_ms = kafu_ms_since(r->start_ns);
   int rc = m->rc;
   kafu_err err = m->err;
+  uint64_t busy_ns = m->busy_ns;
   if (!rc) {
     uint64_t t0 = kafu_now_ns();
     pthread_mutex_lock(&n->mu);
@@ -233,6 +237,7 @@ static void complete_migrate(kafu_node *n, kafu_http_request *r, kafu_http_respo
       kafu_metrics_observe(&n->metrics, KAFU_PHASE_RESTORE, kafu_ms_since(t0));
       kafu_metrics_add(&n->metrics, &n->metrics.migrations_in, 1);
     }
+    busy_ns += kafu_now_ns() - t0;
   } else if (!m->released) {
     kafu_err ignore;
     kafu_node_engine_call(n, KAFU_CALL_ABORT, &m->dec, &ignore);
@@ -245,7 +250,10 @@ static void complete_migrate(kafu_node *n, kafu_http_request *r, kafu_http_respo
     kafu_id_str(n->incarnation, inc);
     kafu_buf_printf(&resp->body, "{\"ok\":true,\"node\":");
     kafu_json_quote(&resp->body, n->self);
-    kafu_buf_printf(&resp->body, ",\"incarnation\":\"%s\",\"bytes\":%" PRIu64 "}\n", inc, r->body_bytes);
+    /* busy_us: this node's own work on the snapshot (decoding, restoring),
+     * so the sender can tell a slow link from a busy receiver */
+    kafu_buf_printf(&resp->body, ",\"incarnation\":\"%s\",\"bytes\":%" PRIu64 ",\"busy_us\":%" PRIu64 "}\n", inc,
+                    r->body_bytes, busy_ns / 1000);
     return;
   }
   char peer[80];

@@ -265,11 +265,19 @@ static attempt_result send_once(kafu_node *n, kafu_http_client *cl, const char *
                                   &x->err);
   }
   /* what the link did, for compression: auto: a streamed snapshot whose
-   * encoder never waited for the link only shows that the link is at least
-   * that fast */
-  if (!erc && x->rc >= 0 && x->status == 200 && sc.t_first)
-    kafu_runtime_link_sample(n->rt, target, stats->wire_bytes, kafu_ms_since(sc.t_first) / 1e3,
-                             sc.streaming && !sp->wblocked, kafu_http_client_rtt(cl));
+   * encoder never waited for the link, or one the receiver was busy with for
+   * more than half of the time (decoding is what held it up, as on
+   * loopback), only shows that the link is at least that fast */
+  if (!erc && x->rc >= 0 && x->status == 200 && sc.t_first) {
+    double secs = kafu_ms_since(sc.t_first) / 1e3, rtt = kafu_http_client_rtt(cl);
+    long long busy_us = 0;
+    if (!x->resp.len || kafu_json_get_int((const char *)x->resp.data, x->resp.len, "busy_us", &busy_us) ||
+        busy_us < 0)
+      busy_us = 0;
+    bool receiver_bound = (double)busy_us * 1e-6 > 0.5 * (secs - rtt);
+    kafu_runtime_link_sample(n->rt, target, stats->wire_bytes, secs, (sc.streaming && !sp->wblocked) || receiver_bound,
+                             rtt);
+  }
 
   char body[600] = "";
   if (x->resp.len)

@@ -12,8 +12,10 @@
  *   - each codec's speed on them: from samples — a few of the pages the
  *     snapshot will carry, runs kept, encoded by the real encoder into a
  *     counting sink. Sampling may take at most SAMPLE_SHARE of the time the
- *     transfer is predicted to take uncompressed, so on a fast link (loopback)
- *     it costs nothing and the estimates of earlier migrations are used.
+ *     transfer is predicted to take uncompressed, or of the fastest transfer
+ *     measured toward the peer when that is less, so on a fast link
+ *     (loopback) it costs little and the estimates of earlier migrations
+ *     are used.
  *
  * Codec c with ratio r, encode speed e and decode speed d takes about
  *   R / e + R * r / B + R / d + R * r / COPY
@@ -29,8 +31,12 @@
  *
  * A transfer measures the link only when the link was its bottleneck: one
  * whose raw bytes went at half the codec's speed or more was the codec's, and
- * only says the link is at least that fast (otherwise a slow codec would make
- * the link look slow and call for more compression).
+ * one the receiver spent more than half of its time on (it answers how long
+ * it decoded and restored: busy_us) was the receiver's; either only says the
+ * link is at least that fast (otherwise a slow codec or a busy receiver would
+ * make the link look slow and call for more compression). While nothing but
+ * such lower bounds is known, none — whose prediction is all link — is
+ * counted as if the wire cost nothing until it has been measured once.
  *
  * The model is then checked against what transfers took. On a fast link it
  * is wrong in a way no sample shows: the measured "throughput" includes the
@@ -104,10 +110,12 @@ void rt_link_observe(rt_peer *p, uint64_t wire_bytes, double seconds, bool at_le
   double t = seconds - p->rtt;
   if (t < 0.2 * seconds) t = 0.2 * seconds;
   double bw = (double)wire_bytes / t;
-  if (at_least)
+  if (at_least) {
     p->bw = bw > p->bw ? bw : p->bw;
-  else
+  } else {
     p->bw = ewma(p->bw, bw);
+    p->bw_exact = true;
+  }
 }
 
 /* Up to max pages of those the snapshot carries (plan bits; NULL = all),
@@ -196,6 +204,16 @@ void rt_codec_predict(const rt_codec_est est[RT_NCODECS], double raw, double bw,
   }
 }
 
+void rt_codec_predict_peer(const rt_peer *p, const rt_codec_est est[RT_NCODECS], double raw,
+                           double pred[RT_NCODECS]) {
+  rt_codec_predict(est, raw, p->bw, p->rtt, pred);
+  /* while every transfer to the peer was held up by a CPU (the receiver's
+   * decoding, as on loopback, or the encoder), bw is only a lower bound and
+   * none's prediction may be many times too long, so none would never be
+   * tried: until it is measured, it is counted with no wire time at all */
+  if (!p->bw_exact && !p->obs[0].n) pred[0] = raw / COPY_BPS + p->rtt;
+}
+
 int rt_codec_pick(const double pred[RT_NCODECS], double raw, const rt_codec_obs obs[RT_NCODECS], uint32_t now,
                   bool may_explore) {
   double t[RT_NCODECS];
@@ -226,15 +244,26 @@ void rt_codec_observe(rt_peer *p, int k, double seconds, double raw) {
   o->n++;
 }
 
+/* What sampling's budget is a share of: the predicted time of an uncompressed
+ * transfer of R bytes, or the best time measured toward the peer if less (on a
+ * fast link the link estimate includes the receiver's work, so the prediction
+ * can be ten times too long, and sampling ran for ~1 ms per migration). */
+static double sample_base(const rt_peer *p, double R) {
+  double t = R / p->bw + R / COPY_BPS + p->rtt;
+  for (int k = 0; k < RT_NCODECS; k++)
+    if (p->obs[k].cost > 0 && p->obs[k].cost * R < t) t = p->obs[k].cost * R;
+  return t;
+}
+
 int rt_codec_choose(kafu_runtime *rt, const char *target, const kafu_snap_mem_plan *plan) {
   rt->send.codec_measure = false;
   rt_peer *p = peer_named(rt, target);
   if (!p || p->bw <= 0) return 1; /* nothing known about the link yet: LZ4 */
   double R = (double)plan->pages * KAFU_SNAP_PAGE;
   if (R <= 0) return 0;
-  sample(rt, plan, SAMPLE_SHARE * (R / p->bw + R / COPY_BPS + p->rtt));
+  sample(rt, plan, SAMPLE_SHARE * sample_base(p, R));
   double pred[RT_NCODECS];
-  rt_codec_predict(rt->codec.est, R, p->bw, p->rtt, pred);
+  rt_codec_predict_peer(p, rt->codec.est, R, pred);
   /* below LEARN_MIN: what is known, no trials and no measuring (too small to tell codecs apart) */
   bool big = R >= LEARN_MIN;
   int k = rt_codec_pick(pred, R, p->obs, p->nobs, big);

@@ -105,6 +105,7 @@ typedef struct rt_peer {
   uint64_t id;    /* the image it holds; 0 = unknown */
   bool believed;  /* false: id is not to be trusted any more (see kafu_runtime_peer_unknown) */
   double bw, rtt; /* the link to it: throughput (bytes/s, 0 = unknown), round trip (s) (codec.c) */
+  bool bw_exact;  /* bw was measured on a transfer the link held up (else it is a lower bound) */
   /* page hashes of image id (its id field 0 when not kept). Two-node clusters
    * keep none: there the peer always holds the image this node held last,
    * which the delta of every send is made against anyway. */
@@ -392,6 +393,11 @@ void rt_codec_learn(kafu_runtime *rt, int k, const kafu_snap_stats *st);
  * a candidate, never measured; none always is). */
 void rt_codec_predict(const rt_codec_est est[RT_NCODECS], double raw, double bw, double rtt,
                       double pred[RT_NCODECS]);
+/* The same toward peer p, with what is known of its link: while p->bw is only
+ * a lower bound (no transfer was held up by the link), none counts as free of
+ * wire time until it has been measured. */
+void rt_codec_predict_peer(const rt_peer *p, const rt_codec_est est[RT_NCODECS], double raw,
+                           double pred[RT_NCODECS]);
 /* The candidate to use for raw bytes given the model's predictions and what
  * the peer's transfers measured (obs; now = the peer's nobs): the least time,
  * measured where it was (per byte, times raw), predicted otherwise; unless

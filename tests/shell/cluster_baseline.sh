@@ -30,6 +30,10 @@ http POST "$PB" /migrate --data-binary @"$T/snaps/0002-a-b.kafusnap"
 [ "$(get "$PB" /status | json_get state)" = idle ] || fail "b not idle after the baseline conflict"
 http POST "$PB" /migrate --data-binary @"$T/snaps/0001-a-b.kafusnap"
 [ "$HTTP_STATUS" = 200 ] || fail "full snapshot after the conflict: $HTTP_STATUS $HTTP_BODY"
+# the receiver says how long it worked on it (compression: auto tells a busy
+# receiver from a slow link by it)
+busy=$(json_get busy_us <<<"$HTTP_BODY")
+[[ "$busy" =~ ^[0-9]+$ ]] || fail "no busy_us in the 200: $HTTP_BODY"
 for ((i = 0; i < 100; i++)); do grep -q 'pong 0' "$T/b.out" && break; sleep 0.05; done
 grep -q 'pong 0' "$T/b.out" || fail "b did not resume the full snapshot"
 http POST "$PB" /shutdown --data-binary '{"exit_code": 0}'
