@@ -9,11 +9,11 @@
 # shared by the node processes): enter = edge -> cloud, exit = cloud -> edge.
 # Reports per-migration latency p50/p99 over both directions and each
 # direction's p50 (first frame excluded: it carries the whole memory image),
-# and frames per second over the whole run (wall clock of `kafu launch`, start-up included, and of the frames
-# alone). Prints a table, writes pipeline.csv and pipeline-latency.csv (per
-# frame) to $KAFU_BENCH_OUT (default build/bench-results; bench/results/ holds
-# the curated copies), draws pipeline-latency.png there when gnuplot is
-# installed, and ends with
+# and frames per second over the whole run (wall clock of `kafu launch`,
+# start-up included, and of the frames alone). Prints a table, writes
+# pipeline.csv and pipeline-latency.csv (per frame) to $KAFU_BENCH_OUT
+# (default build/bench-results; bench/results/ holds the curated copies),
+# draws pipeline-latency.png there when gnuplot is installed, and ends with
 #   pipeline migration_p50_ms=X migration_p99_ms=Y fps=Z frames=N
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

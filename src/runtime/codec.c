@@ -247,7 +247,8 @@ void rt_codec_observe(rt_peer *p, int k, double seconds, double raw) {
 /* What sampling's budget is a share of: the predicted time of an uncompressed
  * transfer of R bytes, or the best time measured toward the peer if less (on a
  * fast link the link estimate includes the receiver's work, so the prediction
- * can be ten times too long, and sampling ran for ~1 ms per migration). */
+ * can be ten times too long: sampling took 0.1-0.3 ms of each loopback
+ * migration of the image pipeline). */
 static double sample_base(const rt_peer *p, double R) {
   double t = R / p->bw + R / COPY_BPS + p->rtt;
   for (int k = 0; k < RT_NCODECS; k++)
