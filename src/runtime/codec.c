@@ -25,7 +25,8 @@
  * on a fast link the CPUs that encode, copy and decode are the same few
  * (measured: on loopback LZ4 loses to none even on the pipeline's frames),
  * and on a slow link the wire term dominates either way. Decode speeds are
- * not measured (the receiver would have to report them); the table's figures
+ * not measured per codec (the receiver reports only its total busy time,
+ * used below to tell a busy receiver from a slow link); the table's figures
  * are conservative. Before the first transfer to a peer nothing is known
  * about the link: LZ4.
  *

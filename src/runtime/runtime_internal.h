@@ -409,7 +409,7 @@ int rt_codec_pick(const double pred[RT_NCODECS], double raw, const rt_codec_obs 
 void rt_codec_observe(rt_peer *p, int k, double seconds, double raw);
 /* The snapshot just sent to target (encoded by rt_codec_choose's choice) took
  * seconds, encoding included: measured against the model when it was chosen
- * for a transfer big enough (rt->send.codec_pred_s). */
+ * for a transfer big enough (rt->send.codec_measure). */
 void rt_codec_measured(kafu_runtime *rt, const char *target, double seconds);
 /* Fold one transfer into what is known of a link (kafu_runtime_link_sample). */
 void rt_link_observe(rt_peer *p, uint64_t wire_bytes, double seconds, bool at_least, double rtt_seconds);
