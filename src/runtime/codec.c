@@ -259,6 +259,7 @@ static double sample_base(const rt_peer *p, double R) {
 
 int rt_codec_choose(kafu_runtime *rt, const char *target, const kafu_snap_mem_plan *plan) {
   rt->send.codec_measure = false;
+  rt->send.codec_pred_s = 0;
   rt_peer *p = peer_named(rt, target);
   if (!p || p->bw <= 0) return 1; /* nothing known about the link yet: LZ4 */
   double R = (double)plan->pages * KAFU_SNAP_PAGE;
@@ -270,13 +271,19 @@ int rt_codec_choose(kafu_runtime *rt, const char *target, const kafu_snap_mem_pl
   bool big = R >= LEARN_MIN;
   int k = rt_codec_pick(pred, R, p->obs, p->nobs, big);
   rt->send.codec_measure = big;
+  rt->send.codec_pred_s = pred[k] > 0 ? pred[k] : 0;
   return k;
 }
 
 void rt_codec_measured(kafu_runtime *rt, const char *target, double seconds) {
   int k = rt->send.codec_k;
   rt_peer *p = peer_named(rt, target);
-  if (p && k >= 0 && rt->send.codec_measure) rt_codec_observe(p, k, seconds, (double)rt->send.stats.raw_bytes);
+  if (p && k >= 0 && rt->send.codec_measure) {
+    rt_codec_observe(p, k, seconds, (double)rt->send.stats.raw_bytes);
+    /* what the model said next to what it took: how to see why auto chose */
+    kafu_debugc(&rt->log, "compression auto: %s to %s took %.3f ms (model: %.3f ms)", rt_codecs[k].name, target,
+                seconds * 1e3, rt->send.codec_pred_s * 1e3);
+  }
   rt->send.codec_measure = false;
 }
 

@@ -148,6 +148,7 @@ typedef struct rt_send {
   const char *codec;     /* what the last encode used ("lz4", "zstd-1", ...) */
   int codec_k;           /* compression: auto: its rt_codecs index; -1 = a fixed codec */
   bool codec_measure;    /* compression: auto: the transfer is to be measured (rt_codec_measured) */
+  double codec_pred_s;   /* compression: auto: the model's prediction of it (0: none) */
 } rt_send;
 
 /* NODE mode receiver (receive.c). */
