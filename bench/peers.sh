@@ -106,11 +106,15 @@ for r in $(seq "$ROUNDS"); do
   for w in alt2 alt3 alt4 walk3 spokes3 spokes4; do
     for var in "${VARIANTS[@]}"; do
       run "$w" "${var#*=}" || continue
-      python3 - "$WORK/ev.jsonl" "$w,${var%%=*},$r" "$FRAMES" >> "$RAW" <<'PY'
-import json, statistics, sys
+      "$ROOT/scripts/events-migrations.py" "$WORK/ev.jsonl" from to delta wire_bytes transfer_ms > "$WORK/ev.txt"
+      python3 - "$WORK/ev.txt" "$w,${var%%=*},$r" "$FRAMES" >> "$RAW" <<'PY'
+import statistics, sys
 evf, prefix, frames = sys.argv[1:]
-ev = [json.loads(l) for l in open(evf) if '"type":"migration"' in l]
-ev.sort(key=lambda e: e["time_ns"] - e["transfer_ms"] * 1e6)
+# the migrations in the order they happened (scripts/events-migrations.py)
+ev = []
+for line in open(evf):
+    f, t, d, w, ms = line.split()
+    ev.append(dict(zip(("from", "to", "delta", "wire_bytes", "transfer_ms"), (f, t, d == "true", int(w), float(ms)))))
 seen, steady = set(), []
 for e in ev:
     if e["to"] in seen:

@@ -9,12 +9,8 @@ source "$KAFU_SRC/tests/shell/lib/cluster.sh"
 build walk3
 cc -O2 -I"$KAFU_SRC/include" "$PROGS/walk3.c" -o "$T/walk3-native" || fail "native build of walk3.c"
 
-decisions() { # events file -> "from to delta raw" per transfer, in the order they started
-  python3 -c '
-import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1]) if "\"type\":\"migration\"" in l]
-ev.sort(key=lambda e: e["time_ns"] - e["transfer_ms"] * 1e6)
-for e in ev: print(e["from"], e["to"], str(e["delta"]).lower(), e["raw_bytes"])' "$1"
+decisions() { # events file -> "from to delta raw" per transfer, in the order they happened
+  "$KAFU_SRC/scripts/events-migrations.py" "$1" from to delta raw_bytes
 }
 
 for seed in 3 8; do

@@ -17,12 +17,8 @@ spokes_build() { # N -> $T/spokesN.wasm and $T/spokesN-native
     fail "native build of spokes.c"
 }
 
-transfers() { # events -> "from to delta" per migration, in the order they started
-  python3 -c '
-import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1]) if "\"type\":\"migration\"" in l]
-ev.sort(key=lambda e: e["time_ns"] - e["transfer_ms"] * 1e6)
-for e in ev: print(e["from"], e["to"], str(e["delta"]).lower())' "$1"
+transfers() { # events -> "from to delta" per migration, in the order they happened
+  "$KAFU_SRC/scripts/events-migrations.py" "$1" from to delta
 }
 
 run_spokes() { # name N rounds nested [env...]

@@ -18,13 +18,7 @@ run() { # name tracking steps seed
     "$T/$name.yaml" >"$T/$name.out" 2>"$T/$name.err" || fail "$name: launch exited $? ($(tail -3 "$T/$name.err"))"
   diff "$T/$name.expected" "$T/$name.out" >/dev/null || fail "$name: output differs from native"
   # the delta/full sequence of the walk (same program, same seed: must not depend on the tracker)
-  # in the order the transfers started: an event is written once its 200 arrives,
-  # which may be after the receiver already resumed and logged its next send
-  python3 -c '
-import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1]) if "\"type\":\"migration\"" in l]
-ev.sort(key=lambda e: e["time_ns"] - e["transfer_ms"] * 1e6)
-for e in ev: print(str(e["delta"]).lower(), e["raw_bytes"])' "$T/$name.jsonl" >"$T/$name.modes"
+  "$KAFU_SRC/scripts/events-migrations.py" "$T/$name.jsonl" delta raw_bytes >"$T/$name.modes"
   [ -s "$T/$name.modes" ] || fail "$name: no migration events"
 }
 
