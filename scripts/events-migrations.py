@@ -30,6 +30,8 @@ def migrations_in_order(lines):
             e = json.loads(line)
         except ValueError as x:
             raise SystemExit("events-migrations.py: line %d is not JSON: %s" % (n, x))
+        if not isinstance(e, dict) or not isinstance(e.get("time_ns"), (int, float)):
+            raise SystemExit("events-migrations.py: line %d is not an event record (an object with time_ns)" % n)
         if e.get("type") == "migration":
             mig.append(e)
         elif e.get("type") == "restore" and "migration_id" in e:
@@ -37,7 +39,8 @@ def migrations_in_order(lines):
 
     def when(e):
         t = restored.get(e.get("migration_id"))
-        return t if t is not None else e["time_ns"] - e.get("transfer_ms", 0) * 1e6
+        ms = e.get("transfer_ms", 0)
+        return t if t is not None else e["time_ns"] - (ms if isinstance(ms, (int, float)) else 0) * 1e6
 
     return sorted(mig, key=when)
 

@@ -9,7 +9,7 @@ source "$KAFU_SRC/tests/shell/lib/common.sh"
 EM="$KAFU_SRC/scripts/events-migrations.py"
 
 ms() { echo $((1800000000000000000 + $1 * 1000000)); }
-mig() { # id from to time_ms transfer_ms
+mig() { # id from to time_ms transfer_ms delta
   printf '{"type":"migration","time_ns":%s,"node":"%s","migration_id":"%s","from":"%s","to":"%s","kind":"enter","transfer_ms":%s,"wire_bytes":100,"delta":%s}\n' \
     "$(ms "$4")" "$2" "$1" "$2" "$3" "$5" "$6"
 }
@@ -39,6 +39,9 @@ ok "migrations in the order they happened, not the order their records were writ
 { mig m1 hub s1 10 2 false; echo '{"type":'; } >"$T/bad.jsonl"
 "$EM" "$T/bad.jsonl" from >"$T/out" 2>"$T/err" && fail "accepted a line that is not JSON"
 grep -q 'line 2 is not JSON' "$T/err" || fail "error does not name the line: $(cat "$T/err")"
+{ mig m1 hub s1 10 2 false; echo '[1]'; echo '{"type":"restore"}'; } >"$T/bad2.jsonl"
+"$EM" "$T/bad2.jsonl" from >"$T/out" 2>"$T/err" && fail "accepted a line that is not an event record"
+grep -q 'line 2 is not an event record' "$T/err" || fail "error does not name the line: $(cat "$T/err")"
 "$EM" "$T/nosuch.jsonl" from 2>"$T/err" && fail "accepted a missing file"
 grep -q 'nosuch.jsonl' "$T/err" || fail "error does not name the file: $(cat "$T/err")"
 "$EM" 2>/dev/null && fail "no arguments: exit 0"
