@@ -121,7 +121,7 @@ secs() { [ -z "$1" ] && echo - || awk -v us="$1" 'BEGIN { printf "%.4f", us / 1e
 for k in $KERNELS; do
   gcc -O2 "$K/$k.c" -o "$WORK/$k" -lm
   if [ $KAFU_CC = 1 ]; then
-    "$KAFU" cc -O2 "$K/$k.c" -o "$WORK/$k.wasm" -lm 2>/dev/null
+    "$KAFU" cc -O2 "$K/$k.c" -o "$WORK/$k.wasm" -lm 2> "$WORK/cc.log" || { cat "$WORK/cc.log" >&2; exit 1; }
   else
     "${WASI_CC[@]}" "$K/$k.c" -o "$WORK/$k.wasm" -lm
   fi

@@ -125,7 +125,10 @@ static bool heartbeat_once(kafu_node *n, hb_state *s) {
    * from, even if no heartbeat got through yet (this node started first, the
    * run began between two heartbeats), so from now on failures count, not
    * the start-up timeout (those before the run do not) */
-  if (in_run && !s->had_ok) s->had_ok = true, s->fails = 0;
+  if (in_run && !s->had_ok) {
+    s->had_ok = true;
+    s->fails = 0;
+  }
   int rc = first == n->self_idx ? -1 : heartbeat_to(n, (size_t)first, timeout, &st, &err);
   for (size_t k = 0; rc < 0 && k < co->nstandby; k++) {
     int si = kafu_config_node_index(n->cfg, co->standby[k]);
